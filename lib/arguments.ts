@@ -1,0 +1,44 @@
+/**
+ * Checks on what callers pass in. A wrong argument is a bug in the caller, so it
+ * is a TypeError (wrong type) or RangeError (right type, wrong value) that names
+ * the argument, thrown before anything touches the disk.
+ */
+
+export function requireNonNegativeInteger(value: unknown, name: string): number {
+  if (typeof value !== "number") throw new TypeError(`${name} must be a number, got ${describe(value)}`);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${name} must be a non-negative safe integer, got ${value}`);
+  }
+  return value;
+}
+
+export function requireString(value: unknown, name: string): string {
+  if (typeof value !== "string") throw new TypeError(`${name} must be a string, got ${describe(value)}`);
+  if (value.length === 0) throw new RangeError(`${name} must not be empty`);
+  if (value.includes("\0")) throw new RangeError(`${name} must not contain a NUL character`);
+  return value;
+}
+
+export function requireBytes(value: unknown, name: string): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array, got ${describe(value)}`);
+  return value;
+}
+
+export function optionalFunction<T extends Function>(value: unknown, name: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "function") throw new TypeError(`${name} must be a function, got ${describe(value)}`);
+  return value as T;
+}
+
+export function optionalBoolean(value: unknown, name: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== "boolean") throw new TypeError(`${name} must be a boolean, got ${describe(value)}`);
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") return value.constructor?.name ?? "object";
+  if (typeof value === "string") return `the string ${JSON.stringify(value.slice(0, 40))}`;
+  return `${typeof value} ${String(value)}`;
+}

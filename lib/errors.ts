@@ -1,0 +1,47 @@
+/**
+ * The one error type the arena throws for anything other than a wrong argument.
+ *
+ * Wrong arguments are the caller's bug and throw the built-in `TypeError` or
+ * `RangeError`, naming the argument. Everything that depends on the world (the
+ * file, the disk, other processes) is an `ArenaError` whose `code` a program can
+ * switch on: one of the `ERR_ARENA_*` codes below, or the errno name of a failed
+ * system call (`ENOSPC`, `ENOENT`, `EACCES`, ...), in which case `syscall` names it.
+ */
+export type ArenaErrorCode =
+  | "ERR_ARENA_FULL"
+  | "ERR_ARENA_CLOSED"
+  | "ERR_ARENA_HEADER_MISMATCH"
+  | "ERR_ARENA_CORRUPT"
+  | "ERR_ARENA_UNSUPPORTED_FS"
+  | "ERR_ARENA_NOT_A_FILE"
+  | "ERR_ARENA_NATIVE_LIBRARY"
+  | (string & {});
+
+export interface ArenaErrorDetails {
+  /** The system call that failed, when the error comes from one. */
+  syscall?: string;
+  /** The file the error is about. */
+  path?: string;
+  /** The raw errno, when the error comes from a system call. */
+  errno?: number;
+}
+
+export class ArenaError extends Error {
+  override readonly name = "ArenaError";
+  readonly code: ArenaErrorCode;
+  readonly syscall: string | undefined;
+  readonly path: string | undefined;
+  readonly errno: number | undefined;
+
+  constructor(code: ArenaErrorCode, message: string, details: ArenaErrorDetails = {}) {
+    super(message);
+    this.code = code;
+    this.syscall = details.syscall;
+    this.path = details.path;
+    this.errno = details.errno;
+  }
+}
+
+export function closedError(path: string): ArenaError {
+  return new ArenaError("ERR_ARENA_CLOSED", `arena is closed: ${path}`, { path });
+}

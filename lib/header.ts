@@ -1,0 +1,101 @@
+/**
+ * The arena header: four little-endian 64-bit words at `headerOffset`, laid out
+ * exactly as LLVM's MappedFileRegionArena lays them out, so that either can open
+ * the other's files.
+ *
+ *   word 0  bumpPtr        file offset of the first free byte
+ *   word 1  allocatedSize  bytes of disk known to be reserved for the file
+ *   word 2  capacity       size of the mapping, fixed by the creator
+ *   word 3  headerOffset   where this header is, written by the creator
+ *
+ * This module only reads and judges a header that was read with pread, before
+ * anything is mapped or resized: a file that is not a valid arena must be refused
+ * while it is still exactly as we found it.
+ */
+import { ArenaError } from "./errors.ts";
+
+export const headerSizeBytes = 32;
+export const alignmentBytes = 8;
+
+/** Word indexes into the header, as a BigInt64Array sees it. */
+export const bumpPointerWord = 0;
+export const allocatedSizeWord = 1;
+export const capacityWord = 2;
+export const headerOffsetWord = 3;
+
+export interface HeaderWords {
+  bumpPtr: bigint;
+  allocatedSize: bigint;
+  capacity: bigint;
+  headerOffset: bigint;
+}
+
+export function decodeHeader(bytes: Uint8Array): HeaderWords {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, headerSizeBytes);
+  return {
+    bumpPtr: view.getBigUint64(0, true),
+    allocatedSize: view.getBigUint64(8, true),
+    capacity: view.getBigUint64(16, true),
+    headerOffset: view.getBigUint64(24, true),
+  };
+}
+
+export type HeaderVerdict =
+  | { kind: "valid"; capacity: number }
+  /**
+   * The creator was killed after it set bumpPtr but before it wrote capacity and
+   * headerOffset (which it writes last, after onCreate). The file holds nothing
+   * anyone could have been given, so it can be created afresh. LLVM refuses
+   * such a file forever.
+   */
+  | { kind: "creation-interrupted" };
+
+/**
+ * Judges the header of an existing file of `fileSizeBytes`, read at the
+ * requested `headerOffset`. Throws ERR_ARENA_HEADER_MISMATCH or ERR_ARENA_CORRUPT.
+ */
+export function judgeHeader(words: HeaderWords, fileSizeBytes: number, headerOffset: number, path: string): HeaderVerdict {
+  const size = BigInt(fileSizeBytes);
+  const offset = BigInt(headerOffset);
+  const headerEnd = offset + BigInt(headerSizeBytes);
+  const aligned = (value: bigint) => value % BigInt(alignmentBytes) === 0n;
+  const corrupt = (why: string) =>
+    new ArenaError("ERR_ARENA_CORRUPT", `${path} is not a valid arena: ${why}; it was left untouched`, { path });
+
+  if (words.capacity === 0n && words.headerOffset === 0n) {
+    const plausibleBump = aligned(words.bumpPtr) && words.bumpPtr >= headerEnd && words.bumpPtr <= size;
+    if (plausibleBump) return { kind: "creation-interrupted" };
+  }
+  if (words.headerOffset !== offset) {
+    // Only a value that could be a header offset makes this a mismatch; anything
+    // else means there is no header here at all.
+    const looksLikeOffset = aligned(words.headerOffset) && words.headerOffset + BigInt(headerSizeBytes) <= size;
+    if (looksLikeOffset) {
+      return throwing(new ArenaError(
+        "ERR_ARENA_HEADER_MISMATCH",
+        `${path} has its header at offset ${words.headerOffset}, not at the requested ${headerOffset}`,
+        { path },
+      ));
+    }
+    return throwing(corrupt(`the header offset word is ${hex(words.headerOffset)}, expected ${headerOffset}`));
+  }
+  if (words.capacity < headerEnd) return throwing(corrupt(`capacity ${words.capacity} cannot hold a header at ${headerOffset}`));
+  if (words.capacity > BigInt(Number.MAX_SAFE_INTEGER)) return throwing(corrupt(`capacity ${hex(words.capacity)} is out of range`));
+  if (size > words.capacity) return throwing(corrupt(`the file (${size} bytes) is larger than its capacity ${words.capacity}`));
+  if (!aligned(words.bumpPtr)) return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} is not a multiple of ${alignmentBytes}`));
+  if (words.bumpPtr < headerEnd) return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} points into the header`));
+  // A bumpPtr past the capacity is legal in a full-size file: an allocation that
+  // overflows adds first and puts the pointer back after (and a process killed in
+  // between leaves it there). The arena is then simply full.
+  const pastEnd = words.bumpPtr > size;
+  if (pastEnd && size !== words.capacity) return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} is past the end of the file (${size} bytes)`));
+  return { kind: "valid", capacity: Number(words.capacity) };
+}
+
+function throwing(error: ArenaError): never {
+  throw error;
+}
+
+function hex(value: bigint): string {
+  return `0x${value.toString(16)}`;
+}

@@ -1,0 +1,83 @@
+/**
+ * One shared, read-write mapping of the whole arena, and the JavaScript views of it.
+ *
+ * A view is only safe while the memory under it stays mapped: touching an unmapped
+ * page kills the process. So every ArrayBuffer made over the mapping is created
+ * here, remembered here, and detached here (ArrayBuffer.prototype.transfer(0))
+ * before the memory is unmapped. A detached buffer reads as length 0 through every
+ * typed array over it, so a view kept past close() is harmless. Views handed to
+ * callers are typed arrays over these few long-lived buffers, never buffers of
+ * their own, which is what keeps the bookkeeping O(windows), not O(calls).
+ *
+ * toArrayBuffer accepts at most 4 GiB. A larger mapping is covered by windows of
+ * 4 GiB that start every 2 GiB and overlap by half, so any range of up to 2 GiB
+ * lies wholly inside the window that starts at or before it: such a range gets one
+ * contiguous view even when it straddles a window's end. Windows are made on
+ * first use.
+ */
+import { bufferOverMemory, maxExternalBufferBytes, syncMapping, unmap } from "./native.ts";
+
+const windowStrideBytes = maxExternalBufferBytes / 2;
+
+export class Mapping {
+  readonly address: number;
+  readonly lengthBytes: number;
+  readonly path: string;
+  /** The longest single view this mapping can hand out. */
+  readonly maxViewBytes: number;
+  /** Covers the whole mapping when it fits in one buffer; otherwise null. */
+  readonly #whole: ArrayBuffer | null;
+  readonly #windows: (ArrayBuffer | undefined)[] = [];
+  readonly #extraBuffers: ArrayBuffer[] = [];
+  #unmapped = false;
+
+  constructor(address: number, lengthBytes: number, path: string) {
+    this.address = address;
+    this.lengthBytes = lengthBytes;
+    this.path = path;
+    const fitsOneBuffer = lengthBytes <= maxExternalBufferBytes;
+    this.maxViewBytes = fitsOneBuffer ? lengthBytes : windowStrideBytes;
+    this.#whole = fitsOneBuffer ? bufferOverMemory(address, 0, lengthBytes) : null;
+  }
+
+  /**
+   * A Uint8Array over [offset, offset + length). The caller has checked that the
+   * range is inside the mapping and at most maxViewBytes long.
+   */
+  view(offset: number, length: number): Uint8Array {
+    const whole = this.#whole;
+    if (whole !== null) return new Uint8Array(whole, offset, length);
+    const index = Math.floor(offset / windowStrideBytes);
+    const window = this.#windows[index] ?? this.#openWindow(index);
+    return new Uint8Array(window, offset - index * windowStrideBytes, length);
+  }
+
+  /** A buffer of its own over a small fixed range (the header), detached with the rest. */
+  dedicatedBuffer(offset: number, length: number): ArrayBuffer {
+    const buffer = bufferOverMemory(this.address, offset, length);
+    this.#extraBuffers.push(buffer);
+    return buffer;
+  }
+
+  #openWindow(index: number): ArrayBuffer {
+    const start = index * windowStrideBytes;
+    const length = Math.min(maxExternalBufferBytes, this.lengthBytes - start);
+    const window = bufferOverMemory(this.address, start, length);
+    this.#windows[index] = window;
+    return window;
+  }
+
+  sync(): void {
+    syncMapping(this.address, this.lengthBytes, this.path);
+  }
+
+  /** Detaches every buffer over the mapping, then unmaps it. Idempotent. */
+  unmap(): void {
+    if (this.#unmapped) return;
+    this.#unmapped = true;
+    if (this.#whole !== null) this.#whole.transfer(0);
+    for (const window of this.#windows) window?.transfer(0);
+    for (const buffer of this.#extraBuffers) buffer.transfer(0);
+    unmap(this.address, this.lengthBytes, this.path);
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * LLVM's open and close protocol for a MappedFileRegionArena file, step by step.
+ *
+ * Two flock locks coordinate every opener, in this process or any other:
+ *  - PATH.shared, held shared from open until close, says "someone has the arena
+ *    open". The last closer is the one that can take it exclusively; only it may
+ *    shrink the file, because nobody else has the file mapped.
+ *  - PATH itself, held only while opening: shared to look at the file, exclusive to
+ *    create, resize or repair it, so exactly one opener does each of those.
+ *
+ * flock, never fcntl: fcntl locks belong to the process, so two arenas in one
+ * process, or two Workers, would share one lock and each think it was alone.
+ * flock locks belong to the open file description, like LLVM's.
+ *
+ * Where we part from LLVM, on purpose:
+ *  - The header is read with pread and judged before anything is mapped or
+ *    resized; a file that is not a valid arena is refused and left as it was
+ *    (LLVM resizes any short file to the capacity and may take it over).
+ *  - A creation that fails (onCreate throws, mmap fails) leaves an empty file, so
+ *    the next opener creates it afresh; LLVM leaves a header whose capacity is 0,
+ *    which every later open refuses. A creator killed before it finished is
+ *    recognized the same way (see header.ts) and the file is created again.
+ *  - Unsafe file systems (network, FUSE) are refused unless the caller opts in.
+ */
+import { unlinkSync } from "node:fs";
+import { ArenaError } from "./errors.ts";
+import {
+  allocatedSizeWord,
+  bumpPointerWord,
+  capacityWord,
+  decodeHeader,
+  headerOffsetWord,
+  headerSizeBytes,
+  judgeHeader,
+} from "./header.ts";
+import { unsafeFileSystemName } from "./filesystem.ts";
+import { Mapping } from "./mapping.ts";
+import {
+  closeFile,
+  fileSystemOf,
+  lockFile,
+  mapFile,
+  openFile,
+  readAt,
+  statFile,
+  truncateFile,
+  tryLockFile,
+  unlockFile,
+  type FileStatus,
+  type LockKind,
+} from "./native.ts";
+
+export interface OpenRequest {
+  path: string;
+  capacity: number;
+  headerOffset: number;
+  allowUnsafeFileSystem: boolean;
+}
+
+/** Everything an open arena holds. */
+export interface OpenArena {
+  path: string;
+  mainFd: number;
+  sharedFd: number;
+  mapping: Mapping;
+  /** The four header words, over the mapping. */
+  header: BigInt64Array;
+  capacity: number;
+  headerOffset: number;
+}
+
+/** A file descriptor with the lock this opener currently holds on it. */
+class LockedFile {
+  lock: LockKind | null = null;
+  constructor(readonly fd: number, readonly path: string) {}
+
+  acquire(kind: LockKind): void {
+    if (this.lock === kind) return;
+    // flock converts a held lock in place, but not atomically; LLVM unlocks and
+    // relocks explicitly, and so do we, so that nobody reasons about a conversion.
+    if (this.lock !== null) this.release();
+    lockFile(this.fd, kind, this.path);
+    this.lock = kind;
+  }
+
+  release(): void {
+    if (this.lock === null) return;
+    this.lock = null;
+    unlockFile(this.fd, this.path);
+  }
+}
+
+/**
+ * Opens (creating if needed) the arena at request.path. When this opener creates
+ * the file, `initializeNewArena` runs with exclusive access after the bump pointer
+ * is set and before capacity and headerOffset are written; if it throws, the file
+ * is left empty and the error is rethrown.
+ */
+export function openArena(request: OpenRequest, initializeNewArena: (arena: OpenArena) => void): OpenArena {
+  const { path, headerOffset } = request;
+  // The main file is opened first, so that a path that cannot be an arena (a
+  // directory, a device, an unsafe file system) is refused before a .shared
+  // companion is created beside it.
+  const { fd: mainFd, created } = openOrCreate(path);
+  let sharedFd = -1;
+  let mapping: Mapping | undefined;
+  let isNew = false;
+  const main = new LockedFile(mainFd, path);
+  try {
+    checkFileIsUsable(mainFd, path, request.allowUnsafeFileSystem);
+    sharedFd = openFile(`${path}.shared`, { create: true });
+    // Held until close: while we hold it, nobody shrinks the file under us.
+    lockFile(sharedFd, "shared", `${path}.shared`);
+
+    main.acquire("shared");
+    let status = statFile(mainFd, path);
+    if (status.sizeBytes < request.capacity) {
+      // New, or shrunk by a last close: whoever resizes needs to be alone.
+      main.acquire("exclusive");
+      status = statFile(mainFd, path);
+    }
+
+    let capacity = request.capacity;
+    isNew = status.sizeBytes === 0;
+    if (!isNew) {
+      const verdict = readAndJudgeHeader(mainFd, status, headerOffset, path);
+      if (verdict.kind === "creation-interrupted") {
+        main.acquire("exclusive");
+        // Judge again: another opener may have redone the creation while we waited.
+        status = statFile(mainFd, path);
+        const again = readAndJudgeHeader(mainFd, status, headerOffset, path);
+        if (again.kind === "creation-interrupted") {
+          truncateFile(mainFd, 0, path);
+          isNew = true;
+          status = { ...status, sizeBytes: 0 };
+        } else {
+          capacity = again.capacity;
+        }
+      } else {
+        capacity = verdict.capacity;
+      }
+    }
+
+    if (status.sizeBytes < capacity) {
+      // Sparse: on ext4, xfs, btrfs, tmpfs and APFS this reserves no disk. Disk is
+      // reserved per allocation instead (see arena.ts), so a full disk is an error
+      // rather than SIGBUS.
+      main.acquire("exclusive");
+      truncateFile(mainFd, capacity, path);
+    }
+
+    mapping = new Mapping(mapFile(mainFd, capacity, path), capacity, path);
+    const header = new BigInt64Array(mapping.dedicatedBuffer(headerOffset, headerSizeBytes));
+    const arena: OpenArena = { path, mainFd, sharedFd, mapping, header, capacity, headerOffset };
+
+    const headerEnd = BigInt(headerOffset + headerSizeBytes);
+    const previous = Atomics.compareExchange(header, bumpPointerWord, 0n, headerEnd);
+    if (previous !== 0n && previous < headerEnd) {
+      throw new ArenaError("ERR_ARENA_CORRUPT", `${path}: bumpPtr 0x${previous.toString(16)} points into the header`, { path });
+    }
+    if (isNew) {
+      initializeNewArena(arena);
+      // capacity last: a header with capacity 0 marks a creation that never finished.
+      Atomics.store(header, headerOffsetWord, BigInt(headerOffset));
+      Atomics.store(header, capacityWord, BigInt(capacity));
+    }
+    if (main.lock === "exclusive") {
+      // We may have resized or written the file: learn what the disk holds now.
+      // Only an exclusive holder may write this word (LLVM's rule), since a stale
+      // value from a racing opener could otherwise lower it.
+      Atomics.store(header, allocatedSizeWord, BigInt(statFile(mainFd, path).allocatedBytes));
+    }
+    main.release();
+    return arena;
+  } catch (error) {
+    abandonOpen({ path, mainFd, sharedFd, mapping, main, isNew, created });
+    throw error;
+  }
+}
+
+function openOrCreate(path: string): { fd: number; created: boolean } {
+  try {
+    return { fd: openFile(path, { create: false }), created: false };
+  } catch (error) {
+    if (!(error instanceof ArenaError) || error.code !== "ENOENT") throw error;
+  }
+  return { fd: openFile(path, { create: true }), created: true };
+}
+
+function checkFileIsUsable(fd: number, path: string, allowUnsafeFileSystem: boolean): void {
+  const { kind } = statFile(fd, path);
+  if (kind !== "file") {
+    const what = kind === "directory" ? "a directory" : "not a regular file";
+    throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path} is ${what}`, { path });
+  }
+  if (allowUnsafeFileSystem) return;
+  const unsafe = unsafeFileSystemName(fileSystemOf(fd, path));
+  if (unsafe !== undefined) {
+    throw new ArenaError(
+      "ERR_ARENA_UNSUPPORTED_FS",
+      `${path} is on ${unsafe}, where processes do not share one copy of the mapped pages, so ` +
+        `concurrent allocations could overlap. Pass { allowUnsafeFileSystem: true } if only one host ` +
+        `and one client ever open it.`,
+      { path },
+    );
+  }
+}
+
+function readAndJudgeHeader(fd: number, status: FileStatus, headerOffset: number, path: string) {
+  if (status.sizeBytes < headerOffset + headerSizeBytes) {
+    throw new ArenaError(
+      "ERR_ARENA_CORRUPT",
+      `${path} is not a valid arena: ${status.sizeBytes} bytes is too short for a header at ${headerOffset}; it was left untouched`,
+      { path },
+    );
+  }
+  const bytes = new Uint8Array(headerSizeBytes);
+  const read = readAt(fd, bytes, headerOffset, path);
+  if (read !== headerSizeBytes) {
+    throw new ArenaError("ERR_ARENA_CORRUPT", `${path}: short read of the header (${read} bytes)`, { path });
+  }
+  return judgeHeader(decodeHeader(bytes), status.sizeBytes, headerOffset, path);
+}
+
+/** Undoes a failed open: a new file goes back to empty (or away, if we made it). */
+function abandonOpen(state: {
+  path: string;
+  mainFd: number;
+  sharedFd: number;
+  mapping: Mapping | undefined;
+  main: LockedFile;
+  isNew: boolean;
+  created: boolean;
+}): void {
+  const { path, mainFd, sharedFd, mapping, main } = state;
+  const attempt = (step: () => void) => {
+    try {
+      step();
+    } catch {
+      // Already failing: the first error is the one the caller needs.
+    }
+  };
+  if (mapping !== undefined) attempt(() => mapping.unmap());
+  if (state.isNew && main.lock === "exclusive") attempt(() => truncateFile(mainFd, 0, path));
+  if (state.created && sharedFd === -1) attempt(() => unlinkSync(path));
+  attempt(() => main.release());
+  attempt(() => closeFile(mainFd, path));
+  if (sharedFd !== -1) attempt(() => closeFile(sharedFd, `${path}.shared`));
+}
+
+/**
+ * Closes one opener. The last one (the only one that can lock PATH.shared
+ * exclusively once its own shared lock is gone) flushes, unmaps and shrinks the
+ * file to its used size, so that an idle arena takes the disk it uses and a copy
+ * of it does not inflate to the capacity. Every resource is released even when a
+ * step fails; the first failure is then thrown.
+ */
+export function closeArena(arena: OpenArena): void {
+  const { path, mainFd, sharedFd, mapping, header, capacity } = arena;
+  const sharedPath = `${path}.shared`;
+  let firstError: unknown;
+  const attempt = (step: () => void) => {
+    try {
+      step();
+    } catch (error) {
+      firstError ??= error;
+    }
+  };
+  attempt(() => unlockFile(sharedFd, sharedPath));
+  let last = false;
+  attempt(() => {
+    last = tryLockFile(sharedFd, "exclusive", sharedPath);
+  });
+  if (last) {
+    // Read only now: until the exclusive lock was ours, another opener could still
+    // allocate (and close) after any earlier reading. Past the capacity means full.
+    const usedBytes = Math.min(Number(Atomics.load(header, bumpPointerWord)), capacity);
+    attempt(() => mapping.sync());
+    // Unmap before truncating: some platforms require it, and no view may outlive it.
+    attempt(() => mapping.unmap());
+    attempt(() => truncateFile(mainFd, usedBytes, path));
+    attempt(() => unlockFile(sharedFd, sharedPath));
+  } else {
+    attempt(() => mapping.unmap());
+  }
+  attempt(() => closeFile(mainFd, path));
+  attempt(() => closeFile(sharedFd, sharedPath));
+  if (firstError !== undefined) throw firstError;
+}
