@@ -151,7 +151,8 @@ export class MappedFileRegionArena implements Disposable {
   allocate(size: number): Uint8Array {
     const open = this.#open;
     if (open === null) throw closedError(this.path);
-    if (size > open.mapping.maxViewBytes) this.#rejectViewLength(size, "size");
+    // Larger than the capacity is "full" (from allocateOffset), not a view problem.
+    if (size > open.mapping.maxViewBytes && size <= this.capacity) this.#rejectViewLength(size, "size");
     return open.mapping.view(this.allocateOffset(size), size);
   }
 
@@ -161,7 +162,7 @@ export class MappedFileRegionArena implements Disposable {
     if (open === null) throw closedError(this.path);
     requireBytes(bytes, "bytes");
     const length = bytes.length;
-    if (length > open.mapping.maxViewBytes) this.#rejectViewLength(length, "bytes.length");
+    if (length > open.mapping.maxViewBytes && length <= this.capacity) this.#rejectViewLength(length, "bytes.length");
     const offset = this.allocateOffset(length);
     open.mapping.view(offset, length).set(bytes);
     return offset;

@@ -99,3 +99,27 @@ function throwing(error: ArenaError): never {
 function hex(value: bigint): string {
   return `0x${value.toString(16)}`;
 }
+
+/** How far into the file findHeader looks for a header at another offset. */
+export const headerSearchLimitBytes = 64 * 1024;
+
+/**
+ * Looks for a valid header at an 8-aligned position other than the requested one
+ * in the first bytes of a file: one whose headerOffset word names its own position.
+ * Lets a wrong headerOffset be reported as that (and where the header really is),
+ * rather than as a corrupt file. Returns the position, or undefined.
+ */
+export function findHeader(bytes: Uint8Array, fileSizeBytes: number, exceptAt: number): number | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const size = BigInt(fileSizeBytes);
+  for (let position = 0; position + headerSizeBytes <= bytes.byteLength; position += alignmentBytes) {
+    if (position === exceptAt) continue;
+    if (view.getBigUint64(position + 24, true) !== BigInt(position)) continue;
+    const bumpPtr = view.getBigUint64(position, true);
+    const capacity = view.getBigUint64(position + 16, true);
+    const headerEnd = BigInt(position + headerSizeBytes);
+    const plausible = capacity >= headerEnd && capacity >= size && bumpPtr % 8n === 0n && bumpPtr >= headerEnd;
+    if (plausible) return position;
+  }
+  return undefined;
+}

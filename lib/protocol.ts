@@ -29,7 +29,9 @@ import {
   bumpPointerWord,
   capacityWord,
   decodeHeader,
+  findHeader,
   headerOffsetWord,
+  headerSearchLimitBytes,
   headerSizeBytes,
   judgeHeader,
 } from "./header.ts";
@@ -207,6 +209,15 @@ function checkFileIsUsable(fd: number, path: string, allowUnsafeFileSystem: bool
 }
 
 function readAndJudgeHeader(fd: number, status: FileStatus, headerOffset: number, path: string) {
+  try {
+    return readAndJudgeHeaderAt(fd, status, headerOffset, path);
+  } catch (error) {
+    if (error instanceof ArenaError && error.code === "ERR_ARENA_CORRUPT") throwIfHeaderIsElsewhere(fd, status, headerOffset, path);
+    throw error;
+  }
+}
+
+function readAndJudgeHeaderAt(fd: number, status: FileStatus, headerOffset: number, path: string) {
   if (status.sizeBytes < headerOffset + headerSizeBytes) {
     throw new ArenaError(
       "ERR_ARENA_CORRUPT",
@@ -220,6 +231,19 @@ function readAndJudgeHeader(fd: number, status: FileStatus, headerOffset: number
     throw new ArenaError("ERR_ARENA_CORRUPT", `${path}: short read of the header (${read} bytes)`, { path });
   }
   return judgeHeader(decodeHeader(bytes), status.sizeBytes, headerOffset, path);
+}
+
+/** A valid header at another offset means the caller asked for the wrong one. */
+function throwIfHeaderIsElsewhere(fd: number, status: FileStatus, headerOffset: number, path: string): void {
+  const start = new Uint8Array(Math.min(status.sizeBytes, headerSearchLimitBytes));
+  const read = readAt(fd, start, 0, path);
+  const position = findHeader(start.subarray(0, read), status.sizeBytes, headerOffset);
+  if (position === undefined) return;
+  throw new ArenaError(
+    "ERR_ARENA_HEADER_MISMATCH",
+    `${path} has its header at offset ${position}, not at the requested ${headerOffset}; it was left untouched`,
+    { path },
+  );
 }
 
 /** Undoes a failed open: a new file goes back to empty (or away, if we made it). */

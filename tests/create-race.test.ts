@@ -1,0 +1,47 @@
+/**
+ * Several processes race to create one arena: onCreate runs exactly once, and
+ * every process sees the arena it initialized.
+ *
+ * Broken variant caught: deciding "new file" under the shared lock instead of
+ * the exclusive one (or skipping the second look at the size after switching
+ * locks) lets two openers both see an empty file and both run onCreate. Observed
+ * with protocol.ts patched that way: "created" twice in 2 of the 3 rounds.
+ */
+import { describe, expect, test } from "bun:test";
+import { statSync } from "node:fs";
+import { MappedFileRegionArena } from "../lib/index.ts";
+import { spawnChild } from "./support/processes.ts";
+import { freshPath, tempDirectory } from "./support/temp.ts";
+
+const directory = tempDirectory();
+const racers = 6;
+
+describe("racing to create", () => {
+  for (let round = 1; round <= 3; round++) {
+    test(`round ${round}: ${racers} processes, onCreate runs once`, async () => {
+      const path = freshPath(directory);
+      const startAt = Date.now() + 400; // after every process has loaded
+      const outputs = await Promise.all(
+        Array.from({ length: racers }, async () => {
+          const child = spawnChild("race-to-create.ts", [path, startAt]);
+          const [stdout, stderr, exitCode] = await Promise.all([
+            new Response(child.stdout).text(),
+            new Response(child.stderr).text(),
+            child.exited,
+          ]);
+          if (exitCode !== 0) throw new Error(`racer failed: ${stderr}`);
+          return stdout;
+        }),
+      );
+      expect(outputs.filter((output) => output === "created")).toHaveLength(1);
+      expect(outputs.filter((output) => output === "opened")).toHaveLength(racers - 1);
+      // The stored capacity (1 MiB) wins over the 64 bytes asked for here.
+      using arena = MappedFileRegionArena.create(path, { capacity: 64, headerOffset: 8 });
+      const creatorRecord = new TextDecoder().decode(arena.bytes(40, 32)).split("\0")[0]!;
+      expect(creatorRecord).toMatch(/^created by \d+$/);
+      // One onCreate record, then one 8-byte append per racer: nothing else.
+      expect(arena.size).toBe(40 + Math.ceil(creatorRecord.length / 8) * 8 + racers * 8);
+      expect(statSync(path).size).toBe(1024 * 1024);
+    });
+  }
+});

@@ -1,0 +1,20 @@
+/**
+ * Child process for tests/crash.test.ts: appends fixed-size records forever, and
+ * after each one is completely written, publishes how many it has finished in its
+ * progress word. The parent kills it with SIGKILL at an arbitrary moment.
+ *
+ *   bun stamp-until-killed.ts PATH CHILD_INDEX CHILDREN
+ */
+import { MappedFileRegionArena } from "../../../lib/index.ts";
+import { barrier, progressWords, testHeaderOffset } from "../stamps.ts";
+import { recordSizeBytes, writeRecord } from "../records.ts";
+
+const [path, childText, childrenText] = process.argv.slice(2);
+const child = Number(childText);
+const arena = MappedFileRegionArena.create(path!, { capacity: 256 * 1024 * 1024, headerOffset: testHeaderOffset });
+const progress = progressWords(arena, Number(childrenText));
+barrier(arena).arriveAndWait();
+for (let sequence = 0; ; sequence++) {
+  writeRecord(arena.allocate(recordSizeBytes), child, sequence);
+  Atomics.store(progress, child, BigInt(sequence + 1));
+}
