@@ -29,6 +29,7 @@ import { errnoName, isPreallocationUnsupported } from "./errno.ts";
 import { alignmentBytes, allocatedSizeWord, bumpPointerWord, headerSizeBytes } from "./header.ts";
 import { closeArena, openArena, type OpenArena } from "./protocol.ts";
 import { reserveDisk } from "./native.ts";
+import { BlockAllocator } from "./block-allocator.ts";
 import {
   optionalBoolean,
   optionalFunction,
@@ -164,7 +165,8 @@ export class MappedFileRegionArena implements Disposable {
     const length = bytes.length;
     if (length > open.mapping.maxViewBytes && length <= this.capacity) this.#rejectViewLength(length, "bytes.length");
     const offset = this.allocateOffset(length);
-    open.mapping.view(offset, length).set(bytes);
+    // Into a long-lived view: no view made per call (see Mapping.write).
+    open.mapping.write(offset, bytes);
     return offset;
   }
 
@@ -182,6 +184,20 @@ export class MappedFileRegionArena implements Disposable {
     }
     if (length > open.mapping.maxViewBytes) this.#rejectViewLength(length, "length");
     return open.mapping.view(offset, length);
+  }
+
+  /**
+   * A block allocator over this arena: it takes blocks of `blockSizeBytes` with one
+   * atomic add each and hands out small allocations from them with plain arithmetic.
+   * For one thread's many small allocations; see block-allocator.ts for when to use it.
+   */
+  blockAllocator(blockSizeBytes: number): BlockAllocator {
+    const open = this.#open;
+    if (open === null) throw closedError(this.path);
+    return new BlockAllocator(this, blockSizeBytes, {
+      mapping: open.mapping,
+      returnTail: (blockEnd, usedEnd) => this.#returnTail(blockEnd, usedEnd),
+    });
   }
 
   /** The bump pointer: the file offset where the next allocation would start. */
@@ -240,8 +256,14 @@ export class MappedFileRegionArena implements Disposable {
     }
     const reserved = Number(Atomics.load(header, allocatedSizeWord));
     if (newEnd > reserved) {
-      const target = Math.min(capacity, newEnd + preallocationIncrementBytes);
-      const errno = reserveDisk(this.#open!.mainFd, reserved, target);
+      let target = Math.min(capacity, newEnd + preallocationIncrementBytes);
+      let errno = reserveDisk(this.#open!.mainFd, reserved, target);
+      if (errno !== 0 && target > newEnd && !isPreallocationUnsupported(errno)) {
+        // The increment does not fit but the allocation itself may: on a nearly
+        // full disk, reserve just up to its end rather than refuse what fits.
+        target = newEnd;
+        errno = reserveDisk(this.#open!.mainFd, reserved, target);
+      }
       if (errno !== 0 && !isPreallocationUnsupported(errno)) {
         // Nothing was written there yet; if nobody allocated after us, undo the add.
         Atomics.compareExchange(header, bumpPointerWord, BigInt(newEnd), BigInt(oldEnd));
@@ -255,6 +277,18 @@ export class MappedFileRegionArena implements Disposable {
       raiseTo(header, allocatedSizeWord, target);
     }
     this.#reservedEnd = Math.min(Math.max(reserved, newEnd), capacity);
+  }
+
+  /**
+   * For BlockAllocator: moves the bump pointer back from `blockEnd` to `usedEnd`,
+   * only if it is still at `blockEnd` (nothing was allocated after the block).
+   * Returns whether it did. The disk reserved for the tail stays reserved.
+   */
+  #returnTail(blockEnd: number, usedEnd: number): boolean {
+    const header = this.#header;
+    if (header === null) return false;
+    const expected = BigInt(blockEnd);
+    return Atomics.compareExchange(header, bumpPointerWord, expected, BigInt(usedEnd)) === expected;
   }
 
   #rejectSize(size: unknown): never {

@@ -4,6 +4,7 @@
  * the argument, thrown before anything touches the disk.
  */
 
+/** Returns `value` if it is a non-negative safe integer; else TypeError or RangeError naming `name`. */
 export function requireNonNegativeInteger(value: unknown, name: string): number {
   if (typeof value !== "number") throw new TypeError(`${name} must be a number, got ${describe(value)}`);
   if (!Number.isSafeInteger(value) || value < 0) {
@@ -12,6 +13,7 @@ export function requireNonNegativeInteger(value: unknown, name: string): number 
   return value;
 }
 
+/** Returns `value` if it is a non-empty string without NUL (a usable path). */
 export function requireString(value: unknown, name: string): string {
   if (typeof value !== "string") throw new TypeError(`${name} must be a string, got ${describe(value)}`);
   if (value.length === 0) throw new RangeError(`${name} must not be empty`);
@@ -19,17 +21,20 @@ export function requireString(value: unknown, name: string): string {
   return value;
 }
 
+/** Returns `value` if it is a Uint8Array (a Buffer is one). */
 export function requireBytes(value: unknown, name: string): Uint8Array {
   if (!(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array, got ${describe(value)}`);
   return value;
 }
 
+/** Returns `value` if it is a function, undefined if it is undefined; else TypeError. */
 export function optionalFunction<T extends Function>(value: unknown, name: string): T | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "function") throw new TypeError(`${name} must be a function, got ${describe(value)}`);
   return value as T;
 }
 
+/** Returns `value` if it is a boolean, false if it is undefined; else TypeError. */
 export function optionalBoolean(value: unknown, name: string): boolean {
   if (value === undefined) return false;
   if (typeof value !== "boolean") throw new TypeError(`${name} must be a boolean, got ${describe(value)}`);

@@ -21,6 +21,7 @@ const darwin: Record<number, string> = {
 
 const table = process.platform === "darwin" ? darwin : linux;
 
+/** This platform's name for an errno number ("ENOSPC"), or "E<number>" if unlisted. */
 export function errnoName(errno: number): string {
   return table[errno] ?? `E${errno}`;
 }

@@ -17,6 +17,7 @@ export type ArenaErrorCode =
   | "ERR_ARENA_NATIVE_LIBRARY"
   | (string & {});
 
+/** The optional facts an ArenaError carries besides its code and message. */
 export interface ArenaErrorDetails {
   /** The system call that failed, when the error comes from one. */
   syscall?: string;
@@ -26,6 +27,10 @@ export interface ArenaErrorDetails {
   errno?: number;
 }
 
+/**
+ * An error from the world (file, disk, other processes), never from a wrong argument.
+ * Switch on `code`; `syscall`, `path` and `errno` say where it came from when known.
+ */
 export class ArenaError extends Error {
   override readonly name = "ArenaError";
   readonly code: ArenaErrorCode;
@@ -42,6 +47,7 @@ export class ArenaError extends Error {
   }
 }
 
+/** The ERR_ARENA_CLOSED error for an arena used after close(). */
 export function closedError(path: string): ArenaError {
   return new ArenaError("ERR_ARENA_CLOSED", `arena is closed: ${path}`, { path });
 }

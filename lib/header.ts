@@ -14,7 +14,9 @@
  */
 import { ArenaError } from "./errors.ts";
 
+/** The header is four 64-bit words: 32 bytes. */
 export const headerSizeBytes = 32;
+/** Every allocation offset, and the header offset, is a multiple of this. */
 export const alignmentBytes = 8;
 
 /** Word indexes into the header, as a BigInt64Array sees it. */
@@ -23,6 +25,7 @@ export const allocatedSizeWord = 1;
 export const capacityWord = 2;
 export const headerOffsetWord = 3;
 
+/** The four header words as stored, unsigned; nothing here has been checked yet. */
 export interface HeaderWords {
   bumpPtr: bigint;
   allocatedSize: bigint;
@@ -30,6 +33,7 @@ export interface HeaderWords {
   headerOffset: bigint;
 }
 
+/** Reads the four little-endian words from the first 32 bytes of `bytes`. */
 export function decodeHeader(bytes: Uint8Array): HeaderWords {
   const view = new DataView(bytes.buffer, bytes.byteOffset, headerSizeBytes);
   return {
@@ -40,11 +44,12 @@ export function decodeHeader(bytes: Uint8Array): HeaderWords {
   };
 }
 
+/** What judgeHeader concluded about a header it did not throw for. */
 export type HeaderVerdict =
   | { kind: "valid"; capacity: number }
   /**
-   * The creator was killed after it set bumpPtr but before it wrote capacity and
-   * headerOffset (which it writes last, after onCreate). The file holds nothing
+   * The creator was killed after it set bumpPtr and headerOffset but before it
+   * wrote capacity (which it writes last, after onCreate). The file holds nothing
    * anyone could have been given, so it can be created afresh. LLVM refuses
    * such a file forever.
    */
@@ -62,7 +67,10 @@ export function judgeHeader(words: HeaderWords, fileSizeBytes: number, headerOff
   const corrupt = (why: string) =>
     new ArenaError("ERR_ARENA_CORRUPT", `${path} is not a valid arena: ${why}; it was left untouched`, { path });
 
-  if (words.capacity === 0n && words.headerOffset === 0n) {
+  // The headerOffset word must already name this offset (the creator writes it
+  // before onCreate): otherwise any user bytes reading [aligned n, *, 0, 0], as
+  // seen by an opener passing the wrong headerOffset, would be truncated away.
+  if (words.capacity === 0n && words.headerOffset === offset) {
     const plausibleBump = aligned(words.bumpPtr) && words.bumpPtr >= headerEnd && words.bumpPtr <= size;
     if (plausibleBump) return { kind: "creation-interrupted" };
   }

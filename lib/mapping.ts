@@ -27,7 +27,11 @@ export class Mapping {
   readonly maxViewBytes: number;
   /** Covers the whole mapping when it fits in one buffer; otherwise null. */
   readonly #whole: ArrayBuffer | null;
+  /** A long-lived byte view of #whole, so that write() makes no view per call. */
+  readonly #wholeBytes: Uint8Array | null;
   readonly #windows: (ArrayBuffer | undefined)[] = [];
+  /** The same for each window, made with it. */
+  readonly #windowBytes: (Uint8Array | undefined)[] = [];
   readonly #extraBuffers: ArrayBuffer[] = [];
   #unmapped = false;
 
@@ -38,6 +42,7 @@ export class Mapping {
     const fitsOneBuffer = lengthBytes <= maxExternalBufferBytes;
     this.maxViewBytes = fitsOneBuffer ? lengthBytes : windowStrideBytes;
     this.#whole = fitsOneBuffer ? bufferOverMemory(address, 0, lengthBytes) : null;
+    this.#wholeBytes = this.#whole === null ? null : new Uint8Array(this.#whole);
   }
 
   /**
@@ -52,6 +57,22 @@ export class Mapping {
     return new Uint8Array(window, offset - index * windowStrideBytes, length);
   }
 
+  /**
+   * Copies `bytes` to `offset`, with the same preconditions as view(). This is
+   * append's hot path: Uint8Array.set into a long-lived view costs ~15 ns for 64
+   * bytes, while making a view first costs ~40-100 ns more and leaves garbage.
+   */
+  write(offset: number, bytes: Uint8Array): void {
+    const whole = this.#wholeBytes;
+    if (whole !== null) {
+      whole.set(bytes, offset);
+      return;
+    }
+    const index = Math.floor(offset / windowStrideBytes);
+    if (this.#windows[index] === undefined) this.#openWindow(index);
+    this.#windowBytes[index]!.set(bytes, offset - index * windowStrideBytes);
+  }
+
   /** A buffer of its own over a small fixed range (the header), detached with the rest. */
   dedicatedBuffer(offset: number, length: number): ArrayBuffer {
     const buffer = bufferOverMemory(this.address, offset, length);
@@ -64,6 +85,7 @@ export class Mapping {
     const length = Math.min(maxExternalBufferBytes, this.lengthBytes - start);
     const window = bufferOverMemory(this.address, start, length);
     this.#windows[index] = window;
+    this.#windowBytes[index] = new Uint8Array(window);
     return window;
   }
 

@@ -6,7 +6,7 @@
 import { dlopen, FFIType, toArrayBuffer, type Pointer } from "bun:ffi";
 import { ArenaError } from "./errors.ts";
 import { errnoName, isWouldBlock } from "./errno.ts";
-import { libraryEnvironmentVariable, locateLibrary, platformName } from "./library-path.ts";
+import { locateLibrary, missingLibraryAdvice } from "./library-path.ts";
 
 const { i32, i64, i64_fast, ptr, cstring } = FFIType;
 // Every function returns i64: a result, or -errno. i64_fast gives a number for
@@ -34,12 +34,7 @@ function loadShim() {
   }
   const location = locateLibrary();
   if (!location.found) {
-    throw new ArenaError(
-      "ERR_ARENA_NATIVE_LIBRARY",
-      `no native library for ${platformName()}: looked in ${location.searched.join(", ")}. ` +
-        `In a checkout, run \`bun run build:native\` (it needs Zig, see README); ` +
-        `or set ${libraryEnvironmentVariable} to a built libmapped_file_arena.`,
-    );
+    throw new ArenaError("ERR_ARENA_NATIVE_LIBRARY", missingLibraryAdvice(location.searched));
   }
   try {
     return dlopen(location.path, symbols).symbols;
@@ -70,10 +65,12 @@ function cString(path: string): Uint8Array {
   return encoder.encode(`${path}\0`);
 }
 
+/** Opens `path` read-write (O_CLOEXEC), creating it with mode 0644 if `create`. Returns the fd. */
 export function openFile(path: string, options: { create: boolean }): number {
   return check(native().mfa_open(cString(path), options.create ? 1 : 0), "open", path);
 }
 
+/** Closes `fd`; `path` only names it in errors. */
 export function closeFile(fd: number, path: string): void {
   check(native().mfa_close(fd), "close", path);
 }
@@ -84,6 +81,7 @@ const LOCK_EX = 2;
 const LOCK_NB = 4;
 const LOCK_UN = 8;
 
+/** flock(2) lock modes: many shared holders, or one exclusive. */
 export type LockKind = "shared" | "exclusive";
 
 /** Waits until the lock is granted. */
@@ -99,11 +97,14 @@ export function tryLockFile(fd: number, kind: LockKind, path: string): boolean {
   return true;
 }
 
+/** Releases whatever flock lock `fd` holds. */
 export function unlockFile(fd: number, path: string): void {
   check(native().mfa_flock(fd, LOCK_UN), "flock", path);
 }
 
+/** What fstat says a descriptor is: only "file" can hold an arena. */
 export type FileKind = "file" | "directory" | "other";
+/** The fstat fields the arena uses. */
 export interface FileStatus {
   sizeBytes: number;
   /** st_blocks * 512: the disk actually reserved for the file. */
@@ -112,12 +113,14 @@ export interface FileStatus {
 }
 
 const kinds: FileKind[] = ["file", "directory", "other"];
+/** fstat: size, disk reserved and kind of the open file. */
 export function statFile(fd: number, path: string): FileStatus {
   const out = new BigInt64Array(3);
   check(native().mfa_fstat(fd, out), "fstat", path);
   return { sizeBytes: Number(out[0]), allocatedBytes: Number(out[1]), kind: kinds[Number(out[2])]! };
 }
 
+/** ftruncate: sets the file size (growing is sparse: no disk is reserved). */
 export function truncateFile(fd: number, sizeBytes: number, path: string): void {
   check(native().mfa_ftruncate(fd, sizeBytes), "ftruncate", path);
 }
@@ -131,10 +134,12 @@ export function reserveDisk(fd: number, offset: number, endOffset: number): numb
   return result < 0 ? -result : 0;
 }
 
+/** pread: fills `into` from file offset `offset`; returns the bytes read (short at end of file). */
 export function readAt(fd: number, into: Uint8Array, offset: number, path: string): number {
   return check(native().mfa_pread(fd, into, into.byteLength, offset), "pread", path);
 }
 
+/** Which file system holds a file, as statfs tells it (see filesystem.ts). */
 export interface FileSystemId {
   /** Linux: statfs f_type, the file system's magic number. */
   magic?: number;
@@ -142,6 +147,7 @@ export interface FileSystemId {
   typeName?: string;
 }
 
+/** fstatfs: identifies the file system of `fd`, to refuse network and FUSE ones. */
 export function fileSystemOf(fd: number, path: string): FileSystemId {
   const name = new Uint8Array(32);
   const result = check(native().mfa_fstatfs(fd, name, name.byteLength), "fstatfs", path);
@@ -154,10 +160,12 @@ export function mapFile(fd: number, lengthBytes: number, path: string): number {
   return check(native().mfa_mmap(fd, lengthBytes), "mmap", path);
 }
 
+/** munmap. Every view over the range must be detached first: touching it after would crash. */
 export function unmap(address: number, lengthBytes: number, path: string): void {
   check(native().mfa_munmap(address, lengthBytes), "munmap", path);
 }
 
+/** msync(MS_SYNC): writes dirty pages of the range to the file and waits. */
 export function syncMapping(address: number, lengthBytes: number, path: string): void {
   check(native().mfa_msync(address, lengthBytes), "msync", path);
 }

@@ -24,6 +24,7 @@
  */
 import { unlinkSync } from "node:fs";
 import { ArenaError } from "./errors.ts";
+import { errnoName, isPreallocationUnsupported } from "./errno.ts";
 import {
   allocatedSizeWord,
   bumpPointerWord,
@@ -44,6 +45,7 @@ import {
   mapFile,
   openFile,
   readAt,
+  reserveDisk,
   statFile,
   truncateFile,
   tryLockFile,
@@ -150,6 +152,13 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       main.acquire("exclusive");
       truncateFile(mainFd, capacity, path);
     }
+    if (isNew) {
+      // The header (and the user's bytes before it, which onCreate may write) is
+      // written through the mapping below, before any allocation reserves disk: on a
+      // full disk that first write into the sparse hole would be SIGBUS. Reserve it
+      // now, so a full disk is an ENOSPC from create (and the file is left empty).
+      reserveHeader(mainFd, headerOffset + headerSizeBytes, path);
+    }
 
     mapping = new Mapping(mapFile(mainFd, capacity, path), capacity, path);
     const header = new BigInt64Array(mapping.dedicatedBuffer(headerOffset, headerSizeBytes));
@@ -161,9 +170,12 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       throw new ArenaError("ERR_ARENA_CORRUPT", `${path}: bumpPtr 0x${previous.toString(16)} points into the header`, { path });
     }
     if (isNew) {
-      initializeNewArena(arena);
-      // capacity last: a header with capacity 0 marks a creation that never finished.
+      // headerOffset first and capacity last: capacity 0 with the right headerOffset
+      // marks a creation that never finished (see header.ts). Writing headerOffset
+      // before onCreate is what lets a reader tell that apart from user data that
+      // merely looks like it, e.g. an arena opened with the wrong headerOffset.
       Atomics.store(header, headerOffsetWord, BigInt(headerOffset));
+      initializeNewArena(arena);
       Atomics.store(header, capacityWord, BigInt(capacity));
     }
     if (main.lock === "exclusive") {
@@ -180,10 +192,21 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
   }
 }
 
+function reserveHeader(fd: number, headerEndBytes: number, path: string): void {
+  const errno = reserveDisk(fd, 0, headerEndBytes);
+  if (errno === 0 || isPreallocationUnsupported(errno)) return;
+  const code = errnoName(errno);
+  throw new ArenaError(code, `cannot reserve disk for the header of ${path}: ${code}`, { syscall: "fallocate", path, errno });
+}
+
 function openOrCreate(path: string): { fd: number; created: boolean } {
   try {
     return { fd: openFile(path, { create: false }), created: false };
   } catch (error) {
+    if (error instanceof ArenaError && error.code === "EISDIR") {
+      // open(O_RDWR) on a directory fails before checkFileIsUsable can say so.
+      throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path} is a directory`, { path });
+    }
     if (!(error instanceof ArenaError) || error.code !== "ENOENT") throw error;
   }
   return { fd: openFile(path, { create: true }), created: true };

@@ -7,22 +7,11 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { ArenaError, MappedFileRegionArena } from "../lib/index.ts";
 import { freshPath, tempDirectory } from "./support/temp.ts";
+import { expectArenaError } from "./support/expect.ts";
 import { spawnChild } from "./support/processes.ts";
 
 const directory = tempDirectory();
 const MiB = 1024 * 1024;
-
-function expectArenaError(run: () => unknown, code: string): ArenaError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ArenaError);
-    expect(error).toBeInstanceOf(Error);
-    expect((error as ArenaError).code).toBe(code);
-    return error as ArenaError;
-  }
-  throw new Error(`expected ArenaError ${code}, nothing was thrown`);
-}
 
 /** The four header words as they are on disk, little-endian. */
 function headerOnDisk(path: string, headerOffset = 0) {
@@ -305,8 +294,8 @@ describe("system errors are ArenaErrors named after errno", () => {
     expect(error.path).toBe(path);
   });
 
-  test("a directory is refused", () => {
-    const error = expectArenaError(() => MappedFileRegionArena.create(directory, { capacity: MiB }), "EISDIR");
+  test("a directory is refused as not a file", () => {
+    const error = expectArenaError(() => MappedFileRegionArena.create(directory, { capacity: MiB }), "ERR_ARENA_NOT_A_FILE");
     expect(error.path).toBe(directory);
     expect(existsSync(`${directory}.shared`)).toBe(false);
   });

@@ -14,7 +14,7 @@
 import { describe, expect, test } from "bun:test";
 import { MappedFileRegionArena } from "../lib/index.ts";
 import { barrier, findViolations, testHeaderOffset, type ChildAllocations } from "./support/stamps.ts";
-import { spawnChild } from "./support/processes.ts";
+import { jsonFromChildren, spawnChild } from "./support/processes.ts";
 import { freshPath, tempDirectory } from "./support/temp.ts";
 
 const directory = tempDirectory();
@@ -28,17 +28,7 @@ async function raceChildren(mode: "atomic" | "read-then-write") {
     spawnChild("allocate-and-stamp.ts", [path, child, allocationsPerChild, mode]),
   );
   await barrier(arena).releaseWhenArrived(children);
-  const reports: ChildAllocations[] = await Promise.all(
-    processes.map(async (child) => {
-      const [stdout, stderr, exitCode] = await Promise.all([
-        new Response(child.stdout).text(),
-        new Response(child.stderr).text(),
-        child.exited,
-      ]);
-      if (exitCode !== 0) throw new Error(`child failed (${exitCode}): ${stderr}`);
-      return JSON.parse(stdout) as ChildAllocations;
-    }),
-  );
+  const reports: ChildAllocations[] = await jsonFromChildren<ChildAllocations>(processes);
   return { arena, reports, violations: findViolations(arena, reports) };
 }
 

@@ -1,0 +1,11 @@
+#!/usr/bin/env bun
+/**
+ * `bunx mapped-file-arena inspect FILE` / `verify FILE`: see lib/cli.ts.
+ * Only reads the file; never maps, resizes or creates anything.
+ */
+import { main } from "../lib/cli.ts";
+
+const result = main(process.argv.slice(2));
+process.stdout.write(result.stdout);
+process.stderr.write(result.stderr);
+process.exitCode = result.exitCode;

@@ -1,0 +1,194 @@
+// `mapped-file-arena inspect` / `verify`, run as a user runs them: the bin script in
+// a child process. Bad input must give one line on stderr and a non-zero exit,
+// never a stack trace; inspecting must change nothing, not even create FILE.shared.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, existsSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MappedFileRegionArena } from "../../lib/index.ts";
+
+const bin = join(import.meta.dir, "..", "..", "bin", "mapped-file-arena.ts");
+let directory: string;
+
+beforeAll(() => {
+  directory = mkdtempSync(join(tmpdir(), "mfa-cli-"));
+});
+afterAll(() => {
+  rmSync(directory, { recursive: true, force: true });
+});
+
+function run(...args: string[]) {
+  const result = Bun.spawnSync([process.execPath, bin, ...args], { cwd: directory, stdout: "pipe", stderr: "pipe" });
+  return { exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+}
+
+/** One line of error (the usage text may follow a usage error), and nothing that looks like a stack. */
+function expectOneLineError(result: ReturnType<typeof run>, exitCode: number, pattern: RegExp) {
+  expect(result.exitCode).toBe(exitCode);
+  expect(result.stdout).toBe("");
+  const firstLine = result.stderr.split("\n")[0]!;
+  expect(firstLine).toMatch(/^mapped-file-arena: /);
+  expect(firstLine).toMatch(pattern);
+  expect(result.stderr).not.toMatch(/^\s+at /m);
+  expect(result.stderr).not.toContain("error:"); // Bun's uncaught-error banner
+  if (!result.stderr.includes("usage:")) expect(result.stderr.trimEnd().split("\n")).toHaveLength(1);
+}
+
+function makeArena(name: string, options: { headerOffset?: number; records?: number } = {}): string {
+  const path = join(directory, name);
+  const arena = MappedFileRegionArena.create(path, { capacity: 1 << 20, headerOffset: options.headerOffset ?? 0 });
+  for (let index = 0; index < (options.records ?? 10); index++) arena.append(new Uint8Array(100).fill(index));
+  arena.close();
+  return path;
+}
+
+describe("a valid arena", () => {
+  test("inspect prints the header words, usage, disk, size, open state and validity", () => {
+    const path = makeArena("valid.arena");
+    const result = run("inspect", path);
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toBe("");
+    // 10 records of 100 bytes, each rounded up to 104, after the 32-byte header.
+    const used = 32 + 10 * 104;
+    for (const label of ["word 0  bumpPtr", "word 1  allocatedSize", "word 2  capacity", "word 3  headerOffset"]) {
+      expect(result.stdout).toContain(label);
+    }
+    expect(result.stdout).toMatch(new RegExp(`used / capacity\\s+1\\.05 KiB \\(${used} B\\) / 1\\.00 MiB \\(1048576 B\\) \\(0\\.1 %\\)`));
+    expect(result.stdout).toMatch(/disk reserved\s+\S+/);
+    expect(result.stdout).toMatch(new RegExp(`file size\\s+1\\.\\d\\d KiB \\(${used} B\\)`));
+    expect(result.stdout).toMatch(/open by a process\s+no/);
+    expect(result.stdout).toMatch(/header\s+valid arena/);
+  });
+
+  test("--json gives the same facts to a script", () => {
+    const path = makeArena("json.arena", { headerOffset: 64 });
+    const result = run("inspect", path, "--json", "--header-offset", "64");
+    expect(result.exitCode).toBe(0);
+    const report = JSON.parse(result.stdout);
+    const used = 64 + 32 + 10 * 104;
+    expect(report).toMatchObject({
+      path,
+      headerOffset: 64,
+      header: { bumpPtr: used, capacity: 1 << 20, headerOffset: 64 },
+      usedBytes: used,
+      capacityBytes: 1 << 20,
+      fileSizeBytes: used,
+      openState: "not open",
+      validation: { status: "valid" },
+    });
+    expect(report.diskReservedBytes).toBe(statSync(path).blocks * 512);
+    expect(report.usedPercent).toBeCloseTo((used / (1 << 20)) * 100, 1);
+  });
+
+  test("verify prints one line and exits 0", () => {
+    const path = makeArena("verify.arena");
+    const result = run("verify", path);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.trimEnd().split("\n")).toHaveLength(1);
+    expect(result.stdout).toContain("valid arena");
+  });
+
+  test("sees a process that has the arena open", () => {
+    const path = makeArena("held.arena");
+    using arena = MappedFileRegionArena.create(path, { capacity: 1 << 20 });
+    const result = run("inspect", path, "--json");
+    expect(JSON.parse(result.stdout).openState).toBe("open");
+    // The probe released its lock at once: this opener can still be the last closer.
+    arena.close();
+    expect(statSync(path).size).toBe(32 + 10 * 104);
+  });
+
+  test("changes nothing, and never creates FILE.shared", () => {
+    const path = makeArena("untouched.arena");
+    rmSync(`${path}.shared`);
+    const before = { bytes: readFileSync(path), mtimeMs: statSync(path).mtimeMs };
+    expect(run("inspect", path).exitCode).toBe(0);
+    expect(run("verify", path).exitCode).toBe(0);
+    expect(JSON.parse(run("inspect", path, "--json").stdout).openState).toBe("no lock file");
+    expect(existsSync(`${path}.shared`)).toBe(false);
+    expect(readFileSync(path).equals(before.bytes)).toBe(true);
+    expect(statSync(path).mtimeMs).toBe(before.mtimeMs);
+  });
+});
+
+describe("a corrupt header", () => {
+  function corrupt(name: string, word: number, value: bigint): string {
+    const path = makeArena(name);
+    const bytes = readFileSync(path);
+    new DataView(bytes.buffer, bytes.byteOffset).setBigUint64(word * 8, value, true);
+    writeFileSync(path, bytes);
+    return path;
+  }
+
+  test("verify exits 1 with the reason on one line", () => {
+    const path = corrupt("misaligned.arena", 0, 32n + 10n * 104n + 3n);
+    expectOneLineError({ ...run("verify", path), stdout: "" }, 1, /INVALID \(ERR_ARENA_CORRUPT\): bumpPtr 0x\w+ is not a multiple of 8/);
+    expect(run("verify", path).stdout).toBe("");
+  });
+
+  test("inspect still shows the table, says INVALID and exits 1", () => {
+    const path = corrupt("too-big.arena", 0, 1n << 30n);
+    const result = run("inspect", path);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toMatch(/header\s+INVALID \(ERR_ARENA_CORRUPT\): bumpPtr 0x40000000 is past the end of the file/);
+    const report = JSON.parse(run("inspect", path, "--json").stdout);
+    expect(report.validation).toMatchObject({ status: "invalid", code: "ERR_ARENA_CORRUPT" });
+  });
+});
+
+describe("bad input", () => {
+  test("a missing file", () => {
+    expectOneLineError(run("inspect", join(directory, "nope.arena")), 2, /nope\.arena: no such file$/);
+    expectOneLineError(run("verify", join(directory, "nope.arena")), 2, /no such file/);
+    expect(existsSync(join(directory, "nope.arena"))).toBe(false);
+    expect(existsSync(join(directory, "nope.arena.shared"))).toBe(false);
+  });
+
+  test("a directory", () => {
+    const path = join(directory, "a-directory");
+    mkdirSync(path);
+    expectOneLineError(run("inspect", path), 2, /a-directory is a directory$/);
+  });
+
+  test("a text file", () => {
+    const path = join(directory, "notes.txt");
+    writeFileSync(path, "These are my notes, which are certainly not an arena file.\n");
+    expectOneLineError(run("inspect", path), 1, /notes\.txt is not an arena file: the header offset word is 0x[0-9a-f]+, expected 0$/);
+    expectOneLineError(run("verify", path), 1, /is not an arena file/);
+  });
+
+  test("a file too short for a header, and an empty one", () => {
+    const short = join(directory, "short.bin");
+    writeFileSync(short, "tiny");
+    expectOneLineError(run("verify", short), 1, /it is 4 bytes long, too short for a 32-byte header at offset 0/);
+    const empty = join(directory, "empty.bin");
+    writeFileSync(empty, "");
+    expectOneLineError(run("inspect", empty), 1, /it is empty/);
+  });
+
+  test("the wrong --header-offset names the right one", () => {
+    const path = makeArena("offset.arena", { headerOffset: 0 });
+    expectOneLineError(run("inspect", path, "--header-offset", "64"), 1, /has its header at offset 0, not at the requested 64 \(try --header-offset 0\)/);
+    const json = run("verify", path, "--header-offset", "64", "--json");
+    expect(json.exitCode).toBe(1);
+    expect(JSON.parse(json.stdout).error.code).toBe("ERR_ARENA_HEADER_MISMATCH");
+  });
+
+  test("a --header-offset that is not a multiple of 8, or not a number", () => {
+    const path = makeArena("offset2.arena");
+    expectOneLineError(run("inspect", path, "--header-offset", "7"), 2, /multiple of 8, got "7"/);
+    expectOneLineError(run("inspect", path, "--header-offset", "-8"), 2, /--header-offset/);
+    expectOneLineError(run("inspect", path, "--header-offset", "lots"), 2, /multiple of 8, got "lots"/);
+  });
+
+  test("usage errors", () => {
+    expectOneLineError(run(), 2, /no command given/);
+    expectOneLineError(run("frobnicate", "x"), 2, /unknown command "frobnicate"/);
+    expectOneLineError(run("inspect"), 2, /inspect needs a FILE/);
+    expectOneLineError(run("inspect", "a", "b"), 2, /unexpected argument "b"/);
+    expectOneLineError(run("inspect", "a", "--frob"), 2, /--frob/);
+    const help = run("--help");
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toContain("usage: mapped-file-arena");
+  });
+});

@@ -1,0 +1,240 @@
+// What a user gets from `bun add mapped-file-arena`: the package tarball, installed
+// into a fresh project with no Zig and no Python on PATH and no registry reachable,
+// must open an arena with the prebuilt shim for this machine; and every prebuilt
+// shim in the tarball must be a shared library for the platform its folder names.
+//
+// The tarball is made with `bun pm pack`, whose prepack step (`bun run build:all`)
+// builds prebuilds/ with Zig; Zig is needed here, on the packing side only.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { platformName, supportedPlatforms } from "../../lib/library-path.ts";
+
+const repositoryRoot = join(import.meta.dir, "..", "..");
+let workspace: string;
+let tarball: string;
+let project: string;
+/** PATH for the consumer: a folder holding only `bun`. */
+let bareBin: string;
+
+function consumerEnvironment(): Record<string, string> {
+  return {
+    HOME: workspace,
+    PATH: bareBin,
+    TMPDIR: workspace,
+    // No registry: an install that needed the network would fail, not hang.
+    BUN_CONFIG_REGISTRY: "http://127.0.0.1:9/",
+    NPM_CONFIG_REGISTRY: "http://127.0.0.1:9/",
+    BUN_INSTALL_CACHE_DIR: join(workspace, "bun-cache"),
+    NO_COLOR: "1",
+  };
+}
+
+function run(command: string[], cwd: string, env?: Record<string, string>) {
+  const result = Bun.spawnSync(command, { cwd, env: env ?? consumerEnvironment(), stdout: "pipe", stderr: "pipe" });
+  const output = { exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+  if (output.exitCode !== 0) console.error(`${command.join(" ")} in ${cwd}:\n${output.stdout}${output.stderr}`);
+  return output;
+}
+
+beforeAll(() => {
+  workspace = mkdtempSync(join(tmpdir(), "mfa-packaging-"));
+  const packed = join(workspace, "packed");
+  mkdirSync(packed);
+  const pack = run([process.execPath, "pm", "pack", "--destination", packed], repositoryRoot, process.env as Record<string, string>);
+  expect(pack.exitCode).toBe(0);
+  const [name] = readdirSync(packed).filter((file) => file.endsWith(".tgz"));
+  tarball = join(packed, name!);
+
+  bareBin = join(workspace, "bin");
+  mkdirSync(bareBin);
+  symlinkSync(process.execPath, join(bareBin, "bun"));
+
+  project = join(workspace, "fresh-project");
+  mkdirSync(project);
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "fresh-project", private: true, type: "module" }));
+}, 120_000);
+
+afterAll(() => {
+  rmSync(workspace, { recursive: true, force: true });
+});
+
+describe("the tarball", () => {
+  test("holds the library, the bin, and a shim for every platform, and nothing from the checkout's builds", () => {
+    const listing = run(["tar", "-tzf", tarball], workspace, process.env as Record<string, string>).stdout.split("\n");
+    for (const file of ["package/lib/index.ts", "package/lib/native.ts", "package/bin/mapped-file-arena.ts", "package/package.json"]) {
+      expect(listing).toContain(file);
+    }
+    for (const platform of supportedPlatforms) {
+      const name = platform.startsWith("darwin") ? "libmapped_file_arena.dylib" : "libmapped_file_arena.so";
+      expect(listing).toContain(`package/prebuilds/${platform}/${name}`);
+    }
+    expect(listing.filter((file) => /zig-out|\.zig-cache|tests\//.test(file))).toEqual([]);
+  });
+});
+
+describe("a fresh project with no Zig", () => {
+  test("the consumer's PATH has bun and no zig or python", () => {
+    for (const tool of ["zig", "python3", "python"]) expect(Bun.which(tool, { PATH: bareBin })).toBeNull();
+    expect(Bun.which("bun", { PATH: bareBin })).not.toBeNull();
+  });
+
+  test("`bun add ./tarball` installs offline, and an arena round-trips through the prebuilt shim", () => {
+    const add = run(["bun", "add", tarball], project);
+    expect(add.exitCode).toBe(0);
+    const installed = join(project, "node_modules", "mapped-file-arena");
+    expect(existsSync(join(installed, "prebuilds", platformName()))).toBe(true);
+    // Only the prebuilt shim can be what loads: there is no local build to fall back on.
+    expect(existsSync(join(installed, "zig-out"))).toBe(false);
+
+    writeFileSync(
+      join(project, "round-trip.ts"),
+      `import { MappedFileRegionArena } from "mapped-file-arena";
+const path = process.argv[2]!;
+const records = ["first", "second", "third"].map((text) => new TextEncoder().encode(text));
+const offsets: number[] = [];
+{
+  using arena = MappedFileRegionArena.create(path, { capacity: 1 << 20 });
+  for (const record of records) offsets.push(arena.append(record));
+}
+{
+  using arena = MappedFileRegionArena.create(path, { capacity: 1 << 20 });
+  const texts = offsets.map((offset, index) => new TextDecoder().decode(arena.bytes(offset, records[index]!.length)));
+  console.log(JSON.stringify({ offsets, size: arena.size, texts }));
+}
+`,
+    );
+    const arenaPath = join(project, "data.arena");
+    const roundTrip = run(["bun", "round-trip.ts", arenaPath], project);
+    expect(roundTrip.exitCode).toBe(0);
+    expect(JSON.parse(roundTrip.stdout)).toEqual({ offsets: [32, 40, 48], size: 56, texts: ["first", "second", "third"] });
+
+    // The bin is linked and runs with nothing but bun on PATH.
+    const verify = run([join(project, "node_modules", ".bin", "mapped-file-arena"), "verify", arenaPath], project);
+    expect(verify.exitCode).toBe(0);
+    expect(verify.stdout).toContain("valid arena, 56 B");
+  }, 30_000);
+
+  test("a `bun build --compile` executable works when it embeds the shim, and says what to do when it does not", () => {
+    const platform = platformName();
+    const name = platform.startsWith("darwin") ? "libmapped_file_arena.dylib" : "libmapped_file_arena.so";
+    const program = (embed: boolean) =>
+      `${embed ? `import shim from "mapped-file-arena/prebuilds/${platform}/${name}" with { type: "file" };\n` : ""}` +
+      `import { MappedFileRegionArena } from "mapped-file-arena";\n` +
+      `${embed ? `process.env.MAPPED_FILE_ARENA_LIBRARY ??= shim;\n` : ""}` +
+      `using arena = MappedFileRegionArena.create(process.argv[2]!, { capacity: 1 << 20 });\n` +
+      `console.log("appended at", arena.append(new Uint8Array([1, 2, 3])));\n`;
+    // Run from a folder with no node_modules, as a shipped executable is.
+    const elsewhere = join(workspace, "elsewhere");
+    mkdirSync(elsewhere, { recursive: true });
+    for (const embed of [true, false]) {
+      const label = embed ? "embedded" : "plain";
+      writeFileSync(join(project, `${label}.ts`), program(embed));
+      const executable = join(elsewhere, label);
+      expect(run(["bun", "build", "--compile", `${label}.ts`, "--outfile", executable], project).exitCode).toBe(0);
+      const result = Bun.spawnSync([executable, join(elsewhere, `${label}.arena`)], { cwd: elsewhere, env: consumerEnvironment(), stderr: "pipe", stdout: "pipe" });
+      if (embed) {
+        expect(result.stdout.toString()).toBe("appended at 32\n");
+        expect(result.exitCode).toBe(0);
+      } else {
+        expect(result.exitCode).not.toBe(0);
+        expect(result.stderr.toString()).toContain(`no native library for ${platform} in this compiled executable`);
+      }
+    }
+  }, 30_000);
+});
+
+// ---- Reading the prebuilt files' headers -------------------------------------
+
+const elfMachine = { x64: 62, arm64: 183 } as const; // EM_X86_64, EM_AARCH64
+const machOCpuType = { x64: 0x01000007, arm64: 0x0100000c } as const; // CPU_TYPE_X86_64, CPU_TYPE_ARM64
+const ET_DYN = 3;
+const MH_MAGIC_64 = 0xfeedfacf;
+const MH_DYLIB = 6;
+
+interface ElfFacts {
+  elfClass: number;
+  littleEndian: boolean;
+  type: number;
+  machine: number;
+  interpreter: string | undefined;
+  needed: string[];
+}
+
+/** The ELF header, PT_INTERP and the DT_NEEDED list of a 64-bit little-endian file. */
+function readElf(bytes: Uint8Array): ElfFacts {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const text = (offset: number) => new TextDecoder().decode(bytes.subarray(offset, bytes.indexOf(0, offset)));
+  const phoff = Number(view.getBigUint64(32, true));
+  const phentsize = view.getUint16(54, true);
+  const phnum = view.getUint16(56, true);
+  const segments = Array.from({ length: phnum }, (_, index) => {
+    const base = phoff + index * phentsize;
+    return {
+      type: view.getUint32(base, true),
+      offset: Number(view.getBigUint64(base + 8, true)),
+      vaddr: Number(view.getBigUint64(base + 16, true)),
+      filesz: Number(view.getBigUint64(base + 32, true)),
+    };
+  });
+  const PT_LOAD = 1, PT_DYNAMIC = 2, PT_INTERP = 3, DT_NULL = 0, DT_NEEDED = 1, DT_STRTAB = 5;
+  const fileOffset = (address: number) => {
+    const load = segments.find((s) => s.type === PT_LOAD && address >= s.vaddr && address < s.vaddr + s.filesz)!;
+    return address - load.vaddr + load.offset;
+  };
+  const interp = segments.find((s) => s.type === PT_INTERP);
+  const dynamic = segments.find((s) => s.type === PT_DYNAMIC);
+  const needed: number[] = [];
+  let strtab = 0;
+  if (dynamic) {
+    for (let at = dynamic.offset; at < dynamic.offset + dynamic.filesz; at += 16) {
+      const tag = Number(view.getBigInt64(at, true));
+      const value = Number(view.getBigUint64(at + 8, true));
+      if (tag === DT_NULL) break;
+      if (tag === DT_NEEDED) needed.push(value);
+      if (tag === DT_STRTAB) strtab = fileOffset(value);
+    }
+  }
+  return {
+    elfClass: bytes[4]!,
+    littleEndian: bytes[5] === 1,
+    type: view.getUint16(16, true),
+    machine: view.getUint16(18, true),
+    interpreter: interp ? text(interp.offset) : undefined,
+    needed: needed.map((name) => text(strtab + name)),
+  };
+}
+
+describe("every prebuilt shim", () => {
+  const prebuilds = join(repositoryRoot, "prebuilds");
+  // The tarball was packed from these; prepack has just built them.
+  for (const platform of supportedPlatforms) {
+    const [os, arch, libc] = platform.split("-") as ["linux" | "darwin", "x64" | "arm64", "gnu" | "musl" | undefined];
+    test(`${platform} is a shared library for ${arch}`, () => {
+      const name = os === "darwin" ? "libmapped_file_arena.dylib" : "libmapped_file_arena.so";
+      const bytes = new Uint8Array(readFileSync(join(prebuilds, platform, name)));
+      const view = new DataView(bytes.buffer);
+      if (os === "darwin") {
+        expect(view.getUint32(0, true)).toBe(MH_MAGIC_64);
+        expect(view.getUint32(4, true)).toBe(machOCpuType[arch]);
+        expect(view.getUint32(12, true)).toBe(MH_DYLIB);
+        return;
+      }
+      expect(Array.from(bytes.subarray(0, 4))).toEqual([0x7f, 0x45, 0x4c, 0x46]); // "\x7fELF"
+      const elf = readElf(bytes);
+      expect(elf.elfClass).toBe(2); // 64-bit
+      expect(elf.littleEndian).toBe(true);
+      expect(elf.type).toBe(ET_DYN);
+      expect(elf.machine).toBe(elfMachine[arch]);
+      // A shared library has no interpreter; the C library it links names the libc.
+      expect(elf.interpreter).toBeUndefined();
+      if (libc === "gnu") {
+        expect(elf.needed).toContain("libc.so.6");
+      } else {
+        expect(elf.needed).toContain("libc.so");
+        expect(elf.needed.filter((needed) => needed.includes("libc.so.6") || needed.includes("libpthread"))).toEqual([]);
+      }
+    });
+  }
+});
