@@ -100,3 +100,14 @@ const resultsDirectory = join(import.meta.dir, "results");
 mkdirSync(resultsDirectory, { recursive: true });
 writeFileSync(join(resultsDirectory, "latest.json"), `${JSON.stringify({ machine, seconds, rows, processes, memory, goals }, null, 2)}\n`);
 writeFileSync(join(import.meta.dir, "RESULTS.md"), `# Benchmark results\n\nWritten by \`bun run bench\` (bench/run.ts); see issue 4 for what each row measures.\n\n${table}\n`);
+
+// The README shows the latest table too, between these markers, so it cannot go stale.
+const readmePath = join(import.meta.dir, "..", "README.md");
+const start = "<!-- bench-results:start -->";
+const end = "<!-- bench-results:end -->";
+const readme = readFileSync(readmePath, "utf8");
+const from = readme.indexOf(start);
+const to = readme.indexOf(end);
+if (from !== -1 && to > from) {
+  writeFileSync(readmePath, `${readme.slice(0, from + start.length)}\n${table}\n${readme.slice(to)}`);
+}

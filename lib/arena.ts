@@ -254,7 +254,7 @@ export class MappedFileRegionArena implements Disposable {
         { path: this.path },
       );
     }
-    const reserved = Number(Atomics.load(header, allocatedSizeWord));
+    let reserved = Number(Atomics.load(header, allocatedSizeWord));
     if (newEnd > reserved) {
       let target = Math.min(capacity, newEnd + preallocationIncrementBytes);
       let errno = reserveDisk(this.#open!.mainFd, reserved, target);
@@ -275,8 +275,9 @@ export class MappedFileRegionArena implements Disposable {
         });
       }
       raiseTo(header, allocatedSizeWord, target);
+      reserved = target;
     }
-    this.#reservedEnd = Math.min(Math.max(reserved, newEnd), capacity);
+    this.#reservedEnd = Math.min(reserved, capacity);
   }
 
   /**

@@ -4,6 +4,7 @@
  *   bun scripts/build-native.ts            always build
  *   bun scripts/build-native.ts --if-stale build only when the library is missing or
  *                                          older than native/, build.zig or .zig-version
+ *   ... --optional                         without the pinned Zig, warn and succeed
  *
  * The test preload and `bun run demo` use --if-stale, so a fresh clone needs no
  * separate build step. An explicit MAPPED_FILE_ARENA_LIBRARY is left alone.
@@ -11,7 +12,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { libraryEnvironmentVariable, localBuildLibraryPath } from "../lib/library-path.ts";
-import { repositoryRoot, runZig } from "./zig.ts";
+import { findZig, repositoryRoot, runZig } from "./zig.ts";
 
 function newestSourceTime(): number {
   const sources = ["build.zig", "build.zig.zon", ".zig-version", ...readdirSync(join(repositoryRoot, "native")).map((name) => join("native", name))];
@@ -29,5 +30,18 @@ export function buildNative(): void {
 }
 
 if (import.meta.main) {
-  if (!process.argv.includes("--if-stale") || isStale()) buildNative();
+  const wanted = !process.argv.includes("--if-stale") || isStale();
+  // --optional (the `prepare` script): a machine without Zig, such as one that
+  // installs this package from git, can still use a shim from elsewhere, so say
+  // what is missing instead of failing the install. Tests and the demo build
+  // without --optional and fail with the same message.
+  if (wanted && process.argv.includes("--optional")) {
+    try {
+      findZig();
+    } catch (error) {
+      console.warn(`mapped-file-arena: native shim not built: ${(error as Error).message}`);
+      process.exit(0);
+    }
+  }
+  if (wanted) buildNative();
 }
