@@ -26,7 +26,7 @@
  */
 import { ArenaError, closedError } from "./errors.ts";
 import { errnoName, isPreallocationUnsupported } from "./errno.ts";
-import { alignmentBytes, allocatedSizeWord, bumpPointerWord, headerSizeBytes } from "./header.ts";
+import { alignmentBytes, allocatedSizeWord, bumpPointerWord, creationMarker, headerSizeBytes } from "./header.ts";
 import { closeArena, openArena, type OpenArena } from "./protocol.ts";
 import { reserveDisk } from "./native.ts";
 import { BlockAllocator } from "./block-allocator.ts";
@@ -89,6 +89,8 @@ export class MappedFileRegionArena implements Disposable {
    */
   #reservedEnd = 0;
   #sizeAtClose = 0;
+  /** True while onCreate runs: create() owns the files until it returns. */
+  #creating = false;
 
   /** Opens the arena at `path`, creating it if it does not exist. */
   static create(path: string, options: ArenaOptions): MappedFileRegionArena {
@@ -113,9 +115,12 @@ export class MappedFileRegionArena implements Disposable {
     const opened = openArena({ path, capacity, headerOffset, allowUnsafeFileSystem }, (arena) => {
       const arenaBeingCreated = new MappedFileRegionArena(constructing, arena);
       created = arenaBeingCreated;
+      arenaBeingCreated.#creating = true;
       try {
         onCreate?.(arenaBeingCreated);
+        arenaBeingCreated.#creating = false;
       } catch (error) {
+        arenaBeingCreated.#creating = false;
         // openArena undoes the creation (and detaches onCreate's views); this
         // instance must not be usable afterwards either.
         arenaBeingCreated.#open = null;
@@ -227,6 +232,14 @@ export class MappedFileRegionArena implements Disposable {
   close(): void {
     const open = this.#open;
     if (open === null) return;
+    if (this.#creating) {
+      throw new ArenaError(
+        "ERR_ARENA_CREATING",
+        `close() was called inside onCreate for ${this.path}; create() finishes (or undoes) the creation ` +
+          `and hands the arena to its caller, who closes it`,
+        { path: this.path },
+      );
+    }
     this.#sizeAtClose = this.size;
     this.#open = null;
     this.#header = null;
@@ -254,7 +267,10 @@ export class MappedFileRegionArena implements Disposable {
         { path: this.path },
       );
     }
-    let reserved = Number(Atomics.load(header, allocatedSizeWord));
+    const sharedReserved = Atomics.load(header, allocatedSizeWord);
+    // During onCreate the word holds the creation marker, not a size: only what
+    // this instance reserved itself counts (raiseTo leaves the marker alone).
+    let reserved = sharedReserved === creationMarker ? this.#reservedEnd : Number(sharedReserved);
     if (newEnd > reserved) {
       let target = Math.min(capacity, newEnd + preallocationIncrementBytes);
       let errno = reserveDisk(this.#open!.mainFd, reserved, target);

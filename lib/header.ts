@@ -26,6 +26,15 @@ export const capacityWord = 2;
 export const headerOffsetWord = 3;
 
 /** The four header words as stored, unsigned; nothing here has been checked yet. */
+/**
+ * What a creator stores in the allocatedSize word until the creation is complete
+ * (it stores the real figure, then the capacity, last). A header that holds it,
+ * the requested headerOffset and capacity 0 was left by a creator that died; no
+ * other bytes are likely to look like that (0x7f then "CREATIN" in ASCII, far
+ * above any real size).
+ */
+export const creationMarker = 0x7f43524541_54494en;
+
 export interface HeaderWords {
   bumpPtr: bigint;
   allocatedSize: bigint;
@@ -67,10 +76,10 @@ export function judgeHeader(words: HeaderWords, fileSizeBytes: number, headerOff
   const corrupt = (why: string) =>
     new ArenaError("ERR_ARENA_CORRUPT", `${path} is not a valid arena: ${why}; it was left untouched`, { path });
 
-  // The headerOffset word must already name this offset (the creator writes it
-  // before onCreate): otherwise any user bytes reading [aligned n, *, 0, 0], as
-  // seen by an opener passing the wrong headerOffset, would be truncated away.
-  if (words.capacity === 0n && words.headerOffset === offset) {
+  // Only our own unfinished creation is redone: the marker, this headerOffset and
+  // capacity 0, which the creator writes in one pwrite before the file has any
+  // other content. (LLVM's unfinished creations have no marker and are refused.)
+  if (words.capacity === 0n && words.headerOffset === offset && words.allocatedSize === creationMarker) {
     const plausibleBump = aligned(words.bumpPtr) && words.bumpPtr >= headerEnd && words.bumpPtr <= size;
     if (plausibleBump) return { kind: "creation-interrupted" };
   }
@@ -89,14 +98,19 @@ export function judgeHeader(words: HeaderWords, fileSizeBytes: number, headerOff
   }
   if (words.capacity < headerEnd) return throwing(corrupt(`capacity ${words.capacity} cannot hold a header at ${headerOffset}`));
   if (words.capacity > BigInt(Number.MAX_SAFE_INTEGER)) return throwing(corrupt(`capacity ${hex(words.capacity)} is out of range`));
-  if (size > words.capacity) return throwing(corrupt(`the file (${size} bytes) is larger than its capacity ${words.capacity}`));
+  // LLVM's last close truncates to bumpPtr even when an overflowing allocation
+  // died before putting it back, which leaves a file that long: full, not corrupt.
+  const llvmOverflowClose = size > words.capacity && words.bumpPtr === size;
+  if (size > words.capacity && !llvmOverflowClose) {
+    return throwing(corrupt(`the file (${size} bytes) is larger than its capacity ${words.capacity}`));
+  }
   if (!aligned(words.bumpPtr)) return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} is not a multiple of ${alignmentBytes}`));
   if (words.bumpPtr < headerEnd) return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} points into the header`));
   // A bumpPtr past the capacity is legal in a full-size file: an allocation that
   // overflows adds first and puts the pointer back after (and a process killed in
   // between leaves it there). The arena is then simply full.
   const pastEnd = words.bumpPtr > size;
-  if (pastEnd && size !== words.capacity) return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} is past the end of the file (${size} bytes)`));
+  if (pastEnd && size < words.capacity) return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} is past the end of the file (${size} bytes)`));
   return { kind: "valid", capacity: Number(words.capacity) };
 }
 

@@ -52,7 +52,7 @@ export class Mapping {
   view(offset: number, length: number): Uint8Array {
     const whole = this.#whole;
     if (whole !== null) return new Uint8Array(whole, offset, length);
-    const index = Math.floor(offset / windowStrideBytes);
+    const index = this.#windowIndex(offset);
     const window = this.#windows[index] ?? this.#openWindow(index);
     return new Uint8Array(window, offset - index * windowStrideBytes, length);
   }
@@ -68,7 +68,7 @@ export class Mapping {
       whole.set(bytes, offset);
       return;
     }
-    const index = Math.floor(offset / windowStrideBytes);
+    const index = this.#windowIndex(offset);
     if (this.#windows[index] === undefined) this.#openWindow(index);
     this.#windowBytes[index]!.set(bytes, offset - index * windowStrideBytes);
   }
@@ -78,6 +78,15 @@ export class Mapping {
     const buffer = bufferOverMemory(this.address, offset, length);
     this.#extraBuffers.push(buffer);
     return buffer;
+  }
+
+  /**
+   * The window that starts at or before `offset`; for offset == lengthBytes (an
+   * empty view at the very end) the last window, since a window starting there
+   * would be empty and toArrayBuffer refuses a length of 0.
+   */
+  #windowIndex(offset: number): number {
+    return Math.min(Math.floor(offset / windowStrideBytes), Math.floor((this.lengthBytes - 1) / windowStrideBytes));
   }
 
   #openWindow(index: number): ArrayBuffer {
@@ -97,9 +106,13 @@ export class Mapping {
   unmap(): void {
     if (this.#unmapped) return;
     this.#unmapped = true;
-    if (this.#whole !== null) this.#whole.transfer(0);
-    for (const window of this.#windows) window?.transfer(0);
-    for (const buffer of this.#extraBuffers) buffer.transfer(0);
+    const buffers = [this.#whole, ...this.#windows, ...this.#extraBuffers];
+    for (const buffer of buffers) {
+      // A buffer already detached was transferred away by a caller (its memory now
+      // belongs to the new buffer, which we cannot reach; see README, Limits). It
+      // must not stop the others from being detached, nor the unmap.
+      if (buffer && !buffer.detached) buffer.transfer(0);
+    }
     unmap(this.address, this.lengthBytes, this.path);
   }
 }

@@ -22,6 +22,7 @@ const symbols = {
   mfa_munmap: { args: [i64, i64], returns: i64_fast },
   mfa_msync: { args: [i64, i64], returns: i64_fast },
   mfa_pread: { args: [i32, ptr, i64, i64], returns: i64_fast },
+  mfa_pwrite: { args: [i32, ptr, i64, i64], returns: i64_fast },
   mfa_fstatfs: { args: [i32, ptr, i64], returns: i64_fast },
 } as const;
 
@@ -137,6 +138,11 @@ export function reserveDisk(fd: number, offset: number, endOffset: number): numb
 /** pread: fills `into` from file offset `offset`; returns the bytes read (short at end of file). */
 export function readAt(fd: number, into: Uint8Array, offset: number, path: string): number {
   return check(native().mfa_pread(fd, into, into.byteLength, offset), "pread", path);
+}
+
+/** Writes `bytes` at `offset` (pwrite); returns the count written. */
+export function writeAt(fd: number, bytes: Uint8Array, offset: number, path: string): number {
+  return check(native().mfa_pwrite(fd, bytes, bytes.byteLength, offset), "pwrite", path);
 }
 
 /** Which file system holds a file, as statfs tells it (see filesystem.ts). */

@@ -18,17 +18,22 @@
  *    (LLVM resizes any short file to the capacity and may take it over).
  *  - A creation that fails (onCreate throws, mmap fails) leaves an empty file, so
  *    the next opener creates it afresh; LLVM leaves a header whose capacity is 0,
- *    which every later open refuses. A creator killed before it finished is
- *    recognized the same way (see header.ts) and the file is created again.
+ *    which every later open refuses. A creator killed before it finished leaves a
+ *    header marked "creation in progress" (written first, in one pwrite; see
+ *    header.ts), and the next opener that finds nobody else holding the file
+ *    creates it again.
+ *  - A path that is refused after the main file was created (an unsafe file
+ *    system, no descriptors left) keeps the empty file: removing it could remove
+ *    a file another process has just opened and made into an arena.
  *  - Unsafe file systems (network, FUSE) are refused unless the caller opts in.
  */
-import { unlinkSync } from "node:fs";
 import { ArenaError } from "./errors.ts";
 import { errnoName, isPreallocationUnsupported } from "./errno.ts";
 import {
   allocatedSizeWord,
   bumpPointerWord,
   capacityWord,
+  creationMarker,
   decodeHeader,
   findHeader,
   headerOffsetWord,
@@ -46,6 +51,7 @@ import {
   openFile,
   readAt,
   reserveDisk,
+  writeAt,
   statFile,
   truncateFile,
   tryLockFile,
@@ -105,7 +111,7 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
   // The main file is opened first, so that a path that cannot be an arena (a
   // directory, a device, an unsafe file system) is refused before a .shared
   // companion is created beside it.
-  const { fd: mainFd, created } = openOrCreate(path);
+  const mainFd = openMainFile(path);
   let sharedFd = -1;
   let mapping: Mapping | undefined;
   let isNew = false;
@@ -127,24 +133,30 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
     let capacity = request.capacity;
     isNew = status.sizeBytes === 0;
     if (!isNew) {
-      const verdict = readAndJudgeHeader(mainFd, status, headerOffset, path);
+      let verdict = readAndJudgeHeader(mainFd, status, headerOffset, path);
       if (verdict.kind === "creation-interrupted") {
+        // Look again alone: another opener may have redone (or undone) it meanwhile.
         main.acquire("exclusive");
-        // Judge again: another opener may have redone the creation while we waited.
         status = statFile(mainFd, path);
-        const again = readAndJudgeHeader(mainFd, status, headerOffset, path);
-        if (again.kind === "creation-interrupted") {
-          truncateFile(mainFd, 0, path);
+        isNew = status.sizeBytes === 0;
+        if (!isNew) verdict = readAndJudgeHeader(mainFd, status, headerOffset, path);
+        if (!isNew && verdict.kind === "creation-interrupted") {
+          discardInterruptedCreation(mainFd, sharedFd, status, headerOffset, path);
           isNew = true;
           status = { ...status, sizeBytes: 0 };
-        } else {
-          capacity = again.capacity;
         }
-      } else {
-        capacity = verdict.capacity;
       }
+      if (verdict.kind === "valid") capacity = verdict.capacity;
     }
 
+    if (isNew) {
+      // The header goes in first, in one pwrite into the empty file, before the file
+      // is grown: a creator killed at any later point leaves a header that says
+      // "creation in progress" (see creationMarker) instead of a file of zeros,
+      // which nobody could tell from a stranger's file and every open would refuse.
+      writeHeaderOfNewArena(mainFd, headerOffset, path);
+      status = { ...status, sizeBytes: headerOffset + headerSizeBytes };
+    }
     if (status.sizeBytes < capacity) {
       // Sparse: on ext4, xfs, btrfs, tmpfs and APFS this reserves no disk. Disk is
       // reserved per allocation instead (see arena.ts), so a full disk is an error
@@ -153,10 +165,9 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       truncateFile(mainFd, capacity, path);
     }
     if (isNew) {
-      // The header (and the user's bytes before it, which onCreate may write) is
-      // written through the mapping below, before any allocation reserves disk: on a
-      // full disk that first write into the sparse hole would be SIGBUS. Reserve it
-      // now, so a full disk is an ENOSPC from create (and the file is left empty).
+      // onCreate may write the caller's bytes before the header through the mapping,
+      // before any allocation reserves disk: on a full disk that write into a sparse
+      // hole would be SIGBUS. Reserve them now: a full disk is an ENOSPC from create.
       reserveHeader(mainFd, headerOffset + headerSizeBytes, path);
     }
 
@@ -164,21 +175,19 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
     const header = new BigInt64Array(mapping.dedicatedBuffer(headerOffset, headerSizeBytes));
     const arena: OpenArena = { path, mainFd, sharedFd, mapping, header, capacity, headerOffset };
 
+    // LLVM's initialization, kept for files that reach here with a zero bumpPtr.
     const headerEnd = BigInt(headerOffset + headerSizeBytes);
     const previous = Atomics.compareExchange(header, bumpPointerWord, 0n, headerEnd);
     if (previous !== 0n && previous < headerEnd) {
       throw new ArenaError("ERR_ARENA_CORRUPT", `${path}: bumpPtr 0x${previous.toString(16)} points into the header`, { path });
     }
     if (isNew) {
-      // headerOffset first and capacity last: capacity 0 with the right headerOffset
-      // marks a creation that never finished (see header.ts). Writing headerOffset
-      // before onCreate is what lets a reader tell that apart from user data that
-      // merely looks like it, e.g. an arena opened with the wrong headerOffset.
-      Atomics.store(header, headerOffsetWord, BigInt(headerOffset));
       initializeNewArena(arena);
+      // What the disk holds now (onCreate may have allocated), then capacity last:
+      // until capacity is set, the header reads as an unfinished creation.
+      Atomics.store(header, allocatedSizeWord, BigInt(statFile(mainFd, path).allocatedBytes));
       Atomics.store(header, capacityWord, BigInt(capacity));
-    }
-    if (main.lock === "exclusive") {
+    } else if (main.lock === "exclusive") {
       // We may have resized or written the file: learn what the disk holds now.
       // Only an exclusive holder may write this word (LLVM's rule), since a stale
       // value from a racing opener could otherwise lower it.
@@ -187,7 +196,7 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
     main.release();
     return arena;
   } catch (error) {
-    abandonOpen({ path, mainFd, sharedFd, mapping, main, isNew, created });
+    abandonOpen({ path, mainFd, sharedFd, mapping, main, isNew });
     throw error;
   }
 }
@@ -199,17 +208,56 @@ function reserveHeader(fd: number, headerEndBytes: number, path: string): void {
   throw new ArenaError(code, `cannot reserve disk for the header of ${path}: ${code}`, { syscall: "fallocate", path, errno });
 }
 
-function openOrCreate(path: string): { fd: number; created: boolean } {
+function openMainFile(path: string): number {
   try {
-    return { fd: openFile(path, { create: false }), created: false };
+    return openFile(path, { create: true });
   } catch (error) {
     if (error instanceof ArenaError && error.code === "EISDIR") {
       // open(O_RDWR) on a directory fails before checkFileIsUsable can say so.
       throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path} is a directory`, { path });
     }
-    if (!(error instanceof ArenaError) || error.code !== "ENOENT") throw error;
+    throw error;
   }
-  return { fd: openFile(path, { create: true }), created: true };
+}
+
+/** The first bytes of a new arena: its header, marked as a creation in progress. */
+function writeHeaderOfNewArena(fd: number, headerOffset: number, path: string): void {
+  const bytes = new Uint8Array(headerSizeBytes);
+  const words = new DataView(bytes.buffer);
+  words.setBigUint64(bumpPointerWord * 8, BigInt(headerOffset + headerSizeBytes), true);
+  words.setBigUint64(allocatedSizeWord * 8, creationMarker, true);
+  // capacityWord stays 0 until the creation is complete.
+  words.setBigUint64(headerOffsetWord * 8, BigInt(headerOffset), true);
+  const written = writeAt(fd, bytes, headerOffset, path);
+  if (written !== headerSizeBytes) {
+    throw new ArenaError("EIO", `short write of the header of ${path} (${written} of ${headerSizeBytes} bytes)`, { syscall: "pwrite", path });
+  }
+}
+
+/**
+ * Empties a file whose creator died before finishing, so that this opener creates
+ * it afresh; but only when the header is not a real one at another offset, and
+ * only when nobody else has the file open: whoever has keeps it as it is, and we
+ * refuse. The caller holds the main file's lock exclusively.
+ */
+function discardInterruptedCreation(mainFd: number, sharedFd: number, status: FileStatus, headerOffset: number, path: string): void {
+  throwIfHeaderIsElsewhere(mainFd, status, headerOffset, path);
+  const sharedPath = `${path}.shared`;
+  // The close protocol's test for "last one out": alone once our own shared lock is gone.
+  unlockFile(sharedFd, sharedPath);
+  if (!tryLockFile(sharedFd, "exclusive", sharedPath)) {
+    throw new ArenaError(
+      "ERR_ARENA_CORRUPT",
+      `${path}: its creator died before finishing it, and other processes have it open, so it was ` +
+        `left as it is; it will be created afresh by the next open when nobody else has it open`,
+      { path },
+    );
+  }
+  truncateFile(mainFd, 0, path);
+  // Back to the shared lock every opener holds. Nobody waits on the exclusive
+  // one but new openers, who then block on the main file's lock, which we hold.
+  unlockFile(sharedFd, sharedPath);
+  lockFile(sharedFd, "shared", sharedPath);
 }
 
 function checkFileIsUsable(fd: number, path: string, allowUnsafeFileSystem: boolean): void {
@@ -269,7 +317,7 @@ function throwIfHeaderIsElsewhere(fd: number, status: FileStatus, headerOffset: 
   );
 }
 
-/** Undoes a failed open: a new file goes back to empty (or away, if we made it). */
+/** Undoes a failed open: a file this opener was creating goes back to empty. */
 function abandonOpen(state: {
   path: string;
   mainFd: number;
@@ -277,7 +325,6 @@ function abandonOpen(state: {
   mapping: Mapping | undefined;
   main: LockedFile;
   isNew: boolean;
-  created: boolean;
 }): void {
   const { path, mainFd, sharedFd, mapping, main } = state;
   const attempt = (step: () => void) => {
@@ -289,7 +336,6 @@ function abandonOpen(state: {
   };
   if (mapping !== undefined) attempt(() => mapping.unmap());
   if (state.isNew && main.lock === "exclusive") attempt(() => truncateFile(mainFd, 0, path));
-  if (state.created && sharedFd === -1) attempt(() => unlinkSync(path));
   attempt(() => main.release());
   attempt(() => closeFile(mainFd, path));
   if (sharedFd !== -1) attempt(() => closeFile(sharedFd, `${path}.shared`));

@@ -82,8 +82,6 @@ export fn mfa_ftruncate(fd: i32, size_bytes: i64) i64 {
     }
 }
 
-extern "c" fn posix_fallocate(fd: c.fd_t, offset: c.off_t, len: c.off_t) c_int;
-
 const darwin_fstore = extern struct {
     fst_flags: c_uint,
     fst_posmode: c_int,
@@ -96,28 +94,36 @@ const darwin_F_ALLOCATEALL = 0x4;
 const darwin_F_PEOFPOSMODE = 3;
 
 /// Reserves disk for bytes [offset, end_offset) so that later writes through the
-/// mapping cannot fail for lack of space (which would be SIGBUS). On Linux this is
-/// posix_fallocate, which also grows the file when end_offset is past its end: the
-/// caller caps end_offset at the capacity. macOS has no ranged reservation; its
-/// F_PREALLOCATE adds end_offset - offset bytes after the physical end of the file.
+/// mapping cannot fail for lack of space (which would be SIGBUS).
+///
+/// Linux: fallocate(2) with mode 0, which also grows the file when end_offset is
+/// past its end (the caller caps end_offset at the capacity). Not posix_fallocate:
+/// where the file system cannot reserve, glibc's posix_fallocate falls back to
+/// writing a zero into every block that reads as zero, which can overwrite a byte
+/// another process writes at the same moment. fallocate reports EOPNOTSUPP instead.
+///
+/// macOS has no ranged reservation: F_PREALLOCATE adds end_offset - offset bytes
+/// after the file's physical end, which for a file already grown sparse to its
+/// capacity is not the range asked for. FIXME: find what APFS reserves for a sparse
+/// file's holes (LLVM has the same FIXME); until then macOS is no better than LLVM.
 export fn mfa_fallocate(fd: i32, offset: i64, end_offset: i64) i64 {
     if (end_offset <= offset) return 0;
-    if (is_darwin) {
-        var store: darwin_fstore = .{
-            .fst_flags = darwin_F_ALLOCATEALL,
-            .fst_posmode = darwin_F_PEOFPOSMODE,
-            .fst_offset = 0,
-            .fst_length = end_offset - offset,
-            .fst_bytesalloc = 0,
-        };
-        return result(c.fcntl(fd, darwin_F_PREALLOCATE, &store));
-    }
     while (true) {
-        // posix_fallocate returns its error instead of setting errno.
-        const rc = posix_fallocate(fd, offset, end_offset - offset);
-        if (rc == @intFromEnum(c.E.INTR)) continue;
-        return -@as(i64, rc);
+        const rc = if (is_darwin) preallocateDarwin(fd, end_offset - offset) else c.fallocate(fd, 0, offset, end_offset - offset);
+        if (rc == -1 and c._errno().* == @intFromEnum(c.E.INTR)) continue;
+        return result(rc);
     }
+}
+
+fn preallocateDarwin(fd: i32, length_bytes: i64) c_int {
+    var store: darwin_fstore = .{
+        .fst_flags = darwin_F_ALLOCATEALL,
+        .fst_posmode = darwin_F_PEOFPOSMODE,
+        .fst_offset = 0,
+        .fst_length = length_bytes,
+        .fst_bytesalloc = 0,
+    };
+    return c.fcntl(fd, darwin_F_PREALLOCATE, &store);
 }
 
 /// Maps `length_bytes` of the file from offset 0, shared and read-write.
@@ -145,6 +151,15 @@ export fn mfa_msync(address: i64, length_bytes: i64) i64 {
 export fn mfa_pread(fd: i32, buffer: [*]u8, length_bytes: i64, offset: i64) i64 {
     while (true) {
         const n = c.pread(fd, buffer, @intCast(length_bytes), offset);
+        if (n == -1 and c._errno().* == @intFromEnum(c.E.INTR)) continue;
+        return if (n == -1) failed() else n;
+    }
+}
+
+/// Writes `length_bytes` from `buffer` at `offset`; returns the count written.
+export fn mfa_pwrite(fd: i32, buffer: [*]const u8, length_bytes: i64, offset: i64) i64 {
+    while (true) {
+        const n = c.pwrite(fd, buffer, @intCast(length_bytes), offset);
         if (n == -1 and c._errno().* == @intFromEnum(c.E.INTR)) continue;
         return if (n == -1) failed() else n;
     }

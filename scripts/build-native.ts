@@ -11,7 +11,7 @@
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { libraryEnvironmentVariable, localBuildLibraryPath } from "../lib/library-path.ts";
+import { libraryEnvironmentVariable, localBuildLibraryPath, prebuiltLibraryPath } from "../lib/library-path.ts";
 import { findZig, repositoryRoot, runZig } from "./zig.ts";
 
 function newestSourceTime(): number {
@@ -23,6 +23,17 @@ export function isStale(): boolean {
   if (process.env[libraryEnvironmentVariable]) return false;
   const library = localBuildLibraryPath();
   return !existsSync(library) || statSync(library).mtimeMs < newestSourceTime();
+}
+
+/**
+ * The loader prefers a packaged prebuilt over zig-out (see lib/library-path.ts),
+ * so in a checkout where `bun run build:all` once ran, an old prebuilt would hide
+ * every change to native/. True when this platform's prebuilt is older than them.
+ */
+export function isPrebuiltStale(): boolean {
+  if (process.env[libraryEnvironmentVariable]) return false;
+  const prebuilt = prebuiltLibraryPath();
+  return existsSync(prebuilt) && statSync(prebuilt).mtimeMs < newestSourceTime();
 }
 
 export function buildNative(): void {

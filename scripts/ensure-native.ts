@@ -1,4 +1,7 @@
-// Test preload (bunfig.toml): builds the shim first when it is missing or stale.
-import { buildNative, isStale } from "./build-native.ts";
+// Test preload (bunfig.toml): rebuilds the shim first when it is missing or older
+// than native/, and the prebuilt ones when a stale one would be loaded instead.
+import { buildNative, isPrebuiltStale, isStale } from "./build-native.ts";
+import { buildPrebuilds } from "./build-prebuilds.ts";
 
 if (isStale()) buildNative();
+if (isPrebuiltStale()) buildPrebuilds();
