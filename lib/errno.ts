@@ -34,6 +34,7 @@ export function isWouldBlock(errno: number): boolean {
 /** The file system cannot reserve space; LLVM treats this as "nothing to do". */
 export function isPreallocationUnsupported(errno: number): boolean {
   const name = errnoName(errno);
-  // Before POSIX.1-2024, posix_fallocate reported "not supported" as EINVAL.
+  // Some file systems answer fallocate(2) with EINVAL rather than EOPNOTSUPP (and
+  // before POSIX.1-2024, posix_fallocate did too); our arguments are always valid.
   return name === "EOPNOTSUPP" || name === "ENOTSUP" || name === "EINVAL";
 }
