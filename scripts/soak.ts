@@ -9,7 +9,7 @@
  * rerun exactly that seed, and exits 1.
  */
 import { parseArgs } from "node:util";
-import { removeDir, tempDir } from "../tests/safety/helpers.ts";
+import { createTempDirectory as tempDir, removeDirectory as removeDir } from "../tests/support/temp.ts";
 import { runModel } from "../tests/safety/model.ts";
 
 const { values } = parseArgs({

@@ -13,7 +13,7 @@ import { describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { MappedFileRegionArena } from "../lib/index.ts";
 import { openFile, closeFile, tryLockFile } from "../lib/native.ts";
-import { barrier, progressWords, testHeaderOffset } from "./support/stamps.ts";
+import { barrier, progressWords, testHeaderOffset } from "./support/barrier.ts";
 import { readSlot, recordSizeBytes } from "./support/records.ts";
 import { spawnChild } from "./support/processes.ts";
 import { freshPath, tempDirectory } from "./support/temp.ts";

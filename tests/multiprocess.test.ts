@@ -13,7 +13,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { MappedFileRegionArena } from "../lib/index.ts";
-import { barrier, findViolations, testHeaderOffset, type ChildAllocations } from "./support/stamps.ts";
+import { findViolations, type ChildAllocations } from "./support/allocations.ts";
+import { barrier, testHeaderOffset } from "./support/barrier.ts";
 import { jsonFromChildren, spawnChild } from "./support/processes.ts";
 import { freshPath, tempDirectory } from "./support/temp.ts";
 

@@ -16,9 +16,12 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { removeDir, runChild, stampByte, tempDir } from "./helpers.ts";
+import { stampByte } from "../support/allocations.ts";
+import { runChild } from "../support/processes.ts";
+import { createTempDirectory, removeDirectory } from "../support/temp.ts";
 
-const root = tempDir("disk-full");
+// Removed by hand, after the umount: tempDirectory's own cleanup could run first.
+const root = createTempDirectory("mfa-disk-full-");
 const mountPoint = join(root, "tmpfs");
 const tmpfsBytes = 4 * 1024 * 1024;
 const capacity = 64 * 1024 * 1024; // 16x the disk: the arena can outgrow it
@@ -38,7 +41,7 @@ afterAll(() => {
     const result = Bun.spawnSync(["umount", mountPoint]);
     if (result.exitCode !== 0) console.error(`umount ${mountPoint} failed: ${result.stderr.toString()}`);
   }
-  removeDir(root);
+  removeDirectory(root);
 });
 
 /** Fails the test loudly when the tmpfs is not there; empties it when it is. */
@@ -55,7 +58,7 @@ function lastJson(stdout: string): Record<string, any> {
 
 test("control: writing past the bump pointer without reserving dies of SIGBUS on the full tmpfs", async () => {
   const path = freshDisk();
-  const result = await runChild("disk-full-child.ts", ["unreserved", path, String(capacity)]);
+  const result = await runChild("disk-full-child.ts", ["unreserved", path, capacity]);
   expect(result.stdout).toContain('"opened":true');
   expect(result.stdout).not.toContain("survived");
   expect(result.signalCode).toBe("SIGBUS");
@@ -63,7 +66,7 @@ test("control: writing past the bump pointer without reserving dies of SIGBUS on
 
 test("appending until the disk is full ends in ArenaError ENOSPC, alive, data intact, clean close", async () => {
   const path = freshDisk();
-  const result = await runChild("disk-full-child.ts", ["append", path, String(capacity)]);
+  const result = await runChild("disk-full-child.ts", ["append", path, capacity]);
   expect(result.signalCode).toBeNull();
   expect(result.stderr).toBe("");
   expect(result.exitCode).toBe(0);
@@ -93,7 +96,7 @@ test("one allocation far larger than the 1 MiB increment is reserved to its end"
   // for unreserved pages). Before the fallback in arena.ts this allocation was
   // refused with ENOSPC although it fits: observed.
   const path = freshDisk();
-  const result = await runChild("disk-full-child.ts", ["big", path, String(capacity)]);
+  const result = await runChild("disk-full-child.ts", ["big", path, capacity]);
   expect(result.signalCode).toBeNull();
   expect(result.exitCode).toBe(0);
   const report = lastJson(result.stdout);
@@ -103,7 +106,7 @@ test("one allocation far larger than the 1 MiB increment is reserved to its end"
 
 test("creating an arena on a file system with no space left is an error, not SIGBUS", async () => {
   const path = freshDisk();
-  const result = await runChild("disk-full-child.ts", ["create-on-full", path, String(capacity)]);
+  const result = await runChild("disk-full-child.ts", ["create-on-full", path, capacity]);
   expect(result.signalCode).toBeNull();
   expect(result.exitCode).toBe(0);
   const report = lastJson(result.stdout);

@@ -12,14 +12,14 @@
  * sync() without a closed check (it would msync an unmapped range). Observed with
  * a lib copy whose last close skips the truncate: the third test fails.
  */
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ArenaError, MappedFileRegionArena } from "../../lib/index.ts";
-import { removeDir, runChild, tempDir } from "./helpers.ts";
+import { runChild } from "../support/processes.ts";
+import { tempDirectory } from "../support/temp.ts";
 
-const dir = tempDir("durability");
-afterAll(() => removeDir(dir));
+const dir = tempDirectory("mfa-durability-");
 const capacity = 16 * 1024 * 1024;
 
 test("sync() flushes and throws ERR_ARENA_CLOSED after close", () => {

@@ -13,14 +13,14 @@
  * if it did not, the headerOffset 64 case fails with ERR_ARENA_HEADER_MISMATCH,
  * observed while making the fix).
  */
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { MappedFileRegionArena } from "../../lib/index.ts";
-import { bun, childrenDir, removeDir, tempDir, waitForLine } from "./helpers.ts";
+import { lineReader, spawnChild } from "../support/processes.ts";
+import { tempDirectory } from "../support/temp.ts";
 
-const dir = tempDir("oncreate");
-afterAll(() => removeDir(dir));
+const dir = tempDirectory("mfa-oncreate-");
 const capacity = 1024 * 1024;
 
 for (const existedEmpty of [false, true]) {
@@ -73,8 +73,8 @@ for (const existedEmpty of [false, true]) {
 for (const headerOffset of [0, 64]) {
   test(`a creator SIGKILLed inside onCreate is created afresh by the next open (headerOffset ${headerOffset})`, async () => {
     const path = join(dir, `killed-${headerOffset}.arena`);
-    const child = Bun.spawn([bun, join(childrenDir, "oncreate-child.ts"), path, String(headerOffset)], { stdout: "pipe", stderr: "inherit" });
-    await waitForLine(child.stdout.getReader(), (line) => line === "in onCreate", { buffered: "" });
+    const child = spawnChild("oncreate-child.ts", [path, headerOffset], { stderr: "inherit" });
+    await lineReader(child.stdout).waitFor((line) => line === "in onCreate");
     child.kill("SIGKILL");
     await child.exited;
     expect(child.signalCode).toBe("SIGKILL");

@@ -12,16 +12,13 @@
  * Not covered: an end-to-end refusal on a real NFS/FUSE mount (none can be
  * mounted in this sandbox).
  */
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { MappedFileRegionArena } from "../../lib/index.ts";
 import { unsafeFileSystemName } from "../../lib/filesystem.ts";
 import { fileSystemOf, openFile, closeFile } from "../../lib/native.ts";
-import { removeDir, tempDir } from "./helpers.ts";
-
-const dirs: string[] = [];
-afterAll(() => dirs.forEach(removeDir));
+import { tempDirectory } from "../support/temp.ts";
 
 test("Linux magic numbers of network and FUSE file systems are unsafe", () => {
   const unsafe: [number, string][] = [
@@ -50,10 +47,10 @@ test("macOS file system names", () => {
 });
 
 for (const parent of ["/tmp", "/dev/shm"]) {
+  // On that very file system; a missing one fails its test below.
+  const dir = existsSync(parent) ? tempDirectory("mfa-fs-", parent) : undefined;
   test(`a real file on ${parent} is seen as local and opens`, () => {
-    if (!existsSync(parent)) throw new Error(`${parent} does not exist on this machine`);
-    const dir = tempDir("fs", parent);
-    dirs.push(dir);
+    if (dir === undefined) throw new Error(`${parent} does not exist on this machine`);
     const path = join(dir, "local.arena");
     const arena = MappedFileRegionArena.create(path, { capacity: 1 << 20 });
     expect(arena.append(new Uint8Array([1, 2, 3]))).toBe(32);
@@ -67,10 +64,9 @@ for (const parent of ["/tmp", "/dev/shm"]) {
   });
 }
 
+const optionDir = tempDirectory("mfa-fs-option-");
 test("allowUnsafeFileSystem must be a boolean", () => {
-  const dir = tempDir("fs-option");
-  dirs.push(dir);
-  const path = join(dir, "option.arena");
+  const path = join(optionDir, "option.arena");
   for (const bad of [1, "true", "yes", {}, null]) {
     // @ts-expect-error: the point is a caller who ignores the types
     expect(() => MappedFileRegionArena.create(path, { capacity: 1 << 20, allowUnsafeFileSystem: bad })).toThrow(TypeError);

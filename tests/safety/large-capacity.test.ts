@@ -12,16 +12,15 @@
  * window not being refused (bun crashes or throws from toArrayBuffer, not a
  * RangeError naming the argument).
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { beforeAll, expect, test } from "bun:test";
 import { closeSync, openSync, readSync, statfsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { MappedFileRegionArena } from "../../lib/index.ts";
-import { removeDir, tempDir } from "./helpers.ts";
+import { tempDirectory } from "../support/temp.ts";
 
 const GiB = 2 ** 30;
 const capacity = 16 * GiB;
-const dir = tempDir("large");
-afterAll(() => removeDir(dir));
+const dir = tempDirectory("mfa-large-");
 
 beforeAll(() => {
   const stats = statfsSync(dir);

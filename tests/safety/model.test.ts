@@ -11,12 +11,11 @@
  * the last), children die of SIGBUS (exit 135) and the checker reports broken
  * stamps and a wrong file size in round 0.
  */
-import { afterAll, expect, test } from "bun:test";
-import { removeDir, tempDir } from "./helpers.ts";
+import { expect, test } from "bun:test";
+import { tempDirectory } from "../support/temp.ts";
 import { runModel } from "./model.ts";
 
-const dir = tempDir("model");
-afterAll(() => removeDir(dir));
+const dir = tempDirectory("mfa-model-");
 
 const seed = process.env.MODEL_SEED !== undefined ? Number(process.env.MODEL_SEED) : Math.floor(Math.random() * 2 ** 31);
 const rounds = Number(process.env.MODEL_ROUNDS ?? 60);

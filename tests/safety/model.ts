@@ -14,8 +14,10 @@
 import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { MappedFileRegionArena } from "../../lib/index.ts";
-import type { ModelChildJob } from "./children/model-child.ts";
-import { bun, checkAllocations, childrenDir, parseRecords, prng, sleep, waitForLine, type AllocationRecord, type LineSource } from "./helpers.ts";
+import { checkAllocations, parseRecords, type AllocationRecord } from "../support/allocations.ts";
+import type { ModelChildJob } from "../support/children/model-child.ts";
+import { lineReader, spawnChild, type Child, type LineReader } from "../support/processes.ts";
+import { prng } from "../support/random.ts";
 
 export interface ModelOptions {
   seed: number;
@@ -36,9 +38,8 @@ export interface ModelResult {
 }
 
 interface Participant {
-  child: Bun.Subprocess<"pipe", "pipe", "inherit">;
-  reader: LineSource;
-  state: { buffered: string };
+  child: Child<"pipe", "inherit">;
+  lines: LineReader;
   opened: boolean;
   done: boolean;
   dead: boolean;
@@ -87,21 +88,17 @@ export async function runModel(options: ModelOptions): Promise<ModelResult> {
         startAtMs,
         mode,
       };
-      const child = Bun.spawn([bun, join(childrenDir, "model-child.ts"), JSON.stringify(job)], {
-        stdin: "pipe",
-        stdout: "pipe",
-        stderr: "inherit",
-      });
-      participants.push({ child, reader: child.stdout.getReader(), state: { buffered: "" }, opened: false, done: false, dead: false, logPath });
+      const child = spawnChild("model-child.ts", [JSON.stringify(job)], { stderr: "inherit" });
+      participants.push({ child, lines: lineReader(child.stdout), opened: false, done: false, dead: false, logPath });
     }
 
     // Work phase: some children are SIGKILLed at a random moment, maybe mid-allocation.
     const timers: Timer[] = [];
     const work = participants.map(async (p) => {
       try {
-        await waitForLine(p.reader, (line) => line === "open", p.state, 30_000);
+        await p.lines.waitFor((line) => line === "open", 30_000);
         p.opened = true;
-        await waitForLine(p.reader, (line) => line.startsWith("done"), p.state, 30_000);
+        await p.lines.waitFor((line) => line.startsWith("done"), 30_000);
         p.done = true;
       } catch {
         // stdout ended: the child died (killed, or crashed: see the exit check below)
@@ -143,7 +140,7 @@ export async function runModel(options: ModelOptions): Promise<ModelResult> {
       } else {
         p.child.stdin.write("close\n");
         p.child.stdin.flush();
-        await waitForLine(p.reader, (line) => line === "closed", p.state, 30_000);
+        await p.lines.waitFor((line) => line === "closed", 30_000);
         const code = await p.child.exited;
         if (code !== 0) fail(round, `a child exited ${code} after closing`);
         lastEnd = "clean";
@@ -179,7 +176,7 @@ export async function runModel(options: ModelOptions): Promise<ModelResult> {
       `seed ${seed} round ${round}: ${count} processes${parentHolds ? " + parent" : ""}, ${records.length} allocations so far, ` +
         `size ${size}, file ${fileSize}, last end ${lastEnd}`,
     );
-    await sleep(0);
+    await Bun.sleep(0);
   }
   return result;
 }

@@ -14,15 +14,14 @@
  * truncated the file to 0, destroying a live arena opened with the wrong offset
  * (observed: create succeeded, taking the file over as a new arena). See the fix in protocol.ts/header.ts.
  */
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ArenaError, MappedFileRegionArena } from "../../lib/index.ts";
-import { removeDir, tempDir } from "./helpers.ts";
+import { tempDirectory } from "../support/temp.ts";
 
-const dir = tempDir("foreign");
-afterAll(() => removeDir(dir));
+const dir = tempDirectory("mfa-foreign-");
 const capacity = 1024 * 1024;
 
 function fingerprint(path: string) {

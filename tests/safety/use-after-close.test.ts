@@ -12,13 +12,12 @@
  * own "tracking" variant keeps every view, and the same measurement sees the heap
  * grow by hundreds of MB, as asserted below).
  */
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { ArenaError, MappedFileRegionArena } from "../../lib/index.ts";
-import { removeDir, tempDir } from "./helpers.ts";
+import { tempDirectory } from "../support/temp.ts";
 
-const dir = tempDir("use-after-close");
-afterAll(() => removeDir(dir));
+const dir = tempDirectory("mfa-use-after-close-");
 
 function expectClosed(action: () => unknown): void {
   let caught: unknown;

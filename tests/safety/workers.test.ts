@@ -13,15 +13,16 @@
  * was last while its Workers still hold the file). Observed with a lib copy whose
  * closeArena skips the final truncate: this test fails (file 16 MiB, not size).
  */
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { MappedFileRegionArena } from "../../lib/index.ts";
-import type { AllocateJob } from "./children/allocate-core.ts";
-import { bun, checkAllocations, childrenDir, parseRecords, removeDir, tempDir, waitForLine, type AllocationRecord, type LineSource } from "./helpers.ts";
+import { checkAllocations, fillStamp, parseRecords, type AllocationRecord } from "../support/allocations.ts";
+import type { AllocateJob } from "../support/children/allocate-core.ts";
+import { childrenDirectory, lineReader, spawnChild, type Child, type LineReader } from "../support/processes.ts";
+import { tempDirectory } from "../support/temp.ts";
 
-const dir = tempDir("workers");
-afterAll(() => removeDir(dir));
+const dir = tempDirectory("mfa-workers-");
 
 const capacity = 16 * 1024 * 1024;
 const workerCount = 3;
@@ -30,7 +31,7 @@ const processCount = 2;
 interface Participants {
   records: AllocationRecord[];
   workers: Worker[];
-  processes: { child: Bun.Subprocess<"pipe", "pipe", "pipe">; reader: LineSource; state: { buffered: string } }[];
+  processes: { child: Child; lines: LineReader }[];
 }
 
 async function runParticipants(path: string, mode: AllocateJob["mode"], count: number): Promise<Participants> {
@@ -39,7 +40,7 @@ async function runParticipants(path: string, mode: AllocateJob["mode"], count: n
   const workers: Worker[] = [];
   const workerResults: Promise<AllocationRecord[]>[] = [];
   for (let i = 0; i < workerCount; i++) {
-    const worker = new Worker(new URL("./children/allocator-worker.ts", import.meta.url).href);
+    const worker = new Worker(join(childrenDirectory, "allocator-worker.ts"));
     workers.push(worker);
     workerResults.push(
       new Promise((resolve, reject) => {
@@ -52,17 +53,13 @@ async function runParticipants(path: string, mode: AllocateJob["mode"], count: n
   const processes: Participants["processes"] = [];
   const processResults: Promise<AllocationRecord[]>[] = [];
   for (let i = 0; i < processCount; i++) {
-    const child = Bun.spawn([bun, join(childrenDir, "allocator.ts"), JSON.stringify({ ...job(100 + i), holdOpen: true })], {
-      stdin: "pipe",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const entry = { child, reader: child.stdout.getReader(), state: { buffered: "" } };
+    const child = spawnChild("allocator.ts", [JSON.stringify({ ...job(100 + i), holdOpen: true })]);
+    const entry = { child, lines: lineReader(child.stdout) };
     processes.push(entry);
     processResults.push(
       (async () => {
         const lines: string[] = [];
-        await waitForLine(entry.reader, (line) => (line === "done" ? true : (lines.push(line), false)), entry.state, 60_000);
+        await entry.lines.waitFor((line) => (line === "done" ? true : (lines.push(line), false)), 60_000);
         return parseRecords(lines.join("\n"));
       })(),
     );
@@ -82,7 +79,7 @@ async function closeWorker(worker: Worker): Promise<void> {
 async function closeProcess(entry: Participants["processes"][number]): Promise<void> {
   entry.child.stdin.write("close\n");
   entry.child.stdin.flush();
-  await waitForLine(entry.reader, (line) => line === "closed", entry.state);
+  await entry.lines.waitFor((line) => line === "closed");
   expect(await entry.child.exited).toBe(0);
 }
 
@@ -97,8 +94,7 @@ test("Workers, processes and several instances per thread allocate disjointly; o
     const arena = sequence % 2 === 0 ? mainA : mainB;
     const size = 1 + (sequence % 40);
     const offset = arena.allocateOffset(size);
-    const view = arena.bytes(offset, size);
-    for (let i = 0; i < size; i++) view[i] = (999 * 131 + sequence * 31 + i * 7 + 1) & 0xff;
+    fillStamp(arena.bytes(offset, size), 999, sequence);
     participants.records.push({ offset, size, tag: 999, sequence });
   }
   const expectedCount = (workerCount + processCount) * 8000 + 2000;

@@ -1,38 +1,101 @@
-// Running child Bun processes from tests.
+// Running child Bun processes (the scripts in tests/support/children/) from tests.
 import { join } from "node:path";
 
 export const childrenDirectory = join(import.meta.dir, "children");
 
-export function spawnChild(script: string, args: (string | number)[], options: { stdout?: "pipe" | "inherit" } = {}) {
-  return Bun.spawn([process.execPath, join(childrenDirectory, script), ...args.map(String)], {
+type Output = "pipe" | "inherit";
+
+/** A child started by spawnChild: stdin is always a pipe. */
+export type Child<Out extends Output = "pipe", Err extends Output = "pipe"> = Bun.Subprocess<"pipe", Out, Err>;
+
+/**
+ * Starts `bun tests/support/children/<script> ...args`. stdin is a pipe; stdout
+ * and stderr are pipes unless told to inherit the test's (a child that may print
+ * a lot to stderr nobody reads should inherit it).
+ */
+export function spawnChild<const Out extends Output = "pipe", const Err extends Output = "pipe">(
+  script: string,
+  args: (string | number)[],
+  options: { stdout?: Out; stderr?: Err } = {},
+): Child<Out, Err> {
+  return Bun.spawn<"pipe", Out, Err>([process.execPath, join(childrenDirectory, script), ...args.map(String)], {
     stdin: "pipe",
-    stdout: options.stdout ?? "pipe",
-    stderr: "pipe",
+    stdout: options.stdout ?? ("pipe" as Out),
+    stderr: options.stderr ?? ("pipe" as Err),
   });
 }
 
+/** How a child ended and everything it printed. */
+export interface ChildResult {
+  /** null when a signal ended it. */
+  exitCode: number | null;
+  /** The signal that ended it ("SIGKILL", "SIGBUS", ...), or null. */
+  signalCode: Child["signalCode"];
+  stdout: string;
+  stderr: string;
+}
+
+/** Reads all of a piped child's output and waits for its end. */
+export async function finished(child: Child): Promise<ChildResult> {
+  const [stdout, stderr] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
+  await child.exited;
+  return { exitCode: child.exitCode, signalCode: child.signalCode, stdout, stderr };
+}
+
+/**
+ * Runs a child to its end and returns how it ended, without judging it: tests of
+ * crashes and kills assert the signal themselves. SIGKILLed after `timeoutMs`.
+ */
+export async function runChild(script: string, args: (string | number)[], timeoutMs = 30_000): Promise<ChildResult> {
+  const child = spawnChild(script, args);
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  try {
+    return await finished(child);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Waits for every child; each must exit 0 and print one JSON value, which is returned. */
-export async function jsonFromChildren<T>(children: ReturnType<typeof spawnChild>[]): Promise<T[]> {
+export async function jsonFromChildren<T>(children: Child[]): Promise<T[]> {
   return Promise.all(
     children.map(async (child) => {
-      const [stdout, stderr, exitCode] = await Promise.all([
-        new Response(child.stdout).text(),
-        new Response(child.stderr).text(),
-        child.exited,
-      ]);
-      if (exitCode !== 0) throw new Error(`child failed (${exitCode}): ${stderr}`);
-      return JSON.parse(stdout) as T;
+      const result = await finished(child);
+      if (result.exitCode !== 0) throw new Error(`child failed (${result.exitCode ?? result.signalCode}): ${result.stderr}`);
+      return JSON.parse(result.stdout) as T;
     }),
   );
 }
 
-export async function runChild(script: string, args: (string | number)[]): Promise<string> {
-  const child = spawnChild(script, args);
-  const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  if (exitCode !== 0) throw new Error(`${script} exited with ${exitCode}: ${stderr}`);
-  return stdout;
+/** Reads a child's stdout a line at a time (see lineReader). */
+export interface LineReader {
+  /**
+   * Reads lines until `predicate` accepts one and returns it; the lines before it
+   * are consumed. Throws if stdout ends first, or if `timeoutMs` passes between reads.
+   */
+  waitFor(predicate: (line: string) => boolean, timeoutMs?: number): Promise<string>;
+}
+
+export function lineReader(stream: ReadableStream<Uint8Array>): LineReader {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  return {
+    async waitFor(predicate, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const newline = buffered.indexOf("\n");
+        if (newline !== -1) {
+          const line = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          if (predicate(line)) return line;
+          continue;
+        }
+        if (Date.now() > deadline) throw new Error(`timed out waiting for a line; have ${JSON.stringify(buffered)}`);
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`child stdout ended before the expected line; have ${JSON.stringify(buffered)}`);
+        buffered += decoder.decode(value, { stream: true });
+      }
+    },
+  };
 }

@@ -1,13 +1,31 @@
-// Temporary folders for tests, removed when the test file is done.
+// Temporary folders for tests.
 import { afterAll } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-export function tempDirectory(prefix = "arena-test-"): string {
-  const directory = mkdtempSync(join(tmpdir(), prefix));
-  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+/**
+ * A new empty folder in `parent`, removed when the test file is done. Call it at
+ * the top level of a test file (it registers an afterAll). Pass `parent` when a
+ * test needs a particular file system.
+ */
+export function tempDirectory(prefix = "arena-test-", parent: string = tmpdir()): string {
+  const directory = createTempDirectory(prefix, parent);
+  afterAll(() => removeDirectory(directory));
   return directory;
+}
+
+/**
+ * A new empty folder in `parent` that the caller removes with removeDirectory:
+ * for scripts outside `bun test`, and for folders that must outlive something
+ * the caller undoes first (a mount).
+ */
+export function createTempDirectory(prefix = "arena-test-", parent: string = tmpdir()): string {
+  return mkdtempSync(join(parent, prefix));
+}
+
+export function removeDirectory(directory: string): void {
+  rmSync(directory, { recursive: true, force: true });
 }
 
 let counter = 0;

@@ -12,7 +12,8 @@
  * must catch.
  */
 import { MappedFileRegionArena } from "../../../lib/index.ts";
-import { barrier, stamp, testHeaderOffset } from "../stamps.ts";
+import { fillStamp } from "../allocations.ts";
+import { barrier, testHeaderOffset } from "../barrier.ts";
 
 const [path, childText, countText, mode] = process.argv.slice(2);
 const child = Number(childText);
@@ -36,7 +37,7 @@ for (let sequence = 0; sequence < count; sequence++) {
   random = (random * 1103515245 + 12345) % 2147483648;
   const size = 1 + (random % 200);
   const offset = mode === "read-then-write" ? brokenAllocateOffset(size) : arena.allocateOffset(size);
-  stamp(arena.bytes(offset, size), child, sequence);
+  fillStamp(arena.bytes(offset, size), child, sequence);
   allocations.push([offset, size]);
 }
 arena.close();

@@ -6,7 +6,7 @@
  *   bun stamp-until-killed.ts PATH CHILD_INDEX CHILDREN
  */
 import { MappedFileRegionArena } from "../../../lib/index.ts";
-import { barrier, progressWords, testHeaderOffset } from "../stamps.ts";
+import { barrier, progressWords, testHeaderOffset } from "../barrier.ts";
 import { recordSizeBytes, writeRecord } from "../records.ts";
 
 const [path, childText, childrenText] = process.argv.slice(2);

@@ -1,5 +1,5 @@
 /**
- * One participant in the randomized model test (model.ts). argv: JSON ModelChildJob.
+ * One participant in the randomized model test (tests/safety/model.ts). argv: JSON ModelChildJob.
  * Prints "open" once its instances are open, then runs seeded random operations
  * (allocate, append, allocate 0 bytes, close one instance and reopen it), logging
  * each stamped allocation with a synchronous write before the next operation, so
@@ -10,7 +10,8 @@
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import { ArenaError, MappedFileRegionArena } from "../../../lib/index.ts";
-import { fillStamp, prng } from "../helpers.ts";
+import { fillStamp, formatRecord } from "../allocations.ts";
+import { prng } from "../random.ts";
 
 export interface ModelChildJob {
   path: string;
@@ -68,7 +69,7 @@ for (let sequence = 0; sequence < job.operations; sequence++) {
       fillStamp(bytes, job.tag, sequence);
       offset = arena.append(bytes);
     }
-    writeSync(log, `${offset} ${size} ${job.tag} ${sequence}\n`);
+    writeSync(log, `${formatRecord({ offset, size, tag: job.tag, sequence })}\n`);
   } catch (error) {
     if (!(error instanceof ArenaError) || error.code !== "ERR_ARENA_FULL") throw error;
     full++;

@@ -1,5 +1,5 @@
 /**
- * Runs on a small tmpfs (see disk-full.test.ts). argv: mode, arena path, capacity.
+ * Runs on a small tmpfs (see tests/safety/disk-full.test.ts). argv: mode, arena path, capacity.
  *  append          appends 64 KiB stamped chunks until an error; checks every chunk
  *                  written before it is intact, closes, prints a JSON report.
  *  unreserved      the broken variant: writes through bytes() past the bump pointer,
@@ -13,7 +13,7 @@
 import { openSync, writeSync, closeSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { ArenaError, MappedFileRegionArena } from "../../../lib/index.ts";
-import { fillStamp, stampByte } from "../helpers.ts";
+import { fillStamp, stampByte } from "../allocations.ts";
 
 const [mode, path, capacityText] = process.argv.slice(2) as [string, string, string];
 const capacity = Number(capacityText);

@@ -8,7 +8,8 @@
  * port would. Tests run it to show their checker sees the overlaps it causes.
  */
 import { MappedFileRegionArena } from "../../../lib/index.ts";
-import { fillStamp, prng, type AllocationRecord } from "../helpers.ts";
+import { fillStamp, type AllocationRecord } from "../allocations.ts";
+import { prng } from "../random.ts";
 
 export interface AllocateJob {
   path: string;

@@ -4,12 +4,13 @@
  * then "done", then closes its arenas unless the job says to hold them open until
  * stdin says "close".
  */
+import { formatRecord } from "../allocations.ts";
 import { runAllocateJob, type AllocateJob } from "./allocate-core.ts";
 
 const job = JSON.parse(process.argv[2]!) as AllocateJob & { holdOpen?: boolean };
 const { records, arenas } = runAllocateJob(job);
 let out = "";
-for (const r of records) out += `${r.offset} ${r.size} ${r.tag} ${r.sequence}\n`;
+for (const record of records) out += `${formatRecord(record)}\n`;
 process.stdout.write(`${out}done\n`);
 if (job.holdOpen) {
   for await (const chunk of Bun.stdin.stream()) {
