@@ -69,7 +69,7 @@ const lines: string[] = [];
 lines.push(`Command: \`bun run bench\` (${seconds.toFixed(0)} s)`);
 lines.push(`Machine: ${machine.nproc} CPUs (\`nproc\`), ${machine.cpu}, ${machine.platform}, Bun ${machine.bun}, ${machine.date}`);
 lines.push("");
-lines.push("Medians of interleaved rounds; ratio is against the group's first row.");
+lines.push("Medians of interleaved rounds; ratio is against the group's baseline, the row at 1.00x (for allocate 8 B the bare Atomics.add, for append 64 B arena.append).");
 lines.push("");
 lines.push("| group | candidate | per op (median) | min - max | ratio |");
 lines.push("|---|---|--:|--:|--:|");
@@ -99,7 +99,7 @@ console.log(table);
 const resultsDirectory = join(import.meta.dir, "results");
 mkdirSync(resultsDirectory, { recursive: true });
 writeFileSync(join(resultsDirectory, "latest.json"), `${JSON.stringify({ machine, seconds, rows, processes, memory, goals }, null, 2)}\n`);
-writeFileSync(join(import.meta.dir, "RESULTS.md"), `# Benchmark results\n\nWritten by \`bun run bench\` (bench/run.ts); see issue 4 for what each row measures.\n\n${table}\n`);
+writeFileSync(join(import.meta.dir, "RESULTS.md"), `# Benchmark results\n\nWritten by \`bun run bench\` (bench/run.ts); each group's file in bench/ says what its rows measure.\n\n${table}\n`);
 
 // The README shows the latest table too, between these markers, so it cannot go stale.
 const readmePath = join(import.meta.dir, "..", "README.md");

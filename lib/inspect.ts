@@ -21,7 +21,7 @@
  */
 import { closeSync, openSync, statSync } from "node:fs";
 import { ArenaError } from "./errors.ts";
-import { decodeHeader, headerSizeBytes, judgeHeader, type HeaderWords } from "./header.ts";
+import { decodeHeader, findHeader, headerSearchLimitBytes, headerSizeBytes, judgeHeader, type HeaderWords } from "./header.ts";
 import { readAt, statFile, tryLockFile, unlockFile } from "./native.ts";
 
 /** Whether some process has the arena open, as far as the PATH.shared lock tells. */
@@ -72,6 +72,7 @@ export function inspectArenaFile(path: string, headerOffset = 0): Inspection {
   try {
     const status = statFile(fd, path);
     if (status.sizeBytes < headerOffset + headerSizeBytes) {
+      throwIfHeaderIsElsewhere(fd, status.sizeBytes, headerOffset, path);
       const why = status.sizeBytes === 0
         ? "it is empty (0 bytes)"
         : `it is ${status.sizeBytes} bytes long, too short for a ${headerSizeBytes}-byte header at offset ${headerOffset}`;
@@ -83,6 +84,8 @@ export function inspectArenaFile(path: string, headerOffset = 0): Inspection {
     const header = decodeHeader(bytes);
     const validation = validate(header, status.sizeBytes, headerOffset, path);
     if (validation.status === "invalid") {
+      // As create() does: a valid header at another offset means the wrong offset was asked for.
+      throwIfHeaderIsElsewhere(fd, status.sizeBytes, headerOffset, path);
       if (validation.code === "ERR_ARENA_HEADER_MISMATCH") {
         throw new ArenaError(validation.code, `${path} ${validation.reason}`, { path });
       }
@@ -105,6 +108,14 @@ export function inspectArenaFile(path: string, headerOffset = 0): Inspection {
   } finally {
     closeSync(fd);
   }
+}
+
+function throwIfHeaderIsElsewhere(fd: number, fileSizeBytes: number, headerOffset: number, path: string): void {
+  const start = new Uint8Array(Math.min(fileSizeBytes, headerSearchLimitBytes));
+  const read = readAt(fd, start, 0, path);
+  const position = findHeader(start.subarray(0, read), fileSizeBytes, headerOffset);
+  if (position === undefined) return;
+  throw new ArenaError("ERR_ARENA_HEADER_MISMATCH", `${path} has its header at offset ${position}, not at ${headerOffset}`, { path });
 }
 
 function fileKind(path: string): "file" | "directory" | "other" {

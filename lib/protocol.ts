@@ -118,6 +118,7 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
   const main = new LockedFile(mainFd, path);
   try {
     checkFileIsUsable(mainFd, path, request.allowUnsafeFileSystem);
+    refuseIfNotAnArena(mainFd, headerOffset, path);
     sharedFd = openFile(`${path}.shared`, { create: true });
     // Held until close: while we hold it, nobody shrinks the file under us.
     lockFile(sharedFd, "shared", `${path}.shared`);
@@ -258,6 +259,22 @@ function discardInterruptedCreation(mainFd: number, sharedFd: number, status: Fi
   // one but new openers, who then block on the main file's lock, which we hold.
   unlockFile(sharedFd, sharedPath);
   lockFile(sharedFd, "shared", sharedPath);
+}
+
+/**
+ * Refuses a file that is certainly not an arena before PATH.shared is created
+ * beside it, so that a refused file leaves nothing behind. Under the main file's
+ * shared lock nobody is creating or repairing it, so what is read is a finished
+ * state; the protocol judges it again, in its place, after taking its locks.
+ */
+function refuseIfNotAnArena(fd: number, headerOffset: number, path: string): void {
+  lockFile(fd, "shared", path);
+  try {
+    const status = statFile(fd, path);
+    if (status.sizeBytes > 0) readAndJudgeHeader(fd, status, headerOffset, path);
+  } finally {
+    unlockFile(fd, path);
+  }
 }
 
 function checkFileIsUsable(fd: number, path: string, allowUnsafeFileSystem: boolean): void {

@@ -31,6 +31,7 @@ function fingerprint(path: string) {
 
 function expectRefused(path: string, codes: string[], options: { capacity: number; headerOffset?: number } = { capacity }): string {
   const before = fingerprint(path);
+  const hadCompanion = existsSync(`${path}.shared`);
   let caught: unknown;
   try {
     MappedFileRegionArena.create(path, options).close();
@@ -40,6 +41,8 @@ function expectRefused(path: string, codes: string[], options: { capacity: numbe
   expect(caught).toBeInstanceOf(ArenaError);
   expect(codes).toContain((caught as ArenaError).code);
   expect(fingerprint(path)).toEqual(before);
+  // Nothing left beside it either: no PATH.shared companion for a file we refused.
+  expect(existsSync(`${path}.shared`)).toBe(hadCompanion);
   return (caught as ArenaError).code;
 }
 
