@@ -72,5 +72,5 @@ describe("a process killed mid-allocation", () => {
     const size = arena.size;
     arena.close();
     expect(statSync(path).size).toBe(size);
-  });
+  }, 60_000);
 });

@@ -33,8 +33,13 @@ describe("racing to create", () => {
           return stdout;
         }),
       );
-      expect(outputs.filter((output) => output === "created")).toHaveLength(1);
-      expect(outputs.filter((output) => output === "opened")).toHaveLength(racers - 1);
+      const results = outputs.map((output) => ({ kind: output.split(" ")[0], createMs: Number(output.split(" ")[1]) }));
+      expect(results.filter((result) => result.kind === "created")).toHaveLength(1);
+      const openers = results.filter((result) => result.kind === "opened");
+      expect(openers).toHaveLength(racers - 1);
+      // Proof that this was a race, not a queue of processes that never met: some
+      // opener waited on the creator's exclusive lock (held 50 ms in onCreate).
+      expect(Math.max(...openers.map((opener) => opener.createMs))).toBeGreaterThan(10);
       // The stored capacity (1 MiB) wins over the 64 bytes asked for here.
       using arena = MappedFileRegionArena.create(path, { capacity: 64, headerOffset: 8 });
       // The racers' 8-byte appends follow the creator's record directly when its

@@ -35,5 +35,7 @@ test(`randomized rounds of create/allocate/append/close/SIGKILL keep every invar
 test("broken variant: a read-then-write bumpPtr is caught by the same checker", async () => {
   const result = await runModel({ seed: 12345, rounds: 1, dir, mode: "racy", capacity: 8 * 1024 * 1024 });
   console.log(`racy variant: ${result.problems.length} problems, e.g. ${result.problems[0]}`);
-  expect(result.problems.length).toBeGreaterThan(0);
+  // Caught for what the race does (allocations overlap or overwrite each other),
+  // not for some other failure of the round.
+  expect(result.problems.some((problem) => /overlap|stamp/.test(problem))).toBe(true);
 }, 30_000);

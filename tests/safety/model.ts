@@ -108,7 +108,9 @@ export async function runModel(options: ModelOptions): Promise<ModelResult> {
       if (random() < 0.3) {
         const delayMs = Math.floor(random() * 250);
         timers.push(setTimeout(() => {
-          if (!p.done) {
+          // Only a child still running is ours to kill: one that already ended
+          // on its own must be reported as a crash, not counted as a kill.
+          if (!p.done && p.child.exitCode === null && p.child.signalCode === null) {
             p.dead = true;
             p.child.kill("SIGKILL");
           }
@@ -121,6 +123,7 @@ export async function runModel(options: ModelOptions): Promise<ModelResult> {
       if (!p.done && !p.dead) fail(round, `a child ended on its own before "done" (exit ${await p.child.exited})`);
       if (p.dead) {
         await p.child.exited;
+        if (p.child.signalCode !== "SIGKILL") fail(round, `a child meant to be killed ended otherwise (exit ${p.child.exitCode}, signal ${p.child.signalCode})`);
         result.kills++;
       }
     }
