@@ -4,8 +4,8 @@
  * lib/protocol.ts.
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { ArenaError, MappedFileRegionArena } from "../lib/index.ts";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { MappedFileRegionArena } from "../lib/index.ts";
 import { freshPath, tempDirectory } from "./support/temp.ts";
 import { expectArenaError } from "./support/expect.ts";
 import { spawnChild } from "./support/processes.ts";

@@ -7,7 +7,7 @@
  * last test runs it through the same checker and requires overlaps to be found.
  */
 import { describe, expect, test } from "bun:test";
-import { ArenaError, BlockAllocator, MappedFileRegionArena } from "../lib/index.ts";
+import { BlockAllocator, MappedFileRegionArena } from "../lib/index.ts";
 import { findViolations, type ChildAllocations } from "./support/allocations.ts";
 import { barrier, testHeaderOffset } from "./support/barrier.ts";
 import { jsonFromChildren, spawnChild } from "./support/processes.ts";
