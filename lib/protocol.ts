@@ -14,8 +14,9 @@
  *
  * Where we part from LLVM, on purpose:
  *  - The header is read with pread and judged before anything is mapped or
- *    resized; a file that is not a valid arena is refused and left as it was
- *    (LLVM resizes any short file to the capacity and may take it over).
+ *    resized, and before PATH.shared is created; a file that is not a valid arena
+ *    is refused and left as it was, with nothing beside it (LLVM resizes any
+ *    short file to the capacity and may take it over).
  *  - A creation that fails (onCreate throws, mmap fails) leaves an empty file, so
  *    the next opener creates it afresh; LLVM leaves a header whose capacity is 0,
  *    which every later open refuses. A creator killed before it finished leaves a
@@ -51,11 +52,11 @@ import {
   openFile,
   readAt,
   reserveDisk,
-  writeAt,
   statFile,
   truncateFile,
   tryLockFile,
   unlockFile,
+  writeAt,
   type FileStatus,
   type LockKind,
 } from "./native.ts";
