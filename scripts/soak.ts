@@ -12,21 +12,37 @@ import { parseArgs } from "node:util";
 import { createTempDirectory as tempDir, removeDirectory as removeDir } from "../tests/support/temp.ts";
 import { runModel } from "../tests/safety/model.ts";
 
-const { values } = parseArgs({
-  args: Bun.argv.slice(2),
-  options: {
-    seed: { type: "string" },
-    rounds: { type: "string", default: "200" },
-    seeds: { type: "string" },
-    verbose: { type: "boolean", default: false },
-  },
-});
+const usage = "usage: bun scripts/soak.ts [--seed N] [--rounds N] [--seeds N] [--verbose]";
+
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      args: Bun.argv.slice(2),
+      options: {
+        seed: { type: "string" },
+        rounds: { type: "string", default: "200" },
+        seeds: { type: "string" },
+        verbose: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+    }).values;
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${usage}`);
+    process.exit(2);
+  }
+}
+
+const values = parseCommandLine();
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
 
 const rounds = Number(values.rounds);
 const firstSeed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
 const seedCount = values.seed !== undefined ? 1 : values.seeds !== undefined ? Number(values.seeds) : Number.POSITIVE_INFINITY;
 if (!Number.isInteger(firstSeed) || !Number.isInteger(rounds) || rounds < 1) {
-  console.error("usage: bun scripts/soak.ts [--seed N] [--rounds N] [--seeds N] [--verbose]");
+  console.error(usage);
   process.exit(2);
 }
 
