@@ -24,7 +24,7 @@ comptime {
 
 const library_name = "mapped_file_arena";
 
-/// The platforms shipped in the npm package, named as lib/platform.ts names them.
+/// The platforms shipped in the npm package, named as lib/native/library-path.ts names them.
 const prebuilt_platforms = [_]struct { dir: []const u8, query: []const u8 }{
     .{ .dir = "linux-x64-gnu", .query = "x86_64-linux-gnu" },
     .{ .dir = "linux-arm64-gnu", .query = "aarch64-linux-gnu" },

@@ -1,9 +1,9 @@
 #!/usr/bin/env bun
 /**
- * `bunx mapped-file-arena inspect FILE` / `verify FILE`: see lib/cli.ts.
+ * `bunx mapped-file-arena inspect FILE` / `verify FILE`: see lib/cli/cli.ts.
  * Only reads the file; never maps, resizes or creates anything.
  */
-import { main } from "../lib/cli.ts";
+import { main } from "../lib/cli/cli.ts";
 
 const result = main(process.argv.slice(2));
 process.stdout.write(result.stdout);

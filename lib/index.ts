@@ -1,3 +1,3 @@
-export { MappedFileRegionArena, type ArenaOptions } from "./arena.ts";
-export { BlockAllocator } from "./block-allocator.ts";
-export { ArenaError, type ArenaErrorCode, type ArenaErrorDetails } from "./errors.ts";
+export { MappedFileRegionArena, type ArenaOptions } from "./arena/arena.ts";
+export { BlockAllocator } from "./arena/block-allocator.ts";
+export { ArenaError, type ArenaErrorCode, type ArenaErrorDetails } from "./common/errors.ts";

@@ -11,7 +11,7 @@
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { libraryEnvironmentVariable, localBuildLibraryPath, prebuiltLibraryPath } from "../lib/library-path.ts";
+import { libraryEnvironmentVariable, localBuildLibraryPath, prebuiltLibraryPath } from "../lib/native/library-path.ts";
 import { findZig, repositoryRoot, runZig } from "./zig.ts";
 
 function newestSourceTime(): number {
@@ -26,7 +26,7 @@ export function isStale(): boolean {
 }
 
 /**
- * The loader prefers a packaged prebuilt over zig-out (see lib/library-path.ts),
+ * The loader prefers a packaged prebuilt over zig-out (see lib/native/library-path.ts),
  * so in a checkout where `bun run build:all` once ran, an old prebuilt would hide
  * every change to native/. True when this platform's prebuilt is older than them.
  */

@@ -1,5 +1,5 @@
 /**
- * The randomized model test (tests/safety/model.ts), for as long as you like.
+ * The randomized model test (tests/arena/safety/model.ts), for as long as you like.
  *
  *   bun scripts/soak.ts                      seeds from a random start, 200 rounds each, until one fails
  *   bun scripts/soak.ts --seed 42            one seed, then stop (rerun a failure)
@@ -10,7 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { createTempDirectory as tempDir, removeDirectory as removeDir } from "../tests/support/temp.ts";
-import { runModel } from "../tests/safety/model.ts";
+import { runModel } from "../tests/arena/safety/model.ts";
 
 const usage = "usage: bun scripts/soak.ts [--seed N] [--rounds N] [--seeds N] [--verbose]";
 

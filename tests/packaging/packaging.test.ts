@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { platformName, supportedPlatforms } from "../../lib/library-path.ts";
+import { platformName, supportedPlatforms } from "../../lib/native/library-path.ts";
 
 const repositoryRoot = join(import.meta.dir, "..", "..");
 let workspace: string;
@@ -66,7 +66,7 @@ afterAll(() => {
 describe("the tarball", () => {
   test("holds the library, the bin, and a shim for every platform, and nothing from the checkout's builds", () => {
     const listing = run(["tar", "-tzf", tarball], workspace, process.env as Record<string, string>).stdout.split("\n");
-    for (const file of ["package/lib/index.ts", "package/lib/native.ts", "package/bin/mapped-file-arena.ts", "package/package.json"]) {
+    for (const file of ["package/lib/index.ts", "package/lib/native/native.ts", "package/bin/mapped-file-arena.ts", "package/package.json"]) {
       expect(listing).toContain(file);
     }
     for (const platform of supportedPlatforms) {

@@ -1,5 +1,5 @@
 /**
- * Runs on a small tmpfs (see tests/safety/disk-full.test.ts). argv: mode, arena path, capacity.
+ * Runs on a small tmpfs (see tests/arena/safety/disk-full.test.ts). argv: mode, arena path, capacity.
  *  append          appends 64 KiB stamped chunks until an error; checks every chunk
  *                  written before it is intact, closes, prints a JSON report.
  *  unreserved      the broken variant: writes through bytes() past the bump pointer,

@@ -1,5 +1,5 @@
 /**
- * One participant in the randomized model test (tests/safety/model.ts). argv: JSON ModelChildJob.
+ * One participant in the randomized model test (tests/arena/safety/model.ts). argv: JSON ModelChildJob.
  * Prints "open" once its instances are open, then runs seeded random operations
  * (allocate, append, allocate 0 bytes, close one instance and reopen it), logging
  * each stamped allocation with a synchronous write before the next operation, so

@@ -1,0 +1,350 @@
+/**
+ * MappedFileRegionArena: a persistent bump-pointer arena in a memory-mapped file,
+ * shared lock-free by every thread and process that opens it.
+ *
+ * The effect we want: many processes allocate from one file at once, each
+ * allocation costs one atomic add, nothing handed out is ever handed out twice,
+ * and nothing handed out is lost when a process dies or the disk fills.
+ *
+ * Why the obvious ways do not work: a lock per allocation serializes every writer
+ * and a crashed holder stalls the rest; growing the file and remapping as it fills
+ * invalidates every view other threads hold; writing into a sparse file whose disk
+ * is full does not fail, it raises SIGBUS and kills the process.
+ *
+ * The way chosen (LLVM's): the file is made as large as its fixed capacity at once,
+ * sparse, and mapped whole, so views never move. The bump pointer lives in the
+ * file's header, and allocating is one atomic add on it (hardware atomics on the
+ * shared mapping are atomic across processes). Disk is reserved with fallocate
+ * ahead of the bump pointer, so a full disk is an ENOSPC from allocate, never a
+ * SIGBUS from a write. The last process to close shrinks the file to what it uses.
+ * See protocol.ts for opening and closing, mapping.ts for views.
+ *
+ * What it gives up: the capacity is fixed when the file is created; the mapping
+ * costs address space (not memory or disk) for the whole capacity in every
+ * process; space is never freed; and it is safe only where processes share one page
+ * cache: one machine, a local file system.
+ */
+import { ArenaError, closedError } from "../common/errors.ts";
+import { errnoName, isPreallocationUnsupported } from "../native/errno.ts";
+import { alignmentBytes, allocatedSizeWord, bumpPointerWord, creationMarker, headerSizeBytes } from "./header.ts";
+import { closeArena, openArena, type OpenArena } from "./protocol.ts";
+import { reserveDisk } from "../native/native.ts";
+import { BlockAllocator } from "./block-allocator.ts";
+import {
+  optionalBoolean,
+  optionalFunction,
+  requireBytes,
+  requireNonNegativeInteger,
+  requireString,
+} from "../common/arguments.ts";
+
+export interface ArenaOptions {
+  /** Bytes: the size of the mapping and the most the file can ever hold. Sparse on disk. */
+  capacity: number;
+  /** Where the 32-byte header sits; a multiple of 8. Bytes before it are yours. Default 0. */
+  headerOffset?: number;
+  /**
+   * Runs once, in the process that creates the file, with exclusive access and the
+   * header initialized. If it throws, the file is left empty and the error is rethrown.
+   */
+  onCreate?: (arena: MappedFileRegionArena) => void;
+  /** Open even on NFS, SMB or FUSE, where concurrent openers can corrupt the arena. */
+  allowUnsafeFileSystem?: boolean;
+}
+
+/**
+ * LLVM reserves 1 MiB past the old reserved size, however large the allocation. We
+ * reserve to the end of the allocation plus this, so large allocations are covered
+ * and small ones amortize the fallocate call.
+ */
+const preallocationIncrementBytes = 1024 * 1024;
+
+/** Increments for sizes up to this are pre-made BigInts; making one costs more than the add. */
+const cachedIncrementLimitBytes = 4096;
+const cachedIncrements: bigint[] = Array.from(
+  { length: cachedIncrementLimitBytes / alignmentBytes + 1 },
+  (_, index) => BigInt(index * alignmentBytes),
+);
+
+const constructing = Symbol("constructing");
+
+/**
+ * A persistent bump-pointer arena in a memory-mapped file, shared lock-free by
+ * every thread and process that opens the same path. LLVM's file format and locks.
+ *
+ * ```ts
+ * using arena = MappedFileRegionArena.create("data.arena", { capacity: 1 << 30 });
+ * const offset = arena.append(new TextEncoder().encode("hello"));
+ * arena.bytes(offset, 5); // the same bytes, in this process or any other
+ * ```
+ */
+export class MappedFileRegionArena implements Disposable {
+  /** Every allocation starts at a multiple of this many bytes. */
+  static readonly alignment = alignmentBytes;
+
+  /** The file this arena lives in. */
+  readonly path: string;
+  /** Bytes: the mapping size, fixed by the creator. A stored capacity wins over a requested one. */
+  readonly capacity: number;
+  /** Where the header sits. The first allocation of a new arena is at headerOffset + 32. */
+  readonly headerOffset: number;
+
+  // Hot-path state, kept in fields so allocation reads no more than it must.
+  #header: BigInt64Array | null;
+  #open: OpenArena | null;
+  /**
+   * Allocations that end at or below this need no disk reservation. A local,
+   * possibly stale copy of the header's allocatedSize (which only grows while the
+   * arena is open), capped at the capacity so one comparison also catches "full".
+   */
+  #reservedEnd = 0;
+  #sizeAtClose = 0;
+  /** True while onCreate runs: create() owns the files until it returns. */
+  #creating = false;
+
+  /** Opens the arena at `path`, creating it if it does not exist. */
+  static create(path: string, options: ArenaOptions): MappedFileRegionArena {
+    requireString(path, "path");
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(`options must be an object with a capacity, got ${options === null ? "null" : typeof options}`);
+    }
+    const capacity = requireNonNegativeInteger(options.capacity, "options.capacity");
+    const headerOffset = requireNonNegativeInteger(options.headerOffset ?? 0, "options.headerOffset");
+    if (headerOffset % alignmentBytes !== 0) {
+      throw new RangeError(`options.headerOffset must be a multiple of ${alignmentBytes}, got ${headerOffset}`);
+    }
+    if (capacity < headerOffset + headerSizeBytes) {
+      throw new RangeError(
+        `options.capacity must be at least headerOffset + ${headerSizeBytes} = ${headerOffset + headerSizeBytes}, got ${capacity}`,
+      );
+    }
+    const onCreate = optionalFunction<(arena: MappedFileRegionArena) => void>(options.onCreate, "options.onCreate");
+    const allowUnsafeFileSystem = optionalBoolean(options.allowUnsafeFileSystem, "options.allowUnsafeFileSystem");
+
+    let created: MappedFileRegionArena | undefined;
+    const opened = openArena({ path, capacity, headerOffset, allowUnsafeFileSystem }, (arena) => {
+      const arenaBeingCreated = new MappedFileRegionArena(constructing, arena);
+      created = arenaBeingCreated;
+      arenaBeingCreated.#creating = true;
+      try {
+        onCreate?.(arenaBeingCreated);
+        arenaBeingCreated.#creating = false;
+      } catch (error) {
+        arenaBeingCreated.#creating = false;
+        // openArena undoes the creation (and detaches onCreate's views); this
+        // instance must not be usable afterwards either.
+        arenaBeingCreated.#open = null;
+        arenaBeingCreated.#header = null;
+        throw error;
+      }
+    });
+    return created ?? new MappedFileRegionArena(constructing, opened);
+  }
+
+  private constructor(token: typeof constructing, arena: OpenArena) {
+    if (token !== constructing) throw new TypeError("use MappedFileRegionArena.create(path, options)");
+    this.path = arena.path;
+    this.capacity = arena.capacity;
+    this.headerOffset = arena.headerOffset;
+    this.#header = arena.header;
+    this.#open = arena;
+  }
+
+  /** Returns the file offset of a new allocation of `size` bytes, aligned to 8. */
+  allocateOffset(size: number): number {
+    const header = this.#header;
+    if (header === null) throw closedError(this.path);
+    if (!(size >= 0 && size <= this.capacity && Number.isInteger(size))) this.#rejectSize(size);
+    const rounded = Math.ceil(size / alignmentBytes) * alignmentBytes;
+    const increment = rounded <= cachedIncrementLimitBytes ? cachedIncrements[rounded / alignmentBytes]! : BigInt(rounded);
+    const oldEnd = Number(Atomics.add(header, bumpPointerWord, increment));
+    const newEnd = oldEnd + rounded;
+    if (newEnd > this.#reservedEnd) this.#reserveOrFail(header, oldEnd, newEnd);
+    return oldEnd;
+  }
+
+  /** Allocates `size` bytes and returns a view of them (length `size`, zero-copy). */
+  allocate(size: number): Uint8Array {
+    const open = this.#open;
+    if (open === null) throw closedError(this.path);
+    // Larger than the capacity is "full" (from allocateOffset), not a view problem.
+    if (size > open.mapping.maxViewBytes && size <= this.capacity) this.#rejectViewLength(size, "size");
+    return open.mapping.view(this.allocateOffset(size), size);
+  }
+
+  /** Allocates room for `bytes`, copies them in, and returns their offset. */
+  append(bytes: Uint8Array): number {
+    const open = this.#open;
+    if (open === null) throw closedError(this.path);
+    requireBytes(bytes, "bytes");
+    const length = bytes.length;
+    if (length > open.mapping.maxViewBytes && length <= this.capacity) this.#rejectViewLength(length, "bytes.length");
+    const offset = this.allocateOffset(length);
+    // Into a long-lived view: no view made per call (see Mapping.write).
+    open.mapping.write(offset, bytes);
+    return offset;
+  }
+
+  /**
+   * A zero-copy view of `length` bytes at file offset `offset`: anything inside the
+   * capacity, including the bytes before headerOffset.
+   */
+  bytes(offset: number, length: number): Uint8Array {
+    const open = this.#open;
+    if (open === null) throw closedError(this.path);
+    requireNonNegativeInteger(offset, "offset");
+    requireNonNegativeInteger(length, "length");
+    if (offset + length > this.capacity) {
+      throw new RangeError(`offset + length (${offset} + ${length}) is past the capacity ${this.capacity}`);
+    }
+    if (length > open.mapping.maxViewBytes) this.#rejectViewLength(length, "length");
+    return open.mapping.view(offset, length);
+  }
+
+  /**
+   * A block allocator over this arena: it takes blocks of `blockSizeBytes` with one
+   * atomic add each and hands out small allocations from them with plain arithmetic.
+   * For one thread's many small allocations; see block-allocator.ts for when to use it.
+   */
+  blockAllocator(blockSizeBytes: number): BlockAllocator {
+    const open = this.#open;
+    if (open === null) throw closedError(this.path);
+    return new BlockAllocator(this, blockSizeBytes, {
+      mapping: open.mapping,
+      returnTail: (blockEnd, usedEnd) => this.#returnTail(blockEnd, usedEnd),
+    });
+  }
+
+  /** The bump pointer: the file offset where the next allocation would start. */
+  get size(): number {
+    const header = this.#header;
+    if (header === null) return this.#sizeAtClose;
+    // Past the capacity only while an overflowing allocation backs out: then full.
+    return Math.min(Number(Atomics.load(header, bumpPointerWord)), this.capacity);
+  }
+
+  get closed(): boolean {
+    return this.#open === null;
+  }
+
+  /** Writes the mapping's dirty pages to the file and waits (msync MS_SYNC). */
+  sync(): void {
+    const open = this.#open;
+    if (open === null) throw closedError(this.path);
+    open.mapping.sync();
+  }
+
+  /**
+   * Detaches every view this arena handed out, unmaps, releases the locks and
+   * closes the files. The last opener anywhere shrinks the file to `size`.
+   * Calling it again does nothing.
+   */
+  close(): void {
+    const open = this.#open;
+    if (open === null) return;
+    if (this.#creating) {
+      throw new ArenaError(
+        "ERR_ARENA_CREATING",
+        `close() was called inside onCreate for ${this.path}; create() finishes (or undoes) the creation ` +
+          `and hands the arena to its caller, who closes it`,
+        { path: this.path },
+      );
+    }
+    this.#sizeAtClose = this.size;
+    this.#open = null;
+    this.#header = null;
+    closeArena(open);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /**
+   * The slow path of allocateOffset: the allocation ends past what is known to be
+   * reserved. Either it does not fit (full), or someone already reserved further
+   * (refresh our copy), or we reserve the disk now.
+   */
+  #reserveOrFail(header: BigInt64Array, oldEnd: number, newEnd: number): void {
+    const capacity = this.capacity;
+    if (newEnd > capacity) {
+      // Give the space back. Only the allocation that crossed the end (its start
+      // was still inside) does: every later one started past the end and failed too.
+      if (oldEnd <= capacity) Atomics.exchange(header, bumpPointerWord, BigInt(oldEnd));
+      throw new ArenaError(
+        "ERR_ARENA_FULL",
+        `arena is full: ${newEnd - oldEnd} bytes do not fit in the capacity ${capacity} of ${this.path}`,
+        { path: this.path },
+      );
+    }
+    const sharedReserved = Atomics.load(header, allocatedSizeWord);
+    // During onCreate the word holds the creation marker, not a size: only what
+    // this instance reserved itself counts (raiseTo leaves the marker alone).
+    let reserved = sharedReserved === creationMarker ? this.#reservedEnd : Number(sharedReserved);
+    if (newEnd > reserved) {
+      let target = Math.min(capacity, newEnd + preallocationIncrementBytes);
+      let errno = reserveDisk(this.#open!.mainFd, reserved, target);
+      if (errno !== 0 && target > newEnd && !isPreallocationUnsupported(errno)) {
+        // The increment does not fit but the allocation itself may: on a nearly
+        // full disk, reserve just up to its end rather than refuse what fits.
+        target = newEnd;
+        errno = reserveDisk(this.#open!.mainFd, reserved, target);
+      }
+      if (errno !== 0 && !isPreallocationUnsupported(errno)) {
+        // Nothing was written there yet; if nobody allocated after us, undo the add.
+        Atomics.compareExchange(header, bumpPointerWord, BigInt(newEnd), BigInt(oldEnd));
+        const code = errnoName(errno);
+        throw new ArenaError(code, `cannot reserve disk for ${newEnd - oldEnd} bytes in ${this.path}: ${code}`, {
+          syscall: "fallocate",
+          path: this.path,
+          errno,
+        });
+      }
+      raiseTo(header, allocatedSizeWord, target);
+      reserved = target;
+    }
+    this.#reservedEnd = Math.min(reserved, capacity);
+  }
+
+  /**
+   * For BlockAllocator: moves the bump pointer back from `blockEnd` to `usedEnd`,
+   * only if it is still at `blockEnd` (nothing was allocated after the block).
+   * Returns whether it did. The disk reserved for the tail stays reserved.
+   */
+  #returnTail(blockEnd: number, usedEnd: number): boolean {
+    const header = this.#header;
+    if (header === null) return false;
+    const expected = BigInt(blockEnd);
+    return Atomics.compareExchange(header, bumpPointerWord, expected, BigInt(usedEnd)) === expected;
+  }
+
+  #rejectSize(size: unknown): never {
+    requireNonNegativeInteger(size, "size");
+    throw new ArenaError(
+      "ERR_ARENA_FULL",
+      `arena is full: ${size} bytes is more than the capacity ${this.capacity} of ${this.path}`,
+      { path: this.path },
+    );
+  }
+
+  #rejectViewLength(length: number, name: string): never {
+    throw new RangeError(
+      `${name} (${length}) is longer than the longest single view of this arena ` +
+        `(${this.#open!.mapping.maxViewBytes} bytes: one JavaScript buffer holds at most 4 GiB); ` +
+        `use allocateOffset() and bytes() in pieces`,
+    );
+  }
+}
+
+/** Raises a header word to at least `value`; it never goes down. */
+function raiseTo(header: BigInt64Array, word: number, value: number): void {
+  const wanted = BigInt(value);
+  let seen = Atomics.load(header, word);
+  // Each failed exchange means another opener raised the word; the loop ends as
+  // soon as the word is at least `wanted`, so it runs at most once per racing raise.
+  while (seen < wanted) {
+    const previous = Atomics.compareExchange(header, word, seen, wanted);
+    if (previous === seen) return;
+    seen = previous;
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The arena header: four little-endian 64-bit words at `headerOffset`, laid out
+ * exactly as LLVM's MappedFileRegionArena lays them out, so that either can open
+ * the other's files.
+ *
+ *   word 0  bumpPtr        file offset of the first free byte
+ *   word 1  allocatedSize  bytes of disk known to be reserved for the file
+ *   word 2  capacity       size of the mapping, fixed by the creator
+ *   word 3  headerOffset   where this header is, written by the creator
+ *
+ * This module only reads and judges a header that was read with pread, before
+ * anything is mapped or resized: a file that is not a valid arena must be refused
+ * while it is still exactly as we found it.
+ */
+import { ArenaError } from "../common/errors.ts";
+
+/** The header is four 64-bit words: 32 bytes. */
+export const headerSizeBytes = 32;
+/** Every allocation offset, and the header offset, is a multiple of this. */
+export const alignmentBytes = 8;
+
+/** Word indexes into the header, as a BigInt64Array sees it. */
+export const bumpPointerWord = 0;
+export const allocatedSizeWord = 1;
+export const capacityWord = 2;
+export const headerOffsetWord = 3;
+
+/** The four header words as stored, unsigned; nothing here has been checked yet. */
+/**
+ * What a creator stores in the allocatedSize word until the creation is complete
+ * (it stores the real figure, then the capacity, last). A header that holds it,
+ * the requested headerOffset and capacity 0 was left by a creator that died; no
+ * other bytes are likely to look like that (0x7f then "CREATIN" in ASCII, far
+ * above any real size).
+ */
+export const creationMarker = 0x7f43524541_54494en;
+
+export interface HeaderWords {
+  bumpPtr: bigint;
+  allocatedSize: bigint;
+  capacity: bigint;
+  headerOffset: bigint;
+}
+
+/** Reads the four little-endian words from the first 32 bytes of `bytes`. */
+export function decodeHeader(bytes: Uint8Array): HeaderWords {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, headerSizeBytes);
+  return {
+    bumpPtr: view.getBigUint64(0, true),
+    allocatedSize: view.getBigUint64(8, true),
+    capacity: view.getBigUint64(16, true),
+    headerOffset: view.getBigUint64(24, true),
+  };
+}
+
+/** What judgeHeader concluded about a header it did not throw for. */
+export type HeaderVerdict =
+  | { kind: "valid"; capacity: number }
+  /**
+   * The creator was killed after it set bumpPtr and headerOffset but before it
+   * wrote capacity (which it writes last, after onCreate). The file holds nothing
+   * anyone could have been given, so it can be created afresh. LLVM refuses
+   * such a file forever.
+   */
+  | { kind: "creation-interrupted" };
+
+/**
+ * Judges the header of an existing file of `fileSizeBytes`, read at the
+ * requested `headerOffset`. Throws ERR_ARENA_HEADER_MISMATCH or ERR_ARENA_CORRUPT.
+ */
+export function judgeHeader(words: HeaderWords, fileSizeBytes: number, headerOffset: number, path: string): HeaderVerdict {
+  const size = BigInt(fileSizeBytes);
+  const offset = BigInt(headerOffset);
+  const headerEnd = offset + BigInt(headerSizeBytes);
+  const aligned = (value: bigint) => value % BigInt(alignmentBytes) === 0n;
+  const corrupt = (why: string) =>
+    new ArenaError("ERR_ARENA_CORRUPT", `${path} is not a valid arena: ${why}; it was left untouched`, { path });
+
+  // Only our own unfinished creation is redone: the marker, this headerOffset and
+  // capacity 0, which the creator writes in one pwrite before the file has any
+  // other content. (LLVM's unfinished creations have no marker and are refused.)
+  if (words.capacity === 0n && words.headerOffset === offset && words.allocatedSize === creationMarker) {
+    const plausibleBump = aligned(words.bumpPtr) && words.bumpPtr >= headerEnd && words.bumpPtr <= size;
+    if (plausibleBump) return { kind: "creation-interrupted" };
+  }
+  if (words.headerOffset !== offset) {
+    // Only a value that could be a header offset makes this a mismatch; anything
+    // else means there is no header here at all.
+    const looksLikeOffset = aligned(words.headerOffset) && words.headerOffset + BigInt(headerSizeBytes) <= size;
+    if (looksLikeOffset) {
+      return throwing(new ArenaError(
+        "ERR_ARENA_HEADER_MISMATCH",
+        `${path} has its header at offset ${words.headerOffset}, not at the requested ${headerOffset}`,
+        { path },
+      ));
+    }
+    return throwing(corrupt(`the header offset word is ${hex(words.headerOffset)}, expected ${headerOffset}`));
+  }
+  if (words.capacity < headerEnd) return throwing(corrupt(`capacity ${words.capacity} cannot hold a header at ${headerOffset}`));
+  if (words.capacity > BigInt(Number.MAX_SAFE_INTEGER)) return throwing(corrupt(`capacity ${hex(words.capacity)} is out of range`));
+  // LLVM's last close truncates to bumpPtr even when an overflowing allocation
+  // died before putting it back, which leaves a file that long: full, not corrupt.
+  const llvmOverflowClose = size > words.capacity && words.bumpPtr === size;
+  if (size > words.capacity && !llvmOverflowClose) {
+    return throwing(corrupt(`the file (${size} bytes) is larger than its capacity ${words.capacity}`));
+  }
+  if (!aligned(words.bumpPtr)) return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} is not a multiple of ${alignmentBytes}`));
+  if (words.bumpPtr < headerEnd) return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} points into the header`));
+  // A bumpPtr past the capacity is legal in a full-size file: an allocation that
+  // overflows adds first and puts the pointer back after (and a process killed in
+  // between leaves it there). The arena is then simply full.
+  const pastEnd = words.bumpPtr > size;
+  if (pastEnd && size < words.capacity) return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} is past the end of the file (${size} bytes)`));
+  return { kind: "valid", capacity: Number(words.capacity) };
+}
+
+function throwing(error: ArenaError): never {
+  throw error;
+}
+
+function hex(value: bigint): string {
+  return `0x${value.toString(16)}`;
+}
+
+/** How far into the file findHeader looks for a header at another offset. */
+export const headerSearchLimitBytes = 64 * 1024;
+
+/**
+ * Looks for a valid header at an 8-aligned position other than the requested one
+ * in the first bytes of a file: one whose headerOffset word names its own position.
+ * Lets a wrong headerOffset be reported as that (and where the header really is),
+ * rather than as a corrupt file. Returns the position, or undefined.
+ */
+export function findHeader(bytes: Uint8Array, fileSizeBytes: number, exceptAt: number): number | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const size = BigInt(fileSizeBytes);
+  for (let position = 0; position + headerSizeBytes <= bytes.byteLength; position += alignmentBytes) {
+    if (position === exceptAt) continue;
+    if (view.getBigUint64(position + 24, true) !== BigInt(position)) continue;
+    const bumpPtr = view.getBigUint64(position, true);
+    const capacity = view.getBigUint64(position + 16, true);
+    const headerEnd = BigInt(position + headerSizeBytes);
+    const plausible = capacity >= headerEnd && capacity >= size && bumpPtr % 8n === 0n && bumpPtr >= headerEnd;
+    if (plausible) return position;
+  }
+  return undefined;
+}

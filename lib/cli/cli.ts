@@ -1,0 +1,177 @@
+/**
+ * The `mapped-file-arena` command (bin/mapped-file-arena.ts): `inspect FILE` prints
+ * an arena file's header and health as a table (or JSON), `verify FILE` checks it
+ * and says so in one line. Both only read (see inspect.ts).
+ *
+ * Exit codes: 0 the header is valid (or a creation was interrupted, which the next
+ * open repairs); 1 the header is invalid, or the file is not an arena; 2 a usage
+ * error, or the path cannot be read. Every failure is one line on stderr: a person
+ * gets a reason, never a stack trace.
+ */
+import { parseArgs } from "node:util";
+import { ArenaError } from "../common/errors.ts";
+import { inspectArenaFile, type Inspection } from "./inspect.ts";
+
+/** What `main` writes and returns; the bin script forwards it to the process. */
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+const usage = `usage: mapped-file-arena <inspect|verify> FILE [--header-offset N] [--json]
+
+  inspect FILE   print the header words, space used, disk reserved, whether a process
+                 has the arena open, and whether the header is valid
+  verify FILE    check the header; exit 0 if valid, 1 if not
+  --header-offset N  where the header is (default 0, the library's default)
+  --json         machine-readable output
+  --help         this text`;
+
+const exitValid = 0;
+const exitInvalid = 1;
+const exitUsage = 2;
+
+/** Runs the command line `args` (without the runtime and script) and returns its output. */
+export function main(args: string[]): CliResult {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        json: { type: "boolean", default: false },
+        "header-offset": { type: "string", default: "0" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { exitCode: exitValid, stdout: `${usage}\n`, stderr: "" };
+  const [command, path, ...extra] = positionals;
+  if (command === undefined) return usageError("no command given");
+  if (command !== "inspect" && command !== "verify") return usageError(`unknown command ${JSON.stringify(command)}`);
+  if (path === undefined || path === "") return usageError(`${command} needs a FILE`);
+  if (extra.length > 0) return usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+  const offsetText = values["header-offset"];
+  const headerOffset = Number(offsetText);
+  if (!/^\d+$/.test(offsetText) || !Number.isSafeInteger(headerOffset) || headerOffset % 8 !== 0) {
+    return usageError(`--header-offset must be a non-negative multiple of 8, got ${JSON.stringify(offsetText)}`);
+  }
+
+  let inspection: Inspection;
+  try {
+    inspection = inspectArenaFile(path, headerOffset);
+  } catch (error) {
+    return failure(error, values.json);
+  }
+  const exitCode = inspection.validation.status === "invalid" ? exitInvalid : exitValid;
+  if (values.json) return { exitCode, stdout: `${JSON.stringify(toJson(inspection), null, 2)}\n`, stderr: "" };
+  if (command === "verify") {
+    const line = `${path}: ${describeValidation(inspection)}\n`;
+    return exitCode === exitValid ? { exitCode, stdout: line, stderr: "" } : { exitCode, stdout: "", stderr: `mapped-file-arena: ${line}` };
+  }
+  return { exitCode, stdout: formatTable(inspection), stderr: "" };
+}
+
+function usageError(message: string): CliResult {
+  return { exitCode: exitUsage, stdout: "", stderr: `mapped-file-arena: ${message}\n${usage}\n` };
+}
+
+function failure(error: unknown, json: boolean): CliResult {
+  if (!(error instanceof ArenaError)) {
+    // A bug, not bad input: still one line, but say it is ours.
+    return { exitCode: exitUsage, stdout: "", stderr: `mapped-file-arena: internal error: ${String(error)}\n` };
+  }
+  const notArena = error.code === "ERR_ARENA_NOT_AN_ARENA" || error.code === "ERR_ARENA_HEADER_MISMATCH";
+  const exitCode = notArena ? exitInvalid : exitUsage;
+  const hint = headerOffsetHint(error.message);
+  if (json) {
+    const body = { path: error.path, error: { code: error.code, message: error.message + hint } };
+    return { exitCode, stdout: `${JSON.stringify(body, null, 2)}\n`, stderr: "" };
+  }
+  return { exitCode, stdout: "", stderr: `mapped-file-arena: ${error.message}${hint}\n` };
+}
+
+/** judgeHeader names the stored offset when the header is elsewhere; say how to read it there. */
+function headerOffsetHint(message: string): string {
+  const match = /has its header at offset (\d+)/.exec(message);
+  return match ? ` (try --header-offset ${match[1]})` : "";
+}
+
+function describeValidation(inspection: Inspection): string {
+  const { validation } = inspection;
+  if (validation.status === "valid") {
+    return `valid arena, ${bytes(inspection.usedBytes)} of ${bytes(inspection.capacityBytes)} used`;
+  }
+  if (validation.status === "creation-interrupted") {
+    return "creation was interrupted; the next open creates the arena afresh";
+  }
+  return `INVALID (${validation.code}): ${validation.reason}`;
+}
+
+function toJson(inspection: Inspection) {
+  const word = (value: bigint) => (value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString());
+  const { header } = inspection;
+  return {
+    path: inspection.path,
+    headerOffset: inspection.headerOffset,
+    header: {
+      bumpPtr: word(header.bumpPtr),
+      allocatedSize: word(header.allocatedSize),
+      capacity: word(header.capacity),
+      headerOffset: word(header.headerOffset),
+    },
+    usedBytes: inspection.usedBytes,
+    capacityBytes: inspection.capacityBytes,
+    usedPercent: Math.round(inspection.usedPercent * 100) / 100,
+    diskReservedBytes: inspection.diskReservedBytes,
+    fileSizeBytes: inspection.fileSizeBytes,
+    openState: inspection.openState,
+    validation: inspection.validation,
+  };
+}
+
+function formatTable(inspection: Inspection): string {
+  const { header } = inspection;
+  const hexWord = (value: bigint) => `0x${value.toString(16).padStart(16, "0")}  ${value}`;
+  const open: Record<Inspection["openState"], string> = {
+    open: "yes (a process holds the .shared lock)",
+    "not open": "no",
+    "no lock file": `no (no ${inspection.path}.shared)`,
+  };
+  const rows: [string, string][] = [
+    ["file", inspection.path],
+    ["header offset", String(inspection.headerOffset)],
+    ["word 0  bumpPtr", hexWord(header.bumpPtr)],
+    ["word 1  allocatedSize", hexWord(header.allocatedSize)],
+    ["word 2  capacity", hexWord(header.capacity)],
+    ["word 3  headerOffset", hexWord(header.headerOffset)],
+    [
+      "used / capacity",
+      `${bytes(inspection.usedBytes)} / ${bytes(inspection.capacityBytes)} (${inspection.usedPercent.toFixed(1)} %)`,
+    ],
+    ["disk reserved", `${bytes(inspection.diskReservedBytes)} (st_blocks x 512)`],
+    ["file size", bytes(inspection.fileSizeBytes)],
+    ["open by a process", open[inspection.openState]],
+    ["header", describeValidation(inspection)],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}\n`).join("");
+}
+
+/** 1234567 -> "1.18 MiB (1234567 B)"; small values stay in bytes. */
+function bytes(count: number): string {
+  const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+  if (count < 1024) return `${count} B`;
+  let value = count;
+  let unit = "B";
+  for (const next of units) {
+    if (value < 1024) break;
+    value /= 1024;
+    unit = next;
+  }
+  return `${value.toFixed(2)} ${unit} (${count} B)`;
+}

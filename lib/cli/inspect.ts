@@ -1,0 +1,203 @@
+/**
+ * Looks at an arena file from outside, without opening it as an arena: what
+ * `mapped-file-arena inspect` and `verify` print.
+ *
+ * The effect we want: a person (or a script) can ask "what is in this file, is it
+ * healthy, and is anyone using it?" about any path, including a broken file or one
+ * that another process has open right now, and the answer changes nothing.
+ *
+ * So nothing here maps, resizes, creates or writes. The file is opened read-only
+ * (which also lets a read-only file be inspected), its header is read with pread
+ * and judged by the same judgeHeader the arena uses before it maps anything, and
+ * its size and reserved disk come from fstat.
+ *
+ * "Is it open?" is answered with a non-blocking exclusive flock on PATH.shared,
+ * released at once: every opener holds a shared lock there until it closes. What
+ * this gives up: if a process closes the arena during the instant we hold the
+ * lock, its own "am I the last?" probe fails, so it skips shrinking the file to
+ * its used size. Nothing is lost; the file stays at its (sparse) capacity until
+ * the next last close. PATH.shared is never created: if it does not exist, nobody
+ * has opened the arena since it was last created by this library or LLVM.
+ */
+import { closeSync, openSync, statSync } from "node:fs";
+import { ArenaError } from "../common/errors.ts";
+import { decodeHeader, findHeader, headerSearchLimitBytes, headerSizeBytes, judgeHeader, type HeaderWords } from "../arena/header.ts";
+import { readAt, statFile, tryLockFile, unlockFile } from "../native/native.ts";
+
+/** Whether some process has the arena open, as far as the PATH.shared lock tells. */
+export type OpenState = "open" | "not open" | "no lock file";
+
+/** What judgeHeader says about the header, as data. */
+export type Validation =
+  | { status: "valid" }
+  /** A creator was killed before it finished; the next open creates the arena afresh. */
+  | { status: "creation-interrupted" }
+  | { status: "invalid"; code: string; reason: string };
+
+/** Everything `inspect` reports about one file. */
+export interface Inspection {
+  path: string;
+  /** Where the header was read (the caller's choice; default 0). */
+  headerOffset: number;
+  /** The four header words, as stored. */
+  header: HeaderWords;
+  /** st_size. */
+  fileSizeBytes: number;
+  /** st_blocks * 512: the disk actually reserved for the file. */
+  diskReservedBytes: number;
+  /** The bump pointer, capped at the capacity: bytes in use, header included. */
+  usedBytes: number;
+  capacityBytes: number;
+  /** usedBytes / capacityBytes * 100; 0 when the capacity is 0. */
+  usedPercent: number;
+  openState: OpenState;
+  validation: Validation;
+}
+
+/**
+ * Reads and judges the arena header of `path` at `headerOffset`, changing nothing.
+ *
+ * Throws an ArenaError (with a one-line message) when there is nothing to inspect:
+ * the path is missing, unreadable or not a regular file (code ERR_ARENA_NOT_A_FILE
+ * or the errno name), or the file cannot be an arena at all (ERR_ARENA_NOT_AN_ARENA:
+ * too short for a header, or no header at that offset). A file that has a header
+ * which fails validation is not thrown for: its Inspection says why it is invalid.
+ */
+export function inspectArenaFile(path: string, headerOffset = 0): Inspection {
+  const kind = fileKind(path);
+  if (kind !== "file") {
+    throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path} is ${kind === "directory" ? "a directory" : "not a regular file"}`, { path });
+  }
+  const fd = openReadOnly(path);
+  try {
+    const status = statFile(fd, path);
+    if (status.sizeBytes < headerOffset + headerSizeBytes) {
+      throwIfHeaderIsElsewhere(fd, status.sizeBytes, headerOffset, path);
+      const why = status.sizeBytes === 0
+        ? "it is empty (0 bytes)"
+        : `it is ${status.sizeBytes} bytes long, too short for a ${headerSizeBytes}-byte header at offset ${headerOffset}`;
+      throw notAnArena(path, why);
+    }
+    const bytes = new Uint8Array(headerSizeBytes);
+    const read = readAt(fd, bytes, headerOffset, path);
+    if (read !== headerSizeBytes) throw notAnArena(path, `short read of the header (${read} bytes)`);
+    const header = decodeHeader(bytes);
+    const validation = validate(header, status.sizeBytes, headerOffset, path);
+    if (validation.status === "invalid") {
+      // As create() does: a valid header at another offset means the wrong offset was asked for.
+      throwIfHeaderIsElsewhere(fd, status.sizeBytes, headerOffset, path);
+      if (validation.code === "ERR_ARENA_HEADER_MISMATCH") {
+        throw new ArenaError(validation.code, `${path} ${validation.reason}`, { path });
+      }
+      if (!looksLikeHeader(header, headerOffset)) throw notAnArena(path, validation.reason);
+    }
+    const capacityBytes = safeNumber(header.capacity);
+    const usedBytes = Math.min(safeNumber(header.bumpPtr), capacityBytes);
+    return {
+      path,
+      headerOffset,
+      header,
+      fileSizeBytes: status.sizeBytes,
+      diskReservedBytes: status.allocatedBytes,
+      usedBytes,
+      capacityBytes,
+      usedPercent: capacityBytes === 0 ? 0 : (usedBytes / capacityBytes) * 100,
+      openState: probeOpenState(path),
+      validation,
+    };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function throwIfHeaderIsElsewhere(fd: number, fileSizeBytes: number, headerOffset: number, path: string): void {
+  const start = new Uint8Array(Math.min(fileSizeBytes, headerSearchLimitBytes));
+  const read = readAt(fd, start, 0, path);
+  const position = findHeader(start.subarray(0, read), fileSizeBytes, headerOffset);
+  if (position === undefined) return;
+  throw new ArenaError("ERR_ARENA_HEADER_MISMATCH", `${path} has its header at offset ${position}, not at ${headerOffset}`, { path });
+}
+
+function fileKind(path: string): "file" | "directory" | "other" {
+  try {
+    const stats = statSync(path);
+    return stats.isFile() ? "file" : stats.isDirectory() ? "directory" : "other";
+  } catch (error) {
+    throw fromNodeError(error, path);
+  }
+}
+
+function openReadOnly(path: string): number {
+  try {
+    return openSync(path, "r");
+  } catch (error) {
+    throw fromNodeError(error, path);
+  }
+}
+
+/** Node's fs errors carry a code (ENOENT, EACCES, ...); keep it, drop the stack-ish message. */
+function fromNodeError(error: unknown, path: string): ArenaError {
+  const code = (error as NodeJS.ErrnoException).code ?? "EIO";
+  const why: Record<string, string> = {
+    ENOENT: "no such file",
+    EACCES: "permission denied",
+    ENOTDIR: "a component of the path is not a directory",
+    ELOOP: "too many symbolic links",
+    ENAMETOOLONG: "the path is too long",
+  };
+  return new ArenaError(code, `${path}: ${why[code] ?? code}`, { path });
+}
+
+function notAnArena(path: string, why: string): ArenaError {
+  return new ArenaError("ERR_ARENA_NOT_AN_ARENA", `${path} is not an arena file: ${why}`, { path });
+}
+
+function validate(header: HeaderWords, fileSizeBytes: number, headerOffset: number, path: string): Validation {
+  try {
+    const verdict = judgeHeader(header, fileSizeBytes, headerOffset, path);
+    return verdict.kind === "valid" ? { status: "valid" } : { status: "creation-interrupted" };
+  } catch (error) {
+    if (!(error instanceof ArenaError)) throw error;
+    return { status: "invalid", code: error.code, reason: reasonOnly(error.message, path) };
+  }
+}
+
+/** judgeHeader's message without the path, the "is not a valid arena" and the "left untouched" the table does not need. */
+function reasonOnly(message: string, path: string): string {
+  let reason = message.startsWith(`${path} `) ? message.slice(path.length + 1) : message;
+  reason = reason.replace(/^is not a valid arena: /, "");
+  return reason.replace(/; it was left untouched$/, "");
+}
+
+/**
+ * A header records its own offset (word 3). When that word is not the offset we
+ * read at, what we read is not an arena header, or the header is elsewhere
+ * (judgeHeader's ERR_ARENA_HEADER_MISMATCH says where). Either way there is no
+ * table worth printing. A creation that was interrupted has 0 there.
+ */
+function looksLikeHeader(header: HeaderWords, headerOffset: number): boolean {
+  return header.headerOffset === BigInt(headerOffset) || (header.headerOffset === 0n && header.capacity === 0n);
+}
+
+function probeOpenState(path: string): OpenState {
+  const sharedPath = `${path}.shared`;
+  let fd: number;
+  try {
+    // Read-only and never O_CREAT: inspecting must not leave a .shared file behind.
+    fd = openSync(sharedPath, "r");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return "no lock file";
+    throw fromNodeError(error, sharedPath);
+  }
+  try {
+    if (!tryLockFile(fd, "exclusive", sharedPath)) return "open";
+    unlockFile(fd, sharedPath);
+    return "not open";
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function safeNumber(value: bigint): number {
+  return value > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(value);
+}

@@ -1,0 +1,188 @@
+/**
+ * The only module that talks to bun:ffi. It loads the shim, declares its symbols,
+ * and wraps each one in a typed function that returns a plain value or throws an
+ * ArenaError named after the errno. Nothing here decides anything; see arena.ts.
+ */
+import { dlopen, FFIType, toArrayBuffer, type Pointer } from "bun:ffi";
+import { ArenaError } from "../common/errors.ts";
+import { errnoName, isWouldBlock } from "./errno.ts";
+import { locateLibrary, missingLibraryAdvice } from "./library-path.ts";
+
+const { i32, i64, i64_fast, ptr, cstring } = FFIType;
+// Every function returns i64: a result, or -errno. i64_fast gives a number for
+// anything that fits one, which all of our values do.
+const symbols = {
+  mfa_open: { args: [cstring, i32], returns: i64_fast },
+  mfa_close: { args: [i32], returns: i64_fast },
+  mfa_flock: { args: [i32, i32], returns: i64_fast },
+  mfa_fstat: { args: [i32, ptr], returns: i64_fast },
+  mfa_ftruncate: { args: [i32, i64], returns: i64_fast },
+  mfa_fallocate: { args: [i32, i64, i64], returns: i64_fast },
+  mfa_mmap: { args: [i32, i64], returns: i64_fast },
+  mfa_munmap: { args: [i64, i64], returns: i64_fast },
+  mfa_msync: { args: [i64, i64], returns: i64_fast },
+  mfa_pread: { args: [i32, ptr, i64, i64], returns: i64_fast },
+  mfa_pwrite: { args: [i32, ptr, i64, i64], returns: i64_fast },
+  mfa_fstatfs: { args: [i32, ptr, i64], returns: i64_fast },
+} as const;
+
+type Shim = ReturnType<typeof loadShim>;
+let shim: Shim | undefined;
+
+function loadShim() {
+  if (process.platform === "win32") {
+    throw new ArenaError("ERR_ARENA_NATIVE_LIBRARY", "mapped-file-arena does not support Windows yet");
+  }
+  const location = locateLibrary();
+  if (!location.found) {
+    throw new ArenaError("ERR_ARENA_NATIVE_LIBRARY", missingLibraryAdvice(location.searched));
+  }
+  try {
+    return dlopen(location.path, symbols).symbols;
+  } catch (cause) {
+    throw new ArenaError(
+      "ERR_ARENA_NATIVE_LIBRARY",
+      `cannot load ${location.path} (${location.source}): ${(cause as Error).message}`,
+      { path: location.path },
+    );
+  }
+}
+
+function native(): Shim {
+  return (shim ??= loadShim());
+}
+
+/** Turns the shim's "negative errno" convention into a value or an ArenaError. */
+function check(returned: number | bigint, syscall: string, path: string): number {
+  const result = Number(returned);
+  if (result >= 0) return result;
+  const errno = -result;
+  const code = errnoName(errno);
+  throw new ArenaError(code, `${syscall} failed for ${path}: ${code}`, { syscall, path, errno });
+}
+
+const encoder = new TextEncoder();
+function cString(path: string): Uint8Array {
+  return encoder.encode(`${path}\0`);
+}
+
+/** Opens `path` read-write (O_CLOEXEC), creating it with mode 0644 if `create`. Returns the fd. */
+export function openFile(path: string, options: { create: boolean }): number {
+  return check(native().mfa_open(cString(path), options.create ? 1 : 0), "open", path);
+}
+
+/** Closes `fd`; `path` only names it in errors. */
+export function closeFile(fd: number, path: string): void {
+  check(native().mfa_close(fd), "close", path);
+}
+
+// flock(2)'s operations; the same numbers on Linux and macOS.
+const LOCK_SH = 1;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const LOCK_UN = 8;
+
+/** flock(2) lock modes: many shared holders, or one exclusive. */
+export type LockKind = "shared" | "exclusive";
+
+/** Waits until the lock is granted. */
+export function lockFile(fd: number, kind: LockKind, path: string): void {
+  check(native().mfa_flock(fd, kind === "shared" ? LOCK_SH : LOCK_EX), "flock", path);
+}
+
+/** Returns false instead of waiting when another holder is in the way. */
+export function tryLockFile(fd: number, kind: LockKind, path: string): boolean {
+  const result = Number(native().mfa_flock(fd, (kind === "shared" ? LOCK_SH : LOCK_EX) | LOCK_NB));
+  if (result < 0 && isWouldBlock(-result)) return false;
+  check(result, "flock", path);
+  return true;
+}
+
+/** Releases whatever flock lock `fd` holds. */
+export function unlockFile(fd: number, path: string): void {
+  check(native().mfa_flock(fd, LOCK_UN), "flock", path);
+}
+
+/** What fstat says a descriptor is: only "file" can hold an arena. */
+export type FileKind = "file" | "directory" | "other";
+/** The fstat fields the arena uses. */
+export interface FileStatus {
+  sizeBytes: number;
+  /** st_blocks * 512: the disk actually reserved for the file. */
+  allocatedBytes: number;
+  kind: FileKind;
+}
+
+const kinds: FileKind[] = ["file", "directory", "other"];
+/** fstat: size, disk reserved and kind of the open file. */
+export function statFile(fd: number, path: string): FileStatus {
+  const out = new BigInt64Array(3);
+  check(native().mfa_fstat(fd, out), "fstat", path);
+  return { sizeBytes: Number(out[0]), allocatedBytes: Number(out[1]), kind: kinds[Number(out[2])]! };
+}
+
+/** ftruncate: sets the file size (growing is sparse: no disk is reserved). */
+export function truncateFile(fd: number, sizeBytes: number, path: string): void {
+  check(native().mfa_ftruncate(fd, sizeBytes), "ftruncate", path);
+}
+
+/**
+ * Reserves disk for [offset, endOffset). Returns the errno instead of throwing,
+ * because the caller decides which failures matter (see isPreallocationUnsupported).
+ */
+export function reserveDisk(fd: number, offset: number, endOffset: number): number {
+  const result = Number(native().mfa_fallocate(fd, offset, endOffset));
+  return result < 0 ? -result : 0;
+}
+
+/** pread: fills `into` from file offset `offset`; returns the bytes read (short at end of file). */
+export function readAt(fd: number, into: Uint8Array, offset: number, path: string): number {
+  return check(native().mfa_pread(fd, into, into.byteLength, offset), "pread", path);
+}
+
+/** Writes `bytes` at `offset` (pwrite); returns the count written. */
+export function writeAt(fd: number, bytes: Uint8Array, offset: number, path: string): number {
+  return check(native().mfa_pwrite(fd, bytes, bytes.byteLength, offset), "pwrite", path);
+}
+
+/** Which file system holds a file, as statfs tells it (see filesystem.ts). */
+export interface FileSystemId {
+  /** Linux: statfs f_type, the file system's magic number. */
+  magic?: number;
+  /** macOS: statfs f_fstypename ("apfs", "nfs", "smbfs", ...). */
+  typeName?: string;
+}
+
+/** fstatfs: identifies the file system of `fd`, to refuse network and FUSE ones. */
+export function fileSystemOf(fd: number, path: string): FileSystemId {
+  const name = new Uint8Array(32);
+  const result = check(native().mfa_fstatfs(fd, name, name.byteLength), "fstatfs", path);
+  if (process.platform !== "darwin") return { magic: result };
+  return { typeName: new TextDecoder().decode(name.subarray(0, name.indexOf(0))) };
+}
+
+/** Maps the first `lengthBytes` of the file, shared and read-write. Returns the address. */
+export function mapFile(fd: number, lengthBytes: number, path: string): number {
+  return check(native().mfa_mmap(fd, lengthBytes), "mmap", path);
+}
+
+/** munmap. Every view over the range must be detached first: touching it after would crash. */
+export function unmap(address: number, lengthBytes: number, path: string): void {
+  check(native().mfa_munmap(address, lengthBytes), "munmap", path);
+}
+
+/** msync(MS_SYNC): writes dirty pages of the range to the file and waits. */
+export function syncMapping(address: number, lengthBytes: number, path: string): void {
+  check(native().mfa_msync(address, lengthBytes), "msync", path);
+}
+
+/**
+ * An ArrayBuffer over mapped memory, with no copy and no finalizer: the mapping
+ * owns the memory. At most maxExternalBufferBytes long.
+ */
+export function bufferOverMemory(address: number, offset: number, lengthBytes: number): ArrayBuffer {
+  return toArrayBuffer(address as Pointer, offset, lengthBytes);
+}
+
+/** toArrayBuffer refuses lengths over 4 GiB (measured, Bun 1.4). */
+export const maxExternalBufferBytes = 2 ** 32;
