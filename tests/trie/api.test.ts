@@ -1,11 +1,12 @@
 /**
- * OnDiskTrieRawHashMap's API in one process: insert / find / reopen, the
- * initializer's once-only rule, argument errors, header mismatches, validate and
- * iteration. Mirrors lib/trie/trie-raw-hash-map.ts.
+ * OnDiskTrieRawHashMap's and OnDiskDataAllocator's API in one process: insert /
+ * find / reopen, the initializer's once-only rule, argument errors, header
+ * mismatches, validate and iteration; blocks and the user header. Mirrors
+ * lib/trie/trie-raw-hash-map.ts and lib/trie/data-allocator.ts.
  */
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { OnDiskTrieRawHashMap } from "../../lib/index.ts";
+import { OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../lib/index.ts";
 import { expectArenaError } from "../support/expect.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
 
@@ -152,5 +153,62 @@ describe("wrong arguments and mismatched files", () => {
     using map = OnDiskTrieRawHashMap.create(freshPath(directory), { name: "i", hashBits: 8, dataBytes: 8, capacity: 122, rootBits: 1, subtrieBits: 1 });
     expectArenaError(() => map.insert(new Uint8Array([0])), "ERR_ARENA_FULL");
     expect(map.find(new Uint8Array([0]))).toBeNull();
+  });
+});
+
+describe("OnDiskDataAllocator", () => {
+  test("allocates blocks, reads them back after reopening, and keeps the user header", () => {
+    const path = freshPath(directory);
+    let initialized = 0;
+    const open = () =>
+      OnDiskDataAllocator.create(path, { name: "data", capacity: MiB, userHeaderBytes: 16, initializeUserHeader: (header) => void (header[0] = ++initialized) });
+    let block;
+    {
+      using pool = open();
+      expect(pool.userHeader.length).toBe(16);
+      expect(pool.userHeader[0]).toBe(1);
+      block = pool.allocate(11);
+      block.data.set(new TextEncoder().encode("hello world"));
+      expect(block.offset % 8).toBe(0);
+      pool.userHeader[1] = 42;
+    }
+    using pool = open();
+    expect(initialized).toBe(1);
+    expect([...pool.userHeader.subarray(0, 2)]).toEqual([1, 42]);
+    expect(new TextDecoder().decode(pool.get(block.offset, 11))).toBe("hello world");
+  });
+
+  test("get accepts a block ending exactly at the bump pointer (LLVM refuses it) and refuses past it", () => {
+    using pool = OnDiskDataAllocator.create(freshPath(directory), { name: "data", capacity: MiB });
+    const offset = pool.allocateOffset(8);
+    expect(pool.size).toBe(offset + 8);
+    expect(pool.get(offset, 8).length).toBe(8);
+    expect(pool.get(offset, 0).length).toBe(0);
+    expectArenaError(() => pool.get(offset, 9), "ERR_ARENA_CORRUPT");
+    expectArenaError(() => pool.get(8, 4), "ERR_ARENA_CORRUPT"); // inside the headers
+    expect(() => pool.get(-1, 4)).toThrow(RangeError);
+    expect(() => pool.get(offset, 1.5)).toThrow(RangeError);
+  });
+
+  test("opening with another name, kind or user header size is ERR_ARENA_HEADER_MISMATCH", () => {
+    const path = freshPath(directory);
+    OnDiskDataAllocator.create(path, { name: "data", capacity: MiB, userHeaderBytes: 8 }).close();
+    expectArenaError(() => OnDiskDataAllocator.create(path, { name: "other", capacity: MiB }), "ERR_ARENA_HEADER_MISMATCH");
+    expectArenaError(() => OnDiskDataAllocator.create(path, { name: "data", capacity: MiB, userHeaderBytes: 4 }), "ERR_ARENA_HEADER_MISMATCH");
+    const kind = expectArenaError(() => OnDiskTrieRawHashMap.create(path, { name: "data", hashBits: 64, dataBytes: 8, capacity: MiB }), "ERR_ARENA_HEADER_MISMATCH");
+    expect(kind.message).toMatch(/table kind \(expected: 1, observed: 2\)/);
+    using pool = OnDiskDataAllocator.create(path, { name: "data", capacity: MiB });
+    expect(pool.userHeaderBytes).toBe(8);
+  });
+
+  test("a full pool is ERR_ARENA_FULL; a closed pool is ERR_ARENA_CLOSED", () => {
+    const pool = OnDiskDataAllocator.create(freshPath(directory), { name: "data", capacity: 4096 });
+    expectArenaError(() => pool.allocate(8192), "ERR_ARENA_FULL");
+    const block = pool.allocate(16);
+    pool.close();
+    expect(block.data.length).toBe(0);
+    expectArenaError(() => pool.allocate(8), "ERR_ARENA_CLOSED");
+    expectArenaError(() => pool.get(block.offset, 16), "ERR_ARENA_CLOSED");
+    expectArenaError(() => pool.userHeader, "ERR_ARENA_CLOSED");
   });
 });

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { OnDiskTrieRawHashMap } from "../../lib/index.ts";
+import { OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../lib/index.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
 
 const directory = tempDirectory("trie-format-");
@@ -105,5 +105,36 @@ describe("a trie file where a second hash shares the first one's prefix", () => 
     expect(slice(file, 456, 472)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0xc0, 0x02, 0, 0, 0, 0, 0, 0]);
     expect(file.length).toBe(472);
     expect(validation).toEqual({ records: 2, subtries: 14, maxDepth: 14, reachableBytes: file.length - 48, usedBytes: file.length - 48, leakedBytes: 0 });
+  });
+});
+
+describe("a data allocator file with a user header and one block", () => {
+  const path = freshPath(directory, "pool");
+  {
+    using pool = OnDiskDataAllocator.create(path, {
+      name: "data",
+      capacity: 64 * 1024,
+      userHeaderBytes: 8,
+      initializeUserHeader: (header) => header.set([0xaa, 0xbb]),
+    });
+    pool.allocate(5).data.set(new TextEncoder().encode("hello"));
+  }
+  const file = new Uint8Array(readFileSync(path));
+
+  test("has the database header pointing at the table at 48", () => {
+    expect(file.length).toBe(96);
+    expect(slice(file, 0, 16)).toEqual([0x53, 0xba, 0x7a, 0xda, ...le(1, 4), ...le(48, 8)]);
+  });
+
+  test("has the table: generic header, allocator offset, user header size, user header, name", () => {
+    expect(slice(file, 48, 56)).toEqual([...le(2, 2), ...le(4, 2), ...le(24 + 8, 4)]);
+    expect(slice(file, 56, 64)).toEqual(le(0, 8)); // allocator offset
+    expect(slice(file, 64, 72)).toEqual(le(8, 8)); // user header size
+    expect(slice(file, 72, 80)).toEqual([0xaa, 0xbb, 0, 0, 0, 0, 0, 0]);
+    expect(slice(file, 80, 88)).toEqual([...new TextEncoder().encode("data"), 0, 0, 0, 0]);
+  });
+
+  test("has the block right after, padded to 8", () => {
+    expect(slice(file, 88, 96)).toEqual([...new TextEncoder().encode("hello"), 0, 0, 0]);
   });
 });
