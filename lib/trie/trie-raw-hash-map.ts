@@ -35,7 +35,7 @@ import type { MappedFileRegionArena } from "../arena/arena.ts";
 import { closedError } from "../common/errors.ts";
 import { optionalBoolean, optionalFunction, requireNonNegativeInteger } from "../common/arguments.ts";
 import { alignUp8, corruptAt, headerMismatch } from "./corruption.ts";
-import { DatabaseFile, TableKind, type MappingViews } from "./database-file.ts";
+import { DatabaseFile, TableKind, type ByteViews, type MappingViews, type RootTable } from "./database-file.ts";
 import { indexAt, indexBits, maxHashBits, maxLevels, maxRootBits, maxSubtrieBits } from "./hash-index.ts";
 import { slotPublish } from "./slot-publish.ts";
 import {
@@ -126,6 +126,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
         name: options.name,
         nameRelOffset: trieTableHeaderBytes,
         initialize: (arena, views, tableOffset) => initializeTrieTable(arena, views, tableOffset, shape),
+        judge: (views, table, size) => judgeTrieTable(views, table, size, path, options.name, shape),
       },
     });
     try {
@@ -140,17 +141,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
     const { view } = file.views;
     const table = file.table;
     const path = file.path;
-    if (table.end < table.offset + trieTableHeaderBytes) throw corruptAt(path, table.offset, "the trie table header runs past the bump pointer");
-    const storedHashBits = view.getUint16(table.offset + hashBitsAt, true);
-    const storedDataBytes = view.getUint32(table.offset + dataSizeAt, true);
     const storedSubtrieBits = view.getUint8(table.offset + subtrieBitsAt);
-    const flags = view.getUint8(table.offset + flagsAt);
-    if (storedHashBits !== hashBits) throw headerMismatch(path, name, `mismatched hash size (expected: ${hashBits}, observed: ${storedHashBits})`);
-    if (storedDataBytes !== dataBytes) throw headerMismatch(path, name, `mismatched data size (expected: ${dataBytes}, observed: ${storedDataBytes})`);
-    if (flags !== 0) throw headerMismatch(path, name, `unsupported flags: ${flags}`);
-    if (storedSubtrieBits < 1 || storedSubtrieBits > maxSubtrieBits) {
-      throw corruptAt(path, table.offset + subtrieBitsAt, `subtrie bits ${storedSubtrieBits} (1..${maxSubtrieBits} allowed)`);
-    }
     this.path = path;
     this.name = name;
     this.hashBits = hashBits;
@@ -462,6 +453,22 @@ function checkShape(options: TrieOptions): { hashBits: number; dataBytes: number
   const subtrieBits = requireNonNegativeInteger(options.subtrieBits ?? defaultSubtrieBits, "options.subtrieBits");
   if (subtrieBits < 1 || subtrieBits > maxSubtrieBits) throw new RangeError(`options.subtrieBits must be 1..${maxSubtrieBits}, got ${subtrieBits}`);
   return { hashBits, dataBytes, rootBits, subtrieBits };
+}
+
+/** Judges an existing trie table's header against what the caller asked for. */
+function judgeTrieTable(views: ByteViews, table: RootTable, size: number, path: string, name: string, shape: { hashBits: number; dataBytes: number }): void {
+  const { view } = views;
+  if (table.offset + trieTableHeaderBytes > size) throw corruptAt(path, table.offset, "the trie table header runs past the bump pointer");
+  const storedHashBits = view.getUint16(table.offset + hashBitsAt, true);
+  const storedDataBytes = view.getUint32(table.offset + dataSizeAt, true);
+  const storedSubtrieBits = view.getUint8(table.offset + subtrieBitsAt);
+  const flags = view.getUint8(table.offset + flagsAt);
+  if (storedHashBits !== shape.hashBits) throw headerMismatch(path, name, `mismatched hash size (expected: ${shape.hashBits}, observed: ${storedHashBits})`);
+  if (storedDataBytes !== shape.dataBytes) throw headerMismatch(path, name, `mismatched data size (expected: ${shape.dataBytes}, observed: ${storedDataBytes})`);
+  if (flags !== 0) throw headerMismatch(path, name, `unsupported flags: ${flags}`);
+  if (storedSubtrieBits < 1 || storedSubtrieBits > maxSubtrieBits) {
+    throw corruptAt(path, table.offset + subtrieBitsAt, `subtrie bits ${storedSubtrieBits} (1..${maxSubtrieBits} allowed)`);
+  }
 }
 
 /** onCreate: the trie's fields after the generic header, then the root subtrie (as LLVM's create does). */
