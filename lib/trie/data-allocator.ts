@@ -25,7 +25,7 @@ export const userHeaderSizeAt = 16;
 export interface DataAllocatorOptions {
   /** The table's name; an existing file must hold a data allocator of this name. */
   name: string;
-  /** Bytes: the file's mapping size, fixed when it is created; at most 4 GiB here. */
+  /** Bytes: the file's mapping size, fixed when it is created; at most 2 GiB here. */
   capacity: number;
   /** Bytes of user header for a new file (default 0). An existing file must have the same, when given. */
   userHeaderBytes?: number;

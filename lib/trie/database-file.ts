@@ -31,7 +31,6 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { MappedFileRegionArena } from "../arena/arena.ts";
 import { ArenaError } from "../common/errors.ts";
 import { requireNonNegativeInteger, requireString } from "../common/arguments.ts";
-import { maxExternalBufferBytes } from "../native/native.ts";
 import { alignUp8, corruptAt, headerMismatch } from "./corruption.ts";
 
 export const databaseMagic = 0xda7aba53;
@@ -47,8 +46,12 @@ export const genericTableHeaderBytes = 8;
 export const TableKind = { trieRawHashMap: 1, dataAllocator: 2 } as const;
 const kindNames: Record<number, string> = { 1: "a trie (OnDiskTrieRawHashMap)", 2: "a data allocator (OnDiskDataAllocator)" };
 
-/** The largest capacity whose whole mapping fits one JavaScript buffer. */
-export const maxDatabaseCapacity = maxExternalBufferBytes;
+/**
+ * 2 GiB: every offset then fits a signed 32-bit integer, which keeps the trie's
+ * walk in integer arithmetic and lets it read a slot as two 32-bit loads
+ * (trie-layout.ts). The whole mapping is also one JavaScript buffer.
+ */
+export const maxDatabaseCapacity = 2 ** 31;
 
 /** What the judges read: bytes of the file from offset 0 (the mapping, or a snapshot). */
 export interface ByteViews {
@@ -116,7 +119,7 @@ export class DatabaseFile implements Disposable {
     requireString(path, "path");
     const capacity = requireNonNegativeInteger(options.capacity, "options.capacity");
     if (capacity > maxDatabaseCapacity) {
-      throw new RangeError(`options.capacity must be at most ${maxDatabaseCapacity} (4 GiB, one mapping window), got ${capacity}`);
+      throw new RangeError(`options.capacity must be at most ${maxDatabaseCapacity} (2 GiB), got ${capacity}`);
     }
     const nameBytes = encodeName(options.table.name);
     precheckExisting(path, options.table, nameBytes);
@@ -193,7 +196,7 @@ function createTable(arena: MappedFileRegionArena, table: NewTable, nameBytes: U
   views.bytes.set(nameBytes, offset + table.nameRelOffset);
   table.initialize(arena, views, offset);
   // LLVM's addTable compare-and-swaps this from 0; onCreate has the file to itself.
-  Atomics.store(views.int64, rootTableOffsetAt / 8, BigInt(offset));
+  Atomics.store(views.int64, rootTableOffsetAt >>> 3, BigInt(offset));
 }
 
 /**

@@ -26,7 +26,7 @@
  * first). We allocate a record only once its empty slot is found, keep a lost
  * subtrie to reuse for the next sink, count what leaks (`leaks`), and validate()
  * reports reachable bytes against the bump pointer. The mapping is limited to
- * 4 GiB (one JavaScript buffer; see trie-layout.ts for why slot reads need it).
+ * 2 GiB (so offsets are 32-bit integers; see trie-layout.ts for why the walk needs it).
  *
  * Unlike LLVM, nothing read from the file is trusted (trie-layout.ts): a corrupt
  * file is an ERR_ARENA_CORRUPT that says where, never a wild read or a loop.
@@ -62,7 +62,7 @@ export interface TrieOptions {
   hashBits: number;
   /** Bytes of data in each record, 0..2^32-1. */
   dataBytes: number;
-  /** Bytes: the file's mapping size, fixed when it is created; at most 4 GiB here. */
+  /** Bytes: the file's mapping size, fixed when it is created; at most 2 GiB here. */
   capacity: number;
   /** Root subtrie bits for a new file, 1..16 (LLVM's default 10). Ignored for an existing file, as in LLVM. */
   rootBits?: number;
@@ -354,7 +354,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
    * a test switched to the broken plain store (testing.ts).
    */
   #publish(layout: TrieLayout, slot: number, expected: number, value: number): number {
-    const word = slot / 8;
+    const word = slot >>> 3;
     if (slotPublish.broken === "plain-store") {
       const previous = Number(Atomics.load(layout.int64, word));
       if (previous === expected) layout.int64[word] = BigInt(value);
@@ -375,7 +375,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
     }
     const residentIndex = indexAt(layout.bytes, resident + layout.dataBytes, layout.hashBytes, startBit, bits);
     const child = this.#takeSubtrie(layout, startBit, bits);
-    const childSlotWord = (child + subtrieHeaderBytes) / 8 + residentIndex;
+    const childSlotWord = ((child + subtrieHeaderBytes) >>> 3) + residentIndex;
     Atomics.store(layout.int64, childSlotWord, BigInt(resident));
     if (this.#publish(layout, slot, resident, -child) === resident) return;
     Atomics.store(layout.int64, childSlotWord, 0n);
@@ -412,7 +412,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
     const root = this.#file!.arena.allocateOffset(subtrieBytes(bits));
     layout.bytes.fill(0, root, root + subtrieBytes(bits));
     layout.view.setUint8(root + 2, bits);
-    const word = (layout.table.offset + rootAt) / 8;
+    const word = (layout.table.offset + rootAt) >>> 3;
     const previous = Atomics.compareExchange(layout.int64, word, 0n, BigInt(root));
     if (previous !== 0n) this.#leak("subtries", subtrieBytes(bits));
     layout.adoptRoot(previous === 0n ? root : layout.storedRoot());
