@@ -28,7 +28,6 @@
  * high word proves the low word belongs to the same state. Anything else is
  * reread with a 64-bit load before it is called corrupt.
  */
-import type { MappedFileRegionArena } from "../arena/arena.ts";
 import { corruptAt } from "./corruption.ts";
 import type { MappingViews, RootTable } from "./database-file.ts";
 import { indexBits, maxRootBits } from "./hash-index.ts";
@@ -86,11 +85,12 @@ export class TrieLayout {
   /** The root subtrie's offset, or 0 while the table has none (LLVM creates it lazily then). */
   rootOffset = 0;
   rootBits = 0;
-  readonly #arena: MappedFileRegionArena;
+  readonly #bumpPointer: () => number;
 
-  constructor(arena: MappedFileRegionArena, views: MappingViews, table: RootTable, shape: TrieShape) {
-    this.path = arena.path;
-    this.#arena = arena;
+  /** `bumpPointer` reads the current bump pointer (the arena's size, or a snapshot's end). */
+  constructor(path: string, bumpPointer: () => number, views: MappingViews, table: RootTable, shape: TrieShape) {
+    this.path = path;
+    this.#bumpPointer = bumpPointer;
     this.bytes = views.bytes;
     this.int32 = views.int32;
     this.int64 = views.int64;
@@ -102,12 +102,12 @@ export class TrieLayout {
     this.subtrieBits = shape.subtrieBits;
     this.table = table;
     this.floor = table.end;
-    this.knownEnd = arena.size;
+    this.knownEnd = bumpPointer();
   }
 
   /** Reads the bump pointer again; it only grows. */
   refreshEnd(): number {
-    this.knownEnd = this.#arena.size;
+    this.knownEnd = this.#bumpPointer();
     return this.knownEnd;
   }
 

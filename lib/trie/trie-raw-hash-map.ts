@@ -150,7 +150,8 @@ export class OnDiskTrieRawHashMap implements Disposable {
     this.subtrieBits = storedSubtrieBits;
     this.capacity = file.arena.capacity;
     this.#file = file;
-    const layout = new TrieLayout(file.arena, file.views, table, { hashBits, dataBytes, subtrieBits: storedSubtrieBits });
+    const arena = file.arena;
+    const layout = new TrieLayout(path, () => arena.size, file.views, table, { hashBits, dataBytes, subtrieBits: storedSubtrieBits });
     const root = layout.storedRoot();
     if (root !== 0) layout.adoptRoot(root);
     this.#layout = layout;

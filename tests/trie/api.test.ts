@@ -6,6 +6,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
+import { closeSync, existsSync, openSync, writeSync } from "node:fs";
+import { main } from "../../lib/cli/cli.ts";
 import { OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../lib/index.ts";
 import { expectArenaError } from "../support/expect.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
@@ -107,7 +109,7 @@ describe("wrong arguments and mismatched files", () => {
     expect(() => indexTrie(path, { dataBytes: -1 })).toThrow(RangeError);
     expect(() => indexTrie(path, { name: "" })).toThrow(RangeError);
     expect(() => indexTrie(path, { capacity: 2 ** 33 })).toThrow(/options.capacity/);
-    expect(require("node:fs").existsSync(path)).toBe(false);
+    expect(existsSync(path)).toBe(false);
   });
 
   test("a hash of the wrong size or type is refused", () => {
@@ -210,5 +212,63 @@ describe("OnDiskDataAllocator", () => {
     expectArenaError(() => pool.allocate(8), "ERR_ARENA_CLOSED");
     expectArenaError(() => pool.get(block.offset, 16), "ERR_ARENA_CLOSED");
     expectArenaError(() => pool.userHeader, "ERR_ARENA_CLOSED");
+  });
+});
+
+describe("mapped-file-arena inspect / verify on a database file", () => {
+  test("recognizes a trie by its magic, shows its table and validates it whole", () => {
+    const path = freshPath(directory);
+    {
+      using map = indexTrie(path);
+      for (let index = 0; index < 100; index++) map.insert(sha256(String(index)));
+    }
+    const inspected = main(["inspect", path]);
+    expect(inspected.exitCode).toBe(0);
+    expect(inspected.stdout).toMatch(/header offset\s+16/);
+    expect(inspected.stdout).toMatch(/table\s+OnDiskTrieRawHashMap "index" at offset 48/);
+    expect(inspected.stdout).toMatch(/hash \/ data\s+256 bits \/ 8 bytes per record/);
+    expect(inspected.stdout).toMatch(/records\s+100 in \d+ subtries/);
+    const verified = main(["verify", path]);
+    expect(verified).toMatchObject({ exitCode: 0, stderr: "" });
+    expect(verified.stdout).toContain(`valid database file, OnDiskTrieRawHashMap "index": 100 records, 0 B leaked`);
+    const json = JSON.parse(main(["verify", path, "--json"]).stdout);
+    expect(json.database.trie.validation).toMatchObject({ records: 100, leakedBytes: 0 });
+  });
+
+  test("verify fails (exit 1) on a trie with a corrupt slot, saying where", () => {
+    const path = freshPath(directory);
+    let slot = 0;
+    {
+      using map = OnDiskTrieRawHashMap.create(path, { name: "i", hashBits: 8, dataBytes: 8, capacity: MiB, rootBits: 2, subtrieBits: 1 });
+      map.insert(new Uint8Array([0]));
+      // Root right after the 40-byte table at 48; slot 0 right after its 8-byte header.
+      slot = 48 + 40 + 8;
+    }
+    const fd = openSync(path, "r+");
+    writeSync(fd, new Uint8Array([0xf8, 0xff, 0, 0, 0, 0, 0, 0]), 0, 8, slot);
+    closeSync(fd);
+    const result = main(["verify", path]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/INVALID \(ERR_ARENA_CORRUPT\): .*offset 0x60/);
+  });
+
+  test("shows a data allocator's user header and blocks", () => {
+    const path = freshPath(directory);
+    {
+      using pool = OnDiskDataAllocator.create(path, { name: "data", capacity: MiB, userHeaderBytes: 8 });
+      pool.allocate(100);
+    }
+    const result = main(["inspect", path]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/table\s+OnDiskDataAllocator "data"/);
+    expect(result.stdout).toMatch(/blocks\s+104 B after the table/);
+  });
+
+  test("an explicit --header-offset 0 reads it as a plain arena and points at 16", () => {
+    const path = freshPath(directory);
+    indexTrie(path).close();
+    const result = main(["inspect", path, "--header-offset", "0"]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain("try --header-offset 16");
   });
 });
