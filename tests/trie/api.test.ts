@@ -6,7 +6,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, openSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import { main } from "../../lib/cli/cli.ts";
 import { OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../lib/index.ts";
 import { expectArenaError } from "../support/expect.ts";
@@ -270,5 +271,27 @@ describe("mapped-file-arena inspect / verify on a database file", () => {
     const result = main(["inspect", path, "--header-offset", "0"]);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain("try --header-offset 16");
+  });
+});
+
+describe("examples/index-files.ts", () => {
+  test("indexes a folder with duplicate contents once each, reads every file back, and adds nothing on a second run", () => {
+    const folder = join(directory, "files-to-index");
+    mkdirSync(join(folder, "nested"), { recursive: true });
+    for (let index = 0; index < 30; index++) writeFileSync(join(folder, `file-${index}.txt`), `content ${index % 10}\n`);
+    writeFileSync(join(folder, "nested", "empty"), "");
+    const out = join(directory, "index-out");
+    const example = join(import.meta.dir, "..", "..", "examples", "index-files.ts");
+    const run = () => Bun.spawnSync([process.execPath, example, folder, "--index", out], { stdout: "pipe", stderr: "pipe" });
+    const first = run();
+    expect(first.stderr.toString()).toBe("");
+    expect(first.exitCode).toBe(0);
+    expect(first.stdout.toString()).toContain("31 files under");
+    expect(first.stdout.toString()).toContain("11 new contents stored");
+    expect(first.stdout.toString()).toContain("31/31 files read back through the index and verified; unknown hash not found");
+    const second = run();
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout.toString()).toContain("0 new contents stored (0 bytes), 31 already indexed");
+    expect(second.stdout.toString()).toContain("index-files: ok");
   });
 });
