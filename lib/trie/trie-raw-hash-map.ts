@@ -358,7 +358,10 @@ export class OnDiskTrieRawHashMap implements Disposable {
     const word = slot >>> 3;
     if (slotPublish.broken === "plain-store") {
       const previous = Number(Atomics.load(layout.int64, word));
-      if (previous === expected) layout.int64[word] = BigInt(value);
+      if (previous === expected) {
+        widenRaceWindow();
+        layout.int64[word] = BigInt(value);
+      }
       return previous;
     }
     return Number(Atomics.compareExchange(layout.int64, word, BigInt(expected), BigInt(value)));
@@ -439,6 +442,17 @@ export class OnDiskTrieRawHashMap implements Disposable {
     if (!(hash instanceof Uint8Array)) throw new TypeError(`hash must be a Uint8Array, got ${hash === null ? "null" : typeof hash}`);
     throw new RangeError(`hash must be ${this.hashBytes} bytes (${this.hashBits} bits), got ${hash.length}`);
   }
+}
+
+/**
+ * The broken variant's pause between its load and its store (a few microseconds):
+ * the lost update it allows then shows within a few hundred contended inserts,
+ * instead of once in millions. Only ever runs under useBrokenSlotPublishForTests.
+ */
+function widenRaceWindow(): void {
+  const until = performance.now() + 0.005;
+  // Bounded by the clock; at most a few thousand iterations.
+  for (let spins = 0; spins < 100_000 && performance.now() < until; spins++);
 }
 
 /** Checks the numeric options and fills LLVM's defaults. */
