@@ -261,6 +261,7 @@ describe("corrupt headers are refused at open", () => {
     ["the root table offset is past the bump pointer", 8, le(4096, 8), "ERR_ARENA_CORRUPT"],
     ["the table name runs past the bump pointer", 50, le(0xffff, 2), "ERR_ARENA_CORRUPT"],
     ["the magic is wrong", 0, [1, 2, 3, 4], "ERR_ARENA_HEADER_MISMATCH"],
+    ["the arena's capacity is over 2 GiB (LLVM's large files)", 32, le(2 ** 32, 8), "ERR_ARENA_TOO_LARGE"],
     ["the version is 2", 4, le(2, 4), "ERR_ARENA_HEADER_MISMATCH"],
     ["the flags are set", 57, [1], "ERR_ARENA_HEADER_MISMATCH"],
     ["the subtrie bits are 11", 56, [11], "ERR_ARENA_CORRUPT"],
