@@ -218,16 +218,27 @@ export class OnDiskTrieRawHashMap implements Disposable {
 
   /** insert(), returning only the record's offset. */
   insertOffset(hash: Uint8Array, initialize?: RecordInitializer): number {
-    let layout = this.#layout;
+    const layout = this.#layout;
     if (layout === null) throw closedError(this.path);
     if (!(hash instanceof Uint8Array) || hash.length !== this.hashBytes) this.#rejectHash(hash);
     optionalFunction(initialize, "initialize");
+    const attempt = { created: -1 };
+    try {
+      return this.#insert(layout, hash, initialize, attempt);
+    } catch (error) {
+      // A record made for this insert that no slot got (the file filled up during
+      // a later sink, or turned out corrupt) is leaked: count it.
+      if (attempt.created >= 0 && !(error instanceof InitializerFailed)) this.#leak("records", layout.recordBytes);
+      throw error instanceof InitializerFailed ? error.cause : error;
+    }
+  }
+
+  #insert(layout: TrieLayout, hash: Uint8Array, initialize: RecordInitializer | undefined, attempt: { created: number }): number {
     let subtrie = layout.rootOffset;
     if (subtrie === 0) subtrie = this.#getOrCreateRoot(layout);
     const hashBits = this.hashBits;
     let startBit = 0;
     let nominalBits = layout.rootBits;
-    let created = -1;
     // Per level: at most empty -> lost publish -> record -> sink -> child. More
     // steps than that mean the slots change in ways no writer makes.
     const stepLimit = this.#maxLevels * 4 + 8;
@@ -236,13 +247,12 @@ export class OnDiskTrieRawHashMap implements Disposable {
       const slot = subtrie + subtrieHeaderBytes + indexAt(hash, 0, this.hashBytes, startBit, bits) * 8;
       let value = layout.loadSlot(slot);
       if (value === 0) {
-        if (created < 0) {
-          created = this.#createRecord(layout, hash, initialize);
-          layout = this.#layout;
-          if (layout === null) throw closedError(this.path); // the initializer closed us
+        if (attempt.created < 0) {
+          attempt.created = this.#createRecord(layout, hash, initialize);
+          if (this.#layout === null) throw closedError(this.path); // the initializer closed us
         }
-        value = this.#publish(layout, slot, 0, created);
-        if (value === 0) return created;
+        value = this.#publish(layout, slot, 0, attempt.created);
+        if (value === 0) return attempt.created;
       }
       if (value < 0) {
         startBit += nominalBits;
@@ -253,7 +263,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
       }
       layout.requireRecord(value, slot);
       if (layout.hashEquals(value, hash)) {
-        if (created >= 0) this.#leak("records", layout.recordBytes);
+        if (attempt.created >= 0) this.#leak("records", layout.recordBytes);
         return value;
       }
       // Another hash lives here: move it one level down, then look at this slot again.
@@ -284,7 +294,9 @@ export class OnDiskTrieRawHashMap implements Disposable {
    * bit and width, each record's hash prefix against its slot, no node reached
    * twice or overlapping another), calling `visit` for each record. Returns what
    * it found, with the bytes reachable and the bytes leaked by lost races.
-   * Throws ERR_ARENA_CORRUPT saying where, or whatever `visit` throws.
+   * Throws ERR_ARENA_CORRUPT saying where, or whatever `visit` throws. While
+   * other processes insert, leakedBytes also counts their records not yet
+   * published (and records published behind the walk).
    */
   validate(visit?: (record: TrieRecord) => void): TrieValidation {
     const layout = this.#layout;
@@ -343,7 +355,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
         initialize(new Uint8Array(layout.bytes.buffer as ArrayBuffer, offset, layout.dataBytes), offset);
       } catch (error) {
         this.#leak("records", layout.recordBytes);
-        throw error;
+        throw new InitializerFailed(error);
       }
     }
     return offset;
@@ -442,6 +454,11 @@ export class OnDiskTrieRawHashMap implements Disposable {
     if (!(hash instanceof Uint8Array)) throw new TypeError(`hash must be a Uint8Array, got ${hash === null ? "null" : typeof hash}`);
     throw new RangeError(`hash must be ${this.hashBytes} bytes (${this.hashBits} bits), got ${hash.length}`);
   }
+}
+
+/** Carries an initializer's own error out of insert, so its leak is counted once and the error rethrown as is. */
+class InitializerFailed {
+  constructor(readonly cause: unknown) {}
 }
 
 /**
