@@ -113,6 +113,8 @@ export class OnDiskTrieRawHashMap implements Disposable {
   #spare = 0;
   #spareBits = 0;
   #leaks: TrieLeaks = { records: 0, subtries: 0, bytes: 0 };
+  /** The record the insert in progress has written but not yet published, or -1. */
+  #created = -1;
 
   /** Opens the trie in the database file at `path`, creating the file if it does not exist. */
   static create(path: string, options: TrieOptions): OnDiskTrieRawHashMap {
@@ -222,18 +224,22 @@ export class OnDiskTrieRawHashMap implements Disposable {
     if (layout === null) throw closedError(this.path);
     if (!(hash instanceof Uint8Array) || hash.length !== this.hashBytes) this.#rejectHash(hash);
     optionalFunction(initialize, "initialize");
-    const attempt = { created: -1 };
+    // An initializer may insert too: each call keeps its own record in #created.
+    const outer = this.#created;
+    this.#created = -1;
     try {
-      return this.#insert(layout, hash, initialize, attempt);
+      return this.#insert(layout, hash, initialize);
     } catch (error) {
       // A record made for this insert that no slot got (the file filled up during
       // a later sink, or turned out corrupt) is leaked: count it.
-      if (attempt.created >= 0 && !(error instanceof InitializerFailed)) this.#leak("records", layout.recordBytes);
+      if (this.#created >= 0 && !(error instanceof InitializerFailed)) this.#leak("records", layout.recordBytes);
       throw error instanceof InitializerFailed ? error.cause : error;
+    } finally {
+      this.#created = outer;
     }
   }
 
-  #insert(layout: TrieLayout, hash: Uint8Array, initialize: RecordInitializer | undefined, attempt: { created: number }): number {
+  #insert(layout: TrieLayout, hash: Uint8Array, initialize: RecordInitializer | undefined): number {
     let subtrie = layout.rootOffset;
     if (subtrie === 0) subtrie = this.#getOrCreateRoot(layout);
     const hashBits = this.hashBits;
@@ -247,12 +253,12 @@ export class OnDiskTrieRawHashMap implements Disposable {
       const slot = subtrie + subtrieHeaderBytes + indexAt(hash, 0, this.hashBytes, startBit, bits) * 8;
       let value = layout.loadSlot(slot);
       if (value === 0) {
-        if (attempt.created < 0) {
-          attempt.created = this.#createRecord(layout, hash, initialize);
+        if (this.#created < 0) {
+          this.#created = this.#createRecord(layout, hash, initialize);
           if (this.#layout === null) throw closedError(this.path); // the initializer closed us
         }
-        value = this.#publish(layout, slot, 0, attempt.created);
-        if (value === 0) return attempt.created;
+        value = this.#publish(layout, slot, 0, this.#created);
+        if (value === 0) return this.#created;
       }
       if (value < 0) {
         startBit += nominalBits;
@@ -263,7 +269,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
       }
       layout.requireRecord(value, slot);
       if (layout.hashEquals(value, hash)) {
-        if (attempt.created >= 0) this.#leak("records", layout.recordBytes);
+        if (this.#created >= 0) this.#leak("records", layout.recordBytes);
         return value;
       }
       // Another hash lives here: move it one level down, then look at this slot again.
