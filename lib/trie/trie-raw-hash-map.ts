@@ -50,7 +50,7 @@ import {
   TrieLayout,
   type TrieRecord,
 } from "./trie-layout.ts";
-import { walkTrie, type TrieValidation } from "./trie-walk.ts";
+import { trieRecordOffsets, walkTrie, type TrieValidation } from "./trie-walk.ts";
 
 export type { TrieRecord } from "./trie-layout.ts";
 export type { TrieValidation } from "./trie-walk.ts";
@@ -311,13 +311,15 @@ export class OnDiskTrieRawHashMap implements Disposable {
     return walkTrie(layout, { strict: true, onRecord: visit ? (offset) => visit(layout.record(offset)) : undefined });
   }
 
-  /** Every record, in trie order (by hash bits). Records inserted during the walk may or may not appear. */
+  /**
+   * Every record, in hash order (by the hash's bits, most significant first),
+   * checked as validate() checks them (without the overlap check). Records
+   * inserted during the walk may or may not appear.
+   */
   *[Symbol.iterator](): Generator<TrieRecord> {
     const layout = this.#layout;
     if (layout === null) throw closedError(this.path);
-    const offsets: number[] = [];
-    walkTrie(layout, { strict: false, onRecord: (offset) => void offsets.push(offset) });
-    for (const offset of offsets) {
+    for (const offset of trieRecordOffsets(layout, false)) {
       if (this.#layout === null) throw closedError(this.path);
       yield layout.record(offset);
     }

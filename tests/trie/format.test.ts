@@ -239,7 +239,7 @@ describe("records in the wrong place", () => {
 
   test("one subtrie reached from two slots", () => {
     const path = twoRecordFile();
-    patch(path, 96, le(-144, 8)); // root slot 0 -> the child of slot 3
+    patch(path, 160, le(-168, 8)); // the first child's empty slot 1 -> the child its slot 0 holds
     using map = smallTrie(path);
     expect(expectArenaError(() => map.validate(), "ERR_ARENA_CORRUPT").message).toMatch(/more than one slot/);
   });
