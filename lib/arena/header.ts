@@ -19,13 +19,12 @@ export const headerSizeBytes = 32;
 /** Every allocation offset, and the header offset, is a multiple of this. */
 export const alignmentBytes = 8;
 
-/** Word indexes into the header, as a BigInt64Array sees it. */
+/** Word indexes into the header, as a BigUint64Array sees it. */
 export const bumpPointerWord = 0;
 export const allocatedSizeWord = 1;
 export const capacityWord = 2;
 export const headerOffsetWord = 3;
 
-/** The four header words as stored, unsigned; nothing here has been checked yet. */
 /**
  * What a creator stores in the allocatedSize word until the creation is complete
  * (it stores the real figure, then the capacity, last). A header that holds it,
@@ -35,6 +34,19 @@ export const headerOffsetWord = 3;
  */
 export const creationMarker = 0x7f43524541_54494en;
 
+/**
+ * The largest bumpPtr an arena may hold. Past the capacity is legal (an
+ * overflowing allocation adds first and backs out after, and a process killed in
+ * between leaves the pointer there), and means "full"; but allocation can leave
+ * at most about twice the capacity (2^54) there, and this library settles it back
+ * (arena.ts). A value beyond 2^62 was written by something else (a corrupt or
+ * hand-edited file, or LLVM retrying an allocation in a full arena billions of
+ * times): it is refused, because a few more additions could wrap the 64-bit word
+ * and hand out offsets inside the header.
+ */
+export const maxBumpPtr = 2n ** 62n;
+
+/** The four header words as stored, unsigned; nothing here has been checked yet. */
 export interface HeaderWords {
   bumpPtr: bigint;
   allocatedSize: bigint;
@@ -106,6 +118,9 @@ export function judgeHeader(words: HeaderWords, fileSizeBytes: number, headerOff
   }
   if (!aligned(words.bumpPtr)) return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} is not a multiple of ${alignmentBytes}`));
   if (words.bumpPtr < headerEnd) return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} points into the header`));
+  if (words.bumpPtr > maxBumpPtr) {
+    return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} is beyond anything allocation can leave (at most ${hex(maxBumpPtr)})`));
+  }
   // A bumpPtr past the capacity is legal in a full-size file: an allocation that
   // overflows adds first and puts the pointer back after (and a process killed in
   // between leaves it there). The arena is then simply full.
@@ -118,8 +133,9 @@ function throwing(error: ArenaError): never {
   throw error;
 }
 
-function hex(value: bigint): string {
-  return `0x${value.toString(16)}`;
+/** A header word in hex, always as the unsigned 64-bit number it is on disk (never "0x-..."). */
+export function hex(value: bigint): string {
+  return `0x${BigInt.asUintN(64, value).toString(16)}`;
 }
 
 /** How far into the file findHeader looks for a header at another offset. */

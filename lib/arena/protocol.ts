@@ -74,8 +74,8 @@ export interface OpenArena {
   mainFd: number;
   sharedFd: number;
   mapping: Mapping;
-  /** The four header words, over the mapping. */
-  header: BigInt64Array;
+  /** The four header words, over the mapping; unsigned, as on disk. */
+  header: BigUint64Array;
   capacity: number;
   headerOffset: number;
 }
@@ -174,15 +174,11 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
     }
 
     mapping = new Mapping(mapFile(mainFd, capacity, path), capacity, path);
-    const header = new BigInt64Array(mapping.dedicatedBuffer(headerOffset, headerSizeBytes));
+    const header = new BigUint64Array(mapping.dedicatedBuffer(headerOffset, headerSizeBytes));
     const arena: OpenArena = { path, mainFd, sharedFd, mapping, header, capacity, headerOffset };
-
-    // LLVM's initialization, kept for files that reach here with a zero bumpPtr.
-    const headerEnd = BigInt(headerOffset + headerSizeBytes);
-    const previous = Atomics.compareExchange(header, bumpPointerWord, 0n, headerEnd);
-    if (previous !== 0n && previous < headerEnd) {
-      throw new ArenaError("ERR_ARENA_CORRUPT", `${path}: bumpPtr 0x${previous.toString(16)} points into the header`, { path });
-    }
+    // LLVM sets a zero bumpPtr here with a compare-and-swap; we need not: a new
+    // file's header was written by pwrite above, and an existing one passed
+    // judgeHeader, the one judge of headers (inspect and verify use it too).
     if (isNew) {
       initializeNewArena(arena);
       // What the disk holds now (onCreate may have allocated), then capacity last:
@@ -384,8 +380,12 @@ export function closeArena(arena: OpenArena): void {
   });
   if (last) {
     // Read only now: until the exclusive lock was ours, another opener could still
-    // allocate (and close) after any earlier reading. Past the capacity means full.
-    const usedBytes = Math.min(Number(Atomics.load(header, bumpPointerWord)), capacity);
+    // allocate (and close) after any earlier reading. Past the capacity means full;
+    // alone, we can say so exactly (the word can be left past the capacity by an
+    // overflowing allocation that was killed before it backed out).
+    const bumpPtr = Atomics.load(header, bumpPointerWord);
+    if (bumpPtr > BigInt(capacity)) Atomics.store(header, bumpPointerWord, BigInt(capacity));
+    const usedBytes = Math.min(Number(bumpPtr), capacity);
     attempt(() => mapping.sync());
     // Unmap before truncating: some platforms require it, and no view may outlive it.
     attempt(() => mapping.unmap());
