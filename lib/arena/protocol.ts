@@ -1,16 +1,15 @@
 /**
  * LLVM's open and close protocol for a MappedFileRegionArena file, step by step.
  *
- * Two flock locks coordinate every opener, in this process or any other:
- *  - PATH.shared, held shared from open until close, says "someone has the arena
- *    open". The last closer is the one that can take it exclusively; only it may
- *    shrink the file, because nobody else has the file mapped.
- *  - PATH itself, held only while opening: shared to look at the file, exclusive to
- *    create, resize or repair it, so exactly one opener does each of those.
- *
- * flock, never fcntl: fcntl locks belong to the process, so two arenas in one
- * process, or two Workers, would share one lock and each think it was alone.
- * flock locks belong to the open file description, like LLVM's.
+ * Locks coordinate every opener, in this process or any other (locks.ts, and
+ * docs/design/arena-locks.md for the reasoning):
+ *  - PATH itself, flock, held only while opening: shared to look at the file,
+ *    exclusive to create, resize or repair it, so exactly one opener does each.
+ *  - Two "in use" locks, held shared from before the file's size is read until
+ *    close: PATH.shared's flock (LLVM's) and a lock on the main file's own inode
+ *    (ours: every name of the file shares it). The last closer is the one that
+ *    can take both exclusively; only it may shrink the file, because nobody else
+ *    has the file mapped, under this name or any other.
  *
  * Where we part from LLVM, on purpose:
  *  - The header is read with pread and judged before anything is mapped or
@@ -27,6 +26,13 @@
  *    system, no descriptors left) keeps the empty file: removing it could remove
  *    a file another process has just opened and made into an arena.
  *  - Unsafe file systems (network, FUSE) are refused unless the caller opts in.
+ *  - The in-use locks are taken after the main file's lock, and dropped while
+ *    waiting for it (LLVM takes PATH.shared first and keeps it): an opener that
+ *    waits holds nothing, so one that must redo an interrupted creation is not
+ *    stopped by openers that merely wait for it.
+ *  - The inode lock: a symlink, a hard link, a bind mount or a deleted
+ *    PATH.shared can no longer make a Bun closer shrink the file under another
+ *    Bun opener.
  */
 import { ArenaError } from "../common/errors.ts";
 import { errnoName, isPreallocationUnsupported } from "../native/errno.ts";
@@ -41,8 +47,10 @@ import {
   headerSearchLimitBytes,
   headerSizeBytes,
   judgeHeader,
+  type HeaderVerdict,
 } from "./header.ts";
 import { unsafeFileSystemName } from "./filesystem.ts";
+import { InUseLocks, LockedFile } from "./locks.ts";
 import { Mapping } from "./mapping.ts";
 import {
   closeFile,
@@ -54,11 +62,9 @@ import {
   reserveDisk,
   statFile,
   truncateFile,
-  tryLockFile,
   unlockFile,
   writeAt,
   type FileStatus,
-  type LockKind,
 } from "../native/native.ts";
 
 export interface OpenRequest {
@@ -78,27 +84,6 @@ export interface OpenArena {
   header: BigUint64Array;
   capacity: number;
   headerOffset: number;
-}
-
-/** A file descriptor with the lock this opener currently holds on it. */
-class LockedFile {
-  lock: LockKind | null = null;
-  constructor(readonly fd: number, readonly path: string) {}
-
-  acquire(kind: LockKind): void {
-    if (this.lock === kind) return;
-    // flock converts a held lock in place, but not atomically; LLVM unlocks and
-    // relocks explicitly, and so do we, so that nobody reasons about a conversion.
-    if (this.lock !== null) this.release();
-    lockFile(this.fd, kind, this.path);
-    this.lock = kind;
-  }
-
-  release(): void {
-    if (this.lock === null) return;
-    this.lock = null;
-    unlockFile(this.fd, this.path);
-  }
 }
 
 /**
@@ -121,34 +106,34 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
     checkFileIsUsable(mainFd, path, request.allowUnsafeFileSystem);
     refuseIfNotAnArena(mainFd, headerOffset, path);
     sharedFd = openFile(`${path}.shared`, { create: true });
-    // Held until close: while we hold it, nobody shrinks the file under us.
-    lockFile(sharedFd, "shared", `${path}.shared`);
+    const locks = new InUseLocks(mainFd, sharedFd, path);
 
-    main.acquire("shared");
-    let status = statFile(mainFd, path);
-    if (status.sizeBytes < request.capacity) {
-      // New, or shrunk by a last close: whoever resizes needs to be alone.
-      main.acquire("exclusive");
-      status = statFile(mainFd, path);
-    }
-
+    // Look at the file under the main lock, shared first; exclusive when it must
+    // be created, grown or repaired, which needs one opener alone. The in-use
+    // locks are taken after the main lock and before the size is read (a closer
+    // that shrinks holds them exclusively, so the size we read stays), and are
+    // dropped while we wait for the main lock: an opener blocked there holds
+    // nothing, so whoever redoes an interrupted creation can tell openers that
+    // have the file mapped from openers that merely wait (issue 8 item 5).
+    let status: FileStatus;
     let capacity = request.capacity;
-    isNew = status.sizeBytes === 0;
-    if (!isNew) {
-      let verdict = readAndJudgeHeader(mainFd, status, headerOffset, path);
-      if (verdict.kind === "creation-interrupted") {
-        // Look again alone: another opener may have redone (or undone) it meanwhile.
-        main.acquire("exclusive");
-        status = statFile(mainFd, path);
-        isNew = status.sizeBytes === 0;
-        if (!isNew) verdict = readAndJudgeHeader(mainFd, status, headerOffset, path);
-        if (!isNew && verdict.kind === "creation-interrupted") {
-          discardInterruptedCreation(mainFd, sharedFd, status, headerOffset, path);
-          isNew = true;
-          status = { ...status, sizeBytes: 0 };
-        }
-      }
-      if (verdict.kind === "valid") capacity = verdict.capacity;
+    let verdict: HeaderVerdict | undefined;
+    for (const kind of ["shared", "exclusive"] as const) {
+      locks.release();
+      main.acquire(kind);
+      locks.hold();
+      status = statFile(mainFd, path);
+      isNew = status.sizeBytes === 0;
+      verdict = isNew ? undefined : readAndJudgeHeader(mainFd, status, headerOffset, path);
+      capacity = verdict?.kind === "valid" ? verdict.capacity : request.capacity;
+      const mustBeAlone = verdict?.kind !== "valid" || status.sizeBytes < capacity;
+      if (!mustBeAlone) break;
+    }
+    status = status!;
+    if (verdict?.kind === "creation-interrupted") {
+      discardInterruptedCreation(mainFd, locks, status, headerOffset, path);
+      isNew = true;
+      status = { ...status, sizeBytes: 0 };
     }
 
     if (isNew) {
@@ -162,8 +147,7 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
     if (status.sizeBytes < capacity) {
       // Sparse: on ext4, xfs, btrfs, tmpfs and APFS this reserves no disk. Disk is
       // reserved per allocation instead (see arena.ts), so a full disk is an error
-      // rather than SIGBUS.
-      main.acquire("exclusive");
+      // rather than SIGBUS. The loop above took the exclusive lock for this.
       truncateFile(mainFd, capacity, path);
     }
     if (isNew) {
@@ -238,12 +222,13 @@ function writeHeaderOfNewArena(fd: number, headerOffset: number, path: string): 
  * only when nobody else has the file open: whoever has keeps it as it is, and we
  * refuse. The caller holds the main file's lock exclusively.
  */
-function discardInterruptedCreation(mainFd: number, sharedFd: number, status: FileStatus, headerOffset: number, path: string): void {
+function discardInterruptedCreation(mainFd: number, locks: InUseLocks, status: FileStatus, headerOffset: number, path: string): void {
   throwIfHeaderIsElsewhere(mainFd, status, headerOffset, path);
-  const sharedPath = `${path}.shared`;
-  // The close protocol's test for "last one out": alone once our own shared lock is gone.
-  unlockFile(sharedFd, sharedPath);
-  if (!tryLockFile(sharedFd, "exclusive", sharedPath)) {
+  // The close protocol's test for "last one out". Openers waiting for the main
+  // lock hold no in-use lock, so only openers that have the file (LLVM's, or
+  // ours under any name) make it fail.
+  if (!locks.tryAlone()) {
+    locks.hold();
     throw new ArenaError(
       "ERR_ARENA_CORRUPT",
       `${path}: its creator died before finishing it, and other processes have it open, so it was ` +
@@ -251,11 +236,15 @@ function discardInterruptedCreation(mainFd: number, sharedFd: number, status: Fi
       { path },
     );
   }
-  truncateFile(mainFd, 0, path);
-  // Back to the shared lock every opener holds. Nobody waits on the exclusive
-  // one but new openers, who then block on the main file's lock, which we hold.
-  unlockFile(sharedFd, sharedPath);
-  lockFile(sharedFd, "shared", sharedPath);
+  try {
+    truncateFile(mainFd, 0, path);
+  } finally {
+    // Back to the shared locks every opener holds. Nobody waits on the exclusive
+    // ones but closers' probes and new openers, who then block on the main
+    // file's lock, which we hold.
+    locks.releaseAlone();
+    locks.hold();
+  }
 }
 
 /**
@@ -365,6 +354,7 @@ function abandonOpen(state: {
 export function closeArena(arena: OpenArena): void {
   const { path, mainFd, sharedFd, mapping, header, capacity } = arena;
   const sharedPath = `${path}.shared`;
+  const locks = new InUseLocks(mainFd, sharedFd, path);
   let firstError: unknown;
   const attempt = (step: () => void) => {
     try {
@@ -373,10 +363,13 @@ export function closeArena(arena: OpenArena): void {
       firstError ??= error;
     }
   };
-  attempt(() => unlockFile(sharedFd, sharedPath));
+  // Alone only if no opener holds PATH.shared (LLVM's test) nor the inode lock
+  // (ours, for every name of the file: a symlink, a hard link, a bind mount or a
+  // deleted PATH.shared must not let us shrink the file under a process that
+  // maps it, which would die of SIGBUS on its next write).
   let last = false;
   attempt(() => {
-    last = tryLockFile(sharedFd, "exclusive", sharedPath);
+    last = locks.tryAlone();
   });
   if (last) {
     // Read only now: until the exclusive lock was ours, another opener could still
@@ -390,7 +383,7 @@ export function closeArena(arena: OpenArena): void {
     // Unmap before truncating: some platforms require it, and no view may outlive it.
     attempt(() => mapping.unmap());
     attempt(() => truncateFile(mainFd, usedBytes, path));
-    attempt(() => unlockFile(sharedFd, sharedPath));
+    attempt(() => locks.releaseAlone());
   } else {
     attempt(() => mapping.unmap());
   }

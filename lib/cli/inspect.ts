@@ -11,8 +11,10 @@
  * and judged by the same judgeHeader the arena uses before it maps anything, and
  * its size and reserved disk come from fstat.
  *
- * "Is it open?" is answered with a non-blocking exclusive flock on PATH.shared,
- * released at once: every opener holds a shared lock there until it closes. What
+ * "Is it open?" is answered first by testing the lock every opener of ours holds
+ * on the file itself under any name (F_OFD_GETLK: takes nothing), then, for
+ * LLVM's openers, with a non-blocking exclusive flock on PATH.shared, released at
+ * once: every opener holds a shared lock there until it closes. What
  * this gives up: if a process closes the arena during the instant we hold the
  * lock, its own "am I the last?" probe fails, so it skips shrinking the file to
  * its used size. Nothing is lost; the file stays at its (sparse) capacity until
@@ -22,7 +24,8 @@
 import { closeSync, openSync, statSync } from "node:fs";
 import { ArenaError } from "../common/errors.ts";
 import { decodeHeader, findHeader, headerSearchLimitBytes, headerSizeBytes, judgeHeader, type HeaderWords } from "../arena/header.ts";
-import { readAt, statFile, tryLockFile, unlockFile } from "../native/native.ts";
+import { readAt, statFile, testRange, tryLockFile, unlockFile } from "../native/native.ts";
+import { inodeLockByte } from "../arena/locks.ts";
 
 /** Whether some process has the arena open, as far as the PATH.shared lock tells. */
 export type OpenState = "open" | "not open" | "no lock file";
@@ -102,7 +105,7 @@ export function inspectArenaFile(path: string, headerOffset = 0): Inspection {
       usedBytes,
       capacityBytes,
       usedPercent: capacityBytes === 0 ? 0 : (usedBytes / capacityBytes) * 100,
-      openState: probeOpenState(path),
+      openState: probeOpenState(fd, path),
       validation,
     };
   } finally {
@@ -179,22 +182,24 @@ function looksLikeHeader(header: HeaderWords, headerOffset: number): boolean {
   return header.headerOffset === BigInt(headerOffset) || (header.headerOffset === 0n && header.capacity === 0n);
 }
 
-function probeOpenState(path: string): OpenState {
+function probeOpenState(fd: number, path: string): OpenState {
+  // Our openers under any name hold the inode lock; testing it takes nothing.
+  if (testRange(fd, inodeLockByte, path) === "busy") return "open";
   const sharedPath = `${path}.shared`;
-  let fd: number;
+  let sharedFd: number;
   try {
     // Read-only and never O_CREAT: inspecting must not leave a .shared file behind.
-    fd = openSync(sharedPath, "r");
+    sharedFd = openSync(sharedPath, "r");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return "no lock file";
     throw fromNodeError(error, sharedPath);
   }
   try {
-    if (!tryLockFile(fd, "exclusive", sharedPath)) return "open";
-    unlockFile(fd, sharedPath);
+    if (!tryLockFile(sharedFd, "exclusive", sharedPath)) return "open";
+    unlockFile(sharedFd, sharedPath);
     return "not open";
   } finally {
-    closeSync(fd);
+    closeSync(sharedFd);
   }
 }
 
