@@ -26,7 +26,15 @@
  */
 import { ArenaError, closedError } from "../common/errors.ts";
 import { errnoName, isPreallocationUnsupported } from "../native/errno.ts";
-import { alignmentBytes, allocatedSizeWord, bumpPointerWord, creationMarker, headerSizeBytes } from "./header.ts";
+import {
+  alignmentBytes,
+  allocatedSizeWord,
+  bumpPointerWord,
+  creationMarker,
+  headerSizeBytes,
+  raiseTo,
+  settleAtMost,
+} from "./header.ts";
 import { closeArena, openArena, type OpenArena } from "./protocol.ts";
 import { reserveDisk } from "../native/native.ts";
 import { BlockAllocator } from "./block-allocator.ts";
@@ -355,32 +363,5 @@ export class MappedFileRegionArena implements Disposable {
         `(${this.#open!.mapping.maxViewBytes} bytes: one JavaScript buffer holds at most 4 GiB); ` +
         `use allocateOffset() and bytes() in pieces`,
     );
-  }
-}
-
-/** Raises a header word to at least `value`; it never goes down. */
-function raiseTo(header: BigUint64Array, word: number, value: number): void {
-  const wanted = BigInt(value);
-  let seen = Atomics.load(header, word);
-  // Each failed exchange means another opener raised the word; the loop ends as
-  // soon as the word is at least `wanted`, so it runs at most once per racing raise.
-  while (seen < wanted) {
-    const previous = Atomics.compareExchange(header, word, seen, wanted);
-    if (previous === seen) return;
-    seen = previous;
-  }
-}
-
-/**
- * Lowers a header word to `ceiling` if it is above it. Bounded: each failed
- * exchange means another opener moved the word meanwhile, and under a storm of
- * those the word is left to the next one that fails.
- */
-function settleAtMost(header: BigUint64Array, word: number, ceiling: bigint): void {
-  let seen = Atomics.load(header, word);
-  for (let attempt = 0; attempt < 16 && seen > ceiling; attempt++) {
-    const previous = Atomics.compareExchange(header, word, seen, ceiling);
-    if (previous === seen) return;
-    seen = previous;
   }
 }

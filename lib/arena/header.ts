@@ -8,9 +8,10 @@
  *   word 2  capacity       size of the mapping, fixed by the creator
  *   word 3  headerOffset   where this header is, written by the creator
  *
- * This module only reads and judges a header that was read with pread, before
+ * This module reads and judges a header that was read with pread, before
  * anything is mapped or resized: a file that is not a valid arena must be refused
- * while it is still exactly as we found it.
+ * while it is still exactly as we found it. Its last functions are the atomic
+ * updates any opener makes to the words of a mapped header.
  */
 import { ArenaError } from "../common/errors.ts";
 
@@ -67,7 +68,8 @@ export function decodeHeader(bytes: Uint8Array): HeaderWords {
 
 /** What judgeHeader concluded about a header it did not throw for. */
 export type HeaderVerdict =
-  | { kind: "valid"; capacity: number }
+  /** usedBytes: the bump pointer, capped at the capacity (past it means full). */
+  | { kind: "valid"; capacity: number; usedBytes: number }
   /**
    * The creator was killed after it set bumpPtr and headerOffset but before it
    * wrote capacity (which it writes last, after onCreate). The file holds nothing
@@ -126,7 +128,8 @@ export function judgeHeader(words: HeaderWords, fileSizeBytes: number, headerOff
   // between leaves it there). The arena is then simply full.
   const pastEnd = words.bumpPtr > size;
   if (pastEnd && size < words.capacity) return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} is past the end of the file (${size} bytes)`));
-  return { kind: "valid", capacity: Number(words.capacity) };
+  const usedBytes = words.bumpPtr < words.capacity ? Number(words.bumpPtr) : Number(words.capacity);
+  return { kind: "valid", capacity: Number(words.capacity), usedBytes };
 }
 
 function throwing(error: ArenaError): never {
@@ -160,4 +163,33 @@ export function findHeader(bytes: Uint8Array, fileSizeBytes: number, exceptAt: n
     if (plausible) return position;
   }
   return undefined;
+}
+
+// Updates of header words in the shared mapping, by any opener at any time.
+
+/** Raises a header word to at least `value`; it never goes down. */
+export function raiseTo(header: BigUint64Array, word: number, value: number): void {
+  const wanted = BigInt(value);
+  let seen = Atomics.load(header, word);
+  // Each failed exchange means another opener raised the word; the loop ends as
+  // soon as the word is at least `wanted`, so it runs at most once per racing raise.
+  while (seen < wanted) {
+    const previous = Atomics.compareExchange(header, word, seen, wanted);
+    if (previous === seen) return;
+    seen = previous;
+  }
+}
+
+/**
+ * Lowers a header word to `ceiling` if it is above it. Bounded: each failed
+ * exchange means another opener moved the word meanwhile, and under a storm of
+ * those the word is left to the next one that fails.
+ */
+export function settleAtMost(header: BigUint64Array, word: number, ceiling: bigint): void {
+  let seen = Atomics.load(header, word);
+  for (let attempt = 0; attempt < 16 && seen > ceiling; attempt++) {
+    const previous = Atomics.compareExchange(header, word, seen, ceiling);
+    if (previous === seen) return;
+    seen = previous;
+  }
 }

@@ -47,6 +47,7 @@ import {
   headerSearchLimitBytes,
   headerSizeBytes,
   judgeHeader,
+  settleAtMost,
   type HeaderVerdict,
 } from "./header.ts";
 import { unsafeFileSystemName } from "./filesystem.ts";
@@ -150,11 +151,12 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       // rather than SIGBUS. The loop above took the exclusive lock for this.
       truncateFile(mainFd, capacity, path);
     }
+    if (verdict?.kind === "valid") reserveHoles(mainFd, verdict.usedBytes, path);
     if (isNew) {
       // onCreate may write the caller's bytes before the header through the mapping,
       // before any allocation reserves disk: on a full disk that write into a sparse
       // hole would be SIGBUS. Reserve them now: a full disk is an ENOSPC from create.
-      reserveHeader(mainFd, headerOffset + headerSizeBytes, path);
+      reserveFromStart(mainFd, headerOffset + headerSizeBytes, "the header", path);
     }
 
     mapping = new Mapping(mapFile(mainFd, capacity, path), capacity, path);
@@ -169,11 +171,16 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       // until capacity is set, the header reads as an unfinished creation.
       Atomics.store(header, allocatedSizeWord, BigInt(statFile(mainFd, path).allocatedBytes));
       Atomics.store(header, capacityWord, BigInt(capacity));
-    } else if (main.lock === "exclusive") {
-      // We may have resized or written the file: learn what the disk holds now.
-      // Only an exclusive holder may write this word (LLVM's rule), since a stale
-      // value from a racing opener could otherwise lower it.
-      Atomics.store(header, allocatedSizeWord, BigInt(statFile(mainFd, path).allocatedBytes));
+    } else {
+      // The word is only what its last writer claimed: a sparse copy keeps the word
+      // but not the blocks, and LLVM stores st_blksize * 512 whatever is reserved.
+      // Allocations trust it, so it must never claim more than st_blocks proves:
+      // any opener may lower it (a lowered word costs only a redundant fallocate
+      // later, and the blocks counted now cannot go away while we hold the in-use
+      // locks). Raising it is LLVM's rule for an exclusive holder, which we keep.
+      const provenBytes = BigInt(statFile(mainFd, path).allocatedBytes);
+      if (main.lock === "exclusive") Atomics.store(header, allocatedSizeWord, provenBytes);
+      else settleAtMost(header, allocatedSizeWord, provenBytes);
     }
     main.release();
     return arena;
@@ -183,11 +190,25 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
   }
 }
 
-function reserveHeader(fd: number, headerEndBytes: number, path: string): void {
-  const errno = reserveDisk(fd, 0, headerEndBytes);
+/**
+ * An arena whose used bytes hold fewer disk blocks than their length has holes
+ * there (a sparse copy: `cp`, `rsync -S`, a restore), and a write into an
+ * allocation that was handed out long ago would be SIGBUS on a full disk. Reserve
+ * them now: on a full disk that is an ENOSPC from create. When the blocks are
+ * at least the used length (every arena this library or LLVM closed), nothing
+ * is done: st_blocks is what we trust, as LLVM does (README, Limits).
+ */
+function reserveHoles(fd: number, usedBytes: number, path: string): void {
+  if (statFile(fd, path).allocatedBytes >= usedBytes) return;
+  reserveFromStart(fd, usedBytes, `the ${usedBytes} used bytes (holes: a sparse copy?)`, path);
+}
+
+/** Reserves disk for the first `endBytes` of the file; a full disk is an ArenaError ENOSPC. */
+function reserveFromStart(fd: number, endBytes: number, what: string, path: string): void {
+  const errno = reserveDisk(fd, 0, endBytes);
   if (errno === 0 || isPreallocationUnsupported(errno)) return;
   const code = errnoName(errno);
-  throw new ArenaError(code, `cannot reserve disk for the header of ${path}: ${code}`, { syscall: "fallocate", path, errno });
+  throw new ArenaError(code, `cannot reserve disk for ${what} of ${path}: ${code}`, { syscall: "fallocate", path, errno });
 }
 
 function openMainFile(path: string): number {
