@@ -81,12 +81,19 @@ export class InUseLocks {
     this.#held = true;
   }
 
-  /** Drops both; an opener waiting for the main file's lock must hold neither (see protocol.ts). */
+  /**
+   * Drops both; an opener waiting for the main file's lock must hold neither (see
+   * protocol.ts). The inode lock goes first, the reverse of hold() and of
+   * tryAlone()'s order: then whoever holds the inode lock also holds its
+   * PATH.shared, so two closers under one name cannot each see the other in the
+   * way (one on each lock) and both skip the shrink. (Observed before: the file
+   * left at full size after every process closed, in the interop race.)
+   */
   release(): void {
     if (!this.#held) return;
     this.#held = false;
-    unlockFile(this.sharedFd, this.sharedPath);
     unlockRange(this.mainFd, inodeLockByte, this.path);
+    unlockFile(this.sharedFd, this.sharedPath);
   }
 
   /**

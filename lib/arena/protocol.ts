@@ -80,6 +80,8 @@ export interface OpenArena {
   path: string;
   mainFd: number;
   sharedFd: number;
+  /** PATH.shared's flock and the inode lock, held shared until close. */
+  inUse: InUseLocks;
   mapping: Mapping;
   /** The four header words, over the mapping; unsigned, as on disk. */
   header: BigUint64Array;
@@ -161,7 +163,7 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
 
     mapping = new Mapping(mapFile(mainFd, capacity, path), capacity, path);
     const header = new BigUint64Array(mapping.dedicatedBuffer(headerOffset, headerSizeBytes));
-    const arena: OpenArena = { path, mainFd, sharedFd, mapping, header, capacity, headerOffset };
+    const arena: OpenArena = { path, mainFd, sharedFd, inUse: locks, mapping, header, capacity, headerOffset };
     // LLVM sets a zero bumpPtr here with a compare-and-swap; we need not: a new
     // file's header was written by pwrite above, and an existing one passed
     // judgeHeader, the one judge of headers (inspect and verify use it too).
@@ -373,9 +375,8 @@ function abandonOpen(state: {
  * step fails; the first failure is then thrown.
  */
 export function closeArena(arena: OpenArena): void {
-  const { path, mainFd, sharedFd, mapping, header, capacity } = arena;
+  const { path, mainFd, sharedFd, inUse: locks, mapping, header, capacity } = arena;
   const sharedPath = `${path}.shared`;
-  const locks = new InUseLocks(mainFd, sharedFd, path);
   let firstError: unknown;
   const attempt = (step: () => void) => {
     try {

@@ -106,14 +106,18 @@ describe("a C peer speaking LLVM's protocol", () => {
   async function race(mode: "atomic" | "racy"): Promise<{ problems: string[]; switches: number }> {
     const path = freshPath(directory);
     MappedFileRegionArena.create(path, { capacity }).close();
-    const startAtMs = Date.now() + 500; // once every process has loaded
-    const peers = [startPeer({ path, count: 20_000, tag: 10, startAtMs, mode }), startPeer({ path, count: 20_000, tag: 11, startAtMs, mode })];
+    const startAtMs = Date.now() + 2000; // once every process has loaded, even on a loaded machine
+    // The C peers make ten times as many allocations as the Bun processes: C is
+    // that much faster, and they must still overlap with each other and with Bun
+    // when a loaded machine starts them some milliseconds apart.
+    const peerCount = 200_000;
+    const peers = [startPeer({ path, count: peerCount, tag: 10, startAtMs, mode }), startPeer({ path, count: peerCount, tag: 11, startAtMs, mode })];
     const bun = [bunJob(path, 20, 20_000, startAtMs), bunJob(path, 21, 20_000, startAtMs)];
     const records = [
       ...(await Promise.all(peers.map(peerRecords))).flat(),
       ...(await Promise.all(bun.map(finished))).flatMap(bunRecords),
     ];
-    expect(records).toHaveLength(80_000);
+    expect(records).toHaveLength(2 * peerCount + 40_000);
     return { problems: checkFile(path, records), switches: languageSwitches(records) };
   }
 
@@ -137,8 +141,7 @@ describe("a C peer speaking LLVM's protocol", () => {
 
   test("the checker catches a C peer that bumps with a plain load and store", async () => {
     let caught = 0;
-    // Under heavy load the processes may not overlap in one attempt; each attempt is ~1 s.
-    for (let attempt = 0; attempt < 6 && caught === 0; attempt++) caught = (await race("racy")).problems.length;
+    for (let attempt = 0; attempt < 3 && caught === 0; attempt++) caught = (await race("racy")).problems.length;
     expect(caught).toBeGreaterThan(0);
   });
 });
