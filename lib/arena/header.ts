@@ -98,16 +98,9 @@ export function judgeHeader(words: HeaderWords, fileSizeBytes: number, headerOff
     if (plausibleBump) return { kind: "creation-interrupted" };
   }
   if (words.headerOffset !== offset) {
-    // Only a value that could be a header offset makes this a mismatch; anything
-    // else means there is no header here at all.
-    const looksLikeOffset = aligned(words.headerOffset) && words.headerOffset + BigInt(headerSizeBytes) <= size;
-    if (looksLikeOffset) {
-      return throwing(new ArenaError(
-        "ERR_ARENA_HEADER_MISMATCH",
-        `${path} has its header at offset ${words.headerOffset}, not at the requested ${headerOffset}`,
-        { path },
-      ));
-    }
+    // Not a header at this offset. The word does not say where the header is (at
+    // the wrong offset it is whatever lies there); callers search for a header at
+    // another offset (findHeaderInFile) and report that instead, if there is one.
     return throwing(corrupt(`the header offset word is ${hex(words.headerOffset)}, expected ${headerOffset}`));
   }
   if (words.capacity < headerEnd) return throwing(corrupt(`capacity ${words.capacity} cannot hold a header at ${headerOffset}`));
@@ -141,7 +134,7 @@ export function hex(value: bigint): string {
   return `0x${BigInt.asUintN(64, value).toString(16)}`;
 }
 
-/** How far into the file findHeader looks for a header at another offset. */
+/** How far into the file findHeaderInFile looks for a header at another offset. */
 export const headerSearchLimitBytes = 64 * 1024;
 
 /**
@@ -163,6 +156,28 @@ export function findHeader(bytes: Uint8Array, fileSizeBytes: number, exceptAt: n
     if (plausible) return position;
   }
   return undefined;
+}
+
+/**
+ * The one search for "the header is elsewhere", for create() and the CLI alike:
+ * reads the first headerSearchLimitBytes with `readAt` (a pread) and throws
+ * ERR_ARENA_HEADER_MISMATCH naming the position of a header found there.
+ * Returns when there is none.
+ */
+export function throwIfHeaderIsElsewhere(
+  readAt: (into: Uint8Array, offset: number) => number,
+  fileSizeBytes: number,
+  headerOffset: number,
+  path: string,
+): void {
+  const start = new Uint8Array(Math.min(fileSizeBytes, headerSearchLimitBytes));
+  const position = findHeader(start.subarray(0, readAt(start, 0)), fileSizeBytes, headerOffset);
+  if (position === undefined) return;
+  throw new ArenaError(
+    "ERR_ARENA_HEADER_MISMATCH",
+    `${path} has its header at offset ${position}, not at ${headerOffset}`,
+    { path },
+  );
 }
 
 // Updates of header words in the shared mapping, by any opener at any time.

@@ -42,12 +42,11 @@ import {
   capacityWord,
   creationMarker,
   decodeHeader,
-  findHeader,
   headerOffsetWord,
-  headerSearchLimitBytes,
   headerSizeBytes,
   judgeHeader,
   settleAtMost,
+  throwIfHeaderIsElsewhere as throwIfHeaderIsElsewhereIn,
   type HeaderVerdict,
 } from "./header.ts";
 import { unsafeFileSystemName } from "./filesystem.ts";
@@ -332,15 +331,7 @@ function readAndJudgeHeaderAt(fd: number, status: FileStatus, headerOffset: numb
 
 /** A valid header at another offset means the caller asked for the wrong one. */
 function throwIfHeaderIsElsewhere(fd: number, status: FileStatus, headerOffset: number, path: string): void {
-  const start = new Uint8Array(Math.min(status.sizeBytes, headerSearchLimitBytes));
-  const read = readAt(fd, start, 0, path);
-  const position = findHeader(start.subarray(0, read), status.sizeBytes, headerOffset);
-  if (position === undefined) return;
-  throw new ArenaError(
-    "ERR_ARENA_HEADER_MISMATCH",
-    `${path} has its header at offset ${position}, not at the requested ${headerOffset}; it was left untouched`,
-    { path },
-  );
+  throwIfHeaderIsElsewhereIn((into, offset) => readAt(fd, into, offset, path), status.sizeBytes, headerOffset, path);
 }
 
 /** Undoes a failed open: a file this opener was creating goes back to empty. */

@@ -23,7 +23,13 @@
  */
 import { closeSync, openSync, statSync } from "node:fs";
 import { ArenaError } from "../common/errors.ts";
-import { decodeHeader, findHeader, headerSearchLimitBytes, headerSizeBytes, judgeHeader, type HeaderWords } from "../arena/header.ts";
+import {
+  decodeHeader,
+  headerSizeBytes,
+  judgeHeader,
+  throwIfHeaderIsElsewhere as throwIfHeaderIsElsewhereIn,
+  type HeaderWords,
+} from "../arena/header.ts";
 import { readAt, statFile, testRange, tryLockFile, unlockFile } from "../native/native.ts";
 import { inodeLockByte } from "../arena/locks.ts";
 
@@ -89,9 +95,6 @@ export function inspectArenaFile(path: string, headerOffset = 0): Inspection {
     if (validation.status === "invalid") {
       // As create() does: a valid header at another offset means the wrong offset was asked for.
       throwIfHeaderIsElsewhere(fd, status.sizeBytes, headerOffset, path);
-      if (validation.code === "ERR_ARENA_HEADER_MISMATCH") {
-        throw new ArenaError(validation.code, `${path} ${validation.reason}`, { path });
-      }
       if (!looksLikeHeader(header, headerOffset)) throw notAnArena(path, validation.reason);
     }
     const capacityBytes = safeNumber(header.capacity);
@@ -114,11 +117,7 @@ export function inspectArenaFile(path: string, headerOffset = 0): Inspection {
 }
 
 function throwIfHeaderIsElsewhere(fd: number, fileSizeBytes: number, headerOffset: number, path: string): void {
-  const start = new Uint8Array(Math.min(fileSizeBytes, headerSearchLimitBytes));
-  const read = readAt(fd, start, 0, path);
-  const position = findHeader(start.subarray(0, read), fileSizeBytes, headerOffset);
-  if (position === undefined) return;
-  throw new ArenaError("ERR_ARENA_HEADER_MISMATCH", `${path} has its header at offset ${position}, not at ${headerOffset}`, { path });
+  throwIfHeaderIsElsewhereIn((into, offset) => readAt(fd, into, offset, path), fileSizeBytes, headerOffset, path);
 }
 
 function fileKind(path: string): "file" | "directory" | "other" {
@@ -175,7 +174,7 @@ function reasonOnly(message: string, path: string): string {
 /**
  * A header records its own offset (word 3). When that word is not the offset we
  * read at, what we read is not an arena header, or the header is elsewhere
- * (judgeHeader's ERR_ARENA_HEADER_MISMATCH says where). Either way there is no
+ * (the search, throwIfHeaderIsElsewhere, says where). Either way there is no
  * table worth printing. A creation that was interrupted has 0 there.
  */
 function looksLikeHeader(header: HeaderWords, headerOffset: number): boolean {
