@@ -135,3 +135,14 @@ for (const [mode, what] of [
     expect(report.error).toMatchObject({ name: "ArenaError", code: "ENOSPC" });
   }, 60_000);
 }
+
+test("a block allocator serves what the arena serves when a whole block does not fit on the disk (issue 8 item 7)", async () => {
+  // Before the fix it fell back to a direct allocation only on ERR_ARENA_FULL,
+  // and refused with ENOSPC the 8 bytes the arena still had room for (observed).
+  const path = freshDisk();
+  const result = await runChild("disk-full-child.ts", ["block", path, capacity]);
+  expect(result.signalCode).toBeNull();
+  expect(result.stderr).toBe("");
+  const report = lastJson(result.stdout);
+  expect(report.small).toBe(32);
+}, 60_000);

@@ -12,6 +12,8 @@
  *  llvm-word       an arena at full size whose allocatedSize word says 2 MiB (what LLVM
  *                  stores: st_blksize * 512) while only its header page has disk; fills
  *                  the disk, then allocates 1 MiB and writes it all.
+ *  block           fills the disk but 128 KiB, then asks a block allocator of 1 MiB
+ *                  blocks for 8 bytes (the arena itself still serves them).
  *  sparse-copy     an arena with a 1 MiB allocation of zeros, copied with
  *                  `cp --sparse=always` (the zeros become holes); fills the disk, opens the
  *                  copy and writes the allocation it holds.
@@ -127,6 +129,20 @@ if (mode === "append") {
   truncateSync(path, capacity); // full size, sparse: the word is all that says "reserved"
   const filled = fillFileSystem(dirname(path));
   writeWhatIsAllocated(path, filled);
+} else if (mode === "block") {
+  const filled = fillFileSystem(dirname(path));
+  truncateSync(join(dirname(path), "filler"), filled - 128 * 1024); // 128 KiB free again
+  const arena = MappedFileRegionArena.create(path, { capacity });
+  const block = arena.blockAllocator(1024 * 1024);
+  let small: object | number;
+  try {
+    small = block.append(new Uint8Array(8).fill(4));
+  } catch (error) {
+    small = errorReport(error);
+  }
+  block.close();
+  arena.close();
+  report({ filled, small });
 } else if (mode === "sparse-copy") {
   const original = join(dirname(path), "original.arena");
   const source = MappedFileRegionArena.create(original, { capacity });
