@@ -141,6 +141,7 @@ function formatTable(inspection: Inspection): string {
     open: "yes (a process holds the .shared lock)",
     "not open": "no",
     "no lock file": `no (no ${inspection.path}.shared)`,
+    unknown: `unknown (${inspection.path}.shared cannot be opened)`,
   };
   const rows: [string, string][] = [
     ["file", inspection.path],

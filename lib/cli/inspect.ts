@@ -34,7 +34,12 @@ import { readAt, statFile, testRange, tryLockFile, unlockFile } from "../native/
 import { inodeLockByte } from "../arena/locks.ts";
 
 /** Whether some process has the arena open, as far as the PATH.shared lock tells. */
-export type OpenState = "open" | "not open" | "no lock file";
+/**
+ * Whether some process has the arena open: "unknown" when FILE.shared exists but
+ * cannot be opened (permissions, a symlink loop): the arena itself can still be
+ * inspected, and no Bun opener under any name was seen.
+ */
+export type OpenState = "open" | "not open" | "no lock file" | "unknown";
 
 /** What judgeHeader says about the header, as data. */
 export type Validation =
@@ -191,7 +196,9 @@ function probeOpenState(fd: number, path: string): OpenState {
     sharedFd = openSync(sharedPath, "r");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return "no lock file";
-    throw fromNodeError(error, sharedPath);
+    // FILE.shared is only the LLVM openers' lock file: not being able to read it
+    // is no reason to give up on the arena, whose header we have read.
+    return "unknown";
   }
   try {
     if (!tryLockFile(sharedFd, "exclusive", sharedPath)) return "open";
