@@ -25,7 +25,8 @@ import { closeSync, openSync, readFileSync, statSync, writeFileSync, writeSync }
 import { MappedFileRegionArena } from "../../lib/index.ts";
 import { creationMarker } from "../../lib/arena/header.ts";
 import { inspectArenaFile } from "../../lib/cli/inspect.ts";
-import { closeFile, lockFile, openFile } from "../../lib/native/native.ts";
+import { closeFile, lockFile, lockRange, openFile } from "../../lib/native/native.ts";
+import { inodeLockByte } from "../../lib/arena/locks.ts";
 import { expectArenaError } from "../support/expect.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
 
@@ -66,6 +67,20 @@ describe("an unfinished creation", () => {
     // Another opener's "I have it open": a shared lock on PATH.shared.
     const other = openFile(`${path}.shared`, { create: true });
     lockFile(other, "shared", path);
+    const error = expectArenaError(() => MappedFileRegionArena.create(path, { capacity: MiB }), "ERR_ARENA_CORRUPT");
+    expect(error.message).toContain("other processes have it open");
+    expect(readFileSync(path)).toEqual(before);
+    closeFile(other, path);
+    MappedFileRegionArena.create(path, { capacity: MiB }).close();
+  });
+
+  test("is left alone while a Bun opener under another name has the file mapped (issue 8 items 2 and 5)", () => {
+    const path = freshPath(directory);
+    writeInterruptedCreation(path, 0);
+    const before = readFileSync(path);
+    // That opener's "I have it mapped", whatever its name: the lock on the inode.
+    const other = openFile(path, { create: false });
+    expect(lockRange(other, "shared", inodeLockByte, path, true)).toBe("done");
     const error = expectArenaError(() => MappedFileRegionArena.create(path, { capacity: MiB }), "ERR_ARENA_CORRUPT");
     expect(error.message).toContain("other processes have it open");
     expect(readFileSync(path)).toEqual(before);
