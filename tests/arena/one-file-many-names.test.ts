@@ -1,7 +1,7 @@
 /**
  * Issue 8 item 2: one file under several names. PATH.shared is per name, so a
- * symlink, a hard link or a PATH.shared deleted while the arena is open gives two
- * openers two lock files, and the last closer under one name used to shrink the
+ * symlink, a hard link, a bind mount of the file or a PATH.shared deleted while
+ * the arena is open gives two openers two lock files, and the last closer under one name used to shrink the
  * file under a process that mapped it through the other: that process died of
  * SIGBUS on its next write. Now every opener also holds a lock on the file itself
  * (lib/arena/locks.ts), and no Bun closer shrinks while another opener holds it.
@@ -12,7 +12,7 @@
  * every case below, which is also LLVM's remaining hole (README, Limits).
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { linkSync, statSync, symlinkSync, unlinkSync } from "node:fs";
+import { linkSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { MappedFileRegionArena } from "../../lib/index.ts";
 import { inspectArenaFile } from "../../lib/cli/inspect.ts";
 import { compileLlvmPeer, runLlvmPeer } from "../support/llvm-peer.ts";
@@ -29,8 +29,24 @@ beforeAll(() => {
 
 type Closer = "bun" | "llvm-protocol";
 
+/** Undone at the end of each test, before the folder is removed. */
+const mounts: string[] = [];
+function unmountAll(): void {
+  for (const mountPoint of mounts.splice(0)) Bun.spawnSync(["umount", mountPoint]);
+}
+
 /** Another name for `path`, made the way `kind` says; returns the name the closer uses. */
 function otherName(path: string, kind: string): string {
+  if (kind === "bind mount") {
+    // The file itself mounted at a second path (needs root, as the disk-full tests
+    // do). Not its folder: then PATH.shared would be one file under both names.
+    const mountPoint = `${path}.bound`;
+    writeFileSync(mountPoint, "");
+    const result = Bun.spawnSync(["mount", "--bind", path, mountPoint]);
+    if (result.exitCode !== 0) throw new Error(`mount --bind needs root: ${result.stderr.toString().trim()}`);
+    mounts.push(mountPoint);
+    return mountPoint;
+  }
   if (kind === "symlink") {
     symlinkSync(path, `${path}.link`);
     return `${path}.link`;
@@ -45,28 +61,36 @@ function otherName(path: string, kind: string): string {
 async function closeUnderAnotherName(kind: string, closer: Closer) {
   const path = freshPath(directory);
   const victim = spawnChild("mapped-victim.ts", [path, capacity]);
-  const lines = lineReader(victim.stdout);
-  await lines.waitFor((line) => line === "open");
-  const name = otherName(path, kind);
-  if (kind === "deleted PATH.shared") unlinkSync(`${path}.shared`);
-  if (closer === "bun") {
-    // inspect sees the victim under the other name too: it tests the inode lock.
-    expect(inspectArenaFile(name).openState).toBe("open");
-    MappedFileRegionArena.create(name, { capacity }).close();
-  } else {
-    const result = await runLlvmPeer(peer, name, capacity);
-    expect(result).toEqual({ exitCode: 0, stderr: "" });
+  try {
+    const lines = lineReader(victim.stdout);
+    await lines.waitFor((line) => line === "open");
+    try {
+      const name = otherName(path, kind);
+      if (kind === "deleted PATH.shared") unlinkSync(`${path}.shared`);
+      if (closer === "bun") {
+        // inspect sees the victim under the other name too: it tests the inode lock.
+        expect(inspectArenaFile(name).openState).toBe("open");
+        MappedFileRegionArena.create(name, { capacity }).close();
+      } else {
+        const result = await runLlvmPeer(peer, name, capacity);
+        expect(result).toEqual({ exitCode: 0, stderr: "" });
+      }
+    } finally {
+      unmountAll();
+    }
+    const sizeAfterOtherClose = statSync(path).size;
+    victim.stdin.write("go\n");
+    victim.stdin.end();
+    const survived = await lines.waitFor((line) => line === "survived").then(() => true, () => false);
+    await victim.exited;
+    const stderr = await new Response(victim.stderr).text();
+    return { path, sizeAfterOtherClose, result: { survived, exitCode: victim.exitCode, signalCode: victim.signalCode, stderr } };
+  } finally {
+    if (victim.exitCode === null && victim.signalCode === null) victim.kill("SIGKILL");
   }
-  const sizeAfterOtherClose = statSync(path).size;
-  victim.stdin.write("go\n");
-  victim.stdin.end();
-  const survived = await lines.waitFor((line) => line === "survived").then(() => true, () => false);
-  await victim.exited;
-  const stderr = await new Response(victim.stderr).text();
-  return { path, sizeAfterOtherClose, result: { survived, exitCode: victim.exitCode, signalCode: victim.signalCode, stderr } };
 }
 
-for (const kind of ["symlink", "hard link", "deleted PATH.shared"]) {
+for (const kind of ["symlink", "hard link", "bind mount", "deleted PATH.shared"]) {
   describe(`one file, two names (${kind})`, () => {
     test("a Bun opener's close under the other name does not shrink the file under the victim (issue 8 item 2)", async () => {
       const { path, sizeAfterOtherClose, result } = await closeUnderAnotherName(kind, "bun");
