@@ -80,7 +80,9 @@ export type HeaderVerdict =
 
 /**
  * Judges the header of an existing file of `fileSizeBytes`, read at the
- * requested `headerOffset`. Throws ERR_ARENA_HEADER_MISMATCH or ERR_ARENA_CORRUPT.
+ * requested `headerOffset`. Throws ERR_ARENA_CORRUPT. The one judge of headers:
+ * create() uses it before it maps anything, inspect and verify to report, so
+ * they agree on every header.
  */
 export function judgeHeader(words: HeaderWords, fileSizeBytes: number, headerOffset: number, path: string): HeaderVerdict {
   const size = BigInt(fileSizeBytes);
@@ -100,7 +102,7 @@ export function judgeHeader(words: HeaderWords, fileSizeBytes: number, headerOff
   if (words.headerOffset !== offset) {
     // Not a header at this offset. The word does not say where the header is (at
     // the wrong offset it is whatever lies there); callers search for a header at
-    // another offset (findHeaderInFile) and report that instead, if there is one.
+    // another offset (throwIfHeaderIsElsewhere) and report that instead, if there is one.
     return throwing(corrupt(`the header offset word is ${hex(words.headerOffset)}, expected ${headerOffset}`));
   }
   if (words.capacity < headerEnd) return throwing(corrupt(`capacity ${words.capacity} cannot hold a header at ${headerOffset}`));
@@ -134,7 +136,7 @@ export function hex(value: bigint): string {
   return `0x${BigInt.asUintN(64, value).toString(16)}`;
 }
 
-/** How far into the file findHeaderInFile looks for a header at another offset. */
+/** How far into the file throwIfHeaderIsElsewhere looks for a header at another offset. */
 export const headerSearchLimitBytes = 64 * 1024;
 
 /**
