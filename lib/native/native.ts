@@ -113,7 +113,7 @@ const RANGE_TEST = 8;
 /**
  * What a byte-range lock call did: "done"; "busy" (a non-blocking request that
  * another holder is in the way of, or a test that found one); "unsupported" (no
- * open-file-description locks on this platform: macOS).
+ * open-file-description locks on this platform: macOS, Linux before 3.15, some sandboxes).
  */
 export type RangeLockResult = "done" | "busy" | "unsupported";
 
@@ -121,7 +121,9 @@ function rangeLock(fd: number, operation: number, offsetBytes: number, path: str
   const result = Number(native().mfa_range_lock(fd, operation, offsetBytes));
   if (result < 0) {
     const name = errnoName(-result);
-    if (name === "EOPNOTSUPP" || name === "ENOTSUP") return "unsupported";
+    // EINVAL: a kernel without OFD locks (before Linux 3.15, some sandboxes) does
+    // not know the command; our arguments are otherwise always valid.
+    if (name === "EOPNOTSUPP" || name === "ENOTSUP" || name === "EINVAL") return "unsupported";
     if (isWouldBlock(-result)) return "busy";
   }
   check(result, "fcntl", path);
