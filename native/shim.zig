@@ -30,10 +30,14 @@ fn result(rc: c_int) i64 {
     return if (rc == -1) failed() else rc;
 }
 
-/// Opens `path` read-write with O_CLOEXEC; creates it (mode 0644) when `create` != 0.
-export fn mfa_open(path: [*:0]const u8, create: i32) i64 {
-    var flags: c.O = .{ .ACCMODE = .RDWR, .CLOEXEC = true };
-    if (create != 0) flags.CREAT = true;
+pub const open_create: i32 = 1;
+pub const open_read_only: i32 = 2;
+
+/// Opens `path` with O_CLOEXEC: read-write, or read-only when `options` has
+/// open_read_only; creates it (mode 0644) when `options` has open_create.
+export fn mfa_open(path: [*:0]const u8, options: i32) i64 {
+    var flags: c.O = .{ .ACCMODE = if (options & open_read_only != 0) .RDONLY else .RDWR, .CLOEXEC = true };
+    if (options & open_create != 0) flags.CREAT = true;
     while (true) {
         const fd = c.open(path, flags, @as(c.mode_t, 0o644));
         if (fd == -1 and c._errno().* == @intFromEnum(c.E.INTR)) continue;
@@ -126,10 +130,12 @@ fn preallocateDarwin(fd: i32, length_bytes: i64) c_int {
     return c.fcntl(fd, darwin_F_PREALLOCATE, &store);
 }
 
-/// Maps `length_bytes` of the file from offset 0, shared and read-write.
-/// Returns the address.
-export fn mfa_mmap(fd: i32, length_bytes: i64) i64 {
-    const address = c.mmap(null, @intCast(length_bytes), c.PROT.READ | c.PROT.WRITE, .{ .TYPE = .SHARED }, fd, 0);
+/// Maps `length_bytes` of the file from offset 0, read-write: shared, or when
+/// `private` != 0 copy-on-write (writes go to private pages, never to the file;
+/// this works on a read-only descriptor). Returns the address.
+export fn mfa_mmap(fd: i32, length_bytes: i64, private: i32) i64 {
+    const flags: c.MAP = if (private != 0) .{ .TYPE = .PRIVATE } else .{ .TYPE = .SHARED };
+    const address = c.mmap(null, @intCast(length_bytes), c.PROT.READ | c.PROT.WRITE, flags, fd, 0);
     if (address == c.MAP_FAILED) return failed();
     return @intCast(@intFromPtr(address));
 }

@@ -24,7 +24,7 @@
  * process; space is never freed; and it is safe only where processes share one page
  * cache: one machine, a local file system.
  */
-import { ArenaError, closedError } from "../common/errors.ts";
+import { ArenaError, closedError, readOnlyError } from "../common/errors.ts";
 import { errnoName, isPreallocationUnsupported } from "../native/errno.ts";
 import {
   alignmentBytes,
@@ -36,6 +36,7 @@ import {
   settleAtMost,
 } from "./header.ts";
 import { closeArena, openArena, type OpenArena } from "./protocol.ts";
+import { closeArenaReadOnly, openArenaReadOnly } from "./read-only.ts";
 import { reserveDisk } from "../native/native.ts";
 import { BlockAllocator } from "./block-allocator.ts";
 import {
@@ -57,6 +58,13 @@ export interface ArenaOptions {
    */
   onCreate?: (arena: MappedFileRegionArena) => void;
   /** Open even on NFS, SMB or FUSE, where concurrent openers can corrupt the arena. */
+  allowUnsafeFileSystem?: boolean;
+}
+
+export interface ReadOnlyArenaOptions {
+  /** Where the header sits, as the file was created with. Default 0. */
+  headerOffset?: number;
+  /** Open even on NFS, SMB or FUSE, where a reader may see stale bytes. */
   allowUnsafeFileSystem?: boolean;
 }
 
@@ -96,9 +104,15 @@ export class MappedFileRegionArena implements Disposable {
   readonly capacity: number;
   /** Where the header sits. The first allocation of a new arena is at headerOffset + 32. */
   readonly headerOffset: number;
+  /** True for an arena from openReadOnly(): every allocation method throws ERR_ARENA_READ_ONLY. */
+  readonly readOnly: boolean;
 
   // Hot-path state, kept in fields so allocation reads no more than it must.
   #header: BigUint64Array | null;
+  /** The header for allocation: null when closed or read-only (then #cannotAllocate says which). */
+  #allocationHeader: BigUint64Array | null;
+  /** What `size` and views are bounded by: the capacity, or a read-only opener's mapped length. */
+  readonly #visibleEnd: number;
   #open: OpenArena | null;
   /**
    * Allocations that end at or below this need no disk reservation. A local,
@@ -145,10 +159,31 @@ export class MappedFileRegionArena implements Disposable {
         // instance must not be usable afterwards either.
         arenaBeingCreated.#open = null;
         arenaBeingCreated.#header = null;
+        arenaBeingCreated.#allocationHeader = null;
         throw error;
       }
     });
     return created ?? new MappedFileRegionArena(constructing, opened);
+  }
+
+  /**
+   * Opens the existing arena at `path` read-only: it works on a read-only mount
+   * and on a file the caller may only read, and changes nothing on disk. Every
+   * allocation method throws ArenaError ERR_ARENA_READ_ONLY. Views cover the
+   * file's length at open; a write through one stays in this process (a private
+   * copy of the page) and never reaches the file. See docs/read-only.md.
+   */
+  static openReadOnly(path: string, options: ReadOnlyArenaOptions = {}): MappedFileRegionArena {
+    requireString(path, "path");
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(`options must be an object, got ${options === null ? "null" : typeof options}`);
+    }
+    const headerOffset = requireNonNegativeInteger(options.headerOffset ?? 0, "options.headerOffset");
+    if (headerOffset % alignmentBytes !== 0) {
+      throw new RangeError(`options.headerOffset must be a multiple of ${alignmentBytes}, got ${headerOffset}`);
+    }
+    const allowUnsafeFileSystem = optionalBoolean(options.allowUnsafeFileSystem, "options.allowUnsafeFileSystem");
+    return new MappedFileRegionArena(constructing, openArenaReadOnly({ path, headerOffset, allowUnsafeFileSystem }));
   }
 
   private constructor(token: typeof constructing, arena: OpenArena) {
@@ -156,15 +191,18 @@ export class MappedFileRegionArena implements Disposable {
     this.path = arena.path;
     this.capacity = arena.capacity;
     this.headerOffset = arena.headerOffset;
+    this.readOnly = arena.readOnly === true;
     this.#header = arena.header;
+    this.#allocationHeader = arena.readOnly ? null : arena.header;
+    this.#visibleEnd = arena.mapping.lengthBytes;
     this.#open = arena;
     this.#overflowMark = BigInt(arena.capacity) + BigInt(alignmentBytes);
   }
 
   /** Returns the file offset of a new allocation of `size` bytes, aligned to 8. */
   allocateOffset(size: number): number {
-    const header = this.#header;
-    if (header === null) throw closedError(this.path);
+    const header = this.#allocationHeader;
+    if (header === null) throw this.#cannotAllocate("allocateOffset()");
     if (!(size >= 0 && size <= this.capacity && Number.isInteger(size))) this.#rejectSize(size);
     const rounded = Math.ceil(size / alignmentBytes) * alignmentBytes;
     const increment = rounded <= cachedIncrementLimitBytes ? cachedIncrements[rounded / alignmentBytes]! : BigInt(rounded);
@@ -179,7 +217,7 @@ export class MappedFileRegionArena implements Disposable {
   /** Allocates `size` bytes and returns a view of them (length `size`, zero-copy). */
   allocate(size: number): Uint8Array {
     const open = this.#open;
-    if (open === null) throw closedError(this.path);
+    if (open === null || open.readOnly) throw this.#cannotAllocate("allocate()");
     // Larger than the capacity is "full" (from allocateOffset), not a view problem.
     if (size > open.mapping.maxViewBytes && size <= this.capacity) this.#rejectViewLength(size, "size");
     return open.mapping.view(this.allocateOffset(size), size);
@@ -188,7 +226,7 @@ export class MappedFileRegionArena implements Disposable {
   /** Allocates room for `bytes`, copies them in, and returns their offset. */
   append(bytes: Uint8Array): number {
     const open = this.#open;
-    if (open === null) throw closedError(this.path);
+    if (open === null || open.readOnly) throw this.#cannotAllocate("append()");
     requireBytes(bytes, "bytes");
     const length = bytes.length;
     if (length > open.mapping.maxViewBytes && length <= this.capacity) this.#rejectViewLength(length, "bytes.length");
@@ -200,16 +238,15 @@ export class MappedFileRegionArena implements Disposable {
 
   /**
    * A zero-copy view of `length` bytes at file offset `offset`: anything inside the
-   * capacity, including the bytes before headerOffset.
+   * capacity, including the bytes before headerOffset. Read-only: anything inside
+   * the file's length at open (`readableBytes`); writes through it stay in this process.
    */
   bytes(offset: number, length: number): Uint8Array {
     const open = this.#open;
     if (open === null) throw closedError(this.path);
     requireNonNegativeInteger(offset, "offset");
     requireNonNegativeInteger(length, "length");
-    if (offset + length > this.capacity) {
-      throw new RangeError(`offset + length (${offset} + ${length}) is past the capacity ${this.capacity}`);
-    }
+    if (offset + length > this.#visibleEnd) this.#rejectRange(offset, length);
     if (length > open.mapping.maxViewBytes) this.#rejectViewLength(length, "length");
     return open.mapping.view(offset, length);
   }
@@ -221,7 +258,7 @@ export class MappedFileRegionArena implements Disposable {
    */
   blockAllocator(blockSizeBytes: number): BlockAllocator {
     const open = this.#open;
-    if (open === null) throw closedError(this.path);
+    if (open === null || open.readOnly) throw this.#cannotAllocate("blockAllocator()");
     return new BlockAllocator(this, blockSizeBytes, {
       mapping: open.mapping,
       returnTail: (blockEnd, usedEnd) => this.#returnTail(blockEnd, usedEnd),
@@ -233,17 +270,31 @@ export class MappedFileRegionArena implements Disposable {
     const header = this.#header;
     if (header === null) return this.#sizeAtClose;
     // Past the capacity only while an overflowing allocation backs out: then full.
-    return Math.min(Number(Atomics.load(header, bumpPointerWord)), this.capacity);
+    // A read-only opener sees no further than it mapped.
+    return Math.min(Number(Atomics.load(header, bumpPointerWord)), this.#visibleEnd);
+  }
+
+  /**
+   * Bytes `bytes()` can reach: the capacity, or for a read-only arena the file's
+   * length when it was opened (what lies past it was not there to map).
+   */
+  get readableBytes(): number {
+    return this.#visibleEnd;
   }
 
   get closed(): boolean {
     return this.#open === null;
   }
 
-  /** Writes the mapping's dirty pages to the file and waits (msync MS_SYNC). */
+  /**
+   * Writes the mapping's dirty pages to the file and waits (msync MS_SYNC). On a
+   * read-only arena it does nothing: this process has no bytes of its own in the
+   * file, and what it wrote through views was never meant for it.
+   */
   sync(): void {
     const open = this.#open;
     if (open === null) throw closedError(this.path);
+    if (open.readOnly) return;
     open.mapping.sync();
   }
 
@@ -266,7 +317,9 @@ export class MappedFileRegionArena implements Disposable {
     this.#sizeAtClose = this.size;
     this.#open = null;
     this.#header = null;
-    closeArena(open);
+    this.#allocationHeader = null;
+    if (open.readOnly) closeArenaReadOnly(open);
+    else closeArena(open);
   }
 
   [Symbol.dispose](): void {
@@ -346,6 +399,20 @@ export class MappedFileRegionArena implements Disposable {
     if (header === null) return false;
     const expected = BigInt(blockEnd);
     return Atomics.compareExchange(header, bumpPointerWord, expected, BigInt(usedEnd)) === expected;
+  }
+
+  #cannotAllocate(what: string): ArenaError {
+    return this.#open === null ? closedError(this.path) : readOnlyError(this.path, what);
+  }
+
+  #rejectRange(offset: number, length: number): never {
+    if (this.#visibleEnd === this.capacity) {
+      throw new RangeError(`offset + length (${offset} + ${length}) is past the capacity ${this.capacity}`);
+    }
+    throw new RangeError(
+      `offset + length (${offset} + ${length}) is past the ${this.#visibleEnd} bytes this read-only arena mapped ` +
+        `(the file's length when it was opened)`,
+    );
   }
 
   #rejectSize(size: unknown): never {

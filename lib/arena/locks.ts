@@ -59,7 +59,8 @@ export class LockedFile {
 
 /**
  * The two "in use" locks of one opener: PATH.shared's flock and the inode lock on
- * the main file's descriptor.
+ * the main file's descriptor. A read-only opener that could not open PATH.shared
+ * passes sharedFd -1 and holds the inode lock alone (see read-only.ts).
  */
 export class InUseLocks {
   #held = false;
@@ -76,7 +77,7 @@ export class InUseLocks {
   /** Takes both shared, waiting for a closer that is shrinking the file. */
   hold(): void {
     if (this.#held) return;
-    lockFile(this.sharedFd, "shared", this.sharedPath);
+    if (this.sharedFd !== -1) lockFile(this.sharedFd, "shared", this.sharedPath);
     lockRange(this.mainFd, "shared", inodeLockByte, this.path, true);
     this.#held = true;
   }
@@ -93,7 +94,7 @@ export class InUseLocks {
     if (!this.#held) return;
     this.#held = false;
     unlockRange(this.mainFd, inodeLockByte, this.path);
-    unlockFile(this.sharedFd, this.sharedPath);
+    if (this.sharedFd !== -1) unlockFile(this.sharedFd, this.sharedPath);
   }
 
   /**

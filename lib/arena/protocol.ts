@@ -86,6 +86,8 @@ export interface OpenArena {
   header: BigUint64Array;
   capacity: number;
   headerOffset: number;
+  /** Set by openArenaReadOnly (read-only.ts): a private mapping of the file's length at open. */
+  readOnly?: true;
 }
 
 /**
@@ -285,7 +287,7 @@ function refuseIfNotAnArena(fd: number, headerOffset: number, path: string): voi
   }
 }
 
-function checkFileIsUsable(fd: number, path: string, allowUnsafeFileSystem: boolean): void {
+export function checkFileIsUsable(fd: number, path: string, allowUnsafeFileSystem: boolean): void {
   const { kind } = statFile(fd, path);
   if (kind !== "file") {
     const what = kind === "directory" ? "a directory" : "not a regular file";
@@ -304,7 +306,7 @@ function checkFileIsUsable(fd: number, path: string, allowUnsafeFileSystem: bool
   }
 }
 
-function readAndJudgeHeader(fd: number, status: FileStatus, headerOffset: number, path: string) {
+export function readAndJudgeHeader(fd: number, status: FileStatus, headerOffset: number, path: string) {
   try {
     return readAndJudgeHeaderAt(fd, status, headerOffset, path);
   } catch (error) {

@@ -16,6 +16,7 @@ export type ArenaErrorCode =
   | "ERR_ARENA_NOT_A_FILE"
   | "ERR_ARENA_NATIVE_LIBRARY"
   | "ERR_ARENA_CREATING"
+  | "ERR_ARENA_READ_ONLY"
   | (string & {});
 
 /** The optional facts an ArenaError carries besides its code and message. */
@@ -51,4 +52,13 @@ export class ArenaError extends Error {
 /** The ERR_ARENA_CLOSED error for an arena used after close(). */
 export function closedError(path: string): ArenaError {
   return new ArenaError("ERR_ARENA_CLOSED", `arena is closed: ${path}`, { path });
+}
+
+/** The ERR_ARENA_READ_ONLY error for a write entry (`what`) called on something opened read-only. */
+export function readOnlyError(path: string, what: string): ArenaError {
+  return new ArenaError(
+    "ERR_ARENA_READ_ONLY",
+    `${what} is not possible: ${path} was opened read-only (openReadOnly); open it with create() to write`,
+    { path },
+  );
 }

@@ -18,7 +18,7 @@ const symbols = {
   mfa_fstat: { args: [i32, ptr], returns: i64_fast },
   mfa_ftruncate: { args: [i32, i64], returns: i64_fast },
   mfa_fallocate: { args: [i32, i64, i64], returns: i64_fast },
-  mfa_mmap: { args: [i32, i64], returns: i64_fast },
+  mfa_mmap: { args: [i32, i64, i32], returns: i64_fast },
   mfa_munmap: { args: [i64, i64], returns: i64_fast },
   mfa_msync: { args: [i64, i64], returns: i64_fast },
   mfa_pread: { args: [i32, ptr, i64, i64], returns: i64_fast },
@@ -67,9 +67,17 @@ function cString(path: string): Uint8Array {
   return encoder.encode(`${path}\0`);
 }
 
-/** Opens `path` read-write (O_CLOEXEC), creating it with mode 0644 if `create`. Returns the fd. */
-export function openFile(path: string, options: { create: boolean }): number {
-  return check(native().mfa_open(cString(path), options.create ? 1 : 0), "open", path);
+// mfa_open's options (native/shim.zig).
+const OPEN_CREATE = 1;
+const OPEN_READ_ONLY = 2;
+
+/**
+ * Opens `path` (O_CLOEXEC) read-write, or read-only when `readOnly`, creating it
+ * with mode 0644 if `create`. Returns the fd.
+ */
+export function openFile(path: string, options: { create: boolean; readOnly?: boolean }): number {
+  const flags = (options.create ? OPEN_CREATE : 0) | (options.readOnly ? OPEN_READ_ONLY : 0);
+  return check(native().mfa_open(cString(path), flags), "open", path);
 }
 
 /** Closes `fd`; `path` only names it in errors. */
@@ -207,9 +215,13 @@ export function fileSystemOf(fd: number, path: string): FileSystemId {
   return { typeName: new TextDecoder().decode(name.subarray(0, name.indexOf(0))) };
 }
 
-/** Maps the first `lengthBytes` of the file, shared and read-write. Returns the address. */
-export function mapFile(fd: number, lengthBytes: number, path: string): number {
-  return check(native().mfa_mmap(fd, lengthBytes), "mmap", path);
+/**
+ * Maps the first `lengthBytes` of the file read-write: "shared" (writes reach the
+ * file), or "private" (copy-on-write: writes stay in this process's own pages and
+ * never reach the file; works on a read-only descriptor). Returns the address.
+ */
+export function mapFile(fd: number, lengthBytes: number, path: string, sharing: "shared" | "private" = "shared"): number {
+  return check(native().mfa_mmap(fd, lengthBytes, sharing === "private" ? 1 : 0), "mmap", path);
 }
 
 /** munmap. Every view over the range must be detached first: touching it after would crash. */

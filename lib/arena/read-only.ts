@@ -1,0 +1,154 @@
+/**
+ * Opening an existing arena read-only: a cache shipped on a read-only mount
+ * (EROFS), or a file the user may only read (EACCES on a read-write open).
+ *
+ * The effect we want: every reader sees the arena's bytes through zero-copy views,
+ * as a writer does, changes nothing on disk, and cannot be killed by anything a
+ * writer elsewhere does, nor by a write through one of its own views.
+ *
+ * Why the obvious ways fail:
+ *  - A read-write open of the file or of PATH.shared fails (EROFS, EACCES), and
+ *    PATH.shared cannot be created in a read-only directory.
+ *  - Mapping the whole capacity, as a writer does, maps pages past the end of a
+ *    closed file (the last closer shrank it to the bump pointer): reading one is
+ *    SIGBUS. And a file that is full-size while writers have it open shrinks when
+ *    the last of them closes: any page of ours past the new end is then SIGBUS.
+ *    The bump pointer cannot bound what is safe: it goes down as well as up (a
+ *    block allocator gives back its tail, a failed reservation or a full arena
+ *    undoes its add), so the shrink can cut below a value a reader once saw.
+ *  - A PROT_READ mapping turns a JavaScript write through a view into SIGSEGV.
+ *
+ * The way chosen:
+ *  - The main file is opened O_RDONLY and PATH.shared is opened O_RDONLY if it
+ *    exists, never created. The reader takes the same "in use" locks as a writer,
+ *    shared, for its whole life: the inode lock (an F_RDLCK open-file-description
+ *    lock, which needs only read permission) and PATH.shared's flock when it could
+ *    open it (flock needs no write permission). A closer that finds them held is
+ *    not the last one and does not shrink: no Bun writer, under any name of the
+ *    file, and no LLVM writer under this name when PATH.shared exists, can cut
+ *    the file under a reader. The main file's flock is taken shared while opening,
+ *    so a creation in progress is waited for, never seen half done.
+ *  - The mapping is the file's length at open (capped at the capacity), not the
+ *    capacity: every page of it lies inside the file, and with the locks held the
+ *    file does not get shorter. Views, the header and `size` stay inside it.
+ *  - The mapping is MAP_PRIVATE and PROT_READ|PROT_WRITE. Pages the reader only
+ *    reads are the page cache's own pages (Linux maps them until the first write),
+ *    so writers' later stores to them are seen; a write through a view copies that
+ *    one page into memory private to this process: it never reaches the file,
+ *    does not crash, and is lost at close (that page stops seeing writers' stores).
+ *
+ * What it gives up:
+ *  - A reader opened on a closed (shrunk) file sees nothing past the length it
+ *    mapped: allocations writers make after its open lie past its mapping. Reopen
+ *    to see them. (While any writer has the file open it is at full capacity, and
+ *    a reader opened then sees everything, live.)
+ *  - While a reader holds the file, the last writer to close does not shrink it:
+ *    it stays at its capacity (sparse, so no disk) until a writer closes last.
+ *  - Where there are no open-file-description locks (macOS, Linux before 3.15) a
+ *    reader is protected only by PATH.shared, as in LLVM: if it could not open
+ *    one, a writer arriving later can shrink the file under it. LLVM closers
+ *    under another name (a symlink, a hard link) ignore the inode lock, as they do
+ *    for writers (docs/design/arena-locks.md).
+ */
+import { ArenaError } from "../common/errors.ts";
+import { headerSizeBytes } from "./header.ts";
+import { InUseLocks, LockedFile } from "./locks.ts";
+import { Mapping } from "./mapping.ts";
+import { checkFileIsUsable, readAndJudgeHeader, type OpenArena } from "./protocol.ts";
+import { closeFile, mapFile, openFile, statFile } from "../native/native.ts";
+
+export interface ReadOnlyOpenRequest {
+  path: string;
+  headerOffset: number;
+  allowUnsafeFileSystem: boolean;
+}
+
+/** Opens the existing arena at request.path read-only; see the comment at the top. */
+export function openArenaReadOnly(request: ReadOnlyOpenRequest): OpenArena {
+  const { path, headerOffset } = request;
+  const mainFd = openFile(path, { create: false, readOnly: true });
+  let sharedFd = -1;
+  let mapping: Mapping | undefined;
+  let locks: InUseLocks | undefined;
+  const main = new LockedFile(mainFd, path);
+  try {
+    checkFileIsUsable(mainFd, path, request.allowUnsafeFileSystem);
+    sharedFd = openSharedIfPossible(`${path}.shared`);
+    locks = new InUseLocks(mainFd, sharedFd, path);
+    // As a writer does: the main lock shared (a creator holds it exclusively), then
+    // the in-use locks (a closer that shrinks holds them exclusively), then the size.
+    main.acquire("shared");
+    locks.hold();
+    const status = statFile(mainFd, path);
+    if (status.sizeBytes === 0) {
+      throw new ArenaError("ERR_ARENA_CORRUPT", `${path} is empty: no arena was ever created in it; it was left untouched`, { path });
+    }
+    const verdict = readAndJudgeHeader(mainFd, status, headerOffset, path);
+    if (verdict.kind !== "valid") {
+      throw new ArenaError(
+        "ERR_ARENA_CORRUPT",
+        `${path}: its creation was interrupted and a read-only open cannot redo it; open it once with create()`,
+        { path },
+      );
+    }
+    const mappedBytes = Math.min(status.sizeBytes, verdict.capacity);
+    mapping = new Mapping(mapFile(mainFd, mappedBytes, path, "private"), mappedBytes, path);
+    const header = new BigUint64Array(mapping.dedicatedBuffer(headerOffset, headerSizeBytes));
+    main.release();
+    return { path, mainFd, sharedFd, inUse: locks, mapping, header, capacity: verdict.capacity, headerOffset, readOnly: true };
+  } catch (error) {
+    const attempt = (step: () => void) => {
+      try {
+        step();
+      } catch {
+        // Already failing: the first error is the one the caller needs.
+      }
+    };
+    const mapped = mapping;
+    const held = locks;
+    if (mapped !== undefined) attempt(() => mapped.unmap());
+    if (held !== undefined) attempt(() => held.release());
+    attempt(() => main.release());
+    attempt(() => closeFile(mainFd, path));
+    if (sharedFd !== -1) attempt(() => closeFile(sharedFd, `${path}.shared`));
+    throw error;
+  }
+}
+
+/**
+ * Closes a read-only opener: unmap first (so no page of ours is mapped when a
+ * writer may shrink), then let the in-use locks go. Never shrinks: it cannot
+ * write, and its locks say nothing about writers. The first failure is thrown
+ * after every step has been tried.
+ */
+export function closeArenaReadOnly(arena: OpenArena): void {
+  const { path, mainFd, sharedFd, inUse, mapping } = arena;
+  let firstError: unknown;
+  const attempt = (step: () => void) => {
+    try {
+      step();
+    } catch (error) {
+      firstError ??= error;
+    }
+  };
+  attempt(() => mapping.unmap());
+  attempt(() => inUse.release());
+  attempt(() => closeFile(mainFd, path));
+  if (sharedFd !== -1) attempt(() => closeFile(sharedFd, `${path}.shared`));
+  if (firstError !== undefined) throw firstError;
+}
+
+/**
+ * PATH.shared opened read-only, or -1 when it is not there or not ours to read:
+ * a reader never creates it (the directory may be read-only, and a read-only open
+ * changes nothing on disk). Without it the inode lock alone protects the reader.
+ */
+function openSharedIfPossible(sharedPath: string): number {
+  try {
+    return openFile(sharedPath, { create: false, readOnly: true });
+  } catch (error) {
+    const absent = error instanceof ArenaError && ["ENOENT", "EACCES", "EPERM", "ELOOP", "ENOTDIR"].includes(error.code);
+    if (absent) return -1;
+    throw error;
+  }
+}
