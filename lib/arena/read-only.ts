@@ -57,6 +57,10 @@ import { Mapping } from "./mapping.ts";
 import { checkFileIsUsable, readAndJudgeHeader, type OpenArena } from "./protocol.ts";
 import { closeFile, mapFile, openFile, statFile } from "../native/native.ts";
 
+/** A broken variant for tests (read-only-testing.ts); null in normal use. */
+export type BrokenReadOnlyOpen = "no-in-use-locks" | null;
+export const readOnlyOpenVariant: { broken: BrokenReadOnlyOpen } = { broken: null };
+
 export interface ReadOnlyOpenRequest {
   path: string;
   headerOffset: number;
@@ -78,7 +82,7 @@ export function openArenaReadOnly(request: ReadOnlyOpenRequest): OpenArena {
     // As a writer does: the main lock shared (a creator holds it exclusively), then
     // the in-use locks (a closer that shrinks holds them exclusively), then the size.
     main.acquire("shared");
-    locks.hold();
+    if (readOnlyOpenVariant.broken !== "no-in-use-locks") locks.hold();
     const status = statFile(mainFd, path);
     if (status.sizeBytes === 0) {
       throw new ArenaError("ERR_ARENA_CORRUPT", `${path} is empty: no arena was ever created in it; it was left untouched`, { path });
