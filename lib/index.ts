@@ -10,3 +10,6 @@ export {
   type RecordInitializer,
 } from "./trie/trie-raw-hash-map.ts";
 export { OnDiskDataAllocator, type DataAllocatorOptions, type DataBlock } from "./trie/data-allocator.ts";
+export type { ReadOnlyArenaOptions } from "./arena/arena.ts";
+export type { ReadOnlyTrieOptions } from "./trie/trie-raw-hash-map.ts";
+export type { ReadOnlyDataAllocatorOptions } from "./trie/data-allocator.ts";

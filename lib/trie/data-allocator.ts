@@ -14,7 +14,7 @@
  * pointer. LLVM refuses a block that ends exactly at the bump pointer (it tests
  * offset + size >= size()); we accept it, so the last block written is readable.
  */
-import { closedError } from "../common/errors.ts";
+import { closedError, readOnlyError } from "../common/errors.ts";
 import { optionalBoolean, optionalFunction, requireNonNegativeInteger } from "../common/arguments.ts";
 import { corruptAt, headerMismatch } from "./corruption.ts";
 import { DatabaseFile, TableKind, type ByteViews, type RootTable } from "./database-file.ts";
@@ -31,6 +31,15 @@ export interface DataAllocatorOptions {
   userHeaderBytes?: number;
   /** Fills a new file's user header (zeroed before), once, in the creating process. */
   initializeUserHeader?: (header: Uint8Array) => void;
+  allowUnsafeFileSystem?: boolean;
+}
+
+/** What an existing pool must be, for openReadOnly. */
+export interface ReadOnlyDataAllocatorOptions {
+  /** The table's name; the file must hold a data allocator of this name. */
+  name: string;
+  /** When given, the file's user header must be this size. */
+  userHeaderBytes?: number;
   allowUnsafeFileSystem?: boolean;
 }
 
@@ -55,6 +64,8 @@ export class OnDiskDataAllocator implements Disposable {
   readonly name: string;
   readonly capacity: number;
   readonly userHeaderBytes: number;
+  /** True when opened with openReadOnly: allocate throws ERR_ARENA_READ_ONLY. */
+  readonly readOnly: boolean;
   #file: DatabaseFile | null;
   #bytes: Uint8Array | null;
   /** No block starts below this: the end of the table. */
@@ -86,6 +97,26 @@ export class OnDiskDataAllocator implements Disposable {
     return new OnDiskDataAllocator(file, options.name);
   }
 
+  /**
+   * Opens the pool in the existing database file at `path` read-only (see
+   * MappedFileRegionArena.openReadOnly): get and userHeader work (a write through
+   * their views stays in this process); allocate throws ERR_ARENA_READ_ONLY.
+   */
+  static openReadOnly(path: string, options: ReadOnlyDataAllocatorOptions): OnDiskDataAllocator {
+    if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+    const requested = options.userHeaderBytes === undefined ? undefined : requireNonNegativeInteger(options.userHeaderBytes, "options.userHeaderBytes");
+    const file = DatabaseFile.openReadOnly(
+      path,
+      {
+        kind: TableKind.dataAllocator,
+        name: options.name,
+        judge: (views, table, size) => judgeDataAllocatorTable(views, table, size, path, options.name, requested),
+      },
+      { allowUnsafeFileSystem: optionalBoolean(options.allowUnsafeFileSystem, "options.allowUnsafeFileSystem") },
+    );
+    return new OnDiskDataAllocator(file, options.name);
+  }
+
   private constructor(file: DatabaseFile, name: string) {
     const { table, views, path } = file;
     const stored = views.view.getBigUint64(table.offset + userHeaderSizeAt, true);
@@ -93,6 +124,7 @@ export class OnDiskDataAllocator implements Disposable {
     this.name = name;
     this.capacity = file.arena.capacity;
     this.userHeaderBytes = Number(stored);
+    this.readOnly = file.readOnly;
     this.#file = file;
     this.#bytes = views.bytes;
     this.#floor = table.end;
@@ -101,14 +133,19 @@ export class OnDiskDataAllocator implements Disposable {
 
   /** Allocates `size` bytes (8-aligned) and returns its offset and a view. */
   allocate(size: number): DataBlock {
-    const offset = this.allocateOffset(size);
+    const offset = this.#allocate(size, "allocate()");
     return { offset, data: new Uint8Array(this.#bytes!.buffer as ArrayBuffer, offset, size) };
   }
 
   /** Allocates `size` bytes and returns only the offset. */
   allocateOffset(size: number): number {
+    return this.#allocate(size, "allocateOffset()");
+  }
+
+  #allocate(size: number, what: string): number {
     const file = this.#file;
     if (file === null) throw closedError(this.path);
+    if (this.readOnly) throw readOnlyError(this.path, what);
     return file.arena.allocateOffset(size);
   }
 

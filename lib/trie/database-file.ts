@@ -24,8 +24,8 @@
  * it (so a file of another kind, name or shape is refused with not a byte
  * changed: opening refreshes the arena's allocatedSize word), and again over the
  * mapping, which is what counts. Opening is split from judging (`judgeDatabase`,
- * `NewTable.judge`), so a read-only open can reuse the checks when the arena
- * gets one.
+ * `NewTable.judge`), so the read-only open (`openReadOnly`, over the arena's
+ * read-only open) runs the same checks over the part of the file it mapped.
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { MappedFileRegionArena } from "../arena/arena.ts";
@@ -81,6 +81,9 @@ export interface NewTable {
   judge(views: ByteViews, table: RootTable, size: number): void;
 }
 
+/** What an existing table must be, for a read-only open: nothing is created. */
+export type ExistingTable = Pick<NewTable, "kind" | "name" | "judge">;
+
 export interface DatabaseOpenOptions {
   capacity: number;
   allowUnsafeFileSystem?: boolean;
@@ -129,19 +132,44 @@ export class DatabaseFile implements Disposable {
       allowUnsafeFileSystem: options.allowUnsafeFileSystem ?? false,
       onCreate: (fresh) => createTable(fresh, options.table, nameBytes),
     });
+    return DatabaseFile.#adopt(arena, options.table, nameBytes);
+  }
+
+  /**
+   * Opens the existing database file at `path` read-only (MappedFileRegionArena.openReadOnly):
+   * the same judgement as open(), nothing created or changed on disk.
+   */
+  static openReadOnly(path: string, table: ExistingTable, options: { allowUnsafeFileSystem?: boolean } = {}): DatabaseFile {
+    requireString(path, "path");
+    const nameBytes = encodeName(table.name);
+    const arena = MappedFileRegionArena.openReadOnly(path, {
+      headerOffset: databaseHeaderBytes,
+      allowUnsafeFileSystem: options.allowUnsafeFileSystem ?? false,
+    });
+    return DatabaseFile.#adopt(arena, table, nameBytes);
+  }
+
+  /** Judges the opened file's headers and table; closes the arena and throws if any is wrong. */
+  static #adopt(arena: MappedFileRegionArena, expected: ExistingTable, nameBytes: Uint8Array): DatabaseFile {
+    const path = arena.path;
     try {
       if (arena.capacity > maxDatabaseCapacity) {
         throw tooLarge(path, BigInt(arena.capacity));
       }
       const views = mappingViews(arena);
       const table = judgeDatabase(views, arena.size, path);
-      checkTableIdentity(views, table, options.table.kind, nameBytes, options.table.name, path);
-      options.table.judge(views, table, arena.size);
+      checkTableIdentity(views, table, expected.kind, nameBytes, expected.name, path);
+      expected.judge(views, table, arena.size);
       return new DatabaseFile(arena, views, table);
     } catch (error) {
       arena.close();
       throw error;
     }
+  }
+
+  /** True when opened with openReadOnly: writer entries throw ERR_ARENA_READ_ONLY. */
+  get readOnly(): boolean {
+    return this.arena.readOnly;
   }
 
   /** The bump pointer: every byte below it has been handed out. */
@@ -166,11 +194,15 @@ function tooLarge(path: string, capacity: bigint): ArenaError {
   return new ArenaError("ERR_ARENA_TOO_LARGE", `${path} has capacity ${capacity}; at most ${maxDatabaseCapacity} (2 GiB) is supported here`, { path });
 }
 
-/** Views over the whole mapping, from the arena's one buffer (detached by the arena on close). */
+/**
+ * Views over the whole mapping, from the arena's one buffer (detached by the
+ * arena on close). For a read-only arena, over what it mapped: the file's length
+ * at open, which is also as far as its `size` goes.
+ */
 export function mappingViews(arena: MappedFileRegionArena): MappingViews {
-  const whole = arena.bytes(0, arena.capacity);
+  const length = arena.readableBytes;
+  const whole = arena.bytes(0, length);
   const buffer = whole.buffer as ArrayBuffer;
-  const length = arena.capacity;
   return {
     bytes: new Uint8Array(buffer, whole.byteOffset, length),
     view: new DataView(buffer, whole.byteOffset, length),

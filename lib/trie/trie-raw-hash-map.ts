@@ -32,7 +32,7 @@
  * file is an ERR_ARENA_CORRUPT that says where, never a wild read or a loop.
  */
 import type { MappedFileRegionArena } from "../arena/arena.ts";
-import { closedError } from "../common/errors.ts";
+import { closedError, readOnlyError } from "../common/errors.ts";
 import { optionalBoolean, optionalFunction, requireNonNegativeInteger } from "../common/arguments.ts";
 import { alignUp8, corruptAt, headerMismatch } from "./corruption.ts";
 import { DatabaseFile, TableKind, type ByteViews, type MappingViews, type RootTable } from "./database-file.ts";
@@ -54,6 +54,18 @@ import { trieRecordOffsets, walkTrie, type TrieValidation } from "./trie-walk.ts
 
 export type { TrieRecord } from "./trie-layout.ts";
 export type { TrieValidation } from "./trie-walk.ts";
+
+/** What an existing trie must be, for openReadOnly: its shape is the file's. */
+export interface ReadOnlyTrieOptions {
+  /** The table's name; the file must hold a trie of this name. */
+  name: string;
+  /** Bits in each hash: must match the file. */
+  hashBits: number;
+  /** Bytes of data in each record: must match the file. */
+  dataBytes: number;
+  /** Open even on NFS, SMB or FUSE (see MappedFileRegionArena). */
+  allowUnsafeFileSystem?: boolean;
+}
 
 export interface TrieOptions {
   /** The table's name; an existing file must hold a trie of this name. */
@@ -105,6 +117,8 @@ export class OnDiskTrieRawHashMap implements Disposable {
   /** The file's child subtrie bits (its own, whatever was asked). */
   readonly subtrieBits: number;
   readonly capacity: number;
+  /** True when opened with openReadOnly: insert throws ERR_ARENA_READ_ONLY. */
+  readonly readOnly: boolean;
 
   #file: DatabaseFile | null;
   #layout: TrieLayout | null;
@@ -139,6 +153,32 @@ export class OnDiskTrieRawHashMap implements Disposable {
     }
   }
 
+  /**
+   * Opens the trie in the existing database file at `path` read-only (see
+   * MappedFileRegionArena.openReadOnly): find, iteration and validate work;
+   * insert throws ERR_ARENA_READ_ONLY. It sees records up to the file's length
+   * when it opened (all of them while a writer has the file open).
+   */
+  static openReadOnly(path: string, options: ReadOnlyTrieOptions): OnDiskTrieRawHashMap {
+    if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+    const shape = checkShape({ name: options.name, hashBits: options.hashBits, dataBytes: options.dataBytes, capacity: 0 });
+    const file = DatabaseFile.openReadOnly(
+      path,
+      {
+        kind: TableKind.trieRawHashMap,
+        name: options.name,
+        judge: (views, table, size) => judgeTrieTable(views, table, size, path, options.name, shape),
+      },
+      { allowUnsafeFileSystem: optionalBoolean(options.allowUnsafeFileSystem, "options.allowUnsafeFileSystem") },
+    );
+    try {
+      return new OnDiskTrieRawHashMap(file, options.name, shape.hashBits, shape.dataBytes);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
   private constructor(file: DatabaseFile, name: string, hashBits: number, dataBytes: number) {
     const { view } = file.views;
     const table = file.table;
@@ -151,6 +191,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
     this.dataBytes = dataBytes;
     this.subtrieBits = storedSubtrieBits;
     this.capacity = file.arena.capacity;
+    this.readOnly = file.readOnly;
     this.#file = file;
     const arena = file.arena;
     const layout = new TrieLayout(path, () => arena.size, file.views, table, { hashBits, dataBytes, subtrieBits: storedSubtrieBits });
@@ -222,6 +263,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
   insertOffset(hash: Uint8Array, initialize?: RecordInitializer): number {
     const layout = this.#layout;
     if (layout === null) throw closedError(this.path);
+    if (this.readOnly) throw readOnlyError(this.path, "insert()");
     if (!(hash instanceof Uint8Array) || hash.length !== this.hashBytes) this.#rejectHash(hash);
     optionalFunction(initialize, "initialize");
     // An initializer may insert too: each call keeps its own record in #created.
