@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { MappedFileRegionArena } from "../../lib/index.ts";
 import { expectArenaError } from "../support/expect.ts";
 import { finished, lineReader, spawnChild, type ChildResult } from "../support/processes.ts";
+import { withReadOnlyMount } from "../support/read-only-mount.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
 
 const directory = tempDirectory("mfa-read-only-");
@@ -243,23 +244,14 @@ describe("a writer elsewhere closes while a reader has the arena mapped", () => 
 describe("where the file cannot be opened for writing", () => {
   test("a read-only mount (EROFS): create() fails, openReadOnly reads, with and without PATH.shared", async () => {
     const root = join(directory, "ro-mount");
-    mkdirSync(root);
-    const mounted = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", root]);
-    if (mounted.exitCode !== 0) {
-      throw new Error(
-        `cannot mount a tmpfs at ${root} (exit ${mounted.exitCode}: ${mounted.stderr.toString().trim()}); ` +
-          `the read-only mount test needs root (or CAP_SYS_ADMIN) and does not pass without it`,
-      );
-    }
-    try {
-      const withShared = join(root, "with-shared.arena");
-      const withoutShared = join(root, "without-shared.arena");
+    const withShared = join(root, "with-shared.arena");
+    const withoutShared = join(root, "without-shared.arena");
+    const fill = () => {
       makeArena(withShared);
       makeArena(withoutShared);
       rmSync(`${withoutShared}.shared`);
-      const remount = Bun.spawnSync(["mount", "-o", "remount,ro", root]);
-      expect(remount.stderr.toString()).toBe("");
-      expect(remount.exitCode).toBe(0);
+    };
+    await withReadOnlyMount(root, fill, async () => {
       for (const path of [withShared, withoutShared]) {
         const before = readFileSync(path);
         const report = reportOf(await runReader(path, ["create", "open", "refuse", "scribble", "touch", "close"]));
@@ -270,10 +262,7 @@ describe("where the file cannot be opened for writing", () => {
         expect(readFileSync(path).equals(before)).toBe(true);
       }
       expect(existsSync(`${withoutShared}.shared`)).toBe(false);
-    } finally {
-      const unmounted = Bun.spawnSync(["umount", root]);
-      if (unmounted.exitCode !== 0) console.error(`umount ${root} failed: ${unmounted.stderr.toString()}`);
-    }
+    });
   });
 
   test("a file the user may only read (EACCES): create() fails, openReadOnly reads, whatever PATH.shared allows", async () => {
