@@ -9,11 +9,18 @@
  * callers are typed arrays over these few long-lived buffers, never buffers of
  * their own, which is what keeps the bookkeeping O(windows), not O(calls).
  *
+ * Buffers are made on first use, not at open: JavaScriptCore counts an external
+ * buffer's length as memory the collector must account for, and a 64 MiB buffer
+ * costs a garbage collection (~50-100 us, measured: toArrayBuffer of 64 MiB
+ * in a loop spends 80% of its time in futex waits for the collector's threads),
+ * against ~1 us for a 32-byte one. An arena opened to allocate offsets, or opened
+ * and closed, makes only the header's 32-byte buffer (see dedicatedBuffer); the
+ * first view pays for the big one once per open.
+ *
  * toArrayBuffer accepts at most 4 GiB. A larger mapping is covered by windows of
  * 4 GiB that start every 2 GiB and overlap by half, so any range of up to 2 GiB
  * lies wholly inside the window that starts at or before it: such a range gets one
- * contiguous view even when it straddles a window's end. Windows are made on
- * first use.
+ * contiguous view even when it straddles a window's end.
  */
 import { bufferOverMemory, maxExternalBufferBytes, syncMapping, unmap } from "../native/native.ts";
 
@@ -25,24 +32,24 @@ export class Mapping {
   readonly path: string;
   /** The longest single view this mapping can hand out. */
   readonly maxViewBytes: number;
-  /** Covers the whole mapping when it fits in one buffer; otherwise null. */
-  readonly #whole: ArrayBuffer | null;
+  readonly #fitsOneBuffer: boolean;
+  /** Covers the whole mapping when it fits in one buffer and a view was asked for. */
+  #whole: ArrayBuffer | null = null;
   /** A long-lived byte view of #whole, so that write() makes no view per call. */
-  readonly #wholeBytes: Uint8Array | null;
+  #wholeBytes: Uint8Array | null = null;
   readonly #windows: (ArrayBuffer | undefined)[] = [];
   /** The same for each window, made with it. */
   readonly #windowBytes: (Uint8Array | undefined)[] = [];
-  readonly #extraBuffers: ArrayBuffer[] = [];
+  /** Every buffer made over the mapping: all are detached before it is unmapped. */
+  readonly #buffers: ArrayBuffer[] = [];
   #unmapped = false;
 
   constructor(address: number, lengthBytes: number, path: string) {
     this.address = address;
     this.lengthBytes = lengthBytes;
     this.path = path;
-    const fitsOneBuffer = lengthBytes <= maxExternalBufferBytes;
-    this.maxViewBytes = fitsOneBuffer ? lengthBytes : windowStrideBytes;
-    this.#whole = fitsOneBuffer ? bufferOverMemory(address, 0, lengthBytes) : null;
-    this.#wholeBytes = this.#whole === null ? null : new Uint8Array(this.#whole);
+    this.#fitsOneBuffer = lengthBytes <= maxExternalBufferBytes;
+    this.maxViewBytes = this.#fitsOneBuffer ? lengthBytes : windowStrideBytes;
   }
 
   /**
@@ -52,6 +59,7 @@ export class Mapping {
   view(offset: number, length: number): Uint8Array {
     const whole = this.#whole;
     if (whole !== null) return new Uint8Array(whole, offset, length);
+    if (this.#fitsOneBuffer) return new Uint8Array(this.#openWhole(), offset, length);
     const index = this.#windowIndex(offset);
     const window = this.#windows[index] ?? this.#openWindow(index);
     return new Uint8Array(window, offset - index * windowStrideBytes, length);
@@ -68,6 +76,11 @@ export class Mapping {
       whole.set(bytes, offset);
       return;
     }
+    if (this.#fitsOneBuffer) {
+      this.#openWhole();
+      this.#wholeBytes!.set(bytes, offset);
+      return;
+    }
     const index = this.#windowIndex(offset);
     if (this.#windows[index] === undefined) this.#openWindow(index);
     this.#windowBytes[index]!.set(bytes, offset - index * windowStrideBytes);
@@ -75,9 +88,20 @@ export class Mapping {
 
   /** A buffer of its own over a small fixed range (the header), detached with the rest. */
   dedicatedBuffer(offset: number, length: number): ArrayBuffer {
+    return this.#bufferOver(offset, length);
+  }
+
+  #bufferOver(offset: number, length: number): ArrayBuffer {
     const buffer = bufferOverMemory(this.address, offset, length);
-    this.#extraBuffers.push(buffer);
+    this.#buffers.push(buffer);
     return buffer;
+  }
+
+  #openWhole(): ArrayBuffer {
+    const whole = this.#bufferOver(0, this.lengthBytes);
+    this.#whole = whole;
+    this.#wholeBytes = new Uint8Array(whole);
+    return whole;
   }
 
   /**
@@ -92,7 +116,7 @@ export class Mapping {
   #openWindow(index: number): ArrayBuffer {
     const start = index * windowStrideBytes;
     const length = Math.min(maxExternalBufferBytes, this.lengthBytes - start);
-    const window = bufferOverMemory(this.address, start, length);
+    const window = this.#bufferOver(start, length);
     this.#windows[index] = window;
     this.#windowBytes[index] = new Uint8Array(window);
     return window;
@@ -106,12 +130,11 @@ export class Mapping {
   unmap(): void {
     if (this.#unmapped) return;
     this.#unmapped = true;
-    const buffers = [this.#whole, ...this.#windows, ...this.#extraBuffers];
-    for (const buffer of buffers) {
+    for (const buffer of this.#buffers) {
       // A buffer already detached was transferred away by a caller (its memory now
       // belongs to the new buffer, which we cannot reach; see README, Limits). It
       // must not stop the others from being detached, nor the unmap.
-      if (buffer && !buffer.detached) buffer.transfer(0);
+      if (!buffer.detached) buffer.transfer(0);
     }
     unmap(this.address, this.lengthBytes, this.path);
   }

@@ -49,6 +49,7 @@ import {
   fileSystemOf,
   lockFile,
   mapFile,
+  openExistingFile,
   openFile,
   readAt,
   reserveDisk,
@@ -119,8 +120,13 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
   const main = new LockedFile(mainFd, path);
   try {
     checkFileIsUsable(mainFd, path, request.allowUnsafeFileSystem);
-    refuseIfNotAnArena(mainFd, headerOffset, path);
-    sharedFd = openFile(`${path}.shared`, { create: true });
+    // The pre-check only keeps a refused file from gaining a .shared companion;
+    // when one exists (every reopen), the judging below, under the locks, suffices.
+    sharedFd = openExistingFile(`${path}.shared`);
+    if (sharedFd === -1) {
+      refuseIfNotAnArena(mainFd, headerOffset, path);
+      sharedFd = openFile(`${path}.shared`, { create: true });
+    }
     // Held until close: while we hold it, nobody shrinks the file under us.
     lockFile(sharedFd, "shared", `${path}.shared`);
 

@@ -62,13 +62,30 @@ function check(returned: number | bigint, syscall: string, path: string): number
 }
 
 const encoder = new TextEncoder();
+// Every open encodes two paths (PATH, PATH.shared); an arena reopened in a loop
+// encodes the same two again, so the last few are kept (encoding costs ~0.2 us).
+const recentPaths: { path: string; bytes: Uint8Array }[] = [];
+const recentPathsLimit = 4;
 function cString(path: string): Uint8Array {
-  return encoder.encode(`${path}\0`);
+  for (const recent of recentPaths) if (recent.path === path) return recent.bytes;
+  const bytes = encoder.encode(`${path}\0`);
+  if (recentPaths.unshift({ path, bytes }) > recentPathsLimit) recentPaths.pop();
+  return bytes;
 }
 
 /** Opens `path` read-write (O_CLOEXEC), creating it with mode 0644 if `create`. Returns the fd. */
 export function openFile(path: string, options: { create: boolean }): number {
   return check(native().mfa_open(cString(path), options.create ? 1 : 0), "open", path);
+}
+
+/**
+ * Opens an existing `path` read-write (O_CLOEXEC); returns -1, without an
+ * exception (which costs more than the open), when it does not exist.
+ */
+export function openExistingFile(path: string): number {
+  const result = Number(native().mfa_open(cString(path), 0));
+  if (result < 0 && errnoName(-result) === "ENOENT") return -1;
+  return check(result, "open", path);
 }
 
 /** Closes `fd`; `path` only names it in errors. */
@@ -114,9 +131,11 @@ export interface FileStatus {
 }
 
 const kinds: FileKind[] = ["file", "directory", "other"];
+/** fstat's output words, reused: read before the next call can overwrite them. */
+const statWords = new BigInt64Array(3);
 /** fstat: size, disk reserved and kind of the open file. */
 export function statFile(fd: number, path: string): FileStatus {
-  const out = new BigInt64Array(3);
+  const out = statWords;
   check(native().mfa_fstat(fd, out), "fstat", path);
   return { sizeBytes: Number(out[0]), allocatedBytes: Number(out[1]), kind: kinds[Number(out[2])]! };
 }
