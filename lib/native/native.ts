@@ -20,6 +20,7 @@ const symbols = {
   mfa_fallocate: { args: [i32, i64, i64], returns: i64_fast },
   mfa_mmap: { args: [i32, i64], returns: i64_fast },
   mfa_munmap: { args: [i64, i64], returns: i64_fast },
+  mfa_mmap_placeholder: { args: [i64, i64], returns: i64_fast },
   mfa_msync: { args: [i64, i64], returns: i64_fast },
   mfa_pread: { args: [i32, ptr, i64, i64], returns: i64_fast },
   mfa_pwrite: { args: [i32, ptr, i64, i64], returns: i64_fast },
@@ -188,6 +189,15 @@ export function mapFile(fd: number, lengthBytes: number, path: string): number {
 /** munmap. Every view over the range must be detached first: touching it after would crash. */
 export function unmap(address: number, lengthBytes: number, path: string): void {
   check(native().mfa_munmap(address, lengthBytes), "munmap", path);
+}
+
+/**
+ * Replaces a page-aligned range of a mapping with private zero pages (mmap
+ * MAP_FIXED | MAP_ANONYMOUS | MAP_NORESERVE): the file is no longer mapped there,
+ * but the addresses stay readable, as zeros, until the process exits.
+ */
+export function replaceWithPlaceholder(address: number, lengthBytes: number, path: string): void {
+  check(native().mfa_mmap_placeholder(address, lengthBytes), "mmap", path);
 }
 
 /** msync(MS_SYNC): writes dirty pages of the range to the file and waits. */
