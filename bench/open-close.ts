@@ -9,9 +9,11 @@
  *
  * A third row makes the same system calls as the C floor from Bun, through the
  * shim (lib/native), with nothing else: what crossing into the kernel from Bun
- * costs by itself. The arena's distance from it is its own work: two more system
- * calls per open (fstat for the file's kind, fstatfs for network file systems)
- * and the JavaScript of validating, locking and tracking buffers.
+ * costs by itself. The arena's distance from it is its own work, less what it
+ * skips: two more system calls per open (fstat for the file's kind, fstatfs for
+ * network file systems) and the JavaScript of validating, locking and tracking
+ * buffers; but no write to the header through the mapping (LLVM's compare-and-
+ * swap on bumpPtr), so no page fault.
  */
 import { join } from "node:path";
 import { MappedFileRegionArena } from "../lib/index.ts";
