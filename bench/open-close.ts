@@ -121,7 +121,7 @@ export function benchOpenClose(): Row[] {
   const seed = MappedFileRegionArena.create(alonePath, { capacity });
   seed.append(new Uint8Array(MiB));
   seed.close();
-  const options = { baseline: openCloseFloorName, rounds: 9, roundMs: 40, clock };
+  const options = { baseline: openCloseFloorName, rounds: 15, roundMs: 40, clock };
   const rows = [
     ...compare(
       openCloseGroups.held,
