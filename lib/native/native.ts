@@ -20,6 +20,7 @@ const symbols = {
   mfa_fallocate: { args: [i32, i64, i64], returns: i64_fast },
   mfa_mmap: { args: [i32, i64, i32], returns: i64_fast },
   mfa_munmap: { args: [i64, i64], returns: i64_fast },
+  mfa_mmap_placeholder: { args: [i64, i64], returns: i64_fast },
   mfa_msync: { args: [i64, i64], returns: i64_fast },
   mfa_pread: { args: [i32, ptr, i64, i64], returns: i64_fast },
   mfa_pwrite: { args: [i32, ptr, i64, i64], returns: i64_fast },
@@ -63,8 +64,15 @@ function check(returned: number | bigint, syscall: string, path: string): number
 }
 
 const encoder = new TextEncoder();
+// Every open encodes two paths (PATH, PATH.shared); an arena reopened in a loop
+// encodes the same two again, so the last few are kept (encoding costs ~0.2 us).
+const recentPaths: { path: string; bytes: Uint8Array }[] = [];
+const recentPathsLimit = 4;
 function cString(path: string): Uint8Array {
-  return encoder.encode(`${path}\0`);
+  for (const recent of recentPaths) if (recent.path === path) return recent.bytes;
+  const bytes = encoder.encode(`${path}\0`);
+  if (recentPaths.unshift({ path, bytes }) > recentPathsLimit) recentPaths.pop();
+  return bytes;
 }
 
 // mfa_open's options (native/shim.zig).
@@ -78,6 +86,16 @@ const OPEN_READ_ONLY = 2;
 export function openFile(path: string, options: { create: boolean; readOnly?: boolean }): number {
   const flags = (options.create ? OPEN_CREATE : 0) | (options.readOnly ? OPEN_READ_ONLY : 0);
   return check(native().mfa_open(cString(path), flags), "open", path);
+}
+
+/**
+ * Opens an existing `path` read-write (O_CLOEXEC); returns -1, without an
+ * exception (which costs more than the open), when it does not exist.
+ */
+export function openExistingFile(path: string): number {
+  const result = Number(native().mfa_open(cString(path), 0));
+  if (result < 0 && errnoName(-result) === "ENOENT") return -1;
+  return check(result, "open", path);
 }
 
 /** Closes `fd`; `path` only names it in errors. */
@@ -168,9 +186,11 @@ export interface FileStatus {
 }
 
 const kinds: FileKind[] = ["file", "directory", "other"];
+/** fstat's output words, reused: read before the next call can overwrite them. */
+const statWords = new BigInt64Array(3);
 /** fstat: size, disk reserved and kind of the open file. */
 export function statFile(fd: number, path: string): FileStatus {
-  const out = new BigInt64Array(3);
+  const out = statWords;
   check(native().mfa_fstat(fd, out), "fstat", path);
   return { sizeBytes: Number(out[0]), allocatedBytes: Number(out[1]), kind: kinds[Number(out[2])]! };
 }
@@ -227,6 +247,15 @@ export function mapFile(fd: number, lengthBytes: number, path: string, sharing: 
 /** munmap. Every view over the range must be detached first: touching it after would crash. */
 export function unmap(address: number, lengthBytes: number, path: string): void {
   check(native().mfa_munmap(address, lengthBytes), "munmap", path);
+}
+
+/**
+ * Replaces a page-aligned range of a mapping with private zero pages (mmap
+ * MAP_FIXED | MAP_ANONYMOUS | MAP_NORESERVE): the file is no longer mapped there,
+ * but the addresses stay readable, as zeros, until the process exits.
+ */
+export function replaceWithPlaceholder(address: number, lengthBytes: number, path: string): void {
+  check(native().mfa_mmap_placeholder(address, lengthBytes), "mmap", path);
 }
 
 /** msync(MS_SYNC): writes dirty pages of the range to the file and waits. */
