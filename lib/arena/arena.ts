@@ -36,7 +36,7 @@ import {
   settleAtMost,
 } from "./header.ts";
 import { closeArena, openArena, type OpenArena } from "./protocol.ts";
-import { closeArenaReadOnly, openArenaReadOnly } from "./read-only.ts";
+import { closeArenaReadOnly, extendReadOnlyMapping, openArenaReadOnly } from "./read-only.ts";
 import { readAt, reserveDisk } from "../native/native.ts";
 import { BlockAllocator } from "./block-allocator.ts";
 import {
@@ -112,7 +112,7 @@ export class MappedFileRegionArena implements Disposable {
   /** The header for allocation: null when closed or read-only (then #cannotAllocate says which). */
   #allocationHeader: BigUint64Array | null;
   /** What `size` and views are bounded by: the capacity, or a read-only opener's mapped length. */
-  readonly #visibleEnd: number;
+  #visibleEnd: number;
   #open: OpenArena | null;
   /**
    * Allocations that end at or below this need no disk reservation. A local,
@@ -248,7 +248,7 @@ export class MappedFileRegionArena implements Disposable {
     if (open === null) throw closedError(this.path);
     requireNonNegativeInteger(offset, "offset");
     requireNonNegativeInteger(length, "length");
-    if (offset + length > this.#visibleEnd) this.#rejectRange(offset, length);
+    if (offset + length > this.#visibleEnd && !this.#extendView(offset + length)) this.#rejectRange(offset, length);
     if (length > open.mapping.maxViewBytes) this.#rejectViewLength(length, "length");
     return open.mapping.view(offset, length);
   }
@@ -272,14 +272,32 @@ export class MappedFileRegionArena implements Disposable {
     const header = this.#header;
     if (header === null) return this.#sizeAtClose;
     this.#headerTouched = true;
-    // Past the capacity only while an overflowing allocation backs out: then full.
-    // A read-only opener sees no further than it mapped.
-    return Math.min(Number(Atomics.load(header, bumpPointerWord)), this.#visibleEnd);
+    const bumpPointer = Number(Atomics.load(header, bumpPointerWord));
+    return bumpPointer <= this.#visibleEnd ? bumpPointer : this.#sizePastView(bumpPointer);
   }
 
   /**
-   * Bytes `bytes()` can reach: the capacity, or for a read-only arena the file's
-   * length when it was opened (what lies past it was not there to map).
+   * The bump pointer is past what this instance can view. A writer: past the
+   * capacity, only while an overflowing allocation backs out, and that is full.
+   * A reader: a writer has grown the file since it was mapped; map it again.
+   */
+  #sizePastView(bumpPointer: number): number {
+    this.#extendView(bumpPointer);
+    return Math.min(bumpPointer, this.#visibleEnd);
+  }
+
+  /** A reader's mapping grown to the file's length, if that reaches `end`; whether it does now. */
+  #extendView(end: number): boolean {
+    const open = this.#open;
+    if (open === null || !open.readOnly || this.#visibleEnd >= this.capacity) return false;
+    if (extendReadOnlyMapping(open)) this.#visibleEnd = open.mapping.lengthBytes;
+    return end <= this.#visibleEnd;
+  }
+
+  /**
+   * Bytes `bytes()` can reach now: the capacity, or for a read-only arena the
+   * file's length when it was last mapped (at open, or when `size` or `bytes()`
+   * found the bump pointer past it and the file had grown).
    */
   get readableBytes(): number {
     return this.#visibleEnd;
@@ -435,8 +453,8 @@ export class MappedFileRegionArena implements Disposable {
       throw new RangeError(`offset + length (${offset} + ${length}) is past the capacity ${this.capacity}`);
     }
     throw new RangeError(
-      `offset + length (${offset} + ${length}) is past the ${this.#visibleEnd} bytes this read-only arena mapped ` +
-        `(the file's length when it was opened)`,
+      `offset + length (${offset} + ${length}) is past the end of the file (${this.#visibleEnd} bytes), ` +
+        `which this read-only arena cannot extend`,
     );
   }
 

@@ -89,6 +89,8 @@ export interface OpenArena {
   headerOffset: number;
   /** Set by openArenaReadOnly (read-only.ts): a private mapping of the file's length at open. */
   readOnly?: true;
+  /** A read-only opener's earlier, shorter mappings, kept (views over them live) until close. */
+  superseded?: Mapping[];
 }
 
 /**

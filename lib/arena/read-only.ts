@@ -31,6 +31,12 @@
  *  - The mapping is the file's length at open (capped at the capacity), not the
  *    capacity: every page of it lies inside the file, and with the locks held the
  *    file does not get shorter. Views, the header and `size` stay inside it.
+ *  - When the bump pointer (read live through the header) passes the end of the
+ *    mapping, a writer has grown the file since: the reader maps the file again
+ *    at its new length (extendReadOnlyMapping). The old mapping is not unmapped,
+ *    so every view handed out stays valid; it goes at close. A file grows only
+ *    from its closed length to its capacity (a writer's open), so this happens
+ *    at most about once per reader.
  *  - The mapping is MAP_PRIVATE and PROT_READ|PROT_WRITE. Pages the reader only
  *    reads are the page cache's own pages (Linux maps them until the first write),
  *    so writers' later stores to them are seen; a write through a view copies that
@@ -38,10 +44,8 @@
  *    does not crash, and is lost at close (that page stops seeing writers' stores).
  *
  * What it gives up:
- *  - A reader opened on a closed (shrunk) file sees nothing past the length it
- *    mapped: allocations writers make after its open lie past its mapping. Reopen
- *    to see them. (While any writer has the file open it is at full capacity, and
- *    a reader opened then sees everything, live.)
+ *  - Address space: a reader that was opened on a closed file and then saw it
+ *    grow holds two mappings (the first one's length plus the capacity) until close.
  *  - While a reader holds the file, the last writer to close does not shrink it:
  *    it stays at its capacity (sparse, so no disk) until a writer closes last.
  *  - Where there are no open-file-description locks (macOS, Linux before 3.15) a
@@ -120,6 +124,22 @@ export function openArenaReadOnly(request: ReadOnlyOpenRequest): OpenArena {
 }
 
 /**
+ * Maps the file again when it has grown past the current mapping (a writer
+ * opened it): safe while the in-use locks are held, since then nobody shrinks
+ * it. The old mapping stays until close, so views over it stay valid. Returns
+ * whether the mapping grew.
+ */
+export function extendReadOnlyMapping(arena: OpenArena): boolean {
+  const { mainFd, path, capacity } = arena;
+  const fileBytes = Math.min(statFile(mainFd, path).sizeBytes, capacity);
+  if (fileBytes <= arena.mapping.lengthBytes) return false;
+  const mapping = new Mapping(mapFile(mainFd, fileBytes, path, "private"), fileBytes, path);
+  (arena.superseded ??= []).push(arena.mapping);
+  arena.mapping = mapping;
+  return true;
+}
+
+/**
  * Closes a read-only opener: unmap first (so no page of ours is mapped when a
  * writer may shrink), then let the in-use locks go. Never shrinks: it cannot
  * write, and its locks say nothing about writers. The first failure is thrown
@@ -136,6 +156,7 @@ export function closeArenaReadOnly(arena: OpenArena): void {
     }
   };
   attempt(() => mapping.unmap());
+  for (const earlier of arena.superseded ?? []) attempt(() => earlier.unmap());
   attempt(() => inUse.release());
   attempt(() => closeFile(mainFd, path));
   if (sharedFd !== -1) attempt(() => closeFile(sharedFd, `${path}.shared`));

@@ -154,15 +154,23 @@ export class OnDiskDataAllocator implements Disposable {
    * are not wholly between the table's end and the bump pointer.
    */
   get(offset: number, size: number): Uint8Array {
-    const bytes = this.#bytes;
-    if (bytes === null) throw closedError(this.path);
+    if (this.#bytes === null) throw closedError(this.path);
     requireNonNegativeInteger(offset, "offset");
     requireNonNegativeInteger(size, "size");
     const end = offset + size;
-    if (offset < this.#floor || (end > this.#knownEnd && end > (this.#knownEnd = this.#file!.size))) {
+    if (offset < this.#floor || (end > this.#knownEnd && end > this.#refreshEnd())) {
       throw corruptAt(this.path, offset, `a block of ${size} bytes there is not between the table end 0x${this.#floor.toString(16)} and the bump pointer 0x${this.#knownEnd.toString(16)}`);
     }
-    return new Uint8Array(bytes.buffer as ArrayBuffer, offset, size);
+    // #refreshEnd may have replaced the views (a read-only file that grew).
+    return new Uint8Array(this.#bytes!.buffer as ArrayBuffer, offset, size);
+  }
+
+  /** Reads the bump pointer again; a read-only file's views follow it. */
+  #refreshEnd(): number {
+    const file = this.#file!;
+    this.#knownEnd = file.size;
+    if (this.#knownEnd > this.#bytes!.length) this.#bytes = file.latestViews().bytes;
+    return this.#knownEnd;
   }
 
   /** The user header: userHeaderBytes, a view of the file. */

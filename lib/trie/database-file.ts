@@ -103,7 +103,8 @@ export interface RootTable {
 export class DatabaseFile implements Disposable {
   readonly path: string;
   readonly arena: MappedFileRegionArena;
-  readonly views: MappingViews;
+  /** Over everything the arena can view; replaced when a read-only arena's view grows (latestViews). */
+  views: MappingViews;
   readonly table: RootTable;
 
   private constructor(arena: MappedFileRegionArena, views: MappingViews, table: RootTable) {
@@ -170,6 +171,16 @@ export class DatabaseFile implements Disposable {
   /** True when opened with openReadOnly: writer entries throw ERR_ARENA_READ_ONLY. */
   get readOnly(): boolean {
     return this.arena.readOnly;
+  }
+
+  /**
+   * The views, made again if the arena can now view more than they cover (a
+   * read-only arena whose file a writer grew: see lib/arena/read-only.ts). Views
+   * made earlier stay valid until close. A writer's views always cover the capacity.
+   */
+  latestViews(): MappingViews {
+    if (this.arena.readableBytes > this.views.bytes.length) this.views = mappingViews(this.arena);
+    return this.views;
   }
 
   /** The bump pointer: every byte below it has been handed out. */

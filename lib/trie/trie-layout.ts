@@ -69,10 +69,10 @@ export interface TrieShape {
 /** Checked reads of one open trie. Owned by OnDiskTrieRawHashMap; shared with the walker. */
 export class TrieLayout {
   readonly path: string;
-  readonly bytes: Uint8Array;
-  readonly int32: Int32Array;
-  readonly int64: BigInt64Array;
-  readonly view: DataView;
+  bytes: Uint8Array;
+  int32: Int32Array;
+  int64: BigInt64Array;
+  view: DataView;
   readonly hashBits: number;
   readonly hashBytes: number;
   readonly dataBytes: number;
@@ -88,11 +88,17 @@ export class TrieLayout {
   rootOffset = 0;
   rootBits = 0;
   readonly #bumpPointer: () => number;
+  readonly #latestViews: (() => MappingViews) | undefined;
 
-  /** `bumpPointer` reads the current bump pointer (the arena's size, or a snapshot's end). */
-  constructor(path: string, bumpPointer: () => number, views: MappingViews, table: RootTable, shape: TrieShape) {
+  /**
+   * `bumpPointer` reads the current bump pointer (the arena's size, or a snapshot's
+   * end). `latestViews`, for a read-only file whose mapping can grow, gives views
+   * that cover at least that far (DatabaseFile.latestViews).
+   */
+  constructor(path: string, bumpPointer: () => number, views: MappingViews, table: RootTable, shape: TrieShape, latestViews?: () => MappingViews) {
     this.path = path;
     this.#bumpPointer = bumpPointer;
+    this.#latestViews = latestViews;
     this.bytes = views.bytes;
     this.int32 = views.int32;
     this.int64 = views.int64;
@@ -107,10 +113,18 @@ export class TrieLayout {
     this.knownEnd = bumpPointer();
   }
 
-  /** Reads the bump pointer again; it only grows. */
+  /** Reads the bump pointer again; it only grows. A read-only file's views follow it. */
   refreshEnd(): number {
     this.knownEnd = this.#bumpPointer();
+    if (this.knownEnd > this.bytes.length && this.#latestViews !== undefined) this.#adoptViews(this.#latestViews());
     return this.knownEnd;
+  }
+
+  #adoptViews(views: MappingViews): void {
+    this.bytes = views.bytes;
+    this.int32 = views.int32;
+    this.int64 = views.int64;
+    this.view = views.view;
   }
 
   /** The table's root word, read atomically; 0 if there is no root yet. */
@@ -193,9 +207,9 @@ export class TrieLayout {
   requireSubtrie(child: number, startBit: number, slot: number): number {
     const left = this.hashBits - startBit;
     const bits = this.subtrieBits < left ? this.subtrieBits : left;
-    const bytes = this.bytes;
     const end = child + subtrieHeaderBytes + (8 << bits);
     const fits = bits > 0 && (child & 7) === 0 && child >= this.floor && (end <= this.knownEnd || end <= this.refreshEnd());
+    const bytes = this.bytes; // after refreshEnd, which may have replaced the views
     if (fits && (bytes[child]! | (bytes[child + 1]! << 8)) === startBit && bytes[child + 2] === bits) return bits;
     return this.#badSubtrie(child, startBit, slot, bits);
   }

@@ -194,7 +194,9 @@ export class OnDiskTrieRawHashMap implements Disposable {
     this.readOnly = file.readOnly;
     this.#file = file;
     const arena = file.arena;
-    const layout = new TrieLayout(path, () => arena.size, file.views, table, { hashBits, dataBytes, subtrieBits: storedSubtrieBits });
+    const shape = { hashBits, dataBytes, subtrieBits: storedSubtrieBits };
+    const latestViews = file.readOnly ? () => file.latestViews() : undefined;
+    const layout = new TrieLayout(path, () => arena.size, file.views, table, shape, latestViews);
     const root = layout.storedRoot();
     if (root !== 0) layout.adoptRoot(root);
     this.#layout = layout;

@@ -119,18 +119,27 @@ describe("a closed trie and pool, opened read-only", () => {
 });
 
 describe("a reader beside a writer", () => {
-  test("opened while a writer has the trie open: it sees the writer's later inserts, and survives its close", async () => {
+  /**
+   * The reader opens (while a writer has the trie open, or on the closed file),
+   * then a writer inserts `count` more records (sinking many of the first) and
+   * closes; then the reader finds all 2 * count. The writer's close would shrink
+   * the file under the reader if the reader held no lock.
+   */
+  async function readerThenWriterInserts(writerOpenFirst: boolean): Promise<void> {
     const triePath = freshPath(directory, "trie");
     const poolPath = freshPath(directory, "pool");
     const offsets = makeFiles(triePath, poolPath);
-    const writer = openTrie(triePath); // full capacity now: the reader maps all of it
+    const closedBytes = statSync(triePath).size;
+    let writer = writerOpenFirst ? openTrie(triePath) : undefined; // full capacity: the reader maps all of it
     const child = spawnChild("trie-read-only-reader.ts", readerArgs(triePath, poolPath, 2 * count, offsets, ["open", "wait", "read", "close"]));
     const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
     const stdout = lineReader(child.stdout);
     await stdout.waitFor((line) => line === "waiting", 60_000);
+    writer ??= openTrie(triePath);
     insertRecords(writer, count, 2 * count);
     const writerSize = writer.size;
-    writer.close(); // would shrink the file under the reader if the reader held no lock
+    expect(writerSize).toBeGreaterThan(closedBytes);
+    writer.close();
     expect(statSync(triePath).size).toBe(capacity);
     child.stdin.write("go\n");
     child.stdin.end();
@@ -143,6 +152,14 @@ describe("a reader beside a writer", () => {
     // The reader has gone: the next writer to close is the last and shrinks.
     openTrie(triePath).close();
     expect(statSync(triePath).size).toBe(writerSize);
+  }
+
+  test("opened while a writer has the trie open: it sees the writer's later inserts, and survives its close", async () => {
+    await readerThenWriterInserts(true);
+  });
+
+  test("opened on the closed (shrunk) trie: it maps the grown file again and sees the later inserts", async () => {
+    await readerThenWriterInserts(false);
   });
 });
 

@@ -4,7 +4,9 @@
  *   open       MappedFileRegionArena.openReadOnly(path, { headerOffset })
  *   wait       print "waiting" and wait for any line on stdin
  *   touch      read every byte the arena can view (every page: SIGBUS here if a
- *              writer shrank the file under the mapping) and sum them
+ *              writer shrank the file under the mapping) and sum them; then read
+ *              `size` (which maps the file again if a writer grew it) and check
+ *              that the last 128 KiB below it hold 9 (what a writer's test adds)
  *   scribble   write 0xEE over 64 bytes at the first allocation through a view
  *              and read them back (a private page: the file must not change)
  *   refuse     call every allocation method and record what each throws
@@ -44,6 +46,8 @@ for (const step of steps) {
     for (let i = 0; i < all.length; i++) sum = (sum + all[i]!) % 0x7fffffff;
     report.sum = sum;
     report.sizeAfterTouch = arena!.size;
+    report.readableBytesAfterTouch = arena!.readableBytes;
+    report.tailIsNine = arena!.bytes(arena!.size - 128 * 1024, 128 * 1024).every((byte) => byte === 9);
   } else if (step === "scribble") {
     const start = headerOffset + 32;
     arena!.bytes(start, 64).fill(0xee);
