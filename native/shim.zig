@@ -211,3 +211,25 @@ export fn mfa_fstatfs(fd: i32, name: [*]u8, name_capacity: i64) i64 {
     }
     return @as(i64, buffer.f_type) & 0xffff_ffff;
 }
+
+/// One fcntl(2) open-file-description lock call on bytes [start, start + length) of
+/// `fd`: F_OFD_SETLK (take or release, never waits) when `query` is 0, F_OFD_GETLK
+/// when it is not. `lock_type` is F_RDLCK 0, F_WRLCK 1 or F_UNLCK 2 (Linux's
+/// numbers). Returns 0 after a set; after a query, the type of a conflicting lock
+/// held through another open file description, or F_UNLCK 2 when there is none.
+/// OFD locks belong to the open file description, like flock, so two descriptors
+/// in one process are two lockers, and the lock dies with the last descriptor (the
+/// holder's death included). Linux only: macOS has no public OFD locks, so there
+/// it returns -EOPNOTSUPP.
+export fn mfa_ofd_lock(fd: i32, query: i32, lock_type: i32, start: i64, length: i64) i64 {
+    if (!is_linux) return -@as(i64, @intFromEnum(c.E.OPNOTSUPP));
+    const F_OFD_GETLK = 36;
+    const F_OFD_SETLK = 37;
+    var lock: std.os.linux.Flock = .{ .type = @intCast(lock_type), .whence = 0, .start = start, .len = length, .pid = 0 };
+    while (true) {
+        const rc = c.fcntl(fd, if (query != 0) F_OFD_GETLK else F_OFD_SETLK, &lock);
+        if (rc == -1 and c._errno().* == @intFromEnum(c.E.INTR)) continue;
+        if (rc == -1) return failed();
+        return if (query != 0) lock.type else 0;
+    }
+}

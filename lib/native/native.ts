@@ -24,6 +24,7 @@ const symbols = {
   mfa_pread: { args: [i32, ptr, i64, i64], returns: i64_fast },
   mfa_pwrite: { args: [i32, ptr, i64, i64], returns: i64_fast },
   mfa_fstatfs: { args: [i32, ptr, i64], returns: i64_fast },
+  mfa_ofd_lock: { args: [i32, i32, i32, i64, i64], returns: i64_fast },
 } as const;
 
 type Shim = ReturnType<typeof loadShim>;
@@ -101,6 +102,38 @@ export function tryLockFile(fd: number, kind: LockKind, path: string): boolean {
 /** Releases whatever flock lock `fd` holds. */
 export function unlockFile(fd: number, path: string): void {
   check(native().mfa_flock(fd, LOCK_UN), "flock", path);
+}
+
+// fcntl lock types (Linux's numbers; OFD locks are Linux only, see native/shim.zig).
+const F_WRLCK = 1;
+const F_UNLCK = 2;
+
+/**
+ * Takes an exclusive open-file-description lock on bytes [start, start + length)
+ * without waiting; returns false when another open file description holds one.
+ * Held until unlockRange or until the last descriptor of this open file is closed
+ * (so it dies with its process).
+ */
+export function tryLockRange(fd: number, start: number, length: number, path: string): boolean {
+  const result = Number(native().mfa_ofd_lock(fd, 0, F_WRLCK, start, length));
+  // fcntl reports a conflict as EAGAIN or EACCES (POSIX allows either).
+  if (result < 0 && (isWouldBlock(-result) || errnoName(-result) === "EACCES")) return false;
+  check(result, "fcntl(F_OFD_SETLK)", path);
+  return true;
+}
+
+/** Releases an open-file-description lock taken with tryLockRange. */
+export function unlockRange(fd: number, start: number, length: number, path: string): void {
+  check(native().mfa_ofd_lock(fd, 0, F_UNLCK, start, length), "fcntl(F_OFD_SETLK)", path);
+}
+
+/**
+ * Whether another open file description (in any process, this one included) holds
+ * a lock on any of bytes [start, start + length). Takes no lock itself. A lock held
+ * through `fd`'s own open file description does not count.
+ */
+export function isRangeLocked(fd: number, start: number, length: number, path: string): boolean {
+  return check(native().mfa_ofd_lock(fd, 1, F_WRLCK, start, length), "fcntl(F_OFD_GETLK)", path) !== F_UNLCK;
 }
 
 /** What fstat says a descriptor is: only "file" can hold an arena. */
