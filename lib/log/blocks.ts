@@ -58,22 +58,23 @@ export function recordLengthAt(words: Int32Array, at: number, end: number): numb
 }
 
 /**
- * Counts the records and payload bytes in [from, end) of a block, or returns
- * undefined when they do not tile the range exactly (corrupt). Each step moves at
- * least 4 bytes, so the loop is bounded by the block's size.
+ * Counts the records and payload bytes in [from, end) of a block. `whole` is false
+ * when they do not tile the range exactly (corrupt): the counts then cover the
+ * records before the first impossible one, which readers do read. Each step moves
+ * at least 4 bytes, so the loop is bounded by the block's size.
  */
-export function countRecords(words: Int32Array, from: number, end: number): { records: number; bytes: number } | undefined {
+export function countRecords(words: Int32Array, from: number, end: number): { records: number; bytes: number; whole: boolean } {
   let records = 0;
   let bytes = 0;
   let at = from;
   while (at < end) {
     const length = recordLengthAt(words, at, end);
-    if (length < 0) return undefined;
+    if (length < 0) return { records, bytes, whole: false };
     records += 1;
     bytes += length;
     at += recordHeaderBytes + ((length + 3) & ~3);
   }
-  return at === end ? { records, bytes } : undefined;
+  return { records, bytes, whole: at === end };
 }
 
 /**

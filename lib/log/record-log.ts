@@ -36,7 +36,7 @@ import { ArenaError, closedError } from "../common/errors.ts";
 import { optionalBoolean, requireBytes, requireNonNegativeInteger, requireString } from "../common/arguments.ts";
 import { MappedFileRegionArena } from "../arena/arena.ts";
 import { closeFile, openFile } from "../native/native.ts";
-import { commitEnd, loadCommit, recordLengthAt, type BlockView } from "./blocks.ts";
+import { commitEnd, loadCommit, loadOwner, recordLengthAt, type BlockView } from "./blocks.ts";
 import { FollowCursor, type CursorSource, type LogRecord } from "./follow-cursor.ts";
 import {
   arenaHeaderOffset,
@@ -241,7 +241,8 @@ export class RecordLog implements Disposable {
    *
    * `bytes` is a zero-copy view of the mapping, valid until this log is closed
    * (then it reads as empty); the record's bytes never change. Copy it
-   * (`bytes.slice()`) to keep it longer. Corrupt blocks are skipped (stats() counts them).
+   * (`bytes.slice()`) to keep it longer. A damaged block is read up to its first
+   * impossible record and skipped from there (stats() counts it as corrupt).
    */
   *records(fromPosition = 0): Generator<LogRecord, void, undefined> {
     requireNonNegativeInteger(fromPosition, "fromPosition");
@@ -249,6 +250,8 @@ export class RecordLog implements Disposable {
     // Bounded: at most capacity / blockSize blocks, and within each, blockSize / 4 records.
     for (let index = Math.floor((from - firstBlockOffset) / this.blockSize); index < this.#claimedBlocks(); index++) {
       const { bytes, words, start } = this.#block(index);
+      // As follow() does: an unstamped or impossible owner, or commit word, hides the block.
+      if (loadOwner(words) <= 0) continue;
       const commit = loadCommit(words, this.blockSize);
       if (commit < 0) continue;
       const end = commitEnd(commit);
@@ -283,14 +286,19 @@ export class RecordLog implements Disposable {
     const cursor = new FollowCursor(this.#cursorSource(), fromPosition);
     const ready: LogRecord[] = [];
     let idlePolls = 0;
-    while (signal?.aborted !== true) {
+    // A function, not a property read: the consumer may abort while we are suspended at a yield.
+    const aborted = () => signal?.aborted === true;
+    while (!aborted()) {
       this.#openArena();
       ready.length = 0;
       const probe = idlePolls > immediatePolls && idlePolls % probeEveryIdlePolls === 0;
       cursor.poll(ready, probe);
       if (ready.length > 0) {
         idlePolls = 0;
-        for (const record of ready) yield record;
+        for (const record of ready) {
+          yield record;
+          if (aborted()) return;
+        }
         continue;
       }
       idlePolls += 1;

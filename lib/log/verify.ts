@@ -89,14 +89,19 @@ export function verifyBlocks(source: BlockSource): LogStats {
     const alive = commit >= 0 && !isSealed(commit) && source.liveness.isAlive(owner - 1, loadGeneration(words));
     // A writer judged dead may have committed more just before it died: read again.
     if (commit >= 0 && !isSealed(commit) && !alive) commit = loadCommit(words, size);
-    const end = commitEnd(commit);
-    const counted = owner < 0 || commit < 0 ? undefined : countRecords(words, blockHeaderBytes, end);
-    if (counted === undefined) {
+    if (owner < 0 || commit < 0) {
       add(stats.corrupt, size);
       continue;
     }
+    const end = commitEnd(commit);
+    // Readers read the records before a damaged one; so are they counted.
+    const counted = countRecords(words, blockHeaderBytes, end);
     stats.committed.count += counted.records;
     stats.committed.bytes += counted.bytes;
+    if (!counted.whole) {
+      add(stats.corrupt, size);
+      continue;
+    }
     if (isSealed(commit)) {
       add(stats.sealed, size);
       stats.slackBytes += size - end;
