@@ -66,6 +66,21 @@ describe("append and records", () => {
     expect(log.stats().blocks).toBeGreaterThan(3);
   });
 
+  test("appendBatch of a page or more goes through pwrite; readers of the mapping see it at once", () => {
+    const path = freshPath(directory, "log");
+    using writer = RecordLog.open(path, { capacity, blockSize: 65536 });
+    using reader = RecordLog.open(path, { capacity });
+    writer.append(makePayload(3, 0)); // through the mapping
+    const batch = Array.from({ length: 999 }, (_, i) => makePayload(3, i + 1));
+    writer.appendBatch(batch); // ~155 KiB: shares of whole blocks, written with pwrite
+    writer.appendBatch([makePayload(3, 1000)]); // small: through the mapping again
+    const checker = new OrderChecker();
+    for (const { bytes } of reader.records()) checker.accept(bytes);
+    expect(checker.problems).toEqual([]);
+    expect(checker.counts()).toEqual({ "3": 1001 });
+    expect(reader.stats().committed.count).toBe(1001);
+  });
+
   test("two writers in one process own separate blocks; each one's records stay in its order", () => {
     const path = freshPath(directory, "log");
     using first = open(path);

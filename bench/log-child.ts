@@ -1,0 +1,62 @@
+/**
+ * Child process of bench/log.ts.
+ *
+ *   bun log-child.ts write PATH RECORDS MODE START_AT_MS
+ *     Appends RECORDS 64-byte records in MODE (log-append, log-batch, o-append,
+ *     o-append-1000) once the wall clock reaches START_AT_MS; prints {start, end}.
+ *   bun log-child.ts follow PATH RECORDS
+ *     Follows the log; each record's first 8 bytes are the writer's wall-clock
+ *     time (ms, float64) at append. Prints a line "ready", then after RECORDS
+ *     records {latenciesUs, idleCpuPercent}: how long after each append it woke,
+ *     and the CPU it used over 1 s of waiting with nothing to read.
+ */
+import { closeSync, constants, openSync, writeSync } from "node:fs";
+import { RecordLog } from "../lib/index.ts";
+
+const now = () => performance.timeOrigin + performance.now();
+const [command, path, recordsText, mode, startText] = process.argv.slice(2);
+const records = Number(recordsText);
+const capacity = 4 * 1024 ** 3;
+
+if (command === "write") {
+  const record = new Uint8Array(64).fill(3);
+  const batchSize = 1000;
+  const batch = Array.from({ length: batchSize }, () => record);
+  const buffer = new Uint8Array(64 * batchSize).fill(3);
+  let run: () => void;
+  let close: () => void;
+  if (mode!.startsWith("log")) {
+    const log = RecordLog.open(path!, { capacity });
+    run = mode === "log-append"
+      ? () => { for (let i = 0; i < records; i++) log.append(record); }
+      : () => { for (let i = 0; i < records; i += batchSize) log.appendBatch(batch); };
+    close = () => log.close();
+  } else {
+    const fd = openSync(path!, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND, 0o644);
+    run = mode === "o-append"
+      ? () => { for (let i = 0; i < records; i++) writeSync(fd, record); }
+      : () => { for (let i = 0; i < records; i += batchSize) writeSync(fd, buffer); };
+    close = () => closeSync(fd);
+  }
+  while (now() < Number(startText)) {}
+  const start = now();
+  run();
+  const end = now();
+  close();
+  process.stdout.write(JSON.stringify({ start, end }));
+} else {
+  using log = RecordLog.open(path!, { capacity });
+  const stop = new AbortController();
+  const latenciesUs: number[] = [];
+  process.stdout.write("ready\n");
+  for await (const { bytes } of log.follow(0, { signal: stop.signal })) {
+    latenciesUs.push((now() - new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true)) * 1000);
+    if (latenciesUs.length === records) stop.abort();
+  }
+  const idle = new AbortController();
+  setTimeout(() => idle.abort(), 1000);
+  const before = process.cpuUsage();
+  for await (const _ of log.follow(log.stats().blocks * log.blockSize + 4096, { signal: idle.signal })) {}
+  const used = process.cpuUsage(before);
+  process.stdout.write(JSON.stringify({ latenciesUs, idleCpuPercent: ((used.user + used.system) / 1000 / 1000) * 100 }));
+}
