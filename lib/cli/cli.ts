@@ -11,6 +11,8 @@
 import { parseArgs } from "node:util";
 import { ArenaError } from "../common/errors.ts";
 import { inspectArenaFile, type Inspection } from "./inspect.ts";
+import { inspectLogFile, isRecordLogFile, type LogFileInspection } from "../log/inspect-file.ts";
+import { arenaHeaderOffset } from "../log/format.ts";
 
 /** What `main` writes and returns; the bin script forwards it to the process. */
 export interface CliResult {
@@ -22,9 +24,11 @@ export interface CliResult {
 const usage = `usage: mapped-file-arena <inspect|verify> FILE [--header-offset N] [--json]
 
   inspect FILE   print the header words, space used, disk reserved, whether a process
-                 has the arena open, and whether the header is valid
-  verify FILE    check the header; exit 0 if valid, 1 if not
-  --header-offset N  where the header is (default 0, the library's default)
+                 has the arena open, and whether the header is valid; for a record
+                 log, also its records, holes and abandoned blocks
+  verify FILE    check the header (and a record log's blocks); exit 0 if valid, 1 if not
+  --header-offset N  where the header is (default 0, the library's default; a record
+                 log's is found by itself)
   --json         machine-readable output
   --help         this text`;
 
@@ -41,7 +45,7 @@ export function main(args: string[]): CliResult {
       allowPositionals: true,
       options: {
         json: { type: "boolean", default: false },
-        "header-offset": { type: "string", default: "0" },
+        "header-offset": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -56,24 +60,73 @@ export function main(args: string[]): CliResult {
   if (path === undefined || path === "") return usageError(`${command} needs a FILE`);
   if (extra.length > 0) return usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
   const offsetText = values["header-offset"];
-  const headerOffset = Number(offsetText);
-  if (!/^\d+$/.test(offsetText) || !Number.isSafeInteger(headerOffset) || headerOffset % 8 !== 0) {
+  const headerOffset = Number(offsetText ?? 0);
+  if (offsetText !== undefined && (!/^\d+$/.test(offsetText) || !Number.isSafeInteger(headerOffset) || headerOffset % 8 !== 0)) {
     return usageError(`--header-offset must be a non-negative multiple of 8, got ${JSON.stringify(offsetText)}`);
   }
 
   let inspection: Inspection;
+  let log: LogFileInspection | undefined;
   try {
-    inspection = inspectArenaFile(path, headerOffset);
+    const isLog = offsetText === undefined && looksLikeRecordLog(path);
+    inspection = inspectArenaFile(path, isLog ? arenaHeaderOffset : headerOffset);
+    if (isLog && inspection.validation.status === "valid") log = inspectLogFile(path);
   } catch (error) {
     return failure(error, values.json);
   }
-  const exitCode = inspection.validation.status === "invalid" ? exitInvalid : exitValid;
-  if (values.json) return { exitCode, stdout: `${JSON.stringify(toJson(inspection), null, 2)}\n`, stderr: "" };
+  const logInvalid = log !== undefined && (log.problem !== undefined || log.stats!.corrupt.count > 0);
+  const exitCode = inspection.validation.status === "invalid" || logInvalid ? exitInvalid : exitValid;
+  if (values.json) {
+    const body = log === undefined ? toJson(inspection) : { ...toJson(inspection), log: { ...log.header, problem: log.problem, stats: log.stats } };
+    return { exitCode, stdout: `${JSON.stringify(body, null, 2)}\n`, stderr: "" };
+  }
   if (command === "verify") {
-    const line = `${path}: ${describeValidation(inspection)}\n`;
+    const line = `${path}: ${log === undefined ? describeValidation(inspection) : describeLog(log)}\n`;
     return exitCode === exitValid ? { exitCode, stdout: line, stderr: "" } : { exitCode, stdout: "", stderr: `mapped-file-arena: ${line}` };
   }
-  return { exitCode, stdout: formatTable(inspection), stderr: "" };
+  return { exitCode, stdout: formatTable(inspection) + (log === undefined ? "" : formatLogTable(log)), stderr: "" };
+}
+
+/** A file that cannot be read is not a log; inspectArenaFile then says what is wrong with it. */
+function looksLikeRecordLog(path: string): boolean {
+  try {
+    return isRecordLogFile(path);
+  } catch {
+    return false;
+  }
+}
+
+function describeLog(log: LogFileInspection): string {
+  if (log.problem !== undefined) return `INVALID record log: ${log.problem}`;
+  const stats = log.stats!;
+  const parts = [
+    `${stats.committed.count} records (${bytes(stats.committed.bytes)}) in ${stats.blocks} blocks of ${bytes(stats.blockSizeBytes)}`,
+    `${stats.holes.count} holes (${bytes(stats.holes.bytes)})`,
+    `${stats.abandoned.count} abandoned blocks (${stats.abandoned.records} records begun, never committed; ${bytes(stats.abandoned.bytes)} unused)`,
+  ];
+  if (stats.open.count > 0) parts.push(`${stats.open.count} open by live writers`);
+  if (stats.claiming.count > 0) parts.push(`${stats.claiming.count} being claimed`);
+  if (stats.corrupt.count > 0) return `INVALID record log (${stats.corrupt.count} corrupt blocks, skipped by readers): ${parts.join(", ")}`;
+  return `valid record log, ${parts.join(", ")}`;
+}
+
+function formatLogTable(log: LogFileInspection): string {
+  const stats = log.stats;
+  const verdict = log.problem !== undefined ? `INVALID: ${log.problem}` : stats!.corrupt.count > 0 ? `INVALID: ${stats!.corrupt.count} corrupt blocks` : "valid";
+  const rows: [string, string][] = [["record log", verdict]];
+  if (stats !== undefined) {
+    rows.push(
+      ["log block size", bytes(stats.blockSizeBytes)],
+      ["log blocks claimed", `${stats.blocks} (${stats.sealed.count} sealed, ${stats.open.count} open, ${stats.claiming.count} being claimed)`],
+      ["log records", `${stats.committed.count} committed, ${bytes(stats.committed.bytes)}`],
+      ["log holes", `${stats.holes.count}, ${bytes(stats.holes.bytes)} (blocks claimed by writers that died before stamping them)`],
+      ["log abandoned", `${stats.abandoned.count} blocks, ${stats.abandoned.records} records begun and never committed, ${bytes(stats.abandoned.bytes)} unused`],
+      ["log corrupt blocks", `${stats.corrupt.count}, ${bytes(stats.corrupt.bytes)}`],
+      ["log slack", `${bytes(stats.slackBytes)} (unused tails of sealed blocks)`],
+    );
+  }
+  const width = Math.max(...rows.map(([label]) => label.length), "word 1  allocatedSize".length); // the arena table's width
+  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}\n`).join("");
 }
 
 function usageError(message: string): CliResult {
