@@ -20,7 +20,7 @@ import { removeArenaFiles, scratchPath, MiB } from "./scratch.ts";
 const recordBytes = 64;
 const batchSize = 1000;
 const writerProcesses = 4;
-const recordsPerProcess = 400_000;
+const recordsPerProcess = 200_000;
 const capacity = 4 * 1024 ** 3;
 const child = join(import.meta.dir, "log-child.ts");
 
