@@ -89,8 +89,12 @@ const constructing = Symbol("constructing");
 const pwriteThresholdBytes = 4096;
 /** Idle polls that yield to the event loop only (setImmediate) before timers take over. */
 const immediatePolls = 2;
-/** Once idle, every this many polls asks the kernel about stalled blocks' writers. */
-const probeEveryIdlePolls = 8;
+/**
+ * How often follow() asks the kernel whether the writers of stalled blocks are
+ * alive: by time, not by idleness, so that a busy log (never idle) still passes
+ * its dead writers' blocks and holes, and its list of unfinished blocks stays short.
+ */
+const probeIntervalMs = 4;
 
 /**
  * A shared append-only record log. Open it in every process that writes or reads:
@@ -273,8 +277,8 @@ export class RecordLog implements Disposable {
    * each unfinished block's commit word), first yielding to the event loop, then
    * with setTimeout(0), which Bun runs about 1 ms later: ~0.5 ms to see a commit on
    * average, ~1 ms at worst, and ~3% of a core while idle (measured, docs/log.md).
-   * Blocks whose writer is silent are checked with the kernel every 8 idle polls:
-   * a dead writer's committed records are read and its block passed.
+   * Blocks whose writer is silent are checked with the kernel every 4 ms (one
+   * lock query each): a dead writer's committed records are read and its block passed.
    */
   async *follow(fromPosition = 0, options: FollowOptions = {}): AsyncGenerator<LogRecord, void, undefined> {
     requireNonNegativeInteger(fromPosition, "fromPosition");
@@ -283,12 +287,15 @@ export class RecordLog implements Disposable {
     const cursor = new FollowCursor(this.#cursorSource(), fromPosition);
     const ready: LogRecord[] = [];
     let idlePolls = 0;
+    let lastProbe = performance.now();
     // A function, not a property read: the consumer may abort while we are suspended at a yield.
     const aborted = () => signal?.aborted === true;
     while (!aborted()) {
       this.#openArena();
       ready.length = 0;
-      const probe = idlePolls > immediatePolls && idlePolls % probeEveryIdlePolls === 0;
+      const now = performance.now();
+      const probe = now - lastProbe >= probeIntervalMs;
+      if (probe) lastProbe = now;
       cursor.poll(ready, probe);
       if (ready.length > 0) {
         idlePolls = 0;
