@@ -225,7 +225,11 @@ export fn mfa_ofd_lock(fd: i32, query: i32, lock_type: i32, start: i64, length: 
     if (!is_linux) return -@as(i64, @intFromEnum(c.E.OPNOTSUPP));
     const F_OFD_GETLK = 36;
     const F_OFD_SETLK = 37;
-    var lock: std.os.linux.Flock = .{ .type = @intCast(lock_type), .whence = 0, .start = start, .len = length, .pid = 0 };
+    // Zeroed first: the struct's padding fields differ between architectures.
+    var lock = std.mem.zeroes(std.os.linux.Flock);
+    lock.type = @intCast(lock_type);
+    lock.start = start;
+    lock.len = length;
     while (true) {
         const rc = c.fcntl(fd, if (query != 0) F_OFD_GETLK else F_OFD_SETLK, &lock);
         if (rc == -1 and c._errno().* == @intFromEnum(c.E.INTR)) continue;
