@@ -12,11 +12,12 @@
  * corrupt. The list is bounded: at most one open block and one block being
  * stamped per live writer can stay in it, and it holds at most maxPending.
  *
- * One writer's records come out in the order it appended them: before the cursor
- * reads new records of block B, it reads again every earlier pending block that B's
- * writer may own (same owner, or owner not yet seen). The writer sealed its earlier
- * block, and stamped it, before it claimed B; the cursor loaded B's commit word
- * before it looks again, so it sees that block sealed and reads it to the end first.
+ * One writer's records come out in the order it appended them, because each poll
+ * reads its pending blocks in file order and only blocks claimed before the poll
+ * began (it loads the bump pointer first). If block B of writer W is read in this
+ * poll, W claimed B before the poll began; W sealed its earlier block A before it
+ * claimed B; A comes before B in the list, so this poll reads A after the seal and
+ * to its end before it reads anything of B.
  */
 import {
   commitEnd,
@@ -95,7 +96,7 @@ export class FollowCursor {
     let finished = 0;
     for (let index = 0; index < pending.length; index++) {
       const block = pending[index]!;
-      if (!block.done) this.#advance(block, index, out, probe, true);
+      if (!block.done) this.#advance(block, out, probe);
       if (block.done) finished += 1;
     }
     if (finished > 0) this.#pending = pending.filter((block) => !block.done);
@@ -106,7 +107,7 @@ export class FollowCursor {
     return this.#pending.length === 0 && this.#nextBlock >= this.#source.claimedBlocks();
   }
 
-  #advance(block: PendingBlock, index: number, out: LogRecord[], probe: boolean, keepOrder: boolean): void {
+  #advance(block: PendingBlock, out: LogRecord[], probe: boolean): void {
     const { words } = block.view;
     const size = this.#source.blockSizeBytes;
     if (block.owner === 0) {
@@ -135,23 +136,8 @@ export class FollowCursor {
       if (commit < 0) return this.#corrupt(block);
     }
     const end = commitEnd(commit);
-    if (end > block.readAt) {
-      if (keepOrder) this.#readEarlierBlocksOf(block, index, out);
-      if (!this.#readRecords(block, end, out)) return this.#corrupt(block);
-    }
+    if (end > block.readAt && !this.#readRecords(block, end, out)) return this.#corrupt(block);
     if (isSealed(commit) || writerDied) block.done = true;
-  }
-
-  /** Per-writer order: earlier pending blocks that `block`'s writer may own are read first. */
-  #readEarlierBlocksOf(block: PendingBlock, index: number, out: LogRecord[]): void {
-    const pending = this.#pending;
-    for (let earlier = 0; earlier < index; earlier++) {
-      const other = pending[earlier]!;
-      if (other.done) continue;
-      if (other.owner === 0 || (other.owner === block.owner && other.generation === block.generation)) {
-        this.#advance(other, earlier, out, false, false);
-      }
-    }
   }
 
   /** Reads records in [readAt, end); false when they do not tile it (corrupt). */

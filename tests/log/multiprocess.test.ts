@@ -8,6 +8,7 @@ import { OrderChecker } from "./support/payloads.ts";
 import { openProgress } from "./support/progress.ts";
 import { logCapacity, testBlockSize } from "./support/log-kinds.ts";
 import { spawnLogChild, succeeded, WatchedFollower } from "./support/children.ts";
+import { fileOrderFollow } from "./support/file-order-follow.ts";
 
 const directory = tempDirectory("log-multiprocess-");
 const writers = 4;
@@ -50,4 +51,44 @@ describe("RecordLog across processes", () => {
     expect(stats.holes.count + stats.abandoned.count + stats.open.count + stats.corrupt.count).toBe(0);
     expect(stats.sealed.count).toBe(stats.blocks);
   }, 90_000);
+});
+
+describe("an idle writer does not hold back the others", () => {
+  /**
+   * This process appends one record and stays open (alive, its block unsealed);
+   * then a writer process appends 500 records, in later blocks. A follower must
+   * yield them while the idle writer is still open. Returns how many it got.
+   */
+  async function recordsPassedIdleWriter(follow: (path: string, signal: AbortSignal) => AsyncIterable<Uint8Array>): Promise<number> {
+    const path = freshPath(directory, "log");
+    const progressPath = freshPath(directory, "progress");
+    openProgress(progressPath).arena.close();
+    using idle = RecordLog.open(path, { capacity: logCapacity, blockSize: testBlockSize });
+    idle.append(new Uint8Array(8));
+    await succeeded(spawnLogChild("writer.ts", ["record-log", path, 1, 500, progressPath]));
+    const checker = new OrderChecker();
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), 3_000); // the records are in the file already: 3 s is plenty
+    for await (const bytes of follow(path, stop.signal)) {
+      if (bytes.length === 8 && bytes.every((byte) => byte === 0)) continue; // the idle writer's record
+      checker.accept(bytes);
+      if (checker.total === 500) stop.abort();
+    }
+    clearTimeout(timer);
+    expect(checker.problems).toEqual([]);
+    return checker.total;
+  }
+
+  test("RecordLog.follow yields every later record while the idle writer's block stays open", async () => {
+    const got = await recordsPassedIdleWriter(async function* (path, signal) {
+      using log = RecordLog.open(path, { capacity: logCapacity });
+      for await (const { bytes } of log.follow(0, { signal })) yield bytes;
+    });
+    expect(got).toBe(500);
+  }, 30_000);
+
+  test("broken variant, strict file order: it waits behind the idle writer's block and yields none", async () => {
+    const got = await recordsPassedIdleWriter((path, signal) => fileOrderFollow(path, logCapacity, testBlockSize, signal));
+    expect(got).toBe(0);
+  }, 30_000);
 });
