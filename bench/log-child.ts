@@ -4,6 +4,10 @@
  *   bun log-child.ts write PATH RECORDS MODE START_AT_MS
  *     Appends RECORDS 64-byte records in MODE (log-append, log-batch, o-append,
  *     o-append-1000) once the wall clock reaches START_AT_MS; prints {start, end}.
+ *   bun log-child.ts memory PATH RECORDS
+ *     Appends RECORDS 64-byte records one by one, then reads them all with
+ *     records(); prints the growth of anonymous RSS after each, and after a full
+ *     collection, and of file-backed RSS (Linux).
  *   bun log-child.ts follow PATH RECORDS
  *     Follows the log; each record's first 8 bytes are the writer's wall-clock
  *     time (ms, float64) at append. Prints a line "ready", then after RECORDS
@@ -18,7 +22,39 @@ const [command, path, recordsText, mode, startText] = process.argv.slice(2);
 const records = Number(recordsText);
 const capacity = 4 * 1024 ** 3;
 
-if (command === "write") {
+/** RssAnon and RssFile from /proc/self/status, in bytes (0 where there is no /proc). */
+function rss(): { anon: number; file: number } {
+  try {
+    const status = require("node:fs").readFileSync("/proc/self/status", "utf8") as string;
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
+    return { anon: field("RssAnon"), file: field("RssFile") };
+  } catch {
+    return { anon: 0, file: 0 };
+  }
+}
+
+if (command === "memory") {
+  using log = RecordLog.open(path!, { capacity });
+  const record = new Uint8Array(64).fill(5);
+  Bun.gc(true);
+  const before = rss();
+  for (let i = 0; i < records; i++) log.append(record);
+  const appended = rss();
+  let bytes = 0;
+  for (const { bytes: view } of log.records()) bytes += view.length;
+  const scanned = rss();
+  Bun.gc(true);
+  const collected = rss();
+  process.stdout.write(
+    JSON.stringify({
+      appendAnonBytes: appended.anon - before.anon,
+      scanAnonBytes: scanned.anon - before.anon,
+      collectedAnonBytes: collected.anon - before.anon,
+      fileBytes: collected.file - before.file,
+      read: bytes,
+    }),
+  );
+} else if (command === "write") {
   const record = new Uint8Array(64).fill(3);
   const batchSize = 1000;
   const batch = Array.from({ length: batchSize }, () => record);

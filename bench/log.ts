@@ -248,6 +248,25 @@ async function followLatency(): Promise<FollowResult> {
   return { samples: sorted.length, medianUs: median(sorted), p90Us: at(0.9), p99Us: at(0.99), maxUs: sorted.at(-1)!, idleCpuPercent };
 }
 
+export interface LogMemory {
+  records: number;
+  appendAnonBytes: number;
+  scanAnonBytes: number;
+  collectedAnonBytes: number;
+  fileBytes: number;
+}
+
+/** The issue's "296 MB RSS for 1 M events": what 1 M appends and a scan of them add to RSS. */
+async function memoryGrowth(): Promise<LogMemory> {
+  const records = 1_000_000;
+  const path = scratchPath("memory");
+  const run = Bun.spawn([process.execPath, child, "memory", path, String(records)], { stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(run.stdout).text(), new Response(run.stderr).text(), run.exited]);
+  removeArenaFiles(path);
+  if (exitCode !== 0) throw new Error(`memory child failed (${exitCode}): ${stderr}`);
+  return { records, ...(JSON.parse(stdout) as Omit<LogMemory, "records">) };
+}
+
 export interface LogGoal {
   goal: string;
   value: number;
@@ -255,10 +274,11 @@ export interface LogGoal {
   met: boolean;
 }
 
-export async function benchLog(): Promise<{ rows: Row[]; processes: LogProcessRow[]; follow: FollowResult; goals: LogGoal[]; lines: string[] }> {
+export async function benchLog(): Promise<{ rows: Row[]; processes: LogProcessRow[]; follow: FollowResult; memory: LogMemory; goals: LogGoal[]; lines: string[] }> {
   const rows = inProcessRows();
   const processes = await processRows();
   const follow = await followLatency();
+  const memory = await memoryGrowth();
   const find = (name: string) => rows.find((row) => row.name.startsWith(name))!.nsPerOp;
   const rate = (mode: string) => processes.find((row) => row.mode === mode)!.recordsPerSecond;
   const goals: LogGoal[] = [
@@ -279,8 +299,15 @@ export async function benchLog(): Promise<{ rows: Row[]; processes: LogProcessRo
     "|---|--:|",
     `| woken after (median / p90 / p99 / max) | ${(follow.medianUs / 1000).toFixed(2)} / ${(follow.p90Us / 1000).toFixed(2)} / ${(follow.p99Us / 1000).toFixed(2)} / ${(follow.maxUs / 1000).toFixed(2)} ms |`,
     `| CPU of an idle follower | ${follow.idleCpuPercent.toFixed(1)} % of a core |`,
+    "",
+    `| RSS growth after ${memory.records / 1e6} M appends of 64 B and a records() scan of them | |`,
+    "|---|--:|",
+    `| anonymous, after the appends (no view or buffer is made per append) | ${(memory.appendAnonBytes / MiB).toFixed(1)} MiB |`,
+    `| anonymous, after the scan (one view and one object per record, not yet collected) | ${(memory.scanAnonBytes / MiB).toFixed(1)} MiB |`,
+    `| anonymous, after a full garbage collection | ${(memory.collectedAnonBytes / MiB).toFixed(1)} MiB |`,
+    `| file-backed (the log's pages: ${((memory.records * 68) / MiB).toFixed(0)} MiB of records) | ${(memory.fileBytes / MiB).toFixed(1)} MiB |`,
   ];
-  return { rows, processes, follow, goals, lines };
+  return { rows, processes, follow, memory, goals, lines };
 }
 
 if (import.meta.main) {
