@@ -98,6 +98,24 @@ describe("append and records", () => {
     expect(stats.abandoned.count).toBe(0); // both alive: neither block is judged dead
   });
 
+  test("128 writers at once; the 129th gets ERR_LOG_TOO_MANY_WRITERS until one closes; readers take no slot", () => {
+    const path = freshPath(directory, "log");
+    const writers = Array.from({ length: 128 }, () => open(path));
+    try {
+      writers.forEach((writer, index) => writer.append(bytesOf(`writer ${index}`)));
+      using reader = open(path);
+      expect([...reader.records()]).toHaveLength(128);
+      using extra = open(path);
+      expectArenaError(() => extra.append(bytesOf("one too many")), "ERR_LOG_TOO_MANY_WRITERS");
+      writers.pop()!.close();
+      extra.append(bytesOf("now there is room"));
+      expect([...reader.records()].map((r) => text(r.bytes))).toContain("now there is room");
+      expect(reader.stats().open.count).toBe(128);
+    } finally {
+      for (const writer of writers) writer.close();
+    }
+  });
+
   test("a reopened log holds every record; its stored block size wins", () => {
     const path = freshPath(directory, "log");
     const log = open(path);
