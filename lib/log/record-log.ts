@@ -214,10 +214,11 @@ export class RecordLog implements Disposable {
    * block's share of the batch all at once; a batch that spans blocks is not
    * atomic as a whole.
    *
-   * A share of a page or more is copied into a staging buffer and written with
-   * one pwrite instead of through the mapping: the kernel's write path fills the
-   * page cache without taking a page fault per page, which is most of what a
-   * mapped append costs (bench/page-faults.ts). Readers see the same pages.
+   * Records are staged in a buffer at their offsets in the block; a block's share
+   * of a page or more is then written with one pwrite, a smaller one with one
+   * copy into the mapping. The kernel's write path fills the page cache without a
+   * page fault per page, which is most of what a mapped append costs
+   * (bench/page-faults.ts); readers' mappings see the same pages.
    */
   appendBatch(records: readonly Uint8Array[]): number {
     if (!Array.isArray(records)) throw new TypeError(`records must be an array of Uint8Array, got ${typeof records}`);
@@ -279,14 +280,22 @@ export class RecordLog implements Disposable {
    * How it waits: it polls the mapping (one atomic load of the bump pointer and of
    * each unfinished block's commit word), first yielding to the event loop, then
    * with setTimeout(0), which Bun runs about 1 ms later: ~0.5 ms to see a commit on
-   * average, ~1 ms at worst, and ~3% of a core while idle (measured, docs/log.md).
+   * average, ~1 ms at worst on a machine that is not overloaded, and ~3% of a core
+   * while idle (measured, docs/log.md).
    * Blocks whose writer is silent are checked with the kernel every 4 ms (one
    * lock query each): a dead writer's committed records are read and its block passed.
    */
-  async *follow(fromPosition = 0, options: FollowOptions = {}): AsyncGenerator<LogRecord, void, undefined> {
+  follow(fromPosition = 0, options: FollowOptions = {}): AsyncGenerator<LogRecord, void, undefined> {
+    // Checked here, not in the generator, so that a wrong argument throws at the call.
     requireNonNegativeInteger(fromPosition, "fromPosition");
+    if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
     const signal = options.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError("options.signal must be an AbortSignal");
+    this.#openArena();
+    return this.#follow(fromPosition, signal);
+  }
+
+  async *#follow(fromPosition: number, signal: AbortSignal | undefined): AsyncGenerator<LogRecord, void, undefined> {
     const cursor = new FollowCursor(this.#cursorSource(), fromPosition);
     const ready: LogRecord[] = [];
     let idlePolls = 0;

@@ -227,7 +227,9 @@ describe("arguments and close", () => {
     expect(() => log.append(new Uint8Array(log.maxRecordBytes + 1))).toThrow(/bytes\.length/);
     expect(() => log.appendBatch([new Uint8Array(1), "x" as unknown as Uint8Array])).toThrow(/records\[1\]/);
     expect(() => log.appendBatch([new Uint8Array(1), new Uint8Array(blockSize)])).toThrow(RangeError);
-    expect(() => log.records(-1).next()).toThrow(RangeError);
+    expect(() => log.records(-1)).toThrow(RangeError);
+    expect(() => log.follow(1.5)).toThrow(RangeError);
+    expect(() => log.follow(0, { signal: "stop" as unknown as AbortSignal })).toThrow(/options\.signal/);
     expect([...log.records()]).toEqual([]); // the failed batch wrote nothing
   });
 
@@ -241,7 +243,8 @@ describe("arguments and close", () => {
     expect(record!.bytes.length).toBe(0);
     expectArenaError(() => log.append(bytesOf("x")), "ERR_ARENA_CLOSED");
     expectArenaError(() => log.appendBatch([bytesOf("x")]), "ERR_ARENA_CLOSED");
-    expectArenaError(() => log.records().next(), "ERR_ARENA_CLOSED");
+    expectArenaError(() => log.records(), "ERR_ARENA_CLOSED");
+    expectArenaError(() => log.follow(), "ERR_ARENA_CLOSED");
     expectArenaError(() => log.stats(), "ERR_ARENA_CLOSED");
     expectArenaError(() => log.sync(), "ERR_ARENA_CLOSED");
   });
