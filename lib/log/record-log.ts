@@ -32,6 +32,7 @@
  * block, and a sealed block its unused tail. Linux only (OFD locks).
  * docs/design/log.md has the format and the reasoning in full.
  */
+import { closeSync, openSync, readSync } from "node:fs";
 import { ArenaError, closedError } from "../common/errors.ts";
 import { optionalBoolean, requireBytes, requireNonNegativeInteger, requireString } from "../common/arguments.ts";
 import { MappedFileRegionArena } from "../arena/arena.ts";
@@ -52,6 +53,7 @@ import {
   isValidBlockSize,
   logHeaderBytes,
   logHeaderProblem,
+  logMagic,
   maxBlockSizeBytes,
   maxRecordBytes,
   minBlockSizeBytes,
@@ -130,9 +132,9 @@ export class RecordLog implements Disposable {
   #stagingWords: Int32Array | null = null;
 
   /**
-   * Opens the log at `path`, creating it if it does not exist. Throws an ArenaError
-   * (ERR_LOG_CORRUPT) for a file that is an arena but not a record log, and the
-   * arena's errors for anything else (ERR_ARENA_CORRUPT, ERR_ARENA_HEADER_MISMATCH...).
+   * Opens the log at `path`, creating it if it does not exist. A file that is not a
+   * record log is refused with ERR_LOG_CORRUPT and left untouched; the arena's
+   * errors (ERR_ARENA_*, errno names) come through for the rest.
    */
   static open(path: string, options: RecordLogOptions): RecordLog {
     requireString(path, "path");
@@ -148,6 +150,7 @@ export class RecordLog implements Disposable {
       throw new RangeError(`options.capacity must hold the log header and one block (${firstBlockOffset + blockSize} bytes), got ${capacity}`);
     }
     const allowUnsafeFileSystem = optionalBoolean(options.allowUnsafeFileSystem, "options.allowUnsafeFileSystem");
+    refuseIfNotALog(path);
     const arena = MappedFileRegionArena.create(path, {
       capacity,
       headerOffset: arenaHeaderOffset,
@@ -466,6 +469,35 @@ export class RecordLog implements Disposable {
   #rejectLength(length: number, name: string): never {
     throw new RangeError(`${name} (${length}) is more than the largest record of this log (${this.maxRecordBytes} bytes: blockSize - 20)`);
   }
+}
+
+/**
+ * Refuses, before the arena opens it (which refreshes a header word), a file that
+ * is already something other than a record log: its first bytes are not the
+ * log's magic, and it is not an empty file or an arena whose creation was
+ * interrupted (zeros, capacity 0: the arena creates those afresh, running our
+ * onCreate). A file that cannot be read is left to the arena to report.
+ */
+function refuseIfNotALog(path: string): void {
+  const start = new Uint8Array(firstBlockOffset);
+  let read: number;
+  try {
+    const fd = openSync(path, "r");
+    try {
+      read = readSync(fd, start, 0, start.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return;
+  }
+  if (read === 0) return;
+  const header = decodeLogHeader(start);
+  if (header.magic === logMagic) return;
+  const startsWithZeros = start.subarray(0, 8).every((byte) => byte === 0);
+  const capacityWord = read >= firstBlockOffset ? new DataView(start.buffer).getBigUint64(arenaHeaderOffset + 16, true) : 0n;
+  if (startsWithZeros && capacityWord === 0n) return;
+  throw new ArenaError("ERR_LOG_CORRUPT", `${path} is not a record log: ${logHeaderProblem(header)}; it was left untouched`, { path });
 }
 
 /** Waits for the next poll: a turn of the event loop, or a timer tick; ends early on abort. */
