@@ -68,9 +68,6 @@ export class FollowCursor {
   #nextBlock: number;
   readonly #skipBelow: number;
   #pending: PendingBlock[] = [];
-  /** Blocks skipped as corrupt, and holes passed over. */
-  corruptBlocks = 0;
-  holes = 0;
 
   constructor(source: CursorSource, fromPosition: number) {
     this.#source = source;
@@ -102,11 +99,6 @@ export class FollowCursor {
     if (finished > 0) this.#pending = pending.filter((block) => !block.done);
   }
 
-  /** True when nothing is pending and no block is claimed beyond what was read. */
-  get caughtUp(): boolean {
-    return this.#pending.length === 0 && this.#nextBlock >= this.#source.claimedBlocks();
-  }
-
   #advance(block: PendingBlock, out: LogRecord[], probe: boolean): void {
     const { words } = block.view;
     const size = this.#source.blockSizeBytes;
@@ -116,10 +108,7 @@ export class FollowCursor {
       if (owner === 0) {
         // Claimed, not stamped. Never will be if no live writer is claiming and the
         // stamp is still missing after looking (writer-slots.ts says why).
-        if (probe && !this.#source.liveness.anyClaimInProgress() && loadOwner(words) === 0) {
-          block.done = true;
-          this.holes += 1;
-        }
+        if (probe && !this.#source.liveness.anyClaimInProgress() && loadOwner(words) === 0) block.done = true;
         return;
       }
       block.owner = owner;
@@ -158,8 +147,8 @@ export class FollowCursor {
     return true;
   }
 
+  /** A corrupt block is passed; stats() counts it. */
   #corrupt(block: PendingBlock): void {
     block.done = true;
-    this.corruptBlocks += 1;
   }
 }
