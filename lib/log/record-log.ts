@@ -37,7 +37,7 @@ import { ArenaError, closedError } from "../common/errors.ts";
 import { optionalBoolean, requireBytes, requireNonNegativeInteger, requireString } from "../common/arguments.ts";
 import { MappedFileRegionArena } from "../arena/arena.ts";
 import { closeFile, openFile, writeAt } from "../native/native.ts";
-import type { BlockView } from "./blocks.ts";
+import { commitEnd, loadCommit, loadOwner, recordLengthAt, type BlockView } from "./blocks.ts";
 import { RecordIterator } from "./record-iterator.ts";
 import { FollowCursor, type CursorSource, type LogRecord } from "./follow-cursor.ts";
 import {
@@ -273,6 +273,29 @@ export class RecordLog implements Disposable {
     this.#openArena();
     const from = Math.max(fromPosition, firstBlockOffset);
     return new RecordIterator(this.#cursorSource(), from, Math.floor((from - firstBlockOffset) / this.blockSize));
+  }
+
+  /**
+   * The bytes of the committed record at `position` (a position append or a reader
+   * returned), as a zero-copy view with the same lifetime as records()'. A
+   * RangeError when no committed record starts there. Finding it walks the
+   * record's block from its start: up to blockSize / 4 steps.
+   */
+  read(position: number): Uint8Array {
+    requireNonNegativeInteger(position, "position");
+    const index = Math.floor((position - firstBlockOffset) / this.blockSize);
+    if (position >= firstBlockOffset && index < this.#claimedBlocks()) {
+      const { bytes, words, start } = this.#block(index);
+      const commit = loadOwner(words) > 0 ? loadCommit(words, this.blockSize) : -1;
+      const end = commit < 0 ? 0 : commitEnd(commit);
+      for (let at = blockHeaderBytes; at < end && start + at <= position; ) {
+        const length = recordLengthAt(words, at, end);
+        if (length < 0) break;
+        if (start + at === position) return new Uint8Array(bytes.buffer, bytes.byteOffset + at + recordHeaderBytes, length);
+        at += recordHeaderBytes + ((length + 3) & ~3);
+      }
+    }
+    throw new RangeError(`position ${position} is not the position of a committed record in ${this.path}`);
   }
 
   /**

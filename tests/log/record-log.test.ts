@@ -28,6 +28,18 @@ describe("append and records", () => {
     expect(positions[0]).toBe(4096 + 16); // block 0, after its header
   });
 
+  test("read(position) returns the record append's position names, and refuses any other position", () => {
+    const path = freshPath(directory, "log");
+    using writer = open(path);
+    const positions = Array.from({ length: 300 }, (_, i) => writer.append(bytesOf(`record ${i}`)));
+    using reader = open(path);
+    expect(positions.map((position) => text(reader.read(position)))).toEqual(Array.from({ length: 300 }, (_, i) => `record ${i}`));
+    for (const wrong of [0, 4096, positions[5]! + 4, positions[299]! + 16, capacity - 4]) {
+      expect(() => reader.read(wrong)).toThrow(/not the position of a committed record/);
+    }
+    expect(() => reader.read(-1)).toThrow(RangeError);
+  });
+
   test("an empty record, and one of the largest size, which fills a block alone", () => {
     using log = open();
     const largest = new Uint8Array(log.maxRecordBytes).fill(7);
