@@ -1,7 +1,10 @@
 /**
  * The `mapped-file-arena` command (bin/mapped-file-arena.ts): `inspect FILE` prints
  * an arena file's header and health as a table (or JSON), `verify FILE` checks it
- * and says so in one line. Both only read (see inspect.ts).
+ * and says so in one line. Both only read (see inspect.ts). A database file (LLVM's
+ * DatabaseFile: a trie or a data allocator) is recognized by its magic when no
+ * --header-offset is given: its arena header is read at 16, and its table is
+ * described and, for a trie, validated (lib/trie/inspect-database.ts).
  *
  * Exit codes: 0 the header is valid (or a creation was interrupted, which the next
  * open repairs); 1 the header is invalid, or the file is not an arena; 2 a usage
@@ -11,6 +14,8 @@
 import { parseArgs } from "node:util";
 import { ArenaError } from "../common/errors.ts";
 import { inspectArenaFile, type Inspection } from "./inspect.ts";
+import { inspectDatabaseFile, looksLikeDatabaseFile, type DatabaseInspection } from "../trie/inspect-database.ts";
+import { databaseHeaderBytes } from "../trie/database-file.ts";
 import { inspectLogFile, isRecordLogFile, type LogFileInspection } from "../log/inspect-file.ts";
 import { arenaHeaderOffset } from "../log/format.ts";
 
@@ -24,11 +29,14 @@ export interface CliResult {
 const usage = `usage: mapped-file-arena <inspect|verify> FILE [--header-offset N] [--json]
 
   inspect FILE   print the header words, space used, disk reserved, whether a process
-                 has the arena open, and whether the header is valid; for a record
-                 log, also its records, holes and abandoned blocks
-  verify FILE    check the header (and a record log's blocks); exit 0 if valid, 1 if not
-  --header-offset N  where the header is (default 0, the library's default; a record
-                 log's is found by itself)
+                 has the arena open, and whether the header is valid; for a database
+                 file (a trie or data allocator), its table too
+  verify FILE    check the header (and a database file's table: a trie is walked
+                 whole); exit 0 if valid, 1 if not
+  --header-offset N  where the header is (default 0, the library's default;
+                 16 for a database file, 4064 for a record log, each recognized by
+                 its magic); for a record log, inspect and verify also report its
+                 records, holes and abandoned blocks
   --json         machine-readable output
   --help         this text`;
 
@@ -59,32 +67,41 @@ export function main(args: string[]): CliResult {
   if (command !== "inspect" && command !== "verify") return usageError(`unknown command ${JSON.stringify(command)}`);
   if (path === undefined || path === "") return usageError(`${command} needs a FILE`);
   if (extra.length > 0) return usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
-  const offsetText = values["header-offset"];
-  const headerOffset = Number(offsetText ?? 0);
-  if (offsetText !== undefined && (!/^\d+$/.test(offsetText) || !Number.isSafeInteger(headerOffset) || headerOffset % 8 !== 0)) {
+  const offsetText = values["header-offset"] ?? "0";
+  const database = values["header-offset"] === undefined && looksLikeDatabaseFile(path);
+  const recordLog = values["header-offset"] === undefined && !database && looksLikeRecordLog(path);
+  const headerOffset = database ? databaseHeaderBytes : recordLog ? arenaHeaderOffset : Number(offsetText);
+  if (!/^\d+$/.test(offsetText) || !Number.isSafeInteger(headerOffset) || headerOffset % 8 !== 0) {
     return usageError(`--header-offset must be a non-negative multiple of 8, got ${JSON.stringify(offsetText)}`);
   }
 
   let inspection: Inspection;
+  try {
+    inspection = inspectArenaFile(path, headerOffset);
+  } catch (error) {
+    return failure(error, values.json);
+  }
+  const tables = database && inspection.validation.status === "valid" ? inspectDatabaseFile(path, inspection.usedBytes) : undefined;
   let log: LogFileInspection | undefined;
   try {
-    const isLog = offsetText === undefined && looksLikeRecordLog(path);
-    inspection = inspectArenaFile(path, isLog ? arenaHeaderOffset : headerOffset);
-    if (isLog && inspection.validation.status === "valid") log = inspectLogFile(path);
+    log = recordLog && inspection.validation.status === "valid" ? inspectLogFile(path) : undefined;
   } catch (error) {
     return failure(error, values.json);
   }
   const logInvalid = log !== undefined && (log.problem !== undefined || log.stats!.corrupt.count > 0);
-  const exitCode = inspection.validation.status === "invalid" || logInvalid ? exitInvalid : exitValid;
+  const invalid = inspection.validation.status === "invalid" || tables?.check.status === "invalid" || logInvalid;
+  const exitCode = invalid ? exitInvalid : exitValid;
   if (values.json) {
-    const body = log === undefined ? toJson(inspection) : { ...toJson(inspection), log: { ...log.header, problem: log.problem, stats: log.stats } };
+    let body: object = tables === undefined ? toJson(inspection) : { ...toJson(inspection), database: tables };
+    if (log !== undefined) body = { ...body, log: { ...log.header, problem: log.problem, stats: log.stats } };
     return { exitCode, stdout: `${JSON.stringify(body, null, 2)}\n`, stderr: "" };
   }
   if (command === "verify") {
-    const line = `${path}: ${log === undefined ? describeValidation(inspection) : describeLog(log)}\n`;
+    const verdict = tables !== undefined ? describeDatabase(tables) : log !== undefined ? describeLog(log) : describeValidation(inspection);
+    const line = `${path}: ${verdict}\n`;
     return exitCode === exitValid ? { exitCode, stdout: line, stderr: "" } : { exitCode, stdout: "", stderr: `mapped-file-arena: ${line}` };
   }
-  return { exitCode, stdout: formatTable(inspection) + (log === undefined ? "" : formatLogTable(log)), stderr: "" };
+  return { exitCode, stdout: formatTable(inspection, tables, log), stderr: "" };
 }
 
 /** A file that cannot be read is not a log; inspectArenaFile then says what is wrong with it. */
@@ -110,23 +127,22 @@ function describeLog(log: LogFileInspection): string {
   return `valid record log, ${parts.join(", ")}`;
 }
 
-function formatLogTable(log: LogFileInspection): string {
+/** inspect's rows for a record log. */
+function logRows(log: LogFileInspection): [string, string][] {
   const stats = log.stats;
   const verdict = log.problem !== undefined ? `INVALID: ${log.problem}` : stats!.corrupt.count > 0 ? `INVALID: ${stats!.corrupt.count} corrupt blocks` : "valid";
   const rows: [string, string][] = [["record log", verdict]];
-  if (stats !== undefined) {
-    rows.push(
-      ["log block size", bytes(stats.blockSizeBytes)],
-      ["log blocks claimed", `${stats.blocks} (${stats.sealed.count} sealed, ${stats.open.count} open, ${stats.claiming.count} being claimed)`],
-      ["log records", `${stats.committed.count} committed, ${bytes(stats.committed.bytes)}`],
-      ["log holes", `${stats.holes.count}, ${bytes(stats.holes.bytes)} (blocks claimed by writers that died before stamping them)`],
-      ["log abandoned", `${stats.abandoned.count} blocks, ${stats.abandoned.records} records begun and never committed, ${bytes(stats.abandoned.bytes)} unused`],
-      ["log corrupt blocks", `${stats.corrupt.count}, ${bytes(stats.corrupt.bytes)}`],
-      ["log slack", `${bytes(stats.slackBytes)} (unused tails of sealed blocks)`],
-    );
-  }
-  const width = Math.max(...rows.map(([label]) => label.length), "word 1  allocatedSize".length); // the arena table's width
-  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}\n`).join("");
+  if (stats === undefined) return rows;
+  rows.push(
+    ["log block size", bytes(stats.blockSizeBytes)],
+    ["log blocks claimed", `${stats.blocks} (${stats.sealed.count} sealed, ${stats.open.count} open, ${stats.claiming.count} being claimed)`],
+    ["log records", `${stats.committed.count} committed, ${bytes(stats.committed.bytes)}`],
+    ["log holes", `${stats.holes.count}, ${bytes(stats.holes.bytes)} (blocks claimed by writers that died before stamping them)`],
+    ["log abandoned", `${stats.abandoned.count} blocks, ${stats.abandoned.records} records begun and never committed, ${bytes(stats.abandoned.bytes)} unused`],
+    ["log corrupt blocks", `${stats.corrupt.count}, ${bytes(stats.corrupt.bytes)}`],
+    ["log slack", `${bytes(stats.slackBytes)} (unused tails of sealed blocks)`],
+  );
+  return rows;
 }
 
 function usageError(message: string): CliResult {
@@ -187,7 +203,40 @@ function toJson(inspection: Inspection) {
   };
 }
 
-function formatTable(inspection: Inspection): string {
+/** verify's one line for a database file. */
+function describeDatabase(tables: DatabaseInspection): string {
+  const { check, table, trie } = tables;
+  if (check.status === "invalid") return `INVALID (${check.code}): ${check.reason}`;
+  const what = `${table.kindName} ${JSON.stringify(table.name)}`;
+  if (trie === undefined) return `valid database file, ${what}`;
+  const { records, leakedBytes } = trie.validation;
+  return `valid database file, ${what}: ${records} records, ${bytes(leakedBytes)} leaked by lost races`;
+}
+
+/** inspect's rows for a database file's table. */
+function databaseRows(tables: DatabaseInspection): [string, string][] {
+  const rows: [string, string][] = [
+    ["database", `LLVM DatabaseFile, version ${tables.version}`],
+    ["table", `${tables.table.kindName} ${JSON.stringify(tables.table.name)} at offset ${tables.table.offset}`],
+  ];
+  const { trie, dataAllocator } = tables;
+  if (trie !== undefined) {
+    const v = trie.validation;
+    rows.push(
+      ["hash / data", `${trie.hashBits} bits / ${trie.dataBytes} bytes per record`],
+      ["root / subtrie bits", `${trie.rootBits} / ${trie.subtrieBits}`],
+      ["records", `${v.records} in ${v.subtries} subtries, ${v.maxDepth} levels deep`],
+      ["reachable / leaked", `${bytes(v.reachableBytes)} / ${bytes(v.leakedBytes)}`],
+    );
+  }
+  if (dataAllocator !== undefined) {
+    rows.push(["user header", bytes(dataAllocator.userHeaderBytes)], ["blocks", `${bytes(dataAllocator.dataBytes)} after the table`]);
+  }
+  rows.push(["table check", describeDatabase(tables)]);
+  return rows;
+}
+
+function formatTable(inspection: Inspection, tables?: DatabaseInspection, log?: LogFileInspection): string {
   const { header } = inspection;
   const hexWord = (value: bigint) => `0x${value.toString(16).padStart(16, "0")}  ${value}`;
   const open: Record<Inspection["openState"], string> = {
@@ -210,6 +259,8 @@ function formatTable(inspection: Inspection): string {
     ["file size", bytes(inspection.fileSizeBytes)],
     ["open by a process", open[inspection.openState]],
     ["header", describeValidation(inspection)],
+    ...(tables === undefined ? [] : databaseRows(tables)),
+    ...(log === undefined ? [] : logRows(log)),
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}\n`).join("");
