@@ -30,13 +30,13 @@ const usage = `usage: mapped-file-arena <inspect|verify> FILE [--header-offset N
 
   inspect FILE   print the header words, space used, disk reserved, whether a process
                  has the arena open, and whether the header is valid; for a database
-                 file (a trie or data allocator), its table too
+                 file (a trie or data allocator), its table too; for a record log,
+                 its records, holes and abandoned blocks
   verify FILE    check the header (and a database file's table: a trie is walked
-                 whole); exit 0 if valid, 1 if not
+                 whole; or a record log's blocks); exit 0 if valid, 1 if not
   --header-offset N  where the header is (default 0, the library's default;
                  16 for a database file, 4064 for a record log, each recognized by
-                 its magic); for a record log, inspect and verify also report its
-                 records, holes and abandoned blocks
+                 its magic)
   --json         machine-readable output
   --help         this text`;
 
