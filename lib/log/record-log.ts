@@ -310,6 +310,7 @@ export class RecordLog implements Disposable {
    * while idle (measured, docs/log.md).
    * Blocks whose writer is silent are checked with the kernel every 4 ms (one
    * lock query each): a dead writer's committed records are read and its block passed.
+   * Closing the log while following makes the iteration throw ERR_ARENA_CLOSED.
    */
   follow(fromPosition = 0, options: FollowOptions = {}): AsyncGenerator<LogRecord, void, undefined> {
     // Checked here, not in the generator, so that a wrong argument throws at the call.
