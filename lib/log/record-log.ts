@@ -36,7 +36,7 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { ArenaError, closedError } from "../common/errors.ts";
 import { optionalBoolean, requireBytes, requireNonNegativeInteger, requireString } from "../common/arguments.ts";
 import { MappedFileRegionArena } from "../arena/arena.ts";
-import { closeFile, openFile, writeAt } from "../native/native.ts";
+import { closeFile, openFile } from "../native/native.ts";
 import { commitEnd, loadCommit, loadOwner, recordLengthAt, type BlockView } from "./blocks.ts";
 import { RecordIterator } from "./record-iterator.ts";
 import { FollowCursor, type CursorSource, type LogRecord } from "./follow-cursor.ts";
@@ -86,8 +86,6 @@ export interface FollowOptions {
 }
 
 const constructing = Symbol("constructing");
-/** appendBatch writes a block's share of a batch with pwrite from this size on (see there). */
-const pwriteThresholdBytes = 4096;
 /** Idle polls that yield to the event loop only (setImmediate) before timers take over. */
 const immediatePolls = 2;
 /**
@@ -127,9 +125,6 @@ export class RecordLog implements Disposable {
   #blockBytes: Uint8Array = new Uint8Array(0);
   #blockWords: Int32Array = new Int32Array(0);
   #used: number;
-  /** appendBatch's staging buffer, one block long, made on first use, and its words. */
-  #staging: Uint8Array | null = null;
-  #stagingWords: Int32Array | null = null;
 
   /**
    * Opens the log at `path`, creating it if it does not exist. A file that is not a
@@ -217,11 +212,11 @@ export class RecordLog implements Disposable {
    * block's share of the batch all at once; a batch that spans blocks is not
    * atomic as a whole.
    *
-   * Records are staged in a buffer at their offsets in the block; a block's share
-   * of a page or more is then written with one pwrite, a smaller one with one
-   * copy into the mapping. The kernel's write path fills the page cache without a
-   * page fault per page, which is most of what a mapped append costs
-   * (bench/page-faults.ts); readers' mappings see the same pages.
+   * It writes straight into the block through the mapping, like append, and
+   * saves append's per-record commit store and call. (Staging the records and
+   * writing each block's share with pwrite, to spare the page faults, was tried:
+   * slower here, because the kernel then also does work for the disk the arena
+   * reserved; docs/design/log.md.)
    */
   appendBatch(records: readonly Uint8Array[]): number {
     if (!Array.isArray(records)) throw new TypeError(`records must be an array of Uint8Array, got ${typeof records}`);
@@ -231,30 +226,31 @@ export class RecordLog implements Disposable {
       if (record!.length > this.maxRecordBytes) this.#rejectLength(record!.length, `records[${index}].length`);
     }
     this.#openArena();
-    const staging = (this.#staging ??= new Uint8Array(this.blockSize));
-    const stagingWords = (this.#stagingWords ??= new Int32Array(staging.buffer));
     let first = -1;
-    // One pass: each record is staged at its offset in the current block; a record
-    // that does not fit writes and commits the block's share, then claims a block.
-    let from = this.#used;
-    let at = from;
+    let words = this.#blockWords;
+    let bytes = this.#blockBytes;
+    let at = this.#used;
+    // One pass, straight into the block; a record that does not fit commits the
+    // block's share (the seal does it), claims a block and goes again.
     for (let index = 0; index < records.length; index++) {
       const record = records[index]!;
       const next = at + recordHeaderBytes + ((record.length + 3) & ~3);
       if (next > this.blockSize) {
-        this.#commitStaged(from, at);
+        this.#used = at;
         this.#claimBlock();
-        from = at = this.#used;
+        words = this.#blockWords;
+        bytes = this.#blockBytes;
+        at = this.#used;
         index -= 1; // again, in the new block, where every record fits
         continue;
       }
       if (first < 0) first = this.#blockStart + at;
-      stagingWords[(next >> 2) - 1] = 0; // the padding; the payload overwrites the rest of that word
-      stagingWords[at >> 2] = record.length;
-      staging.set(record, at + recordHeaderBytes);
+      words[at >> 2] = record.length;
+      bytes.set(record, at + recordHeaderBytes);
       at = next;
     }
-    this.#commitStaged(from, at);
+    this.#used = at;
+    if (words.length > 0) Atomics.store(words, blockCommitWord, at);
     return first;
   }
 
@@ -398,29 +394,6 @@ export class RecordLog implements Disposable {
 
   [Symbol.dispose](): void {
     this.close();
-  }
-
-  /**
-   * Writes the staged bytes [from, end) of the current block to the file and
-   * commits them. A page or more goes by pwrite (no page faults, see appendBatch),
-   * less by one copy into the mapping.
-   */
-  #commitStaged(from: number, end: number): void {
-    if (end === from) return;
-    const staging = this.#staging!;
-    if (end - from < pwriteThresholdBytes) {
-      this.#blockBytes.set(staging.subarray(from, end), from);
-    } else {
-      let written = 0;
-      // pwrite to a regular file writes it all; a short write is retried, a write of nothing is an error.
-      while (written < end - from) {
-        const count = writeAt(this.#fd, staging.subarray(from + written, end), this.#blockStart + from + written, this.path);
-        if (count <= 0) throw new ArenaError("EIO", `pwrite wrote nothing to ${this.path}`, { syscall: "pwrite", path: this.path });
-        written += count;
-      }
-    }
-    this.#used = end;
-    Atomics.store(this.#blockWords, blockCommitWord, end);
   }
 
   /** append's slow path: closed, too large, or the current block is full (or there is none). */

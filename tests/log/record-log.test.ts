@@ -78,14 +78,14 @@ describe("append and records", () => {
     expect(log.stats().blocks).toBeGreaterThan(3);
   });
 
-  test("appendBatch of a page or more goes through pwrite; readers of the mapping see it at once", () => {
+  test("a large appendBatch over several 64 KiB blocks and a small one; another instance reads them all", () => {
     const path = freshPath(directory, "log");
     using writer = RecordLog.open(path, { capacity, blockSize: 65536 });
     using reader = RecordLog.open(path, { capacity });
-    writer.append(makePayload(3, 0)); // through the mapping
+    writer.append(makePayload(3, 0));
     const batch = Array.from({ length: 999 }, (_, i) => makePayload(3, i + 1));
-    writer.appendBatch(batch); // ~155 KiB: shares of whole blocks, written with pwrite
-    writer.appendBatch([makePayload(3, 1000)]); // small: through the mapping again
+    writer.appendBatch(batch); // ~155 KiB: three blocks
+    writer.appendBatch([makePayload(3, 1000)]);
     const checker = new OrderChecker();
     for (const { bytes } of reader.records()) checker.accept(bytes);
     expect(checker.problems).toEqual([]);

@@ -7,7 +7,7 @@ import { LengthLastLog } from "./length-last-log.ts";
 
 export type LogKind = "record-log" | "length-last";
 export const logCapacity = 256 * 1024 * 1024;
-/** Small blocks, so a test's records span many of them; batches of up to 40 records reach the pwrite path (4 KiB and more). */
+/** Small blocks, so a test's records span many of them. */
 export const testBlockSize = 8192;
 
 export interface TestLog {
