@@ -12,9 +12,8 @@
  */
 import { makePayload } from "../support/payloads.ts";
 import { openProgress } from "../support/progress.ts";
-import { openTestLog, type LogKind } from "../support/log-kinds.ts";
+import { logCapacity, openTestLog, type LogKind } from "../support/log-kinds.ts";
 import { LengthLastLog } from "../support/length-last-log.ts";
-import { logCapacity } from "../support/log-kinds.ts";
 
 const [kind, path, idText, countText, progressPath, mode = "single", dieText] = process.argv.slice(2);
 const writer = Number(idText);
