@@ -97,7 +97,7 @@ describe("an idle writer does not hold back the others", () => {
 describe("RecordLog across Workers of one process", () => {
   test("3 Workers append while this thread follows: each is its own writer, nothing lost or reordered", async () => {
     // Each Worker's log holds its own slot lock: were the locks per process (classic
-    // fcntl locks), the Workers would share a slot, and a reader would take the
+    // fcntl locks), the Workers would share a slot, and a reader could take the
     // first one's open block for a dead writer's and stop reading it (not shown failing here:
     // the suite has no per-process lock to swap in).
     const path = freshPath(directory, "log");
