@@ -4,9 +4,8 @@
  * pread from a read-only descriptor. Nothing is mapped, locked or written: writer
  * liveness comes from lock queries (F_OFD_GETLK), which take no lock.
  */
-import { closeSync, openSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { decodeHeader } from "../arena/header.ts";
-import { readAt, statFile } from "../native/native.ts";
 import type { BlockView } from "./blocks.ts";
 import { arenaHeaderOffset, decodeLogHeader, firstBlockOffset, logHeaderBytes, logHeaderProblem, logMagic, type LogHeader } from "./format.ts";
 import { verifyBlocks, type LogStats } from "./verify.ts";
@@ -25,7 +24,7 @@ export function isRecordLogFile(path: string): boolean {
   const fd = openSync(path, "r");
   try {
     const start = new Uint8Array(8);
-    return readAt(fd, start, 0, path) === 8 && String.fromCharCode(...start) === logMagic;
+    return readSync(fd, start, 0, 8, 0) === 8 && String.fromCharCode(...start) === logMagic;
   } finally {
     closeSync(fd);
   }
@@ -36,12 +35,12 @@ export function inspectLogFile(path: string): LogFileInspection {
   const fd = openSync(path, "r");
   try {
     const headerBytes = new Uint8Array(logHeaderBytes + 32);
-    readAt(fd, headerBytes, 0, path);
+    readSync(fd, headerBytes, 0, headerBytes.length, 0);
     const header = decodeLogHeader(headerBytes);
     const problem = logHeaderProblem(header);
     if (problem !== undefined) return { header, problem, stats: undefined };
     const arena = decodeHeader(headerBytes.subarray(arenaHeaderOffset));
-    const fileSize = statFile(fd, path).sizeBytes;
+    const fileSize = fstatSync(fd).size;
     const claimedEnd = Math.min(Number(arena.bumpPtr), Number(arena.capacity), fileSize);
     const blockSize = header.blockSizeBytes;
     const buffer = new Uint8Array(blockSize);
@@ -52,7 +51,7 @@ export function inspectLogFile(path: string): LogFileInspection {
       blockCount: Math.max(0, Math.floor((claimedEnd - firstBlockOffset) / blockSize)),
       block(index) {
         view.start = firstBlockOffset + index * blockSize;
-        buffer.fill(0, readAt(fd, buffer, view.start, path));
+        buffer.fill(0, readSync(fd, buffer, 0, blockSize, view.start));
         return view;
       },
       liveness: slotLiveness(fd, path, slotWords, () => -1),

@@ -113,7 +113,12 @@ export class RecordLog implements Disposable {
   readonly maxRecordBytes: number;
 
   #arena: MappedFileRegionArena | null;
-  /** Our own descriptor of the file: the OFD slot lock lives on it, and lock queries go through it. */
+  /**
+   * Our own descriptor of the file: the OFD slot lock lives on it, and lock
+   * queries go through it. Opened by the shim with O_CLOEXEC: a child process
+   * that inherited it would keep our slot locked after our death, and readers
+   * would wait for a dead writer.
+   */
   #fd: number;
   #slotWords: Int32Array;
   #liveness: Liveness;
