@@ -26,7 +26,7 @@
  * Linux only: macOS has no public OFD locks (see native/shim.zig).
  */
 import { ArenaError } from "../common/errors.ts";
-import { isRangeLocked, tryLockRange, unlockRange } from "../native/native.ts";
+import { lockRange, testRange, unlockRange, type RangeLockResult } from "../native/native.ts";
 import { slotClaimingWord, slotCount, slotGenerationWord, slotLockByte } from "./format.ts";
 
 /** Whether a block's writer may still write to it. */
@@ -43,7 +43,7 @@ export interface Liveness {
  * this process holds through `fd` itself, which a query on `fd` cannot see.
  */
 export function slotLiveness(fd: number, path: string, slotWords: Int32Array, ownSlot: () => number): Liveness {
-  const isLocked = (slot: number) => slot === ownSlot() || isRangeLocked(fd, slotLockByte(slot), 1, path);
+  const isLocked = (slot: number) => slot === ownSlot() || supported(testRange(fd, slotLockByte(slot), path), path) === "busy";
   return {
     isAlive(slot, generation) {
       if (slot < 0 || slot >= slotCount) return false;
@@ -68,7 +68,7 @@ export interface HeldSlot {
 /** Takes the first free slot, or throws ERR_LOG_TOO_MANY_WRITERS. */
 export function takeSlot(fd: number, path: string, slotWords: Int32Array): HeldSlot {
   for (let slot = 0; slot < slotCount; slot++) {
-    if (!tryLockRange(fd, slotLockByte(slot), 1, path)) continue;
+    if (supported(lockRange(fd, "exclusive", slotLockByte(slot), path, false), path) === "busy") continue;
     // Only the lock holder writes these words, so plain arithmetic is safe. The
     // generation skips 0 so that a zeroed block never matches a live writer.
     let generation = (Atomics.load(slotWords, slotGenerationWord(slot)) + 1) | 0;
@@ -85,5 +85,15 @@ export function takeSlot(fd: number, path: string, slotWords: Int32Array): HeldS
 }
 
 export function releaseSlot(fd: number, path: string, held: HeldSlot): void {
-  unlockRange(fd, slotLockByte(held.slot), 1, path);
+  unlockRange(fd, slotLockByte(held.slot), path);
+}
+
+/** Without OFD locks (macOS, Linux before 3.15) a dead writer cannot be told from a slow one. */
+function supported(result: RangeLockResult, path: string): RangeLockResult {
+  if (result !== "unsupported") return result;
+  throw new ArenaError(
+    "EOPNOTSUPP",
+    `${path}: a record log needs open-file-description locks (Linux 3.15 or later) to tell a dead writer from a slow one`,
+    { path, syscall: "fcntl" },
+  );
 }
