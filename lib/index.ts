@@ -12,5 +12,6 @@ export {
 export { OnDiskDataAllocator, type DataAllocatorOptions, type DataBlock } from "./trie/data-allocator.ts";
 export { RecordLog, type RecordLogOptions, type FollowOptions, type LogRecord, type LogStats, type CountAndBytes } from "./log/record-log.ts";
 export type { ReadOnlyArenaOptions } from "./arena/arena.ts";
+export type { ReadOnlyRecordLogOptions } from "./log/record-log.ts";
 export type { ReadOnlyTrieOptions } from "./trie/trie-raw-hash-map.ts";
 export type { ReadOnlyDataAllocatorOptions } from "./trie/data-allocator.ts";

@@ -33,7 +33,7 @@
  * docs/design/log.md has the format and the reasoning in full.
  */
 import { closeSync, openSync, readSync } from "node:fs";
-import { ArenaError, closedError } from "../common/errors.ts";
+import { ArenaError, closedError, readOnlyError } from "../common/errors.ts";
 import { optionalBoolean, requireBytes, requireNonNegativeInteger, requireString } from "../common/arguments.ts";
 import { MappedFileRegionArena } from "../arena/arena.ts";
 import { closeFile, openFile } from "../native/native.ts";
@@ -80,6 +80,11 @@ export interface RecordLogOptions {
   allowUnsafeFileSystem?: boolean;
 }
 
+export interface ReadOnlyRecordLogOptions {
+  /** Open even on NFS, SMB or FUSE (see MappedFileRegionArena). */
+  allowUnsafeFileSystem?: boolean;
+}
+
 export interface FollowOptions {
   /** Stops the iteration (it returns) when aborted, including while it waits. */
   signal?: AbortSignal;
@@ -111,6 +116,8 @@ export class RecordLog implements Disposable {
   readonly blockSize: number;
   /** The largest record this log takes: blockSize - 20. */
   readonly maxRecordBytes: number;
+  /** True when opened with openReadOnly: append and appendBatch throw ERR_ARENA_READ_ONLY. */
+  readonly readOnly: boolean;
 
   #arena: MappedFileRegionArena | null;
   /**
@@ -157,6 +164,26 @@ export class RecordLog implements Disposable {
       allowUnsafeFileSystem,
       onCreate: (fresh) => encodeLogHeader(fresh.bytes(0, 64), blockSize),
     });
+    return RecordLog.#adopt(arena);
+  }
+
+  /**
+   * Opens the existing log at `path` read-only (see MappedFileRegionArena.openReadOnly):
+   * records(), read(), follow() and stats() work, also on a read-only mount or a
+   * file the caller may only read; append and appendBatch throw ERR_ARENA_READ_ONLY.
+   * A follower sees records that writers commit later (the mapping follows the file).
+   */
+  static openReadOnly(path: string, options: ReadOnlyRecordLogOptions = {}): RecordLog {
+    requireString(path, "path");
+    if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+    const allowUnsafeFileSystem = optionalBoolean(options.allowUnsafeFileSystem, "options.allowUnsafeFileSystem");
+    refuseIfNotALog(path);
+    return RecordLog.#adopt(MappedFileRegionArena.openReadOnly(path, { headerOffset: arenaHeaderOffset, allowUnsafeFileSystem }));
+  }
+
+  /** Checks the log header of an opened arena and opens our own descriptor; closes the arena on failure. */
+  static #adopt(arena: MappedFileRegionArena): RecordLog {
+    const path = arena.path;
     let fd = -1;
     try {
       const header = decodeLogHeader(arena.bytes(0, 64));
@@ -164,7 +191,9 @@ export class RecordLog implements Disposable {
       if (problem !== undefined) {
         throw new ArenaError("ERR_LOG_CORRUPT", `${path} is not a record log: ${problem}; it was left as it was`, { path });
       }
-      fd = openFile(path, { create: false });
+      // A reader's descriptor only asks whether writers' slot locks are held
+      // (F_OFD_GETLK), which read permission allows.
+      fd = openFile(path, { create: false, readOnly: arena.readOnly });
       return new RecordLog(constructing, arena, fd, header.blockSizeBytes);
     } catch (error) {
       if (fd >= 0) closeFile(fd, path);
@@ -178,6 +207,7 @@ export class RecordLog implements Disposable {
     this.path = arena.path;
     this.blockSize = blockSize;
     this.maxRecordBytes = maxRecordBytes(blockSize);
+    this.readOnly = arena.readOnly;
     this.#arena = arena;
     this.#fd = fd;
     const header = arena.bytes(0, logHeaderBytes);
@@ -230,7 +260,7 @@ export class RecordLog implements Disposable {
       if (!(record instanceof Uint8Array)) requireBytes(record, `records[${index}]`);
       if (record!.length > this.maxRecordBytes) this.#rejectLength(record!.length, `records[${index}].length`);
     }
-    this.#openArena();
+    if (this.#openArena().readOnly) throw readOnlyError(this.path, "appendBatch()");
     let first = -1;
     let words = this.#blockWords;
     let bytes = this.#blockBytes;
@@ -401,9 +431,12 @@ export class RecordLog implements Disposable {
     this.close();
   }
 
-  /** append's slow path: closed, too large, or the current block is full (or there is none). */
+  /**
+   * append's slow path: closed, read-only (a reader has no block, so every append
+   * comes here), too large, or the current block is full (or there is none).
+   */
   #appendInNewBlock(bytes: Uint8Array): number {
-    this.#openArena();
+    if (this.#openArena().readOnly) throw readOnlyError(this.path, "append()");
     if (bytes.length > this.maxRecordBytes) this.#rejectLength(bytes.length, "bytes.length");
     this.#claimBlock();
     return this.append(bytes);
