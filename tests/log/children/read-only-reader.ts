@@ -11,21 +11,13 @@
  * Prints one JSON object last. Runs in its own process: a crash is a reported signal.
  */
 import { RecordLog } from "../../../lib/index.ts";
+import { errorCodeOf } from "../../support/error-code.ts";
 
 const [path, countText, ...steps] = process.argv.slice(2) as [string, string, ...string[]];
 const count = Number(countText);
 const report: Record<string, unknown> = {};
 const decoder = new TextDecoder();
 let log: RecordLog | undefined;
-
-function codeOf(action: () => unknown): string {
-  try {
-    action();
-    return "no error";
-  } catch (error) {
-    return (error as { code?: string }).code ?? String(error);
-  }
-}
 
 for (const step of steps) {
   if (step === "open") {
@@ -53,9 +45,9 @@ for (const step of steps) {
     Object.assign(report, { followed, followRight: right });
   } else if (step === "refuse") {
     report.refused = {
-      append: codeOf(() => log!.append(new Uint8Array(8))),
-      appendBatch: codeOf(() => log!.appendBatch([new Uint8Array(8)])),
-      sync: codeOf(() => log!.sync()),
+      append: errorCodeOf(() => log!.append(new Uint8Array(8))),
+      appendBatch: errorCodeOf(() => log!.appendBatch([new Uint8Array(8)])),
+      sync: errorCodeOf(() => log!.sync()),
     };
   } else if (step === "scribble") {
     const first = log!.records().next().value!;

@@ -17,20 +17,12 @@
  */
 import { MappedFileRegionArena } from "../../../lib/index.ts";
 import { useBrokenReadOnlyOpenForTests } from "../../../lib/arena/read-only-testing.ts";
+import { errorCodeOf } from "../error-code.ts";
 
 const [path, headerOffsetText, ...steps] = process.argv.slice(2) as [string, string, ...string[]];
 const headerOffset = Number(headerOffsetText);
 const report: Record<string, unknown> = {};
 let arena: MappedFileRegionArena | undefined;
-
-function codeOf(action: () => unknown): string {
-  try {
-    action();
-    return "no error";
-  } catch (error) {
-    return (error as { code?: string }).code ?? String(error);
-  }
-}
 
 for (const step of steps) {
   if (step === "broken") useBrokenReadOnlyOpenForTests("no-in-use-locks");
@@ -54,14 +46,14 @@ for (const step of steps) {
     report.scribbledReadsBack = arena!.bytes(start, 64).every((byte) => byte === 0xee);
   } else if (step === "refuse") {
     report.refused = {
-      allocateOffset: codeOf(() => arena!.allocateOffset(8)),
-      allocate: codeOf(() => arena!.allocate(8)),
-      append: codeOf(() => arena!.append(new Uint8Array(8))),
-      blockAllocator: codeOf(() => arena!.blockAllocator(4096)),
-      sync: codeOf(() => arena!.sync()),
+      allocateOffset: errorCodeOf(() => arena!.allocateOffset(8)),
+      allocate: errorCodeOf(() => arena!.allocate(8)),
+      append: errorCodeOf(() => arena!.append(new Uint8Array(8))),
+      blockAllocator: errorCodeOf(() => arena!.blockAllocator(4096)),
+      sync: errorCodeOf(() => arena!.sync()),
     };
   } else if (step === "create") {
-    report.create = codeOf(() => MappedFileRegionArena.create(path, { capacity: 1 << 20, headerOffset }).close());
+    report.create = errorCodeOf(() => MappedFileRegionArena.create(path, { capacity: 1 << 20, headerOffset }).close());
   } else if (step === "close") arena!.close();
   else throw new Error(`unknown step ${step}`);
 }

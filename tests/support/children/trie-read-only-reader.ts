@@ -14,6 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import { OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../../lib/index.ts";
+import { errorCodeOf } from "../error-code.ts";
 
 const [triePath, poolPath, countText, offsetsText, ...steps] = process.argv.slice(2) as [string, string, string, string, ...string[]];
 const count = Number(countText);
@@ -24,15 +25,6 @@ let pool: OnDiskDataAllocator | undefined;
 
 function hashOf(i: number): Uint8Array {
   return new Uint8Array(createHash("sha256").update(`record ${i}`).digest());
-}
-
-function codeOf(action: () => unknown): string {
-  try {
-    action();
-    return "no error";
-  } catch (error) {
-    return (error as { code?: string }).code ?? String(error);
-  }
 }
 
 for (const step of steps) {
@@ -59,10 +51,10 @@ for (const step of steps) {
     Object.assign(report, { found, dataRight, iterated: [...trie!].length, validated: trie!.validate().records, blocksRight });
   } else if (step === "refuse") {
     report.refused = {
-      insertPresent: codeOf(() => trie!.insert(hashOf(0))),
-      insertNew: codeOf(() => trie!.insert(hashOf(count + 1))),
-      poolAllocate: codeOf(() => pool!.allocate(16)),
-      poolAllocateOffset: codeOf(() => pool!.allocateOffset(16)),
+      insertPresent: errorCodeOf(() => trie!.insert(hashOf(0))),
+      insertNew: errorCodeOf(() => trie!.insert(hashOf(count + 1))),
+      poolAllocate: errorCodeOf(() => pool!.allocate(16)),
+      poolAllocateOffset: errorCodeOf(() => pool!.allocateOffset(16)),
     };
   } else if (step === "scribble") {
     const data = trie!.find(hashOf(0))!.data;
