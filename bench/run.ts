@@ -13,6 +13,7 @@ import { benchProcesses } from "./processes.ts";
 import { benchOpenClose, openCloseGroups } from "./open-close.ts";
 import { benchMemory } from "./memory.ts";
 import { benchLog } from "./log.ts";
+import { benchReadOnly } from "./read-only.ts";
 import type { Row } from "./harness.ts";
 
 function cpuModel(): string {
@@ -42,6 +43,8 @@ log("views ...");
 rows.push(...benchViews());
 log("append 64 B ...");
 rows.push(...benchAppend());
+log("read-only ...");
+rows.push(...benchReadOnly());
 log("create + close ...");
 rows.push(...benchOpenClose());
 log("two processes ...");
