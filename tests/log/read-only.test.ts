@@ -7,7 +7,7 @@
  * (tests/arena/read-only.test.ts).
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RecordLog } from "../../lib/index.ts";
 import { expectArenaError } from "../support/expect.ts";
@@ -31,9 +31,15 @@ function makeLog(path: string): void {
   writeRecords(log, 0, count);
 }
 
-/** Runs the reader child; `whileWaiting` runs once it prints "following". */
-async function runReader(path: string, records: number, steps: string[], whileWaiting?: () => void): Promise<Record<string, any>> {
-  const child = spawnLogChild("read-only-reader.ts", [path, records, ...steps]);
+/**
+ * Runs the reader child (as another user when `asUser` is a setpriv prefix);
+ * `whileWaiting` runs once it prints "following".
+ */
+async function runReader(path: string, records: number, steps: string[], whileWaiting?: () => void, asUser: string[] = []): Promise<Record<string, any>> {
+  const args = [path, records, ...steps];
+  const child = asUser.length === 0
+    ? spawnLogChild("read-only-reader.ts", args)
+    : Bun.spawn([...asUser, process.execPath, join(import.meta.dir, "children", "read-only-reader.ts"), ...args.map(String)], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
   const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
   const stdout = lineReader(child.stdout);
   if (whileWaiting !== undefined) {
@@ -98,5 +104,27 @@ describe("RecordLog.openReadOnly", () => {
       const report = await runReader(path, count, ["open", "records", "refuse", "scribble", "close"]);
       expect(report).toMatchObject({ records: count, recordsRight: count, readRight: count, committed: count, refused: allRefused, scribbledReadsBack: true });
     });
+  });
+
+  test("a file the user may only read (EACCES), its folder not writable, no PATH.shared", async () => {
+    // Root may write anything: then the reader runs as nobody (setpriv, util-linux).
+    const folder = join(directory, "others-may-read");
+    mkdirSync(folder);
+    const path = join(folder, "events.log");
+    makeLog(path);
+    rmSync(`${path}.shared`);
+    chmodSync(directory, 0o755);
+    chmodSync(path, 0o444);
+    chmodSync(folder, 0o555);
+    const asUser = process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+    try {
+      const before = readFileSync(path);
+      const report = await runReader(path, count, ["open", "records", "refuse", "scribble", "close"], undefined, asUser);
+      expect(report).toMatchObject({ records: count, recordsRight: count, readRight: count, committed: count, refused: allRefused, scribbledReadsBack: true });
+      expect(readFileSync(path).equals(before)).toBe(true);
+      expect(existsSync(`${path}.shared`)).toBe(false);
+    } finally {
+      chmodSync(folder, 0o755); // so the temp folder can be removed
+    }
   });
 });
