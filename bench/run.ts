@@ -112,13 +112,15 @@ mkdirSync(resultsDirectory, { recursive: true });
 writeFileSync(join(resultsDirectory, "latest.json"), `${JSON.stringify({ machine, seconds, rows, processes, memory, recordLog, goals }, null, 2)}\n`);
 writeFileSync(join(import.meta.dir, "RESULTS.md"), `# Benchmark results\n\nWritten by \`bun run bench\` (bench/run.ts); each group's file in bench/ says what its rows measure.\n\n${table}\n`);
 
-// The README shows the latest table too, between these markers, so it cannot go stale.
-const readmePath = join(import.meta.dir, "..", "README.md");
+// docs/performance.md shows the latest table too, between these markers, so it cannot go stale.
+const performancePath = join(import.meta.dir, "..", "docs", "performance.md");
 const start = "<!-- bench-results:start -->";
 const end = "<!-- bench-results:end -->";
-const readme = readFileSync(readmePath, "utf8");
-const from = readme.indexOf(start);
-const to = readme.indexOf(end);
+const performancePage = readFileSync(performancePath, "utf8");
+const from = performancePage.indexOf(start);
+const to = performancePage.indexOf(end);
 if (from !== -1 && to > from) {
-  writeFileSync(readmePath, `${readme.slice(0, from + start.length)}\n${table}\n${readme.slice(to)}`);
+  writeFileSync(performancePath, `${performancePage.slice(0, from + start.length)}\n${table}\n${performancePage.slice(to)}`);
+} else {
+  console.error(`${performancePath}: the ${start} and ${end} markers are missing; its table was not updated`);
 }

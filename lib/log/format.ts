@@ -1,5 +1,5 @@
 /**
- * The record log's file format, byte by byte (docs/design/log.md says why).
+ * The record log's file format, byte by byte (docs/DESIGN.md (the record log) says why).
  *
  * A log is an arena file whose header sits at arenaHeaderOffset; the bytes before
  * it are the log's own header and its writer-slot table, and every allocation

@@ -30,7 +30,7 @@
  * yields them as they are committed, keeping each writer's order); a record must
  * fit in a block (blockSize minus 20 bytes); a dead writer wastes the rest of its
  * block, and a sealed block its unused tail. Linux only (OFD locks).
- * docs/design/log.md has the format and the reasoning in full.
+ * docs/DESIGN.md (the record log) has the format and the reasoning in full.
  */
 import { closeSync, openSync, readSync } from "node:fs";
 import { ArenaError, closedError, readOnlyError } from "../common/errors.ts";
@@ -251,7 +251,7 @@ export class RecordLog implements Disposable {
    * saves append's per-record commit store and call. (Staging the records and
    * writing each block's share with pwrite, to spare the page faults, was tried:
    * slower here, because the kernel then also does work for the disk the arena
-   * reserved; docs/design/log.md.)
+   * reserved; docs/DESIGN.md (the record log).)
    */
   appendBatch(records: readonly Uint8Array[]): number {
     if (!Array.isArray(records)) throw new TypeError(`records must be an array of Uint8Array, got ${typeof records}`);

@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { platformName, supportedPlatforms } from "../../lib/native/library-path.ts";
+import { documentationFiles } from "../docs/markdown.ts";
 
 const repositoryRoot = join(import.meta.dir, "..", "..");
 let workspace: string;
@@ -64,7 +65,7 @@ afterAll(() => {
 });
 
 describe("the tarball", () => {
-  test("holds the library, the bin, and a shim for every platform, and nothing from the checkout's builds", () => {
+  test("holds the library, the bin, the docs, and a shim for every platform, and nothing from the checkout's builds", () => {
     const listing = run(["tar", "-tzf", tarball], workspace, process.env as Record<string, string>).stdout.split("\n");
     for (const file of ["package/lib/index.ts", "package/lib/native/native.ts", "package/bin/mapped-file-arena.ts", "package/package.json"]) {
       expect(listing).toContain(file);
@@ -73,6 +74,8 @@ describe("the tarball", () => {
       const name = platform.startsWith("darwin") ? "libmapped_file_arena.dylib" : "libmapped_file_arena.so";
       expect(listing).toContain(`package/prebuilds/${platform}/${name}`);
     }
+    // The README's links into docs/ must work on npm too (tests/docs/links.test.ts checks every link's target is shipped).
+    for (const document of documentationFiles()) expect(listing).toContain(`package/${document}`);
     expect(listing.filter((file) => /zig-out|\.zig-cache|tests\//.test(file))).toEqual([]);
   });
 });
