@@ -52,8 +52,8 @@
  *    reader is protected only by PATH.shared, as in LLVM: if it could not open
  *    one, a writer arriving later can shrink the file under it. LLVM closers
  *    under another name (a symlink, a hard link) ignore the inode lock, as they do
- *    for writers (docs/DESIGN.md, "Arena locks"). docs/design/read-only.md has
- *    the reasoning in full, and the tests that prove each point.
+ *    for writers (docs/DESIGN.md, "Arena locks"). docs/DESIGN.md, "Read-only
+ *    opens", has the reasoning in full, and the tests that prove each point.
  */
 import { ArenaError } from "../common/errors.ts";
 import { headerSizeBytes } from "./header.ts";
