@@ -1,0 +1,195 @@
+/**
+ * Writers SIGKILLed at random points while inserting into one trie, round after
+ * round on the same file: afterwards every key a writer acknowledged (its progress
+ * counter is raised only after insert returned) is found with its data, every
+ * record is reachable once, validate is clean (leaked records and subtries from
+ * the killed inserts are allowed, and reported), the file reopens, and inserts go
+ * on: the next round's writers, and the parent's own.
+ *
+ * Broken variant caught: slot publication as a plain store (lib/trie/testing.ts).
+ * The control round makes the lost update certain: each writer's first keys are
+ * chosen so that in every rendezvous round all writers' keys take the same empty
+ * root slot (a fresh one each round), and their initializers meet at a rendezvous
+ * before publishing; with a plain store all but one acknowledged key is lost.
+ *
+ * Rounds: TRIE_CRASH_ROUNDS (default below).
+ */
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { OnDiskTrieRawHashMap } from "../../lib/index.ts";
+import { spawnChild } from "../support/processes.ts";
+import { prng } from "../support/random.ts";
+import { counter, openControl, releaseWhenArrived, type ControlArena } from "../support/shared-counters.ts";
+import { freshPath, tempDirectory } from "../support/temp.ts";
+import { collidingOptions, type TrieTestOptions } from "../support/trie-check.ts";
+import { dataBytes, hashBytes, keyDataWriter, keyHash, writeKeyData } from "../support/trie-keys.ts";
+import { slotIndex } from "../support/trie-layout.ts";
+import type { WriterConfig } from "./children/insert-keys.ts";
+
+const directory = tempDirectory("trie-crash-");
+const rounds = Number(process.env.TRIE_CRASH_ROUNDS ?? 4);
+const writersPerRound = 3;
+/** More than any writer reaches before it is killed. */
+const keysPerWriter = 2_000_000;
+
+interface Round {
+  round: number;
+  options: TrieTestOptions;
+  broken: boolean;
+  /** Per writer: keys inserted first (with a rendezvous each when rendezvous is set). */
+  leadingKeys: number[][];
+  rendezvous: boolean;
+  /** Kill once every writer has acknowledged at least this many keys. */
+  minimumAcknowledged: number;
+  random: () => number;
+}
+
+/** Writer w of round r inserts from here; neighbours overlap by half, so they also race on the same keys. */
+const firstKeyOf = (round: number, writer: number) => round * 10_000_000 + writer * 1000;
+
+/** The key a writer inserted n-th. */
+const keyAt = (round: Round, writer: number, n: number) => {
+  const leading = round.leadingKeys[writer]!;
+  return n < leading.length ? leading[n]! : firstKeyOf(round.round, writer) + n - leading.length;
+};
+
+/** Runs one round's writers until killed; returns how many keys each acknowledged. */
+async function killRound(trie: string, round: Round): Promise<number[]> {
+  // Fresh counters each round (arrivals, go, rendezvous, progress).
+  const controlPath = `${trie}.control-${round.round}-${round.broken}`;
+  const control = openControl(controlPath);
+  try {
+    return await runWriters(trie, controlPath, control, round);
+  } finally {
+    control.arena.close();
+  }
+}
+
+async function runWriters(trie: string, controlPath: string, control: ControlArena, round: Round): Promise<number[]> {
+  const writers = Array.from({ length: writersPerRound }, (_, writer) => {
+    const config: WriterConfig = {
+      trie,
+      control: controlPath,
+      options: round.options,
+      writer,
+      writers: writersPerRound,
+      leadingKeys: round.leadingKeys[writer]!,
+      firstKey: firstKeyOf(round.round, writer),
+      keys: keysPerWriter,
+      unionFirst: 0,
+      unionKeys: 0,
+      rendezvousRounds: round.rendezvous ? round.leadingKeys[writer]!.length : 0,
+      broken: round.broken,
+      checkAtEnd: false,
+    };
+    return spawnChild(join("..", "..", "trie", "children", "insert-keys.ts"), [JSON.stringify(config)], { stdout: "inherit", stderr: "inherit" });
+  });
+  await releaseWhenArrived(control.words, writersPerRound);
+  const progress = () => Array.from({ length: writersPerRound }, (_, w) => Number(Atomics.load(control.words, counter.progressBase + w)));
+  const deadline = Date.now() + 120_000;
+  while (progress().some((done) => done < round.minimumAcknowledged)) {
+    if (Date.now() > deadline) throw new Error(`writers did not reach ${round.minimumAcknowledged} keys: ${progress()}`);
+    if (writers.some((writer) => writer.exitCode !== null)) throw new Error(`a writer ended before it was killed: ${writers.map((w) => w.exitCode)}`);
+    await Bun.sleep(2);
+  }
+  // Each writer dies at its own random moment, mid-insert as likely as not.
+  await Promise.all(
+    writers.map(async (writer) => {
+      await Bun.sleep(round.random() * 30);
+      writer.kill("SIGKILL");
+      await writer.exited;
+    }),
+  );
+  expect(writers.map((writer) => writer.signalCode)).toEqual(Array(writersPerRound).fill("SIGKILL"));
+  return progress();
+}
+
+/** What the file must satisfy after the kills of `done` rounds; returns the problems found. */
+function checkAfterKills(trie: string, options: TrieTestOptions, done: { round: Round; acknowledged: number[] }[]): string[] {
+  const problems: string[] = [];
+  const note = (problem: string) => void (problems.length < 20 && problems.push(problem));
+  const hash = new Uint8Array(hashBytes);
+  using map = OnDiskTrieRawHashMap.create(trie, options);
+  for (const { round, acknowledged } of done) {
+    acknowledged.forEach((count, writer) => {
+      for (let n = 0; n < count; n++) {
+        const key = keyAt(round, writer, n);
+        const found = map.find(keyHash(key, hash));
+        if (!found) note(`round ${round.round}: writer ${writer} acknowledged key ${key} (its ${n}th), but it is not found`);
+        else if (keyDataWriter(found.data, key) < 0) note(`round ${round.round}: key ${key} has data no initializer wrote for it`);
+      }
+    });
+  }
+  const seen = new Set<number>();
+  for (const record of map) {
+    const key = new DataView(record.data.buffer, record.data.byteOffset, dataBytes).getUint32(0, true);
+    if (seen.has(key)) note(`key ${key} is reachable twice`);
+    seen.add(key);
+    if (!keyHash(key, hash).every((byte, i) => record.hash[i] === byte)) note(`record ${record.offset}: its hash is not key ${key}'s`);
+  }
+  try {
+    const report = map.validate(() => {});
+    console.log(`after ${done.length} killed rounds: ${seen.size} records; validate: ${JSON.stringify(report)}`);
+  } catch (error) {
+    note(`validate threw: ${(error as Error).message}`);
+  }
+  return problems;
+}
+
+/** For each writer, `count` keys of its own; in round n all writers' n-th keys take root slot n. */
+function collidingKeys(rootBits: number, count: number): number[][] {
+  const hash = new Uint8Array(hashBytes);
+  return Array.from({ length: writersPerRound }, (_, writer) => {
+    const keys: number[] = [];
+    let candidate = 900_000_000 + writer;
+    for (let slot = 0; slot < count; slot++) {
+      while (slotIndex(keyHash(candidate, hash), 0, rootBits) !== slot) candidate += writersPerRound;
+      keys.push(candidate);
+      candidate += writersPerRound;
+    }
+    return keys;
+  });
+}
+
+describe("trie: writers killed mid-insert", () => {
+  test(`${rounds} rounds of ${writersPerRound} writers SIGKILLed: acknowledged keys found, validate clean, inserts go on`, async () => {
+    const trie = freshPath(directory, "trie");
+    const options = { ...collidingOptions(1024 * 1024 * 1024), rootBits: 4, subtrieBits: 2 };
+    const random = prng(0x5eed);
+    const done: { round: Round; acknowledged: number[] }[] = [];
+    for (let index = 0; index < rounds; index++) {
+      const round: Round = {
+        round: index,
+        options,
+        broken: false,
+        leadingKeys: Array.from({ length: writersPerRound }, () => []),
+        rendezvous: false,
+        minimumAcknowledged: 200 + Math.floor(random() * 3000),
+        random,
+      };
+      const acknowledged = await killRound(trie, round);
+      done.push({ round, acknowledged });
+      expect(checkAfterKills(trie, options, done)).toEqual([]);
+    }
+    // The file takes new inserts after all that, and keeps them across a reopen.
+    const hash = new Uint8Array(hashBytes);
+    {
+      using map = OnDiskTrieRawHashMap.create(trie, options);
+      for (let key = 800_000_000; key < 800_000_100; key++) map.insert(keyHash(key, hash), (data) => writeKeyData(data, key, 0));
+    }
+    using reopened = OnDiskTrieRawHashMap.create(trie, options);
+    for (let key = 800_000_000; key < 800_000_100; key++) expect(keyDataWriter(reopened.find(keyHash(key, hash))!.data, key)).toBe(0);
+    expect(() => reopened.validate(() => {})).not.toThrow();
+  }, 600_000);
+
+  test("broken variant (slot published by a plain store): acknowledged keys are lost, and caught", async () => {
+    const trie = freshPath(directory, "trie");
+    const options = { ...collidingOptions(256 * 1024 * 1024), rootBits: 10, subtrieBits: 6 };
+    const leadingKeys = collidingKeys(options.rootBits, 20);
+    const round: Round = { round: 0, options, broken: true, leadingKeys, rendezvous: true, minimumAcknowledged: 40, random: prng(7) };
+    const acknowledged = await killRound(trie, round);
+    const problems = checkAfterKills(trie, options, [{ round, acknowledged }]);
+    expect(problems.length).toBeGreaterThan(0);
+    console.log(`plain store caught: ${problems[0]}`);
+  }, 180_000);
+});

@@ -1,0 +1,75 @@
+/**
+ * Corrupt trie files never kill the process that reads them: 10,000 corrupted
+ * copies of small healthy tries (byte flips, truncations, slots pointing anywhere,
+ * subtrie loops, header garbage; tests/support/trie-mutations.ts), each opened,
+ * searched, iterated, validated and inserted into, throw nothing but ArenaError.
+ *
+ * The cases run in child processes (tests/trie/children/fuzz-cases.ts), a batch
+ * each, two at a time: a SIGSEGV, SIGBUS or uncaught error ends only its child,
+ * and a child that prints nothing for a while (a loop on a corrupt file) is killed;
+ * either way the test fails naming the seed and the case, with the command that
+ * replays it alone.
+ *
+ * Longer runs: TRIE_FUZZ_CASES=200000 TRIE_FUZZ_SEED=7 npm test -- tests/trie/fuzz.test.ts
+ */
+import { describe, expect, test } from "bun:test";
+import { tempDirectory } from "../support/temp.ts";
+import { runWatchedChild } from "../support/watched-children.ts";
+
+const directory = tempDirectory("trie-fuzz-");
+const totalCases = Number(process.env.TRIE_FUZZ_CASES ?? 10_000);
+const seed = Number(process.env.TRIE_FUZZ_SEED ?? 20261126);
+const casesPerChild = 1000;
+const childrenAtOnce = 2;
+/** A case takes milliseconds; this long without a line means a loop (or a machine far past loaded). */
+const quietMs = 30_000;
+
+interface Summary {
+  cases: number;
+  opened: number;
+  refused: number;
+  validateThrew: number;
+  validateClean: number;
+  arenaErrors: number;
+}
+
+async function runBatch(firstCase: number, cases: number): Promise<Summary> {
+  const result = await runWatchedChild("../../trie/children/fuzz-cases.ts", [directory, seed, firstCase, cases], quietMs);
+  const lastCase = result.lines.findLast((line) => line.startsWith("case "));
+  const replay = (index: string) =>
+    `replay: bun tests/trie/children/fuzz-cases.ts "$(mktemp -d)" ${seed} ${index} 1 --verbose`;
+  const summaryLine = result.lines.find((line) => line.startsWith("summary "));
+  if (result.exitCode === 0 && summaryLine) return JSON.parse(summaryLine.slice("summary ".length)) as Summary;
+  const failure = result.lines.findIndex((line) => line.startsWith("FAIL"));
+  const index = lastCase?.slice("case ".length) ?? "?";
+  const how = result.stalled
+    ? `stopped printing for ${quietMs / 1000} s (a loop?) in case ${index}`
+    : failure !== -1
+      ? result.lines.slice(failure).join("\n")
+      : `died (${result.exitCode ?? result.signalCode}) in case ${index}: ${result.stderr.slice(-2000)}`;
+  throw new Error(`fuzz seed ${seed}: ${how}\n${replay(index)}`);
+}
+
+describe("the trie on corrupt files", () => {
+  test(`${totalCases} corrupt files: open, find, insert, iterate and validate throw only ArenaError`, async () => {
+    const batches: [number, number][] = [];
+    for (let first = 0; first < totalCases; first += casesPerChild) batches.push([first, Math.min(casesPerChild, totalCases - first)]);
+    const summaries: Summary[] = [];
+    const started = performance.now();
+    const workers = Array.from({ length: childrenAtOnce }, async () => {
+      for (let batch = batches.shift(); batch; batch = batches.shift()) summaries.push(await runBatch(...batch));
+    });
+    await Promise.all(workers);
+    const total = summaries.reduce((sum, summary) => {
+      for (const key of Object.keys(sum) as (keyof Summary)[]) sum[key] += summary[key];
+      return sum;
+    });
+    console.log(`trie fuzz: seed ${seed}, ${JSON.stringify(total)}, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    expect(total.cases).toBe(totalCases);
+    // The fuzzer is only worth its time if most corrupt files get past the open and
+    // reach the trie, and validate sees both kinds.
+    expect(total.opened).toBeGreaterThan(totalCases * 0.4);
+    expect(total.validateThrew).toBeGreaterThan(totalCases * 0.1);
+    expect(total.validateClean).toBeGreaterThan(0);
+  }, 600_000);
+});
