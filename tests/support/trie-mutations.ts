@@ -45,12 +45,16 @@ function suspiciousOffset(random: Random, fileBytes: number, layout: TrieLayout)
   return pick(random, choices)();
 }
 
-const mutations: Record<string, (file: Uint8Array, layout: TrieLayout, random: Random) => string | Uint8Array> = {
-  flipBytes(file, _layout, random) {
+type Mutation = (file: Uint8Array, layout: TrieLayout, random: Random) => string | Uint8Array;
+
+const mutations = {
+  flipBytes(file, layout, random) {
     const count = 1 + below(random, 8);
     const at: number[] = [];
+    // Mostly in the trie itself (past the table header), where the open cannot catch it.
+    const from = random() < 0.8 ? layout.tableAt + tableHeader.bytes : 0;
     for (let i = 0; i < count; i++) {
-      const index = below(random, file.length);
+      const index = from + below(random, file.length - from);
       file[index] = file[index]! ^ (1 + below(random, 255));
       at.push(index);
     }
@@ -58,6 +62,19 @@ const mutations: Record<string, (file: Uint8Array, layout: TrieLayout, random: R
   },
   truncate(file, _layout, random) {
     return file.slice(0, below(random, file.length));
+  },
+  truncateWithBumpPointer(file, layout, random) {
+    // A consistent arena that lost its tail: slots may now point past the bump pointer.
+    const length = layout.tableAt + 8 * below(random, (file.length - layout.tableAt) >> 3);
+    const cut = file.slice(0, length);
+    writeI64(cut, arenaHeaderAt + arenaHeader.bumpPtr, BigInt(length));
+    return cut;
+  },
+  recordHashGarbage(file, layout, random) {
+    const record = pick(random, layout.records);
+    const at = record.recordOffset + layout.recordDataSize + below(random, layout.hashBytes);
+    file[at] = file[at]! ^ (1 << below(random, 8));
+    return `record ${record.recordOffset} hash byte at ${at} flipped`;
   },
   slotToRecordOffset(file, layout, random) {
     const slotAt = pick(random, [...layout.emptySlots, ...layout.records.map((record) => record.slotAt)]);
@@ -105,7 +122,7 @@ const mutations: Record<string, (file: Uint8Array, layout: TrieLayout, random: R
     return `subtrie ${subtrie.offset} padding garbage`;
   },
   tableHeaderGarbage(file, layout, random) {
-    const field = pick(random, Object.keys(tableHeader).filter((name) => name !== "bytes") as (keyof typeof tableHeader)[]);
+    const field = pick(random, Object.keys(tableHeader).filter((name) => name !== "bytes") as Exclude<keyof typeof tableHeader, "bytes">[]);
     const at = layout.tableAt + tableHeader[field];
     const view = new DataView(file.buffer);
     if (field === "rootSubtrieOffset" || field === "allocatorOffset") {
@@ -144,19 +161,36 @@ const mutations: Record<string, (file: Uint8Array, layout: TrieLayout, random: R
     writeI64(file, arenaHeaderAt + arenaHeader[field], value);
     return `arena ${field} := ${value}`;
   },
-};
+} satisfies Record<string, Mutation>;
 
-export const mutationNames = Object.keys(mutations);
+/** How often each mutation is drawn: mostly the trie's own structure, which the open cannot check. */
+const weights: Record<keyof typeof mutations, number> = {
+  flipBytes: 3,
+  truncate: 1,
+  truncateWithBumpPointer: 2,
+  recordHashGarbage: 2,
+  slotToRecordOffset: 3,
+  slotToSubtrie: 3,
+  moveRecordToWrongSlot: 2,
+  subtrieHeaderGarbage: 3,
+  tableHeaderGarbage: 1,
+  tableNameGarbage: 1,
+  databaseHeaderGarbage: 1,
+  arenaHeaderGarbage: 1,
+};
+const mutationNames = Object.entries(weights).flatMap(([name, weight]) => Array<string>(weight).fill(name));
+
+const isTruncation = (name: string) => Number(name.startsWith("truncate"));
 
 /** One corrupt file from `healthy`: one to three mutations drawn by `random`. */
 export function mutate(healthy: Uint8Array, layout: TrieLayout, random: Random): Mutated {
-  let file = healthy.slice();
+  let file: Uint8Array = healthy.slice();
   const steps: string[] = [];
   const count = 1 + below(random, 3);
   // A truncation goes last: the other mutations write at offsets of the whole file.
-  const names = Array.from({ length: count }, () => pick(random, mutationNames)).sort((a, b) => Number(a === "truncate") - Number(b === "truncate"));
+  const names = Array.from({ length: count }, () => pick(random, mutationNames)).sort((a, b) => isTruncation(a) - isTruncation(b));
   for (const name of names) {
-    const result = mutations[name]!(file, layout, random);
+    const result = (mutations as Record<string, Mutation>)[name]!(file, layout, random);
     if (typeof result === "string") steps.push(`${name}: ${result}`);
     else {
       steps.push(`${name}: to ${result.length} bytes`);

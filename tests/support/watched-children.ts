@@ -7,7 +7,7 @@ import { spawnChild } from "./processes.ts";
 
 export interface WatchedResult {
   exitCode: number | null;
-  signalCode: string | null;
+  signalCode: Bun.Subprocess["signalCode"];
   /** Every line it printed on stdout. */
   lines: string[];
   stderr: string;

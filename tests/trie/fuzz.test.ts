@@ -10,13 +10,22 @@
  * either way the test fails naming the seed and the case, with the command that
  * replays it alone.
  *
+ * And validate does not only survive: for each corruption that changes what the
+ * trie means (a record in another slot or two, a subtrie loop, a shared child, a
+ * wrong start bit, a record's hash changed in its path bits; see
+ * tests/support/trie-corruptions.ts), it throws ERR_ARENA_CORRUPT saying where.
+ *
  * Longer runs: TRIE_FUZZ_CASES=200000 TRIE_FUZZ_SEED=7 npm test -- tests/trie/fuzz.test.ts
  */
 import { describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { runChild } from "../support/processes.ts";
 import { tempDirectory } from "../support/temp.ts";
+import { meaningCorruptions } from "../support/trie-corruptions.ts";
 import { runWatchedChild } from "../support/watched-children.ts";
 
-const directory = tempDirectory("trie-fuzz-");
+// Thousands of small files written and mapped: tmpfs keeps the disk out of it.
+const directory = tempDirectory("trie-fuzz-", existsSync("/dev/shm") ? "/dev/shm" : undefined);
 const totalCases = Number(process.env.TRIE_FUZZ_CASES ?? 10_000);
 const seed = Number(process.env.TRIE_FUZZ_SEED ?? 20261126);
 const casesPerChild = 1000;
@@ -33,8 +42,8 @@ interface Summary {
   arenaErrors: number;
 }
 
-async function runBatch(firstCase: number, cases: number): Promise<Summary> {
-  const result = await runWatchedChild("../../trie/children/fuzz-cases.ts", [directory, seed, firstCase, cases], quietMs);
+async function runBatch(firstCase: number, cases: number, extra: string[] = [], quietLimitMs = quietMs): Promise<Summary> {
+  const result = await runWatchedChild("../../trie/children/fuzz-cases.ts", [directory, seed, firstCase, cases, ...extra], quietLimitMs);
   const lastCase = result.lines.findLast((line) => line.startsWith("case "));
   const replay = (index: string) =>
     `replay: bun tests/trie/children/fuzz-cases.ts "$(mktemp -d)" ${seed} ${index} 1 --verbose`;
@@ -43,7 +52,7 @@ async function runBatch(firstCase: number, cases: number): Promise<Summary> {
   const failure = result.lines.findIndex((line) => line.startsWith("FAIL"));
   const index = lastCase?.slice("case ".length) ?? "?";
   const how = result.stalled
-    ? `stopped printing for ${quietMs / 1000} s (a loop?) in case ${index}`
+    ? `stopped printing for ${quietLimitMs / 1000} s (a loop?) in case ${index}`
     : failure !== -1
       ? result.lines.slice(failure).join("\n")
       : `died (${result.exitCode ?? result.signalCode}) in case ${index}: ${result.stderr.slice(-2000)}`;
@@ -72,4 +81,36 @@ describe("the trie on corrupt files", () => {
     expect(total.validateThrew).toBeGreaterThan(totalCases * 0.1);
     expect(total.validateClean).toBeGreaterThan(0);
   }, 600_000);
+});
+
+describe("the fuzzer's harness catches what it is there for", () => {
+  // Faults injected at case 7 of a batch of 20, as a library bug would cause them.
+  for (const [fault, expected] of [
+    ["hang", /stopped printing for 3 s \(a loop\?\) in case 7\n/],
+    ["segv", /died \(SIGSEGV\) in case 7: /],
+    ["throw", /FAIL case 7 \(seed \d+\): .*\n.*TypeError: injected: not an ArenaError/],
+  ] as const) {
+    test(`a case that ${fault === "throw" ? "throws a TypeError" : fault === "hang" ? "hangs" : "dies of SIGSEGV"} is named, with its replay command`, async () => {
+      const run = runBatch(0, 20, [`--inject=${fault}@7`], 3000);
+      await expect(run).rejects.toThrow(expected);
+      await expect(run).rejects.toThrow(/replay: bun tests\/trie\/children\/fuzz-cases.ts "\$\(mktemp -d\)" \d+ 7 1 --verbose/);
+    }, 60_000);
+  }
+});
+
+describe("validate on a trie whose meaning was changed", () => {
+  for (const scenario of Object.keys(meaningCorruptions)) {
+    const healthy = scenario === "none";
+    test(healthy ? "the healthy file validates clean (the control)" : `${scenario}: ERR_ARENA_CORRUPT`, async () => {
+      const result = await runChild("../../trie/children/validate-scenario.ts", [directory, scenario], 60_000);
+      expect(result.stderr).toBe("");
+      expect(result.exitCode).toBe(0);
+      const outcome = JSON.parse(result.stdout) as { threw: boolean; code?: string; message?: string; records?: number };
+      if (healthy) expect(outcome).toEqual({ threw: false, records: 300 });
+      else {
+        expect(outcome.code).toBe("ERR_ARENA_CORRUPT");
+        expect(outcome.message).toMatch(/corrupt at offset 0x[0-9a-f]+/);
+      }
+    }, 60_000);
+  }
 });

@@ -1,7 +1,7 @@
 /**
  * Child process of tests/trie/fuzz.test.ts: runs a batch of corruption cases.
  *
- *   bun fuzz-cases.ts DIRECTORY SEED FIRST_CASE CASES [--verbose]
+ *   bun fuzz-cases.ts DIRECTORY SEED FIRST_CASE CASES [--verbose] [--inject=hang|throw|segv@CASE]
  *
  * It builds a few small healthy tries (tiny root and subtries, a few hundred keys,
  * so that the file has subtries several levels deep), then for each case derives
@@ -24,11 +24,21 @@ import { readTrieLayout, type TrieLayout } from "../../support/trie-layout.ts";
 import { dataBytes, keyHash, writeKeyData } from "../../support/trie-keys.ts";
 import { mutate } from "../../support/trie-mutations.ts";
 
-const [directory, seedText, firstText, countText, verboseFlag] = process.argv.slice(2);
+const [directory = ".", seedText, firstText, countText, ...flags] = process.argv.slice(2);
 const seed = Number(seedText);
 const firstCase = Number(firstText);
 const cases = Number(countText);
-const verbose = verboseFlag === "--verbose";
+const verbose = flags.includes("--verbose");
+// The harness's own test: --inject=KIND@CASE makes that case hang, throw a
+// TypeError or die of SIGSEGV, as a bug in the library would.
+const injection = /^--inject=(hang|throw|segv)@(\d+)$/.exec(flags.find((flag) => flag.startsWith("--inject=")) ?? "");
+
+function injectFault(index: number): void {
+  if (!injection || Number(injection[2]) !== index) return;
+  if (injection[1] === "hang") for (;;) Bun.sleepSync(1000);
+  if (injection[1] === "segv") process.kill(process.pid, "SIGSEGV");
+  throw new TypeError("injected: not an ArenaError");
+}
 
 const capacity = 1024 * 1024;
 const baseKeys = 300;
@@ -75,7 +85,8 @@ function step<T>(name: string, run: () => T): T | undefined {
   }
 }
 
-function exercise(random: () => number, shape: (typeof shapes)[number], fileBytes: number): void {
+function exercise(caseIndex: number, random: () => number, shape: (typeof shapes)[number], fileBytes: number): void {
+  step("injected fault", () => injectFault(caseIndex));
   const map = step("open", () => OnDiskTrieRawHashMap.create(casePath, optionsFor(shape)));
   if (!map) {
     summary.refused++;
@@ -120,7 +131,7 @@ for (let index = firstCase; index < firstCase + cases; index++) {
   writeFileSync(casePath, file);
   summary.cases++;
   try {
-    exercise(random, shapes[which]!, file.length);
+    exercise(index, random, shapes[which]!, file.length);
   } catch (error) {
     say(`FAIL case ${index} (seed ${seed}): ${steps.join("; ")}`);
     say(error instanceof Error ? (error.stack ?? error.message) : String(error));
