@@ -76,6 +76,10 @@ export async function releaseWhenArrived(words: BigInt64Array, processes: number
  * certain, not hoped for.
  */
 export function rendezvous(words: BigInt64Array, processes: number, round: number): void {
+  const target = BigInt((round + 1) * processes);
   Atomics.add(words, counter.rendezvous, 1n);
-  waitFor(words, counter.rendezvous, BigInt((round + 1) * processes), `all ${processes} writers at rendezvous ${round}`);
+  // A pure spin first: the writers must leave together, within nanoseconds, for
+  // their publications to overlap; a sleeping waiter would wake a millisecond late.
+  for (let spins = 0; spins < 1_000_000; spins++) if (Atomics.load(words, counter.rendezvous) >= target) return;
+  waitFor(words, counter.rendezvous, target, `all ${processes} writers at rendezvous ${round}`);
 }

@@ -75,6 +75,7 @@ async function runWriters(trie: string, controlPath: string, control: ControlAre
       writers: writersPerRound,
       leadingKeys: round.leadingKeys[writer]!,
       firstKey: firstKeyOf(round.round, writer),
+      rotation: 0,
       keys: keysPerWriter,
       unionFirst: 0,
       unionKeys: 0,

@@ -38,6 +38,8 @@ export interface WriterConfig {
   leadingKeys: number[];
   firstKey: number;
   keys: number;
+  /** The range is visited from index `rotation` on, wrapping around: see concurrency.test.ts. */
+  rotation: number;
   unionFirst: number;
   unionKeys: number;
   rendezvousRounds: number;
@@ -65,13 +67,14 @@ const hash = new Uint8Array(32);
 const progress = counter.progressBase + config.writer;
 let initializersRun = 0;
 for (let n = 0; n < leading + config.keys; n++) {
-  const key = n < leading ? config.leadingKeys[n]! : config.firstKey + n - leading;
+  const index = n < leading ? -1 : (n - leading + config.rotation) % config.keys;
+  const key = index < 0 ? config.leadingKeys[n]! : config.firstKey + index;
   const record = map.insert(keyHash(key, hash), (data) => {
     initializersRun++;
     writeKeyData(data, key, config.writer);
     if (n < config.rendezvousRounds) rendezvous(words, config.writers, n);
   });
-  if (n >= leading) offsets[n - leading] = record.offset;
+  if (index >= 0) offsets[index] = record.offset;
   Atomics.store(words, progress, BigInt(n + 1));
 }
 Atomics.add(words, counter.writersDone, 1n);
