@@ -7,10 +7,13 @@
  * on: the next round's writers, and the parent's own.
  *
  * Broken variant caught: slot publication as a plain store (lib/trie/testing.ts).
- * The control round makes the lost update certain: each writer's first keys are
- * chosen so that in every rendezvous round all writers' keys take the same empty
- * root slot (a fresh one each round), and their initializers meet at a rendezvous
- * before publishing; with a plain store all but one acknowledged key is lost.
+ * The control round leaves as little to chance as the broken variant allows: two
+ * writers' first 2000 keys are chosen so that in each rendezvous round both keys
+ * take the same empty root slot (a fresh one each round, of 2^12), and their
+ * initializers meet at a spinning rendezvous before publishing. Compare-and-swap
+ * sinks one record under the other; the plain store, when the two re-read-and-
+ * store windows overlap (about 1 round in 5, see concurrency.test.ts), overwrites
+ * the first writer's acknowledged record.
  *
  * Rounds: TRIE_CRASH_ROUNDS (default below).
  */
@@ -27,13 +30,16 @@ import { slotIndex } from "../support/trie-layout.ts";
 import type { WriterConfig } from "./children/insert-keys.ts";
 
 const directory = tempDirectory("trie-crash-");
-const rounds = Number(process.env.TRIE_CRASH_ROUNDS ?? 4);
+const rounds = Number(process.env.TRIE_CRASH_ROUNDS ?? 6);
 const writersPerRound = 3;
+/** The control's rendezvous rounds: each loses the race about 1 time in 5 (see concurrency.test.ts). */
+const controlRounds = Number(process.env.TRIE_RACE_ROUNDS ?? 2000);
 /** More than any writer reaches before it is killed. */
 const keysPerWriter = 2_000_000;
 
 interface Round {
   round: number;
+  writers: number;
   options: TrieTestOptions;
   broken: boolean;
   /** Per writer: keys inserted first (with a rendezvous each when rendezvous is set). */
@@ -66,13 +72,13 @@ async function killRound(trie: string, round: Round): Promise<number[]> {
 }
 
 async function runWriters(trie: string, controlPath: string, control: ControlArena, round: Round): Promise<number[]> {
-  const writers = Array.from({ length: writersPerRound }, (_, writer) => {
+  const writers = Array.from({ length: round.writers }, (_, writer) => {
     const config: WriterConfig = {
       trie,
       control: controlPath,
       options: round.options,
       writer,
-      writers: writersPerRound,
+      writers: round.writers,
       leadingKeys: round.leadingKeys[writer]!,
       firstKey: firstKeyOf(round.round, writer),
       rotation: 0,
@@ -85,8 +91,8 @@ async function runWriters(trie: string, controlPath: string, control: ControlAre
     };
     return spawnChild(join("..", "..", "trie", "children", "insert-keys.ts"), [JSON.stringify(config)], { stdout: "inherit", stderr: "inherit" });
   });
-  await releaseWhenArrived(control.words, writersPerRound);
-  const progress = () => Array.from({ length: writersPerRound }, (_, w) => Number(Atomics.load(control.words, counter.progressBase + w)));
+  await releaseWhenArrived(control.words, round.writers);
+  const progress = () => Array.from({ length: round.writers }, (_, w) => Number(Atomics.load(control.words, counter.progressBase + w)));
   const deadline = Date.now() + 120_000;
   while (progress().some((done) => done < round.minimumAcknowledged)) {
     if (Date.now() > deadline) throw new Error(`writers did not reach ${round.minimumAcknowledged} keys: ${progress()}`);
@@ -101,7 +107,7 @@ async function runWriters(trie: string, controlPath: string, control: ControlAre
       await writer.exited;
     }),
   );
-  expect(writers.map((writer) => writer.signalCode)).toEqual(Array(writersPerRound).fill("SIGKILL"));
+  expect(writers.map((writer) => writer.signalCode)).toEqual(Array(round.writers).fill("SIGKILL"));
   return progress();
 }
 
@@ -138,15 +144,17 @@ function checkAfterKills(trie: string, options: TrieTestOptions, done: { round: 
 }
 
 /** For each writer, `count` keys of its own; in round n all writers' n-th keys take root slot n. */
-function collidingKeys(rootBits: number, count: number): number[][] {
+function collidingKeys(writers: number, rootBits: number, count: number): number[][] {
   const hash = new Uint8Array(hashBytes);
-  return Array.from({ length: writersPerRound }, (_, writer) => {
-    const keys: number[] = [];
-    let candidate = 900_000_000 + writer;
-    for (let slot = 0; slot < count; slot++) {
-      while (slotIndex(keyHash(candidate, hash), 0, rootBits) !== slot) candidate += writersPerRound;
-      keys.push(candidate);
-      candidate += writersPerRound;
+  return Array.from({ length: writers }, (_, writer) => {
+    const keys: number[] = Array(count).fill(-1);
+    let missing = count;
+    for (let candidate = 900_000_000 + writer; missing > 0; candidate += writers) {
+      const slot = slotIndex(keyHash(candidate, hash), 0, rootBits);
+      if (slot < count && keys[slot] === -1) {
+        keys[slot] = candidate;
+        missing--;
+      }
     }
     return keys;
   });
@@ -161,11 +169,12 @@ describe("trie: writers killed mid-insert", () => {
     for (let index = 0; index < rounds; index++) {
       const round: Round = {
         round: index,
+        writers: writersPerRound,
         options,
         broken: false,
         leadingKeys: Array.from({ length: writersPerRound }, () => []),
         rendezvous: false,
-        minimumAcknowledged: 200 + Math.floor(random() * 3000),
+        minimumAcknowledged: 200 + Math.floor(random() * 5000),
         random,
       };
       const acknowledged = await killRound(trie, round);
@@ -185,12 +194,14 @@ describe("trie: writers killed mid-insert", () => {
 
   test("broken variant (slot published by a plain store): acknowledged keys are lost, and caught", async () => {
     const trie = freshPath(directory, "trie");
-    const options = { ...collidingOptions(256 * 1024 * 1024), rootBits: 10, subtrieBits: 6 };
-    const leadingKeys = collidingKeys(options.rootBits, 20);
-    const round: Round = { round: 0, options, broken: true, leadingKeys, rendezvous: true, minimumAcknowledged: 40, random: prng(7) };
+    // A fresh root slot for every rendezvous round: 2^12 of them.
+    const options = { ...collidingOptions(256 * 1024 * 1024), rootBits: 12, subtrieBits: 6 };
+    const writers = 2;
+    const leadingKeys = collidingKeys(writers, options.rootBits, controlRounds);
+    const round: Round = { round: 0, writers, options, broken: true, leadingKeys, rendezvous: true, minimumAcknowledged: controlRounds + 50, random: prng(7) };
     const acknowledged = await killRound(trie, round);
     const problems = checkAfterKills(trie, options, [{ round, acknowledged }]);
-    expect(problems.length).toBeGreaterThan(0);
     console.log(`plain store caught: ${problems[0]}`);
+    expect(problems.length).toBeGreaterThan(0);
   }, 180_000);
 });
