@@ -9,3 +9,4 @@ export {
   type TrieValidation,
   type RecordInitializer,
 } from "./trie/trie-raw-hash-map.ts";
+export { OnDiskDataAllocator, type DataAllocatorOptions, type DataBlock } from "./trie/data-allocator.ts";

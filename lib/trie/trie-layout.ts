@@ -22,12 +22,12 @@
  * Slots are read as two 32-bit atomic loads, not one 64-bit load: a BigInt64Array
  * load boxes a BigInt (~20 ns here), the two loads cost ~3 ns. That is safe only
  * because of how slots change: 0, then a record (high word 0), then a child
- * (high word -1), never back; and offsets are below 2^32 (the mapping is at most
- * 4 GiB). Reading high, low, and (when the pair says "record") high again, an
- * unchanged high word proves the low word belongs to the same state. Anything
- * else is reread with a 64-bit load before it is called corrupt.
+ * (high word -1), never back; and offsets are below 2^31 (the mapping is at most
+ * 2 GiB), so the low word alone, read as a signed integer, is the whole value.
+ * Reading high, low, and (when the pair says "record") high again, an unchanged
+ * high word proves the low word belongs to the same state. Anything else is
+ * reread with a 64-bit load before it is called corrupt.
  */
-import type { MappedFileRegionArena } from "../arena/arena.ts";
 import { corruptAt } from "./corruption.ts";
 import type { MappingViews, RootTable } from "./database-file.ts";
 import { indexBits, maxRootBits } from "./hash-index.ts";
@@ -46,7 +46,7 @@ export function subtrieBytes(bits: number): number {
   return subtrieHeaderBytes + 8 * 2 ** bits;
 }
 
-const twoTo32 = 4294967296;
+const twoTo31 = 2n ** 31n;
 
 /** A record as the API hands it out: views of the mapping, valid until close. */
 export interface TrieRecord {
@@ -85,11 +85,12 @@ export class TrieLayout {
   /** The root subtrie's offset, or 0 while the table has none (LLVM creates it lazily then). */
   rootOffset = 0;
   rootBits = 0;
-  readonly #arena: MappedFileRegionArena;
+  readonly #bumpPointer: () => number;
 
-  constructor(arena: MappedFileRegionArena, views: MappingViews, table: RootTable, shape: TrieShape) {
-    this.path = arena.path;
-    this.#arena = arena;
+  /** `bumpPointer` reads the current bump pointer (the arena's size, or a snapshot's end). */
+  constructor(path: string, bumpPointer: () => number, views: MappingViews, table: RootTable, shape: TrieShape) {
+    this.path = path;
+    this.#bumpPointer = bumpPointer;
     this.bytes = views.bytes;
     this.int32 = views.int32;
     this.int64 = views.int64;
@@ -101,20 +102,20 @@ export class TrieLayout {
     this.subtrieBits = shape.subtrieBits;
     this.table = table;
     this.floor = table.end;
-    this.knownEnd = arena.size;
+    this.knownEnd = bumpPointer();
   }
 
   /** Reads the bump pointer again; it only grows. */
   refreshEnd(): number {
-    this.knownEnd = this.#arena.size;
+    this.knownEnd = this.#bumpPointer();
     return this.knownEnd;
   }
 
   /** The table's root word, read atomically; 0 if there is no root yet. */
   storedRoot(): number {
-    const stored = Atomics.load(this.int64, (this.table.offset + rootAt) / 8);
+    const stored = Atomics.load(this.int64, (this.table.offset + rootAt) >>> 3);
     if (stored === 0n) return 0;
-    if (stored < 0n || stored >= BigInt(twoTo32)) {
+    if (stored < 0n || stored >= twoTo31) {
       throw corruptAt(this.path, this.table.offset + rootAt, `root subtrie offset 0x${stored.toString(16)} is outside the file`);
     }
     return Number(stored);
@@ -141,33 +142,35 @@ export class TrieLayout {
   /**
    * The value of the slot at file offset `slot`: 0, a record offset (positive) or
    * minus a child's offset. Throws ERR_ARENA_CORRUPT for a value no writer stores.
+   * Always a 32-bit integer, so the walk's arithmetic stays in integers (a double
+   * offset would send every typed-array access down a slow path).
    */
   loadSlot(slot: number): number {
     const int32 = this.int32;
-    const word = slot / 4;
-    let high = Atomics.load(int32, word + 1);
-    let low = Atomics.load(int32, word);
-    if (high === 0 && low !== 0 && Atomics.load(int32, word + 1) !== 0) {
-      // It became a child between the loads; that state is final.
-      high = Atomics.load(int32, word + 1);
-      low = Atomics.load(int32, word);
+    // `>>> 2`, not `/ 4`: a division gives a double, and a double index sends
+    // Atomics.load down its generic path (measured: twice the cost of the walk).
+    const word = slot >>> 2;
+    const high = Atomics.load(int32, word + 1);
+    const low = Atomics.load(int32, word);
+    if (high === 0 && low >= 0) {
+      // Empty or a record, unless it became a child between the two loads.
+      if (low === 0 || Atomics.load(int32, word + 1) === 0) return low;
+      return this.#settledSlot(slot);
     }
-    if (high === 0) return low >>> 0;
-    if (high === -1 && low !== 0) return (low >>> 0) - twoTo32;
-    return this.#wideSlot(slot);
+    if (high === -1 && low < 0) return low; // minus a child's offset, below 2^31
+    return this.#settledSlot(slot);
   }
 
-  /** A slot whose value does not fit 32 bits: confirm with one 64-bit load, then refuse it. */
-  #wideSlot(slot: number): number {
-    const value = Atomics.load(this.int64, slot / 8);
-    if (value >= 0n && value < BigInt(twoTo32)) return Number(value);
-    if (value < 0n && value > -BigInt(twoTo32)) return Number(value);
+  /** A slot read again with one 64-bit load: a state that changed under us, or a value no writer stores. */
+  #settledSlot(slot: number): number {
+    const value = Atomics.load(this.int64, slot >>> 3);
+    if (value > -twoTo31 && value < twoTo31) return Number(value);
     throw corruptAt(this.path, slot, `slot value 0x${BigInt.asUintN(64, value).toString(16)} points outside the file`);
   }
 
   /** True if a record can start at `record`: aligned, after the table, wholly below the bump pointer. */
   isRecord(record: number): boolean {
-    if (record % 8 !== 0 || record < this.floor) return false;
+    if ((record & 7) !== 0 || record < this.floor) return false;
     const end = record + this.recordBytes;
     return end <= this.knownEnd || end <= this.refreshEnd();
   }
@@ -189,7 +192,7 @@ export class TrieLayout {
     const bits = indexBits(this.subtrieBits, startBit, this.hashBits);
     const bytes = this.bytes;
     if (bits === 0) throw corruptAt(this.path, slot, `slot points at a subtrie for bit ${startBit}, past the ${this.hashBits}-bit hash`);
-    if (child % 8 !== 0 || child < this.floor) throw corruptAt(this.path, slot, `slot points at 0x${child.toString(16)}, which is not a subtrie after the table`);
+    if ((child & 7) !== 0 || child < this.floor) throw corruptAt(this.path, slot, `slot points at 0x${child.toString(16)}, which is not a subtrie after the table`);
     const end = child + subtrieBytes(bits);
     if (end > this.knownEnd && end > this.refreshEnd()) {
       throw corruptAt(this.path, slot, `slot points at a ${bits}-bit subtrie at 0x${child.toString(16)} that runs past the bump pointer 0x${this.knownEnd.toString(16)}`);

@@ -26,7 +26,7 @@
  * first). We allocate a record only once its empty slot is found, keep a lost
  * subtrie to reuse for the next sink, count what leaks (`leaks`), and validate()
  * reports reachable bytes against the bump pointer. The mapping is limited to
- * 4 GiB (one JavaScript buffer; see trie-layout.ts for why slot reads need it).
+ * 2 GiB (so offsets are 32-bit integers; see trie-layout.ts for why the walk needs it).
  *
  * Unlike LLVM, nothing read from the file is trusted (trie-layout.ts): a corrupt
  * file is an ERR_ARENA_CORRUPT that says where, never a wild read or a loop.
@@ -35,7 +35,7 @@ import type { MappedFileRegionArena } from "../arena/arena.ts";
 import { closedError } from "../common/errors.ts";
 import { optionalBoolean, optionalFunction, requireNonNegativeInteger } from "../common/arguments.ts";
 import { alignUp8, corruptAt, headerMismatch } from "./corruption.ts";
-import { DatabaseFile, TableKind, type MappingViews } from "./database-file.ts";
+import { DatabaseFile, TableKind, type ByteViews, type MappingViews, type RootTable } from "./database-file.ts";
 import { indexAt, indexBits, maxHashBits, maxLevels, maxRootBits, maxSubtrieBits } from "./hash-index.ts";
 import { slotPublish } from "./slot-publish.ts";
 import {
@@ -62,7 +62,7 @@ export interface TrieOptions {
   hashBits: number;
   /** Bytes of data in each record, 0..2^32-1. */
   dataBytes: number;
-  /** Bytes: the file's mapping size, fixed when it is created; at most 4 GiB here. */
+  /** Bytes: the file's mapping size, fixed when it is created; at most 2 GiB here. */
   capacity: number;
   /** Root subtrie bits for a new file, 1..16 (LLVM's default 10). Ignored for an existing file, as in LLVM. */
   rootBits?: number;
@@ -126,6 +126,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
         name: options.name,
         nameRelOffset: trieTableHeaderBytes,
         initialize: (arena, views, tableOffset) => initializeTrieTable(arena, views, tableOffset, shape),
+        judge: (views, table, size) => judgeTrieTable(views, table, size, path, options.name, shape),
       },
     });
     try {
@@ -140,17 +141,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
     const { view } = file.views;
     const table = file.table;
     const path = file.path;
-    if (table.end < table.offset + trieTableHeaderBytes) throw corruptAt(path, table.offset, "the trie table header runs past the bump pointer");
-    const storedHashBits = view.getUint16(table.offset + hashBitsAt, true);
-    const storedDataBytes = view.getUint32(table.offset + dataSizeAt, true);
     const storedSubtrieBits = view.getUint8(table.offset + subtrieBitsAt);
-    const flags = view.getUint8(table.offset + flagsAt);
-    if (storedHashBits !== hashBits) throw headerMismatch(path, name, `mismatched hash size (expected: ${hashBits}, observed: ${storedHashBits})`);
-    if (storedDataBytes !== dataBytes) throw headerMismatch(path, name, `mismatched data size (expected: ${dataBytes}, observed: ${storedDataBytes})`);
-    if (flags !== 0) throw headerMismatch(path, name, `unsupported flags: ${flags}`);
-    if (storedSubtrieBits < 1 || storedSubtrieBits > maxSubtrieBits) {
-      throw corruptAt(path, table.offset + subtrieBitsAt, `subtrie bits ${storedSubtrieBits} (1..${maxSubtrieBits} allowed)`);
-    }
     this.path = path;
     this.name = name;
     this.hashBits = hashBits;
@@ -159,7 +150,8 @@ export class OnDiskTrieRawHashMap implements Disposable {
     this.subtrieBits = storedSubtrieBits;
     this.capacity = file.arena.capacity;
     this.#file = file;
-    const layout = new TrieLayout(file.arena, file.views, table, { hashBits, dataBytes, subtrieBits: storedSubtrieBits });
+    const arena = file.arena;
+    const layout = new TrieLayout(path, () => arena.size, file.views, table, { hashBits, dataBytes, subtrieBits: storedSubtrieBits });
     const root = layout.storedRoot();
     if (root !== 0) layout.adoptRoot(root);
     this.#layout = layout;
@@ -363,7 +355,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
    * a test switched to the broken plain store (testing.ts).
    */
   #publish(layout: TrieLayout, slot: number, expected: number, value: number): number {
-    const word = slot / 8;
+    const word = slot >>> 3;
     if (slotPublish.broken === "plain-store") {
       const previous = Number(Atomics.load(layout.int64, word));
       if (previous === expected) layout.int64[word] = BigInt(value);
@@ -384,7 +376,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
     }
     const residentIndex = indexAt(layout.bytes, resident + layout.dataBytes, layout.hashBytes, startBit, bits);
     const child = this.#takeSubtrie(layout, startBit, bits);
-    const childSlotWord = (child + subtrieHeaderBytes) / 8 + residentIndex;
+    const childSlotWord = ((child + subtrieHeaderBytes) >>> 3) + residentIndex;
     Atomics.store(layout.int64, childSlotWord, BigInt(resident));
     if (this.#publish(layout, slot, resident, -child) === resident) return;
     Atomics.store(layout.int64, childSlotWord, 0n);
@@ -421,7 +413,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
     const root = this.#file!.arena.allocateOffset(subtrieBytes(bits));
     layout.bytes.fill(0, root, root + subtrieBytes(bits));
     layout.view.setUint8(root + 2, bits);
-    const word = (layout.table.offset + rootAt) / 8;
+    const word = (layout.table.offset + rootAt) >>> 3;
     const previous = Atomics.compareExchange(layout.int64, word, 0n, BigInt(root));
     if (previous !== 0n) this.#leak("subtries", subtrieBytes(bits));
     layout.adoptRoot(previous === 0n ? root : layout.storedRoot());
@@ -462,6 +454,22 @@ function checkShape(options: TrieOptions): { hashBits: number; dataBytes: number
   const subtrieBits = requireNonNegativeInteger(options.subtrieBits ?? defaultSubtrieBits, "options.subtrieBits");
   if (subtrieBits < 1 || subtrieBits > maxSubtrieBits) throw new RangeError(`options.subtrieBits must be 1..${maxSubtrieBits}, got ${subtrieBits}`);
   return { hashBits, dataBytes, rootBits, subtrieBits };
+}
+
+/** Judges an existing trie table's header against what the caller asked for. */
+function judgeTrieTable(views: ByteViews, table: RootTable, size: number, path: string, name: string, shape: { hashBits: number; dataBytes: number }): void {
+  const { view } = views;
+  if (table.offset + trieTableHeaderBytes > size) throw corruptAt(path, table.offset, "the trie table header runs past the bump pointer");
+  const storedHashBits = view.getUint16(table.offset + hashBitsAt, true);
+  const storedDataBytes = view.getUint32(table.offset + dataSizeAt, true);
+  const storedSubtrieBits = view.getUint8(table.offset + subtrieBitsAt);
+  const flags = view.getUint8(table.offset + flagsAt);
+  if (storedHashBits !== shape.hashBits) throw headerMismatch(path, name, `mismatched hash size (expected: ${shape.hashBits}, observed: ${storedHashBits})`);
+  if (storedDataBytes !== shape.dataBytes) throw headerMismatch(path, name, `mismatched data size (expected: ${shape.dataBytes}, observed: ${storedDataBytes})`);
+  if (flags !== 0) throw headerMismatch(path, name, `unsupported flags: ${flags}`);
+  if (storedSubtrieBits < 1 || storedSubtrieBits > maxSubtrieBits) {
+    throw corruptAt(path, table.offset + subtrieBitsAt, `subtrie bits ${storedSubtrieBits} (1..${maxSubtrieBits} allowed)`);
+  }
 }
 
 /** onCreate: the trie's fields after the generic header, then the root subtrie (as LLVM's create does). */

@@ -1,11 +1,15 @@
 /**
- * OnDiskTrieRawHashMap's API in one process: insert / find / reopen, the
- * initializer's once-only rule, argument errors, header mismatches, validate and
- * iteration. Mirrors lib/trie/trie-raw-hash-map.ts.
+ * OnDiskTrieRawHashMap's and OnDiskDataAllocator's API in one process: insert /
+ * find / reopen, the initializer's once-only rule, argument errors, header
+ * mismatches, validate and iteration; blocks and the user header. Mirrors
+ * lib/trie/trie-raw-hash-map.ts and lib/trie/data-allocator.ts.
  */
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { OnDiskTrieRawHashMap } from "../../lib/index.ts";
+import { closeSync, existsSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { main } from "../../lib/cli/cli.ts";
+import { OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../lib/index.ts";
 import { expectArenaError } from "../support/expect.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
 
@@ -106,7 +110,7 @@ describe("wrong arguments and mismatched files", () => {
     expect(() => indexTrie(path, { dataBytes: -1 })).toThrow(RangeError);
     expect(() => indexTrie(path, { name: "" })).toThrow(RangeError);
     expect(() => indexTrie(path, { capacity: 2 ** 33 })).toThrow(/options.capacity/);
-    expect(require("node:fs").existsSync(path)).toBe(false);
+    expect(existsSync(path)).toBe(false);
   });
 
   test("a hash of the wrong size or type is refused", () => {
@@ -152,5 +156,142 @@ describe("wrong arguments and mismatched files", () => {
     using map = OnDiskTrieRawHashMap.create(freshPath(directory), { name: "i", hashBits: 8, dataBytes: 8, capacity: 122, rootBits: 1, subtrieBits: 1 });
     expectArenaError(() => map.insert(new Uint8Array([0])), "ERR_ARENA_FULL");
     expect(map.find(new Uint8Array([0]))).toBeNull();
+  });
+});
+
+describe("OnDiskDataAllocator", () => {
+  test("allocates blocks, reads them back after reopening, and keeps the user header", () => {
+    const path = freshPath(directory);
+    let initialized = 0;
+    const open = () =>
+      OnDiskDataAllocator.create(path, { name: "data", capacity: MiB, userHeaderBytes: 16, initializeUserHeader: (header) => void (header[0] = ++initialized) });
+    let block;
+    {
+      using pool = open();
+      expect(pool.userHeader.length).toBe(16);
+      expect(pool.userHeader[0]).toBe(1);
+      block = pool.allocate(11);
+      block.data.set(new TextEncoder().encode("hello world"));
+      expect(block.offset % 8).toBe(0);
+      pool.userHeader[1] = 42;
+    }
+    using pool = open();
+    expect(initialized).toBe(1);
+    expect([...pool.userHeader.subarray(0, 2)]).toEqual([1, 42]);
+    expect(new TextDecoder().decode(pool.get(block.offset, 11))).toBe("hello world");
+  });
+
+  test("get accepts a block ending exactly at the bump pointer (LLVM refuses it) and refuses past it", () => {
+    using pool = OnDiskDataAllocator.create(freshPath(directory), { name: "data", capacity: MiB });
+    const offset = pool.allocateOffset(8);
+    expect(pool.size).toBe(offset + 8);
+    expect(pool.get(offset, 8).length).toBe(8);
+    expect(pool.get(offset, 0).length).toBe(0);
+    expectArenaError(() => pool.get(offset, 9), "ERR_ARENA_CORRUPT");
+    expectArenaError(() => pool.get(8, 4), "ERR_ARENA_CORRUPT"); // inside the headers
+    expect(() => pool.get(-1, 4)).toThrow(RangeError);
+    expect(() => pool.get(offset, 1.5)).toThrow(RangeError);
+  });
+
+  test("opening with another name, kind or user header size is ERR_ARENA_HEADER_MISMATCH", () => {
+    const path = freshPath(directory);
+    OnDiskDataAllocator.create(path, { name: "data", capacity: MiB, userHeaderBytes: 8 }).close();
+    expectArenaError(() => OnDiskDataAllocator.create(path, { name: "other", capacity: MiB }), "ERR_ARENA_HEADER_MISMATCH");
+    expectArenaError(() => OnDiskDataAllocator.create(path, { name: "data", capacity: MiB, userHeaderBytes: 4 }), "ERR_ARENA_HEADER_MISMATCH");
+    const kind = expectArenaError(() => OnDiskTrieRawHashMap.create(path, { name: "data", hashBits: 64, dataBytes: 8, capacity: MiB }), "ERR_ARENA_HEADER_MISMATCH");
+    expect(kind.message).toMatch(/table kind \(expected: 1, observed: 2\)/);
+    using pool = OnDiskDataAllocator.create(path, { name: "data", capacity: MiB });
+    expect(pool.userHeaderBytes).toBe(8);
+  });
+
+  test("a full pool is ERR_ARENA_FULL; a closed pool is ERR_ARENA_CLOSED", () => {
+    const pool = OnDiskDataAllocator.create(freshPath(directory), { name: "data", capacity: 4096 });
+    expectArenaError(() => pool.allocate(8192), "ERR_ARENA_FULL");
+    const block = pool.allocate(16);
+    pool.close();
+    expect(block.data.length).toBe(0);
+    expectArenaError(() => pool.allocate(8), "ERR_ARENA_CLOSED");
+    expectArenaError(() => pool.get(block.offset, 16), "ERR_ARENA_CLOSED");
+    expectArenaError(() => pool.userHeader, "ERR_ARENA_CLOSED");
+  });
+});
+
+describe("mapped-file-arena inspect / verify on a database file", () => {
+  test("recognizes a trie by its magic, shows its table and validates it whole", () => {
+    const path = freshPath(directory);
+    {
+      using map = indexTrie(path);
+      for (let index = 0; index < 100; index++) map.insert(sha256(String(index)));
+    }
+    const inspected = main(["inspect", path]);
+    expect(inspected.exitCode).toBe(0);
+    expect(inspected.stdout).toMatch(/header offset\s+16/);
+    expect(inspected.stdout).toMatch(/table\s+OnDiskTrieRawHashMap "index" at offset 48/);
+    expect(inspected.stdout).toMatch(/hash \/ data\s+256 bits \/ 8 bytes per record/);
+    expect(inspected.stdout).toMatch(/records\s+100 in \d+ subtries/);
+    const verified = main(["verify", path]);
+    expect(verified).toMatchObject({ exitCode: 0, stderr: "" });
+    expect(verified.stdout).toContain(`valid database file, OnDiskTrieRawHashMap "index": 100 records, 0 B leaked`);
+    const json = JSON.parse(main(["verify", path, "--json"]).stdout);
+    expect(json.database.trie.validation).toMatchObject({ records: 100, leakedBytes: 0 });
+  });
+
+  test("verify fails (exit 1) on a trie with a corrupt slot, saying where", () => {
+    const path = freshPath(directory);
+    let slot = 0;
+    {
+      using map = OnDiskTrieRawHashMap.create(path, { name: "i", hashBits: 8, dataBytes: 8, capacity: MiB, rootBits: 2, subtrieBits: 1 });
+      map.insert(new Uint8Array([0]));
+      // Root right after the 40-byte table at 48; slot 0 right after its 8-byte header.
+      slot = 48 + 40 + 8;
+    }
+    const fd = openSync(path, "r+");
+    writeSync(fd, new Uint8Array([0xf8, 0xff, 0, 0, 0, 0, 0, 0]), 0, 8, slot);
+    closeSync(fd);
+    const result = main(["verify", path]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/INVALID \(ERR_ARENA_CORRUPT\): .*offset 0x60/);
+  });
+
+  test("shows a data allocator's user header and blocks", () => {
+    const path = freshPath(directory);
+    {
+      using pool = OnDiskDataAllocator.create(path, { name: "data", capacity: MiB, userHeaderBytes: 8 });
+      pool.allocate(100);
+    }
+    const result = main(["inspect", path]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/table\s+OnDiskDataAllocator "data"/);
+    expect(result.stdout).toMatch(/blocks\s+104 B after the table/);
+  });
+
+  test("an explicit --header-offset 0 reads it as a plain arena and points at 16", () => {
+    const path = freshPath(directory);
+    indexTrie(path).close();
+    const result = main(["inspect", path, "--header-offset", "0"]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain("try --header-offset 16");
+  });
+});
+
+describe("examples/index-files.ts", () => {
+  test("indexes a folder with duplicate contents once each, reads every file back, and adds nothing on a second run", () => {
+    const folder = join(directory, "files-to-index");
+    mkdirSync(join(folder, "nested"), { recursive: true });
+    for (let index = 0; index < 30; index++) writeFileSync(join(folder, `file-${index}.txt`), `content ${index % 10}\n`);
+    writeFileSync(join(folder, "nested", "empty"), "");
+    const out = join(directory, "index-out");
+    const example = join(import.meta.dir, "..", "..", "examples", "index-files.ts");
+    const run = () => Bun.spawnSync([process.execPath, example, folder, "--index", out], { stdout: "pipe", stderr: "pipe" });
+    const first = run();
+    expect(first.stderr.toString()).toBe("");
+    expect(first.exitCode).toBe(0);
+    expect(first.stdout.toString()).toContain("31 files under");
+    expect(first.stdout.toString()).toContain("11 new contents stored");
+    expect(first.stdout.toString()).toContain("31/31 files read back through the index and verified; unknown hash not found");
+    const second = run();
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout.toString()).toContain("0 new contents stored (0 bytes), 31 already indexed");
+    expect(second.stdout.toString()).toContain("index-files: ok");
   });
 });

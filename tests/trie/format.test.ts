@@ -4,8 +4,9 @@
  * read, so the last close has truncated it to its bump pointer.
  */
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { OnDiskTrieRawHashMap } from "../../lib/index.ts";
+import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
+import { OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../lib/index.ts";
+import { expectArenaError } from "../support/expect.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
 
 const directory = tempDirectory("trie-format-");
@@ -106,4 +107,182 @@ describe("a trie file where a second hash shares the first one's prefix", () => 
     expect(file.length).toBe(472);
     expect(validation).toEqual({ records: 2, subtries: 14, maxDepth: 14, reachableBytes: file.length - 48, usedBytes: file.length - 48, leakedBytes: 0 });
   });
+});
+
+describe("a data allocator file with a user header and one block", () => {
+  const path = freshPath(directory, "pool");
+  {
+    using pool = OnDiskDataAllocator.create(path, {
+      name: "data",
+      capacity: 64 * 1024,
+      userHeaderBytes: 8,
+      initializeUserHeader: (header) => header.set([0xaa, 0xbb]),
+    });
+    pool.allocate(5).data.set(new TextEncoder().encode("hello"));
+  }
+  const file = new Uint8Array(readFileSync(path));
+
+  test("has the database header pointing at the table at 48", () => {
+    expect(file.length).toBe(96);
+    expect(slice(file, 0, 16)).toEqual([0x53, 0xba, 0x7a, 0xda, ...le(1, 4), ...le(48, 8)]);
+  });
+
+  test("has the table: generic header, allocator offset, user header size, user header, name", () => {
+    expect(slice(file, 48, 56)).toEqual([...le(2, 2), ...le(4, 2), ...le(24 + 8, 4)]);
+    expect(slice(file, 56, 64)).toEqual(le(0, 8)); // allocator offset
+    expect(slice(file, 64, 72)).toEqual(le(8, 8)); // user header size
+    expect(slice(file, 72, 80)).toEqual([0xaa, 0xbb, 0, 0, 0, 0, 0, 0]);
+    expect(slice(file, 80, 88)).toEqual([...new TextEncoder().encode("data"), 0, 0, 0, 0]);
+  });
+
+  test("has the block right after, padded to 8", () => {
+    expect(slice(file, 88, 96)).toEqual([...new TextEncoder().encode("hello"), 0, 0, 0]);
+  });
+});
+
+/** Writes `bytes` at `offset` of a closed file. */
+function patch(path: string, offset: number, bytes: number[]): void {
+  const fd = openSync(path, "r+");
+  try {
+    writeSync(fd, new Uint8Array(bytes), 0, bytes.length, offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const hashA = new Uint8Array([0xc0, 0x01]);
+const hashB = new Uint8Array([0xc0, 0x02]);
+
+/** The one-record file of the first describe: root at 88, A's slot (3) at 120, A at 128. */
+function oneRecordFile(): string {
+  const path = freshPath(directory, "bad");
+  using map = smallTrie(path);
+  map.insert(hashA);
+  return path;
+}
+
+/** The two-record file of the second describe: a chain of 1-bit children from 144 to 432. */
+function twoRecordFile(): string {
+  const path = freshPath(directory, "bad");
+  using map = smallTrie(path);
+  map.insert(hashA);
+  map.insert(hashB);
+  return path;
+}
+
+/** Every way in must refuse the file with ERR_ARENA_CORRUPT naming `where` (hex). */
+function expectCorruptEverywhere(path: string, where: number, hash = hashA): void {
+  using map = smallTrie(path);
+  const at = `offset 0x${where.toString(16)}`;
+  expect(expectArenaError(() => map.find(hash), "ERR_ARENA_CORRUPT").message).toContain(at);
+  expect(expectArenaError(() => map.insert(hash), "ERR_ARENA_CORRUPT").message).toContain(at);
+  expect(expectArenaError(() => map.validate(), "ERR_ARENA_CORRUPT").message).toContain(at);
+  expectArenaError(() => [...map], "ERR_ARENA_CORRUPT");
+}
+
+describe("a corrupt slot is ERR_ARENA_CORRUPT saying where, from find, insert, validate and iteration", () => {
+  test("a record offset past the bump pointer", () => {
+    const path = oneRecordFile();
+    patch(path, 120, le(4096, 8));
+    expectCorruptEverywhere(path, 120);
+  });
+
+  test("a record offset that is not 8-aligned", () => {
+    const path = oneRecordFile();
+    patch(path, 120, le(130, 8));
+    expectCorruptEverywhere(path, 120);
+  });
+
+  test("a record offset inside the headers", () => {
+    const path = oneRecordFile();
+    patch(path, 120, le(16, 8));
+    expectCorruptEverywhere(path, 120);
+  });
+
+  test("a child pointer to the root itself (a loop): its start bit is not where the parent ends", () => {
+    const path = oneRecordFile();
+    patch(path, 120, le(-88, 8));
+    expectCorruptEverywhere(path, 88);
+  });
+
+  test("a value no 32-bit offset can be", () => {
+    const path = oneRecordFile();
+    patch(path, 120, le(0x7fffffff00000000n, 8));
+    expectCorruptEverywhere(path, 120);
+  });
+
+  test("a child pointer whose subtrie header has the wrong width", () => {
+    const path = twoRecordFile();
+    patch(path, 146, [5]); // the child at 144 claims 5 bits; its place gives 1
+    expectCorruptEverywhere(path, 144);
+  });
+
+  test("a deep child pointing back up the chain (a cycle)", () => {
+    const path = twoRecordFile();
+    patch(path, 432 + 8, le(-144, 8)); // the last child's slot 0 -> the first child
+    expectCorruptEverywhere(path, 144);
+  });
+});
+
+describe("records in the wrong place", () => {
+  test("a record whose hash leads elsewhere: find misses it, validate says so, insert refuses instead of looping", () => {
+    const path = oneRecordFile();
+    patch(path, 120, le(0, 8));
+    patch(path, 96, le(128, 8)); // A (0b11...) in slot 0
+    using map = smallTrie(path);
+    expect(map.find(hashA)).toBeNull();
+    expect(expectArenaError(() => map.validate(), "ERR_ARENA_CORRUPT").message).toMatch(/hash leads to slot 3/);
+    // 0x0001 shares every bit after the root's two with A: LLVM would sink A past the end of the hash.
+    expect(expectArenaError(() => map.insert(new Uint8Array([0x00, 0x01])), "ERR_ARENA_CORRUPT").message).toMatch(/last level/);
+  });
+
+  test("one subtrie reached from two slots", () => {
+    const path = twoRecordFile();
+    patch(path, 96, le(-144, 8)); // root slot 0 -> the child of slot 3
+    using map = smallTrie(path);
+    expect(expectArenaError(() => map.validate(), "ERR_ARENA_CORRUPT").message).toMatch(/more than one slot/);
+  });
+
+  test("a record overlapping the root subtrie", () => {
+    const path = oneRecordFile();
+    patch(path, 96, le(96, 8)); // slot 0 -> 96, inside the root; its "hash" (slot 1's bytes) is 0, which leads to slot 0
+    using map = smallTrie(path);
+    expect(expectArenaError(() => map.validate(), "ERR_ARENA_CORRUPT").message).toMatch(/starts inside another/);
+  });
+});
+
+describe("corrupt headers are refused at open", () => {
+  // The database and table headers are judged from a snapshot before the file is
+  // mapped: not a byte changes. The root subtrie is judged after mapping, and
+  // opening refreshes the arena's allocatedSize word (file offset 24) from
+  // st_blocks: a hint, not content; every other byte stays.
+  const cases: [string, number, number[], string][] = [
+    ["the root table offset points into the headers", 8, le(8, 8), "ERR_ARENA_CORRUPT"],
+    ["the root table offset is past the bump pointer", 8, le(4096, 8), "ERR_ARENA_CORRUPT"],
+    ["the table name runs past the bump pointer", 50, le(0xffff, 2), "ERR_ARENA_CORRUPT"],
+    ["the magic is wrong", 0, [1, 2, 3, 4], "ERR_ARENA_HEADER_MISMATCH"],
+    ["the version is 2", 4, le(2, 4), "ERR_ARENA_HEADER_MISMATCH"],
+    ["the flags are set", 57, [1], "ERR_ARENA_HEADER_MISMATCH"],
+    ["the subtrie bits are 11", 56, [11], "ERR_ARENA_CORRUPT"],
+    ["the root subtrie offset is misaligned", 64, le(90, 8), "ERR_ARENA_CORRUPT"],
+    ["the root subtrie offset is past the bump pointer", 64, le(4096, 8), "ERR_ARENA_CORRUPT"],
+    ["the root subtrie has 0 bits", 90, [0], "ERR_ARENA_CORRUPT"],
+    ["the root subtrie is wider than the file", 90, [16], "ERR_ARENA_CORRUPT"],
+    ["the root subtrie starts at bit 3", 88, [3], "ERR_ARENA_CORRUPT"],
+  ];
+  for (const [what, offset, bytes, code] of cases) {
+    test(what, () => {
+      const path = oneRecordFile();
+      patch(path, offset, bytes);
+      const before = readFileSync(path);
+      expectArenaError(() => smallTrie(path), code);
+      const after = readFileSync(path);
+      const judgedAfterMapping = offset >= 64;
+      if (judgedAfterMapping) {
+        before.fill(0, 24, 32);
+        after.fill(0, 24, 32);
+      }
+      expect(after.equals(before)).toBe(true);
+    });
+  }
 });
