@@ -3,6 +3,8 @@
  * copies of small healthy tries (byte flips, truncations, slots pointing anywhere,
  * subtrie loops, header garbage; tests/support/trie-mutations.ts), each opened,
  * searched, iterated, validated and inserted into, throw nothing but ArenaError.
+ * So do 2,000 corrupted data pools (tests/support/pool-mutations.ts), opened, read
+ * and allocated from.
  *
  * The cases run in child processes (tests/trie/children/fuzz-cases.ts), a batch
  * each, two at a time: a SIGSEGV, SIGBUS or uncaught error ends only its child,
@@ -15,7 +17,7 @@
  * wrong start bit, a record's hash changed in its path bits; see
  * tests/support/trie-corruptions.ts), it throws ERR_ARENA_CORRUPT saying where.
  *
- * Longer runs: TRIE_FUZZ_CASES=200000 TRIE_FUZZ_SEED=7 npm test -- tests/trie/fuzz.test.ts
+ * Longer runs: TRIE_FUZZ_CASES=200000 TRIE_FUZZ_POOL_CASES=50000 TRIE_FUZZ_SEED=7 npm test -- tests/trie/fuzz.test.ts
  */
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
@@ -27,6 +29,7 @@ import { runWatchedChild } from "../support/watched-children.ts";
 // Thousands of small files written and mapped: tmpfs keeps the disk out of it.
 const directory = tempDirectory("trie-fuzz-", existsSync("/dev/shm") ? "/dev/shm" : undefined);
 const totalCases = Number(process.env.TRIE_FUZZ_CASES ?? 10_000);
+const poolCases = Number(process.env.TRIE_FUZZ_POOL_CASES ?? 2_000);
 const seed = Number(process.env.TRIE_FUZZ_SEED ?? 20261126);
 const casesPerChild = 1000;
 const childrenAtOnce = 2;
@@ -46,7 +49,7 @@ async function runBatch(firstCase: number, cases: number, extra: string[] = [], 
   const result = await runWatchedChild("../../trie/children/fuzz-cases.ts", [directory, seed, firstCase, cases, ...extra], quietLimitMs);
   const lastCase = result.lines.findLast((line) => line.startsWith("case "));
   const replay = (index: string) =>
-    `replay: bun tests/trie/children/fuzz-cases.ts "$(mktemp -d)" ${seed} ${index} 1 --verbose`;
+    ["replay: bun tests/trie/children/fuzz-cases.ts", '"$(mktemp -d)"', seed, index, 1, ...extra.filter((flag) => flag.startsWith("--target")), "--verbose"].join(" ");
   const summaryLine = result.lines.find((line) => line.startsWith("summary "));
   if (result.exitCode === 0 && summaryLine) return JSON.parse(summaryLine.slice("summary ".length)) as Summary;
   const failure = result.lines.findIndex((line) => line.startsWith("FAIL"));
@@ -59,27 +62,39 @@ async function runBatch(firstCase: number, cases: number, extra: string[] = [], 
   throw new Error(`fuzz seed ${seed}: ${how}\n${replay(index)}`);
 }
 
-describe("the trie on corrupt files", () => {
-  test(`${totalCases} corrupt files: open, find, insert, iterate and validate throw only ArenaError`, async () => {
-    const batches: [number, number][] = [];
-    for (let first = 0; first < totalCases; first += casesPerChild) batches.push([first, Math.min(casesPerChild, totalCases - first)]);
-    const summaries: Summary[] = [];
-    const started = performance.now();
-    const workers = Array.from({ length: childrenAtOnce }, async () => {
-      for (let batch = batches.shift(); batch; batch = batches.shift()) summaries.push(await runBatch(...batch));
-    });
-    await Promise.all(workers);
-    const total = summaries.reduce((sum, summary) => {
-      for (const key of Object.keys(sum) as (keyof Summary)[]) sum[key] += summary[key];
-      return sum;
-    });
-    console.log(`trie fuzz: seed ${seed}, ${JSON.stringify(total)}, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+/** Runs `cases` cases of `target` in batches, two children at a time; the summaries added up. */
+async function fuzz(target: "trie" | "pool", cases: number): Promise<Summary> {
+  const batches: [number, number][] = [];
+  for (let first = 0; first < cases; first += casesPerChild) batches.push([first, Math.min(casesPerChild, cases - first)]);
+  const summaries: Summary[] = [];
+  const started = performance.now();
+  const workers = Array.from({ length: childrenAtOnce }, async () => {
+    for (let batch = batches.shift(); batch; batch = batches.shift()) summaries.push(await runBatch(...batch, [`--target=${target}`]));
+  });
+  await Promise.all(workers);
+  const total = summaries.reduce((sum, summary) => {
+    for (const key of Object.keys(sum) as (keyof Summary)[]) sum[key] += summary[key];
+    return sum;
+  });
+  console.log(`${target} fuzz: seed ${seed}, ${JSON.stringify(total)}, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return total;
+}
+
+describe("the trie and the data pool on corrupt files", () => {
+  test(`${totalCases} corrupt tries: open, find, insert, iterate and validate throw only ArenaError`, async () => {
+    const total = await fuzz("trie", totalCases);
     expect(total.cases).toBe(totalCases);
     // The fuzzer is only worth its time if most corrupt files get past the open and
     // reach the trie, and validate sees both kinds.
     expect(total.opened).toBeGreaterThan(totalCases * 0.4);
     expect(total.validateThrew).toBeGreaterThan(totalCases * 0.1);
     expect(total.validateClean).toBeGreaterThan(0);
+  }, 600_000);
+
+  test(`${poolCases} corrupt data pools: open, userHeader, get and allocate throw only ArenaError`, async () => {
+    const total = await fuzz("pool", poolCases);
+    expect(total.cases).toBe(poolCases);
+    expect(total.opened).toBeGreaterThan(poolCases * 0.05);
   }, 600_000);
 });
 

@@ -1,14 +1,16 @@
 /**
  * Child process of tests/trie/fuzz.test.ts: runs a batch of corruption cases.
  *
- *   bun fuzz-cases.ts DIRECTORY SEED FIRST_CASE CASES [--verbose] [--inject=hang|throw|segv@CASE]
+ *   bun fuzz-cases.ts DIRECTORY SEED FIRST_CASE CASES [--target=trie|pool] [--verbose] [--inject=hang|throw|segv@CASE]
  *
- * It builds a few small healthy tries (tiny root and subtries, a few hundred keys,
- * so that the file has subtries several levels deep), then for each case derives
- * a random number generator from (SEED, case), corrupts a copy of one of them
- * (tests/support/trie-mutations.ts) and uses the result as a user would: open,
- * find, recoverFromOffset, iterate, validate, insert. Every one of those may throw
- * an ArenaError; anything else (a TypeError, a RangeError from a DataView, a
+ * The target (tests/trie/children/fuzz-targets.ts) builds a few small healthy
+ * files: tries with tiny roots and subtries and a few hundred keys, so that
+ * subtries go several levels deep, or data pools with blocks and a user header.
+ * For each case it derives a random number generator from (SEED, case), corrupts
+ * a copy of one of them (tests/support/trie-mutations.ts, pool-mutations.ts) and
+ * uses the result as a user would: open, find, recoverFromOffset, iterate,
+ * validate, insert; or open, userHeader, get, allocate. Every one of those may
+ * throw an ArenaError; anything else (a TypeError, a RangeError from a DataView, a
  * native crash, a loop) is a bug.
  *
  * Before each case it writes "case N" to stdout with a system call, so that when
@@ -16,13 +18,11 @@
  * replayed alone with FIRST_CASE=N CASES=1 --verbose. At the end it prints a
  * JSON summary line: how many cases opened, were refused, failed validation.
  */
-import { readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { ArenaError, OnDiskTrieRawHashMap } from "../../../lib/index.ts";
+import { ArenaError } from "../../../lib/index.ts";
 import { prng } from "../../support/random.ts";
-import { readTrieLayout, type TrieLayout } from "../../support/trie-layout.ts";
-import { dataBytes, keyHash, writeKeyData } from "../../support/trie-keys.ts";
-import { mutate } from "../../support/trie-mutations.ts";
+import { poolTarget, trieTarget, type FuzzContext } from "./fuzz-targets.ts";
 
 const [directory = ".", seedText, firstText, countText, ...flags] = process.argv.slice(2);
 const seed = Number(seedText);
@@ -40,32 +40,8 @@ function injectFault(index: number): void {
   throw new TypeError("injected: not an ArenaError");
 }
 
-const capacity = 1024 * 1024;
-const baseKeys = 300;
-const shapes = [
-  { rootBits: 2, subtrieBits: 1 },
-  { rootBits: 3, subtrieBits: 2 },
-  { rootBits: 4, subtrieBits: 1 },
-  { rootBits: 2, subtrieBits: 2 },
-] as const;
-
-const optionsFor = (shape: (typeof shapes)[number]) => ({ name: "index", hashBits: 256, dataBytes, capacity, ...shape });
-
-function buildHealthy(shape: (typeof shapes)[number], index: number): { file: Uint8Array; layout: TrieLayout } {
-  const path = join(directory, `healthy-${process.pid}-${index}.bin`);
-  const map = OnDiskTrieRawHashMap.create(path, optionsFor(shape));
-  for (let i = 0; i < baseKeys; i++) map.insert(keyHash(i), (data) => writeKeyData(data, i, 0));
-  map.close();
-  const file = new Uint8Array(readFileSync(path));
-  rmSync(path, { force: true });
-  rmSync(`${path}.shared`, { force: true });
-  return { file, layout: readTrieLayout(file) };
-}
-
 const say = (line: string) => writeSync(1, `${line}\n`);
-const healthy = shapes.map(buildHealthy);
 const casePath = join(directory, `case-${process.pid}.bin`);
-const hash = new Uint8Array(32);
 const summary = { cases: 0, opened: 0, refused: 0, validateThrew: 0, validateClean: 0, arenaErrors: 0 };
 
 class NotAnArenaError extends Error {}
@@ -85,53 +61,27 @@ function step<T>(name: string, run: () => T): T | undefined {
   }
 }
 
-function exercise(caseIndex: number, random: () => number, shape: (typeof shapes)[number], fileBytes: number): void {
-  step("injected fault", () => injectFault(caseIndex));
-  const map = step("open", () => OnDiskTrieRawHashMap.create(casePath, optionsFor(shape)));
-  if (!map) {
-    summary.refused++;
-    return;
-  }
-  summary.opened++;
-  try {
-    for (let probe = 0; probe < 24; probe++) {
-      const key = probe < 20 ? Math.floor(random() * baseKeys) : baseKeys + 1000 + probe;
-      step(`find ${key}`, () => map.find(keyHash(key, hash)));
-    }
-    for (let probe = 0; probe < 4; probe++) {
-      const offset = Math.floor(random() * (fileBytes + 64));
-      step(`recoverFromOffset ${offset}`, () => map.recoverFromOffset(offset));
-    }
-    // The iterator must end by itself: a file of N bytes cannot hold more than N / 8 records.
-    step("iterate", () => {
-      let records = 0;
-      for (const _record of map) {
-        if (++records > capacity / 8) throw new NotAnArenaError("iteration yields more records than the file can hold: a loop");
-      }
-    });
-    const report = step("validate", () => map.validate(() => {}));
-    if (report === undefined) summary.validateThrew++;
-    else summary.validateClean++;
-    for (let insert = 0; insert < 6; insert++) {
-      const key = insert < 3 ? Math.floor(random() * baseKeys) : baseKeys + Math.floor(random() * 1000);
-      step(`insert ${key}`, () => map.insert(keyHash(key, hash), (data) => writeKeyData(data, key, 1)));
-    }
-  } finally {
-    step("close", () => map.close());
-  }
-}
+const target = (flags.includes("--target=pool") ? poolTarget : trieTarget)(directory);
+const context: FuzzContext = {
+  step,
+  count: (outcome) => void summary[outcome]++,
+  fail(message) {
+    throw new NotAnArenaError(message);
+  },
+};
 
 for (let index = firstCase; index < firstCase + cases; index++) {
   say(`case ${index}`);
   const random = prng((seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0);
-  const which = Math.floor(random() * shapes.length);
-  const { file, steps } = mutate(healthy[which]!.file, healthy[which]!.layout, random);
-  if (verbose) say(`  shape ${JSON.stringify(shapes[which])}; ${steps.join("; ")}`);
+  const variant = Math.floor(random() * target.variants);
+  const { file, steps } = target.corrupt(variant, random);
+  if (verbose) say(`  ${target.describe(variant)}; ${steps.join("; ")}`);
   rmSync(casePath, { force: true });
   writeFileSync(casePath, file);
   summary.cases++;
   try {
-    exercise(index, random, shapes[which]!, file.length);
+    step("injected fault", () => injectFault(index));
+    target.exercise(context, variant, random, casePath, file.length);
   } catch (error) {
     say(`FAIL case ${index} (seed ${seed}): ${steps.join("; ")}`);
     say(error instanceof Error ? (error.stack ?? error.message) : String(error));
