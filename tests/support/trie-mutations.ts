@@ -187,7 +187,7 @@ export function mutate(healthy: Uint8Array, layout: TrieLayout, random: Random):
   let file: Uint8Array = healthy.slice();
   const steps: string[] = [];
   const count = 1 + below(random, 3);
-  // A truncation goes last: the other mutations write at offsets of the whole file.
+  // A truncation goes last, and only one: the other mutations write at offsets of the whole file.
   const names = Array.from({ length: count }, () => pick(random, mutationNames)).sort((a, b) => isTruncation(a) - isTruncation(b));
   for (const name of names) {
     const result = (mutations as Record<string, Mutation>)[name]!(file, layout, random);
@@ -195,6 +195,7 @@ export function mutate(healthy: Uint8Array, layout: TrieLayout, random: Random):
     else {
       steps.push(`${name}: to ${result.length} bytes`);
       file = result;
+      break; // one truncation: a second would write to offsets of the whole file
     }
   }
   return { file, steps };

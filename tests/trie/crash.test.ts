@@ -50,13 +50,19 @@ interface Round {
   random: () => number;
 }
 
-/** Writer w of round r inserts from here; neighbours overlap by half, so they also race on the same keys. */
+/** Writer w of round r inserts keysPerWriter keys from here: neighbours share all but 1000. */
 const firstKeyOf = (round: number, writer: number) => round * 10_000_000 + writer * 1000;
+/**
+ * ...starting `rotationOf(w)` into that range and wrapping around, so that from
+ * step 1000 on all writers are at the same key at the same step: they race on
+ * each shared key rather than find it inserted long before.
+ */
+const rotationOf = (writer: number) => (keysPerWriter - writer * 1000) % keysPerWriter;
 
 /** The key a writer inserted n-th. */
 const keyAt = (round: Round, writer: number, n: number) => {
   const leading = round.leadingKeys[writer]!;
-  return n < leading.length ? leading[n]! : firstKeyOf(round.round, writer) + n - leading.length;
+  return n < leading.length ? leading[n]! : firstKeyOf(round.round, writer) + ((n - leading.length + rotationOf(writer)) % keysPerWriter);
 };
 
 /** Runs one round's writers until killed; returns how many keys each acknowledged. */
@@ -81,7 +87,7 @@ async function runWriters(trie: string, controlPath: string, control: ControlAre
       writers: round.writers,
       leadingKeys: round.leadingKeys[writer]!,
       firstKey: firstKeyOf(round.round, writer),
-      rotation: 0,
+      rotation: rotationOf(writer),
       keys: keysPerWriter,
       unionFirst: 0,
       unionKeys: 0,
