@@ -72,10 +72,8 @@ async function fuzz(target: "trie" | "pool", cases: number): Promise<Summary> {
     for (let batch = batches.shift(); batch; batch = batches.shift()) summaries.push(await runBatch(...batch, [`--target=${target}`]));
   });
   await Promise.all(workers);
-  const total = summaries.reduce((sum, summary) => {
-    for (const key of Object.keys(sum) as (keyof Summary)[]) sum[key] += summary[key];
-    return sum;
-  });
+  const total: Summary = { cases: 0, opened: 0, refused: 0, validateThrew: 0, validateClean: 0, arenaErrors: 0 };
+  for (const summary of summaries) for (const key of Object.keys(total) as (keyof Summary)[]) total[key] += summary[key];
   console.log(`${target} fuzz: seed ${seed}, ${JSON.stringify(total)}, ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return total;
 }
