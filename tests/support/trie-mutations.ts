@@ -97,6 +97,18 @@ const mutations = {
     writeI64(file, slotAt, -(target === 0n ? 8n : target));
     return `slot at ${slotAt} := subtrie ${target}`;
   },
+  slotWordsMixed(file, layout, random) {
+    // A slot's two 32-bit halves set apart: readers that load a slot as two 32-bit
+    // words must not take a valid-looking low word under a foreign high word.
+    const slotAt = pick(random, [...layout.emptySlots, ...layout.records.map((record) => record.slotAt)]);
+    const subtrie = pick(random, layout.subtries).offset;
+    const high = pick(random, [0, 1, 0x7fffffff, 0x80000000, 0xffffffff, below(random, 2 ** 32)]);
+    const low = pick(random, [pick(random, layout.records).recordOffset, subtrie, (2 ** 32 - subtrie) >>> 0, below(random, 2 ** 32)]);
+    const view = new DataView(file.buffer);
+    view.setUint32(slotAt, low, true);
+    view.setUint32(slotAt + 4, high, true);
+    return `slot at ${slotAt} := high 0x${high.toString(16)} low 0x${low.toString(16)}`;
+  },
   moveRecordToWrongSlot(file, layout, random) {
     if (layout.records.length === 0 || layout.emptySlots.length === 0) return "no record to move";
     const record = pick(random, layout.records);
@@ -171,6 +183,7 @@ const weights: Record<keyof typeof mutations, number> = {
   recordHashGarbage: 2,
   slotToRecordOffset: 3,
   slotToSubtrie: 3,
+  slotWordsMixed: 2,
   moveRecordToWrongSlot: 2,
   subtrieHeaderGarbage: 3,
   tableHeaderGarbage: 1,
