@@ -131,7 +131,7 @@ export class DatabaseFile implements Disposable {
     });
     try {
       if (arena.capacity > maxDatabaseCapacity) {
-        throw new ArenaError("ERR_ARENA_TOO_LARGE", `${path} has capacity ${arena.capacity}; at most ${maxDatabaseCapacity} is supported`, { path });
+        throw tooLarge(path, BigInt(arena.capacity));
       }
       const views = mappingViews(arena);
       const table = judgeDatabase(views, arena.size, path);
@@ -160,6 +160,10 @@ export class DatabaseFile implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+function tooLarge(path: string, capacity: bigint): ArenaError {
+  return new ArenaError("ERR_ARENA_TOO_LARGE", `${path} has capacity ${capacity}; at most ${maxDatabaseCapacity} (2 GiB) is supported here`, { path });
 }
 
 /** Views over the whole mapping, from the arena's one buffer (detached by the arena on close). */
@@ -275,7 +279,9 @@ function precheckExisting(path: string, table: NewTable, nameBytes: Uint8Array):
     // The creator writes the capacity word last: read it first, alone.
     const capacityWord = new Uint8Array(8);
     if (readSync(fd, capacityWord, 0, 8, databaseHeaderBytes + 16) !== 8) return;
-    if (new DataView(capacityWord.buffer).getBigUint64(0, true) === 0n) return;
+    const storedCapacity = new DataView(capacityWord.buffer).getBigUint64(0, true);
+    if (storedCapacity === 0n) return;
+    if (storedCapacity > BigInt(maxDatabaseCapacity)) throw tooLarge(path, storedCapacity);
     const snapshot = new Uint8Array(Math.min(fileSize, snapshotBytes));
     const length = readSync(fd, snapshot, 0, snapshot.length, 0);
     const views: ByteViews = { bytes: snapshot.subarray(0, length), view: new DataView(snapshot.buffer, 0, length) };

@@ -30,7 +30,7 @@
  */
 import { corruptAt } from "./corruption.ts";
 import type { MappingViews, RootTable } from "./database-file.ts";
-import { indexBits, maxRootBits } from "./hash-index.ts";
+import { maxRootBits } from "./hash-index.ts";
 
 export const trieTableHeaderBytes = 32;
 export const subtrieBitsAt = 8;
@@ -43,10 +43,12 @@ export const subtrieHeaderBytes = 8;
 
 /** Bytes of a subtrie of `bits` bits: the header and its slots. */
 export function subtrieBytes(bits: number): number {
-  return subtrieHeaderBytes + 8 * 2 ** bits;
+  return subtrieHeaderBytes + (8 << bits);
 }
 
 const twoTo31 = 2n ** 31n;
+/** Int32Array reads in the platform's byte order; hashEquals assembles words little-endian. */
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** A record as the API hands it out: views of the mapping, valid until close. */
 export interface TrieRecord {
@@ -189,26 +191,50 @@ export class TrieLayout {
    * within the hash's bit count.
    */
   requireSubtrie(child: number, startBit: number, slot: number): number {
-    const bits = indexBits(this.subtrieBits, startBit, this.hashBits);
+    const left = this.hashBits - startBit;
+    const bits = this.subtrieBits < left ? this.subtrieBits : left;
     const bytes = this.bytes;
-    if (bits === 0) throw corruptAt(this.path, slot, `slot points at a subtrie for bit ${startBit}, past the ${this.hashBits}-bit hash`);
-    if ((child & 7) !== 0 || child < this.floor) throw corruptAt(this.path, slot, `slot points at 0x${child.toString(16)}, which is not a subtrie after the table`);
-    const end = child + subtrieBytes(bits);
-    if (end > this.knownEnd && end > this.refreshEnd()) {
-      throw corruptAt(this.path, slot, `slot points at a ${bits}-bit subtrie at 0x${child.toString(16)} that runs past the bump pointer 0x${this.knownEnd.toString(16)}`);
-    }
-    if ((bytes[child]! | (bytes[child + 1]! << 8)) !== startBit || bytes[child + 2] !== bits) {
-      throw corruptAt(this.path, child, `subtrie header says start bit ${bytes[child]! | (bytes[child + 1]! << 8)} and ${bytes[child + 2]} bits, its place in the trie says start bit ${startBit} and ${bits} bits`);
-    }
-    return bits;
+    const end = child + subtrieHeaderBytes + (8 << bits);
+    const fits = bits > 0 && (child & 7) === 0 && child >= this.floor && (end <= this.knownEnd || end <= this.refreshEnd());
+    if (fits && (bytes[child]! | (bytes[child + 1]! << 8)) === startBit && bytes[child + 2] === bits) return bits;
+    return this.#badSubtrie(child, startBit, slot, bits);
   }
 
-  /** Whether the record at `record` (checked) holds `hash`. */
-  hashEquals(record: number, hash: Uint8Array): boolean {
+  /** requireSubtrie's slow path: says what is wrong. Kept apart so the check stays small enough to inline. */
+  #badSubtrie(child: number, startBit: number, slot: number, bits: number): never {
     const bytes = this.bytes;
+    if (bits <= 0) throw corruptAt(this.path, slot, `slot points at a subtrie for bit ${startBit}, past the ${this.hashBits}-bit hash`);
+    if ((child & 7) !== 0 || child < this.floor) throw corruptAt(this.path, slot, `slot points at 0x${child.toString(16)}, which is not a subtrie after the table`);
+    if (child + subtrieBytes(bits) > this.knownEnd) {
+      throw corruptAt(this.path, slot, `slot points at a ${bits}-bit subtrie at 0x${child.toString(16)} that runs past the bump pointer 0x${this.knownEnd.toString(16)}`);
+    }
+    const storedStart = bytes[child]! | (bytes[child + 1]! << 8);
+    throw corruptAt(this.path, child, `subtrie header says start bit ${storedStart} and ${bytes[child + 2]} bits, its place in the trie says start bit ${startBit} and ${bits} bits`);
+  }
+
+  /**
+   * Whether the record at `record` (checked) holds `hash`. The lookup's largest
+   * cost: compared 4 bytes at a time (the caller's bytes assembled into a word, so
+   * any alignment of `hash` works, and nothing is copied) when the stored hash is
+   * 4-aligned, which it is whenever dataBytes is a multiple of 4.
+   */
+  hashEquals(record: number, hash: Uint8Array): boolean {
     const at = record + this.dataBytes;
     const length = this.hashBytes;
-    for (let index = 0; index < length; index++) {
+    let index = 0;
+    if ((at & 3) === 0 && littleEndian) {
+      const int32 = this.int32;
+      const firstWord = at >>> 2;
+      const words = length >>> 2;
+      for (let word = 0; word < words; word++) {
+        const byte = word << 2;
+        const expected = hash[byte]! | (hash[byte + 1]! << 8) | (hash[byte + 2]! << 16) | (hash[byte + 3]! << 24);
+        if (int32[firstWord + word] !== expected) return false;
+      }
+      index = words << 2;
+    }
+    const bytes = this.bytes;
+    for (; index < length; index++) {
       if (bytes[at + index] !== hash[index]) return false;
     }
     return true;

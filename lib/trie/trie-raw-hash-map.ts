@@ -50,7 +50,7 @@ import {
   TrieLayout,
   type TrieRecord,
 } from "./trie-layout.ts";
-import { walkTrie, type TrieValidation } from "./trie-walk.ts";
+import { trieRecordOffsets, walkTrie, type TrieValidation } from "./trie-walk.ts";
 
 export type { TrieRecord } from "./trie-layout.ts";
 export type { TrieValidation } from "./trie-walk.ts";
@@ -113,6 +113,8 @@ export class OnDiskTrieRawHashMap implements Disposable {
   #spare = 0;
   #spareBits = 0;
   #leaks: TrieLeaks = { records: 0, subtries: 0, bytes: 0 };
+  /** The record the insert in progress has written but not yet published, or -1. */
+  #created = -1;
 
   /** Opens the trie in the database file at `path`, creating the file if it does not exist. */
   static create(path: string, options: TrieOptions): OnDiskTrieRawHashMap {
@@ -218,16 +220,31 @@ export class OnDiskTrieRawHashMap implements Disposable {
 
   /** insert(), returning only the record's offset. */
   insertOffset(hash: Uint8Array, initialize?: RecordInitializer): number {
-    let layout = this.#layout;
+    const layout = this.#layout;
     if (layout === null) throw closedError(this.path);
     if (!(hash instanceof Uint8Array) || hash.length !== this.hashBytes) this.#rejectHash(hash);
     optionalFunction(initialize, "initialize");
+    // An initializer may insert too: each call keeps its own record in #created.
+    const outer = this.#created;
+    this.#created = -1;
+    try {
+      return this.#insert(layout, hash, initialize);
+    } catch (error) {
+      // A record made for this insert that no slot got (the file filled up during
+      // a later sink, or turned out corrupt) is leaked: count it.
+      if (this.#created >= 0 && !(error instanceof InitializerFailed)) this.#leak("records", layout.recordBytes);
+      throw error instanceof InitializerFailed ? error.cause : error;
+    } finally {
+      this.#created = outer;
+    }
+  }
+
+  #insert(layout: TrieLayout, hash: Uint8Array, initialize: RecordInitializer | undefined): number {
     let subtrie = layout.rootOffset;
     if (subtrie === 0) subtrie = this.#getOrCreateRoot(layout);
     const hashBits = this.hashBits;
     let startBit = 0;
     let nominalBits = layout.rootBits;
-    let created = -1;
     // Per level: at most empty -> lost publish -> record -> sink -> child. More
     // steps than that mean the slots change in ways no writer makes.
     const stepLimit = this.#maxLevels * 4 + 8;
@@ -236,13 +253,12 @@ export class OnDiskTrieRawHashMap implements Disposable {
       const slot = subtrie + subtrieHeaderBytes + indexAt(hash, 0, this.hashBytes, startBit, bits) * 8;
       let value = layout.loadSlot(slot);
       if (value === 0) {
-        if (created < 0) {
-          created = this.#createRecord(layout, hash, initialize);
-          layout = this.#layout;
-          if (layout === null) throw closedError(this.path); // the initializer closed us
+        if (this.#created < 0) {
+          this.#created = this.#createRecord(layout, hash, initialize);
+          if (this.#layout === null) throw closedError(this.path); // the initializer closed us
         }
-        value = this.#publish(layout, slot, 0, created);
-        if (value === 0) return created;
+        value = this.#publish(layout, slot, 0, this.#created);
+        if (value === 0) return this.#created;
       }
       if (value < 0) {
         startBit += nominalBits;
@@ -253,7 +269,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
       }
       layout.requireRecord(value, slot);
       if (layout.hashEquals(value, hash)) {
-        if (created >= 0) this.#leak("records", layout.recordBytes);
+        if (this.#created >= 0) this.#leak("records", layout.recordBytes);
         return value;
       }
       // Another hash lives here: move it one level down, then look at this slot again.
@@ -284,7 +300,9 @@ export class OnDiskTrieRawHashMap implements Disposable {
    * bit and width, each record's hash prefix against its slot, no node reached
    * twice or overlapping another), calling `visit` for each record. Returns what
    * it found, with the bytes reachable and the bytes leaked by lost races.
-   * Throws ERR_ARENA_CORRUPT saying where, or whatever `visit` throws.
+   * Throws ERR_ARENA_CORRUPT saying where, or whatever `visit` throws. While
+   * other processes insert, leakedBytes also counts their records not yet
+   * published (and records published behind the walk).
    */
   validate(visit?: (record: TrieRecord) => void): TrieValidation {
     const layout = this.#layout;
@@ -293,13 +311,15 @@ export class OnDiskTrieRawHashMap implements Disposable {
     return walkTrie(layout, { strict: true, onRecord: visit ? (offset) => visit(layout.record(offset)) : undefined });
   }
 
-  /** Every record, in trie order (by hash bits). Records inserted during the walk may or may not appear. */
+  /**
+   * Every record, in hash order (by the hash's bits, most significant first),
+   * checked as validate() checks them (without the overlap check). Records
+   * inserted during the walk may or may not appear.
+   */
   *[Symbol.iterator](): Generator<TrieRecord> {
     const layout = this.#layout;
     if (layout === null) throw closedError(this.path);
-    const offsets: number[] = [];
-    walkTrie(layout, { strict: false, onRecord: (offset) => void offsets.push(offset) });
-    for (const offset of offsets) {
+    for (const offset of trieRecordOffsets(layout, false)) {
       if (this.#layout === null) throw closedError(this.path);
       yield layout.record(offset);
     }
@@ -343,7 +363,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
         initialize(new Uint8Array(layout.bytes.buffer as ArrayBuffer, offset, layout.dataBytes), offset);
       } catch (error) {
         this.#leak("records", layout.recordBytes);
-        throw error;
+        throw new InitializerFailed(error);
       }
     }
     return offset;
@@ -358,7 +378,10 @@ export class OnDiskTrieRawHashMap implements Disposable {
     const word = slot >>> 3;
     if (slotPublish.broken === "plain-store") {
       const previous = Number(Atomics.load(layout.int64, word));
-      if (previous === expected) layout.int64[word] = BigInt(value);
+      if (previous === expected) {
+        widenRaceWindow();
+        layout.int64[word] = BigInt(value);
+      }
       return previous;
     }
     return Number(Atomics.compareExchange(layout.int64, word, BigInt(expected), BigInt(value)));
@@ -439,6 +462,22 @@ export class OnDiskTrieRawHashMap implements Disposable {
     if (!(hash instanceof Uint8Array)) throw new TypeError(`hash must be a Uint8Array, got ${hash === null ? "null" : typeof hash}`);
     throw new RangeError(`hash must be ${this.hashBytes} bytes (${this.hashBits} bits), got ${hash.length}`);
   }
+}
+
+/** Carries an initializer's own error out of insert, so its leak is counted once and the error rethrown as is. */
+class InitializerFailed {
+  constructor(readonly cause: unknown) {}
+}
+
+/**
+ * The broken variant's pause between its load and its store (a few microseconds):
+ * the lost update it allows then shows within a few hundred contended inserts,
+ * instead of once in millions. Only ever runs under useBrokenSlotPublishForTests.
+ */
+function widenRaceWindow(): void {
+  const until = performance.now() + 0.005;
+  // Bounded by the clock; at most a few thousand iterations.
+  for (let spins = 0; spins < 100_000 && performance.now() < until; spins++);
 }
 
 /** Checks the numeric options and fills LLVM's defaults. */

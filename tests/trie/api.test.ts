@@ -57,6 +57,19 @@ describe("insert and find", () => {
     expect(map.leaks).toEqual({ records: 0, subtries: 0, bytes: 0 });
   });
 
+  test("an initializer may insert other hashes (and the outer insert still publishes its own record)", () => {
+    using map = indexTrie(freshPath(directory));
+    const outer = map.insert(sha256("outer"), (data) => {
+      data[0] = 1;
+      map.insert(sha256("inner"), (inner) => void (inner[0] = 2));
+    });
+    expect(map.find(sha256("outer"))?.offset).toBe(outer.offset);
+    expect(map.find(sha256("inner"))?.data[0]).toBe(2);
+    expect(outer.data[0]).toBe(1);
+    expect(map.leaks.records).toBe(0);
+    expect(map.validate()).toMatchObject({ records: 2, leakedBytes: 0 });
+  });
+
   test("many hashes, sharing prefixes at every level, are all found and validate cleanly", () => {
     using map = OnDiskTrieRawHashMap.create(freshPath(directory), { name: "t", hashBits: 32, dataBytes: 4, capacity: 16 * MiB, rootBits: 4, subtrieBits: 2 });
     const hashes: Uint8Array[] = [];
@@ -78,7 +91,11 @@ describe("insert and find", () => {
     expect(report.leakedBytes).toBe(0);
     expect(report.reachableBytes).toBe(report.usedBytes);
     expect(seen.length).toBe(3000);
-    expect([...map].map((record) => record.offset).sort()).toEqual(seen.sort());
+    // Iteration and validate visit the same records, in hash order (the hash's bits, most significant first).
+    const iterated = [...map];
+    expect(iterated.map((record) => record.offset)).toEqual(seen);
+    const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
+    expect(iterated.map((record) => hex(record.hash))).toEqual(hashes.map(hex).sort());
   });
 
   test("a 1-byte hash under a 10-bit root (LLVM's unit test shape) uses the hash's 8 bits as the index", () => {

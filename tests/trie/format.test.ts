@@ -3,8 +3,9 @@
  * (LLVM's DatabaseFile + OnDiskTrieRawHashMap). Each file is closed before it is
  * read, so the last close has truncated it to its bump pointer.
  */
-import { describe, expect, test } from "bun:test";
-import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import { OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../lib/index.ts";
 import { expectArenaError } from "../support/expect.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
@@ -238,7 +239,7 @@ describe("records in the wrong place", () => {
 
   test("one subtrie reached from two slots", () => {
     const path = twoRecordFile();
-    patch(path, 96, le(-144, 8)); // root slot 0 -> the child of slot 3
+    patch(path, 160, le(-168, 8)); // the first child's empty slot 1 -> the child its slot 0 holds
     using map = smallTrie(path);
     expect(expectArenaError(() => map.validate(), "ERR_ARENA_CORRUPT").message).toMatch(/more than one slot/);
   });
@@ -261,6 +262,7 @@ describe("corrupt headers are refused at open", () => {
     ["the root table offset is past the bump pointer", 8, le(4096, 8), "ERR_ARENA_CORRUPT"],
     ["the table name runs past the bump pointer", 50, le(0xffff, 2), "ERR_ARENA_CORRUPT"],
     ["the magic is wrong", 0, [1, 2, 3, 4], "ERR_ARENA_HEADER_MISMATCH"],
+    ["the arena's capacity is over 2 GiB (LLVM's large files)", 32, le(2 ** 32, 8), "ERR_ARENA_TOO_LARGE"],
     ["the version is 2", 4, le(2, 4), "ERR_ARENA_HEADER_MISMATCH"],
     ["the flags are set", 57, [1], "ERR_ARENA_HEADER_MISMATCH"],
     ["the subtrie bits are 11", 56, [11], "ERR_ARENA_CORRUPT"],
@@ -283,6 +285,91 @@ describe("corrupt headers are refused at open", () => {
         after.fill(0, 24, 32);
       }
       expect(after.equals(before)).toBe(true);
+    });
+  }
+});
+
+/**
+ * An independent C writer (peer/llvm-trie-writer.c) builds the file the way LLVM's
+ * create() and insertLazy() do, from docs/design/trie.md. Single-threaded, the
+ * format leaves no freedom: the same inserts must give the same bytes (all but the
+ * arena's allocatedSize hint), and each side must read the other's file.
+ * Needs a C compiler (`cc`); without one the test fails and says so.
+ */
+describe("the same inserts by an independent C writer of LLVM's algorithm give the same bytes", () => {
+  const writer = join(directory, "llvm-trie-writer");
+  beforeAll(() => {
+    const source = join(import.meta.dir, "peer", "llvm-trie-writer.c");
+    const compile = Bun.spawnSync(["cc", "-O2", "-std=c11", "-Wall", "-Werror", "-o", writer, source], { stderr: "pipe" });
+    if (!compile.success) throw new Error(`cannot compile the C writer (is a C compiler installed as cc?): ${compile.stderr}`);
+  });
+
+  /** Hashes with long shared prefixes (deep sinks), a few repeated. */
+  function prefixHashes(count: number, hashBytes: number): Uint8Array[] {
+    const hashes: Uint8Array[] = [];
+    for (let index = 0; index < count; index++) {
+      const hash = new Uint8Array(hashBytes);
+      hash[0] = index % 3 === 0 ? 0xa5 : 0x5a;
+      hash[hashBytes - 2] = (index >> 8) & 0xff;
+      hash[hashBytes - 1] = index & 0xff;
+      hashes.push(hash);
+      if (index % 97 === 0) hashes.push(hash.slice()); // inserted again: must change nothing
+    }
+    return hashes;
+  }
+
+  function randomHashes(count: number, hashBytes: number, seed: number): Uint8Array[] {
+    let state = seed;
+    return Array.from({ length: count }, () =>
+      Uint8Array.from({ length: hashBytes }, () => {
+        state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+        return state >>> 24;
+      }),
+    );
+  }
+
+  const shapes = [
+    { what: "32-bit hashes, 4-bit root, 2-bit subtries, deep shared prefixes", hashBits: 32, dataBytes: 8, rootBits: 4, subtrieBits: 2, hashes: () => prefixHashes(3000, 4) },
+    { what: "SHA-256-sized hashes with LLVM's default 10/6 bits, 16 data bytes", hashBits: 256, dataBytes: 16, rootBits: 10, subtrieBits: 6, hashes: () => randomHashes(3000, 32, 7) },
+    { what: "1-byte hashes under a 10-bit root (LLVM's unit test shape), odd 5 data bytes", hashBits: 8, dataBytes: 5, rootBits: 10, subtrieBits: 6, hashes: () => randomHashes(300, 1, 3) },
+    { what: "24-bit hashes, 3-bit subtries that end mid-byte", hashBits: 24, dataBytes: 4, rootBits: 7, subtrieBits: 3, hashes: () => prefixHashes(2000, 3) },
+  ];
+  for (const shape of shapes) {
+    test(shape.what, () => {
+      const hashes = shape.hashes();
+      // Record i's data: i as a little-endian u64, cut or zero-padded to dataBytes (as the writer does).
+      const dataFor = (index: number) => [...le(index, 8), ...new Array(8).fill(0)].slice(0, shape.dataBytes);
+      const capacity = 64 * 1024 * 1024;
+      const hashesPath = freshPath(directory, "hashes");
+      writeFileSync(hashesPath, Buffer.concat(hashes));
+      const theirs = freshPath(directory, "llvm");
+      const args = [theirs, "index", shape.hashBits, shape.dataBytes, shape.rootBits, shape.subtrieBits, capacity].map(String);
+      const run = Bun.spawnSync([writer, ...args], { stdin: Bun.file(hashesPath), stderr: "pipe" });
+      expect(run.stderr.toString()).toBe("");
+      expect(run.exitCode).toBe(0);
+
+      const ours = freshPath(directory, "ours");
+      const options = { name: "index", hashBits: shape.hashBits, dataBytes: shape.dataBytes, capacity, rootBits: shape.rootBits, subtrieBits: shape.subtrieBits };
+      {
+        using map = OnDiskTrieRawHashMap.create(ours, options);
+        hashes.forEach((hash, index) => map.insert(hash, (data) => data.set(dataFor(index))));
+      }
+      const mine = readFileSync(ours);
+      const llvm = readFileSync(theirs);
+      mine.fill(0, 24, 32);
+      llvm.fill(0, 24, 32);
+      expect(mine.length).toBe(llvm.length);
+      expect(mine.equals(llvm)).toBe(true);
+
+      // And the library reads the C writer's file: every hash, its data, no leak.
+      using map = OnDiskTrieRawHashMap.create(theirs, options);
+      const first = new Map<string, number>();
+      hashes.forEach((hash, index) => void (first.has(hash.join()) || first.set(hash.join(), index)));
+      for (const [key, index] of first) {
+        const found = map.find(Uint8Array.from(key.split(",").map(Number)));
+        expect([...found!.data]).toEqual(dataFor(index));
+      }
+      expect(map.validate()).toMatchObject({ records: first.size, leakedBytes: 0 });
     });
   }
 });
