@@ -38,6 +38,11 @@ export interface CompareOptions {
   rounds?: number;
   /** Target time of one candidate's round. */
   roundMs?: number;
+  /**
+   * Nanoseconds from some start: Bun.nanoseconds (wall time) unless given. A
+   * thread CPU clock leaves out the time a loaded machine keeps the thread waiting.
+   */
+  clock?: () => number;
 }
 
 export function median(values: number[]): number {
@@ -46,11 +51,11 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-function timeRound(candidate: Candidate, ops: number): number {
+function timeRound(candidate: Candidate, ops: number, clock: () => number = Bun.nanoseconds): number {
   candidate.prepare?.(ops);
-  const start = Bun.nanoseconds();
+  const start = clock();
   candidate.run(ops);
-  return (Bun.nanoseconds() - start) / ops;
+  return (clock() - start) / ops;
 }
 
 export function compare(group: string, candidates: Candidate[], options: CompareOptions): Row[] {
@@ -62,18 +67,18 @@ export function compare(group: string, candidates: Candidate[], options: Compare
     const multiple = candidate.opsMultiple ?? 1;
     let ops = multiple;
     for (let attempt = 0; attempt < 30; attempt++) {
-      const ns = timeRound(candidate, ops) * ops;
+      const ns = timeRound(candidate, ops, options.clock) * ops;
       if (ns > 2e6) break;
       ops *= 4;
     }
-    const nsPerOp = timeRound(candidate, ops);
+    const nsPerOp = timeRound(candidate, ops, options.clock);
     return Math.max(multiple, Math.round((roundMs * 1e6) / nsPerOp / multiple) * multiple);
   });
   const samples: number[][] = candidates.map(() => []);
   for (let round = 0; round < rounds; round++) {
     for (let step = 0; step < candidates.length; step++) {
       const index = (round + step) % candidates.length;
-      samples[index]!.push(timeRound(candidates[index]!, opsFor[index]!));
+      samples[index]!.push(timeRound(candidates[index]!, opsFor[index]!, options.clock));
     }
   }
   const medians = samples.map(median);

@@ -6,7 +6,7 @@
  * Makes the hashes of keys FIRST_KEY .. FIRST_KEY + COUNT - 1 (untimed), warms
  * the JIT on a few keys of its own, waits until the wall clock reaches
  * START_AT_MS (so that several children start together), inserts them, and prints
- * its start and end times in ms as JSON.
+ * its start and end times in ms and the CPU time the inserts took (µs) as JSON.
  */
 import { OnDiskTrieRawHashMap } from "../../lib/index.ts";
 import { dataBytes, hashBytes, keyHash } from "../../tests/support/trie-keys.ts";
@@ -23,7 +23,9 @@ for (let i = 0; i < 5000; i++) map.insert(keyHash(4_000_000_000 + first + i), fi
 const now = () => performance.timeOrigin + performance.now();
 while (now() < startAt) {}
 const start = now();
+const cpuBefore = process.cpuUsage();
 for (let i = 0; i < count; i++) map.insert(keys[i]!, fill);
+const cpu = process.cpuUsage(cpuBefore);
 const end = now();
 map.close();
-process.stdout.write(JSON.stringify({ start, end }));
+process.stdout.write(JSON.stringify({ start, end, cpuMicros: cpu.user + cpu.system }));
