@@ -6,7 +6,7 @@
  */
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../../lib/index.ts";
+import { ArenaError, OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../../lib/index.ts";
 import { mutatePool } from "../../support/pool-mutations.ts";
 import { databaseHeader, readTrieLayout } from "../../support/trie-layout.ts";
 import { dataBytes, keyHash, writeKeyData } from "../../support/trie-keys.ts";
@@ -80,10 +80,30 @@ export function trieTarget(directory: string): FuzzTarget {
           let records = 0;
           for (const _record of map) if (++records > capacity / 8) fail("iteration yields more records than the file can hold: a loop");
         });
-        count(step("validate", () => map.validate(() => {})) === undefined ? "validateThrew" : "validateClean");
+        const valid = step("validate", () => map.validate(() => {})) !== undefined;
+        count(valid ? "validateClean" : "validateThrew");
+        const inserted: number[] = [];
         for (let insert = 0; insert < 6; insert++) {
           const key = insert < 3 ? Math.floor(random() * baseKeys) : baseKeys + Math.floor(random() * 1000);
-          step(`insert ${key}`, () => map.insert(keyHash(key, hash), (data) => writeKeyData(data, key, 1)));
+          const record = step(`insert ${key}`, () => {
+            try {
+              return map.insert(keyHash(key, hash), (data) => writeKeyData(data, key, 1));
+            } catch (error) {
+              // A trie that validates has nothing wrong for insert to find; only a full file stops it.
+              if (valid && error instanceof ArenaError && error.code !== "ERR_ARENA_FULL") fail(`insert into a trie that validated clean threw ${error.code}: ${error.message}`);
+              throw error;
+            }
+          });
+          if (record) inserted.push(key);
+        }
+        // Inserting into a trie that validates must keep it valid, and find what it inserted.
+        if (valid) {
+          try {
+            map.validate(() => {});
+          } catch (error) {
+            fail(`validate passed, then inserts of ${inserted} made it throw: ${(error as Error).message}`);
+          }
+          for (const key of inserted) if (!map.find(keyHash(key, hash))) fail(`key ${key} was inserted into a valid trie but is not found`);
         }
       } finally {
         step("close", () => map.close());
@@ -113,7 +133,7 @@ export function poolTarget(directory: string): FuzzTarget {
     variants: userHeaderSizes.length,
     describe: (variant) => `pool, user header ${userHeaderSizes[variant]} bytes`,
     corrupt: (variant, random) => mutatePool(healthy[variant]!.file, healthy[variant]!.tableAt, random),
-    exercise({ step, count }, variant, random, path, fileBytes) {
+    exercise({ step, count, fail }, variant, random, path, fileBytes) {
       // Half the opens name no user header size, so a garbage size is not refused at once.
       const options = random() < 0.5 ? optionsFor(variant) : { name: "data", capacity };
       const pool = step("open", () => OnDiskDataAllocator.create(path, options));
@@ -127,7 +147,14 @@ export function poolTarget(directory: string): FuzzTarget {
           const size = Math.floor(random() * 512);
           step(`get ${offset} ${size}`, () => pool.get(offset, size)[size - 1]);
         }
-        for (let i = 0; i < 3; i++) step("allocate", () => pool.allocate(1 + Math.floor(random() * 300)).data.fill(7));
+        for (let i = 0; i < 3; i++) {
+          const block = step("allocate", () => pool.allocate(1 + Math.floor(random() * 300)));
+          if (!block) continue;
+          block.data.fill(7 + i);
+          // A block just allocated is readable back, whatever the rest of the file holds.
+          const back = step(`get ${block.offset} ${block.data.length} (just allocated)`, () => pool.get(block.offset, block.data.length));
+          if (!back || !back.every((byte) => byte === 7 + i)) fail(`block ${block.offset} (${block.data.length} bytes) just allocated does not read back`);
+        }
       } finally {
         step("close", () => pool.close());
       }
