@@ -53,9 +53,9 @@ interface Round {
 /** Writer w of round r inserts keysPerWriter keys from here: neighbours share all but 1000. */
 const firstKeyOf = (round: number, writer: number) => round * 10_000_000 + writer * 1000;
 /**
- * ...starting `rotationOf(w)` into that range and wrapping around, so that from
- * step 1000 on all writers are at the same key at the same step: they race on
- * each shared key rather than find it inserted long before.
+ * ...starting `rotationOf(w)` into that range and wrapping around, so that past
+ * its first w * 1000 keys writer w is at the same key as writer 0 at every step:
+ * they race on each shared key rather than find it inserted long before.
  */
 const rotationOf = (writer: number) => (keysPerWriter - writer * 1000) % keysPerWriter;
 
