@@ -1,0 +1,208 @@
+/**
+ * `bun run test:windows`: runs the Windows-relevant tests with the Windows build of
+ * Bun under Wine, on Linux, from nothing. Wine is not Windows (docs/platforms.md
+ * says what that leaves untested); it runs the real bun.exe, the real Windows
+ * shim and the real Win32 calls as Wine implements them.
+ *
+ * Steps, each skipped when its result is already there:
+ *  1. Wine: `apt-get install wine wine64` (as root; otherwise it must be installed).
+ *  2. Bun for Windows: the npm package @oven/bun-windows-x64 at the version of the
+ *     pinned `bun` devDependency, fetched with `npm pack` into node_modules/.cache.
+ *  3. bcryptprimitives.dll: Bun for Windows imports ProcessPrng from it and Wine
+ *     8.0 has none; a stand-in (tests/windows/wine/bcryptprimitives.zig) goes next
+ *     to bun.exe.
+ *  4. The Windows shim, built with the pinned Zig.
+ *  5. A fresh WINEPREFIX for this run; the Linux build of Bun makes an arena file
+ *     for the cross-platform test.
+ *  6. `bun.exe test` under Wine: the files in `windowsTests` below.
+ *  7. The Linux build of Bun checks the files the Windows run left.
+ * Prints "windows: N passed, N failed" and exits non-zero on any failure.
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { appendRecords, crossPlatformDirectoryVariable, openArena, problemsIn } from "../tests/windows/cross-platform.ts";
+import { buildNative, isStale } from "./build-native.ts";
+import { findZig, repositoryRoot, runZig } from "./zig.ts";
+
+/**
+ * What runs under Wine. The tests of tests/arena whose every assertion holds on
+ * Windows, and the Windows-only files (named *.windows.ts so that the Linux run
+ * of `bun test` does not pick them up). Left out, and why: arena.test.ts (asserts
+ * Linux's disk reservation and syscall names; its Windows counterparts are in
+ * tests/windows), disk-full, durability and filesystem (tmpfs, /proc and statfs
+ * magic numbers), large-capacity (8 GiB of disk), model (90 s under Wine),
+ * interop (a C peer built for Linux), packaging and cli (the Linux toolchain).
+ */
+const windowsTests = [
+  "tests/windows/lifecycle.windows.ts",
+  "tests/windows/errors.windows.ts",
+  "tests/windows/cross-platform.windows.ts",
+  "tests/arena/multiprocess.test.ts",
+  "tests/arena/create-race.test.ts",
+  "tests/arena/crash.test.ts",
+  "tests/arena/protocol-edges.test.ts",
+  "tests/arena/block-allocator.test.ts",
+  "tests/arena/safety/refuse-foreign-files.test.ts",
+  "tests/arena/safety/use-after-close.test.ts",
+  "tests/arena/safety/failed-oncreate.test.ts",
+  "tests/arena/safety/workers.test.ts",
+];
+
+const cacheDirectory = join(repositoryRoot, "node_modules", ".cache", "mapped-file-arena-windows");
+
+function step(message: string): void {
+  console.log(`== windows: ${message}`);
+}
+
+function run(command: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): void {
+  const result = Bun.spawnSync(command, { stdout: "inherit", stderr: "inherit", cwd: options.cwd, env: options.env });
+  if (!result.success) throw new Error(`\`${command.join(" ")}\` failed with exit code ${result.exitCode}`);
+}
+
+function ensureWine(): void {
+  if (Bun.which("wine")) return;
+  if (process.getuid?.() !== 0) {
+    throw new Error("Wine is not installed; as root this script installs it (`apt-get install wine wine64`)");
+  }
+  step("installing Wine (apt-get install wine wine64)");
+  const started = performance.now();
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  run(["apt-get", "update", "-qq"], { env });
+  run(["apt-get", "install", "-y", "-qq", "wine", "wine64"], { env });
+  step(`Wine installed in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+}
+
+/** The version of the Linux Bun this checkout pins: the Windows one must match it. */
+function pinnedBunVersion(): string {
+  const manifest = JSON.parse(readFileSync(join(repositoryRoot, "package.json"), "utf8"));
+  return manifest.devDependencies.bun as string;
+}
+
+/** bun.exe with the ProcessPrng stand-in beside it; returns the folder. */
+function ensureWindowsBun(): string {
+  const version = pinnedBunVersion();
+  const directory = join(cacheDirectory, `bun-windows-x64-${version}`);
+  if (!existsSync(join(directory, "bun.exe"))) {
+    step(`fetching @oven/bun-windows-x64@${version}`);
+    const download = join(cacheDirectory, "download");
+    rmSync(download, { recursive: true, force: true });
+    mkdirSync(download, { recursive: true });
+    run(["npm", "pack", "--silent", `@oven/bun-windows-x64@${version}`, "--pack-destination", download]);
+    const [tarball] = readdirSync(download).filter((name) => name.endsWith(".tgz"));
+    run(["tar", "-xzf", join(download, tarball!), "-C", download]);
+    mkdirSync(directory, { recursive: true });
+    copyFileSync(join(download, "package", "bin", "bun.exe"), join(directory, "bun.exe"));
+    rmSync(download, { recursive: true, force: true });
+  }
+  if (!existsSync(join(directory, "bcryptprimitives.dll"))) {
+    step("building the bcryptprimitives.dll stand-in for Wine");
+    const source = join(repositoryRoot, "tests", "windows", "wine", "bcryptprimitives.zig");
+    const output = `-femit-bin=${join(directory, "bcryptprimitives.dll")}`;
+    run([...findZig(), "build-lib", "-dynamic", "-target", "x86_64-windows-gnu", "-O", "ReleaseSmall", "-fno-emit-implib", output, source], {
+      cwd: cacheDirectory,
+    });
+  }
+  return directory;
+}
+
+/** The Windows shim, built from this checkout; returns its path. */
+function buildWindowsShim(): string {
+  step("building the Windows shim (x86_64-windows-gnu)");
+  const prefix = join(cacheDirectory, "shim");
+  runZig(["build", "-Dtarget=x86_64-windows-gnu", "--prefix", prefix]);
+  return join(prefix, "bin", "mapped_file_arena.dll");
+}
+
+/** A Linux path as Wine's Windows programs see it (drive Z: is the root). */
+function windowsPath(path: string): string {
+  return `Z:${path.replaceAll("/", "\\")}`;
+}
+
+interface Tally {
+  passed: number;
+  failed: number;
+}
+
+/** Bun for Windows under Wine prints this harmless line for every package.json it reads. */
+const wineNoise = /^Internal error: directory mismatch for directory/;
+
+function runUnderWine(bunDirectory: string, shim: string, shared: string, prefix: string): Tally {
+  step(`bun.exe test, ${windowsTests.length} files, under Wine (WINEPREFIX ${prefix})`);
+  const child = Bun.spawnSync(
+    ["wine", join(bunDirectory, "bun.exe"), "test", "--timeout", "120000", ...windowsTests.map((file) => `./${file}`)],
+    {
+      cwd: repositoryRoot,
+      env: {
+        ...process.env,
+        WINEDEBUG: "-all",
+        WINEPREFIX: prefix,
+        MAPPED_FILE_ARENA_LIBRARY: windowsPath(shim),
+        [crossPlatformDirectoryVariable]: windowsPath(shared),
+        NO_COLOR: "1",
+      },
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
+  const output = `${child.stdout.toString()}${child.stderr.toString()}`;
+  const lines = output.split(/\r?\n/).filter((line) => !wineNoise.test(line));
+  console.log(lines.join("\n"));
+  const count = (word: string) => Number(lines.map((line) => line.match(new RegExp(`^ *(\\d+) ${word}$`))?.[1]).findLast(Boolean) ?? 0);
+  const tally = { passed: count("pass"), failed: count("fail") };
+  // A run that died before its summary (Wine could not start, bun.exe crashed) fails.
+  if (!child.success && tally.failed === 0) tally.failed = 1;
+  if (tally.passed === 0) tally.failed = Math.max(tally.failed, 1);
+  return tally;
+}
+
+/** The Linux half of the cross-platform test, after the Windows run. */
+function checkWhatWindowsLeft(shared: string): Tally {
+  const checks: [string, string, string[]][] = [
+    ["made by Linux, appended to by Windows", "linux-made.arena", ["linux", "windows"]],
+    ["made by Windows", "windows-made.arena", ["windows"]],
+  ];
+  const tally = { passed: 0, failed: 0 };
+  for (const [what, name, sides] of checks) {
+    let problems: string[];
+    try {
+      using arena = openArena(join(shared, name));
+      problems = problemsIn(arena, sides);
+    } catch (error) {
+      problems = [String(error)];
+    }
+    console.log(`${problems.length === 0 ? "(pass)" : "(fail)"} Linux reads the arena ${what} ${problems.join("; ")}`);
+    if (problems.length === 0) tally.passed++;
+    else tally.failed++;
+  }
+  return tally;
+}
+
+function main(): number {
+  const started = performance.now();
+  ensureWine();
+  const bunDirectory = ensureWindowsBun();
+  const shim = buildWindowsShim();
+  if (isStale()) buildNative(); // the Linux shim, for the Linux half
+  const scratch = mkdtempSync(join(tmpdir(), "mfa-windows-"));
+  try {
+    const shared = join(scratch, "shared");
+    mkdirSync(shared);
+    {
+      using linuxMade = openArena(join(shared, "linux-made.arena"));
+      appendRecords(linuxMade, "linux");
+    }
+    const wine = runUnderWine(bunDirectory, shim, shared, join(scratch, "wineprefix"));
+    const linux = checkWhatWindowsLeft(shared);
+    const passed = wine.passed + linux.passed;
+    const failed = wine.failed + linux.failed;
+    step(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    console.log(`windows: ${passed} passed, ${failed} failed`);
+    return failed === 0 ? 0 : 1;
+  } finally {
+    Bun.spawnSync(["wineserver", "-k"], { env: { ...process.env, WINEPREFIX: join(scratch, "wineprefix") } });
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+process.exit(main());
