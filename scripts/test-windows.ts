@@ -16,9 +16,16 @@
  *     for the cross-platform test.
  *  6. `bun.exe test` under Wine: the files in `windowsTests` below.
  *  7. The Linux build of Bun checks the files the Windows run left.
+ *  8. What a Windows user's `bun add` gets: the package tarball (`bun pm pack`,
+ *     which builds every prebuilt shim), installed into a fresh project with no
+ *     registry reachable, opens an arena under bun.exe with the prebuilt win32-x64
+ *     DLL and nothing else. The install itself is made by the Linux build (the
+ *     files are the same on every platform): `bun add` of Bun for Windows stops
+ *     under Wine 8 with "cannot access tempdir: ENOENT", before it reads the
+ *     tarball.
  * Prints "windows: N passed, N failed" and exits non-zero on any failure.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { appendRecords, crossPlatformDirectoryVariable, openArena, problemsIn } from "../tests/windows/cross-platform.ts";
@@ -127,26 +134,28 @@ interface Tally {
 /** Bun for Windows under Wine prints this harmless line for every package.json it reads. */
 const wineNoise = /^Internal error: directory mismatch for directory/;
 
-function runUnderWine(bunDirectory: string, shim: string, shared: string, prefix: string): Tally {
-  step(`bun.exe test, ${windowsTests.length} files, under Wine (WINEPREFIX ${prefix})`);
-  const child = Bun.spawnSync(
-    ["wine", join(bunDirectory, "bun.exe"), "test", "--timeout", "120000", ...windowsTests.map((file) => `./${file}`)],
-    {
-      cwd: repositoryRoot,
-      env: {
-        ...process.env,
-        WINEDEBUG: "-all",
-        WINEPREFIX: prefix,
-        MAPPED_FILE_ARENA_LIBRARY: windowsPath(shim),
-        [crossPlatformDirectoryVariable]: windowsPath(shared),
-        NO_COLOR: "1",
-      },
-      stdout: "pipe",
-      stderr: "pipe",
-    },
-  );
+/** Runs bun.exe under Wine; returns its exit status and its output without Wine's noise. */
+function wineBun(bunDirectory: string, prefix: string, args: string[], cwd: string, env: Record<string, string> = {}) {
+  const child = Bun.spawnSync(["wine", join(bunDirectory, "bun.exe"), ...args], {
+    cwd,
+    // Generous for a loaded machine; a hang (a lock never granted) must still end.
+    timeout: 600_000,
+    env: { ...process.env, WINEDEBUG: "-all", WINEPREFIX: prefix, NO_COLOR: "1", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const output = `${child.stdout.toString()}${child.stderr.toString()}`;
   const lines = output.split(/\r?\n/).filter((line) => !wineNoise.test(line));
+  return { success: child.success, stdout: child.stdout.toString().replace(/\r/g, ""), lines };
+}
+
+function runUnderWine(bunDirectory: string, shim: string, shared: string, prefix: string): Tally {
+  step(`bun.exe test, ${windowsTests.length} files, under Wine (WINEPREFIX ${prefix})`);
+  const child = wineBun(bunDirectory, prefix, ["test", "--timeout", "120000", ...windowsTests.map((file) => `./${file}`)], repositoryRoot, {
+    MAPPED_FILE_ARENA_LIBRARY: windowsPath(shim),
+    [crossPlatformDirectoryVariable]: windowsPath(shared),
+  });
+  const lines = child.lines;
   console.log(lines.join("\n"));
   const count = (word: string) => Number(lines.map((line) => line.match(new RegExp(`^ *(\\d+) ${word}$`))?.[1]).findLast(Boolean) ?? 0);
   const tally = { passed: count("pass"), failed: count("fail") };
@@ -178,6 +187,40 @@ function checkWhatWindowsLeft(shared: string): Tally {
   return tally;
 }
 
+const roundTrip = `import { MappedFileRegionArena } from "mapped-file-arena";
+const path = process.argv[2]!;
+const offsets: number[] = [];
+{
+  using arena = MappedFileRegionArena.create(path, { capacity: 1 << 20 });
+  for (const text of ["first", "second"]) offsets.push(arena.append(new TextEncoder().encode(text)));
+}
+using arena = MappedFileRegionArena.create(path, { capacity: 1 << 20 });
+console.log(JSON.stringify({ offsets, size: arena.size, text: new TextDecoder().decode(arena.bytes(offsets[1]!, 6)) }));
+`;
+
+/** Step 8: the tarball, installed offline by bun.exe, works with its prebuilt DLL. */
+function checkPackagedInstall(bunDirectory: string, scratch: string, prefix: string): Tally {
+  step("bun pm pack; the tarball added to a fresh project, offline; bun.exe opens an arena there");
+  const packed = join(scratch, "packed");
+  mkdirSync(packed);
+  run([process.execPath, "pm", "pack", "--quiet", "--destination", packed], { cwd: repositoryRoot });
+  const [tarball] = readdirSync(packed).filter((name) => name.endsWith(".tgz"));
+  const project = join(scratch, "project");
+  mkdirSync(project);
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "windows-user", private: true, type: "module" }));
+  writeFileSync(join(project, "round-trip.ts"), roundTrip);
+  // No registry, no override: only the DLL in the package can be what loads.
+  const offline = { BUN_CONFIG_REGISTRY: "http://127.0.0.1:9/", NPM_CONFIG_REGISTRY: "http://127.0.0.1:9/", MAPPED_FILE_ARENA_LIBRARY: "" };
+  const add = Bun.spawnSync([process.execPath, "add", join(packed, tarball!)], { cwd: project, env: { ...process.env, ...offline } });
+  // --no-install: a missing package must be an error, not an auto-install from the (absent) registry.
+  const used = wineBun(bunDirectory, prefix, ["--no-install", "round-trip.ts", "data.arena"], project, offline);
+  const expected = JSON.stringify({ offsets: [32, 40], size: 48, text: "second" });
+  const ok = add.success && used.success && used.stdout.trim() === expected;
+  if (!ok) console.log([add.stderr.toString(), ...used.lines].join("\n"));
+  console.log(`${ok ? "(pass)" : "(fail)"} a project with the tarball installed offline opens an arena under bun.exe with the prebuilt DLL alone`);
+  return { passed: ok ? 1 : 0, failed: ok ? 0 : 1 };
+}
+
 function main(): number {
   const started = performance.now();
   ensureWine();
@@ -192,10 +235,10 @@ function main(): number {
       using linuxMade = openArena(join(shared, "linux-made.arena"));
       appendRecords(linuxMade, "linux");
     }
-    const wine = runUnderWine(bunDirectory, shim, shared, join(scratch, "wineprefix"));
-    const linux = checkWhatWindowsLeft(shared);
-    const passed = wine.passed + linux.passed;
-    const failed = wine.failed + linux.failed;
+    const prefix = join(scratch, "wineprefix");
+    const tallies = [runUnderWine(bunDirectory, shim, shared, prefix), checkWhatWindowsLeft(shared), checkPackagedInstall(bunDirectory, scratch, prefix)];
+    const passed = tallies.reduce((sum, tally) => sum + tally.passed, 0);
+    const failed = tallies.reduce((sum, tally) => sum + tally.failed, 0);
     step(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     console.log(`windows: ${passed} passed, ${failed} failed`);
     return failed === 0 ? 0 : 1;
