@@ -44,6 +44,7 @@ import {
 } from "./header.ts";
 import { unsafeFileSystemName } from "./filesystem.ts";
 import { Mapping } from "./mapping.ts";
+import { shrinkAfterLastClose } from "./platform.ts";
 import {
   closeFile,
   fileSystemOf,
@@ -389,7 +390,8 @@ export function closeArena(arena: OpenArena): void {
     attempt(() => mapping.sync());
     // Unmap before truncating: some platforms require it, and no view may outlive it.
     attempt(() => mapping.unmap());
-    attempt(() => truncateFile(mainFd, usedBytes, path));
+    // Windows: skipped if another closer has not unmapped yet (see platform.ts).
+    attempt(() => shrinkAfterLastClose(mainFd, usedBytes, path));
     attempt(() => unlockFile(sharedFd, sharedPath));
   } else {
     attempt(() => mapping.unmap());

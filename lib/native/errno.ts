@@ -97,3 +97,8 @@ export function isPreallocationUnsupported(errno: number): boolean {
   // before POSIX.1-2024, posix_fallocate did too); our arguments are always valid.
   return name === "EOPNOTSUPP" || name === "ENOTSUP" || name === "EINVAL";
 }
+
+/** Windows: the file cannot be shortened while a view of it is mapped (ERROR_USER_MAPPED_FILE). */
+export function isMappedFileError(errno: number): boolean {
+  return process.platform === "win32" && errno === 1224;
+}

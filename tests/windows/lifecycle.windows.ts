@@ -10,11 +10,15 @@
  * held-open case would see the file cut to `size` under the holder); a shrink
  * skipped on Windows because a view is still mapped (ERROR_USER_MAPPED_FILE: the
  * last-close case would see the capacity); a mapping that is not shared between
- * processes (the killed writer's bytes would not be in the file).
+ * processes (the killed writer's bytes would not be in the file); a last close
+ * that throws because another closer, past its unlock, has not unmapped yet (the
+ * raw shrink below is refused with ERROR_USER_MAPPED_FILE, as protocol.ts's plain
+ * truncate was, and close() threw EBUSY).
  */
 import { describe, expect, test } from "bun:test";
 import { readFileSync, statSync } from "node:fs";
 import { MappedFileRegionArena } from "../../lib/index.ts";
+import { closeFile, mapFile, openFile, truncateFile, unmap } from "../../lib/native/native.ts";
 import { expectArenaError } from "../support/expect.ts";
 import { lineReader, runChild, spawnChild } from "../support/processes.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
@@ -100,6 +104,26 @@ describe("close", () => {
     expect(await holder.exited).toBe(0);
     expect(statSync(path).size).toBe(32 + 104); // the holder's close was the last
   });
+});
+
+test("a last close that finds another closer's view still mapped succeeds, and the next last close shrinks", () => {
+  const path = freshPath(directory);
+  const arena = MappedFileRegionArena.create(path, { capacity: 4 * MiB });
+  arena.allocate(100);
+  // Another closer caught between releasing its lock on PATH.shared and unmapping:
+  // a view of the file, and no lock.
+  const strayFd = openFile(path, { create: false });
+  const strayView = mapFile(strayFd, 4 * MiB, path);
+  // The shrink the last close makes is refused while that view exists...
+  const refused = expectArenaError(() => truncateFile(strayFd, 136, path), "EBUSY");
+  expect(refused.message).toContain("ERROR_USER_MAPPED_FILE");
+  // ...and the close does not fail for it; the file keeps its capacity.
+  arena.close();
+  expect(statSync(path).size).toBe(4 * MiB);
+  unmap(strayView, 4 * MiB, path);
+  closeFile(strayFd, path);
+  MappedFileRegionArena.create(path, { capacity: 4 * MiB }).close();
+  expect(statSync(path).size).toBe(32 + 104);
 });
 
 test("a writer killed without close or sync loses nothing it wrote", async () => {
