@@ -59,35 +59,34 @@ function native(): Shim {
   return (shim ??= loadShim());
 }
 
-/** The system call each shim function makes, by the name this platform's users know. */
-const windowsCallNames: Record<string, string> = {
-  open: "CreateFileW",
-  close: "CloseHandle",
-  flock: "LockFileEx",
-  funlock: "UnlockFileEx",
-  fstat: "GetFileInformationByHandleEx",
-  ftruncate: "SetFileInformationByHandle",
-  mmap: "MapViewOfFile",
-  munmap: "UnmapViewOfFile",
-  msync: "FlushViewOfFile",
-  fsync: "FlushFileBuffers",
-  pread: "ReadFile",
-  pwrite: "WriteFile",
-  fstatfs: "GetVolumeInformationByHandleW",
-};
-
-function callName(call: string): string {
-  if (isWindows) return windowsCallNames[call] ?? call;
-  return call === "funlock" ? "flock" : call;
-}
+/**
+ * The system call behind each shim function, as errors name it: [Linux and macOS,
+ * Windows]. A Windows user knows CreateFileW and LockFileEx, not open and flock.
+ */
+const callNames = {
+  open: ["open", "CreateFileW"],
+  close: ["close", "CloseHandle"],
+  lock: ["flock", "LockFileEx"],
+  unlock: ["flock", "UnlockFileEx"],
+  fstat: ["fstat", "GetFileInformationByHandleEx"],
+  ftruncate: ["ftruncate", "SetFileInformationByHandle"],
+  setSparse: ["(none)", "DeviceIoControl(FSCTL_SET_SPARSE)"],
+  mmap: ["mmap", "MapViewOfFile"],
+  munmap: ["munmap", "UnmapViewOfFile"],
+  msync: ["msync", "FlushViewOfFile"],
+  fsync: ["fsync", "FlushFileBuffers"],
+  pread: ["pread", "ReadFile"],
+  pwrite: ["pwrite", "WriteFile"],
+  fstatfs: ["fstatfs", "GetVolumeInformationByHandleW"],
+} as const;
 
 /** Turns the shim's "negative errno" convention into a value or an ArenaError. */
-function check(returned: number | bigint, call: string, path: string): number {
+function check(returned: number | bigint, call: keyof typeof callNames, path: string): number {
   const result = Number(returned);
   if (result >= 0) return result;
   const errno = -result;
   const code = errnoName(errno);
-  const syscall = callName(call);
+  const syscall = callNames[call][isWindows ? 1 : 0];
   throw new ArenaError(code, `${syscall} failed for ${path}: ${describeError(errno)}`, { syscall, path, errno });
 }
 
@@ -131,20 +130,20 @@ export type LockKind = "shared" | "exclusive";
 
 /** Waits until the lock is granted. */
 export function lockFile(fd: number, kind: LockKind, path: string): void {
-  check(native().mfa_flock(fd, kind === "shared" ? LOCK_SH : LOCK_EX), "flock", path);
+  check(native().mfa_flock(fd, kind === "shared" ? LOCK_SH : LOCK_EX), "lock", path);
 }
 
 /** Returns false instead of waiting when another holder is in the way. */
 export function tryLockFile(fd: number, kind: LockKind, path: string): boolean {
   const result = Number(native().mfa_flock(fd, (kind === "shared" ? LOCK_SH : LOCK_EX) | LOCK_NB));
   if (result < 0 && isWouldBlock(-result)) return false;
-  check(result, "flock", path);
+  check(result, "lock", path);
   return true;
 }
 
 /** Releases whatever flock lock `fd` holds. */
 export function unlockFile(fd: number, path: string): void {
-  check(native().mfa_flock(fd, LOCK_UN), "funlock", path);
+  check(native().mfa_flock(fd, LOCK_UN), "unlock", path);
 }
 
 /** What fstat says a descriptor is: only "file" can hold an arena. */
@@ -173,7 +172,7 @@ export function statFile(fd: number, path: string): FileStatus {
 export function truncateFile(fd: number, sizeBytes: number, path: string): void {
   if (isWindows) {
     const result = Number(native().mfa_set_sparse(fd));
-    if (result < 0 && !isPreallocationUnsupported(-result)) check(result, "FSCTL_SET_SPARSE", path);
+    if (result < 0 && !isPreallocationUnsupported(-result)) check(result, "setSparse", path);
   }
   check(native().mfa_ftruncate(fd, sizeBytes), "ftruncate", path);
 }
