@@ -265,7 +265,7 @@ export fn mfa_pwrite(file: i32, buffer: [*]const u8, length_bytes: i64, offset: 
 /// network share (FileRemoteProtocolInfo answers only for those), else 0. A share
 /// reports the server's file system name, so the name alone cannot tell.
 export fn mfa_fstatfs(file: i32, name: [*]u8, name_capacity: i64) i64 {
-    var wide: [64]u16 = undefined;
+    var wide: [261]u16 = undefined; // MAX_PATH + 1, as the documentation asks
     if (GetVolumeInformationByHandleW(handle(file), null, 0, null, null, null, &wide, wide.len) == 0) return failed();
     const capacity: usize = @intCast(name_capacity);
     if (capacity > 0) {
