@@ -67,6 +67,7 @@ const FILE_MAP_READ: DWORD = 0x4;
 const ERROR_ACCESS_DENIED: DWORD = 5;
 const ERROR_HANDLE_EOF: DWORD = 38;
 const ERROR_DIRECTORY_NOT_SUPPORTED: DWORD = 336;
+const ERROR_NOT_SUPPORTED: DWORD = 50;
 
 // flock(2)'s operation numbers, which native.ts passes on every platform.
 const LOCK_SH = 1;
@@ -177,8 +178,7 @@ export fn mfa_set_sparse(file: i32) i64 {
 /// everything already. See docs/platforms.md.
 export fn mfa_fallocate(file: i32, offset: i64, end_offset: i64) i64 {
     _ = .{ file, offset, end_offset };
-    const ERROR_NOT_SUPPORTED = 50;
-    return -ERROR_NOT_SUPPORTED;
+    return -@as(i64, ERROR_NOT_SUPPORTED);
 }
 
 /// "Local\mapped-file-arena-VVVVVVVV-IIIIIIIIIIIIIIII": volume serial number and
@@ -277,4 +277,13 @@ export fn mfa_fstatfs(file: i32, name: [*]u8, name_capacity: i64) i64 {
     var remote: [256]u8 align(8) = undefined;
     const is_remote = GetFileInformationByHandleEx(handle(file), .FileRemoteProtocolInfo, &remote, remote.len) != 0;
     return @intFromBool(is_remote);
+}
+
+/// The inode lock of posix.zig (an open-file-description lock on one byte) has no
+/// counterpart here: a LockFileEx range on the arena's file would be mandatory and
+/// would meet the whole-file locks every opener takes. Reported as unsupported, as
+/// on macOS, and the protocol does without it.
+export fn mfa_range_lock(file: i32, operation: i32, offset: i64) i64 {
+    _ = .{ file, operation, offset };
+    return -@as(i64, ERROR_NOT_SUPPORTED);
 }

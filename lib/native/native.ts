@@ -31,6 +31,7 @@ const symbols = {
   mfa_pread: { args: [i32, ptr, i64, i64], returns: i64_fast },
   mfa_pwrite: { args: [i32, ptr, i64, i64], returns: i64_fast },
   mfa_fstatfs: { args: [i32, ptr, i64], returns: i64_fast },
+  mfa_range_lock: { args: [i32, i32, i64], returns: i64_fast },
   // Needed on Windows only; on Linux and macOS files are sparse already and msync waits.
   mfa_set_sparse: { args: [i32], returns: i64_fast },
   mfa_fsync: { args: [i32], returns: i64_fast },
@@ -68,6 +69,7 @@ const callNames = {
   close: ["close", "CloseHandle"],
   lock: ["flock", "LockFileEx"],
   unlock: ["flock", "UnlockFileEx"],
+  rangeLock: ["fcntl", "LockFileEx"],
   fstat: ["fstat", "GetFileInformationByHandleEx"],
   ftruncate: ["ftruncate", "SetFileInformationByHandle"],
   setSparse: ["(none)", "DeviceIoControl(FSCTL_SET_SPARSE)"],
@@ -144,6 +146,51 @@ export function tryLockFile(fd: number, kind: LockKind, path: string): boolean {
 /** Releases whatever flock lock `fd` holds. */
 export function unlockFile(fd: number, path: string): void {
   check(native().mfa_flock(fd, LOCK_UN), "unlock", path);
+}
+
+// mfa_range_lock's operations (native/shim.zig).
+const RANGE_SHARED = 1;
+const RANGE_EXCLUSIVE = 2;
+const RANGE_NONBLOCKING = 4;
+const RANGE_TEST = 8;
+
+/**
+ * What a byte-range lock call did: "done"; "busy" (a non-blocking request that
+ * another holder is in the way of, or a test that found one); "unsupported" (no
+ * open-file-description locks on this platform: macOS, Linux before 3.15, some sandboxes).
+ */
+export type RangeLockResult = "done" | "busy" | "unsupported";
+
+function rangeLock(fd: number, operation: number, offsetBytes: number, path: string): RangeLockResult {
+  const result = Number(native().mfa_range_lock(fd, operation, offsetBytes));
+  if (result < 0) {
+    const name = errnoName(-result);
+    // EINVAL: a kernel without OFD locks (before Linux 3.15, some sandboxes) does
+    // not know the command; our arguments are otherwise always valid.
+    if (name === "EOPNOTSUPP" || name === "ENOTSUP" || name === "EINVAL") return "unsupported";
+    if (isWouldBlock(-result)) return "busy";
+  }
+  check(result, "rangeLock", path);
+  return result === 1 ? "busy" : "done";
+}
+
+/**
+ * An open-file-description lock (Linux F_OFD_SETLK) on the one byte at
+ * `offsetBytes`: held per open file, like flock, but a lock space of its own,
+ * apart from flock's. Waits when `wait`; otherwise "busy" when another holds it.
+ */
+export function lockRange(fd: number, kind: LockKind, offsetBytes: number, path: string, wait: boolean): RangeLockResult {
+  const operation = (kind === "shared" ? RANGE_SHARED : RANGE_EXCLUSIVE) | (wait ? 0 : RANGE_NONBLOCKING);
+  return rangeLock(fd, operation, offsetBytes, path);
+}
+
+export function unlockRange(fd: number, offsetBytes: number, path: string): RangeLockResult {
+  return rangeLock(fd, 0, offsetBytes, path);
+}
+
+/** "busy" when another open file holds a lock on the byte (F_OFD_GETLK: takes nothing; works read-only). */
+export function testRange(fd: number, offsetBytes: number, path: string): RangeLockResult {
+  return rangeLock(fd, RANGE_TEST, offsetBytes, path);
 }
 
 /** What fstat says a descriptor is: only "file" can hold an arena. */

@@ -3,7 +3,14 @@
  * multi-process tests share hold a start barrier, so that child processes
  * allocate at the same moment rather than one after another, and a progress word
  * per child for the crash test.
+ *
+ * The parent's side (fileBarrier) reads and writes those words through the file,
+ * not a mapping: if a bug let a child's close shrink the file, a parent that
+ * mapped it would die of SIGBUS and take the whole test run with it (issue 8
+ * item 9c). File reads and writes share the page cache with the children's
+ * mappings, so the words are the same.
  */
+import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import type { MappedFileRegionArena } from "../../lib/index.ts";
 
 export const testHeaderOffset = 128;
@@ -41,4 +48,31 @@ export function barrier(arena: MappedFileRegionArena) {
 
 export function progressWords(arena: MappedFileRegionArena, children: number): BigInt64Array {
   return userWords(arena).subarray(progressWordBase, progressWordBase + children);
+}
+
+/**
+ * Parent: the start barrier of the arena at `path`, through file reads and writes
+ * (see the top of this file). The parent need not have the arena open.
+ */
+export function fileBarrier(path: string) {
+  const word = new BigUint64Array(1);
+  const bytes = new Uint8Array(word.buffer);
+  return {
+    async releaseWhenArrived(children: number): Promise<void> {
+      const fd = openSync(path, "r+");
+      try {
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          readSync(fd, bytes, 0, 8, arrivedWord * 8);
+          if (word[0]! >= BigInt(children)) break;
+          if (Date.now() > deadline) throw new Error(`only ${word[0]} of ${children} children arrived`);
+          await Bun.sleep(5);
+        }
+        word[0] = 1n;
+        writeSync(fd, bytes, 0, 8, goWord * 8);
+      } finally {
+        closeSync(fd);
+      }
+    },
+  };
 }
