@@ -5,6 +5,8 @@
 const std = @import("std");
 const builtin = @import("builtin");
 const c = std.c;
+const open_create = @import("shim.zig").open_create;
+const open_read_only = @import("shim.zig").open_read_only;
 
 const is_linux = builtin.os.tag == .linux;
 const is_darwin = builtin.os.tag.isDarwin();
@@ -17,10 +19,11 @@ fn result(rc: c_int) i64 {
     return if (rc == -1) failed() else rc;
 }
 
-/// Opens `path` read-write with O_CLOEXEC; creates it (mode 0644) when `create` != 0.
-export fn mfa_open(path: [*:0]const u8, create: i32) i64 {
-    var flags: c.O = .{ .ACCMODE = .RDWR, .CLOEXEC = true };
-    if (create != 0) flags.CREAT = true;
+/// Opens `path` with O_CLOEXEC: read-write, or read-only with open_read_only;
+/// creates it (mode 0644) with open_create.
+export fn mfa_open(path: [*:0]const u8, options: i32) i64 {
+    var flags: c.O = .{ .ACCMODE = if (options & open_read_only != 0) .RDONLY else .RDWR, .CLOEXEC = true };
+    if (options & open_create != 0) flags.CREAT = true;
     while (true) {
         const fd = c.open(path, flags, @as(c.mode_t, 0o644));
         if (fd == -1 and c._errno().* == @intFromEnum(c.E.INTR)) continue;

@@ -16,6 +16,10 @@
 
 const builtin = @import("builtin");
 
+/// mfa_open's options, on every platform.
+pub const open_create: i32 = 1;
+pub const open_read_only: i32 = 2;
+
 comptime {
     // Addresses and offsets are passed as i64; the shim is for 64-bit targets only.
     if (@sizeOf(usize) != 8) @compileError("mapped-file-arena needs a 64-bit target");

@@ -23,6 +23,8 @@
 
 const std = @import("std");
 const windows = std.os.windows;
+const open_create = @import("shim.zig").open_create;
+const open_read_only = @import("shim.zig").open_read_only;
 
 const HANDLE = windows.HANDLE;
 const BOOL = windows.BOOL;
@@ -88,16 +90,17 @@ fn handle(file: i32) HANDLE {
     return @ptrFromInt(@as(usize, @bitCast(@as(isize, file))));
 }
 
-/// Opens `path` (UTF-16, NUL-terminated) for reading and writing, shared with every
-/// other opener; creates it when `create` != 0. The handle is not inherited by child
+/// Opens `path` (UTF-16, NUL-terminated) for reading and writing (for reading only
+/// with open_read_only), shared with every other opener; creates it with open_create. The handle is not inherited by child
 /// processes (no security attributes), as O_CLOEXEC makes it on POSIX.
 ///
 /// Opening a directory fails with ERROR_ACCESS_DENIED, which would read as a
 /// permission problem; it is reported as ERROR_DIRECTORY_NOT_SUPPORTED instead
 /// (one more call, on that failure only), so that the caller can say what it is.
-export fn mfa_open(path: [*:0]const u16, create: i32) i64 {
-    const disposition = if (create != 0) OPEN_ALWAYS else OPEN_EXISTING;
-    const file = CreateFileW(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_ALL, null, disposition, FILE_ATTRIBUTE_NORMAL, null);
+export fn mfa_open(path: [*:0]const u16, options: i32) i64 {
+    const disposition = if (options & open_create != 0) OPEN_ALWAYS else OPEN_EXISTING;
+    const access = if (options & open_read_only != 0) GENERIC_READ else GENERIC_READ | GENERIC_WRITE;
+    const file = CreateFileW(path, access, FILE_SHARE_ALL, null, disposition, FILE_ATTRIBUTE_NORMAL, null);
     if (file == windows.INVALID_HANDLE_VALUE) {
         const code = GetLastError();
         if (code == ERROR_ACCESS_DENIED) {

@@ -104,12 +104,19 @@ function pathArgument(path: string): Uint8Array {
   return new Uint8Array(units.buffer);
 }
 
+// mfa_open's options (native/shim.zig).
+const OPEN_CREATE = 1;
+const OPEN_READ_ONLY = 2;
+
 /**
- * Opens `path` read-write, creating it (mode 0644) if `create`. Returns the fd. The
- * descriptor (handle, on Windows) is not inherited by child processes.
+ * Opens `path` read-write (read-only if `readOnly`), creating it (mode 0644) if
+ * `create`. Returns the fd. The descriptor (handle, on Windows) is not inherited by
+ * child processes. Only these descriptors can be passed to the functions here: on
+ * Windows, a node:fs descriptor is not a handle.
  */
-export function openFile(path: string, options: { create: boolean }): number {
-  return check(native().mfa_open(pathArgument(path), options.create ? 1 : 0), "open", path);
+export function openFile(path: string, options: { create: boolean; readOnly?: boolean }): number {
+  const flags = (options.create ? OPEN_CREATE : 0) | (options.readOnly ? OPEN_READ_ONLY : 0);
+  return check(native().mfa_open(pathArgument(path), flags), "open", path);
 }
 
 /** Closes `fd`; `path` only names it in errors. */
