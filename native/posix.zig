@@ -128,6 +128,21 @@ fn page(address: i64) *align(std.heap.page_size_min) anyopaque {
     return @ptrFromInt(@as(usize, @intCast(address)));
 }
 
+/// Replaces [address, address + length_bytes) of a mapping, in place and at once,
+/// with private anonymous zero pages that reserve no memory until written: what
+/// is left under a JavaScript buffer the arena can no longer detach, so that
+/// reading it after close finds zeros instead of an unmapped page.
+export fn mfa_mmap_placeholder(address: i64, length_bytes: i64) i64 {
+    const placed = c.mmap(page(address), @intCast(length_bytes), c.PROT.READ | c.PROT.WRITE, .{
+        .TYPE = .PRIVATE,
+        .ANONYMOUS = true,
+        .FIXED = true,
+        .NORESERVE = true,
+    }, -1, 0);
+    if (placed == c.MAP_FAILED) return failed();
+    return 0;
+}
+
 export fn mfa_munmap(address: i64, length_bytes: i64) i64 {
     return result(c.munmap(page(address), @intCast(length_bytes)));
 }

@@ -290,3 +290,11 @@ export fn mfa_range_lock(file: i32, operation: i32, offset: i64) i64 {
     _ = .{ file, operation, offset };
     return -@as(i64, ERROR_NOT_SUPPORTED);
 }
+
+/// POSIX replaces a range of a mapping with zero pages in place; a view on Windows
+/// is unmapped whole or not at all, and there is no such call. The arena leaves
+/// such a view mapped instead (lib/arena/platform.ts) and never calls this.
+export fn mfa_mmap_placeholder(address: i64, length_bytes: i64) i64 {
+    _ = .{ address, length_bytes };
+    return -@as(i64, ERROR_NOT_SUPPORTED);
+}

@@ -10,7 +10,7 @@
  * the shim is looked for next to the executable. An executable can also carry the
  * shim inside itself: import the prebuilt file `with { type: "file" }` and put the
  * path that import gives into MAPPED_FILE_ARENA_LIBRARY before the first arena is
- * opened (Bun extracts embedded files for dlopen). See the README.
+ * opened (Bun extracts embedded files for dlopen). See docs/platforms.md.
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";

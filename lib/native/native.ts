@@ -27,6 +27,7 @@ const symbols = {
   mfa_fallocate: { args: [i32, i64, i64], returns: i64_fast },
   mfa_mmap: { args: [i32, i64], returns: i64_fast },
   mfa_munmap: { args: [i64, i64], returns: i64_fast },
+  mfa_mmap_placeholder: { args: [i64, i64], returns: i64_fast },
   mfa_msync: { args: [i64, i64], returns: i64_fast },
   mfa_pread: { args: [i32, ptr, i64, i64], returns: i64_fast },
   mfa_pwrite: { args: [i32, ptr, i64, i64], returns: i64_fast },
@@ -96,9 +97,19 @@ const encoder = new TextEncoder();
 /**
  * A path as the shim takes it: NUL-terminated UTF-8 on Linux and macOS; UTF-16 on
  * Windows, whose file names are UTF-16 (a JavaScript string's code units, as they are).
+ * Every open encodes two paths (PATH, PATH.shared); an arena reopened in a loop
+ * encodes the same two again, so the last few are kept (encoding costs ~0.2 us).
  */
+const recentPaths: { path: string; bytes: Uint8Array }[] = [];
+const recentPathsLimit = 4;
 function pathArgument(path: string): Uint8Array {
-  if (!isWindows) return encoder.encode(`${path}\0`);
+  for (const recent of recentPaths) if (recent.path === path) return recent.bytes;
+  const bytes = isWindows ? utf16(path) : encoder.encode(`${path}\0`);
+  if (recentPaths.unshift({ path, bytes }) > recentPathsLimit) recentPaths.pop();
+  return bytes;
+}
+
+function utf16(path: string): Uint8Array {
   const units = new Uint16Array(path.length + 1);
   for (let index = 0; index < path.length; index++) units[index] = path.charCodeAt(index);
   return new Uint8Array(units.buffer);
@@ -117,6 +128,16 @@ const OPEN_READ_ONLY = 2;
 export function openFile(path: string, options: { create: boolean; readOnly?: boolean }): number {
   const flags = (options.create ? OPEN_CREATE : 0) | (options.readOnly ? OPEN_READ_ONLY : 0);
   return check(native().mfa_open(pathArgument(path), flags), "open", path);
+}
+
+/**
+ * Opens an existing `path` read-write (O_CLOEXEC); returns -1, without an
+ * exception (which costs more than the open), when it does not exist.
+ */
+export function openExistingFile(path: string): number {
+  const result = Number(native().mfa_open(pathArgument(path), 0));
+  if (result < 0 && errnoName(-result) === "ENOENT") return -1;
+  return check(result, "open", path);
 }
 
 /** Closes `fd`; `path` only names it in errors. */
@@ -211,9 +232,11 @@ export interface FileStatus {
 }
 
 const kinds: FileKind[] = ["file", "directory", "other"];
+/** fstat's output words, reused: read before the next call can overwrite them. */
+const statWords = new BigInt64Array(3);
 /** fstat: size, disk reserved and kind of the open file. */
 export function statFile(fd: number, path: string): FileStatus {
-  const out = new BigInt64Array(3);
+  const out = statWords;
   check(native().mfa_fstat(fd, out), "fstat", path);
   return { sizeBytes: Number(out[0]), allocatedBytes: Number(out[1]), kind: kinds[Number(out[2])]! };
 }
@@ -286,6 +309,16 @@ export function mapFile(fd: number, lengthBytes: number, path: string): number {
 export function unmap(address: number, lengthBytes: number, path: string): void {
   fileOfMapping.delete(address);
   check(native().mfa_munmap(address, lengthBytes), "munmap", path);
+}
+
+/**
+ * Replaces a page-aligned range of a mapping with private zero pages (mmap
+ * MAP_FIXED | MAP_ANONYMOUS | MAP_NORESERVE): the file is no longer mapped there,
+ * but the addresses stay readable, as zeros, until the process exits. Not on
+ * Windows, which unmaps a view whole or not at all (see lib/arena/platform.ts).
+ */
+export function replaceWithPlaceholder(address: number, lengthBytes: number, path: string): void {
+  check(native().mfa_mmap_placeholder(address, lengthBytes), "mmap", path);
 }
 
 /**

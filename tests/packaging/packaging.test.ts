@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { libraryFileName, platformName, supportedPlatforms } from "../../lib/native/library-path.ts";
+import { documentationFiles } from "../docs/markdown.ts";
 
 const repositoryRoot = join(import.meta.dir, "..", "..");
 let workspace: string;
@@ -65,7 +66,7 @@ afterAll(() => {
 });
 
 describe("the tarball", () => {
-  test("holds the library, the bin, and a shim for every platform, and nothing from the checkout's builds", () => {
+  test("holds the library, the bin, the docs, and a shim for every platform, and nothing from the checkout's builds", () => {
     const listing = run(["tar", "-tzf", tarball], workspace, process.env as Record<string, string>).stdout.split("\n");
     for (const file of ["package/lib/index.ts", "package/lib/native/native.ts", "package/bin/mapped-file-arena.ts", "package/package.json"]) {
       expect(listing).toContain(file);
@@ -75,6 +76,8 @@ describe("the tarball", () => {
     }
     // A DLL alone: no import library or debug database beside it.
     expect(listing.filter((file) => /\.(lib|pdb)$/.test(file))).toEqual([]);
+    // The README's links into docs/ must work on npm too (tests/docs/links.test.ts checks every link's target is shipped).
+    for (const document of documentationFiles()) expect(listing).toContain(`package/${document}`);
     expect(listing.filter((file) => /zig-out|\.zig-cache|tests\//.test(file))).toEqual([]);
   });
 });

@@ -14,7 +14,7 @@ export function compileLlvmPeer(directory: string): string {
 
 /** Runs the peer on `path`: opens it, makes `count` allocations, closes (shrinking if it is the last). */
 export async function runLlvmPeer(peer: string, path: string, capacity: number, count = 0): Promise<{ exitCode: number; stderr: string }> {
-  const child = Bun.spawn([peer, path, String(capacity), "0", String(count), "1", "0", "64", "1", "atomic"], {
+  const child = Bun.spawn([peer, path, String(capacity), "0", String(count), "1", "64", "1", "atomic"], {
     stdin: "ignore",
     stdout: "ignore",
     stderr: "pipe",
