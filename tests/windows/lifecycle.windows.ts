@@ -20,7 +20,8 @@ import { readFileSync, statSync } from "node:fs";
 import { MappedFileRegionArena } from "../../lib/index.ts";
 import { closeFile, mapFile, openFile, truncateFile, unmap } from "../../lib/native/native.ts";
 import { expectArenaError } from "../support/expect.ts";
-import { lineReader, runChild, spawnChild } from "../support/processes.ts";
+import { join } from "node:path";
+import { finished, lineReader, runChild, spawnChild } from "../support/processes.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
 
 const directory = tempDirectory("mfa-windows-");
@@ -124,6 +125,21 @@ test("a last close that finds another closer's view still mapped succeeds, and t
   closeFile(strayFd, path);
   MappedFileRegionArena.create(path, { capacity: 4 * MiB }).close();
   expect(statSync(path).size).toBe(32 + 104);
+});
+
+test("a window transferred away: close works, the taken buffer stays readable, the file shrinks once its process is gone", async () => {
+  const path = freshPath(directory);
+  const script = join(import.meta.dir, "children", "transferred-window.ts");
+  const result = await finished(Bun.spawn([process.execPath, script, path], { stdin: "pipe", stdout: "pipe", stderr: "pipe" }));
+  expect(result.exitCode).toBe(0);
+  expect(JSON.parse(result.stdout)).toEqual({
+    closed: true,
+    keptLength: 0, // a view over the window that moved: detached with it
+    escapedText: "still here", // the view stayed mapped: the file's bytes, not a crash
+    sizeWhileAlive: 1024 * 1024, // and so the last close could not shrink the file
+  });
+  MappedFileRegionArena.create(path, { capacity: 1024 * 1024 }).close();
+  expect(statSync(path).size).toBe(32 + 16 + 16);
 });
 
 test("a writer killed without close or sync loses nothing it wrote", async () => {
