@@ -52,6 +52,7 @@ import {
 import { unsafeFileSystemName } from "./filesystem.ts";
 import { InUseLocks, LockedFile } from "./locks.ts";
 import { Mapping } from "./mapping.ts";
+import { shrinkAfterLastClose } from "./platform.ts";
 import {
   closeFile,
   fileSystemOf,
@@ -407,7 +408,8 @@ export function closeArena(arena: OpenArena): void {
     attempt(() => mapping.sync());
     // Unmap before truncating: some platforms require it, and no view may outlive it.
     attempt(() => mapping.unmap());
-    attempt(() => truncateFile(mainFd, usedBytes, path));
+    // Windows: skipped if another closer has not unmapped yet (see platform.ts).
+    attempt(() => shrinkAfterLastClose(mainFd, usedBytes, path));
     attempt(() => locks.releaseAlone());
   } else {
     attempt(() => mapping.unmap());
