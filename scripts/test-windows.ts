@@ -48,6 +48,7 @@ const windowsTests = [
   "tests/windows/lifecycle.windows.ts",
   "tests/windows/errors.windows.ts",
   "tests/windows/cross-platform.windows.ts",
+  "tests/windows/read-only.windows.ts",
   "tests/arena/arena.test.ts",
   "tests/arena/multiprocess.test.ts",
   "tests/arena/create-race.test.ts",
