@@ -1,3 +1,6 @@
 export { MappedFileRegionArena, type ArenaOptions } from "./arena/arena.ts";
 export { BlockAllocator } from "./arena/block-allocator.ts";
 export { ArenaError, type ArenaErrorCode, type ArenaErrorDetails } from "./common/errors.ts";
+export { ContentStore, type ContentStoreOptions, type StoredObject, type StoreStats } from "./store/content-store.ts";
+export { ActionCache } from "./store/action-cache.ts";
+export type { ValidationReport } from "./store/validate.ts";

@@ -1,0 +1,189 @@
+/**
+ * Reading and writing one object in one generation. Writing follows one rule:
+ * the bytes are complete (in the pool, or in a file renamed into place) before
+ * the index word that points at them is published, so a reader or a crash never
+ * sees half an object. Reading checks every offset and length against the pool
+ * before making a view, so a corrupt index is an ArenaError, never a wild read.
+ */
+import { ArenaError } from "../common/errors.ts";
+import type { Generation } from "./generation.ts";
+import { idBytes, idToHex } from "./hashing.ts";
+import { fileLength, largeObjectPath, readWholeFile, writeWholeFile } from "./large-objects.ts";
+import {
+  largeObjectBytes,
+  loadWordAtomically,
+  packIndexWord,
+  publishWord,
+  readRecordShape,
+  recordBytes,
+  recordHeaderBytes,
+  StorageKind,
+  wordKind,
+  wordOffset,
+  writeRecordHeader,
+  writeWord,
+} from "./object-record.ts";
+import { storeTestHooks } from "./testing.ts";
+
+/** An object as stored: its data and its refs (ids back to back). */
+export interface ObjectContent {
+  data: Uint8Array;
+  refBytes: Uint8Array;
+  refCount: number;
+}
+
+/** Where the index says an object is: kind 0 means absent. */
+export interface ObjectLocation {
+  kind: number;
+  offset: number;
+}
+
+const absent: ObjectLocation = { kind: StorageKind.none, offset: 0 };
+
+/** Finds `id` in the generation's index; kind 0 when absent or not yet published. */
+export function locate(generation: Generation, id: Uint8Array): ObjectLocation {
+  const record = generation.objects.find(id);
+  if (record === null) return absent;
+  return locationOf(record.data);
+}
+
+export function locationOf(word: Uint8Array): ObjectLocation {
+  const kind = wordKind(word);
+  if (kind === StorageKind.none) return absent;
+  return { kind, offset: wordOffset(word) };
+}
+
+/** True when `id` has a published object in `generation`. The hot path of has(). */
+export function isPresent(generation: Generation, id: Uint8Array): boolean {
+  const record = generation.objects.find(id);
+  return record !== null && wordKind(record.data) !== StorageKind.none;
+}
+
+function corrupt(generation: Generation, id: Uint8Array, what: string): ArenaError {
+  return new ArenaError("ERR_CAS_CORRUPT", `object ${idToHex(id)} in ${generation.directory}: ${what}`, {
+    path: generation.directory,
+  });
+}
+
+/** Reads a located object. The data is a copy: the caller owns it. */
+export function readObject(generation: Generation, id: Uint8Array, location: ObjectLocation): ObjectContent {
+  switch (location.kind) {
+    case StorageKind.pool:
+      return readPoolRecord(generation, id, location.offset);
+    case StorageKind.leafFile: {
+      const path = largeObjectPath(generation.directory, StorageKind.leafFile, idToHex(id));
+      const data = readWholeFile(path);
+      if (data === null) throw corrupt(generation, id, `its file ${path} is missing`);
+      if (data.length !== location.offset) throw corrupt(generation, id, `its file ${path} has ${data.length} bytes, not ${location.offset}`);
+      return { data, refBytes: emptyRefs, refCount: 0 };
+    }
+    case StorageKind.recordFile: {
+      const path = largeObjectPath(generation.directory, StorageKind.recordFile, idToHex(id));
+      const bytes = readWholeFile(path);
+      if (bytes === null) throw corrupt(generation, id, `its file ${path} is missing`);
+      const shape = readRecordShape(bytes);
+      if (shape === null || shape.totalBytes !== bytes.length) throw corrupt(generation, id, `its file ${path} is not a whole record`);
+      return {
+        data: bytes.subarray(shape.dataStart),
+        refBytes: bytes.subarray(recordHeaderBytes, shape.dataStart),
+        refCount: shape.refCount,
+      };
+    }
+    default:
+      throw corrupt(generation, id, `its index word has the unknown storage kind ${location.kind}`);
+  }
+}
+
+const emptyRefs = new Uint8Array(0);
+
+function readPoolRecord(generation: Generation, id: Uint8Array, offset: number): ObjectContent {
+  const pool = generation.pool;
+  if (offset < pool.firstOffset || offset % 8 !== 0 || offset + recordHeaderBytes > pool.sizeBytes) {
+    // A byte-wise read can race a compare-and-swap publish (only after a crash
+    // left an unpublished record); the atomic read settles it.
+    const word = generation.objects.find(id);
+    const settled = word === null ? 0n : loadWordAtomically(word.data);
+    const settledOffset = Number(settled & 0xff_ffff_ffff_ffffn);
+    if (settledOffset === offset || settled === 0n) throw corrupt(generation, id, `its pool offset ${offset} is outside the pool`);
+    return readPoolRecord(generation, id, settledOffset);
+  }
+  const shape = readRecordShape(pool.bytes(offset, recordHeaderBytes));
+  if (shape === null) throw corrupt(generation, id, `the record at pool offset ${offset} has an impossible header`);
+  if (offset + shape.totalBytes > pool.sizeBytes) throw corrupt(generation, id, `the record at pool offset ${offset} runs past the pool`);
+  return {
+    data: pool.bytes(offset + shape.dataStart, shape.dataLength).slice(),
+    refBytes: shape.refCount === 0 ? emptyRefs : pool.bytes(offset + recordHeaderBytes, shape.refCount * idBytes).slice(),
+    refCount: shape.refCount,
+  };
+}
+
+/**
+ * Stores an object whose id is `id` into `generation`, unless it is there.
+ * Complete bytes first, index word last.
+ */
+export function storeObject(generation: Generation, id: Uint8Array, content: ObjectContent): void {
+  if (isPresent(generation, id)) return;
+  const { data, refBytes, refCount } = content;
+  const size = recordBytes(data.length, refCount);
+  let word: bigint;
+  let writeBytes: () => void;
+  if (size >= largeObjectBytes) {
+    word = writeLargeObject(generation, id, content);
+    writeBytes = () => {};
+  } else {
+    let offset: number;
+    try {
+      offset = generation.pool.allocate(size);
+    } catch (error) {
+      if (!(error instanceof ArenaError && error.code === "ERR_ARENA_FULL")) throw error;
+      // A full pool is not a full store: LLVM falls back to a file of its own too.
+      word = writeLargeObject(generation, id, content);
+      publish(generation, id, word);
+      return;
+    }
+    word = packIndexWord(StorageKind.pool, offset);
+    writeBytes = () => {
+      const record = generation.pool.bytes(offset, size);
+      writeRecordHeader(record, data.length, refBytes, refCount);
+      record.set(data, recordHeaderBytes + refCount * idBytes);
+    };
+  }
+  if (storeTestHooks.publishBeforeWrite) {
+    publish(generation, id, word); // BROKEN on purpose: the word points at bytes not yet written
+    writeBytes();
+    return;
+  }
+  writeBytes();
+  storeTestHooks.at?.("bytes-written");
+  publish(generation, id, word);
+}
+
+function publish(generation: Generation, id: Uint8Array, word: bigint): void {
+  const record = generation.objects.insert(id, (fresh) => writeWord(fresh, word));
+  // An index record left at 0 (its writer died between inserting and writing it)
+  // is filled by the next writer, with one compare-and-swap: first one wins.
+  if (wordKind(record.data) === StorageKind.none) publishWord(record.data, word);
+  storeTestHooks.at?.("index-published");
+}
+
+function writeLargeObject(generation: Generation, id: Uint8Array, content: ObjectContent): bigint {
+  const { data, refBytes, refCount } = content;
+  const kind = refCount === 0 ? StorageKind.leafFile : StorageKind.recordFile;
+  const path = largeObjectPath(generation.directory, kind, idToHex(id));
+  let length: number;
+  if (kind === StorageKind.leafFile) {
+    length = writeWholeFile(path, [data]);
+  } else {
+    const header = new Uint8Array(recordHeaderBytes + refCount * idBytes);
+    writeRecordHeader(header, data.length, refBytes, refCount);
+    length = writeWholeFile(path, [header, data]);
+  }
+  generation.addLargeObjectBytes(length);
+  return packIndexWord(kind, length);
+}
+
+/** For validation: the file a large object should be in, and its length now (null if missing). */
+export function largeObjectFile(generation: Generation, id: Uint8Array, kind: number): { path: string; length: number | null } {
+  const path = largeObjectPath(generation.directory, kind as StorageKind, idToHex(id));
+  return { path, length: fileLength(path) };
+}
