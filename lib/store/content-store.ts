@@ -37,7 +37,7 @@ import { optionalBoolean, requireBytes, requireString } from "../common/argument
 import { ArenaError } from "../common/errors.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
 import { ActionCache } from "./action-cache.ts";
-import { capacitiesFor, type Generation, type GenerationCapacities } from "./generation.ts";
+import { capacitiesFor, hardLimitShare, type Generation, type GenerationCapacities } from "./generation.ts";
 import { collectGarbage, openNewest, startNextGeneration } from "./generations.ts";
 import { hashObjectInto, idBytes, idToHex, requireIdInto, sameId } from "./hashing.ts";
 import { isPresent, locate, readObject, storeObject, type ObjectContent } from "./object-io.ts";
@@ -64,7 +64,15 @@ export interface StoredObject {
 
 /** What stats() reports. */
 export interface StoreStats {
-  generations: { number: number; role: "primary" | "upstream"; storageBytes: number; largeObjectBytes: number }[];
+  generations: {
+    number: number;
+    role: "primary" | "upstream";
+    /** Index, pool and action cache files (their used sizes) plus large-object files. */
+    storageBytes: number;
+    /** The data pool's used size (its bump pointer). */
+    poolBytes: number;
+    largeObjectBytes: number;
+  }[];
   storageBytes: number;
   maxBytes: number | null;
 }
@@ -170,9 +178,11 @@ export class ContentStore implements Disposable {
     const id = this.#id;
     hashObjectInto(bytes, refBytes, refCount, id);
     const idHex = idToHex(id);
-    if (!isPresent(generation, id)) {
+    if (!isPresent(generation, id) || storeTestHooks.writeEvenIfPresent) {
       storeObject(generation, id, { data: bytes, refBytes, refCount });
-      if (generation.storageBytes > this.#budgetBytes) this.#rotate(generation);
+      if (generation.storageBytes > this.#budgetBytes || generation.hardLimitUtilization > hardLimitShare) {
+        this.#rotate(generation);
+      }
     }
     return idHex;
   }
@@ -238,6 +248,7 @@ export class ContentStore implements Disposable {
         number: generation.number,
         role,
         storageBytes: generation.storageBytes,
+        poolBytes: generation.pool.size,
         largeObjectBytes: generation.largeObjectBytes,
       });
     }

@@ -14,8 +14,8 @@ import { closeSync, fstatSync, mkdirSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ArenaError } from "../common/errors.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
-import type { DataPool, HashIndex } from "./tables.ts";
-import { openStandInIndex, openStandInPool } from "./stand-in-tables.ts";
+import { OnDiskDataAllocator } from "../trie/data-allocator.ts";
+import { OnDiskTrieRawHashMap } from "../trie/trie-raw-hash-map.ts";
 
 export const generationPrefix = "v1.";
 const GiB = 2 ** 30;
@@ -27,11 +27,16 @@ export interface GenerationCapacities {
   actionsBytes: number;
 }
 
+/** The tables map at most 4 GiB each (one JavaScript buffer); LLVM maps 12 and 24 GiB. */
+const maxTableBytes = 4 * GiB;
+
 export function capacitiesFor(maxBytes: number | undefined): GenerationCapacities {
-  if (maxBytes === undefined) return { indexBytes: 4 * GiB, poolBytes: 16 * GiB, actionsBytes: 1 * GiB };
-  const pool = Math.max(64 * 2 ** 20, Math.min(16 * GiB, maxBytes));
-  return { indexBytes: Math.min(4 * GiB, pool), poolBytes: pool, actionsBytes: Math.min(GiB, pool) };
+  const pool = maxBytes === undefined ? maxTableBytes : Math.max(64 * 2 ** 20, Math.min(maxTableBytes, maxBytes));
+  return { indexBytes: Math.min(2 * GiB, pool), poolBytes: pool, actionsBytes: Math.min(GiB, pool) };
 }
+
+/** The share of a table's capacity past which the generation counts as full (LLVM: 85%). */
+export const hardLimitShare = 0.85;
 
 // Words of the pool's user header.
 const userHeaderBytes = 16;
@@ -41,14 +46,16 @@ const supersededWord = 2; // Int32 index
 export class Generation {
   readonly number: number;
   readonly directory: string;
-  readonly objects: HashIndex;
-  readonly pool: DataPool;
-  readonly actions: HashIndex;
+  /** id -> 8-byte index word (object-record.ts). */
+  readonly objects: OnDiskTrieRawHashMap;
+  readonly pool: OnDiskDataAllocator;
+  /** SHA-256 of an action key -> 32-byte object id. */
+  readonly actions: OnDiskTrieRawHashMap;
   readonly #lockFd: number;
   readonly #flags: Int32Array;
   readonly #counters: BigInt64Array;
 
-  private constructor(number: number, directory: string, lockFd: number, tables: [HashIndex, DataPool, HashIndex]) {
+  private constructor(number: number, directory: string, lockFd: number, tables: Tables) {
     this.number = number;
     this.directory = directory;
     this.#lockFd = lockFd;
@@ -91,7 +98,16 @@ export class Generation {
 
   /** Bytes this generation holds: its three files' used sizes and its large-object files. */
   get storageBytes(): number {
-    return this.objects.sizeBytes + this.pool.sizeBytes + this.actions.sizeBytes + this.largeObjectBytes;
+    return this.objects.size + this.pool.size + this.actions.size + this.largeObjectBytes;
+  }
+
+  /** The fullest table's share of its capacity, 0..1: a generation must rotate before any fills. */
+  get hardLimitUtilization(): number {
+    return Math.max(
+      this.objects.size / this.objects.capacity,
+      this.pool.size / this.pool.capacity,
+      this.actions.size / this.actions.capacity,
+    );
   }
 
   get largeObjectBytes(): number {
@@ -137,26 +153,34 @@ function sameFile(fd: number, path: string): boolean {
   }
 }
 
-function openTables(directory: string, capacities: GenerationCapacities): [HashIndex, DataPool, HashIndex] {
+type Tables = [OnDiskTrieRawHashMap, OnDiskDataAllocator, OnDiskTrieRawHashMap];
+
+function openTables(directory: string, capacities: GenerationCapacities): Tables {
   const opened: { close(): void }[] = [];
   try {
-    const objects = openStandInIndex(join(directory, "index"), {
+    const objects = OnDiskTrieRawHashMap.create(join(directory, "index.v1"), {
+      name: "mfa.cas.index[sha256]",
+      hashBits: 256,
       dataBytes: 8,
-      slots: 1 << 18,
       capacity: capacities.indexBytes,
     });
     opened.push(objects);
-    const pool = openStandInPool(join(directory, "data"), { capacity: capacities.poolBytes, userHeaderBytes });
+    const pool = OnDiskDataAllocator.create(join(directory, "data.v1"), {
+      name: "mfa.cas.data[sha256]",
+      capacity: capacities.poolBytes,
+      userHeaderBytes,
+    });
     opened.push(pool);
-    const actions = openStandInIndex(join(directory, "actions"), {
+    const actions = OnDiskTrieRawHashMap.create(join(directory, "actions.v1"), {
+      name: "mfa.cas.actions[sha256->id]",
+      hashBits: 256,
       dataBytes: 32,
-      slots: 1 << 16,
       capacity: capacities.actionsBytes,
     });
     return [objects, pool, actions];
   } catch (error) {
     for (const table of opened) table.close();
-    if (error instanceof ArenaError && error.code === "ERR_ARENA_CORRUPT") {
+    if (error instanceof ArenaError && (error.code === "ERR_ARENA_CORRUPT" || error.code === "ERR_ARENA_HEADER_MISMATCH")) {
       throw new ArenaError("ERR_CAS_CORRUPT", `${directory}: ${error.message}`, { path: directory });
     }
     throw error;

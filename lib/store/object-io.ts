@@ -98,21 +98,26 @@ const emptyRefs = new Uint8Array(0);
 
 function readPoolRecord(generation: Generation, id: Uint8Array, offset: number): ObjectContent {
   const pool = generation.pool;
-  if (offset < pool.firstOffset || offset % 8 !== 0 || offset + recordHeaderBytes > pool.sizeBytes) {
-    // A byte-wise read can race a compare-and-swap publish (only after a crash
-    // left an unpublished record); the atomic read settles it.
-    const word = generation.objects.find(id);
-    const settled = word === null ? 0n : loadWordAtomically(word.data);
-    const settledOffset = Number(settled & 0xff_ffff_ffff_ffffn);
-    if (settledOffset === offset || settled === 0n) throw corrupt(generation, id, `its pool offset ${offset} is outside the pool`);
-    return readPoolRecord(generation, id, settledOffset);
+  let header: Uint8Array;
+  try {
+    header = pool.get(offset, recordHeaderBytes);
+  } catch (error) {
+    if (!(error instanceof ArenaError && error.code === "ERR_ARENA_CORRUPT")) throw error;
+    // A byte-wise read of the word can race a compare-and-swap publish (only after
+    // a crash left an unpublished record); the atomic read settles it.
+    const record = generation.objects.find(id);
+    const settled = record === null ? 0n : Number(loadWordAtomically(record.data) & 0xff_ffff_ffff_ffffn);
+    if (settled === offset || settled === 0n) throw corrupt(generation, id, `its pool offset ${offset} is outside the pool`);
+    return readPoolRecord(generation, id, Number(settled));
   }
-  const shape = readRecordShape(pool.bytes(offset, recordHeaderBytes));
+  const shape = readRecordShape(header);
   if (shape === null) throw corrupt(generation, id, `the record at pool offset ${offset} has an impossible header`);
-  if (offset + shape.totalBytes > pool.sizeBytes) throw corrupt(generation, id, `the record at pool offset ${offset} runs past the pool`);
+  if (offset % 8 !== 0 || offset + shape.totalBytes > pool.size) {
+    throw corrupt(generation, id, `the record at pool offset ${offset} runs past the pool`);
+  }
   return {
-    data: pool.bytes(offset + shape.dataStart, shape.dataLength).slice(),
-    refBytes: shape.refCount === 0 ? emptyRefs : pool.bytes(offset + recordHeaderBytes, shape.refCount * idBytes).slice(),
+    data: pool.get(offset + shape.dataStart, shape.dataLength).slice(),
+    refBytes: shape.refCount === 0 ? emptyRefs : pool.get(offset + recordHeaderBytes, shape.refCount * idBytes).slice(),
     refCount: shape.refCount,
   };
 }
@@ -122,7 +127,7 @@ function readPoolRecord(generation: Generation, id: Uint8Array, offset: number):
  * Complete bytes first, index word last.
  */
 export function storeObject(generation: Generation, id: Uint8Array, content: ObjectContent): void {
-  if (isPresent(generation, id)) return;
+  if (isPresent(generation, id) && !storeTestHooks.writeEvenIfPresent) return;
   const { data, refBytes, refCount } = content;
   const size = recordBytes(data.length, refCount);
   let word: bigint;
@@ -133,7 +138,7 @@ export function storeObject(generation: Generation, id: Uint8Array, content: Obj
   } else {
     let offset: number;
     try {
-      offset = generation.pool.allocate(size);
+      offset = generation.pool.allocateOffset(size);
     } catch (error) {
       if (!(error instanceof ArenaError && error.code === "ERR_ARENA_FULL")) throw error;
       // A full pool is not a full store: LLVM falls back to a file of its own too.
@@ -143,7 +148,7 @@ export function storeObject(generation: Generation, id: Uint8Array, content: Obj
     }
     word = packIndexWord(StorageKind.pool, offset);
     writeBytes = () => {
-      const record = generation.pool.bytes(offset, size);
+      const record = generation.pool.get(offset, size);
       writeRecordHeader(record, data.length, refBytes, refCount);
       record.set(data, recordHeaderBytes + refCount * idBytes);
     };

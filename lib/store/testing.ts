@@ -4,10 +4,10 @@
  * catches the bug it is about. Never set them in real use.
  */
 export const storeTestHooks = {
-  /** Index: a plain store into an empty slot instead of a compare-and-swap (two writers can both win). */
-  plainIndexStore: false,
   /** put: publish the index entry first, then write the bytes (a reader or a crash sees half an object). */
   publishBeforeWrite: false,
+  /** put: write the bytes even when the object is already there (each put of it stores another copy). */
+  writeEvenIfPresent: false,
   /** actions.put: read, then write the value if absent, without the trie's first-insert-wins. */
   plainActionPut: false,
   /** Reads never copy an object from an older generation into the newest. */
@@ -20,8 +20,9 @@ export const storeTestHooks = {
 
 export type CrashPoint = "bytes-written" | "index-published";
 
+/** Turns on one broken variant in this process. */
 export function useBrokenVariantForTests(name: BrokenVariant): void {
   storeTestHooks[name] = true;
 }
 
-export type BrokenVariant = "plainIndexStore" | "publishBeforeWrite" | "plainActionPut" | "noCopyForward" | "collectWithoutLocks";
+export type BrokenVariant = "writeEvenIfPresent" | "publishBeforeWrite" | "plainActionPut" | "noCopyForward" | "collectWithoutLocks";

@@ -26,9 +26,16 @@ const computed = new Uint8Array(idBytes);
 
 export function validateGeneration(generation: Generation, deep: boolean, report: ValidationReport): void {
   const where = generation.directory;
-  for (const problem of generation.objects.check()) report.problems.push(problem);
-  for (const problem of generation.actions.check()) report.problems.push(problem);
-  for (const record of generation.objects.records()) {
+  for (const table of [generation.objects, generation.actions]) {
+    try {
+      table.validate();
+    } catch (error) {
+      if (!(error instanceof ArenaError)) throw error;
+      report.problems.push(`${where}: ${error.message}`);
+      return; // the walks below would trip over the same damage
+    }
+  }
+  for (const record of generation.objects) {
     report.objects += 1;
     const location = locationOf(record.data);
     if (location.kind === StorageKind.none) continue; // abandoned by a crash before publishing: harmless
@@ -65,7 +72,7 @@ export function validateGeneration(generation: Generation, deep: boolean, report
       report.problems.push(`${where}: object ${idHex} does not hash to its id (its bytes hash to ${idToHex(computed)})`);
     }
   }
-  for (const record of generation.actions.records()) {
+  for (const record of generation.actions) {
     report.actions += 1;
     if (!isPresent(generation, record.data)) {
       report.problems.push(`${where}: an action entry maps to ${idToHex(record.data)}, which is not in the generation`);
