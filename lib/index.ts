@@ -13,3 +13,4 @@ export { OnDiskDataAllocator, type DataAllocatorOptions, type DataBlock } from "
 export { ContentStore, type ContentStoreOptions, type StoredObject, type StoreStats } from "./store/content-store.ts";
 export { ActionCache } from "./store/action-cache.ts";
 export type { ValidationReport } from "./store/validate.ts";
+export type { ValidateIfNeededOptions, ValidationOutcome } from "./store/recovery.ts";

@@ -44,6 +44,7 @@ import { isPresent, locate, readObject, storeObject, type ObjectContent } from "
 import { maxRefs, StorageKind } from "./object-record.ts";
 import { storeTestHooks } from "./testing.ts";
 import { validateGeneration, type ValidationReport } from "./validate.ts";
+import { validateIfNeeded, type ValidateIfNeededOptions, type ValidationOutcome } from "./recovery.ts";
 
 export interface ContentStoreOptions {
   /**
@@ -125,6 +126,32 @@ export class ContentStore implements Disposable {
     }
     const verifyOnRead = optionalBoolean(options.verifyOnRead, "options.verifyOnRead");
     return new ContentStore(directory, maxBytes, verifyOnRead);
+  }
+
+  /**
+   * Validates the store in `directory` once per boot (LLVM's validateIfNeeded):
+   * "skipped" if this boot already did, "valid", or "recovered" when it was
+   * corrupt and was moved aside (`corrupt.*`, removed by gc) to start afresh.
+   * Recovery needs the store closed everywhere (ERR_CAS_BUSY otherwise); with
+   * `allowRecovery: false` a corrupt store is ERR_CAS_CORRUPT instead.
+   */
+  static validateIfNeeded(directory: string, options: ValidateIfNeededOptions = {}): { outcome: ValidationOutcome; problems: string[] } {
+    requireString(directory, "directory");
+    if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+    const settings = {
+      deep: optionalBoolean(options.deep, "options.deep"),
+      allowRecovery: options.allowRecovery === undefined ? true : optionalBoolean(options.allowRecovery, "options.allowRecovery"),
+      force: optionalBoolean(options.force, "options.force"),
+    };
+    return validateIfNeeded(directory, settings, (deep) => {
+      try {
+        using store = ContentStore.open(directory);
+        return store.validate({ deep }).problems;
+      } catch (error) {
+        if (error instanceof ArenaError && /CORRUPT|MISMATCH/.test(error.code)) return [error.message];
+        throw error;
+      }
+    });
   }
 
   private constructor(directory: string, maxBytes: number | null, verifyOnRead: boolean) {

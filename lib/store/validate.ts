@@ -57,7 +57,7 @@ export function validateGeneration(generation: Generation, deep: boolean, report
       content = readObject(generation, record.hash, location);
     } catch (error) {
       if (!(error instanceof ArenaError)) throw error;
-      report.problems.push(`${where}: ${error.message}`);
+      report.problems.push(error.message);
       continue;
     }
     for (let index = 0; index < content.refCount; index++) {
