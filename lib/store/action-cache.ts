@@ -41,7 +41,7 @@ export class ActionCache {
    * Throws ArenaError ERR_CAS_POISONED if `key` already maps to another id.
    */
   put(key: string | Uint8Array, id: string): void {
-    const generation = this.#store.current();
+    let generation = this.#store.current();
     const value = this.#value;
     requireIdInto(id, "id", value);
     const hashedKey = this.#hashKey(key);
@@ -50,7 +50,8 @@ export class ActionCache {
         path: generation.directory,
       });
     }
-    this.#followForward(generation, hashedKey);
+    this.#followForward(hashedKey);
+    generation = this.#store.current(); // copying forward may have started a new generation
     if (storeTestHooks.plainActionPut) {
       // BROKEN on purpose: last writer wins, nobody is told.
       const found = generation.actions.find(hashedKey);
@@ -74,7 +75,7 @@ export class ActionCache {
     const hashedKey = this.#hashKey(key);
     const record = generation.actions.find(hashedKey);
     if (record !== null) return idToHex(record.data);
-    const forwarded = this.#followForward(generation, hashedKey);
+    const forwarded = this.#followForward(hashedKey);
     return forwarded === null ? null : idToHex(forwarded);
   }
 
@@ -82,7 +83,7 @@ export class ActionCache {
    * Copies the upstream generation's entry for the key (and its object) into the
    * primary one, so it outlives the next rotation. Returns the id, or null.
    */
-  #followForward(generation: Generation, hashedKey: Uint8Array): Uint8Array | null {
+  #followForward(hashedKey: Uint8Array): Uint8Array | null {
     const upstream = this.#store.upstream();
     if (upstream === null) return null;
     const found = upstream.actions.find(hashedKey);
@@ -92,7 +93,7 @@ export class ActionCache {
     // An entry whose object is gone is a miss, not a dangling hit.
     if (!this.#store.ensurePresent(id)) return null;
     const key = hashedKey.slice();
-    generation.actions.insert(key, (fresh) => fresh.set(id));
+    this.#store.current().actions.insert(key, (fresh) => fresh.set(id));
     return id;
   }
 

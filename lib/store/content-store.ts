@@ -187,7 +187,7 @@ export class ContentStore implements Disposable {
     requireBytes(bytes, "bytes");
     if (!Array.isArray(refs)) throw new TypeError("refs must be an array of ids");
     if (refs.length > maxRefs) throw new RangeError(`refs may hold at most ${maxRefs} ids, got ${refs.length}`);
-    const generation = this.#current();
+    this.#current();
     const refCount = refs.length;
     const refBytes = new Uint8Array(refCount * idBytes);
     for (let index = 0; index < refCount; index++) {
@@ -204,12 +204,11 @@ export class ContentStore implements Disposable {
     }
     const id = this.#id;
     hashObjectInto(bytes, refBytes, refCount, id);
+    const generation = this.#current(); // after the refs: copying them forward may have rotated
     const idHex = idToHex(id);
     if (!isPresent(generation, id) || storeTestHooks.writeEvenIfPresent) {
       storeObject(generation, id, { data: bytes, refBytes, refCount });
-      if (generation.storageBytes > this.#budgetBytes || generation.hardLimitUtilization > hardLimitShare) {
-        this.#rotate(generation);
-      }
+      this.#rotateIfFull(generation);
     }
     return idHex;
   }
@@ -230,7 +229,9 @@ export class ContentStore implements Disposable {
       if (!storeTestHooks.noCopyForward) {
         const copied = this.#copyForward(upstream, generation, wanted, 0);
         if (copied === null) return null;
-        return this.#finish(copied, wanted);
+        const result = this.#finish(copied, wanted);
+        this.#rotateIfFull(generation);
+        return result;
       }
     }
     return this.#finish(readObject(from, wanted, location), wanted);
@@ -334,8 +335,11 @@ export class ContentStore implements Disposable {
     return primary;
   }
 
-  #rotate(full: Generation): void {
-    startNextGeneration(this.directory, full);
+  /** After a write: past its budget (or 85% of a table), the generation gives way to a new one. */
+  #rotateIfFull(generation: Generation): void {
+    if (generation.storageBytes <= this.#budgetBytes && generation.hardLimitUtilization <= hardLimitShare) return;
+    if (generation !== this.#primary) return; // already followed
+    startNextGeneration(this.directory, generation);
     this.#follow();
   }
 
@@ -349,7 +353,9 @@ export class ContentStore implements Disposable {
     const upstream = this.#upstream;
     if (upstream === null) return false;
     if (storeTestHooks.noCopyForward) return isPresent(upstream, id);
-    return this.#copyForward(upstream, primary, id, depth) !== null;
+    if (this.#copyForward(upstream, primary, id, depth) === null) return false;
+    if (depth === 0) this.#rotateIfFull(primary);
+    return true;
   }
 
   /** Copies `id` and everything it refers to from `from` into `to`, refs first. Null if incomplete. */

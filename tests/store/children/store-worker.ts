@@ -3,6 +3,8 @@
 //   follow DIR GO FROM COUNT SIZE VARIANT        wait for each object in order, read it back at once
 //   crash-at DIR POINT AFTER SIZE VARIANT        put objects; SIGKILL itself at POINT of put number AFTER
 //   ack-until-killed DIR START SIZE              put objects forever, printing "ack INDEX ID" after each
+//   fill DIR GO MAXBYTES START TOTAL VARIANT     put TOTAL bytes of objects into a bounded store, reading each back at once
+//   hot DIR GO MAXBYTES DONE VARIANT             put a hot set, then read it over and over until DONE exists
 import { ContentStore } from "../../../lib/index.ts";
 import { storeTestHooks, useBrokenVariantForTests, type BrokenVariant, type CrashPoint } from "../../../lib/store/testing.ts";
 import { objectBytes, sha256Hex, waitForGo } from "../support.ts";
@@ -77,6 +79,42 @@ if (mode === "write") {
     if (index % 7 === 0) store.actions.put(`ack ${index}`, id);
     console.log(`ack ${index} ${sizeBytes} ${id}`);
   }
+} else if (mode === "fill") {
+  const [go, maxBytes, start, total, broken] = rest;
+  variant(broken);
+  using store = ContentStore.open(directory!, { maxBytes: Number(maxBytes) });
+  waitForGo(go!);
+  let written = 0;
+  let lostAfterPut = 0;
+  for (let index = Number(start); written < Number(total); index++) {
+    const size = index % 40 === 0 ? 100_000 : 2048 + (index % 8) * 1024; // a large object now and then
+    const id = store.put(objectBytes(index, size));
+    written += size;
+    // The object this process was just handed is there, whatever rotated meanwhile.
+    if (store.get(id) === null) lostAfterPut += 1;
+  }
+  console.log(JSON.stringify({ lostAfterPut, generation: store.stats().generations[0]!.number }));
+} else if (mode === "hot") {
+  const [go, maxBytes, done, broken] = rest;
+  variant(broken);
+  using store = ContentStore.open(directory!, { maxBytes: Number(maxBytes) });
+  const hot = Array.from({ length: 200 }, (_, index) => store.put(objectBytes(1_000_000_000 + index, 4096)));
+  const parent = store.put(new TextEncoder().encode("hot tree"), hot.slice(0, 50));
+  store.actions.put("hot action", parent);
+  waitForGo(go!);
+  let lost = 0;
+  let sweeps = 0;
+  const generations = new Set<number>();
+  const { existsSync } = await import("node:fs");
+  while (!existsSync(done!) || sweeps < 2) {
+    for (const id of hot) if (store.get(id) === null) lost += 1;
+    if (store.actions.get("hot action") !== parent) lost += 1;
+    const tree = store.get(parent);
+    if (tree === null || tree.refs.some((ref) => !store.has(ref))) lost += 1;
+    generations.add(store.stats().generations[0]!.number);
+    sweeps += 1;
+  }
+  console.log(JSON.stringify({ lost, sweeps, generations: generations.size }));
 } else {
   throw new Error(`unknown mode ${mode}`);
 }
