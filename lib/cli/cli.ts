@@ -11,6 +11,7 @@
 import { parseArgs } from "node:util";
 import { ArenaError } from "../common/errors.ts";
 import { inspectArenaFile, type Inspection } from "./inspect.ts";
+import { casMain, casUsage } from "./cas.ts";
 
 /** What `main` writes and returns; the bin script forwards it to the process. */
 export interface CliResult {
@@ -26,7 +27,9 @@ const usage = `usage: mapped-file-arena <inspect|verify> FILE [--header-offset N
   verify FILE    check the header; exit 0 if valid, 1 if not
   --header-offset N  where the header is (default 0, the library's default)
   --json         machine-readable output
-  --help         this text`;
+  --help         this text
+
+${casUsage.replace("usage: ", "")}`;
 
 const exitValid = 0;
 const exitInvalid = 1;
@@ -34,6 +37,7 @@ const exitUsage = 2;
 
 /** Runs the command line `args` (without the runtime and script) and returns its output. */
 export function main(args: string[]): CliResult {
+  if (args[0] === "cas") return casMain(args.slice(1));
   let parsed;
   try {
     parsed = parseArgs({

@@ -38,7 +38,7 @@ import { ArenaError } from "../common/errors.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
 import { ActionCache } from "./action-cache.ts";
 import { capacitiesFor, hardLimitShare, type Generation, type GenerationCapacities } from "./generation.ts";
-import { collectGarbage, openNewest, startNextGeneration } from "./generations.ts";
+import { collectGarbage, openNewest, removeAbandonedTemporaries, startNextGeneration } from "./generations.ts";
 import { hashObjectInto, idBytes, idToHex, requireIdInto, sameId } from "./hashing.ts";
 import { isPresent, locate, readObject, storeObject, type ObjectContent } from "./object-io.ts";
 import { maxRefs, StorageKind } from "./object-record.ts";
@@ -286,12 +286,14 @@ export class ContentStore implements Disposable {
 
   /**
    * Deletes the generations no process uses any more (older than the newest two,
-   * not held open) and leftovers of interrupted deletions; with `includeCorrupt`,
-   * also what recovery moved aside. Returns the directory names removed.
+   * not held open), leftovers of interrupted deletions, and temporary files of
+   * writers that died; with `includeCorrupt`, also what recovery moved aside.
+   * Returns the names removed.
    */
   gc(options: { includeCorrupt?: boolean } = {}): string[] {
     this.#current();
-    return collectGarbage(this.directory, { includeCorrupt: optionalBoolean(options.includeCorrupt, "options.includeCorrupt") });
+    const includeCorrupt = optionalBoolean(options.includeCorrupt, "options.includeCorrupt");
+    return [...collectGarbage(this.directory, { includeCorrupt }), ...removeAbandonedTemporaries(this.directory)];
   }
 
   get closed(): boolean {

@@ -94,6 +94,39 @@ export function collectGarbage(root: string, options: { includeCorrupt?: boolean
   return removed;
 }
 
+/**
+ * Removes temporary large-object files whose writer is dead (a process killed
+ * between writing and renaming): the name holds the writer's pid.
+ */
+export function removeAbandonedTemporaries(root: string): string[] {
+  const removed: string[] = [];
+  for (const number of listGenerations(root)) {
+    const directory = join(root, `${generationPrefix}${number}`);
+    let names: string[];
+    try {
+      names = readdirSync(directory);
+    } catch {
+      continue; // removed meanwhile
+    }
+    for (const name of names) {
+      const match = /\.(\d+)\.\d+\.tmp$/.exec(name);
+      if (match === null || isAlive(Number(match[1]))) continue;
+      rmSync(join(directory, name), { force: true });
+      removed.push(join(`${generationPrefix}${number}`, name));
+    }
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 function moveAside(root: string, name: string, to: string): void {
   renameSync(join(root, name), join(root, to));
 }
