@@ -3,11 +3,11 @@
  * directory from the shell. Like the rest of the CLI, every failure is one line
  * on stderr and an exit code: 0 fine, 1 the store has problems, 2 usage or I/O.
  */
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ArenaError } from "../common/errors.ts";
 import { ContentStore } from "../store/content-store.ts";
+import { diskBytes } from "../store/disk-usage.ts";
 import type { CliResult } from "./cli.ts";
 
 export const casUsage = `usage: mapped-file-arena cas <stats|validate|gc> DIR [options]
@@ -87,16 +87,6 @@ function validate(store: ContentStore, deep: boolean, json: boolean): CliResult 
 
 function usageError(message: string): CliResult {
   return { exitCode: 2, stdout: "", stderr: `mapped-file-arena: ${message}\n${casUsage}\n` };
-}
-
-function diskBytes(path: string): number {
-  try {
-    const status = statSync(path);
-    if (!status.isDirectory()) return status.blocks * 512;
-    return readdirSync(path).reduce((sum, name) => sum + diskBytes(join(path, name)), 0);
-  } catch {
-    return 0; // removed while we looked
-  }
 }
 
 function mib(bytes: number): string {

@@ -5,26 +5,16 @@
 // is read is copied forward into the newest generation. Shown failing on the
 // broken variant that never copies forward.
 import { describe, expect, test } from "bun:test";
-import { readdirSync, statSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ContentStore } from "../../lib/index.ts";
+import { diskBytes } from "../../lib/store/disk-usage.ts";
 import { tempDirectory } from "../support/temp.ts";
 import { runToEnd, spawnStoreChild } from "./support.ts";
 
 const root = tempDirectory("store-bounded-");
 const maxBytes = 32 * 2 ** 20;
 const writers = 3;
-
-/** Bytes on disk under `path` (st_blocks), as du counts them; files vanishing meanwhile count 0. */
-function diskBytes(path: string): number {
-  try {
-    const status = statSync(path);
-    if (!status.isDirectory()) return status.blocks * 512;
-    return readdirSync(path).reduce((sum, name) => sum + diskBytes(join(path, name)), 0);
-  } catch {
-    return 0;
-  }
-}
 
 async function workload(name: string, broken: string) {
   const directory = join(root, name);
