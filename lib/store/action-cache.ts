@@ -14,7 +14,7 @@
 import { ArenaError } from "../common/errors.ts";
 import type { ContentStore } from "./content-store.ts";
 import type { Generation } from "./generation.ts";
-import { idBytes, idToHex, requireIdInto, sameId } from "./hashing.ts";
+import { idBytes, idScratch, idToHex, requireIdInto, sameId } from "./hashing.ts";
 import { storeTestHooks } from "./testing.ts";
 
 interface StoreAccess {
@@ -29,7 +29,7 @@ const encoder = new TextEncoder();
 export class ActionCache {
   readonly #store: StoreAccess;
   readonly #key = new Uint8Array(idBytes);
-  readonly #value = new Uint8Array(idBytes);
+  readonly #value = idScratch();
 
   /** @internal Made by ContentStore. */
   constructor(_owner: ContentStore, access: StoreAccess) {

@@ -39,7 +39,7 @@ import { lockFile, unlockFile } from "../native/native.ts";
 import { ActionCache } from "./action-cache.ts";
 import { capacitiesFor, hardLimitShare, type Generation, type GenerationCapacities } from "./generation.ts";
 import { collectGarbage, openNewest, removeAbandonedTemporaries, startNextGeneration } from "./generations.ts";
-import { hashObjectInto, idBytes, idToHex, requireIdInto, sameId } from "./hashing.ts";
+import { hashObjectInto, idBytes, idScratch, idToHex, requireIdInto, sameId } from "./hashing.ts";
 import { isPresent, locate, readObject, storeObject, type ObjectContent } from "./object-io.ts";
 import { maxRefs, StorageKind } from "./object-record.ts";
 import { storeTestHooks } from "./testing.ts";
@@ -109,7 +109,7 @@ export class ContentStore implements Disposable {
   readonly #budgetBytes: number;
   readonly #rootLockFd: number;
   /** Scratch for the id being looked up: parsed once, never allocated per call. */
-  readonly #id = new Uint8Array(idBytes);
+  readonly #id = idScratch();
   readonly #check = new Uint8Array(idBytes);
 
   /** Opens (creating if needed) the store in `directory`. */

@@ -53,6 +53,12 @@ export class Generation {
   readonly actions: OnDiskTrieRawHashMap;
   readonly #lockFd: number;
   readonly #flags: Int32Array;
+  /**
+   * The index file's bytes, taken from the first record found (the trie maps its
+   * file as one buffer, a record's data view at its file offset): lets a lookup
+   * use findOffset and read the word, without the two views find() makes.
+   */
+  #indexBytes: Uint8Array | null = null;
   readonly #counters: BigInt64Array;
 
   private constructor(number: number, directory: string, lockFd: number, tables: Tables) {
@@ -94,6 +100,34 @@ export class Generation {
       closeSync(fd);
       throw error;
     }
+  }
+
+  /**
+   * Where the index word of `id` is in `indexBytes`, or -1 if the index has no
+   * record for it. The lookup's hot path: nothing allocated once warm.
+   */
+  findWord(id: Uint8Array): number {
+    const offset = this.objects.findOffset(id);
+    if (offset < 0) return -1;
+    const bytes = this.#indexBytes;
+    if (bytes !== null && offset + 8 <= bytes.length) return offset;
+    return this.#findWordSlowly(id, offset);
+  }
+
+  /** The buffer findWord's offsets index (valid after findWord returned one). */
+  get indexBytes(): Uint8Array {
+    return this.#indexBytes!;
+  }
+
+  #findWordSlowly(id: Uint8Array, offset: number): number {
+    const record = this.objects.find(id);
+    if (record === null) return -1;
+    const view = new Uint8Array(record.data.buffer, 0, record.data.byteOffset + record.data.byteLength);
+    if (record.data.byteOffset !== record.offset || record.offset !== offset) {
+      throw new ArenaError("ERR_CAS_INTERNAL", `the index ${this.objects.path} does not lay records out at their offsets`);
+    }
+    this.#indexBytes = new Uint8Array(view.buffer);
+    return offset;
   }
 
   /** Bytes this generation holds: its three files' used sizes and its large-object files. */

@@ -42,9 +42,12 @@ const absent: ObjectLocation = { kind: StorageKind.none, offset: 0 };
 
 /** Finds `id` in the generation's index; kind 0 when absent or not yet published. */
 export function locate(generation: Generation, id: Uint8Array): ObjectLocation {
-  const record = generation.objects.find(id);
-  if (record === null) return absent;
-  return locationOf(record.data);
+  const at = generation.findWord(id);
+  if (at < 0) return absent;
+  const bytes = generation.indexBytes;
+  const kind = bytes[at + 7]!;
+  if (kind === StorageKind.none) return absent;
+  return { kind, offset: wordOffset(bytes, at) };
 }
 
 export function locationOf(word: Uint8Array): ObjectLocation {
@@ -55,8 +58,8 @@ export function locationOf(word: Uint8Array): ObjectLocation {
 
 /** True when `id` has a published object in `generation`. The hot path of has(). */
 export function isPresent(generation: Generation, id: Uint8Array): boolean {
-  const record = generation.objects.find(id);
-  return record !== null && wordKind(record.data) !== StorageKind.none;
+  const at = generation.findWord(id);
+  return at >= 0 && generation.indexBytes[at + 7] !== StorageKind.none;
 }
 
 function corrupt(generation: Generation, id: Uint8Array, what: string): ArenaError {

@@ -84,10 +84,10 @@ export function wordKind(word: Uint8Array): number {
   return word[7]!;
 }
 
-/** The offset (or file length) in an index word's low 56 bits. */
-export function wordOffset(word: Uint8Array): number {
-  const low = (word[0]! | (word[1]! << 8) | (word[2]! << 16) | (word[3]! << 24)) >>> 0;
-  return (word[4]! | (word[5]! << 8) | (word[6]! << 16)) * 2 ** 32 + low;
+/** The offset (or file length) in the low 56 bits of the index word at `word[at]`. */
+export function wordOffset(word: Uint8Array, at = 0): number {
+  const low = (word[at]! | (word[at + 1]! << 8) | (word[at + 2]! << 16) | (word[at + 3]! << 24)) >>> 0;
+  return (word[at + 4]! | (word[at + 5]! << 8) | (word[at + 6]! << 16)) * 2 ** 32 + low;
 }
 
 /** The word as one atomic 64-bit load (the slow, certain path). */

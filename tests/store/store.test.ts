@@ -114,7 +114,8 @@ describe("objects", () => {
     expect(() => store.put(text("x"), "ab" as never)).toThrow(TypeError);
     expect(() => store.put(text("x"), ["nothex"])).toThrow("refs[0]");
     expect(() => store.get("ABCD")).toThrow(RangeError);
-    expect(() => store.get("A".repeat(64))).toThrow(RangeError); // lowercase only
+    expect(() => store.get(`${"a".repeat(63)}g`)).toThrow(RangeError);
+    expect(store.has("A".repeat(64))).toBe(false); // hex in either case
     expect(() => store.has(42 as never)).toThrow(TypeError);
     expect(() => ContentStore.open(freshDirectory(), { maxBytes: 1000 })).toThrow(RangeError);
     expect(() => ContentStore.open(freshDirectory(), { verifyOnRead: "yes" as never })).toThrow("options.verifyOnRead");
