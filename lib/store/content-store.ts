@@ -40,7 +40,7 @@ import { ActionCache } from "./action-cache.ts";
 import { capacitiesFor, hardLimitShare, type Generation, type GenerationCapacities } from "./generation.ts";
 import { collectGarbage, openNewest, removeAbandonedTemporaries, startNextGeneration } from "./generations.ts";
 import { hashObjectInto, idBytes, idScratch, idToHex, requireIdInto, sameId } from "./hashing.ts";
-import { isPresent, locate, readObject, storeObject, type ObjectContent } from "./object-io.ts";
+import { isPresent, locate, readObject, storeObject, type ObjectContent, type ObjectLocation } from "./object-io.ts";
 import { maxRefs, StorageKind } from "./object-record.ts";
 import { storeTestHooks } from "./testing.ts";
 import { validateGeneration, type ValidationReport } from "./validate.ts";
@@ -67,7 +67,8 @@ export interface StoredObject {
 export interface StoreStats {
   generations: {
     number: number;
-    role: "primary" | "upstream";
+    /** primary: written to; upstream: the one before; retained: what this process had open before its last follow, until its next. */
+    role: "primary" | "upstream" | "retained";
     /** Index, pool and action cache files (their used sizes) plus large-object files. */
     storageBytes: number;
     /** The data pool's used size (its bump pointer). */
@@ -104,7 +105,17 @@ export class ContentStore implements Disposable {
   readonly actions: ActionCache;
 
   #primary: Generation | null;
-  #upstream: Generation | null;
+  /**
+   * Older generations this process reads from and copies forward: the upstream
+   * (the one before the primary), then the generations this process had open
+   * before its last follow that the new pair skipped past, kept open (so not
+   * collected) until its next follow. So an object this process touched stays
+   * within its reach until it has followed two rotations without touching it
+   * again, however many rotations other processes made in between.
+   */
+  #older: Generation[] = [];
+  /** The members of #older kept from before the last follow (dropped at the next). */
+  #retained = new Set<Generation>();
   readonly #capacities: GenerationCapacities;
   readonly #budgetBytes: number;
   readonly #rootLockFd: number;
@@ -166,14 +177,16 @@ export class ContentStore implements Disposable {
     this.#rootLockFd = openSync(lockPath, "a+");
     try {
       lockFile(this.#rootLockFd, "shared", lockPath);
-      [this.#primary, this.#upstream] = openNewest(directory, this.#capacities);
+      const [primary, upstream] = openNewest(directory, this.#capacities);
+      this.#primary = primary;
+      if (upstream !== null) this.#older = [upstream];
     } catch (error) {
       closeSync(this.#rootLockFd);
       throw error;
     }
     this.actions = new ActionCache(this, {
       current: () => this.#current(),
-      upstream: () => this.#upstream,
+      older: () => this.#older,
       ensurePresent: (id) => this.#ensurePresent(id, 0),
     });
   }
@@ -221,13 +234,11 @@ export class ContentStore implements Disposable {
     let location = locate(generation, wanted);
     let from = generation;
     if (location.kind === StorageKind.none) {
-      const upstream = this.#upstream;
-      if (upstream === null) return null;
-      location = locate(upstream, wanted);
-      if (location.kind === StorageKind.none) return null;
-      from = upstream;
+      const found = this.#findOlder(wanted);
+      if (found === null) return null;
+      [from, location] = found;
       if (!storeTestHooks.noCopyForward) {
-        const copied = this.#copyForward(upstream, generation, wanted, 0);
+        const copied = this.#copyForward(from, generation, wanted, 0);
         if (copied === null) return null;
         const result = this.#finish(copied, wanted);
         this.#rotateIfFull(generation);
@@ -256,9 +267,7 @@ export class ContentStore implements Disposable {
     const deep = optionalBoolean(options.deep, "options.deep");
     const primary = this.#current();
     const report: ValidationReport = { valid: true, problems: [], objects: 0, actions: 0 };
-    for (const generation of [primary, this.#upstream]) {
-      if (generation !== null) validateGeneration(generation, deep, report);
-    }
+    for (const generation of [primary, ...this.#older]) validateGeneration(generation, deep, report);
     report.valid = report.problems.length === 0;
     return report;
   }
@@ -267,11 +276,8 @@ export class ContentStore implements Disposable {
   stats(): StoreStats {
     const primary = this.#current();
     const generations: StoreStats["generations"] = [];
-    for (const [generation, role] of [
-      [primary, "primary"],
-      [this.#upstream, "upstream"],
-    ] as const) {
-      if (generation === null) continue;
+    for (const [index, generation] of [primary, ...this.#older].entries()) {
+      const role = index === 0 ? "primary" : this.#retained.has(generation) ? "retained" : "upstream";
       generations.push({
         number: generation.number,
         role,
@@ -306,8 +312,9 @@ export class ContentStore implements Disposable {
     if (primary === null) return;
     this.#primary = null;
     primary.close();
-    this.#upstream?.close();
-    this.#upstream = null;
+    for (const generation of this.#older) generation.close();
+    this.#older = [];
+    this.#retained.clear();
     try {
       unlockFile(this.#rootLockFd, join(this.directory, "lock"));
     } finally {
@@ -326,15 +333,31 @@ export class ContentStore implements Disposable {
     return primary.superseded ? this.#follow() : primary;
   }
 
-  /** Reopens on the newest two generations and lets go of the rest. */
+  /**
+   * Reopens on the newest two generations. What this process had open before and
+   * the new pair skipped past stays open ("retained") until its next follow.
+   */
   #follow(): Generation {
     const [primary, upstream] = openNewest(this.directory, this.#capacities);
-    this.#primary!.close();
-    this.#upstream?.close();
+    const previous = this.#primary!;
+    const newest = upstream === null ? [primary] : [primary, upstream];
+    const had = [previous, ...this.#older.filter((generation) => !this.#retained.has(generation))];
+    const keep = had.filter((generation) => !newest.some((fresh) => fresh.number === generation.number));
+    for (const generation of [previous, ...this.#older]) if (!keep.includes(generation)) generation.close();
     this.#primary = primary;
-    this.#upstream = upstream;
+    this.#older = [...newest.slice(1), ...keep];
+    this.#retained = new Set(keep);
     collectGarbage(this.directory);
     return primary;
+  }
+
+  /** The first older generation that has `id`, and where; null if none has. */
+  #findOlder(id: Uint8Array): [Generation, ObjectLocation] | null {
+    for (const generation of this.#older) {
+      const location = locate(generation, id);
+      if (location.kind !== StorageKind.none) return [generation, location];
+    }
+    return null;
   }
 
   /** After a write: past its budget (or 85% of a table), the generation gives way to a new one. */
@@ -352,10 +375,10 @@ export class ContentStore implements Disposable {
   #ensurePresent(id: Uint8Array, depth: number): boolean {
     const primary = this.#current();
     if (isPresent(primary, id)) return true;
-    const upstream = this.#upstream;
-    if (upstream === null) return false;
-    if (storeTestHooks.noCopyForward) return isPresent(upstream, id);
-    if (this.#copyForward(upstream, primary, id, depth) === null) return false;
+    const found = this.#findOlder(id);
+    if (found === null) return false;
+    if (storeTestHooks.noCopyForward) return true;
+    if (this.#copyForward(found[0], primary, id, depth) === null) return false;
     if (depth === 0) this.#rotateIfFull(primary);
     return true;
   }
