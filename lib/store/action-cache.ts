@@ -12,7 +12,6 @@
  * offset as in LLVM), so an entry means the same thing in every generation.
  */
 import { ArenaError } from "../common/errors.ts";
-import type { ContentStore } from "./content-store.ts";
 import type { Generation } from "./generation.ts";
 import { idBytes, idScratch, idToHex, requireIdInto, sameId } from "./hashing.ts";
 import { storeTestHooks } from "./testing.ts";
@@ -33,7 +32,7 @@ export class ActionCache {
   readonly #value = idScratch();
 
   /** @internal Made by ContentStore. */
-  constructor(_owner: ContentStore, access: StoreAccess) {
+  constructor(access: StoreAccess) {
     this.#store = access;
   }
 

@@ -184,10 +184,10 @@ export class ContentStore implements Disposable {
       closeSync(this.#rootLockFd);
       throw error;
     }
-    this.actions = new ActionCache(this, {
+    this.actions = new ActionCache({
       current: () => this.#current(),
       older: () => this.#older,
-      ensurePresent: (id) => this.#ensurePresent(id, 0),
+      ensurePresent: (id) => this.#ensurePresent(id),
     });
   }
 
@@ -209,7 +209,7 @@ export class ContentStore implements Disposable {
     }
     for (let index = 0; index < refCount; index++) {
       const ref = refBytes.subarray(index * idBytes, (index + 1) * idBytes);
-      if (!this.#ensurePresent(ref, 0)) {
+      if (!this.#ensurePresent(ref)) {
         throw new ArenaError("ERR_CAS_MISSING_REF", `refs[${index}] (${refs[index]}) is not in the store ${this.directory}`, {
           path: this.directory,
         });
@@ -254,7 +254,7 @@ export class ContentStore implements Disposable {
     const wanted = this.#id;
     requireIdInto(id, "id", wanted);
     if (isPresent(generation, wanted)) return true;
-    return this.#ensurePresent(wanted, 0);
+    return this.#ensurePresent(wanted);
   }
 
   /**
@@ -372,14 +372,14 @@ export class ContentStore implements Disposable {
    * True when `id` is in the primary generation, after copying it (and its refs)
    * forward from the upstream one if it is only there.
    */
-  #ensurePresent(id: Uint8Array, depth: number): boolean {
+  #ensurePresent(id: Uint8Array): boolean {
     const primary = this.#current();
     if (isPresent(primary, id)) return true;
     const found = this.#findOlder(id);
     if (found === null) return false;
     if (storeTestHooks.noCopyForward) return true;
-    if (this.#copyForward(found[0], primary, id, depth) === null) return false;
-    if (depth === 0) this.#rotateIfFull(primary);
+    if (this.#copyForward(found[0], primary, id, 0) === null) return false;
+    this.#rotateIfFull(primary);
     return true;
   }
 

@@ -10,7 +10,7 @@
  * process sets when it has made a newer generation, which every other process
  * checks with one atomic load per operation.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, statSync } from "node:fs";
+import { closeSync, fstatSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ArenaError } from "../common/errors.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
@@ -73,11 +73,10 @@ export class Generation {
 
   /**
    * Opens generation `number` under `root`, or returns null if it does not exist
-   * (any more: a collector may have just removed it). `create` makes the directory.
+   * (any more: a collector may have just removed it).
    */
-  static open(root: string, number: number, capacities: GenerationCapacities, create: boolean): Generation | null {
+  static open(root: string, number: number, capacities: GenerationCapacities): Generation | null {
     const directory = join(root, `${generationPrefix}${number}`);
-    if (create) mkdirSync(directory, { recursive: true });
     const lockPath = join(directory, "lock");
     let fd: number;
     try {
