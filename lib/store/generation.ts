@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { ArenaError } from "../common/errors.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
 import { OnDiskDataAllocator } from "../trie/data-allocator.ts";
+import { maxDatabaseCapacity } from "../trie/database-file.ts";
 import { OnDiskTrieRawHashMap } from "../trie/trie-raw-hash-map.ts";
 
 export const generationPrefix = "v1.";
@@ -27,12 +28,12 @@ export interface GenerationCapacities {
   actionsBytes: number;
 }
 
-/** The tables map at most 4 GiB each (one JavaScript buffer); LLVM maps 12 and 24 GiB. */
-const maxTableBytes = 4 * GiB;
+/** The trie's database files map at most 2 GiB each (offsets stay 32-bit); LLVM maps 12 and 24 GiB. */
+const maxTableBytes = maxDatabaseCapacity;
 
 export function capacitiesFor(maxBytes: number | undefined): GenerationCapacities {
   const pool = maxBytes === undefined ? maxTableBytes : Math.max(64 * 2 ** 20, Math.min(maxTableBytes, maxBytes));
-  return { indexBytes: Math.min(2 * GiB, pool), poolBytes: pool, actionsBytes: Math.min(GiB, pool) };
+  return { indexBytes: Math.min(maxTableBytes, pool), poolBytes: pool, actionsBytes: Math.min(GiB, pool) };
 }
 
 /** The share of a table's capacity past which the generation counts as full (LLVM: 85%). */
