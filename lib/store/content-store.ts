@@ -82,6 +82,13 @@ export interface StoreStats {
 /** Space each generation may use beyond its share: the files' preallocation increments. */
 const generationSlackBytes = 4 * 2 ** 20;
 const minMaxBytes = 32 * 2 ** 20;
+/**
+ * put compares the primary's size with its budget once this many bytes were
+ * written since the last look (reading the sizes costs more than a small put):
+ * a generation overshoots by at most this much per writing process.
+ */
+const budgetCheckBytes = 256 * 1024;
+const noRefs = new Uint8Array(0);
 /** How deep a chain of refs copy-forward follows before calling the store corrupt. */
 const maxRefDepth = 10_000;
 
@@ -122,6 +129,8 @@ export class ContentStore implements Disposable {
   /** Scratch for the id being looked up: parsed once, never allocated per call. */
   readonly #id = idScratch();
   readonly #check = new Uint8Array(idBytes);
+  /** Bytes this process wrote since it last compared the primary with its budget. */
+  #unchecked = 0;
 
   /** Opens (creating if needed) the store in `directory`. */
   static open(directory: string, options: ContentStoreOptions = {}): ContentStore {
@@ -202,7 +211,7 @@ export class ContentStore implements Disposable {
     if (refs.length > maxRefs) throw new RangeError(`refs may hold at most ${maxRefs} ids, got ${refs.length}`);
     this.#current();
     const refCount = refs.length;
-    const refBytes = new Uint8Array(refCount * idBytes);
+    const refBytes = refCount === 0 ? noRefs : new Uint8Array(refCount * idBytes);
     for (let index = 0; index < refCount; index++) {
       const ref = refBytes.subarray(index * idBytes, (index + 1) * idBytes);
       requireIdInto(refs[index], `refs[${index}]`, ref);
@@ -220,8 +229,8 @@ export class ContentStore implements Disposable {
     const generation = this.#current(); // after the refs: copying them forward may have rotated
     const idHex = idToHex(id);
     if (!isPresent(generation, id) || storeTestHooks.writeEvenIfPresent) {
-      storeObject(generation, id, { data: bytes, refBytes, refCount });
-      this.#rotateIfFull(generation);
+      this.#unchecked += storeObject(generation, id, { data: bytes, refBytes, refCount });
+      if (this.#unchecked >= budgetCheckBytes) this.#rotateIfFull(generation);
     }
     return idHex;
   }
@@ -362,6 +371,7 @@ export class ContentStore implements Disposable {
 
   /** After a write: past its budget (or 85% of a table), the generation gives way to a new one. */
   #rotateIfFull(generation: Generation): void {
+    this.#unchecked = 0;
     if (generation.storageBytes <= this.#budgetBytes && generation.hardLimitUtilization <= hardLimitShare) return;
     if (generation !== this.#primary) return; // already followed
     startNextGeneration(this.directory, generation);

@@ -114,6 +114,12 @@ export class Generation {
     return this.#findWordSlowly(id, offset);
   }
 
+  /** The buffer findWord's offsets index, made from `id`'s record if not yet (the id must be in the index). */
+  indexBytesFor(id: Uint8Array): Uint8Array {
+    if (this.#indexBytes === null) this.findWord(id);
+    return this.#indexBytes!;
+  }
+
   /** The buffer findWord's offsets index (valid after findWord returned one). */
   get indexBytes(): Uint8Array {
     return this.#indexBytes!;
