@@ -55,11 +55,12 @@ export class Generation {
   readonly #lockFd: number;
   readonly #flags: Int32Array;
   /**
-   * The index file's bytes, taken from the first record found (the trie maps its
-   * file as one buffer, a record's data view at its file offset): lets a lookup
-   * use findOffset and read the word, without the two views find() makes.
+   * The index file as 32-bit words, taken from the first record found (the trie
+   * maps its file as one buffer, a record's data view at its file offset): lets a
+   * lookup use findOffset and read the word, without the two views find() makes.
    */
-  #indexBytes: Uint8Array | null = null;
+  #indexWords = new Int32Array(0);
+  #indexWordsLength = 0;
   readonly #counters: BigInt64Array;
 
   private constructor(number: number, directory: string, lockFd: number, tables: Tables) {
@@ -103,36 +104,50 @@ export class Generation {
   }
 
   /**
-   * Where the index word of `id` is in `indexBytes`, or -1 if the index has no
-   * record for it. The lookup's hot path: nothing allocated once warm.
+   * The record offset of `id`'s index word, or -1 if the index has no record for
+   * it. The lookup's hot path: nothing allocated once warm. Read the word with
+   * wordKindAt and wordOffsetAt.
    */
   findWord(id: Uint8Array): number {
     const offset = this.objects.findOffset(id);
     if (offset < 0) return -1;
-    const bytes = this.#indexBytes;
-    if (bytes !== null && offset + 8 <= bytes.length) return offset;
+    // One comparison of small integers: the word lies inside the 32-bit view.
+    if ((offset >> 2) + 1 < this.#indexWordsLength) return offset;
     return this.#findWordSlowly(id, offset);
   }
 
-  /** The buffer findWord's offsets index, made from `id`'s record if not yet (the id must be in the index). */
-  indexBytesFor(id: Uint8Array): Uint8Array {
-    if (this.#indexBytes === null) this.findWord(id);
-    return this.#indexBytes!;
+  /** findWord for a record offset `at` already known (from the index's insert). */
+  wordAtRecord(id: Uint8Array, at: number): number {
+    return (at >> 2) + 1 < this.#indexWordsLength ? at : this.#findWordSlowly(id, at);
   }
 
-  /** The buffer findWord's offsets index (valid after findWord returned one). */
-  get indexBytes(): Uint8Array {
-    return this.#indexBytes!;
+  /** The storage kind of the word at record offset `at` (from findWord): its top byte. */
+  wordKindAt(at: number): number {
+    return this.#indexWords[(at >> 2) + 1]! >>> 24;
+  }
+
+  /** The offset (or file length) in the low 56 bits of the word at `at`. */
+  wordOffsetAt(at: number): number {
+    const words = this.#indexWords;
+    return (words[(at >> 2) + 1]! & 0xff_ffff) * 2 ** 32 + (words[at >> 2]! >>> 0);
+  }
+
+  /** Publishes `value` into the word at `at` if it is still 0 (one 64-bit compare-and-swap). */
+  publishWordAt(at: number, value: bigint): void {
+    Atomics.compareExchange(new BigInt64Array(this.#indexWords.buffer, at, 1), 0, 0n, value);
   }
 
   #findWordSlowly(id: Uint8Array, offset: number): number {
     const record = this.objects.find(id);
     if (record === null) return -1;
-    const view = new Uint8Array(record.data.buffer, 0, record.data.byteOffset + record.data.byteLength);
-    if (record.data.byteOffset !== record.offset || record.offset !== offset) {
+    if (record.data.byteOffset !== record.offset || record.offset !== offset || offset % 8 !== 0) {
       throw new ArenaError("ERR_CAS_INTERNAL", `the index ${this.objects.path} does not lay records out at their offsets`);
     }
-    this.#indexBytes = new Uint8Array(view.buffer);
+    // 32-bit words, not bytes: a Uint8Array of the whole 2 GiB file would have a
+    // length past 2^31 - 1, which JavaScriptCore indexes on a slow path.
+    const buffer = record.data.buffer;
+    this.#indexWords = new Int32Array(buffer as ArrayBuffer, 0, Math.floor(buffer.byteLength / 4));
+    this.#indexWordsLength = this.#indexWords.length;
     return offset;
   }
 

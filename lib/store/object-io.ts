@@ -13,7 +13,6 @@ import {
   largeObjectBytes,
   loadWordAtomically,
   packIndexWord,
-  publishWord,
   readRecordShape,
   recordBytes,
   recordHeaderBytes,
@@ -44,10 +43,9 @@ const absent: ObjectLocation = { kind: StorageKind.none, offset: 0 };
 export function locate(generation: Generation, id: Uint8Array): ObjectLocation {
   const at = generation.findWord(id);
   if (at < 0) return absent;
-  const bytes = generation.indexBytes;
-  const kind = bytes[at + 7]!;
+  const kind = generation.wordKindAt(at);
   if (kind === StorageKind.none) return absent;
-  return { kind, offset: wordOffset(bytes, at) };
+  return { kind, offset: generation.wordOffsetAt(at) };
 }
 
 export function locationOf(word: Uint8Array): ObjectLocation {
@@ -59,7 +57,7 @@ export function locationOf(word: Uint8Array): ObjectLocation {
 /** True when `id` has a published object in `generation`. The hot path of has(). */
 export function isPresent(generation: Generation, id: Uint8Array): boolean {
   const at = generation.findWord(id);
-  return at >= 0 && generation.indexBytes[at + 7] !== StorageKind.none;
+  return at >= 0 && generation.wordKindAt(at) !== StorageKind.none;
 }
 
 function corrupt(generation: Generation, id: Uint8Array, what: string): ArenaError {
@@ -174,10 +172,11 @@ function writePoolRecord(generation: Generation, offset: number, size: number, c
 function publish(generation: Generation, id: Uint8Array, kind: StorageKind, offset: number): void {
   // The initializer fills a new record before the trie publishes it.
   const at = generation.objects.insertOffset(id, (fresh) => writeWord(fresh, 0, kind, offset));
-  const bytes = generation.indexBytesFor(id);
   // An index record left at 0 (its writer died between inserting and writing it;
   // our order never leaves one, LLVM's can) is filled by one compare-and-swap.
-  if (bytes[at + 7] === StorageKind.none) publishWord(bytes, at, packIndexWord(kind, offset));
+  if (generation.wordAtRecord(id, at) === at && generation.wordKindAt(at) === StorageKind.none) {
+    generation.publishWordAt(at, packIndexWord(kind, offset));
+  }
   storeTestHooks.at?.("index-published");
 }
 

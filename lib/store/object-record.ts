@@ -115,7 +115,3 @@ export function writeWord(into: Uint8Array, at: number, kind: StorageKind, offse
   into[at + 7] = kind;
 }
 
-/** Publishes `value` into the word at `bytes[at]` if it is still 0 (one compare-and-swap). */
-export function publishWord(bytes: Uint8Array, at: number, value: bigint): void {
-  Atomics.compareExchange(new BigInt64Array(bytes.buffer, bytes.byteOffset + at, 1), 0, 0n, value);
-}
