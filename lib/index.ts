@@ -14,3 +14,4 @@ export { ContentStore, type ContentStoreOptions, type StoredObject, type StoreSt
 export { ActionCache } from "./store/action-cache.ts";
 export type { ValidationReport } from "./store/validate.ts";
 export type { ValidateIfNeededOptions, ValidationOutcome } from "./store/recovery.ts";
+export { RecordLog, type RecordLogOptions, type FollowOptions, type LogRecord, type LogStats, type CountAndBytes } from "./log/record-log.ts";

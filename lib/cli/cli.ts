@@ -17,6 +17,8 @@ import { inspectArenaFile, type Inspection } from "./inspect.ts";
 import { casMain, casUsage } from "./cas.ts";
 import { inspectDatabaseFile, looksLikeDatabaseFile, type DatabaseInspection } from "../trie/inspect-database.ts";
 import { databaseHeaderBytes } from "../trie/database-file.ts";
+import { inspectLogFile, isRecordLogFile, type LogFileInspection } from "../log/inspect-file.ts";
+import { arenaHeaderOffset } from "../log/format.ts";
 
 /** What `main` writes and returns; the bin script forwards it to the process. */
 export interface CliResult {
@@ -29,11 +31,13 @@ const usage = `usage: mapped-file-arena <inspect|verify> FILE [--header-offset N
 
   inspect FILE   print the header words, space used, disk reserved, whether a process
                  has the arena open, and whether the header is valid; for a database
-                 file (a trie or data allocator), its table too
+                 file (a trie or data allocator), its table too; for a record log,
+                 its records, holes and abandoned blocks
   verify FILE    check the header (and a database file's table: a trie is walked
-                 whole); exit 0 if valid, 1 if not
+                 whole; or a record log's blocks); exit 0 if valid, 1 if not
   --header-offset N  where the header is (default 0, the library's default;
-                 16 for a database file, recognized by its magic)
+                 16 for a database file, 4064 for a record log, each recognized by
+                 its magic)
   --json         machine-readable output
   --help         this text
 
@@ -69,7 +73,8 @@ export function main(args: string[]): CliResult {
   if (extra.length > 0) return usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
   const offsetText = values["header-offset"] ?? "0";
   const database = values["header-offset"] === undefined && looksLikeDatabaseFile(path);
-  const headerOffset = database ? databaseHeaderBytes : Number(offsetText);
+  const recordLog = values["header-offset"] === undefined && !database && looksLikeRecordLog(path);
+  const headerOffset = database ? databaseHeaderBytes : recordLog ? arenaHeaderOffset : Number(offsetText);
   if (!/^\d+$/.test(offsetText) || !Number.isSafeInteger(headerOffset) || headerOffset % 8 !== 0) {
     return usageError(`--header-offset must be a non-negative multiple of 8, got ${JSON.stringify(offsetText)}`);
   }
@@ -81,17 +86,67 @@ export function main(args: string[]): CliResult {
     return failure(error, values.json);
   }
   const tables = database && inspection.validation.status === "valid" ? inspectDatabaseFile(path, inspection.usedBytes) : undefined;
-  const invalid = inspection.validation.status === "invalid" || tables?.check.status === "invalid";
+  let log: LogFileInspection | undefined;
+  try {
+    log = recordLog && inspection.validation.status === "valid" ? inspectLogFile(path) : undefined;
+  } catch (error) {
+    return failure(error, values.json);
+  }
+  const logInvalid = log !== undefined && (log.problem !== undefined || log.stats!.corrupt.count > 0);
+  const invalid = inspection.validation.status === "invalid" || tables?.check.status === "invalid" || logInvalid;
   const exitCode = invalid ? exitInvalid : exitValid;
   if (values.json) {
-    const body = tables === undefined ? toJson(inspection) : { ...toJson(inspection), database: tables };
+    let body: object = tables === undefined ? toJson(inspection) : { ...toJson(inspection), database: tables };
+    if (log !== undefined) body = { ...body, log: { ...log.header, problem: log.problem, stats: log.stats } };
     return { exitCode, stdout: `${JSON.stringify(body, null, 2)}\n`, stderr: "" };
   }
   if (command === "verify") {
-    const line = `${path}: ${tables === undefined ? describeValidation(inspection) : describeDatabase(tables)}\n`;
+    const verdict = tables !== undefined ? describeDatabase(tables) : log !== undefined ? describeLog(log) : describeValidation(inspection);
+    const line = `${path}: ${verdict}\n`;
     return exitCode === exitValid ? { exitCode, stdout: line, stderr: "" } : { exitCode, stdout: "", stderr: `mapped-file-arena: ${line}` };
   }
-  return { exitCode, stdout: formatTable(inspection, tables), stderr: "" };
+  return { exitCode, stdout: formatTable(inspection, tables, log), stderr: "" };
+}
+
+/** A file that cannot be read is not a log; inspectArenaFile then says what is wrong with it. */
+function looksLikeRecordLog(path: string): boolean {
+  try {
+    return isRecordLogFile(path);
+  } catch {
+    return false;
+  }
+}
+
+function describeLog(log: LogFileInspection): string {
+  if (log.problem !== undefined) return `INVALID record log: ${log.problem}`;
+  const stats = log.stats!;
+  const parts = [
+    `${stats.committed.count} records (${bytes(stats.committed.bytes)}) in ${stats.blocks} blocks of ${bytes(stats.blockSizeBytes)}`,
+    `${stats.holes.count} holes (${bytes(stats.holes.bytes)})`,
+    `${stats.abandoned.count} abandoned blocks (${stats.abandoned.records} records begun, never committed; ${bytes(stats.abandoned.bytes)} unused)`,
+  ];
+  if (stats.open.count > 0) parts.push(`${stats.open.count} open by live writers`);
+  if (stats.claiming.count > 0) parts.push(`${stats.claiming.count} being claimed`);
+  if (stats.corrupt.count > 0) return `INVALID record log (${stats.corrupt.count} corrupt blocks, skipped by readers): ${parts.join(", ")}`;
+  return `valid record log, ${parts.join(", ")}`;
+}
+
+/** inspect's rows for a record log. */
+function logRows(log: LogFileInspection): [string, string][] {
+  const stats = log.stats;
+  const verdict = log.problem !== undefined ? `INVALID: ${log.problem}` : stats!.corrupt.count > 0 ? `INVALID: ${stats!.corrupt.count} corrupt blocks` : "valid";
+  const rows: [string, string][] = [["record log", verdict]];
+  if (stats === undefined) return rows;
+  rows.push(
+    ["log block size", bytes(stats.blockSizeBytes)],
+    ["log blocks claimed", `${stats.blocks} (${stats.sealed.count} sealed, ${stats.open.count} open, ${stats.claiming.count} being claimed)`],
+    ["log records", `${stats.committed.count} committed, ${bytes(stats.committed.bytes)}`],
+    ["log holes", `${stats.holes.count}, ${bytes(stats.holes.bytes)} (blocks claimed by writers that died before stamping them)`],
+    ["log abandoned", `${stats.abandoned.count} blocks, ${stats.abandoned.records} records begun and never committed, ${bytes(stats.abandoned.bytes)} unused`],
+    ["log corrupt blocks", `${stats.corrupt.count}, ${bytes(stats.corrupt.bytes)}`],
+    ["log slack", `${bytes(stats.slackBytes)} (unused tails of sealed blocks)`],
+  );
+  return rows;
 }
 
 function usageError(message: string): CliResult {
@@ -185,7 +240,7 @@ function databaseRows(tables: DatabaseInspection): [string, string][] {
   return rows;
 }
 
-function formatTable(inspection: Inspection, tables?: DatabaseInspection): string {
+function formatTable(inspection: Inspection, tables?: DatabaseInspection, log?: LogFileInspection): string {
   const { header } = inspection;
   const hexWord = (value: bigint) => `0x${value.toString(16).padStart(16, "0")}  ${value}`;
   const open: Record<Inspection["openState"], string> = {
@@ -210,6 +265,7 @@ function formatTable(inspection: Inspection, tables?: DatabaseInspection): strin
     ["open by a process", open[inspection.openState]],
     ["header", describeValidation(inspection)],
     ...(tables === undefined ? [] : databaseRows(tables)),
+    ...(log === undefined ? [] : logRows(log)),
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}\n`).join("");
