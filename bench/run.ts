@@ -12,6 +12,7 @@ import { benchViews } from "./views.ts";
 import { benchProcesses } from "./processes.ts";
 import { benchOpenClose, openCloseGroups } from "./open-close.ts";
 import { benchMemory } from "./memory.ts";
+import { benchStore } from "./store.ts";
 import { benchLog } from "./log.ts";
 import { benchReadOnly } from "./read-only.ts";
 import { benchTrie, trieTable } from "./trie.ts";
@@ -52,6 +53,9 @@ log("two processes ...");
 const processes = await benchProcesses();
 log("memory ...");
 const memory = await benchMemory();
+log("content store (issue 11) ...");
+const store = await benchStore(log);
+rows.push(...store.rows);
 log("record log ...");
 const recordLog = await benchLog();
 rows.push(...recordLog.rows);
@@ -74,6 +78,7 @@ const goals = [
   { goal: "block allocator: two processes >= 1.6x one (append 64 B)", value: processRatio("block"), met: (v: number) => v >= 1.6, unit: "x" },
   { goal: "block allocator: two processes >= 1.6x one (allocateOffset only)", value: processRatio("block-offsets"), met: (v: number) => v >= 1.6, unit: "x" },
 ].map(({ goal, value, met, unit }) => ({ goal, value, unit, met: met(value) }));
+goals.push(...store.goals);
 goals.push(...recordLog.goals);
 goals.push(...trie.goals);
 
@@ -109,6 +114,11 @@ lines.push("OnDiskTrieRawHashMap (bench/trie.ts): 1 M keys of 32 B, 8-byte data,
 lines.push("");
 lines.push(...trieTable(trie, ns));
 lines.push("");
+lines.push("| content store: put (one pass; every peer hashes with SHA-256) | blob | per put | disk bytes per logical byte |");
+lines.push("|---|---|--:|--:|");
+for (const put of store.puts) lines.push(`| ${put.peer} | ${put.size} | ${ns(put.nsPerOp)} | ${put.diskPerLogical.toFixed(2)} |`);
+lines.push(`| verifyOnRead (get of 1 MiB with and without) | | ${store.verifyNsPerByte.toFixed(2)} ns per byte | |`);
+lines.push("");
 lines.push("| goal | measured | met |");
 lines.push("|---|--:|:-:|");
 for (const goal of goals) lines.push(`| ${goal.goal} | ${goal.value.toFixed(2)}${goal.unit} | ${goal.met ? "yes" : "**no**"} |`);
@@ -117,7 +127,7 @@ const table = lines.join("\n");
 console.log(table);
 const resultsDirectory = join(import.meta.dir, "results");
 mkdirSync(resultsDirectory, { recursive: true });
-writeFileSync(join(resultsDirectory, "latest.json"), `${JSON.stringify({ machine, seconds, rows, processes, memory, recordLog, trie, goals }, null, 2)}\n`);
+writeFileSync(join(resultsDirectory, "latest.json"), `${JSON.stringify({ machine, seconds, rows, processes, memory, recordLog, trie, store, goals }, null, 2)}\n`);
 writeFileSync(join(import.meta.dir, "RESULTS.md"), `# Benchmark results\n\nWritten by \`bun run bench\` (bench/run.ts); each group's file in bench/ says what its rows measure.\n\n${table}\n`);
 
 // docs/performance.md shows the latest table too, between these markers, so it cannot go stale.

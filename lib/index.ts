@@ -10,6 +10,10 @@ export {
   type RecordInitializer,
 } from "./trie/trie-raw-hash-map.ts";
 export { OnDiskDataAllocator, type DataAllocatorOptions, type DataBlock } from "./trie/data-allocator.ts";
+export { ContentStore, type ContentStoreOptions, type StoredObject, type StoreStats } from "./store/content-store.ts";
+export { ActionCache } from "./store/action-cache.ts";
+export type { ValidationReport } from "./store/validate.ts";
+export type { ValidateIfNeededOptions, ValidationOutcome } from "./store/recovery.ts";
 export { RecordLog, type RecordLogOptions, type FollowOptions, type LogRecord, type LogStats, type CountAndBytes } from "./log/record-log.ts";
 export type { ReadOnlyArenaOptions } from "./arena/arena.ts";
 export type { ReadOnlyRecordLogOptions } from "./log/record-log.ts";

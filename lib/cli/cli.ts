@@ -14,6 +14,7 @@
 import { parseArgs } from "node:util";
 import { ArenaError } from "../common/errors.ts";
 import { inspectArenaFile, type Inspection } from "./inspect.ts";
+import { casMain, casUsage } from "./cas.ts";
 import { inspectDatabaseFile, looksLikeDatabaseFile, type DatabaseInspection } from "../trie/inspect-database.ts";
 import { databaseHeaderBytes } from "../trie/database-file.ts";
 import { inspectLogFile, isRecordLogFile, type LogFileInspection } from "../log/inspect-file.ts";
@@ -38,7 +39,9 @@ const usage = `usage: mapped-file-arena <inspect|verify> FILE [--header-offset N
                  16 for a database file, 4064 for a record log, each recognized by
                  its magic)
   --json         machine-readable output
-  --help         this text`;
+  --help         this text
+
+${casUsage.replace("usage: ", "")}`;
 
 const exitValid = 0;
 const exitInvalid = 1;
@@ -46,6 +49,7 @@ const exitUsage = 2;
 
 /** Runs the command line `args` (without the runtime and script) and returns its output. */
 export function main(args: string[]): CliResult {
+  if (args[0] === "cas") return casMain(args.slice(1));
   let parsed;
   try {
     parsed = parseArgs({

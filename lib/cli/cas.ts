@@ -1,0 +1,94 @@
+/**
+ * `mapped-file-arena cas stats|validate|gc DIR`: look after a ContentStore
+ * directory from the shell. Like the rest of the CLI, every failure is one line
+ * on stderr and an exit code: 0 fine, 1 the store has problems, 2 usage or I/O.
+ */
+import { existsSync, statSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { ArenaError } from "../common/errors.ts";
+import { ContentStore } from "../store/content-store.ts";
+import { diskBytes } from "../store/disk-usage.ts";
+import type { CliResult } from "./cli.ts";
+
+export const casUsage = `usage: mapped-file-arena cas <stats|validate|gc> DIR [options]
+
+  cas stats DIR      generations, their sizes, the size limit, disk used
+  cas validate DIR   check every index entry, pool record and large-object file;
+                     exit 0 if valid, 1 with one line per problem
+    --deep           also re-hash every object
+  cas gc DIR         delete generations no process uses, and leftovers
+    --include-corrupt  also delete what recovery moved aside (corrupt.*)
+  --json             machine-readable output`;
+
+export function casMain(args: string[]): CliResult {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        json: { type: "boolean", default: false },
+        deep: { type: "boolean", default: false },
+        "include-corrupt": { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { exitCode: 0, stdout: `${casUsage}\n`, stderr: "" };
+  const [command, directory, ...extra] = positionals;
+  if (command !== "stats" && command !== "validate" && command !== "gc") {
+    return usageError(command === undefined ? "cas needs a command" : `unknown cas command ${JSON.stringify(command)}`);
+  }
+  if (directory === undefined || directory === "") return usageError(`cas ${command} needs a DIR`);
+  if (extra.length > 0) return usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+  if (!existsSync(directory) || !statSync(directory).isDirectory()) {
+    return { exitCode: 2, stdout: "", stderr: `mapped-file-arena: ${directory} is not a directory\n` };
+  }
+  try {
+    using store = ContentStore.open(directory);
+    if (command === "stats") return stats(store, values.json);
+    if (command === "validate") return validate(store, values.deep, values.json);
+    const removed = store.gc({ includeCorrupt: values["include-corrupt"] });
+    const stdout = values.json ? `${JSON.stringify({ removed }, null, 2)}\n` : `removed ${removed.length}${removed.map((name) => `\n  ${name}`).join("")}\n`;
+    return { exitCode: 0, stdout, stderr: "" };
+  } catch (error) {
+    const message = error instanceof ArenaError ? `${error.code}: ${error.message}` : `internal error: ${String(error)}`;
+    return { exitCode: 2, stdout: "", stderr: `mapped-file-arena: ${message}\n` };
+  }
+}
+
+function stats(store: ContentStore, json: boolean): CliResult {
+  const report = { ...store.stats(), diskBytes: diskBytes(store.directory) };
+  if (json) return { exitCode: 0, stdout: `${JSON.stringify(report, null, 2)}\n`, stderr: "" };
+  const lines = [`store ${store.directory}`];
+  for (const generation of report.generations) {
+    lines.push(
+      `  v1.${generation.number} (${generation.role}): ${mib(generation.storageBytes)} used ` +
+        `(pool ${mib(generation.poolBytes)}, large-object files ${mib(generation.largeObjectBytes)})`,
+    );
+  }
+  lines.push(`  limit: ${report.maxBytes === null ? "none set by this opener" : mib(report.maxBytes)}`);
+  lines.push(`  on disk: ${mib(report.diskBytes)} (every file under the directory, st_blocks x 512)`);
+  return { exitCode: 0, stdout: `${lines.join("\n")}\n`, stderr: "" };
+}
+
+function validate(store: ContentStore, deep: boolean, json: boolean): CliResult {
+  const report = store.validate({ deep });
+  const exitCode = report.valid ? 0 : 1;
+  if (json) return { exitCode, stdout: `${JSON.stringify(report, null, 2)}\n`, stderr: "" };
+  const summary = `${store.directory}: ${report.objects} objects, ${report.actions} action entries checked${deep ? " (deep)" : ""}`;
+  if (report.valid) return { exitCode, stdout: `${summary}: valid\n`, stderr: "" };
+  const problems = report.problems.map((problem) => `  ${problem}`).join("\n");
+  return { exitCode, stdout: "", stderr: `mapped-file-arena: ${summary}: ${report.problems.length} problems\n${problems}\n` };
+}
+
+function usageError(message: string): CliResult {
+  return { exitCode: 2, stdout: "", stderr: `mapped-file-arena: ${message}\n${casUsage}\n` };
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(2)} MiB`;
+}

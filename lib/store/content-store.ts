@@ -1,0 +1,427 @@
+/**
+ * ContentStore: a content-addressed store with an action cache, in one directory
+ * that many processes read and write at once. LLVM's OnDiskGraphDB (objects with
+ * references), OnDiskKeyValueDB (the action cache) and UnifiedOnDiskCache
+ * (generations), for Bun, on the hash index and data pool.
+ *
+ * The effect we want: put(bytes) returns the SHA-256 of the bytes and stores them
+ * once however many processes put them at the same moment; get(id) returns them
+ * (or null) from any process, never half-written, never bytes of another id; the
+ * store stays within a size limit without any process losing an object it is
+ * using; and nothing takes a lock on the hot path.
+ *
+ * Why the obvious ways fail: a file per object (cacache, most build caches) costs
+ * a path lookup, an open and a read per get, and writes that look complete before
+ * they are; a database with a write lock serializes every writer; deleting old
+ * entries to stay bounded needs reference counts or a global lock, and a process
+ * that was just handed an id finds it gone.
+ *
+ * The way chosen (LLVM's): an index maps each id to one 8-byte word (storage kind
+ * and offset). put writes the object's bytes first (into the data pool, or for 64
+ * KiB and up into a file of its own, renamed into place), then publishes the word
+ * with the index's first-insert-wins insert: a reader either finds the whole
+ * object or nothing, and racing writers agree on one copy (the loser's bytes leak,
+ * as in LLVM). Bounding is by generations (generations.ts): writes go to the
+ * newest, reads fall back to the one before and copy what they find forward, and
+ * older ones are deleted once no process holds them open.
+ *
+ * What it gives up: space lost to races and crashes is reclaimed only when its
+ * generation is deleted; an object survives a rotation only if something reads
+ * it in the meantime (it is a cache); a process that keeps the store open but
+ * idle pins the generations it holds; and like the arena it needs one machine and
+ * a local file system.
+ */
+import { closeSync, mkdirSync, openSync } from "node:fs";
+import { join } from "node:path";
+import { optionalBoolean, requireBytes, requireString } from "../common/arguments.ts";
+import { ArenaError } from "../common/errors.ts";
+import { lockFile, unlockFile } from "../native/native.ts";
+import { ActionCache } from "./action-cache.ts";
+import { capacitiesFor, hardLimitShare, type Generation, type GenerationCapacities } from "./generation.ts";
+import { collectGarbage, openNewest, removeAbandonedTemporaries, startNextGeneration } from "./generations.ts";
+import { hashObjectInto, idBytes, idScratch, idToHex, requireIdInto, sameId } from "./hashing.ts";
+import { isPresent, locate, readObject, storeObject, type ObjectContent, type ObjectLocation } from "./object-io.ts";
+import { maxRefs, StorageKind } from "./object-record.ts";
+import { storeTestHooks } from "./testing.ts";
+import { validateGeneration, type ValidationReport } from "./validate.ts";
+import { validateIfNeeded, type ValidateIfNeededOptions, type ValidationOutcome } from "./recovery.ts";
+
+export interface ContentStoreOptions {
+  /**
+   * Bytes: keep the store about this size on disk (at least 32 MiB). Each of the
+   * two live generations gets half; see "Bounded size" in docs/store.md.
+   * Default: unbounded.
+   */
+  maxBytes?: number;
+  /** Re-hash every object get() returns and throw ERR_CAS_CORRUPT on a mismatch. Default false. */
+  verifyOnRead?: boolean;
+}
+
+/** An object: its bytes and the ids it refers to. */
+export interface StoredObject {
+  data: Uint8Array;
+  refs: string[];
+}
+
+/** What stats() reports. */
+export interface StoreStats {
+  generations: {
+    number: number;
+    /** primary: written to; upstream: the one before; retained: what this process had open before its last follow, until its next. */
+    role: "primary" | "upstream" | "retained";
+    /** Index, pool and action cache files (their used sizes) plus large-object files. */
+    storageBytes: number;
+    /** The data pool's used size (its bump pointer). */
+    poolBytes: number;
+    largeObjectBytes: number;
+  }[];
+  storageBytes: number;
+  maxBytes: number | null;
+}
+
+/** Space each generation may use beyond its share: the files' preallocation increments. */
+const generationSlackBytes = 4 * 2 ** 20;
+const minMaxBytes = 32 * 2 ** 20;
+/**
+ * put compares the primary's size with its budget once this many bytes were
+ * written since the last look (reading the sizes costs more than a small put):
+ * a generation overshoots by at most this much per writing process.
+ */
+const budgetCheckBytes = 256 * 1024;
+const noRefs = new Uint8Array(0);
+/** How deep a chain of refs copy-forward follows before calling the store corrupt. */
+const maxRefDepth = 10_000;
+
+/**
+ * A content-addressed store in a directory, shared by every process that opens it.
+ *
+ * ```ts
+ * using store = ContentStore.open("cache-dir", { maxBytes: 10 * 2 ** 30 });
+ * const id = store.put(new TextEncoder().encode("hello")); // SHA-256, hex
+ * store.get(id); // { data, refs: [] }
+ * store.actions.put("compile main.c with -O2", id);
+ * store.actions.get("compile main.c with -O2"); // id
+ * ```
+ */
+export class ContentStore implements Disposable {
+  readonly directory: string;
+  /** The size limit asked for, or null when unbounded. */
+  readonly maxBytes: number | null;
+  readonly verifyOnRead: boolean;
+  /** The action cache: key -> object id, first writer wins. */
+  readonly actions: ActionCache;
+
+  #primary: Generation | null;
+  /**
+   * Older generations this process reads from and copies forward: the upstream
+   * (the one before the primary), then the generations this process had open
+   * before its last follow that the new pair skipped past, kept open (so not
+   * collected) until its next follow. So an object this process touched stays
+   * within its reach until it has followed two rotations without touching it
+   * again, however many rotations other processes made in between.
+   */
+  #older: Generation[] = [];
+  /** The members of #older kept from before the last follow (dropped at the next). */
+  #retained = new Set<Generation>();
+  readonly #capacities: GenerationCapacities;
+  readonly #budgetBytes: number;
+  readonly #rootLockFd: number;
+  /** Scratch for the id being looked up: parsed once, never allocated per call. */
+  readonly #id = idScratch();
+  readonly #check = new Uint8Array(idBytes);
+  /** Bytes this process wrote since it last compared the primary with its budget. */
+  #unchecked = 0;
+
+  /** Opens (creating if needed) the store in `directory`. */
+  static open(directory: string, options: ContentStoreOptions = {}): ContentStore {
+    requireString(directory, "directory");
+    if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+    let maxBytes: number | null = null;
+    if (options.maxBytes !== undefined) {
+      if (typeof options.maxBytes !== "number") throw new TypeError("options.maxBytes must be a number");
+      if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < minMaxBytes) {
+        throw new RangeError(`options.maxBytes must be an integer of at least ${minMaxBytes} (32 MiB), got ${options.maxBytes}`);
+      }
+      maxBytes = options.maxBytes;
+    }
+    const verifyOnRead = optionalBoolean(options.verifyOnRead, "options.verifyOnRead");
+    return new ContentStore(directory, maxBytes, verifyOnRead);
+  }
+
+  /**
+   * Validates the store in `directory` once per boot (LLVM's validateIfNeeded):
+   * "skipped" if this boot already did, "valid", or "recovered" when it was
+   * corrupt and was moved aside (`corrupt.*`, removed by gc) to start afresh.
+   * Recovery needs the store closed everywhere (ERR_CAS_BUSY otherwise); with
+   * `allowRecovery: false` a corrupt store is ERR_CAS_CORRUPT instead.
+   */
+  static validateIfNeeded(directory: string, options: ValidateIfNeededOptions = {}): { outcome: ValidationOutcome; problems: string[] } {
+    requireString(directory, "directory");
+    if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+    const settings = {
+      deep: optionalBoolean(options.deep, "options.deep"),
+      allowRecovery: options.allowRecovery === undefined ? true : optionalBoolean(options.allowRecovery, "options.allowRecovery"),
+      force: optionalBoolean(options.force, "options.force"),
+    };
+    return validateIfNeeded(directory, settings, (deep) => {
+      try {
+        using store = ContentStore.open(directory);
+        return store.validate({ deep }).problems;
+      } catch (error) {
+        if (error instanceof ArenaError && /CORRUPT|MISMATCH/.test(error.code)) return [error.message];
+        throw error;
+      }
+    });
+  }
+
+  private constructor(directory: string, maxBytes: number | null, verifyOnRead: boolean) {
+    this.directory = directory;
+    this.maxBytes = maxBytes;
+    this.verifyOnRead = verifyOnRead;
+    this.#capacities = capacitiesFor(maxBytes ?? undefined);
+    this.#budgetBytes = maxBytes === null ? Infinity : maxBytes / 2 - generationSlackBytes;
+    mkdirSync(directory, { recursive: true });
+    // Shared while open, as LLVM's `lock`: recovery needs it exclusive.
+    const lockPath = join(directory, "lock");
+    this.#rootLockFd = openSync(lockPath, "a+");
+    try {
+      lockFile(this.#rootLockFd, "shared", lockPath);
+      const [primary, upstream] = openNewest(directory, this.#capacities);
+      this.#primary = primary;
+      if (upstream !== null) this.#older = [upstream];
+    } catch (error) {
+      closeSync(this.#rootLockFd);
+      throw error;
+    }
+    this.actions = new ActionCache({
+      current: () => this.#current(),
+      older: () => this.#older,
+      ensurePresent: (id) => this.#ensurePresent(id),
+    });
+  }
+
+  /**
+   * Stores `bytes` (and the ids in `refs`, each of which must already be in the
+   * store) and returns the object's id: for an object without refs, the lowercase
+   * hex SHA-256 of `bytes`. Storing what is already there changes nothing.
+   */
+  put(bytes: Uint8Array, refs: readonly string[] = []): string {
+    requireBytes(bytes, "bytes");
+    if (!Array.isArray(refs)) throw new TypeError("refs must be an array of ids");
+    if (refs.length > maxRefs) throw new RangeError(`refs may hold at most ${maxRefs} ids, got ${refs.length}`);
+    this.#current();
+    const refCount = refs.length;
+    const refBytes = refCount === 0 ? noRefs : new Uint8Array(refCount * idBytes);
+    for (let index = 0; index < refCount; index++) {
+      const ref = refBytes.subarray(index * idBytes, (index + 1) * idBytes);
+      requireIdInto(refs[index], `refs[${index}]`, ref);
+    }
+    for (let index = 0; index < refCount; index++) {
+      const ref = refBytes.subarray(index * idBytes, (index + 1) * idBytes);
+      if (!this.#ensurePresent(ref)) {
+        throw new ArenaError("ERR_CAS_MISSING_REF", `refs[${index}] (${refs[index]}) is not in the store ${this.directory}`, {
+          path: this.directory,
+        });
+      }
+    }
+    const id = this.#id;
+    hashObjectInto(bytes, refBytes, refCount, id);
+    const generation = this.#current(); // after the refs: copying them forward may have rotated
+    const idHex = idToHex(id);
+    if (!isPresent(generation, id) || storeTestHooks.writeEvenIfPresent) {
+      this.#unchecked += storeObject(generation, id, { data: bytes, refBytes, refCount });
+      if (this.#unchecked >= budgetCheckBytes) this.#rotateIfFull(generation);
+    }
+    return idHex;
+  }
+
+  /** The object `id`, or null if the store does not have it. `data` is a copy. */
+  get(id: string): StoredObject | null {
+    const generation = this.#current();
+    const wanted = this.#id;
+    requireIdInto(id, "id", wanted);
+    let location = locate(generation, wanted);
+    let from = generation;
+    if (location.kind === StorageKind.none) {
+      const found = this.#findOlder(wanted);
+      if (found === null) return null;
+      [from, location] = found;
+      if (!storeTestHooks.noCopyForward) {
+        const copied = this.#copyForward(from, generation, wanted, 0);
+        if (copied === null) return null;
+        const result = this.#finish(copied, wanted);
+        this.#rotateIfFull(generation);
+        return result;
+      }
+    }
+    return this.#finish(readObject(from, wanted, location), wanted);
+  }
+
+  /** Whether the store has the object `id`. Allocation-free when it is in the newest generation. */
+  has(id: string): boolean {
+    const generation = this.#current();
+    const wanted = this.#id;
+    requireIdInto(id, "id", wanted);
+    if (isPresent(generation, wanted)) return true;
+    return this.#ensurePresent(wanted);
+  }
+
+  /**
+   * Checks every object and action entry of the live generations: index records
+   * pointing outside the pool, impossible records, missing or truncated
+   * large-object files, refs to absent objects, and with `deep` every object's
+   * hash. Reports every problem found; changes nothing.
+   */
+  validate(options: { deep?: boolean } = {}): ValidationReport {
+    const deep = optionalBoolean(options.deep, "options.deep");
+    const primary = this.#current();
+    const report: ValidationReport = { valid: true, problems: [], objects: 0, actions: 0 };
+    for (const generation of [primary, ...this.#older]) validateGeneration(generation, deep, report);
+    report.valid = report.problems.length === 0;
+    return report;
+  }
+
+  /** Sizes of the live generations. */
+  stats(): StoreStats {
+    const primary = this.#current();
+    const generations: StoreStats["generations"] = [];
+    for (const [index, generation] of [primary, ...this.#older].entries()) {
+      const role = index === 0 ? "primary" : this.#retained.has(generation) ? "retained" : "upstream";
+      generations.push({
+        number: generation.number,
+        role,
+        storageBytes: generation.storageBytes,
+        poolBytes: generation.pool.size,
+        largeObjectBytes: generation.largeObjectBytes,
+      });
+    }
+    const storageBytes = generations.reduce((sum, generation) => sum + generation.storageBytes, 0);
+    return { generations, storageBytes, maxBytes: this.maxBytes };
+  }
+
+  /**
+   * Deletes the generations no process uses any more (older than the newest two,
+   * not held open), leftovers of interrupted deletions, and temporary files of
+   * writers that died; with `includeCorrupt`, also what recovery moved aside.
+   * Returns the names removed.
+   */
+  gc(options: { includeCorrupt?: boolean } = {}): string[] {
+    this.#current();
+    const includeCorrupt = optionalBoolean(options.includeCorrupt, "options.includeCorrupt");
+    return [...collectGarbage(this.directory, { includeCorrupt }), ...removeAbandonedTemporaries(this.directory)];
+  }
+
+  get closed(): boolean {
+    return this.#primary === null;
+  }
+
+  /** Closes the generations and releases the locks. Idempotent. */
+  close(): void {
+    const primary = this.#primary;
+    if (primary === null) return;
+    this.#primary = null;
+    primary.close();
+    for (const generation of this.#older) generation.close();
+    this.#older = [];
+    this.#retained.clear();
+    try {
+      unlockFile(this.#rootLockFd, join(this.directory, "lock"));
+    } finally {
+      closeSync(this.#rootLockFd);
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** The primary generation, after following a rotation another process made. */
+  #current(): Generation {
+    const primary = this.#primary;
+    if (primary === null) throw new ArenaError("ERR_CAS_CLOSED", `the store is closed: ${this.directory}`, { path: this.directory });
+    return primary.superseded ? this.#follow() : primary;
+  }
+
+  /**
+   * Reopens on the newest two generations. What this process had open before and
+   * the new pair skipped past stays open ("retained") until its next follow.
+   */
+  #follow(): Generation {
+    const [primary, upstream] = openNewest(this.directory, this.#capacities);
+    const previous = this.#primary!;
+    const newest = upstream === null ? [primary] : [primary, upstream];
+    const had = [previous, ...this.#older.filter((generation) => !this.#retained.has(generation))];
+    const keep = had.filter((generation) => !newest.some((fresh) => fresh.number === generation.number));
+    for (const generation of [previous, ...this.#older]) if (!keep.includes(generation)) generation.close();
+    this.#primary = primary;
+    this.#older = [...newest.slice(1), ...keep];
+    this.#retained = new Set(keep);
+    collectGarbage(this.directory);
+    return primary;
+  }
+
+  /** The first older generation that has `id`, and where; null if none has. */
+  #findOlder(id: Uint8Array): [Generation, ObjectLocation] | null {
+    for (const generation of this.#older) {
+      const location = locate(generation, id);
+      if (location.kind !== StorageKind.none) return [generation, location];
+    }
+    return null;
+  }
+
+  /** After a write: past its budget (or 85% of a table), the generation gives way to a new one. */
+  #rotateIfFull(generation: Generation): void {
+    this.#unchecked = 0;
+    if (generation.storageBytes <= this.#budgetBytes && generation.hardLimitUtilization <= hardLimitShare) return;
+    if (generation !== this.#primary) return; // already followed
+    startNextGeneration(this.directory, generation);
+    this.#follow();
+  }
+
+  /**
+   * True when `id` is in the primary generation, after copying it (and its refs)
+   * forward from the upstream one if it is only there.
+   */
+  #ensurePresent(id: Uint8Array): boolean {
+    const primary = this.#current();
+    if (isPresent(primary, id)) return true;
+    const found = this.#findOlder(id);
+    if (found === null) return false;
+    if (storeTestHooks.noCopyForward) return true;
+    if (this.#copyForward(found[0], primary, id, 0) === null) return false;
+    this.#rotateIfFull(primary);
+    return true;
+  }
+
+  /** Copies `id` and everything it refers to from `from` into `to`, refs first. Null if incomplete. */
+  #copyForward(from: Generation, to: Generation, id: Uint8Array, depth: number): ObjectContent | null {
+    if (depth > maxRefDepth) {
+      throw new ArenaError("ERR_CAS_CORRUPT", `refs nest deeper than ${maxRefDepth} in ${from.directory}`, { path: from.directory });
+    }
+    const location = locate(from, id);
+    if (location.kind === StorageKind.none) return null;
+    const key = id.slice(); // the caller's buffer may be scratch that the refs below reuse
+    const content = readObject(from, key, location);
+    for (let index = 0; index < content.refCount; index++) {
+      const ref = content.refBytes.subarray(index * idBytes, (index + 1) * idBytes);
+      if (isPresent(to, ref)) continue;
+      if (this.#copyForward(from, to, ref, depth + 1) === null) return null;
+    }
+    storeObject(to, key, content);
+    return content;
+  }
+
+  #finish(content: ObjectContent, id: Uint8Array): StoredObject {
+    if (this.verifyOnRead) {
+      hashObjectInto(content.data, content.refBytes, content.refCount, this.#check);
+      if (!sameId(this.#check, 0, id, 0)) {
+        throw new ArenaError("ERR_CAS_CORRUPT", `object ${idToHex(id)} in ${this.directory} does not hash to its id`, {
+          path: this.directory,
+        });
+      }
+    }
+    const refs: string[] = new Array(content.refCount);
+    for (let index = 0; index < content.refCount; index++) refs[index] = idToHex(content.refBytes, index * idBytes);
+    return { data: content.data, refs };
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * One generation of the store: a directory `v1.<n>` holding the object index, the
+ * data pool, the action cache and the large-object files, plus a `lock` file that
+ * every process holding the generation open has a shared flock on. Garbage
+ * collection deletes a generation only under an exclusive lock on that file, so
+ * no process ever writes into (or reads from) a generation being deleted.
+ *
+ * The pool's user header holds two shared words: the bytes held in large-object
+ * files (LLVM keeps the same counter there) and the "superseded" flag a rotating
+ * process sets when it has made a newer generation, which every other process
+ * checks with one atomic load per operation.
+ */
+import { closeSync, fstatSync, openSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { ArenaError } from "../common/errors.ts";
+import { lockFile, unlockFile } from "../native/native.ts";
+import { OnDiskDataAllocator } from "../trie/data-allocator.ts";
+import { maxDatabaseCapacity } from "../trie/database-file.ts";
+import { OnDiskTrieRawHashMap } from "../trie/trie-raw-hash-map.ts";
+
+export const generationPrefix = "v1.";
+const GiB = 2 ** 30;
+
+/** Sizes of one generation's tables: address space, not disk (the files are sparse). */
+export interface GenerationCapacities {
+  indexBytes: number;
+  poolBytes: number;
+  actionsBytes: number;
+}
+
+/** The trie's database files map at most 2 GiB each (offsets stay 32-bit); LLVM maps 12 and 24 GiB. */
+const maxTableBytes = maxDatabaseCapacity;
+
+export function capacitiesFor(maxBytes: number | undefined): GenerationCapacities {
+  const pool = maxBytes === undefined ? maxTableBytes : Math.max(64 * 2 ** 20, Math.min(maxTableBytes, maxBytes));
+  return { indexBytes: Math.min(maxTableBytes, pool), poolBytes: pool, actionsBytes: Math.min(GiB, pool) };
+}
+
+/** The share of a table's capacity past which the generation counts as full (LLVM: 85%). */
+export const hardLimitShare = 0.85;
+
+// Words of the pool's user header.
+const userHeaderBytes = 16;
+const largeBytesWord = 0; // BigInt64 index
+const supersededWord = 2; // Int32 index
+
+export class Generation {
+  readonly number: number;
+  readonly directory: string;
+  /** id -> 8-byte index word (object-record.ts). */
+  readonly objects: OnDiskTrieRawHashMap;
+  readonly pool: OnDiskDataAllocator;
+  /** SHA-256 of an action key -> 32-byte object id. */
+  readonly actions: OnDiskTrieRawHashMap;
+  readonly #lockFd: number;
+  readonly #flags: Int32Array;
+  /**
+   * The index file as 32-bit words, taken from the first record found (the trie
+   * maps its file as one buffer, a record's data view at its file offset): lets a
+   * lookup use findOffset and read the word, without the two views find() makes.
+   */
+  #indexWords = new Int32Array(0);
+  #indexWordsLength = 0;
+  readonly #counters: BigInt64Array;
+
+  private constructor(number: number, directory: string, lockFd: number, tables: Tables) {
+    this.number = number;
+    this.directory = directory;
+    this.#lockFd = lockFd;
+    [this.objects, this.pool, this.actions] = tables;
+    const header = this.pool.userHeader;
+    this.#flags = new Int32Array(header.buffer, header.byteOffset, userHeaderBytes / 4);
+    this.#counters = new BigInt64Array(header.buffer, header.byteOffset, userHeaderBytes / 8);
+  }
+
+  /**
+   * Opens generation `number` under `root`, or returns null if it does not exist
+   * (any more: a collector may have just removed it).
+   */
+  static open(root: string, number: number, capacities: GenerationCapacities): Generation | null {
+    const directory = join(root, `${generationPrefix}${number}`);
+    const lockPath = join(directory, "lock");
+    let fd: number;
+    try {
+      fd = openSync(lockPath, "a+");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw error;
+    }
+    try {
+      lockFile(fd, "shared", lockPath);
+      // A collector renames a generation away while holding the exclusive lock; if
+      // we waited behind it, our lock is on a file that is no longer at its path.
+      if (!sameFile(fd, lockPath)) {
+        closeSync(fd);
+        return null;
+      }
+      const tables = openTables(directory, capacities);
+      return new Generation(number, directory, fd, tables);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+  }
+
+  /**
+   * The record offset of `id`'s index word, or -1 if the index has no record for
+   * it. The lookup's hot path: nothing allocated once warm. Read the word with
+   * wordKindAt and wordOffsetAt.
+   */
+  findWord(id: Uint8Array): number {
+    const offset = this.objects.findOffset(id);
+    if (offset < 0) return -1;
+    // One comparison of small integers: the word lies inside the 32-bit view.
+    if ((offset >> 2) + 1 < this.#indexWordsLength) return offset;
+    return this.#findWordSlowly(id, offset);
+  }
+
+  /** findWord for a record offset `at` already known (from the index's insert). */
+  wordAtRecord(id: Uint8Array, at: number): number {
+    return (at >> 2) + 1 < this.#indexWordsLength ? at : this.#findWordSlowly(id, at);
+  }
+
+  /** The storage kind of the word at record offset `at` (from findWord): its top byte. */
+  wordKindAt(at: number): number {
+    return this.#indexWords[(at >> 2) + 1]! >>> 24;
+  }
+
+  /** The offset (or file length) in the low 56 bits of the word at `at`. */
+  wordOffsetAt(at: number): number {
+    const words = this.#indexWords;
+    return (words[(at >> 2) + 1]! & 0xff_ffff) * 2 ** 32 + (words[at >> 2]! >>> 0);
+  }
+
+  /** Publishes `value` into the word at `at` if it is still 0 (one 64-bit compare-and-swap). */
+  publishWordAt(at: number, value: bigint): void {
+    Atomics.compareExchange(new BigInt64Array(this.#indexWords.buffer, at, 1), 0, 0n, value);
+  }
+
+  #findWordSlowly(id: Uint8Array, offset: number): number {
+    const record = this.objects.find(id);
+    if (record === null) return -1;
+    if (record.data.byteOffset !== record.offset || record.offset !== offset || offset % 8 !== 0) {
+      throw new ArenaError("ERR_CAS_INTERNAL", `the index ${this.objects.path} does not lay records out at their offsets`);
+    }
+    // 32-bit words, not bytes: a Uint8Array of the whole 2 GiB file would have a
+    // length past 2^31 - 1, which JavaScriptCore indexes on a slow path.
+    const buffer = record.data.buffer;
+    this.#indexWords = new Int32Array(buffer as ArrayBuffer, 0, Math.floor(buffer.byteLength / 4));
+    this.#indexWordsLength = this.#indexWords.length;
+    return offset;
+  }
+
+  /** Bytes this generation holds: its three files' used sizes and its large-object files. */
+  get storageBytes(): number {
+    return this.objects.size + this.pool.size + this.actions.size + this.largeObjectBytes;
+  }
+
+  /** The fullest table's share of its capacity, 0..1: a generation must rotate before any fills. */
+  get hardLimitUtilization(): number {
+    return Math.max(
+      this.objects.size / this.objects.capacity,
+      this.pool.size / this.pool.capacity,
+      this.actions.size / this.actions.capacity,
+    );
+  }
+
+  get largeObjectBytes(): number {
+    return Number(Atomics.load(this.#counters, largeBytesWord));
+  }
+
+  addLargeObjectBytes(bytes: number): void {
+    Atomics.add(this.#counters, largeBytesWord, BigInt(bytes));
+  }
+
+  /** True once some process has started a newer generation. One atomic load. */
+  get superseded(): boolean {
+    return Atomics.load(this.#flags, supersededWord) !== 0;
+  }
+
+  markSuperseded(): void {
+    Atomics.store(this.#flags, supersededWord, 1);
+  }
+
+  close(): void {
+    for (const table of [this.actions, this.pool, this.objects]) {
+      try {
+        table.close();
+      } catch {
+        // Closing the others matters more than one close error.
+      }
+    }
+    try {
+      unlockFile(this.#lockFd, join(this.directory, "lock"));
+    } finally {
+      closeSync(this.#lockFd);
+    }
+  }
+}
+
+function sameFile(fd: number, path: string): boolean {
+  try {
+    const open = fstatSync(fd);
+    const named = statSync(path);
+    return open.ino === named.ino && open.dev === named.dev;
+  } catch {
+    return false;
+  }
+}
+
+type Tables = [OnDiskTrieRawHashMap, OnDiskDataAllocator, OnDiskTrieRawHashMap];
+
+function openTables(directory: string, capacities: GenerationCapacities): Tables {
+  const opened: { close(): void }[] = [];
+  try {
+    const objects = OnDiskTrieRawHashMap.create(join(directory, "index.v1"), {
+      name: "mfa.cas.index[sha256]",
+      hashBits: 256,
+      dataBytes: 8,
+      capacity: capacities.indexBytes,
+    });
+    opened.push(objects);
+    const pool = OnDiskDataAllocator.create(join(directory, "data.v1"), {
+      name: "mfa.cas.data[sha256]",
+      capacity: capacities.poolBytes,
+      userHeaderBytes,
+    });
+    opened.push(pool);
+    const actions = OnDiskTrieRawHashMap.create(join(directory, "actions.v1"), {
+      name: "mfa.cas.actions[sha256->id]",
+      hashBits: 256,
+      dataBytes: 32,
+      capacity: capacities.actionsBytes,
+    });
+    return [objects, pool, actions];
+  } catch (error) {
+    for (const table of opened) table.close();
+    if (error instanceof ArenaError && (error.code === "ERR_ARENA_CORRUPT" || error.code === "ERR_ARENA_HEADER_MISMATCH")) {
+      throw new ArenaError("ERR_CAS_CORRUPT", `${directory}: ${error.message}`, { path: directory });
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Objects of 64 KiB and more live in files of their own, as in LLVM: a pool is a
+ * poor place for them (a 1 GiB object would need a 1 GiB contiguous allocation
+ * and would bloat every copy forward). A file is written under a temporary name
+ * and renamed into place, so its final name only ever names complete bytes; the
+ * index entry is published after the rename. A crash leaves at most a temporary
+ * file, which nothing points to and `gc` removes.
+ *
+ * Files are named by the object's id (LLVM names them by index offset), so a
+ * generation's files can be listed and checked against its index.
+ */
+import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { ArenaError } from "../common/errors.ts";
+import { StorageKind } from "./object-record.ts";
+
+export const temporarySuffix = ".tmp";
+
+export function largeObjectPath(directory: string, kind: StorageKind, idHex: string): string {
+  return join(directory, `${kind === StorageKind.leafFile ? "leaf" : "obj"}.${idHex}`);
+}
+
+let temporaryCounter = 0;
+
+/**
+ * Writes `parts` one after the other into `finalPath`, complete or not at all.
+ * Returns the file's length.
+ */
+export function writeWholeFile(finalPath: string, parts: Uint8Array[]): number {
+  temporaryCounter += 1;
+  const temporary = `${finalPath}.${process.pid}.${temporaryCounter}${temporarySuffix}`;
+  const fd = openSync(temporary, "wx", 0o644);
+  let length = 0;
+  try {
+    for (const part of parts) {
+      // writeSync may write less than asked (a signal, a full disk): loop until done.
+      for (let written = 0; written < part.length; ) {
+        const count = writeSync(fd, part, written, part.length - written);
+        if (count <= 0) throw new ArenaError("EIO", `short write to ${temporary}`, { path: temporary });
+        written += count;
+      }
+      length += part.length;
+    }
+    closeSync(fd);
+    renameSync(temporary, finalPath);
+    return length;
+  } catch (error) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+    rmSync(temporary, { force: true });
+    throw toArenaError(error, temporary);
+  }
+}
+
+/** The whole file, or null if it does not exist. */
+export function readWholeFile(path: string): Uint8Array | null {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw toArenaError(error, path);
+  }
+}
+
+/** The file's length, or null if it does not exist. */
+export function fileLength(path: string): number | null {
+  try {
+    return statSync(path).size;
+  } catch {
+    return null;
+  }
+}
+
+function toArenaError(error: unknown, path: string): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (error instanceof ArenaError || typeof code !== "string") return error;
+  return new ArenaError(code, `${(error as Error).message}`, { path, syscall: (error as NodeJS.ErrnoException).syscall });
+}

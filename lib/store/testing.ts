@@ -1,0 +1,28 @@
+/**
+ * Broken variants and crash points, for the store's tests only: each concurrency
+ * and crash test turns one of these on in a child process to show that the test
+ * catches the bug it is about. Never set them in real use.
+ */
+export const storeTestHooks = {
+  /** put: publish the index entry first, then write the bytes (a reader or a crash sees half an object). */
+  publishBeforeWrite: false,
+  /** put: write the bytes even when the object is already there (each put of it stores another copy). */
+  writeEvenIfPresent: false,
+  /** actions.put: read, then write the value if absent, without the trie's first-insert-wins. */
+  plainActionPut: false,
+  /** Reads never copy an object from an older generation into the newest. */
+  noCopyForward: false,
+  /** Garbage collection deletes old generations without asking for their locks. */
+  collectWithoutLocks: false,
+  /** Called at named points inside put; a test child kills itself there. */
+  at: null as ((point: CrashPoint) => void) | null,
+};
+
+export type CrashPoint = "bytes-written" | "index-published";
+
+/** Turns on one broken variant in this process. */
+export function useBrokenVariantForTests(name: BrokenVariant): void {
+  storeTestHooks[name] = true;
+}
+
+export type BrokenVariant = "writeEvenIfPresent" | "publishBeforeWrite" | "plainActionPut" | "noCopyForward" | "collectWithoutLocks";
