@@ -11,6 +11,7 @@ export {
 } from "./trie/trie-raw-hash-map.ts";
 export { OnDiskDataAllocator, type DataAllocatorOptions, type DataBlock } from "./trie/data-allocator.ts";
 export { ContentStore, type ContentStoreOptions, type StoredObject, type StoreStats } from "./store/content-store.ts";
+export type { ReadOnlyContentStoreOptions } from "./store/content-store.ts";
 export { ActionCache } from "./store/action-cache.ts";
 export type { ValidationReport } from "./store/validate.ts";
 export type { ValidateIfNeededOptions, ValidationOutcome } from "./store/recovery.ts";

@@ -20,8 +20,14 @@ interface StoreAccess {
   current(): Generation;
   /** The older generations the store reads from, newest first. */
   older(): readonly Generation[];
-  /** Copies the object (and its refs) into the primary generation if needed; false if absent. */
+  /**
+   * Copies the object (and its refs) into the primary generation if needed; false
+   * if absent. Read-only: only whether some live generation has it.
+   */
   ensurePresent(id: Uint8Array): boolean;
+  /** Throws ERR_ARENA_READ_ONLY naming `what` when the store was opened read-only. */
+  requireWritable(what: string): void;
+  readonly readOnly: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -41,6 +47,7 @@ export class ActionCache {
    * Throws ArenaError ERR_CAS_POISONED if `key` already maps to another id.
    */
   put(key: string | Uint8Array, id: string): void {
+    this.#store.requireWritable("actions.put()");
     let generation = this.#store.current();
     const value = this.#value;
     requireIdInto(id, "id", value);
@@ -81,7 +88,8 @@ export class ActionCache {
 
   /**
    * Copies an older generation's entry for the key (and its object) into the
-   * primary one, so it outlives the next rotation. Returns the id, or null.
+   * primary one, so it outlives the next rotation. Returns the id, or null. A
+   * read-only store copies nothing: the older entry is the answer.
    */
   #followForward(hashedKey: Uint8Array): Uint8Array | null {
     let found = null;
@@ -91,6 +99,7 @@ export class ActionCache {
     if (storeTestHooks.noCopyForward) return id;
     // An entry whose object is gone is a miss, not a dangling hit.
     if (!this.#store.ensurePresent(id)) return null;
+    if (this.#store.readOnly) return id;
     const key = hashedKey.slice();
     this.#store.current().actions.insert(key, (fresh) => fresh.set(id));
     return id;

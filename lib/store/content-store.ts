@@ -34,7 +34,7 @@
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { optionalBoolean, requireBytes, requireString } from "../common/arguments.ts";
-import { ArenaError } from "../common/errors.ts";
+import { ArenaError, readOnlyError } from "../common/errors.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
 import { ActionCache } from "./action-cache.ts";
 import { capacitiesFor, hardLimitShare, type Generation, type GenerationCapacities } from "./generation.ts";
@@ -53,6 +53,11 @@ export interface ContentStoreOptions {
    * Default: unbounded.
    */
   maxBytes?: number;
+  /** Re-hash every object get() returns and throw ERR_CAS_CORRUPT on a mismatch. Default false. */
+  verifyOnRead?: boolean;
+}
+
+export interface ReadOnlyContentStoreOptions {
   /** Re-hash every object get() returns and throw ERR_CAS_CORRUPT on a mismatch. Default false. */
   verifyOnRead?: boolean;
 }
@@ -110,6 +115,11 @@ export class ContentStore implements Disposable {
   readonly verifyOnRead: boolean;
   /** The action cache: key -> object id, first writer wins. */
   readonly actions: ActionCache;
+  /**
+   * True when opened with openReadOnly: put, actions.put and gc throw
+   * ERR_ARENA_READ_ONLY, and reads copy nothing forward.
+   */
+  readonly readOnly: boolean;
 
   #primary: Generation | null;
   /**
@@ -145,7 +155,22 @@ export class ContentStore implements Disposable {
       maxBytes = options.maxBytes;
     }
     const verifyOnRead = optionalBoolean(options.verifyOnRead, "options.verifyOnRead");
-    return new ContentStore(directory, maxBytes, verifyOnRead);
+    return new ContentStore(directory, maxBytes, verifyOnRead, false);
+  }
+
+  /**
+   * Opens the existing store in `directory` read-only (the tables with
+   * openReadOnly, see docs/read-only.md): get, has, actions.get, validate and
+   * stats work, also on a read-only mount or a directory the caller may only
+   * read; put, actions.put and gc throw ERR_ARENA_READ_ONLY. An object found
+   * only in the older generation is returned from there, not copied forward, so
+   * a reader never keeps anything alive across rotations.
+   */
+  static openReadOnly(directory: string, options: ReadOnlyContentStoreOptions = {}): ContentStore {
+    requireString(directory, "directory");
+    if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+    const verifyOnRead = optionalBoolean(options.verifyOnRead, "options.verifyOnRead");
+    return new ContentStore(directory, null, verifyOnRead, true);
   }
 
   /**
@@ -174,19 +199,21 @@ export class ContentStore implements Disposable {
     });
   }
 
-  private constructor(directory: string, maxBytes: number | null, verifyOnRead: boolean) {
+  private constructor(directory: string, maxBytes: number | null, verifyOnRead: boolean, readOnly: boolean) {
     this.directory = directory;
     this.maxBytes = maxBytes;
     this.verifyOnRead = verifyOnRead;
+    this.readOnly = readOnly;
     this.#capacities = capacitiesFor(maxBytes ?? undefined);
     this.#budgetBytes = maxBytes === null ? Infinity : maxBytes / 2 - generationSlackBytes;
-    mkdirSync(directory, { recursive: true });
-    // Shared while open, as LLVM's `lock`: recovery needs it exclusive.
+    if (!readOnly) mkdirSync(directory, { recursive: true });
+    // Shared while open, as LLVM's `lock`: recovery needs it exclusive. A reader
+    // opens it for reading (a shared flock needs no more) and creates nothing.
     const lockPath = join(directory, "lock");
-    this.#rootLockFd = openSync(lockPath, "a+");
+    this.#rootLockFd = openRootLock(lockPath, readOnly);
     try {
       lockFile(this.#rootLockFd, "shared", lockPath);
-      const [primary, upstream] = openNewest(directory, this.#capacities);
+      const [primary, upstream] = openNewest(directory, this.#capacities, readOnly);
       this.#primary = primary;
       if (upstream !== null) this.#older = [upstream];
     } catch (error) {
@@ -197,6 +224,8 @@ export class ContentStore implements Disposable {
       current: () => this.#current(),
       older: () => this.#older,
       ensurePresent: (id) => this.#ensurePresent(id),
+      requireWritable: (what) => this.#requireWritable(what),
+      readOnly,
     });
   }
 
@@ -206,6 +235,7 @@ export class ContentStore implements Disposable {
    * hex SHA-256 of `bytes`. Storing what is already there changes nothing.
    */
   put(bytes: Uint8Array, refs: readonly string[] = []): string {
+    this.#requireWritable("put()");
     requireBytes(bytes, "bytes");
     if (!Array.isArray(refs)) throw new TypeError("refs must be an array of ids");
     if (refs.length > maxRefs) throw new RangeError(`refs may hold at most ${maxRefs} ids, got ${refs.length}`);
@@ -246,7 +276,7 @@ export class ContentStore implements Disposable {
       const found = this.#findOlder(wanted);
       if (found === null) return null;
       [from, location] = found;
-      if (!storeTestHooks.noCopyForward) {
+      if (!storeTestHooks.noCopyForward && !this.readOnly) {
         const copied = this.#copyForward(from, generation, wanted, 0);
         if (copied === null) return null;
         const result = this.#finish(copied, wanted);
@@ -306,7 +336,7 @@ export class ContentStore implements Disposable {
    * Returns the names removed.
    */
   gc(options: { includeCorrupt?: boolean } = {}): string[] {
-    this.#current();
+    this.#requireWritable("gc()");
     const includeCorrupt = optionalBoolean(options.includeCorrupt, "options.includeCorrupt");
     return [...collectGarbage(this.directory, { includeCorrupt }), ...removeAbandonedTemporaries(this.directory)];
   }
@@ -347,7 +377,7 @@ export class ContentStore implements Disposable {
    * the new pair skipped past stays open ("retained") until its next follow.
    */
   #follow(): Generation {
-    const [primary, upstream] = openNewest(this.directory, this.#capacities);
+    const [primary, upstream] = openNewest(this.directory, this.#capacities, this.readOnly);
     const previous = this.#primary!;
     const newest = upstream === null ? [primary] : [primary, upstream];
     const had = [previous, ...this.#older.filter((generation) => !this.#retained.has(generation))];
@@ -356,8 +386,14 @@ export class ContentStore implements Disposable {
     this.#primary = primary;
     this.#older = [...newest.slice(1), ...keep];
     this.#retained = new Set(keep);
-    collectGarbage(this.directory);
+    if (!this.readOnly) collectGarbage(this.directory);
     return primary;
+  }
+
+  /** The store is open and may be written (not from openReadOnly): else ERR_CAS_CLOSED or ERR_ARENA_READ_ONLY. */
+  #requireWritable(what: string): void {
+    this.#current();
+    if (this.readOnly) throw readOnlyError(this.directory, what);
   }
 
   /** The first older generation that has `id`, and where; null if none has. */
@@ -387,7 +423,7 @@ export class ContentStore implements Disposable {
     if (isPresent(primary, id)) return true;
     const found = this.#findOlder(id);
     if (found === null) return false;
-    if (storeTestHooks.noCopyForward) return true;
+    if (storeTestHooks.noCopyForward || this.readOnly) return true;
     if (this.#copyForward(found[0], primary, id, 0) === null) return false;
     this.#rotateIfFull(primary);
     return true;
@@ -423,5 +459,16 @@ export class ContentStore implements Disposable {
     const refs: string[] = new Array(content.refCount);
     for (let index = 0; index < content.refCount; index++) refs[index] = idToHex(content.refBytes, index * idBytes);
     return { data: content.data, refs };
+  }
+}
+
+/** The store's root lock file: created by a writer; a reader only opens it for reading. */
+function openRootLock(lockPath: string, readOnly: boolean): number {
+  if (!readOnly) return openSync(lockPath, "a+");
+  try {
+    return openSync(lockPath, "r");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "EIO";
+    throw new ArenaError(code, `cannot open ${lockPath} to read the store: ${code} (is it a content store?)`, { path: lockPath });
   }
 }

@@ -75,14 +75,16 @@ export class Generation {
 
   /**
    * Opens generation `number` under `root`, or returns null if it does not exist
-   * (any more: a collector may have just removed it).
+   * (any more: a collector may have just removed it). `readOnly`: its lock file
+   * opened for reading (a shared flock needs no more) and its tables with
+   * openReadOnly; nothing is created.
    */
-  static open(root: string, number: number, capacities: GenerationCapacities): Generation | null {
+  static open(root: string, number: number, capacities: GenerationCapacities, readOnly = false): Generation | null {
     const directory = join(root, `${generationPrefix}${number}`);
     const lockPath = join(directory, "lock");
     let fd: number;
     try {
-      fd = openSync(lockPath, "a+");
+      fd = openSync(lockPath, readOnly ? "r" : "a+");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw error;
@@ -95,7 +97,7 @@ export class Generation {
         closeSync(fd);
         return null;
       }
-      const tables = openTables(directory, capacities);
+      const tables = readOnly ? openTablesReadOnly(directory) : openTables(directory, capacities);
       return new Generation(number, directory, fd, tables);
     } catch (error) {
       closeSync(fd);
@@ -210,28 +212,35 @@ function sameFile(fd: number, path: string): boolean {
 
 type Tables = [OnDiskTrieRawHashMap, OnDiskDataAllocator, OnDiskTrieRawHashMap];
 
+const indexTable = { name: "mfa.cas.index[sha256]", hashBits: 256, dataBytes: 8 };
+const poolTable = { name: "mfa.cas.data[sha256]", userHeaderBytes };
+const actionsTable = { name: "mfa.cas.actions[sha256->id]", hashBits: 256, dataBytes: 32 };
+
 function openTables(directory: string, capacities: GenerationCapacities): Tables {
+  return openEach(directory, [
+    () => OnDiskTrieRawHashMap.create(join(directory, "index.v1"), { ...indexTable, capacity: capacities.indexBytes }),
+    () => OnDiskDataAllocator.create(join(directory, "data.v1"), { ...poolTable, capacity: capacities.poolBytes }),
+    () => OnDiskTrieRawHashMap.create(join(directory, "actions.v1"), { ...actionsTable, capacity: capacities.actionsBytes }),
+  ]);
+}
+
+function openTablesReadOnly(directory: string): Tables {
+  return openEach(directory, [
+    () => OnDiskTrieRawHashMap.openReadOnly(join(directory, "index.v1"), indexTable),
+    () => OnDiskDataAllocator.openReadOnly(join(directory, "data.v1"), poolTable),
+    () => OnDiskTrieRawHashMap.openReadOnly(join(directory, "actions.v1"), actionsTable),
+  ]);
+}
+
+/** Opens the three tables in order, closing what opened if one fails; a corrupt table is ERR_CAS_CORRUPT. */
+function openEach(directory: string, openers: [() => OnDiskTrieRawHashMap, () => OnDiskDataAllocator, () => OnDiskTrieRawHashMap]): Tables {
   const opened: { close(): void }[] = [];
   try {
-    const objects = OnDiskTrieRawHashMap.create(join(directory, "index.v1"), {
-      name: "mfa.cas.index[sha256]",
-      hashBits: 256,
-      dataBytes: 8,
-      capacity: capacities.indexBytes,
-    });
+    const objects = openers[0]();
     opened.push(objects);
-    const pool = OnDiskDataAllocator.create(join(directory, "data.v1"), {
-      name: "mfa.cas.data[sha256]",
-      capacity: capacities.poolBytes,
-      userHeaderBytes,
-    });
+    const pool = openers[1]();
     opened.push(pool);
-    const actions = OnDiskTrieRawHashMap.create(join(directory, "actions.v1"), {
-      name: "mfa.cas.actions[sha256->id]",
-      hashBits: 256,
-      dataBytes: 32,
-      capacity: capacities.actionsBytes,
-    });
+    const actions = openers[2]();
     return [objects, pool, actions];
   } catch (error) {
     for (const table of opened) table.close();

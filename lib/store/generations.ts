@@ -33,22 +33,26 @@ export function listGenerations(root: string): number[] {
   return numbers.sort((a, b) => a - b);
 }
 
-/** The two newest generations, open: [primary, upstream or null]. */
-export function openNewest(root: string, capacities: GenerationCapacities): [Generation, Generation | null] {
+/**
+ * The two newest generations, open: [primary, upstream or null]. `readOnly`:
+ * opened read-only, and a store with no generation is an error, not made.
+ */
+export function openNewest(root: string, capacities: GenerationCapacities, readOnly = false): [Generation, Generation | null] {
   for (let attempt = 0; attempt < openAttempts; attempt++) {
     let numbers = listGenerations(root);
     if (numbers.length === 0) {
+      if (readOnly) throw new ArenaError("ERR_CAS_CORRUPT", `${root} holds no generation (v1.<n>): not a content store`, { path: root });
       mkdirSync(join(root, `${generationPrefix}0`), { recursive: true });
       numbers = [0];
     }
     const newest = numbers[numbers.length - 1]!;
-    const primary = Generation.open(root, newest, capacities);
+    const primary = Generation.open(root, newest, capacities, readOnly);
     if (primary === null) continue;
     const previous = numbers.length > 1 ? numbers[numbers.length - 2]! : null;
     let upstream: Generation | null = null;
     if (previous !== null) {
       try {
-        upstream = Generation.open(root, previous, capacities);
+        upstream = Generation.open(root, previous, capacities, readOnly);
       } catch (error) {
         primary.close();
         throw error;
