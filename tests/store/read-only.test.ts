@@ -8,7 +8,7 @@
  * (tests/arena/read-only.test.ts).
  */
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ContentStore } from "../../lib/index.ts";
 import { expectArenaError } from "../support/expect.ts";
@@ -45,8 +45,8 @@ function expectSameFiles(before: Map<string, Buffer>, after: Map<string, Buffer>
   for (const [name, bytes] of before) expect({ name, same: after.get(name)!.equals(bytes) }).toEqual({ name, same: true });
 }
 
-async function runReader(root: string, count: number, size: number, steps: string[]): Promise<Record<string, any>> {
-  const child = Bun.spawn([process.execPath, join(import.meta.dir, "children", "read-only-reader.ts"), root, String(count), String(size), ...steps], {
+async function runReader(root: string, count: number, size: number, steps: string[], asUser: string[] = []): Promise<Record<string, any>> {
+  const child = Bun.spawn([...asUser, process.execPath, join(import.meta.dir, "children", "read-only-reader.ts"), root, String(count), String(size), ...steps], {
     stdin: "pipe",
     stdout: "pipe",
     stderr: "pipe",
@@ -107,9 +107,35 @@ describe("ContentStore.openReadOnly", () => {
     const store = join(root, "cache");
     await withReadOnlyMount(root, () => makeStore(store, 200, 100), async () => {
       // (A writer's open fails there with node:fs's EROFS error, not an ArenaError.)
-      expect(() => ContentStore.open(store)).toThrow(/EROFS/);
-      const report = await runReader(store, 200, 100, everything);
-      expect(report).toMatchObject({ readOnly: true, got: 200, has: 200, actions: 200, valid: true, refused: allRefused });
+      const report = await runReader(store, 200, 100, ["create", ...everything]);
+      expect(report).toMatchObject({ create: "EROFS", readOnly: true, got: 200, has: 200, actions: 200, valid: true, refused: allRefused });
     });
   });
+
+  test("a store the user may only read (EACCES), as nobody", async () => {
+    // Root may write anything: then the reader runs as nobody (setpriv, util-linux).
+    const root = join(directory, `store-${++stores}`);
+    makeStore(root, 100, 100);
+    const before = snapshot(root);
+    chmodSync(directory, 0o755);
+    chmodTree(root, 0o555, 0o444);
+    const asUser = process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+    try {
+      const report = await runReader(root, 100, 100, ["create", ...everything], asUser);
+      expect(report).toMatchObject({ create: "EACCES", readOnly: true, got: 100, has: 100, actions: 100, valid: true, refused: allRefused });
+      expectSameFiles(before, snapshot(root));
+    } finally {
+      chmodTree(root, 0o755, 0o644); // so the temp folder can be removed
+    }
+  });
 });
+
+/** Sets every folder under `root` (and root) to `folderMode`, every file to `fileMode`. */
+function chmodTree(root: string, folderMode: number, fileMode: number): void {
+  for (const name of readdirSync(root)) {
+    const path = join(root, name);
+    if (statSync(path).isDirectory()) chmodTree(path, folderMode, fileMode);
+    else chmodSync(path, fileMode);
+  }
+  chmodSync(root, folderMode);
+}

@@ -1,5 +1,6 @@
 /**
  * argv: store directory, object count, then steps run in order:
+ *   create    try ContentStore.open (read-write) and record what it throws
  *   open      ContentStore.openReadOnly(directory)
  *   read      get, has and actions.get for every i < count: object i is the bytes of
  *             "object <i>" padded to <size> (argv 3), action "action <i>" maps to it;
@@ -20,7 +21,9 @@ let store: ContentStore | undefined;
 const idOf: string[] = [];
 
 for (const step of steps) {
-  if (step === "open") {
+  if (step === "create") {
+    report.create = errorCodeOf(() => ContentStore.open(directory).close());
+  } else if (step === "open") {
     store = ContentStore.openReadOnly(directory);
     report.readOnly = store.readOnly;
   } else if (step === "read") {
