@@ -45,6 +45,10 @@ import { maxRefs, StorageKind } from "./object-record.ts";
 import { storeTestHooks } from "./testing.ts";
 import { validateGeneration, type ValidationReport } from "./validate.ts";
 import { validateIfNeeded, type ValidateIfNeededOptions, type ValidationOutcome } from "./recovery.ts";
+import { remoteSettings, type RemoteOptions, type RemoteSettings } from "./remote/options.ts";
+import type { RemoteStats } from "./remote/remote-stats.ts";
+import { remoteAccess } from "./remote/store-access.ts";
+import { StoreRemote } from "./remote/store-remote.ts";
 
 export interface ContentStoreOptions {
   /**
@@ -55,6 +59,11 @@ export interface ContentStoreOptions {
   maxBytes?: number;
   /** Re-hash every object get() returns and throw ERR_CAS_CORRUPT on a mismatch. Default false. */
   verifyOnRead?: boolean;
+  /**
+   * Share objects through a Bazel HTTP cache (docs/remote.md): puts upload in the
+   * background, `store.remote.get(id)` fetches a local miss. Default: none.
+   */
+  remote?: RemoteOptions;
 }
 
 /** An object: its bytes and the ids it refers to. */
@@ -102,6 +111,8 @@ export class ContentStore implements Disposable {
   readonly verifyOnRead: boolean;
   /** The action cache: key -> object id, first writer wins. */
   readonly actions: ActionCache;
+  /** The remote cache's read-through and transfers, or null without `options.remote`. */
+  readonly remote: StoreRemote | null;
 
   #primary: Generation | null;
   #upstream: Generation | null;
@@ -125,7 +136,8 @@ export class ContentStore implements Disposable {
       maxBytes = options.maxBytes;
     }
     const verifyOnRead = optionalBoolean(options.verifyOnRead, "options.verifyOnRead");
-    return new ContentStore(directory, maxBytes, verifyOnRead);
+    const remote = options.remote === undefined ? null : remoteSettings(options.remote);
+    return new ContentStore(directory, maxBytes, verifyOnRead, remote);
   }
 
   /**
@@ -154,7 +166,7 @@ export class ContentStore implements Disposable {
     });
   }
 
-  private constructor(directory: string, maxBytes: number | null, verifyOnRead: boolean) {
+  private constructor(directory: string, maxBytes: number | null, verifyOnRead: boolean, remote: RemoteSettings | null) {
     this.directory = directory;
     this.maxBytes = maxBytes;
     this.verifyOnRead = verifyOnRead;
@@ -175,7 +187,10 @@ export class ContentStore implements Disposable {
       current: () => this.#current(),
       upstream: () => this.#upstream,
       ensurePresent: (id) => this.#ensurePresent(id, 0),
+      recorded: (keyHash, id) => this.remote?.actionStored(idToHex(keyHash), id),
     });
+    const generations = () => [this.#current(), this.#upstream];
+    this.remote = remote === null ? null : new StoreRemote(this, remoteAccess(generations, this.actions), remote);
   }
 
   /**
@@ -209,6 +224,7 @@ export class ContentStore implements Disposable {
     if (!isPresent(generation, id) || storeTestHooks.writeEvenIfPresent) {
       storeObject(generation, id, { data: bytes, refBytes, refCount });
       this.#rotateIfFull(generation);
+      if (refCount === 0) this.remote?.objectStored(idHex);
     }
     return idHex;
   }
@@ -300,10 +316,34 @@ export class ContentStore implements Disposable {
     return this.#primary === null;
   }
 
-  /** Closes the generations and releases the locks. Idempotent. */
+  /** Resolves when every upload to the remote is done (true), or after `timeoutMs` (false). */
+  flush(timeoutMs = Infinity): Promise<boolean> {
+    return this.remote === null ? Promise.resolve(true) : this.remote.flush(timeoutMs);
+  }
+
+  /** What the remote did, or null without one: see docs/remote.md. */
+  remoteStats(): RemoteStats | null {
+    return this.remote?.stats() ?? null;
+  }
+
+  /** Waits (at most `options.remote.closeTimeoutMs`) for pending uploads, then closes. For `await using`. */
+  async closeAsync(): Promise<void> {
+    if (this.remote !== null && !this.closed) await this.remote.flush(this.remote.closeTimeoutMs);
+    this.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.closeAsync();
+  }
+
+  /**
+   * Closes the generations and releases the locks. Idempotent. Uploads still
+   * pending are abandoned (counted in remoteStats()); closeAsync() waits for them.
+   */
   close(): void {
     const primary = this.#primary;
     if (primary === null) return;
+    this.remote?.close();
     this.#primary = null;
     primary.close();
     this.#upstream?.close();
