@@ -67,7 +67,7 @@ describe("two machines through nginx", () => {
     const id = store.put(bytes);
     await store.flush();
     const response = await fetch(`${nginx.url}/cas/${id}`);
-    expect(new Uint8Array(await response.arrayBuffer())).toEqual(bytes);
+    expect(Buffer.from(await response.arrayBuffer()).equals(bytes)).toBe(true);
     expect(sha256Hex(bytes)).toBe(id);
   });
 
