@@ -5,7 +5,7 @@
  */
 import { main } from "../lib/cli/cli.ts";
 
-const result = main(process.argv.slice(2));
+const result = await main(process.argv.slice(2));
 process.stdout.write(result.stdout);
 process.stderr.write(result.stderr);
 process.exitCode = result.exitCode;

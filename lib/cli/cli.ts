@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { ArenaError } from "../common/errors.ts";
 import { inspectArenaFile, type Inspection } from "./inspect.ts";
 import { casMain, casUsage } from "./cas.ts";
+import { casRemoteMain } from "./cas-remote.ts";
 
 /** What `main` writes and returns; the bin script forwards it to the process. */
 export interface CliResult {
@@ -36,7 +37,8 @@ const exitInvalid = 1;
 const exitUsage = 2;
 
 /** Runs the command line `args` (without the runtime and script) and returns its output. */
-export function main(args: string[]): CliResult {
+export function main(args: string[]): CliResult | Promise<CliResult> {
+  if (args[0] === "cas" && (args[1] === "push" || args[1] === "pull")) return casRemoteMain(args.slice(1));
   if (args[0] === "cas") return casMain(args.slice(1));
   let parsed;
   try {

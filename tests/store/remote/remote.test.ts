@@ -139,6 +139,46 @@ describe("two machines through nginx", () => {
   });
 });
 
+describe("cas push | pull", () => {
+  const bin = join(import.meta.dir, "..", "..", "..", "bin", "mapped-file-arena.ts");
+  async function cli(...args: string[]) {
+    const child = Bun.spawn([process.execPath, bin, ...args], { stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
+    return { exitCode: await child.exited, stdout, stderr };
+  }
+
+  test("a whole store pushed from one machine is pulled by another", async () => {
+    const from = join(root, "push-from");
+    const to = join(root, "pull-to");
+    const ids: string[] = [];
+    {
+      using store = ContentStore.open(from);
+      for (let index = 0; index < 50; index++) ids.push(store.put(objectBytes(500 + index, index === 0 ? 200_000 : 500)));
+      store.put(objectBytes(600, 10), [ids[1]!]); // a node: stays local
+      store.actions.put("step one", ids[2]!);
+    }
+    const pushed = await cli("cas", "push", from, "--remote", nginx.url, "--name", "nightly", "--json");
+    expect(pushed.stderr).toBe("");
+    expect(pushed.exitCode).toBe(0);
+    expect(JSON.parse(pushed.stdout)).toMatchObject({ objects: 50, actions: 1, failed: 0 });
+    const pulled = await cli("cas", "pull", to, "--remote", nginx.url, "--name", "nightly");
+    expect(pulled.stderr).toBe("");
+    expect(pulled.stdout).toContain("pulled 50 objects and 1 action entries");
+    using store = ContentStore.open(to);
+    for (const [index, id] of ids.entries()) expect(store.get(id)!.data).toEqual(objectBytes(500 + index, index === 0 ? 200_000 : 500));
+    expect(store.actions.get("step one")).toBe(ids[2]!);
+  });
+
+  test("pull of a name never pushed, and a missing --remote, exit 2 with a reason", async () => {
+    const missing = await cli("cas", "pull", join(root, "pull-none"), "--remote", nginx.url, "--name", "never");
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain('no manifest named "never"');
+    const usage = await cli("cas", "push", root);
+    expect(usage.exitCode).toBe(2);
+    expect(usage.stderr).toContain("--remote URL");
+  });
+});
+
 describe("servers that misbehave", () => {
   test("a slow server hits the timeout without hanging the store", async () => {
     const proxy = slowProxy(nginx.url, 60_000);
