@@ -90,6 +90,7 @@ export interface StoreStats {
 /** Space each generation may use beyond its share: the files' preallocation increments. */
 const generationSlackBytes = 4 * 2 ** 20;
 const minMaxBytes = 32 * 2 ** 20;
+const noRefs = new Uint8Array(0);
 /** How deep a chain of refs copy-forward follows before calling the store corrupt. */
 const maxRefDepth = 10_000;
 
@@ -190,7 +191,8 @@ export class ContentStore implements Disposable {
       recorded: (keyHash, id) => this.remote?.actionStored(idToHex(keyHash), id),
     });
     const generations = () => [this.#current(), this.#upstream];
-    this.remote = remote === null ? null : new StoreRemote(this, remoteAccess(generations, this.actions), remote);
+    const putLeaf = (bytes: Uint8Array, id: Uint8Array) => this.#storeHashed(bytes, noRefs, 0, id);
+    this.remote = remote === null ? null : new StoreRemote(this, remoteAccess(generations, this.actions, putLeaf), remote);
   }
 
   /**
@@ -219,6 +221,11 @@ export class ContentStore implements Disposable {
     }
     const id = this.#id;
     hashObjectInto(bytes, refBytes, refCount, id);
+    return this.#storeHashed(bytes, refBytes, refCount, id);
+  }
+
+  /** put() once the id is known (the remote's downloads arrive hashed already). */
+  #storeHashed(bytes: Uint8Array, refBytes: Uint8Array, refCount: number, id: Uint8Array): string {
     const generation = this.#current(); // after the refs: copying them forward may have rotated
     const idHex = idToHex(id);
     if (!isPresent(generation, id) || storeTestHooks.writeEvenIfPresent) {

@@ -1,6 +1,7 @@
 /**
  * What a store's remote sees of the store beyond its public API, and nothing
- * more: a large leaf's own file (so an upload streams from disk instead of
+ * more: storing a leaf whose SHA-256 the download already computed (hashing
+ * 1 MiB twice costs more than fetching it over loopback), a large leaf's own file (so an upload streams from disk instead of
  * reading the object into memory), the list of what the store holds (for push),
  * (leaves only: the only objects a remote holds), and recording an action entry by its key's hash (what the remote holds).
  */
@@ -13,9 +14,14 @@ import { readRecordShape, recordHeaderBytes, StorageKind } from "../object-recor
 import type { RemoteStoreAccess } from "./store-remote.ts";
 
 /** `generations()` returns the primary generation and the upstream one (or null), current. */
-export function remoteAccess(generations: () => (Generation | null)[], actions: ActionCache): RemoteStoreAccess {
+export function remoteAccess(
+  generations: () => (Generation | null)[],
+  actions: ActionCache,
+  putLeaf: (bytes: Uint8Array, id: Uint8Array) => string,
+): RemoteStoreAccess {
   const id = idScratch();
   return {
+    putLeaf,
     leafFile(idHex) {
       if (!parseIdInto(idHex, id)) return null;
       for (const generation of generations()) {

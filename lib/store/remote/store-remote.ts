@@ -30,6 +30,8 @@ import { Uploader, type Upload } from "./uploader.ts";
 
 /** What the store lets its remote see besides its public API. */
 export interface RemoteStoreAccess {
+  /** Stores a leaf whose SHA-256 `id` the caller has computed: put() without hashing again. */
+  putLeaf(bytes: Uint8Array, id: Uint8Array): string;
   /** The path of `id`'s own file when it is a large leaf (streamed on upload), else null. */
   leafFile(id: string): { path: string; length: number } | null;
   /** Every object id and action entry (key hash, id) of the live generations. */
@@ -79,7 +81,7 @@ export class StoreRemote {
   readonly #http: HttpCache;
   readonly #uploader: Uploader;
   /** Downloads in flight, by id: two callers asking for one id share one request. */
-  readonly #fetching = new Map<string, Promise<boolean>>();
+  readonly #fetching = new Map<string, Promise<Uint8Array | null>>();
   /** True while storing what the remote sent: it is not uploaded back. */
   #receiving = false;
   readonly #wanted = new Uint8Array(idBytes);
@@ -113,13 +115,14 @@ export class StoreRemote {
   async get(id: string): Promise<StoredObject | null> {
     const local = this.#store.get(id);
     if (local !== null) return local;
-    return (await this.#fetchObject(id)) ? this.#store.get(id) : null;
+    const data = await this.#fetchObject(id);
+    return data === null ? null : { data, refs: [] };
   }
 
   /** Whether the object is local, or could be fetched (it then is: a get() after a true is local). */
   async has(id: string): Promise<boolean> {
     if (this.#store.has(id)) return true;
-    return this.#fetchObject(id);
+    return (await this.#fetchObject(id)) !== null;
   }
 
   /** The id `key` maps to: local, else the remote's entry (once its object is here too), else null. */
@@ -201,10 +204,10 @@ export class StoreRemote {
         if (line === "") continue;
         const [kind, first, second] = line.split(" ");
         if (kind === "o" && first !== undefined && hexId.test(first)) {
-          if (this.#store.has(first) || (await this.#fetchObject(first))) report.objects += 1;
+          if (this.#store.has(first) || (await this.#fetchObject(first)) !== null) report.objects += 1;
           else report.failed += 1;
         } else if (kind === "a" && first !== undefined && second !== undefined && hexId.test(first) && hexId.test(second)) {
-          if (this.#store.has(second) || (await this.#fetchObject(second))) {
+          if (this.#store.has(second) || (await this.#fetchObject(second)) !== null) {
             this.#receive(() => this.#access.putAction(Buffer.from(first, "hex"), second));
             report.actions += 1;
           } else report.failed += 1;
@@ -219,25 +222,26 @@ export class StoreRemote {
     return report;
   }
 
-  /** Downloads `id` into the local store; true when it is there after. */
-  #fetchObject(id: string): Promise<boolean> {
+  /** Downloads `id` into the local store; its verified bytes (the caller's to keep), or null. */
+  #fetchObject(id: string): Promise<Uint8Array | null> {
     const inFlight = this.#fetching.get(id);
-    if (inFlight !== undefined) return inFlight;
+    // Each caller owns what it is given: the second one gets a copy.
+    if (inFlight !== undefined) return inFlight.then((bytes) => bytes?.slice() ?? null);
     const fetching = this.#download(id).finally(() => this.#fetching.delete(id));
     this.#fetching.set(id, fetching);
     return fetching;
   }
 
-  async #download(id: string): Promise<boolean> {
+  async #download(id: string): Promise<Uint8Array | null> {
     const stats = this.#stats;
     const result = await this.#http.get("cas", id, maxObjectBytes);
     if (result === miss) {
       stats.misses += 1;
-      return false;
+      return null;
     }
     if (result.failed) {
       stats.downloadsFailed += 1;
-      return false;
+      return null;
     }
     try {
       parseIdInto(id, this.#wanted);
@@ -245,12 +249,13 @@ export class StoreRemote {
         stats.corrupt += 1;
         stats.downloadsFailed += 1;
         stats.lastError = `GET cas/${id}: the server sent ${result.bytes.length} bytes that do not hash to the id; refused`;
-        return false;
+        return null;
       }
-      if (this.#store.closed) return false;
-      this.#receive(() => this.#store.put(result.bytes));
+      if (this.#store.closed) return null;
+      // Hashed already (into result.sha256): the broken variant stores under what the bytes hash to.
+      this.#receive(() => this.#access.putLeaf(result.bytes, result.sha256));
       stats.hits += 1;
-      return true;
+      return result.bytes;
     } finally {
       result.release();
     }
@@ -278,7 +283,7 @@ export class StoreRemote {
       return null;
     }
     // An entry whose object cannot be had is a miss, not a dangling hit.
-    if (!this.#store.has(id) && !(await this.#fetchObject(id))) return null;
+    if (!this.#store.has(id) && (await this.#fetchObject(id)) === null) return null;
     return id;
   }
 
