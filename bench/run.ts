@@ -12,6 +12,7 @@ import { benchViews } from "./views.ts";
 import { benchProcesses } from "./processes.ts";
 import { benchOpenClose } from "./open-close.ts";
 import { benchMemory } from "./memory.ts";
+import { benchStore } from "./store.ts";
 import type { Row } from "./harness.ts";
 
 function cpuModel(): string {
@@ -47,6 +48,9 @@ log("two processes ...");
 const processes = await benchProcesses();
 log("memory ...");
 const memory = await benchMemory();
+log("content store (issue 11) ...");
+const store = await benchStore(log);
+rows.push(...store.rows);
 const seconds = (performance.now() - started) / 1000;
 
 const find = (name: string) => rows.find((row) => row.name === name)!;
@@ -62,6 +66,7 @@ const goals = [
   { goal: "block allocator: two processes >= 1.6x one (append 64 B)", value: processRatio("block"), met: (v: number) => v >= 1.6, unit: "x" },
   { goal: "block allocator: two processes >= 1.6x one (allocateOffset only)", value: processRatio("block-offsets"), met: (v: number) => v >= 1.6, unit: "x" },
 ].map(({ goal, value, met, unit }) => ({ goal, value, unit, met: met(value) }));
+goals.push(...store.goals);
 
 const MiB = 1024 * 1024;
 const ns = (value: number) => (value >= 10_000 ? `${(value / 1000).toFixed(1)} µs` : `${value.toFixed(1)} ns`);
@@ -90,6 +95,11 @@ if (memory.rssFileAfter > 0) lines.push(`| file-backed RSS growth (arena pages, 
 lines.push(`| file size / disk while open | ${(memory.fileBytesOpen / MiB).toFixed(0)} MiB / ${(memory.diskBytesOpen / MiB).toFixed(2)} MiB |`);
 lines.push(`| file size / disk after the last close | ${(memory.fileBytesClosed / MiB).toFixed(2)} MiB / ${(memory.diskBytesClosed / MiB).toFixed(2)} MiB |`);
 lines.push("");
+lines.push("| content store: put (one pass; every peer hashes with SHA-256) | blob | per put | disk bytes per logical byte |");
+lines.push("|---|---|--:|--:|");
+for (const put of store.puts) lines.push(`| ${put.peer} | ${put.size} | ${ns(put.nsPerOp)} | ${put.diskPerLogical.toFixed(2)} |`);
+lines.push(`| verifyOnRead (get of 1 MiB with and without) | | ${store.verifyNsPerByte.toFixed(2)} ns per byte | |`);
+lines.push("");
 lines.push("| goal | measured | met |");
 lines.push("|---|--:|:-:|");
 for (const goal of goals) lines.push(`| ${goal.goal} | ${goal.value.toFixed(2)}${goal.unit} | ${goal.met ? "yes" : "**no**"} |`);
@@ -98,7 +108,7 @@ const table = lines.join("\n");
 console.log(table);
 const resultsDirectory = join(import.meta.dir, "results");
 mkdirSync(resultsDirectory, { recursive: true });
-writeFileSync(join(resultsDirectory, "latest.json"), `${JSON.stringify({ machine, seconds, rows, processes, memory, goals }, null, 2)}\n`);
+writeFileSync(join(resultsDirectory, "latest.json"), `${JSON.stringify({ machine, seconds, rows, processes, memory, store, goals }, null, 2)}\n`);
 writeFileSync(join(import.meta.dir, "RESULTS.md"), `# Benchmark results\n\nWritten by \`bun run bench\` (bench/run.ts); each group's file in bench/ says what its rows measure.\n\n${table}\n`);
 
 // The README shows the latest table too, between these markers, so it cannot go stale.

@@ -1,7 +1,10 @@
 /**
  * The `mapped-file-arena` command (bin/mapped-file-arena.ts): `inspect FILE` prints
  * an arena file's header and health as a table (or JSON), `verify FILE` checks it
- * and says so in one line. Both only read (see inspect.ts).
+ * and says so in one line. Both only read (see inspect.ts). A database file (LLVM's
+ * DatabaseFile: a trie or a data allocator) is recognized by its magic when no
+ * --header-offset is given: its arena header is read at 16, and its table is
+ * described and, for a trie, validated (lib/trie/inspect-database.ts).
  *
  * Exit codes: 0 the header is valid (or a creation was interrupted, which the next
  * open repairs); 1 the header is invalid, or the file is not an arena; 2 a usage
@@ -13,6 +16,8 @@ import { ArenaError } from "../common/errors.ts";
 import { inspectArenaFile, type Inspection } from "./inspect.ts";
 import { casMain, casUsage } from "./cas.ts";
 import { casRemoteMain } from "./cas-remote.ts";
+import { inspectDatabaseFile, looksLikeDatabaseFile, type DatabaseInspection } from "../trie/inspect-database.ts";
+import { databaseHeaderBytes } from "../trie/database-file.ts";
 
 /** What `main` writes and returns; the bin script forwards it to the process. */
 export interface CliResult {
@@ -24,9 +29,12 @@ export interface CliResult {
 const usage = `usage: mapped-file-arena <inspect|verify> FILE [--header-offset N] [--json]
 
   inspect FILE   print the header words, space used, disk reserved, whether a process
-                 has the arena open, and whether the header is valid
-  verify FILE    check the header; exit 0 if valid, 1 if not
-  --header-offset N  where the header is (default 0, the library's default)
+                 has the arena open, and whether the header is valid; for a database
+                 file (a trie or data allocator), its table too
+  verify FILE    check the header (and a database file's table: a trie is walked
+                 whole); exit 0 if valid, 1 if not
+  --header-offset N  where the header is (default 0, the library's default;
+                 16 for a database file, recognized by its magic)
   --json         machine-readable output
   --help         this text
 
@@ -36,9 +44,14 @@ const exitValid = 0;
 const exitInvalid = 1;
 const exitUsage = 2;
 
-/** Runs the command line `args` (without the runtime and script) and returns its output. */
-export function main(args: string[]): CliResult | Promise<CliResult> {
+/** main, and the commands that talk to a network (`cas push|pull`), which cannot answer synchronously. */
+export async function mainAsync(args: string[]): Promise<CliResult> {
   if (args[0] === "cas" && (args[1] === "push" || args[1] === "pull")) return casRemoteMain(args.slice(1));
+  return main(args);
+}
+
+/** Runs the command line `args` (without the runtime and script) and returns its output. */
+export function main(args: string[]): CliResult {
   if (args[0] === "cas") return casMain(args.slice(1));
   let parsed;
   try {
@@ -47,7 +60,7 @@ export function main(args: string[]): CliResult | Promise<CliResult> {
       allowPositionals: true,
       options: {
         json: { type: "boolean", default: false },
-        "header-offset": { type: "string", default: "0" },
+        "header-offset": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -61,8 +74,9 @@ export function main(args: string[]): CliResult | Promise<CliResult> {
   if (command !== "inspect" && command !== "verify") return usageError(`unknown command ${JSON.stringify(command)}`);
   if (path === undefined || path === "") return usageError(`${command} needs a FILE`);
   if (extra.length > 0) return usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
-  const offsetText = values["header-offset"];
-  const headerOffset = Number(offsetText);
+  const offsetText = values["header-offset"] ?? "0";
+  const database = values["header-offset"] === undefined && looksLikeDatabaseFile(path);
+  const headerOffset = database ? databaseHeaderBytes : Number(offsetText);
   if (!/^\d+$/.test(offsetText) || !Number.isSafeInteger(headerOffset) || headerOffset % 8 !== 0) {
     return usageError(`--header-offset must be a non-negative multiple of 8, got ${JSON.stringify(offsetText)}`);
   }
@@ -73,13 +87,18 @@ export function main(args: string[]): CliResult | Promise<CliResult> {
   } catch (error) {
     return failure(error, values.json);
   }
-  const exitCode = inspection.validation.status === "invalid" ? exitInvalid : exitValid;
-  if (values.json) return { exitCode, stdout: `${JSON.stringify(toJson(inspection), null, 2)}\n`, stderr: "" };
+  const tables = database && inspection.validation.status === "valid" ? inspectDatabaseFile(path, inspection.usedBytes) : undefined;
+  const invalid = inspection.validation.status === "invalid" || tables?.check.status === "invalid";
+  const exitCode = invalid ? exitInvalid : exitValid;
+  if (values.json) {
+    const body = tables === undefined ? toJson(inspection) : { ...toJson(inspection), database: tables };
+    return { exitCode, stdout: `${JSON.stringify(body, null, 2)}\n`, stderr: "" };
+  }
   if (command === "verify") {
-    const line = `${path}: ${describeValidation(inspection)}\n`;
+    const line = `${path}: ${tables === undefined ? describeValidation(inspection) : describeDatabase(tables)}\n`;
     return exitCode === exitValid ? { exitCode, stdout: line, stderr: "" } : { exitCode, stdout: "", stderr: `mapped-file-arena: ${line}` };
   }
-  return { exitCode, stdout: formatTable(inspection), stderr: "" };
+  return { exitCode, stdout: formatTable(inspection, tables), stderr: "" };
 }
 
 function usageError(message: string): CliResult {
@@ -140,7 +159,40 @@ function toJson(inspection: Inspection) {
   };
 }
 
-function formatTable(inspection: Inspection): string {
+/** verify's one line for a database file. */
+function describeDatabase(tables: DatabaseInspection): string {
+  const { check, table, trie } = tables;
+  if (check.status === "invalid") return `INVALID (${check.code}): ${check.reason}`;
+  const what = `${table.kindName} ${JSON.stringify(table.name)}`;
+  if (trie === undefined) return `valid database file, ${what}`;
+  const { records, leakedBytes } = trie.validation;
+  return `valid database file, ${what}: ${records} records, ${bytes(leakedBytes)} leaked by lost races`;
+}
+
+/** inspect's rows for a database file's table. */
+function databaseRows(tables: DatabaseInspection): [string, string][] {
+  const rows: [string, string][] = [
+    ["database", `LLVM DatabaseFile, version ${tables.version}`],
+    ["table", `${tables.table.kindName} ${JSON.stringify(tables.table.name)} at offset ${tables.table.offset}`],
+  ];
+  const { trie, dataAllocator } = tables;
+  if (trie !== undefined) {
+    const v = trie.validation;
+    rows.push(
+      ["hash / data", `${trie.hashBits} bits / ${trie.dataBytes} bytes per record`],
+      ["root / subtrie bits", `${trie.rootBits} / ${trie.subtrieBits}`],
+      ["records", `${v.records} in ${v.subtries} subtries, ${v.maxDepth} levels deep`],
+      ["reachable / leaked", `${bytes(v.reachableBytes)} / ${bytes(v.leakedBytes)}`],
+    );
+  }
+  if (dataAllocator !== undefined) {
+    rows.push(["user header", bytes(dataAllocator.userHeaderBytes)], ["blocks", `${bytes(dataAllocator.dataBytes)} after the table`]);
+  }
+  rows.push(["table check", describeDatabase(tables)]);
+  return rows;
+}
+
+function formatTable(inspection: Inspection, tables?: DatabaseInspection): string {
   const { header } = inspection;
   const hexWord = (value: bigint) => `0x${value.toString(16).padStart(16, "0")}  ${value}`;
   const open: Record<Inspection["openState"], string> = {
@@ -163,6 +215,7 @@ function formatTable(inspection: Inspection): string {
     ["file size", bytes(inspection.fileSizeBytes)],
     ["open by a process", open[inspection.openState]],
     ["header", describeValidation(inspection)],
+    ...(tables === undefined ? [] : databaseRows(tables)),
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}\n`).join("");

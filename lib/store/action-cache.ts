@@ -12,14 +12,14 @@
  * offset as in LLVM), so an entry means the same thing in every generation.
  */
 import { ArenaError } from "../common/errors.ts";
-import type { ContentStore } from "./content-store.ts";
 import type { Generation } from "./generation.ts";
 import { idBytes, idScratch, idToHex, requireIdInto, sameId } from "./hashing.ts";
 import { storeTestHooks } from "./testing.ts";
 
 interface StoreAccess {
   current(): Generation;
-  upstream(): Generation | null;
+  /** The older generations the store reads from, newest first. */
+  older(): readonly Generation[];
   /** Copies the object (and its refs) into the primary generation if needed; false if absent. */
   ensurePresent(id: Uint8Array): boolean;
   /** Told of every entry put() recorded (the remote's write-behind hook). */
@@ -34,7 +34,7 @@ export class ActionCache {
   readonly #value = idScratch();
 
   /** @internal Made by ContentStore. */
-  constructor(_owner: ContentStore, access: StoreAccess) {
+  constructor(access: StoreAccess) {
     this.#store = access;
   }
 
@@ -94,13 +94,12 @@ export class ActionCache {
   }
 
   /**
-   * Copies the upstream generation's entry for the key (and its object) into the
+   * Copies an older generation's entry for the key (and its object) into the
    * primary one, so it outlives the next rotation. Returns the id, or null.
    */
   #followForward(hashedKey: Uint8Array): Uint8Array | null {
-    const upstream = this.#store.upstream();
-    if (upstream === null) return null;
-    const found = upstream.actions.find(hashedKey);
+    let found = null;
+    for (const generation of this.#store.older()) if ((found = generation.actions.find(hashedKey)) !== null) break;
     if (found === null) return null;
     const id = found.data.slice();
     if (storeTestHooks.noCopyForward) return id;

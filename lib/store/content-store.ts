@@ -40,7 +40,7 @@ import { ActionCache } from "./action-cache.ts";
 import { capacitiesFor, hardLimitShare, type Generation, type GenerationCapacities } from "./generation.ts";
 import { collectGarbage, openNewest, removeAbandonedTemporaries, startNextGeneration } from "./generations.ts";
 import { hashObjectInto, idBytes, idScratch, idToHex, requireIdInto, sameId } from "./hashing.ts";
-import { isPresent, locate, readObject, storeObject, type ObjectContent } from "./object-io.ts";
+import { isPresent, locate, readObject, storeObject, type ObjectContent, type ObjectLocation } from "./object-io.ts";
 import { maxRefs, StorageKind } from "./object-record.ts";
 import { storeTestHooks } from "./testing.ts";
 import { validateGeneration, type ValidationReport } from "./validate.ts";
@@ -76,7 +76,8 @@ export interface StoredObject {
 export interface StoreStats {
   generations: {
     number: number;
-    role: "primary" | "upstream";
+    /** primary: written to; upstream: the one before; retained: what this process had open before its last follow, until its next. */
+    role: "primary" | "upstream" | "retained";
     /** Index, pool and action cache files (their used sizes) plus large-object files. */
     storageBytes: number;
     /** The data pool's used size (its bump pointer). */
@@ -90,6 +91,12 @@ export interface StoreStats {
 /** Space each generation may use beyond its share: the files' preallocation increments. */
 const generationSlackBytes = 4 * 2 ** 20;
 const minMaxBytes = 32 * 2 ** 20;
+/**
+ * put compares the primary's size with its budget once this many bytes were
+ * written since the last look (reading the sizes costs more than a small put):
+ * a generation overshoots by at most this much per writing process.
+ */
+const budgetCheckBytes = 256 * 1024;
 const noRefs = new Uint8Array(0);
 /** How deep a chain of refs copy-forward follows before calling the store corrupt. */
 const maxRefDepth = 10_000;
@@ -116,13 +123,25 @@ export class ContentStore implements Disposable {
   readonly remote: StoreRemote | null;
 
   #primary: Generation | null;
-  #upstream: Generation | null;
+  /**
+   * Older generations this process reads from and copies forward: the upstream
+   * (the one before the primary), then the generations this process had open
+   * before its last follow that the new pair skipped past, kept open (so not
+   * collected) until its next follow. So an object this process touched stays
+   * within its reach until it has followed two rotations without touching it
+   * again, however many rotations other processes made in between.
+   */
+  #older: Generation[] = [];
+  /** The members of #older kept from before the last follow (dropped at the next). */
+  #retained = new Set<Generation>();
   readonly #capacities: GenerationCapacities;
   readonly #budgetBytes: number;
   readonly #rootLockFd: number;
   /** Scratch for the id being looked up: parsed once, never allocated per call. */
   readonly #id = idScratch();
   readonly #check = new Uint8Array(idBytes);
+  /** Bytes this process wrote since it last compared the primary with its budget. */
+  #unchecked = 0;
 
   /** Opens (creating if needed) the store in `directory`. */
   static open(directory: string, options: ContentStoreOptions = {}): ContentStore {
@@ -179,18 +198,20 @@ export class ContentStore implements Disposable {
     this.#rootLockFd = openSync(lockPath, "a+");
     try {
       lockFile(this.#rootLockFd, "shared", lockPath);
-      [this.#primary, this.#upstream] = openNewest(directory, this.#capacities);
+      const [primary, upstream] = openNewest(directory, this.#capacities);
+      this.#primary = primary;
+      if (upstream !== null) this.#older = [upstream];
     } catch (error) {
       closeSync(this.#rootLockFd);
       throw error;
     }
-    this.actions = new ActionCache(this, {
+    this.actions = new ActionCache({
       current: () => this.#current(),
-      upstream: () => this.#upstream,
-      ensurePresent: (id) => this.#ensurePresent(id, 0),
+      older: () => this.#older,
+      ensurePresent: (id) => this.#ensurePresent(id),
       recorded: (keyHash, id) => this.remote?.actionStored(idToHex(keyHash), id),
     });
-    const generations = () => [this.#current(), this.#upstream];
+    const generations = () => [this.#current(), ...this.#older];
     const putLeaf = (bytes: Uint8Array, id: Uint8Array) => this.#storeHashed(bytes, noRefs, 0, id);
     this.remote = remote === null ? null : new StoreRemote(this, remoteAccess(generations, this.actions, putLeaf), remote);
   }
@@ -206,14 +227,14 @@ export class ContentStore implements Disposable {
     if (refs.length > maxRefs) throw new RangeError(`refs may hold at most ${maxRefs} ids, got ${refs.length}`);
     this.#current();
     const refCount = refs.length;
-    const refBytes = new Uint8Array(refCount * idBytes);
+    const refBytes = refCount === 0 ? noRefs : new Uint8Array(refCount * idBytes);
     for (let index = 0; index < refCount; index++) {
       const ref = refBytes.subarray(index * idBytes, (index + 1) * idBytes);
       requireIdInto(refs[index], `refs[${index}]`, ref);
     }
     for (let index = 0; index < refCount; index++) {
       const ref = refBytes.subarray(index * idBytes, (index + 1) * idBytes);
-      if (!this.#ensurePresent(ref, 0)) {
+      if (!this.#ensurePresent(ref)) {
         throw new ArenaError("ERR_CAS_MISSING_REF", `refs[${index}] (${refs[index]}) is not in the store ${this.directory}`, {
           path: this.directory,
         });
@@ -229,8 +250,8 @@ export class ContentStore implements Disposable {
     const generation = this.#current(); // after the refs: copying them forward may have rotated
     const idHex = idToHex(id);
     if (!isPresent(generation, id) || storeTestHooks.writeEvenIfPresent) {
-      storeObject(generation, id, { data: bytes, refBytes, refCount });
-      this.#rotateIfFull(generation);
+      this.#unchecked += storeObject(generation, id, { data: bytes, refBytes, refCount });
+      if (this.#unchecked >= budgetCheckBytes) this.#rotateIfFull(generation);
       if (refCount === 0) this.remote?.objectStored(idHex);
     }
     return idHex;
@@ -244,13 +265,11 @@ export class ContentStore implements Disposable {
     let location = locate(generation, wanted);
     let from = generation;
     if (location.kind === StorageKind.none) {
-      const upstream = this.#upstream;
-      if (upstream === null) return null;
-      location = locate(upstream, wanted);
-      if (location.kind === StorageKind.none) return null;
-      from = upstream;
+      const found = this.#findOlder(wanted);
+      if (found === null) return null;
+      [from, location] = found;
       if (!storeTestHooks.noCopyForward) {
-        const copied = this.#copyForward(upstream, generation, wanted, 0);
+        const copied = this.#copyForward(from, generation, wanted, 0);
         if (copied === null) return null;
         const result = this.#finish(copied, wanted);
         this.#rotateIfFull(generation);
@@ -266,7 +285,7 @@ export class ContentStore implements Disposable {
     const wanted = this.#id;
     requireIdInto(id, "id", wanted);
     if (isPresent(generation, wanted)) return true;
-    return this.#ensurePresent(wanted, 0);
+    return this.#ensurePresent(wanted);
   }
 
   /**
@@ -279,9 +298,7 @@ export class ContentStore implements Disposable {
     const deep = optionalBoolean(options.deep, "options.deep");
     const primary = this.#current();
     const report: ValidationReport = { valid: true, problems: [], objects: 0, actions: 0 };
-    for (const generation of [primary, this.#upstream]) {
-      if (generation !== null) validateGeneration(generation, deep, report);
-    }
+    for (const generation of [primary, ...this.#older]) validateGeneration(generation, deep, report);
     report.valid = report.problems.length === 0;
     return report;
   }
@@ -290,11 +307,8 @@ export class ContentStore implements Disposable {
   stats(): StoreStats {
     const primary = this.#current();
     const generations: StoreStats["generations"] = [];
-    for (const [generation, role] of [
-      [primary, "primary"],
-      [this.#upstream, "upstream"],
-    ] as const) {
-      if (generation === null) continue;
+    for (const [index, generation] of [primary, ...this.#older].entries()) {
+      const role = index === 0 ? "primary" : this.#retained.has(generation) ? "retained" : "upstream";
       generations.push({
         number: generation.number,
         role,
@@ -353,8 +367,9 @@ export class ContentStore implements Disposable {
     this.remote?.close();
     this.#primary = null;
     primary.close();
-    this.#upstream?.close();
-    this.#upstream = null;
+    for (const generation of this.#older) generation.close();
+    this.#older = [];
+    this.#retained.clear();
     try {
       unlockFile(this.#rootLockFd, join(this.directory, "lock"));
     } finally {
@@ -373,19 +388,36 @@ export class ContentStore implements Disposable {
     return primary.superseded ? this.#follow() : primary;
   }
 
-  /** Reopens on the newest two generations and lets go of the rest. */
+  /**
+   * Reopens on the newest two generations. What this process had open before and
+   * the new pair skipped past stays open ("retained") until its next follow.
+   */
   #follow(): Generation {
     const [primary, upstream] = openNewest(this.directory, this.#capacities);
-    this.#primary!.close();
-    this.#upstream?.close();
+    const previous = this.#primary!;
+    const newest = upstream === null ? [primary] : [primary, upstream];
+    const had = [previous, ...this.#older.filter((generation) => !this.#retained.has(generation))];
+    const keep = had.filter((generation) => !newest.some((fresh) => fresh.number === generation.number));
+    for (const generation of [previous, ...this.#older]) if (!keep.includes(generation)) generation.close();
     this.#primary = primary;
-    this.#upstream = upstream;
+    this.#older = [...newest.slice(1), ...keep];
+    this.#retained = new Set(keep);
     collectGarbage(this.directory);
     return primary;
   }
 
+  /** The first older generation that has `id`, and where; null if none has. */
+  #findOlder(id: Uint8Array): [Generation, ObjectLocation] | null {
+    for (const generation of this.#older) {
+      const location = locate(generation, id);
+      if (location.kind !== StorageKind.none) return [generation, location];
+    }
+    return null;
+  }
+
   /** After a write: past its budget (or 85% of a table), the generation gives way to a new one. */
   #rotateIfFull(generation: Generation): void {
+    this.#unchecked = 0;
     if (generation.storageBytes <= this.#budgetBytes && generation.hardLimitUtilization <= hardLimitShare) return;
     if (generation !== this.#primary) return; // already followed
     startNextGeneration(this.directory, generation);
@@ -396,14 +428,14 @@ export class ContentStore implements Disposable {
    * True when `id` is in the primary generation, after copying it (and its refs)
    * forward from the upstream one if it is only there.
    */
-  #ensurePresent(id: Uint8Array, depth: number): boolean {
+  #ensurePresent(id: Uint8Array): boolean {
     const primary = this.#current();
     if (isPresent(primary, id)) return true;
-    const upstream = this.#upstream;
-    if (upstream === null) return false;
-    if (storeTestHooks.noCopyForward) return isPresent(upstream, id);
-    if (this.#copyForward(upstream, primary, id, depth) === null) return false;
-    if (depth === 0) this.#rotateIfFull(primary);
+    const found = this.#findOlder(id);
+    if (found === null) return false;
+    if (storeTestHooks.noCopyForward) return true;
+    if (this.#copyForward(found[0], primary, id, 0) === null) return false;
+    this.#rotateIfFull(primary);
     return true;
   }
 

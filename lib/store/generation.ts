@@ -10,11 +10,12 @@
  * process sets when it has made a newer generation, which every other process
  * checks with one atomic load per operation.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, statSync } from "node:fs";
+import { closeSync, fstatSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ArenaError } from "../common/errors.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
 import { OnDiskDataAllocator } from "../trie/data-allocator.ts";
+import { maxDatabaseCapacity } from "../trie/database-file.ts";
 import { OnDiskTrieRawHashMap } from "../trie/trie-raw-hash-map.ts";
 
 export const generationPrefix = "v1.";
@@ -27,12 +28,12 @@ export interface GenerationCapacities {
   actionsBytes: number;
 }
 
-/** The tables map at most 4 GiB each (one JavaScript buffer); LLVM maps 12 and 24 GiB. */
-const maxTableBytes = 4 * GiB;
+/** The trie's database files map at most 2 GiB each (offsets stay 32-bit); LLVM maps 12 and 24 GiB. */
+const maxTableBytes = maxDatabaseCapacity;
 
 export function capacitiesFor(maxBytes: number | undefined): GenerationCapacities {
   const pool = maxBytes === undefined ? maxTableBytes : Math.max(64 * 2 ** 20, Math.min(maxTableBytes, maxBytes));
-  return { indexBytes: Math.min(2 * GiB, pool), poolBytes: pool, actionsBytes: Math.min(GiB, pool) };
+  return { indexBytes: Math.min(maxTableBytes, pool), poolBytes: pool, actionsBytes: Math.min(GiB, pool) };
 }
 
 /** The share of a table's capacity past which the generation counts as full (LLVM: 85%). */
@@ -73,11 +74,10 @@ export class Generation {
 
   /**
    * Opens generation `number` under `root`, or returns null if it does not exist
-   * (any more: a collector may have just removed it). `create` makes the directory.
+   * (any more: a collector may have just removed it).
    */
-  static open(root: string, number: number, capacities: GenerationCapacities, create: boolean): Generation | null {
+  static open(root: string, number: number, capacities: GenerationCapacities): Generation | null {
     const directory = join(root, `${generationPrefix}${number}`);
-    if (create) mkdirSync(directory, { recursive: true });
     const lockPath = join(directory, "lock");
     let fd: number;
     try {
@@ -112,6 +112,12 @@ export class Generation {
     const bytes = this.#indexBytes;
     if (bytes !== null && offset + 8 <= bytes.length) return offset;
     return this.#findWordSlowly(id, offset);
+  }
+
+  /** The buffer findWord's offsets index, made from `id`'s record if not yet (the id must be in the index). */
+  indexBytesFor(id: Uint8Array): Uint8Array {
+    if (this.#indexBytes === null) this.findWord(id);
+    return this.#indexBytes!;
   }
 
   /** The buffer findWord's offsets index (valid after findWord returned one). */

@@ -42,13 +42,13 @@ export function openNewest(root: string, capacities: GenerationCapacities): [Gen
       numbers = [0];
     }
     const newest = numbers[numbers.length - 1]!;
-    const primary = Generation.open(root, newest, capacities, false);
+    const primary = Generation.open(root, newest, capacities);
     if (primary === null) continue;
     const previous = numbers.length > 1 ? numbers[numbers.length - 2]! : null;
     let upstream: Generation | null = null;
     if (previous !== null) {
       try {
-        upstream = Generation.open(root, previous, capacities, false);
+        upstream = Generation.open(root, previous, capacities);
       } catch (error) {
         primary.close();
         throw error;

@@ -127,56 +127,56 @@ function readPoolRecord(generation: Generation, id: Uint8Array, offset: number):
 
 /**
  * Stores an object whose id is `id` into `generation`, unless it is there.
- * Complete bytes first, index word last.
+ * Complete bytes first, index word last. Returns the bytes it added.
  */
-export function storeObject(generation: Generation, id: Uint8Array, content: ObjectContent): void {
-  if (isPresent(generation, id) && !storeTestHooks.writeEvenIfPresent) return;
-  const { data, refBytes, refCount } = content;
+export function storeObject(generation: Generation, id: Uint8Array, content: ObjectContent): number {
+  if (isPresent(generation, id) && !storeTestHooks.writeEvenIfPresent) return 0;
+  const { data, refCount } = content;
   const size = recordBytes(data.length, refCount);
-  let word: bigint;
-  let writeBytes: () => void;
-  if (size >= largeObjectBytes) {
-    word = writeLargeObject(generation, id, content);
-    writeBytes = () => {};
-  } else {
-    let offset: number;
+  let offset = -1;
+  if (size < largeObjectBytes) {
     try {
       offset = generation.pool.allocateOffset(size);
     } catch (error) {
-      if (!(error instanceof ArenaError && error.code === "ERR_ARENA_FULL")) throw error;
       // A full pool is not a full store: LLVM falls back to a file of its own too.
-      word = writeLargeObject(generation, id, content);
-      publish(generation, id, word);
-      return;
+      if (!(error instanceof ArenaError && error.code === "ERR_ARENA_FULL")) throw error;
     }
-    word = packIndexWord(StorageKind.pool, offset);
-    writeBytes = () => {
-      const record = generation.pool.get(offset, size);
-      writeRecordHeader(record, data.length, refBytes, refCount);
-      record.set(data, recordHeaderBytes + refCount * idBytes);
-    };
+  }
+  if (offset < 0) {
+    const kind = refCount === 0 ? StorageKind.leafFile : StorageKind.recordFile;
+    const length = writeLargeObject(generation, id, kind, content);
+    publish(generation, id, kind, length);
+    return length;
   }
   if (storeTestHooks.publishBeforeWrite) {
-    publish(generation, id, word); // BROKEN on purpose: the word points at bytes not yet written
-    writeBytes();
-    return;
+    publish(generation, id, StorageKind.pool, offset); // BROKEN on purpose: the word points at bytes not yet written
+    writePoolRecord(generation, offset, size, content);
+    return size;
   }
-  writeBytes();
+  writePoolRecord(generation, offset, size, content);
   storeTestHooks.at?.("bytes-written");
-  publish(generation, id, word);
+  publish(generation, id, StorageKind.pool, offset);
+  return size;
 }
 
-function publish(generation: Generation, id: Uint8Array, word: bigint): void {
-  const record = generation.objects.insert(id, (fresh) => writeWord(fresh, word));
-  // An index record left at 0 (its writer died between inserting and writing it)
-  // is filled by the next writer, with one compare-and-swap: first one wins.
-  if (wordKind(record.data) === StorageKind.none) publishWord(record.data, word);
+function writePoolRecord(generation: Generation, offset: number, size: number, content: ObjectContent): void {
+  const record = generation.pool.get(offset, size);
+  writeRecordHeader(record, content.data.length, content.refBytes, content.refCount);
+  record.set(content.data, recordHeaderBytes + content.refCount * idBytes);
+}
+
+function publish(generation: Generation, id: Uint8Array, kind: StorageKind, offset: number): void {
+  // The initializer fills a new record before the trie publishes it.
+  const at = generation.objects.insertOffset(id, (fresh) => writeWord(fresh, 0, kind, offset));
+  const bytes = generation.indexBytesFor(id);
+  // An index record left at 0 (its writer died between inserting and writing it;
+  // our order never leaves one, LLVM's can) is filled by one compare-and-swap.
+  if (bytes[at + 7] === StorageKind.none) publishWord(bytes, at, packIndexWord(kind, offset));
   storeTestHooks.at?.("index-published");
 }
 
-function writeLargeObject(generation: Generation, id: Uint8Array, content: ObjectContent): bigint {
+function writeLargeObject(generation: Generation, id: Uint8Array, kind: StorageKind, content: ObjectContent): number {
   const { data, refBytes, refCount } = content;
-  const kind = refCount === 0 ? StorageKind.leafFile : StorageKind.recordFile;
   const path = largeObjectPath(generation.directory, kind, idToHex(id));
   let length: number;
   if (kind === StorageKind.leafFile) {
@@ -187,7 +187,7 @@ function writeLargeObject(generation: Generation, id: Uint8Array, content: Objec
     length = writeWholeFile(path, [header, data]);
   }
   generation.addLargeObjectBytes(length);
-  return packIndexWord(kind, length);
+  return length;
 }
 
 /** For validation: the file a large object should be in, and its length now (null if missing). */

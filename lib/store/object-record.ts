@@ -42,11 +42,19 @@ export function recordBytes(dataLength: number, refCount: number): number {
 
 /** Writes the header and refs of a record into `into` (whose length is the record's); the caller copies the data. */
 export function writeRecordHeader(into: Uint8Array, dataLength: number, refs: Uint8Array, refCount: number): void {
-  const view = new DataView(into.buffer, into.byteOffset, recordHeaderBytes);
-  view.setBigUint64(0, BigInt(dataLength), true);
-  view.setUint32(8, refCount, true);
-  view.setUint32(12, 0, true);
+  writeLittleEndian(into, 0, dataLength, 8);
+  writeLittleEndian(into, 8, refCount, 4);
+  writeLittleEndian(into, 12, 0, 4);
   if (refCount > 0) into.set(refs.subarray(0, refCount * idBytes), recordHeaderBytes);
+}
+
+/** Writes `value` (a safe integer) as `bytes` little-endian bytes: no DataView, no BigInt. */
+function writeLittleEndian(into: Uint8Array, at: number, value: number, bytes: number): void {
+  let rest = value;
+  for (let index = 0; index < bytes; index++) {
+    into[at + index] = rest % 256;
+    rest = Math.floor(rest / 256);
+  }
 }
 
 /** What a record's header says, before anything is trusted. */
@@ -95,13 +103,13 @@ export function loadWordAtomically(word: Uint8Array): bigint {
   return Atomics.load(new BigInt64Array(word.buffer, word.byteOffset, 1), 0);
 }
 
-/** Writes `value` into an unpublished record's word. */
-export function writeWord(word: Uint8Array, value: bigint): void {
-  new BigInt64Array(word.buffer, word.byteOffset, 1)[0] = value;
+/** Writes the word for `kind` at `offset` into an unpublished record's bytes at `at`. */
+export function writeWord(into: Uint8Array, at: number, kind: StorageKind, offset: number): void {
+  writeLittleEndian(into, at, offset, 7);
+  into[at + 7] = kind;
 }
 
-/** Publishes `value` into a word that must still be 0; returns what the word holds after. */
-export function publishWord(word: Uint8Array, value: bigint): bigint {
-  const seen = Atomics.compareExchange(new BigInt64Array(word.buffer, word.byteOffset, 1), 0, 0n, value);
-  return seen === 0n ? value : seen;
+/** Publishes `value` into the word at `bytes[at]` if it is still 0 (one compare-and-swap). */
+export function publishWord(bytes: Uint8Array, at: number, value: bigint): void {
+  Atomics.compareExchange(new BigInt64Array(bytes.buffer, bytes.byteOffset + at, 1), 0, 0n, value);
 }

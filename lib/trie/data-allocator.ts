@@ -17,7 +17,7 @@
 import { closedError } from "../common/errors.ts";
 import { optionalBoolean, optionalFunction, requireNonNegativeInteger } from "../common/arguments.ts";
 import { corruptAt, headerMismatch } from "./corruption.ts";
-import { DatabaseFile, TableKind } from "./database-file.ts";
+import { DatabaseFile, TableKind, type ByteViews, type RootTable } from "./database-file.ts";
 
 export const dataAllocatorHeaderBytes = 24;
 export const userHeaderSizeAt = 16;
@@ -25,7 +25,7 @@ export const userHeaderSizeAt = 16;
 export interface DataAllocatorOptions {
   /** The table's name; an existing file must hold a data allocator of this name. */
   name: string;
-  /** Bytes: the file's mapping size, fixed when it is created; at most 4 GiB here. */
+  /** Bytes: the file's mapping size, fixed when it is created; at most 2 GiB here. */
   capacity: number;
   /** Bytes of user header for a new file (default 0). An existing file must have the same, when given. */
   userHeaderBytes?: number;
@@ -80,26 +80,15 @@ export class OnDiskDataAllocator implements Disposable {
           views.bytes.fill(0, header, header + userHeaderBytes);
           initialize?.(new Uint8Array(views.bytes.buffer as ArrayBuffer, header, userHeaderBytes));
         },
+        judge: (views, table, size) => judgeDataAllocatorTable(views, table, size, path, options.name, requested),
       },
     });
-    try {
-      return new OnDiskDataAllocator(file, options.name, requested);
-    } catch (error) {
-      file.close();
-      throw error;
-    }
+    return new OnDiskDataAllocator(file, options.name);
   }
 
-  private constructor(file: DatabaseFile, name: string, requestedUserHeaderBytes: number | undefined) {
+  private constructor(file: DatabaseFile, name: string) {
     const { table, views, path } = file;
     const stored = views.view.getBigUint64(table.offset + userHeaderSizeAt, true);
-    const headerEnd = BigInt(table.offset + dataAllocatorHeaderBytes) + stored;
-    if (table.offset + dataAllocatorHeaderBytes > table.end || headerEnd > BigInt(file.size)) {
-      throw corruptAt(path, table.offset + userHeaderSizeAt, `user header size ${stored} runs past the bump pointer 0x${file.size.toString(16)}`);
-    }
-    if (requestedUserHeaderBytes !== undefined && stored !== BigInt(requestedUserHeaderBytes)) {
-      throw headerMismatch(path, name, `mismatched user header size (expected: ${requestedUserHeaderBytes}, observed: ${stored})`);
-    }
     this.path = path;
     this.name = name;
     this.capacity = file.arena.capacity;
@@ -165,5 +154,17 @@ export class OnDiskDataAllocator implements Disposable {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+/** Judges an existing data allocator table's header: the user header inside the file, of the size asked for. */
+function judgeDataAllocatorTable(views: ByteViews, table: RootTable, size: number, path: string, name: string, requested: number | undefined): void {
+  if (table.offset + dataAllocatorHeaderBytes > size) throw corruptAt(path, table.offset, "the data allocator table header runs past the bump pointer");
+  const stored = views.view.getBigUint64(table.offset + userHeaderSizeAt, true);
+  if (BigInt(table.offset + dataAllocatorHeaderBytes) + stored > BigInt(size)) {
+    throw corruptAt(path, table.offset + userHeaderSizeAt, `user header size ${stored} runs past the bump pointer 0x${size.toString(16)}`);
+  }
+  if (requested !== undefined && stored !== BigInt(requested)) {
+    throw headerMismatch(path, name, `mismatched user header size (expected: ${requested}, observed: ${stored})`);
   }
 }

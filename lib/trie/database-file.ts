@@ -20,13 +20,17 @@
  * stored offset: the root table offset, the name's offset and size are bounds-
  * checked against the bump pointer. LLVM trusts them.
  *
- * Opening is split from judging (`judgeDatabase`), so a read-only open can reuse
- * the checks when the arena gets one.
+ * An existing file is judged twice: from a pread snapshot before the arena opens
+ * it (so a file of another kind, name or shape is refused with not a byte
+ * changed: opening refreshes the arena's allocatedSize word), and again over the
+ * mapping, which is what counts. Opening is split from judging (`judgeDatabase`,
+ * `NewTable.judge`), so a read-only open can reuse the checks when the arena
+ * gets one.
  */
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { MappedFileRegionArena } from "../arena/arena.ts";
 import { ArenaError } from "../common/errors.ts";
 import { requireNonNegativeInteger, requireString } from "../common/arguments.ts";
-import { maxExternalBufferBytes } from "../native/native.ts";
 import { alignUp8, corruptAt, headerMismatch } from "./corruption.ts";
 
 export const databaseMagic = 0xda7aba53;
@@ -42,13 +46,21 @@ export const genericTableHeaderBytes = 8;
 export const TableKind = { trieRawHashMap: 1, dataAllocator: 2 } as const;
 const kindNames: Record<number, string> = { 1: "a trie (OnDiskTrieRawHashMap)", 2: "a data allocator (OnDiskDataAllocator)" };
 
-/** The largest capacity whose whole mapping fits one JavaScript buffer. */
-export const maxDatabaseCapacity = maxExternalBufferBytes;
+/**
+ * 2 GiB: every offset then fits a signed 32-bit integer, which keeps the trie's
+ * walk in integer arithmetic and lets it read a slot as two 32-bit loads
+ * (trie-layout.ts). The whole mapping is also one JavaScript buffer.
+ */
+export const maxDatabaseCapacity = 2 ** 31;
 
-/** Long-lived views over the whole mapping: the hot paths index into these. */
-export interface MappingViews {
+/** What the judges read: bytes of the file from offset 0 (the mapping, or a snapshot). */
+export interface ByteViews {
   bytes: Uint8Array;
   view: DataView;
+}
+
+/** Long-lived views over the whole mapping: the hot paths index into these. */
+export interface MappingViews extends ByteViews {
   int32: Int32Array;
   int64: BigInt64Array;
 }
@@ -61,6 +73,12 @@ export interface NewTable {
   nameRelOffset: number;
   /** Fills the kind-specific fields of a table just allocated at `tableOffset` (inside onCreate). */
   initialize(arena: MappedFileRegionArena, views: MappingViews, tableOffset: number): void;
+  /**
+   * Judges the kind-specific header of an existing table (identity already
+   * checked): throws ERR_ARENA_HEADER_MISMATCH or ERR_ARENA_CORRUPT. `size` is the
+   * bump pointer; nothing at or past it may be read.
+   */
+  judge(views: ByteViews, table: RootTable, size: number): void;
 }
 
 export interface DatabaseOpenOptions {
@@ -101,9 +119,10 @@ export class DatabaseFile implements Disposable {
     requireString(path, "path");
     const capacity = requireNonNegativeInteger(options.capacity, "options.capacity");
     if (capacity > maxDatabaseCapacity) {
-      throw new RangeError(`options.capacity must be at most ${maxDatabaseCapacity} (4 GiB, one mapping window), got ${capacity}`);
+      throw new RangeError(`options.capacity must be at most ${maxDatabaseCapacity} (2 GiB), got ${capacity}`);
     }
     const nameBytes = encodeName(options.table.name);
+    precheckExisting(path, options.table, nameBytes);
     const arena = MappedFileRegionArena.create(path, {
       capacity,
       headerOffset: databaseHeaderBytes,
@@ -112,11 +131,12 @@ export class DatabaseFile implements Disposable {
     });
     try {
       if (arena.capacity > maxDatabaseCapacity) {
-        throw new ArenaError("ERR_ARENA_TOO_LARGE", `${path} has capacity ${arena.capacity}; at most ${maxDatabaseCapacity} is supported`, { path });
+        throw tooLarge(path, BigInt(arena.capacity));
       }
       const views = mappingViews(arena);
       const table = judgeDatabase(views, arena.size, path);
       checkTableIdentity(views, table, options.table.kind, nameBytes, options.table.name, path);
+      options.table.judge(views, table, arena.size);
       return new DatabaseFile(arena, views, table);
     } catch (error) {
       arena.close();
@@ -140,6 +160,10 @@ export class DatabaseFile implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+function tooLarge(path: string, capacity: bigint): ArenaError {
+  return new ArenaError("ERR_ARENA_TOO_LARGE", `${path} has capacity ${capacity}; at most ${maxDatabaseCapacity} (2 GiB) is supported here`, { path });
 }
 
 /** Views over the whole mapping, from the arena's one buffer (detached by the arena on close). */
@@ -176,14 +200,14 @@ function createTable(arena: MappedFileRegionArena, table: NewTable, nameBytes: U
   views.bytes.set(nameBytes, offset + table.nameRelOffset);
   table.initialize(arena, views, offset);
   // LLVM's addTable compare-and-swaps this from 0; onCreate has the file to itself.
-  Atomics.store(views.int64, rootTableOffsetAt / 8, BigInt(offset));
+  Atomics.store(views.int64, rootTableOffsetAt >>> 3, BigInt(offset));
 }
 
 /**
  * Judges the database header and the root table's generic header of a mapped
  * file whose bump pointer is `size`. Reads no stored offset before checking it.
  */
-export function judgeDatabase(views: MappingViews, size: number, path: string): RootTable {
+export function judgeDatabase(views: ByteViews, size: number, path: string): RootTable {
   const { view } = views;
   const magic = view.getUint32(0, true);
   if (magic !== databaseMagic) {
@@ -214,12 +238,12 @@ export function judgeDatabase(views: MappingViews, size: number, path: string): 
 }
 
 /** The stored table's name, decoded. */
-export function tableName(views: MappingViews, table: RootTable): string {
+export function tableName(views: ByteViews, table: RootTable): string {
   const start = table.offset + table.nameRelOffset;
   return new TextDecoder().decode(views.bytes.subarray(start, start + table.nameSize));
 }
 
-function checkTableIdentity(views: MappingViews, table: RootTable, kind: number, nameBytes: Uint8Array, name: string, path: string): void {
+function checkTableIdentity(views: ByteViews, table: RootTable, kind: number, nameBytes: Uint8Array, name: string, path: string): void {
   const start = table.offset + table.nameRelOffset;
   const stored = views.bytes.subarray(start, start + table.nameSize);
   const sameName = stored.length === nameBytes.length && stored.every((byte, index) => byte === nameBytes[index]);
@@ -229,5 +253,50 @@ function checkTableIdentity(views: MappingViews, table: RootTable, kind: number,
   if (table.kind !== kind) {
     const found = kindNames[table.kind] ?? `an unknown table kind ${table.kind}`;
     throw headerMismatch(path, name, `mismatched table kind (expected: ${kind}, observed: ${table.kind}): the file holds ${found}`);
+  }
+}
+
+/** How much of an existing file the pre-open check reads: headers, a table and its name. */
+const snapshotBytes = 128 * 1024;
+
+/**
+ * Judges an existing, fully created file from a pread snapshot, before the arena
+ * maps (and so touches) it. Skipped for what the arena must judge itself (no
+ * file, too short, no finished arena header at 16: a creation may be under way),
+ * and its corruption verdicts are dropped when the snapshot ends before the bump
+ * pointer (the table may lie past it): the judgement after opening decides those.
+ */
+function precheckExisting(path: string, table: NewTable, nameBytes: Uint8Array): void {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return;
+  }
+  try {
+    const fileSize = fstatSync(fd).size;
+    if (fileSize < firstAllocationOffset) return;
+    // The creator writes the capacity word last: read it first, alone.
+    const capacityWord = new Uint8Array(8);
+    if (readSync(fd, capacityWord, 0, 8, databaseHeaderBytes + 16) !== 8) return;
+    const storedCapacity = new DataView(capacityWord.buffer).getBigUint64(0, true);
+    if (storedCapacity === 0n) return;
+    if (storedCapacity > BigInt(maxDatabaseCapacity)) throw tooLarge(path, storedCapacity);
+    const snapshot = new Uint8Array(Math.min(fileSize, snapshotBytes));
+    const length = readSync(fd, snapshot, 0, snapshot.length, 0);
+    const views: ByteViews = { bytes: snapshot.subarray(0, length), view: new DataView(snapshot.buffer, 0, length) };
+    if (views.view.getBigUint64(databaseHeaderBytes + 24, true) !== BigInt(databaseHeaderBytes)) return;
+    const bump = views.view.getBigUint64(databaseHeaderBytes, true);
+    const complete = bump <= BigInt(length);
+    try {
+      const size = complete ? Number(bump) : length;
+      const found = judgeDatabase(views, size, path);
+      checkTableIdentity(views, found, table.kind, nameBytes, table.name, path);
+      table.judge(views, found, size);
+    } catch (error) {
+      if (complete || !(error instanceof ArenaError) || error.code !== "ERR_ARENA_CORRUPT") throw error;
+    }
+  } finally {
+    closeSync(fd);
   }
 }

@@ -26,7 +26,7 @@
  * first). We allocate a record only once its empty slot is found, keep a lost
  * subtrie to reuse for the next sink, count what leaks (`leaks`), and validate()
  * reports reachable bytes against the bump pointer. The mapping is limited to
- * 4 GiB (one JavaScript buffer; see trie-layout.ts for why slot reads need it).
+ * 2 GiB (so offsets are 32-bit integers; see trie-layout.ts for why the walk needs it).
  *
  * Unlike LLVM, nothing read from the file is trusted (trie-layout.ts): a corrupt
  * file is an ERR_ARENA_CORRUPT that says where, never a wild read or a loop.
@@ -35,7 +35,7 @@ import type { MappedFileRegionArena } from "../arena/arena.ts";
 import { closedError } from "../common/errors.ts";
 import { optionalBoolean, optionalFunction, requireNonNegativeInteger } from "../common/arguments.ts";
 import { alignUp8, corruptAt, headerMismatch } from "./corruption.ts";
-import { DatabaseFile, TableKind, type MappingViews } from "./database-file.ts";
+import { DatabaseFile, TableKind, type ByteViews, type MappingViews, type RootTable } from "./database-file.ts";
 import { indexAt, indexBits, maxHashBits, maxLevels, maxRootBits, maxSubtrieBits } from "./hash-index.ts";
 import { slotPublish } from "./slot-publish.ts";
 import {
@@ -50,7 +50,7 @@ import {
   TrieLayout,
   type TrieRecord,
 } from "./trie-layout.ts";
-import { walkTrie, type TrieValidation } from "./trie-walk.ts";
+import { trieRecordOffsets, walkTrie, type TrieValidation } from "./trie-walk.ts";
 
 export type { TrieRecord } from "./trie-layout.ts";
 export type { TrieValidation } from "./trie-walk.ts";
@@ -62,7 +62,7 @@ export interface TrieOptions {
   hashBits: number;
   /** Bytes of data in each record, 0..2^32-1. */
   dataBytes: number;
-  /** Bytes: the file's mapping size, fixed when it is created; at most 4 GiB here. */
+  /** Bytes: the file's mapping size, fixed when it is created; at most 2 GiB here. */
   capacity: number;
   /** Root subtrie bits for a new file, 1..16 (LLVM's default 10). Ignored for an existing file, as in LLVM. */
   rootBits?: number;
@@ -113,6 +113,8 @@ export class OnDiskTrieRawHashMap implements Disposable {
   #spare = 0;
   #spareBits = 0;
   #leaks: TrieLeaks = { records: 0, subtries: 0, bytes: 0 };
+  /** The record the insert in progress has written but not yet published, or -1. */
+  #created = -1;
 
   /** Opens the trie in the database file at `path`, creating the file if it does not exist. */
   static create(path: string, options: TrieOptions): OnDiskTrieRawHashMap {
@@ -126,6 +128,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
         name: options.name,
         nameRelOffset: trieTableHeaderBytes,
         initialize: (arena, views, tableOffset) => initializeTrieTable(arena, views, tableOffset, shape),
+        judge: (views, table, size) => judgeTrieTable(views, table, size, path, options.name, shape),
       },
     });
     try {
@@ -140,17 +143,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
     const { view } = file.views;
     const table = file.table;
     const path = file.path;
-    if (table.end < table.offset + trieTableHeaderBytes) throw corruptAt(path, table.offset, "the trie table header runs past the bump pointer");
-    const storedHashBits = view.getUint16(table.offset + hashBitsAt, true);
-    const storedDataBytes = view.getUint32(table.offset + dataSizeAt, true);
     const storedSubtrieBits = view.getUint8(table.offset + subtrieBitsAt);
-    const flags = view.getUint8(table.offset + flagsAt);
-    if (storedHashBits !== hashBits) throw headerMismatch(path, name, `mismatched hash size (expected: ${hashBits}, observed: ${storedHashBits})`);
-    if (storedDataBytes !== dataBytes) throw headerMismatch(path, name, `mismatched data size (expected: ${dataBytes}, observed: ${storedDataBytes})`);
-    if (flags !== 0) throw headerMismatch(path, name, `unsupported flags: ${flags}`);
-    if (storedSubtrieBits < 1 || storedSubtrieBits > maxSubtrieBits) {
-      throw corruptAt(path, table.offset + subtrieBitsAt, `subtrie bits ${storedSubtrieBits} (1..${maxSubtrieBits} allowed)`);
-    }
     this.path = path;
     this.name = name;
     this.hashBits = hashBits;
@@ -159,7 +152,8 @@ export class OnDiskTrieRawHashMap implements Disposable {
     this.subtrieBits = storedSubtrieBits;
     this.capacity = file.arena.capacity;
     this.#file = file;
-    const layout = new TrieLayout(file.arena, file.views, table, { hashBits, dataBytes, subtrieBits: storedSubtrieBits });
+    const arena = file.arena;
+    const layout = new TrieLayout(path, () => arena.size, file.views, table, { hashBits, dataBytes, subtrieBits: storedSubtrieBits });
     const root = layout.storedRoot();
     if (root !== 0) layout.adoptRoot(root);
     this.#layout = layout;
@@ -226,16 +220,31 @@ export class OnDiskTrieRawHashMap implements Disposable {
 
   /** insert(), returning only the record's offset. */
   insertOffset(hash: Uint8Array, initialize?: RecordInitializer): number {
-    let layout = this.#layout;
+    const layout = this.#layout;
     if (layout === null) throw closedError(this.path);
     if (!(hash instanceof Uint8Array) || hash.length !== this.hashBytes) this.#rejectHash(hash);
     optionalFunction(initialize, "initialize");
+    // An initializer may insert too: each call keeps its own record in #created.
+    const outer = this.#created;
+    this.#created = -1;
+    try {
+      return this.#insert(layout, hash, initialize);
+    } catch (error) {
+      // A record made for this insert that no slot got (the file filled up during
+      // a later sink, or turned out corrupt) is leaked: count it.
+      if (this.#created >= 0 && !(error instanceof InitializerFailed)) this.#leak("records", layout.recordBytes);
+      throw error instanceof InitializerFailed ? error.cause : error;
+    } finally {
+      this.#created = outer;
+    }
+  }
+
+  #insert(layout: TrieLayout, hash: Uint8Array, initialize: RecordInitializer | undefined): number {
     let subtrie = layout.rootOffset;
     if (subtrie === 0) subtrie = this.#getOrCreateRoot(layout);
     const hashBits = this.hashBits;
     let startBit = 0;
     let nominalBits = layout.rootBits;
-    let created = -1;
     // Per level: at most empty -> lost publish -> record -> sink -> child. More
     // steps than that mean the slots change in ways no writer makes.
     const stepLimit = this.#maxLevels * 4 + 8;
@@ -244,13 +253,12 @@ export class OnDiskTrieRawHashMap implements Disposable {
       const slot = subtrie + subtrieHeaderBytes + indexAt(hash, 0, this.hashBytes, startBit, bits) * 8;
       let value = layout.loadSlot(slot);
       if (value === 0) {
-        if (created < 0) {
-          created = this.#createRecord(layout, hash, initialize);
-          layout = this.#layout;
-          if (layout === null) throw closedError(this.path); // the initializer closed us
+        if (this.#created < 0) {
+          this.#created = this.#createRecord(layout, hash, initialize);
+          if (this.#layout === null) throw closedError(this.path); // the initializer closed us
         }
-        value = this.#publish(layout, slot, 0, created);
-        if (value === 0) return created;
+        value = this.#publish(layout, slot, 0, this.#created);
+        if (value === 0) return this.#created;
       }
       if (value < 0) {
         startBit += nominalBits;
@@ -261,7 +269,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
       }
       layout.requireRecord(value, slot);
       if (layout.hashEquals(value, hash)) {
-        if (created >= 0) this.#leak("records", layout.recordBytes);
+        if (this.#created >= 0) this.#leak("records", layout.recordBytes);
         return value;
       }
       // Another hash lives here: move it one level down, then look at this slot again.
@@ -292,7 +300,9 @@ export class OnDiskTrieRawHashMap implements Disposable {
    * bit and width, each record's hash prefix against its slot, no node reached
    * twice or overlapping another), calling `visit` for each record. Returns what
    * it found, with the bytes reachable and the bytes leaked by lost races.
-   * Throws ERR_ARENA_CORRUPT saying where, or whatever `visit` throws.
+   * Throws ERR_ARENA_CORRUPT saying where, or whatever `visit` throws. While
+   * other processes insert, leakedBytes also counts their records not yet
+   * published (and records published behind the walk).
    */
   validate(visit?: (record: TrieRecord) => void): TrieValidation {
     const layout = this.#layout;
@@ -301,13 +311,15 @@ export class OnDiskTrieRawHashMap implements Disposable {
     return walkTrie(layout, { strict: true, onRecord: visit ? (offset) => visit(layout.record(offset)) : undefined });
   }
 
-  /** Every record, in trie order (by hash bits). Records inserted during the walk may or may not appear. */
+  /**
+   * Every record, in hash order (by the hash's bits, most significant first),
+   * checked as validate() checks them (without the overlap check). Records
+   * inserted during the walk may or may not appear.
+   */
   *[Symbol.iterator](): Generator<TrieRecord> {
     const layout = this.#layout;
     if (layout === null) throw closedError(this.path);
-    const offsets: number[] = [];
-    walkTrie(layout, { strict: false, onRecord: (offset) => void offsets.push(offset) });
-    for (const offset of offsets) {
+    for (const offset of trieRecordOffsets(layout, false)) {
       if (this.#layout === null) throw closedError(this.path);
       yield layout.record(offset);
     }
@@ -351,7 +363,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
         initialize(new Uint8Array(layout.bytes.buffer as ArrayBuffer, offset, layout.dataBytes), offset);
       } catch (error) {
         this.#leak("records", layout.recordBytes);
-        throw error;
+        throw new InitializerFailed(error);
       }
     }
     return offset;
@@ -363,10 +375,13 @@ export class OnDiskTrieRawHashMap implements Disposable {
    * a test switched to the broken plain store (testing.ts).
    */
   #publish(layout: TrieLayout, slot: number, expected: number, value: number): number {
-    const word = slot / 8;
+    const word = slot >>> 3;
     if (slotPublish.broken === "plain-store") {
       const previous = Number(Atomics.load(layout.int64, word));
-      if (previous === expected) layout.int64[word] = BigInt(value);
+      if (previous === expected) {
+        widenRaceWindow();
+        layout.int64[word] = BigInt(value);
+      }
       return previous;
     }
     return Number(Atomics.compareExchange(layout.int64, word, BigInt(expected), BigInt(value)));
@@ -384,7 +399,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
     }
     const residentIndex = indexAt(layout.bytes, resident + layout.dataBytes, layout.hashBytes, startBit, bits);
     const child = this.#takeSubtrie(layout, startBit, bits);
-    const childSlotWord = (child + subtrieHeaderBytes) / 8 + residentIndex;
+    const childSlotWord = ((child + subtrieHeaderBytes) >>> 3) + residentIndex;
     Atomics.store(layout.int64, childSlotWord, BigInt(resident));
     if (this.#publish(layout, slot, resident, -child) === resident) return;
     Atomics.store(layout.int64, childSlotWord, 0n);
@@ -421,7 +436,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
     const root = this.#file!.arena.allocateOffset(subtrieBytes(bits));
     layout.bytes.fill(0, root, root + subtrieBytes(bits));
     layout.view.setUint8(root + 2, bits);
-    const word = (layout.table.offset + rootAt) / 8;
+    const word = (layout.table.offset + rootAt) >>> 3;
     const previous = Atomics.compareExchange(layout.int64, word, 0n, BigInt(root));
     if (previous !== 0n) this.#leak("subtries", subtrieBytes(bits));
     layout.adoptRoot(previous === 0n ? root : layout.storedRoot());
@@ -449,6 +464,22 @@ export class OnDiskTrieRawHashMap implements Disposable {
   }
 }
 
+/** Carries an initializer's own error out of insert, so its leak is counted once and the error rethrown as is. */
+class InitializerFailed {
+  constructor(readonly cause: unknown) {}
+}
+
+/**
+ * The broken variant's pause between its load and its store (a few microseconds):
+ * the lost update it allows then shows within a few hundred contended inserts,
+ * instead of once in millions. Only ever runs under useBrokenSlotPublishForTests.
+ */
+function widenRaceWindow(): void {
+  const until = performance.now() + 0.005;
+  // Bounded by the clock; at most a few thousand iterations.
+  for (let spins = 0; spins < 100_000 && performance.now() < until; spins++);
+}
+
 /** Checks the numeric options and fills LLVM's defaults. */
 function checkShape(options: TrieOptions): { hashBits: number; dataBytes: number; rootBits: number; subtrieBits: number } {
   const hashBits = requireNonNegativeInteger(options.hashBits, "options.hashBits");
@@ -462,6 +493,22 @@ function checkShape(options: TrieOptions): { hashBits: number; dataBytes: number
   const subtrieBits = requireNonNegativeInteger(options.subtrieBits ?? defaultSubtrieBits, "options.subtrieBits");
   if (subtrieBits < 1 || subtrieBits > maxSubtrieBits) throw new RangeError(`options.subtrieBits must be 1..${maxSubtrieBits}, got ${subtrieBits}`);
   return { hashBits, dataBytes, rootBits, subtrieBits };
+}
+
+/** Judges an existing trie table's header against what the caller asked for. */
+function judgeTrieTable(views: ByteViews, table: RootTable, size: number, path: string, name: string, shape: { hashBits: number; dataBytes: number }): void {
+  const { view } = views;
+  if (table.offset + trieTableHeaderBytes > size) throw corruptAt(path, table.offset, "the trie table header runs past the bump pointer");
+  const storedHashBits = view.getUint16(table.offset + hashBitsAt, true);
+  const storedDataBytes = view.getUint32(table.offset + dataSizeAt, true);
+  const storedSubtrieBits = view.getUint8(table.offset + subtrieBitsAt);
+  const flags = view.getUint8(table.offset + flagsAt);
+  if (storedHashBits !== shape.hashBits) throw headerMismatch(path, name, `mismatched hash size (expected: ${shape.hashBits}, observed: ${storedHashBits})`);
+  if (storedDataBytes !== shape.dataBytes) throw headerMismatch(path, name, `mismatched data size (expected: ${shape.dataBytes}, observed: ${storedDataBytes})`);
+  if (flags !== 0) throw headerMismatch(path, name, `unsupported flags: ${flags}`);
+  if (storedSubtrieBits < 1 || storedSubtrieBits > maxSubtrieBits) {
+    throw corruptAt(path, table.offset + subtrieBitsAt, `subtrie bits ${storedSubtrieBits} (1..${maxSubtrieBits} allowed)`);
+  }
 }
 
 /** onCreate: the trie's fields after the generic header, then the root subtrie (as LLVM's create does). */

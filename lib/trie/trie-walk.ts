@@ -9,9 +9,10 @@
  * the bytes handed out (the bump pointer): the difference is what lost races
  * leaked (or what a crash between allocation and publication left behind).
  *
- * The walk is an explicit stack, not recursion, and it visits each subtrie once
- * (a set of visited offsets), so a file whose slots all point at one subtrie
- * costs one visit, not 64^depth.
+ * The walk is an explicit stack, not recursion, depth-first in slot order (so
+ * records come in hash order), and it visits each subtrie once (a set of visited
+ * offsets), so a file whose slots all point at one subtrie costs one visit, not
+ * 64^depth.
  */
 import { corruptAt } from "./corruption.ts";
 import { firstAllocationOffset } from "./database-file.ts";
@@ -40,73 +41,99 @@ export interface WalkOptions {
   onRecord: ((offset: number) => void) | undefined;
 }
 
-/** One subtrie waiting to be visited, with the slot path that led to it. */
-interface Pending {
+/** A subtrie being walked: where it is, the level it serves, the next slot to read. */
+interface Frame {
   offset: number;
   startBit: number;
   nominalBits: number;
+  /** Index bits a hash uses at this level; slots at or past 2^bits must be empty. */
+  bits: number;
+  slotCount: number;
+  next: number;
   /** Flat [startBit, bits, index] for each level above this one. */
   path: number[];
 }
 
+/** Walks the whole trie (see trieRecordOffsets) and returns what it found. */
 export function walkTrie(layout: TrieLayout, options: WalkOptions): TrieValidation {
-  const result: TrieValidation = { records: 0, subtries: 0, maxDepth: 0, reachableBytes: 0, usedBytes: 0, leakedBytes: 0 };
-  const tableBytes = layout.floor - layout.table.offset;
-  result.reachableBytes = tableBytes;
-  const intervals: number[] = options.strict ? [layout.table.offset, layout.floor] : [];
+  const result = emptyValidation();
+  for (const offset of trieRecordOffsets(layout, options.strict, result)) options.onRecord?.(offset);
+  return result;
+}
+
+function emptyValidation(): TrieValidation {
+  return { records: 0, subtries: 0, maxDepth: 0, reachableBytes: 0, usedBytes: 0, leakedBytes: 0 };
+}
+
+/**
+ * Yields every record's offset in hash order (a depth-first walk in slot order,
+ * and slot indices are the hash's bits, most significant first), checking each
+ * node on the way and counting into `result`, which is complete once the
+ * generator is exhausted.
+ */
+export function* trieRecordOffsets(layout: TrieLayout, strict: boolean, result: TrieValidation = emptyValidation()): Generator<number, TrieValidation> {
+  result.reachableBytes += layout.floor - layout.table.offset;
+  const intervals: number[] = strict ? [layout.table.offset, layout.floor] : [];
   const seenSubtries = new Set<number>();
-  const seenRecords = options.strict ? new Set<number>() : null;
+  const seenRecords = strict ? new Set<number>() : null;
+  const recordFootprint = alignUp8(layout.recordBytes);
+  const stack: Frame[] = [];
+
+  const enter = (offset: number, startBit: number, nominalBits: number, path: number[]) => {
+    const storedBits = layout.bytes[offset + 2]!;
+    const footprint = subtrieBytes(storedBits);
+    seenSubtries.add(offset);
+    result.subtries += 1;
+    result.reachableBytes += footprint;
+    result.maxDepth = Math.max(result.maxDepth, path.length / 3 + 1);
+    if (strict) intervals.push(offset, offset + footprint);
+    const bits = indexBits(nominalBits, startBit, layout.hashBits);
+    stack.push({ offset, startBit, nominalBits, bits, slotCount: 2 ** storedBits, next: 0, path });
+  };
 
   let root = layout.rootOffset;
   if (root === 0) {
     root = layout.storedRoot();
     if (root !== 0) layout.adoptRoot(root);
   }
-  const stack: Pending[] = root === 0 ? [] : [{ offset: root, startBit: 0, nominalBits: layout.rootBits, path: [] }];
-  if (root !== 0) seenSubtries.add(root);
-  const recordFootprint = alignUp8(layout.recordBytes);
+  if (root !== 0) enter(root, 0, layout.rootBits, []);
 
-  // Each pushed subtrie is a new offset (seenSubtries), and every offset lies
-  // below the bump pointer: the loop ends.
+  // Each step reads one slot of a subtrie or leaves a finished one; each subtrie
+  // is entered once (seenSubtries) and lies below the bump pointer: the loop ends.
   while (stack.length > 0) {
-    const { offset, startBit, nominalBits, path } = stack.pop()!;
-    const bits = indexBits(nominalBits, startBit, layout.hashBits);
-    const slotCount = 2 ** layout.bytes[offset + 2]!;
-    const footprint = subtrieBytes(layout.bytes[offset + 2]!);
-    result.subtries += 1;
-    result.reachableBytes += footprint;
-    result.maxDepth = Math.max(result.maxDepth, path.length / 3 + 1);
-    if (options.strict) intervals.push(offset, offset + footprint);
-    for (let index = 0; index < slotCount; index++) {
-      const slot = offset + subtrieHeaderBytes + index * 8;
-      const value = layout.loadSlot(slot);
-      if (value === 0) continue;
-      if (index >= 2 ** bits) throw corruptAt(layout.path, slot, `slot ${index} is used, but a hash can only reach slots below ${2 ** bits} here`);
-      if (value < 0) {
-        const child = -value;
-        const childStart = startBit + nominalBits;
-        layout.requireSubtrie(child, childStart, slot);
-        if (seenSubtries.has(child)) throw corruptAt(layout.path, slot, `subtrie 0x${child.toString(16)} is reached from more than one slot`);
-        seenSubtries.add(child);
-        stack.push({ offset: child, startBit: childStart, nominalBits: layout.subtrieBits, path: [...path, startBit, bits, index] });
-        continue;
-      }
-      layout.requireRecord(value, slot);
-      checkPrefix(layout, value, [...path, startBit, bits, index], slot);
-      if (seenRecords !== null) {
-        if (seenRecords.has(value)) throw corruptAt(layout.path, slot, `record 0x${value.toString(16)} is reached from more than one slot`);
-        seenRecords.add(value);
-        intervals.push(value, value + recordFootprint);
-      }
-      result.records += 1;
-      result.reachableBytes += recordFootprint;
-      options.onRecord?.(value);
+    const frame = stack[stack.length - 1]!;
+    if (frame.next === frame.slotCount) {
+      stack.pop();
+      continue;
     }
+    const index = frame.next++;
+    const slot = frame.offset + subtrieHeaderBytes + index * 8;
+    const value = layout.loadSlot(slot);
+    if (value === 0) continue;
+    if (index >= 2 ** frame.bits) throw corruptAt(layout.path, slot, `slot ${index} is used, but a hash can only reach slots below ${2 ** frame.bits} here`);
+    const path = [...frame.path, frame.startBit, frame.bits, index];
+    if (value < 0) {
+      const child = -value;
+      const childStart = frame.startBit + frame.nominalBits;
+      layout.requireSubtrie(child, childStart, slot);
+      if (seenSubtries.has(child)) throw corruptAt(layout.path, slot, `subtrie 0x${child.toString(16)} is reached from more than one slot`);
+      enter(child, childStart, layout.subtrieBits, path);
+      continue;
+    }
+    layout.requireRecord(value, slot);
+    checkPrefix(layout, value, path, slot);
+    if (seenRecords !== null) {
+      if (seenRecords.has(value)) throw corruptAt(layout.path, slot, `record 0x${value.toString(16)} is reached from more than one slot`);
+      seenRecords.add(value);
+      intervals.push(value, value + recordFootprint);
+    }
+    result.records += 1;
+    result.reachableBytes += recordFootprint;
+    yield value;
   }
-  const end = layout.refreshEnd();
-  result.usedBytes = end - firstAllocationOffset;
+  result.usedBytes = layout.refreshEnd() - firstAllocationOffset;
   result.leakedBytes = result.usedBytes - result.reachableBytes;
-  if (options.strict) checkOverlaps(layout, intervals);
+  if (strict) checkOverlaps(layout, intervals);
   return result;
 }
 

@@ -17,11 +17,13 @@ interface Workload {
   /** Writer w puts objects [w * overlap, w * overlap + perWriter): each shared with a neighbour. */
   overlap: number;
   size: number;
+  /** Each put pauses this long just after publishing (a window for the followers). */
+  pauseMs: number;
 }
 /** Objects in the pool, slow enough to copy that a follower can catch a torn one. */
-const followed: Workload = { perWriter: 150, overlap: 75, size: 40 * 1024 };
+const followed: Workload = { perWriter: 150, overlap: 75, size: 40 * 1024, pauseMs: 2 };
 /** Many small objects: inserts into the index race often enough to catch a lost update. */
-const racing: Workload = { perWriter: 3000, overlap: 1500, size: 64 };
+const racing: Workload = { perWriter: 3000, overlap: 1500, size: 64, pauseMs: 0 };
 
 interface WriterReport {
   ids: string[];
@@ -41,7 +43,7 @@ async function run(broken: string, workload: Workload = followed) {
   const go = join(directory, "go");
   ContentStore.open(directory).close();
   const writerChildren = Array.from({ length: writers }, (_, writer) =>
-    spawnStoreChild("store-worker.ts", ["write", directory, go, writer * overlap, perWriter, size, writer, broken]),
+    spawnStoreChild("store-worker.ts", ["write", directory, go, writer * overlap, perWriter, size, writer, broken, workload.pauseMs]),
   );
   const followers = [0, writers - 1].map((writer) =>
     spawnStoreChild("store-worker.ts", ["follow", directory, go, writer * overlap, perWriter, size, broken]),

@@ -150,7 +150,7 @@ function rawTables(directory: string) {
     dataBytes: 8,
     capacity: 2 ** 31,
   });
-  const pool = OnDiskDataAllocator.create(join(generation, "data.v1"), { name: "mfa.cas.data[sha256]", capacity: 2 ** 32 });
+  const pool = OnDiskDataAllocator.create(join(generation, "data.v1"), { name: "mfa.cas.data[sha256]", capacity: 2 ** 31 });
   return {
     word: (id: string) => new DataView(index.find(Buffer.from(id, "hex"))!.data.buffer, index.find(Buffer.from(id, "hex"))!.data.byteOffset, 8),
     pool,

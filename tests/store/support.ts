@@ -1,6 +1,7 @@
 // Shared by the store's tests and their child processes.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import type { ContentStore } from "../../lib/index.ts";
 
 /** The deterministic bytes of test object `index`: `size` bytes, unique per index. */
 export function objectBytes(index: number, size: number): Uint8Array {
@@ -49,3 +50,28 @@ export async function runToEnd(child: ReturnType<typeof spawnStoreChild>, timeou
     clearTimeout(timer);
   }
 }
+
+/** The hot set of the bounded-store test: objects, a tree over some of them, an action entry. */
+export function hotSet() {
+  const objects = Array.from({ length: 100 }, (_, index) => objectBytes(1_000_000_000 + index, 4096));
+  const ids = objects.map(sha256Hex);
+  return { objects, ids };
+}
+
+/** Puts the hot set (the parent does, before the workload). */
+export function putHotSet(store: ContentStore): void {
+  const { objects } = hotSet();
+  const ids = objects.map((bytes) => store.put(bytes));
+  store.actions.put("hot action", store.put(new TextEncoder().encode("hot tree"), ids.slice(0, 20)));
+}
+
+/** Reads every hot object, the tree and the action; returns how many were missing. */
+export function readHotSet(store: ContentStore, hot: ReturnType<typeof hotSet>): number {
+  let missing = 0;
+  for (const id of hot.ids) if (store.get(id) === null) missing += 1;
+  const parent = store.actions.get("hot action");
+  const tree = parent === null ? null : store.get(parent);
+  if (tree === null || tree.refs.some((ref) => !store.has(ref))) missing += 1;
+  return missing;
+}
+

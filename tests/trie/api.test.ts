@@ -6,6 +6,9 @@
  */
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
+import { closeSync, existsSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { main } from "../../lib/cli/cli.ts";
 import { OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../lib/index.ts";
 import { expectArenaError } from "../support/expect.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
@@ -54,6 +57,19 @@ describe("insert and find", () => {
     expect(map.leaks).toEqual({ records: 0, subtries: 0, bytes: 0 });
   });
 
+  test("an initializer may insert other hashes (and the outer insert still publishes its own record)", () => {
+    using map = indexTrie(freshPath(directory));
+    const outer = map.insert(sha256("outer"), (data) => {
+      data[0] = 1;
+      map.insert(sha256("inner"), (inner) => void (inner[0] = 2));
+    });
+    expect(map.find(sha256("outer"))?.offset).toBe(outer.offset);
+    expect(map.find(sha256("inner"))?.data[0]).toBe(2);
+    expect(outer.data[0]).toBe(1);
+    expect(map.leaks.records).toBe(0);
+    expect(map.validate()).toMatchObject({ records: 2, leakedBytes: 0 });
+  });
+
   test("many hashes, sharing prefixes at every level, are all found and validate cleanly", () => {
     using map = OnDiskTrieRawHashMap.create(freshPath(directory), { name: "t", hashBits: 32, dataBytes: 4, capacity: 16 * MiB, rootBits: 4, subtrieBits: 2 });
     const hashes: Uint8Array[] = [];
@@ -75,7 +91,11 @@ describe("insert and find", () => {
     expect(report.leakedBytes).toBe(0);
     expect(report.reachableBytes).toBe(report.usedBytes);
     expect(seen.length).toBe(3000);
-    expect([...map].map((record) => record.offset).sort()).toEqual(seen.sort());
+    // Iteration and validate visit the same records, in hash order (the hash's bits, most significant first).
+    const iterated = [...map];
+    expect(iterated.map((record) => record.offset)).toEqual(seen);
+    const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
+    expect(iterated.map((record) => hex(record.hash))).toEqual(hashes.map(hex).sort());
   });
 
   test("a 1-byte hash under a 10-bit root (LLVM's unit test shape) uses the hash's 8 bits as the index", () => {
@@ -107,7 +127,7 @@ describe("wrong arguments and mismatched files", () => {
     expect(() => indexTrie(path, { dataBytes: -1 })).toThrow(RangeError);
     expect(() => indexTrie(path, { name: "" })).toThrow(RangeError);
     expect(() => indexTrie(path, { capacity: 2 ** 33 })).toThrow(/options.capacity/);
-    expect(require("node:fs").existsSync(path)).toBe(false);
+    expect(existsSync(path)).toBe(false);
   });
 
   test("a hash of the wrong size or type is refused", () => {
@@ -210,5 +230,85 @@ describe("OnDiskDataAllocator", () => {
     expectArenaError(() => pool.allocate(8), "ERR_ARENA_CLOSED");
     expectArenaError(() => pool.get(block.offset, 16), "ERR_ARENA_CLOSED");
     expectArenaError(() => pool.userHeader, "ERR_ARENA_CLOSED");
+  });
+});
+
+describe("mapped-file-arena inspect / verify on a database file", () => {
+  test("recognizes a trie by its magic, shows its table and validates it whole", () => {
+    const path = freshPath(directory);
+    {
+      using map = indexTrie(path);
+      for (let index = 0; index < 100; index++) map.insert(sha256(String(index)));
+    }
+    const inspected = main(["inspect", path]);
+    expect(inspected.exitCode).toBe(0);
+    expect(inspected.stdout).toMatch(/header offset\s+16/);
+    expect(inspected.stdout).toMatch(/table\s+OnDiskTrieRawHashMap "index" at offset 48/);
+    expect(inspected.stdout).toMatch(/hash \/ data\s+256 bits \/ 8 bytes per record/);
+    expect(inspected.stdout).toMatch(/records\s+100 in \d+ subtries/);
+    const verified = main(["verify", path]);
+    expect(verified).toMatchObject({ exitCode: 0, stderr: "" });
+    expect(verified.stdout).toContain(`valid database file, OnDiskTrieRawHashMap "index": 100 records, 0 B leaked`);
+    const json = JSON.parse(main(["verify", path, "--json"]).stdout);
+    expect(json.database.trie.validation).toMatchObject({ records: 100, leakedBytes: 0 });
+  });
+
+  test("verify fails (exit 1) on a trie with a corrupt slot, saying where", () => {
+    const path = freshPath(directory);
+    let slot = 0;
+    {
+      using map = OnDiskTrieRawHashMap.create(path, { name: "i", hashBits: 8, dataBytes: 8, capacity: MiB, rootBits: 2, subtrieBits: 1 });
+      map.insert(new Uint8Array([0]));
+      // Root right after the 40-byte table at 48; slot 0 right after its 8-byte header.
+      slot = 48 + 40 + 8;
+    }
+    const fd = openSync(path, "r+");
+    writeSync(fd, new Uint8Array([0xf8, 0xff, 0, 0, 0, 0, 0, 0]), 0, 8, slot);
+    closeSync(fd);
+    const result = main(["verify", path]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/INVALID \(ERR_ARENA_CORRUPT\): .*offset 0x60/);
+  });
+
+  test("shows a data allocator's user header and blocks", () => {
+    const path = freshPath(directory);
+    {
+      using pool = OnDiskDataAllocator.create(path, { name: "data", capacity: MiB, userHeaderBytes: 8 });
+      pool.allocate(100);
+    }
+    const result = main(["inspect", path]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/table\s+OnDiskDataAllocator "data"/);
+    expect(result.stdout).toMatch(/blocks\s+104 B after the table/);
+  });
+
+  test("an explicit --header-offset 0 reads it as a plain arena and points at 16", () => {
+    const path = freshPath(directory);
+    indexTrie(path).close();
+    const result = main(["inspect", path, "--header-offset", "0"]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain("try --header-offset 16");
+  });
+});
+
+describe("examples/index-files.ts", () => {
+  test("indexes a folder with duplicate contents once each, reads every file back, and adds nothing on a second run", () => {
+    const folder = join(directory, "files-to-index");
+    mkdirSync(join(folder, "nested"), { recursive: true });
+    for (let index = 0; index < 30; index++) writeFileSync(join(folder, `file-${index}.txt`), `content ${index % 10}\n`);
+    writeFileSync(join(folder, "nested", "empty"), "");
+    const out = join(directory, "index-out");
+    const example = join(import.meta.dir, "..", "..", "examples", "index-files.ts");
+    const run = () => Bun.spawnSync([process.execPath, example, folder, "--index", out], { stdout: "pipe", stderr: "pipe" });
+    const first = run();
+    expect(first.stderr.toString()).toBe("");
+    expect(first.exitCode).toBe(0);
+    expect(first.stdout.toString()).toContain("31 files under");
+    expect(first.stdout.toString()).toContain("11 new contents stored");
+    expect(first.stdout.toString()).toContain("31/31 files read back through the index and verified; unknown hash not found");
+    const second = run();
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout.toString()).toContain("0 new contents stored (0 bytes), 31 already indexed");
+    expect(second.stdout.toString()).toContain("index-files: ok");
   });
 });

@@ -3,9 +3,11 @@
  * (LLVM's DatabaseFile + OnDiskTrieRawHashMap). Each file is closed before it is
  * read, so the last close has truncated it to its bump pointer.
  */
-import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import { OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../lib/index.ts";
+import { expectArenaError } from "../support/expect.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
 
 const directory = tempDirectory("trie-format-");
@@ -137,4 +139,237 @@ describe("a data allocator file with a user header and one block", () => {
   test("has the block right after, padded to 8", () => {
     expect(slice(file, 88, 96)).toEqual([...new TextEncoder().encode("hello"), 0, 0, 0]);
   });
+});
+
+/** Writes `bytes` at `offset` of a closed file. */
+function patch(path: string, offset: number, bytes: number[]): void {
+  const fd = openSync(path, "r+");
+  try {
+    writeSync(fd, new Uint8Array(bytes), 0, bytes.length, offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const hashA = new Uint8Array([0xc0, 0x01]);
+const hashB = new Uint8Array([0xc0, 0x02]);
+
+/** The one-record file of the first describe: root at 88, A's slot (3) at 120, A at 128. */
+function oneRecordFile(): string {
+  const path = freshPath(directory, "bad");
+  using map = smallTrie(path);
+  map.insert(hashA);
+  return path;
+}
+
+/** The two-record file of the second describe: a chain of 1-bit children from 144 to 432. */
+function twoRecordFile(): string {
+  const path = freshPath(directory, "bad");
+  using map = smallTrie(path);
+  map.insert(hashA);
+  map.insert(hashB);
+  return path;
+}
+
+/** Every way in must refuse the file with ERR_ARENA_CORRUPT naming `where` (hex). */
+function expectCorruptEverywhere(path: string, where: number, hash = hashA): void {
+  using map = smallTrie(path);
+  const at = `offset 0x${where.toString(16)}`;
+  expect(expectArenaError(() => map.find(hash), "ERR_ARENA_CORRUPT").message).toContain(at);
+  expect(expectArenaError(() => map.insert(hash), "ERR_ARENA_CORRUPT").message).toContain(at);
+  expect(expectArenaError(() => map.validate(), "ERR_ARENA_CORRUPT").message).toContain(at);
+  expectArenaError(() => [...map], "ERR_ARENA_CORRUPT");
+}
+
+describe("a corrupt slot is ERR_ARENA_CORRUPT saying where, from find, insert, validate and iteration", () => {
+  test("a record offset past the bump pointer", () => {
+    const path = oneRecordFile();
+    patch(path, 120, le(4096, 8));
+    expectCorruptEverywhere(path, 120);
+  });
+
+  test("a record offset that is not 8-aligned", () => {
+    const path = oneRecordFile();
+    patch(path, 120, le(130, 8));
+    expectCorruptEverywhere(path, 120);
+  });
+
+  test("a record offset inside the headers", () => {
+    const path = oneRecordFile();
+    patch(path, 120, le(16, 8));
+    expectCorruptEverywhere(path, 120);
+  });
+
+  test("a child pointer to the root itself (a loop): its start bit is not where the parent ends", () => {
+    const path = oneRecordFile();
+    patch(path, 120, le(-88, 8));
+    expectCorruptEverywhere(path, 88);
+  });
+
+  test("a value no 32-bit offset can be", () => {
+    const path = oneRecordFile();
+    patch(path, 120, le(0x7fffffff00000000n, 8));
+    expectCorruptEverywhere(path, 120);
+  });
+
+  test("a child pointer whose subtrie header has the wrong width", () => {
+    const path = twoRecordFile();
+    patch(path, 146, [5]); // the child at 144 claims 5 bits; its place gives 1
+    expectCorruptEverywhere(path, 144);
+  });
+
+  test("a deep child pointing back up the chain (a cycle)", () => {
+    const path = twoRecordFile();
+    patch(path, 432 + 8, le(-144, 8)); // the last child's slot 0 -> the first child
+    expectCorruptEverywhere(path, 144);
+  });
+});
+
+describe("records in the wrong place", () => {
+  test("a record whose hash leads elsewhere: find misses it, validate says so, insert refuses instead of looping", () => {
+    const path = oneRecordFile();
+    patch(path, 120, le(0, 8));
+    patch(path, 96, le(128, 8)); // A (0b11...) in slot 0
+    using map = smallTrie(path);
+    expect(map.find(hashA)).toBeNull();
+    expect(expectArenaError(() => map.validate(), "ERR_ARENA_CORRUPT").message).toMatch(/hash leads to slot 3/);
+    // 0x0001 shares every bit after the root's two with A: LLVM would sink A past the end of the hash.
+    expect(expectArenaError(() => map.insert(new Uint8Array([0x00, 0x01])), "ERR_ARENA_CORRUPT").message).toMatch(/last level/);
+  });
+
+  test("one subtrie reached from two slots", () => {
+    const path = twoRecordFile();
+    patch(path, 160, le(-168, 8)); // the first child's empty slot 1 -> the child its slot 0 holds
+    using map = smallTrie(path);
+    expect(expectArenaError(() => map.validate(), "ERR_ARENA_CORRUPT").message).toMatch(/more than one slot/);
+  });
+
+  test("a record overlapping the root subtrie", () => {
+    const path = oneRecordFile();
+    patch(path, 96, le(96, 8)); // slot 0 -> 96, inside the root; its "hash" (slot 1's bytes) is 0, which leads to slot 0
+    using map = smallTrie(path);
+    expect(expectArenaError(() => map.validate(), "ERR_ARENA_CORRUPT").message).toMatch(/starts inside another/);
+  });
+});
+
+describe("corrupt headers are refused at open", () => {
+  // The database and table headers are judged from a snapshot before the file is
+  // mapped: not a byte changes. The root subtrie is judged after mapping, and
+  // opening refreshes the arena's allocatedSize word (file offset 24) from
+  // st_blocks: a hint, not content; every other byte stays.
+  const cases: [string, number, number[], string][] = [
+    ["the root table offset points into the headers", 8, le(8, 8), "ERR_ARENA_CORRUPT"],
+    ["the root table offset is past the bump pointer", 8, le(4096, 8), "ERR_ARENA_CORRUPT"],
+    ["the table name runs past the bump pointer", 50, le(0xffff, 2), "ERR_ARENA_CORRUPT"],
+    ["the magic is wrong", 0, [1, 2, 3, 4], "ERR_ARENA_HEADER_MISMATCH"],
+    ["the arena's capacity is over 2 GiB (LLVM's large files)", 32, le(2 ** 32, 8), "ERR_ARENA_TOO_LARGE"],
+    ["the version is 2", 4, le(2, 4), "ERR_ARENA_HEADER_MISMATCH"],
+    ["the flags are set", 57, [1], "ERR_ARENA_HEADER_MISMATCH"],
+    ["the subtrie bits are 11", 56, [11], "ERR_ARENA_CORRUPT"],
+    ["the root subtrie offset is misaligned", 64, le(90, 8), "ERR_ARENA_CORRUPT"],
+    ["the root subtrie offset is past the bump pointer", 64, le(4096, 8), "ERR_ARENA_CORRUPT"],
+    ["the root subtrie has 0 bits", 90, [0], "ERR_ARENA_CORRUPT"],
+    ["the root subtrie is wider than the file", 90, [16], "ERR_ARENA_CORRUPT"],
+    ["the root subtrie starts at bit 3", 88, [3], "ERR_ARENA_CORRUPT"],
+  ];
+  for (const [what, offset, bytes, code] of cases) {
+    test(what, () => {
+      const path = oneRecordFile();
+      patch(path, offset, bytes);
+      const before = readFileSync(path);
+      expectArenaError(() => smallTrie(path), code);
+      const after = readFileSync(path);
+      const judgedAfterMapping = offset >= 64;
+      if (judgedAfterMapping) {
+        before.fill(0, 24, 32);
+        after.fill(0, 24, 32);
+      }
+      expect(after.equals(before)).toBe(true);
+    });
+  }
+});
+
+/**
+ * An independent C writer (peer/llvm-trie-writer.c) builds the file the way LLVM's
+ * create() and insertLazy() do, from docs/design/trie.md. Single-threaded, the
+ * format leaves no freedom: the same inserts must give the same bytes (all but the
+ * arena's allocatedSize hint), and each side must read the other's file.
+ * Needs a C compiler (`cc`); without one the test fails and says so.
+ */
+describe("the same inserts by an independent C writer of LLVM's algorithm give the same bytes", () => {
+  const writer = join(directory, "llvm-trie-writer");
+  beforeAll(() => {
+    const source = join(import.meta.dir, "peer", "llvm-trie-writer.c");
+    const compile = Bun.spawnSync(["cc", "-O2", "-std=c11", "-Wall", "-Werror", "-o", writer, source], { stderr: "pipe" });
+    if (!compile.success) throw new Error(`cannot compile the C writer (is a C compiler installed as cc?): ${compile.stderr}`);
+  });
+
+  /** Hashes with long shared prefixes (deep sinks), a few repeated. */
+  function prefixHashes(count: number, hashBytes: number): Uint8Array[] {
+    const hashes: Uint8Array[] = [];
+    for (let index = 0; index < count; index++) {
+      const hash = new Uint8Array(hashBytes);
+      hash[0] = index % 3 === 0 ? 0xa5 : 0x5a;
+      hash[hashBytes - 2] = (index >> 8) & 0xff;
+      hash[hashBytes - 1] = index & 0xff;
+      hashes.push(hash);
+      if (index % 97 === 0) hashes.push(hash.slice()); // inserted again: must change nothing
+    }
+    return hashes;
+  }
+
+  function randomHashes(count: number, hashBytes: number, seed: number): Uint8Array[] {
+    let state = seed;
+    return Array.from({ length: count }, () =>
+      Uint8Array.from({ length: hashBytes }, () => {
+        state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+        return state >>> 24;
+      }),
+    );
+  }
+
+  const shapes = [
+    { what: "32-bit hashes, 4-bit root, 2-bit subtries, deep shared prefixes", hashBits: 32, dataBytes: 8, rootBits: 4, subtrieBits: 2, hashes: () => prefixHashes(3000, 4) },
+    { what: "SHA-256-sized hashes with LLVM's default 10/6 bits, 16 data bytes", hashBits: 256, dataBytes: 16, rootBits: 10, subtrieBits: 6, hashes: () => randomHashes(3000, 32, 7) },
+    { what: "1-byte hashes under a 10-bit root (LLVM's unit test shape), odd 5 data bytes", hashBits: 8, dataBytes: 5, rootBits: 10, subtrieBits: 6, hashes: () => randomHashes(300, 1, 3) },
+    { what: "24-bit hashes, 3-bit subtries that end mid-byte", hashBits: 24, dataBytes: 4, rootBits: 7, subtrieBits: 3, hashes: () => prefixHashes(2000, 3) },
+  ];
+  for (const shape of shapes) {
+    test(shape.what, () => {
+      const hashes = shape.hashes();
+      // Record i's data: i as a little-endian u64, cut or zero-padded to dataBytes (as the writer does).
+      const dataFor = (index: number) => [...le(index, 8), ...new Array(8).fill(0)].slice(0, shape.dataBytes);
+      const capacity = 64 * 1024 * 1024;
+      const hashesPath = freshPath(directory, "hashes");
+      writeFileSync(hashesPath, Buffer.concat(hashes));
+      const theirs = freshPath(directory, "llvm");
+      const args = [theirs, "index", shape.hashBits, shape.dataBytes, shape.rootBits, shape.subtrieBits, capacity].map(String);
+      const run = Bun.spawnSync([writer, ...args], { stdin: Bun.file(hashesPath), stderr: "pipe" });
+      expect(run.stderr.toString()).toBe("");
+      expect(run.exitCode).toBe(0);
+
+      const ours = freshPath(directory, "ours");
+      const options = { name: "index", hashBits: shape.hashBits, dataBytes: shape.dataBytes, capacity, rootBits: shape.rootBits, subtrieBits: shape.subtrieBits };
+      {
+        using map = OnDiskTrieRawHashMap.create(ours, options);
+        hashes.forEach((hash, index) => map.insert(hash, (data) => data.set(dataFor(index))));
+      }
+      const mine = readFileSync(ours);
+      const llvm = readFileSync(theirs);
+      mine.fill(0, 24, 32);
+      llvm.fill(0, 24, 32);
+      expect(mine.length).toBe(llvm.length);
+      expect(mine.equals(llvm)).toBe(true);
+
+      // And the library reads the C writer's file: every hash, its data, no leak.
+      using map = OnDiskTrieRawHashMap.create(theirs, options);
+      const first = new Map<string, number>();
+      hashes.forEach((hash, index) => void (first.has(hash.join()) || first.set(hash.join(), index)));
+      for (const [key, index] of first) {
+        const found = map.find(Uint8Array.from(key.split(",").map(Number)));
+        expect([...found!.data]).toEqual(dataFor(index));
+      }
+      expect(map.validate()).toMatchObject({ records: first.size, leakedBytes: 0 });
+    });
+  }
 });

@@ -1,5 +1,6 @@
 // A child process for the store's multi-process and crash tests.
-//   write DIR GO FROM COUNT SIZE ID VARIANT      put objects FROM..FROM+COUNT, nodes over them, action entries
+//   write DIR GO FROM COUNT SIZE ID VARIANT [PAUSE_MS]  put objects FROM..FROM+COUNT, nodes over them, action
+//                                                 entries; pause PAUSE_MS at each "index-published" point
 //   follow DIR GO FROM COUNT SIZE VARIANT        wait for each object in order, read it back at once
 //   crash-at DIR POINT AFTER SIZE VARIANT        put objects; SIGKILL itself at POINT of put number AFTER
 //   ack-until-killed DIR START SIZE              put objects forever, printing "ack INDEX ID" after each
@@ -7,7 +8,7 @@
 //   hot DIR GO MAXBYTES DONE VARIANT             put a hot set, then read it over and over until DONE exists
 import { ContentStore } from "../../../lib/index.ts";
 import { storeTestHooks, useBrokenVariantForTests, type BrokenVariant, type CrashPoint } from "../../../lib/store/testing.ts";
-import { objectBytes, sha256Hex, waitForGo } from "../support.ts";
+import { hotSet, objectBytes, readHotSet, sha256Hex, waitForGo } from "../support.ts";
 
 const [mode, directory, ...rest] = process.argv.slice(2);
 function variant(name: string | undefined) {
@@ -15,8 +16,12 @@ function variant(name: string | undefined) {
 }
 
 if (mode === "write") {
-  const [go, from, count, size, writer, broken] = rest;
+  const [go, from, count, size, writer, broken, pauseMs] = rest;
   variant(broken);
+  // A rendezvous for the followers: after an index word is published, wait a
+  // little, so a follower spinning on has() reads the object while (in the broken
+  // variant) its bytes are not yet written. The correct order has written them.
+  if (Number(pauseMs ?? 0) > 0) storeTestHooks.at = (point) => point === "index-published" && Bun.sleepSync(Number(pauseMs));
   using store = ContentStore.open(directory!);
   waitForGo(go!);
   const ids: string[] = [];
@@ -41,21 +46,22 @@ if (mode === "write") {
   const [go, from, count, size, broken] = rest;
   variant(broken);
   using store = ContentStore.open(directory!);
-  waitForGo(go!);
   let torn = 0;
   let missing = 0;
-  for (let index = Number(from); index < Number(from) + Number(count); index++) {
-    const bytes = objectBytes(index, Number(size));
-    const id = sha256Hex(bytes);
-    // Spin until the object is published, then read it at once: if the index word
-    // came before the bytes, this is when they would be incomplete.
+  const first = Number(from);
+  const end = first + Number(count);
+  const ids = Array.from({ length: end - first }, (_, offset) => sha256Hex(objectBytes(first + offset, Number(size))));
+  waitForGo(go!);
+  for (let index = 0; index < ids.length; index++) {
+    // Stay at the frontier: skip what is already published, then spin on the next
+    // one and read it the moment it appears. If the index word came before the
+    // bytes, this is when they would be incomplete.
+    while (index + 1 < ids.length && store.has(ids[index + 1]!)) index += 1;
     const deadline = Date.now() + 60_000;
-    while (!store.has(id)) {
-      if (Date.now() > deadline) break;
-    }
-    const got = store.get(id);
+    while (!store.has(ids[index]!) && Date.now() < deadline) {}
+    const got = store.get(ids[index]!);
     if (got === null) missing += 1;
-    else if (sha256Hex(got.data) !== id) torn += 1;
+    else if (sha256Hex(got.data) !== ids[index]) torn += 1;
   }
   console.log(JSON.stringify({ torn, missing }));
 } else if (mode === "crash-at") {
@@ -86,31 +92,31 @@ if (mode === "write") {
   waitForGo(go!);
   let written = 0;
   let lostAfterPut = 0;
+  let hotLost = 0;
+  const hot = hotSet();
   for (let index = Number(start); written < Number(total); index++) {
+    // Read the hot set often (every 64 puts, a small share of a generation): what
+    // is read must survive every rotation these writes cause.
+    if (index % 64 === 0) hotLost += readHotSet(store, hot);
     const size = index % 40 === 0 ? 100_000 : 2048 + (index % 8) * 1024; // a large object now and then
     const id = store.put(objectBytes(index, size));
     written += size;
     // The object this process was just handed is there, whatever rotated meanwhile.
     if (store.get(id) === null) lostAfterPut += 1;
   }
-  console.log(JSON.stringify({ lostAfterPut, generation: store.stats().generations[0]!.number }));
+  console.log(JSON.stringify({ lostAfterPut, hotLost, generation: store.stats().generations[0]!.number }));
 } else if (mode === "hot") {
   const [go, maxBytes, done, broken] = rest;
   variant(broken);
   using store = ContentStore.open(directory!, { maxBytes: Number(maxBytes) });
-  const hot = Array.from({ length: 200 }, (_, index) => store.put(objectBytes(1_000_000_000 + index, 4096)));
-  const parent = store.put(new TextEncoder().encode("hot tree"), hot.slice(0, 50));
-  store.actions.put("hot action", parent);
+  const hot = hotSet();
   waitForGo(go!);
   let lost = 0;
   let sweeps = 0;
   const generations = new Set<number>();
   const { existsSync } = await import("node:fs");
   while (!existsSync(done!) || sweeps < 2) {
-    for (const id of hot) if (store.get(id) === null) lost += 1;
-    if (store.actions.get("hot action") !== parent) lost += 1;
-    const tree = store.get(parent);
-    if (tree === null || tree.refs.some((ref) => !store.has(ref))) lost += 1;
+    lost += readHotSet(store, hot);
     generations.add(store.stats().generations[0]!.number);
     sweeps += 1;
   }
