@@ -6,8 +6,10 @@
  *   local put, then get) against a plain `fetch(url).arrayBuffer()` of the same
  *   blob from the same server, and against a local hit; for 1 KiB and 1 MiB.
  *   Each round fetches blobs that are not in the round's fresh local store.
+ *   Also "plain fetch + SHA-256": the floor of any read that verifies what it got.
  * - put with a remote configured against put without one (1 KiB objects): the
- *   put loop is timed; the uploads it queued drain between rounds, untimed.
+ *   put loop is timed; the uploads it queued drain between rounds, untimed (they
+ *   run when the caller awaits, on the same thread: their cost is not put's).
  *
  * The rounds are interleaved (the order rotates), as in harness.ts, whose
  * compare() cannot await.
@@ -73,11 +75,19 @@ function freshDirectory(name: string): string {
   return join(scratchDirectory, `remote-${name}-${directories}`);
 }
 
-export async function benchRemote(): Promise<Row[]> {
+export interface Goal {
+  goal: string;
+  value: number;
+  unit: string;
+  met: boolean;
+}
+
+export async function benchRemote(): Promise<{ rows: Row[]; goals: Goal[] }> {
   const nginx = await startNginx();
   try {
     const rows: Row[] = [];
-    const rounds = 7;
+    const rounds = 11;
+    const goals: Goal[] = [];
     for (const [label, size, ops] of [["1 KiB", 1024, 400], ["1 MiB", 2 ** 20, 24]] as const) {
       // Every round needs blobs its fresh store has not seen: upload (rounds + 1) x ops of them.
       const ids: string[][] = [];
@@ -93,16 +103,29 @@ export async function benchRemote(): Promise<Row[]> {
       let reader: ContentStore | null = null;
       let local: ContentStore | null = null;
       let total = 0;
-      rows.push(
-        ...(await compareAsync(`remote hit ${label}`, "plain fetch of the blob", ops, rounds, [
+      const digest = new Uint8Array(32);
+      const plain = `plain fetch of the blob (${label})`;
+      const remote = `store.remote.get, a local miss (${label})`;
+      const hits = await compareAsync(`remote hit ${label}`, plain, ops, rounds, [
           {
-            name: "plain fetch of the blob",
+            name: plain,
             async run(round) {
               for (const id of idsOf(round)) total += (await (await fetch(`${nginx.url}/cas/${id}`)).arrayBuffer()).byteLength;
             },
           },
           {
-            name: "store.remote.get (local miss)",
+            // What any verified read must do at least: the issue's "hashed ... only if its SHA-256 matches".
+            name: `plain fetch + SHA-256 (${label}): the floor`,
+            async run(round) {
+              for (const id of idsOf(round)) {
+                const bytes = new Uint8Array(await (await fetch(`${nginx.url}/cas/${id}`)).arrayBuffer());
+                Bun.SHA256.hash(bytes, digest);
+                total += bytes.length;
+              }
+            },
+          },
+          {
+            name: remote,
             prepare() {
               reader = ContentStore.open(freshDirectory("reader"), { remote: { url: nginx.url } });
             },
@@ -115,7 +138,7 @@ export async function benchRemote(): Promise<Row[]> {
             },
           },
           {
-            name: "store.get (local hit)",
+            name: `store.get, a local hit (${label})`,
             async prepare(round) {
               local = ContentStore.open(freshDirectory("local"), { remote: { url: nginx.url } });
               for (const id of idsOf(round)) await local.remote!.get(id);
@@ -127,8 +150,10 @@ export async function benchRemote(): Promise<Row[]> {
               local!.close();
             },
           },
-        ])),
-      );
+        ]);
+      rows.push(...hits);
+      const ratio = hits.find((row) => row.name === remote)!.ratio;
+      goals.push({ goal: `remote hit ${label}: store.remote.get <= 1.10x a plain fetch of the blob`, value: ratio, unit: "x", met: ratio <= 1.1 });
       if (total === 0) throw new Error("bench: nothing read");
     }
 
@@ -141,32 +166,37 @@ export async function benchRemote(): Promise<Row[]> {
       const putLoop = (store: ContentStore, offset: number) => (round: number) => {
         for (const bytes of blobs[(round + 1) * 2 + offset]!) store.put(bytes);
       };
-      rows.push(
-        ...(await compareAsync("put 1 KiB", "put, no remote", putOps, rounds, [
-          { name: "put, no remote", run: putLoop(withoutRemote, 0) },
+      const puts = await compareAsync("put 1 KiB", "put, no remote", putOps, rounds, [
+          // The uploads' garbage is collected between rounds (for both), not inside the next timed loop.
+          { name: "put, no remote", run: putLoop(withoutRemote, 0), after: () => Bun.gc(true) },
           {
             name: "put, remote configured (uploads behind)",
             run: putLoop(withRemote, 1),
             async after() {
               await withRemote.flush();
+              Bun.gc(true);
             },
           },
-        ])),
-      );
+        ]);
+      rows.push(...puts);
+      const ratio = puts[1]!.ratio;
+      goals.push({ goal: "put 1 KiB with a remote configured <= 1.2x put without one", value: ratio, unit: "x", met: ratio <= 1.2 });
       const stats = withRemote.remoteStats()!;
       if (stats.uploaded !== (rounds + 1) * putOps) throw new Error(`bench: ${stats.uploaded} uploads, expected ${(rounds + 1) * putOps}: ${stats.lastError}`);
     } finally {
       withRemote.close();
       withoutRemote.close();
     }
-    return rows;
+    return { rows, goals };
   } finally {
     await nginx.dispose();
   }
 }
 
 if (import.meta.main) {
-  for (const row of await benchRemote()) {
-    console.log(`${row.group.padEnd(16)} ${row.name.padEnd(42)} ${(row.nsPerOp / 1000).toFixed(1).padStart(9)} µs  ${row.ratio.toFixed(2)}x`);
+  const { rows, goals } = await benchRemote();
+  for (const row of rows) {
+    console.log(`${row.group.padEnd(16)} ${row.name.padEnd(44)} ${(row.nsPerOp / 1000).toFixed(1).padStart(9)} µs  ${row.ratio.toFixed(2)}x`);
   }
+  for (const goal of goals) console.log(`${goal.met ? "met    " : "NOT met"} ${goal.goal}: ${goal.value.toFixed(2)}${goal.unit}`);
 }

@@ -13,6 +13,7 @@ import { benchProcesses } from "./processes.ts";
 import { benchOpenClose } from "./open-close.ts";
 import { benchMemory } from "./memory.ts";
 import { benchStore } from "./store.ts";
+import { benchRemote } from "./remote.ts";
 import type { Row } from "./harness.ts";
 
 function cpuModel(): string {
@@ -51,6 +52,9 @@ const memory = await benchMemory();
 log("content store (issue 11) ...");
 const store = await benchStore(log);
 rows.push(...store.rows);
+log("remote cache through nginx (issue 14) ...");
+const remote = await benchRemote();
+rows.push(...remote.rows);
 const seconds = (performance.now() - started) / 1000;
 
 const find = (name: string) => rows.find((row) => row.name === name)!;
@@ -67,6 +71,7 @@ const goals = [
   { goal: "block allocator: two processes >= 1.6x one (allocateOffset only)", value: processRatio("block-offsets"), met: (v: number) => v >= 1.6, unit: "x" },
 ].map(({ goal, value, met, unit }) => ({ goal, value, unit, met: met(value) }));
 goals.push(...store.goals);
+goals.push(...remote.goals);
 
 const MiB = 1024 * 1024;
 const ns = (value: number) => (value >= 10_000 ? `${(value / 1000).toFixed(1)} µs` : `${value.toFixed(1)} ns`);
