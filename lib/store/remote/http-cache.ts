@@ -172,6 +172,8 @@ export class HttpCache {
       closeSync(fd);
     }
     this.#stats.bytesDownloaded += length;
+    // Mapped, not read: memory stays bounded. The file is ours alone (a private
+    // directory, mode 0600), so nothing can truncate it under the mapping.
     const bytes = length === 0 ? new Uint8Array(0) : Bun.mmap(path, { shared: false });
     return { failed: false, bytes, sha256: new Uint8Array(hasher.digest()), release };
   }

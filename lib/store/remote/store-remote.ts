@@ -113,16 +113,16 @@ export class StoreRemote {
 
   /** The object `id`: local if the store has it, else from the remote (verified, then stored locally), else null. */
   async get(id: string): Promise<StoredObject | null> {
-    const local = this.#store.get(id);
+    const local = this.#store.get(id); // checks the id
     if (local !== null) return local;
-    const data = await this.#fetchObject(id);
+    const data = await this.#fetchObject(id.toLowerCase()); // the protocol's names are lowercase
     return data === null ? null : { data, refs: [] };
   }
 
   /** Whether the object is local, or could be fetched (it then is: a get() after a true is local). */
   async has(id: string): Promise<boolean> {
-    if (this.#store.has(id)) return true;
-    return (await this.#fetchObject(id)) !== null;
+    if (this.#store.has(id)) return true; // checks the id
+    return (await this.#fetchObject(id.toLowerCase())) !== null;
   }
 
   /** The id `key` maps to: local, else the remote's entry (once its object is here too), else null. */

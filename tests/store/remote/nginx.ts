@@ -76,7 +76,7 @@ export async function startNginx(): Promise<Nginx> {
     for (let attempt = 0; attempt < 5; attempt++) {
       if (port === 0 || attempt > 0) port = freePort();
       writeFileSync(join(directory, "nginx.conf"), nginxConfig(directory, port));
-      child = Bun.spawn([binary, "-p", directory, "-c", join(directory, "nginx.conf")], { stdout: "ignore", stderr: "pipe" });
+      child = Bun.spawn([binary, "-p", directory, "-e", join(directory, "error.log"), "-c", join(directory, "nginx.conf")], { stdout: "ignore", stderr: "pipe" });
       if (await answers(port, child)) return;
       child.kill("SIGKILL");
       await child.exited;
