@@ -14,3 +14,6 @@ export { ContentStore, type ContentStoreOptions, type StoredObject, type StoreSt
 export { ActionCache } from "./store/action-cache.ts";
 export type { ValidationReport } from "./store/validate.ts";
 export type { ValidateIfNeededOptions, ValidationOutcome } from "./store/recovery.ts";
+export type { RemoteOptions } from "./store/remote/options.ts";
+export type { RemoteStats } from "./store/remote/remote-stats.ts";
+export type { StoreRemote, TransferReport } from "./store/remote/store-remote.ts";

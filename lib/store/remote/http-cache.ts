@@ -52,6 +52,8 @@ export class HttpCache {
   readonly #stats: RemoteStats;
   readonly #getHeaders: Record<string, string>;
   readonly #putHeaders: Record<string, string>;
+  /** Bun's fetch option for an extra certificate authority, or nothing. */
+  readonly #tls: { tls?: { ca: string } };
   #spillCounter = 0;
 
   constructor(settings: RemoteSettings, stats: RemoteStats) {
@@ -59,6 +61,7 @@ export class HttpCache {
     this.#stats = stats;
     this.#getHeaders = { ...settings.headers };
     this.#putHeaders = { ...settings.headers, "content-type": "application/octet-stream" };
+    this.#tls = settings.ca === null ? {} : { tls: { ca: settings.ca } };
   }
 
   url(area: CacheArea, hex: string): string {
@@ -79,7 +82,12 @@ export class HttpCache {
       timer = setTimeout(() => ((timedOut = true), controller.abort()), timeoutMs);
     };
     try {
-      const response = await fetch(this.url(area, hex), { headers: this.#getHeaders, redirect: "manual", signal: controller.signal });
+      const response = await fetch(this.url(area, hex), {
+        headers: this.#getHeaders,
+        redirect: "manual",
+        signal: controller.signal,
+        ...this.#tls,
+      });
       if (response.status === 404) {
         await response.body?.cancel().catch(() => {});
         return miss;
@@ -127,6 +135,7 @@ export class HttpCache {
         headers: this.#putHeaders,
         redirect: "manual",
         signal: controller.signal,
+        ...this.#tls,
       });
       await response.body?.cancel().catch(() => {});
       const bad = this.#statusFailure(response, "PUT", area, hex);

@@ -12,6 +12,8 @@ export interface RemoteOptions {
   timeoutMs?: number;
   /** Extra request headers, e.g. `{ authorization: "Bearer ..." }`. */
   headers?: Record<string, string>;
+  /** PEM certificate(s) of an authority to trust for an `https` cache, besides the system's (an internal CA). */
+  ca?: string;
   /** Uploads in flight at once. Default 4. */
   concurrency?: number;
   /** Tries per upload before it is given up (counted in `uploadsFailed`). Default 4. */
@@ -30,6 +32,7 @@ export interface RemoteSettings {
   baseUrl: string;
   timeoutMs: number;
   headers: Record<string, string>;
+  ca: string | null;
   concurrency: number;
   maxAttempts: number;
   retryDelayMs: number;
@@ -74,6 +77,7 @@ export function remoteSettings(options: unknown): RemoteSettings {
     baseUrl: url.replace(/\/+$/, ""),
     timeoutMs: integerOption(remote.timeoutMs, "options.remote.timeoutMs", 10_000, 1, 3_600_000),
     headers,
+    ca: remote.ca === undefined ? null : requireString(remote.ca, "options.remote.ca"),
     concurrency: integerOption(remote.concurrency, "options.remote.concurrency", 4, 1, 256),
     maxAttempts: integerOption(remote.maxAttempts, "options.remote.maxAttempts", 4, 1, 100),
     retryDelayMs: integerOption(remote.retryDelayMs, "options.remote.retryDelayMs", 100, 0, 600_000),

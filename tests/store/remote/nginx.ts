@@ -8,7 +8,7 @@ import { createTempDirectory, removeDirectory } from "../../support/temp.ts";
 const cachePath = "/cache";
 
 /** The config a user copies from docs/remote.md, with this test's paths and port. */
-export function nginxConfig(directory: string, port: number): string {
+export function nginxConfig(directory: string, port: number, tls = false): string {
   const runningAsRoot = process.getuid?.() === 0;
   return `daemon off;
 ${runningAsRoot ? "user root;" : ""}
@@ -24,7 +24,9 @@ http {
   uwsgi_temp_path ${directory}/tmp/uwsgi;
   scgi_temp_path ${directory}/tmp/scgi;
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port}${tls ? ` ssl;
+    ssl_certificate ${directory}/cert.pem;
+    ssl_certificate_key ${directory}/key.pem` : ""};
     root ${directory}/root;
     location ${cachePath}/ {
       dav_methods PUT;
@@ -47,6 +49,8 @@ export function freePort(): number {
 
 export interface Nginx {
   url: string;
+  /** With `tls`: the self-signed certificate (for 127.0.0.1) that a client must trust. */
+  ca: string | null;
   port: number;
   /** Where the cache's files are: `${root}/cas/<id>`, `${root}/ac/<hash>`. */
   root: string;
@@ -64,20 +68,23 @@ export function requireNginx(): string {
   return binary;
 }
 
-/** Starts nginx on a free port of 127.0.0.1 and waits until it answers. */
-export async function startNginx(): Promise<Nginx> {
+/** Starts nginx on a free port of 127.0.0.1 (with `tls`, https with a fresh self-signed certificate) and waits until it answers. */
+export async function startNginx(options: { tls?: boolean } = {}): Promise<Nginx> {
   const binary = requireNginx();
+  const tls = options.tls ?? false;
   const directory = createTempDirectory("mfa-nginx-");
   for (const sub of ["tmp", `root${cachePath}`]) mkdirSync(join(directory, sub), { recursive: true });
+  const ca = tls ? selfSignedCertificate(directory) : null;
+  const scheme = tls ? "https" : "http";
   let port = 0;
   let child: ReturnType<typeof Bun.spawn> | null = null;
   const start = async () => {
     // The port can be taken between choosing and binding it: try a few.
     for (let attempt = 0; attempt < 5; attempt++) {
       if (port === 0 || attempt > 0) port = freePort();
-      writeFileSync(join(directory, "nginx.conf"), nginxConfig(directory, port));
+      writeFileSync(join(directory, "nginx.conf"), nginxConfig(directory, port, tls));
       child = Bun.spawn([binary, "-p", directory, "-e", join(directory, "error.log"), "-c", join(directory, "nginx.conf")], { stdout: "ignore", stderr: "pipe" });
-      if (await answers(port, child)) return;
+      if (await answers(`${scheme}://127.0.0.1:${port}${cachePath}/cas/0`, ca, child)) return;
       child.kill("SIGKILL");
       await child.exited;
       child = null;
@@ -95,11 +102,12 @@ export async function startNginx(): Promise<Nginx> {
   await start();
   return {
     get url() {
-      return `http://127.0.0.1:${port}${cachePath}`;
+      return `${scheme}://127.0.0.1:${port}${cachePath}`;
     },
     get port() {
       return port;
     },
+    ca,
     root: join(directory, `root${cachePath}`),
     stop,
     start,
@@ -110,13 +118,24 @@ export async function startNginx(): Promise<Nginx> {
   };
 }
 
-/** Polls until nginx answers on `port` (at most 30 s), or its process ended. */
-async function answers(port: number, child: ReturnType<typeof Bun.spawn>): Promise<boolean> {
+/** A self-signed certificate for 127.0.0.1 in `directory` (cert.pem, key.pem); returns the PEM. */
+function selfSignedCertificate(directory: string): string {
+  const result = Bun.spawnSync(
+    ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+      "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(directory, "key.pem"), "-out", join(directory, "cert.pem")],
+    { stdout: "ignore", stderr: "pipe" },
+  );
+  if (result.exitCode !== 0) throw new Error(`openssl could not make a test certificate: ${result.stderr.toString()}`);
+  return readFileSync(join(directory, "cert.pem"), "utf8");
+}
+
+/** Polls until nginx answers at `url` (at most 30 s), or its process ended. */
+async function answers(url: string, ca: string | null, child: ReturnType<typeof Bun.spawn>): Promise<boolean> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) return false;
     try {
-      const response = await fetch(`http://127.0.0.1:${port}${cachePath}/cas/0`, { signal: AbortSignal.timeout(2000) });
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000), ...(ca === null ? {} : { tls: { ca } }) });
       await response.body?.cancel();
       return true;
     } catch {

@@ -139,6 +139,26 @@ describe("two machines through nginx", () => {
   });
 });
 
+describe("https", () => {
+  test("through Bun's fetch: a certificate from options.remote.ca is trusted, an unknown one refused", async () => {
+    const secure = await startNginx({ tls: true });
+    try {
+      using first = machine(secure.url, { ca: secure.ca });
+      using second = machine(secure.url, { ca: secure.ca });
+      using untrusting = machine(secure.url, { maxAttempts: 1 });
+      const bytes = objectBytes(700, 100_000);
+      const id = first.put(bytes);
+      expect(await first.flush()).toBe(true);
+      expect(first.remoteStats()).toMatchObject({ uploaded: 1, uploadsFailed: 0 });
+      expect((await second.remote!.get(id))!.data).toEqual(bytes);
+      expect(await untrusting.remote!.get(id)).toBeNull();
+      expect(untrusting.remoteStats()).toMatchObject({ downloadsFailed: 1, networkErrors: 1 });
+    } finally {
+      await secure.dispose();
+    }
+  });
+});
+
 describe("cas push | pull", () => {
   const bin = join(import.meta.dir, "..", "..", "..", "bin", "mapped-file-arena.ts");
   async function cli(...args: string[]) {
