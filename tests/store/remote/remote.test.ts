@@ -1,7 +1,7 @@
 // The remote cache against a real nginx on 127.0.0.1 (WebDAV PUT), and against
 // servers that misbehave: two stores in two directories stand for two machines.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ContentStore } from "../../../lib/index.ts";
 import { remoteTestHooks } from "../../../lib/store/remote/testing.ts";
@@ -108,6 +108,29 @@ describe("two machines through nginx", () => {
     writeFileSync(join(nginx.root, "ac", sha256Hex(new TextEncoder().encode(key))), "not an id at all");
     expect(await store.remote!.getAction(key)).toBeNull();
     expect(store.remoteStats()).toMatchObject({ corrupt: 1 });
+  });
+
+  test("a remote's garbage (random action bodies, a random manifest) is counted, never thrown", async () => {
+    using store = machine(nginx.url);
+    const random = (length: number) => crypto.getRandomValues(new Uint8Array(length));
+    mkdirSync(join(nginx.root, "ac"), { recursive: true });
+    mkdirSync(join(nginx.root, "cas"), { recursive: true });
+    for (let index = 0; index < 20; index++) {
+      const key = `garbage ${index}`;
+      // Random bytes of random lengths, some of them longer than any id.
+      writeFileSync(join(nginx.root, "ac", sha256Hex(new TextEncoder().encode(key))), random(index * 7));
+      expect(await store.remote!.getAction(key)).toBeNull();
+    }
+    expect(store.remoteStats()!.corrupt + store.remoteStats()!.downloadsFailed).toBeGreaterThanOrEqual(20);
+    // A manifest that is a valid blob (it hashes to its name) full of nonsense lines.
+    const manifest = new TextEncoder().encode(`o nothex\na ${"f".repeat(64)}\n${Buffer.from(random(3000)).toString("latin1")}\no ${"0".repeat(64)}\n`);
+    const manifestId = sha256Hex(manifest);
+    writeFileSync(join(nginx.root, "cas", manifestId), manifest);
+    writeFileSync(join(nginx.root, "ac", sha256Hex(new TextEncoder().encode("mapped-file-arena manifest garbage"))), manifestId);
+    const report = await store.remote!.pull("garbage");
+    expect(report.manifest).toBe(manifestId);
+    expect(report.objects + report.actions).toBe(0);
+    expect(report.failed).toBeGreaterThanOrEqual(3);
   });
 
   test("the server stopped mid-run: local work goes on, remoteStats says what failed", async () => {
