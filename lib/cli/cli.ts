@@ -199,6 +199,7 @@ function formatTable(inspection: Inspection, tables?: DatabaseInspection): strin
     open: "yes (a process holds the .shared lock)",
     "not open": "no",
     "no lock file": `no (no ${inspection.path}.shared)`,
+    unknown: `unknown (${inspection.path}.shared cannot be opened)`,
   };
   const rows: [string, string][] = [
     ["file", inspection.path],

@@ -118,11 +118,17 @@ function readPoolRecord(generation: Generation, id: Uint8Array, offset: number):
   if (offset % 8 !== 0 || offset + shape.totalBytes > pool.size) {
     throw corrupt(generation, id, `the record at pool offset ${offset} runs past the pool`);
   }
-  return {
-    data: pool.get(offset + shape.dataStart, shape.dataLength).slice(),
-    refBytes: shape.refCount === 0 ? emptyRefs : pool.get(offset + recordHeaderBytes, shape.refCount * idBytes).slice(),
-    refCount: shape.refCount,
-  };
+  // Copies out of the mapping through the header view's buffer (checked above):
+  // no view per field, and a fresh array is cheaper to fill than a slice.
+  const start = header.byteOffset + shape.dataStart;
+  const data = new Uint8Array(shape.dataLength);
+  data.set(new Uint8Array(header.buffer, start, shape.dataLength));
+  let refBytes = emptyRefs;
+  if (shape.refCount > 0) {
+    refBytes = new Uint8Array(shape.refCount * idBytes);
+    refBytes.set(new Uint8Array(header.buffer, header.byteOffset + recordHeaderBytes, refBytes.length));
+  }
+  return { data, refBytes, refCount: shape.refCount };
 }
 
 /**

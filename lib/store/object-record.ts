@@ -48,6 +48,13 @@ export function writeRecordHeader(into: Uint8Array, dataLength: number, refs: Ui
   if (refCount > 0) into.set(refs.subarray(0, refCount * idBytes), recordHeaderBytes);
 }
 
+/** Reads `bytes` little-endian bytes at `at` as a number (past 2^53 it is not a safe integer). */
+function readLittleEndian(from: Uint8Array, at: number, bytes: number): number {
+  let value = 0;
+  for (let index = bytes - 1; index >= 0; index--) value = value * 256 + from[at + index]!;
+  return value;
+}
+
 /** Writes `value` (a safe integer) as `bytes` little-endian bytes: no DataView, no BigInt. */
 function writeLittleEndian(into: Uint8Array, at: number, value: number, bytes: number): void {
   let rest = value;
@@ -69,10 +76,9 @@ export interface RecordShape {
 /** Reads a record header; null when it cannot be a record (counts out of range). */
 export function readRecordShape(header: Uint8Array): RecordShape | null {
   if (header.length < recordHeaderBytes) return null;
-  const view = new DataView(header.buffer, header.byteOffset, recordHeaderBytes);
-  const dataLength = Number(view.getBigUint64(0, true));
-  const refCount = view.getUint32(8, true);
-  if (!Number.isSafeInteger(dataLength) || refCount > maxRefs || view.getUint32(12, true) !== 0) return null;
+  const dataLength = readLittleEndian(header, 0, 8);
+  const refCount = readLittleEndian(header, 8, 4);
+  if (!Number.isSafeInteger(dataLength) || refCount > maxRefs || readLittleEndian(header, 12, 4) !== 0) return null;
   const dataStart = recordHeaderBytes + refCount * idBytes;
   return { dataLength, refCount, dataStart, totalBytes: dataStart + dataLength };
 }
