@@ -193,7 +193,9 @@ export class StoreRemote {
   async pull(name = "default"): Promise<TransferReport> {
     const manifest = await this.#remoteActionId(sha256(manifestKey(name)));
     if (manifest === null) return { objects: 0, actions: 0, failed: 0, manifest: null };
-    const text = new TextDecoder().decode(this.#store.get(manifest)!.data);
+    const stored = this.#store.get(manifest);
+    if (stored === null) return { objects: 0, actions: 0, failed: 1, manifest: null }; // rotated out meanwhile
+    const text = new TextDecoder().decode(stored.data);
     const lines = text.split("\n", maxManifestLines);
     const report: TransferReport = { objects: 0, actions: 0, failed: 0, manifest };
     let next = 0;
