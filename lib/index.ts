@@ -15,3 +15,6 @@ export { ActionCache } from "./store/action-cache.ts";
 export type { ValidationReport } from "./store/validate.ts";
 export type { ValidateIfNeededOptions, ValidationOutcome } from "./store/recovery.ts";
 export { RecordLog, type RecordLogOptions, type FollowOptions, type LogRecord, type LogStats, type CountAndBytes } from "./log/record-log.ts";
+export type { RemoteOptions } from "./store/remote/options.ts";
+export type { RemoteStats } from "./store/remote/remote-stats.ts";
+export type { StoreRemote, TransferReport } from "./store/remote/store-remote.ts";

@@ -22,6 +22,8 @@ interface StoreAccess {
   older(): readonly Generation[];
   /** Copies the object (and its refs) into the primary generation if needed; false if absent. */
   ensurePresent(id: Uint8Array): boolean;
+  /** Told of every entry put() recorded (the remote's write-behind hook). */
+  recorded(keyHash: Uint8Array, id: string): void;
 }
 
 const encoder = new TextEncoder();
@@ -41,10 +43,21 @@ export class ActionCache {
    * Throws ArenaError ERR_CAS_POISONED if `key` already maps to another id.
    */
   put(key: string | Uint8Array, id: string): void {
+    this.#store.current();
+    requireIdInto(id, "id", this.#value);
+    this.#putHashed(this.#hashKey(key), id);
+  }
+
+  /** @internal put() for a key known only by its SHA-256 (an entry fetched from a remote cache). */
+  putByKeyHash(hashedKey: Uint8Array, id: string): void {
+    this.#store.current();
+    requireIdInto(id, "id", this.#value);
+    this.#putHashed(hashedKey, id);
+  }
+
+  #putHashed(hashedKey: Uint8Array, id: string): void {
     let generation = this.#store.current();
     const value = this.#value;
-    requireIdInto(id, "id", value);
-    const hashedKey = this.#hashKey(key);
     if (!this.#store.ensurePresent(value)) {
       throw new ArenaError("ERR_CAS_MISSING_REF", `the action's result ${id} is not in the store`, {
         path: generation.directory,
@@ -67,6 +80,7 @@ export class ActionCache {
         { path: generation.directory },
       );
     }
+    this.#store.recorded(hashedKey, id);
   }
 
   /** The id `key` maps to, or null. */
