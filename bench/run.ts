@@ -16,6 +16,7 @@ import { benchStore } from "./store.ts";
 import { benchLog } from "./log.ts";
 import { benchReadOnly } from "./read-only.ts";
 import { benchTrie, trieTable } from "./trie.ts";
+import { benchRemote } from "./remote.ts";
 import type { Row } from "./harness.ts";
 
 function cpuModel(): string {
@@ -61,6 +62,9 @@ const recordLog = await benchLog();
 rows.push(...recordLog.rows);
 log("trie (1 M keys) ...");
 const trie = await benchTrie();
+log("remote cache through nginx (issue 14) ...");
+const remote = await benchRemote();
+rows.push(...remote.rows);
 const seconds = (performance.now() - started) / 1000;
 
 const find = (name: string, group?: string) => rows.find((row) => row.name === name && (group === undefined || row.group === group))!;
@@ -81,6 +85,7 @@ const goals = [
 goals.push(...store.goals);
 goals.push(...recordLog.goals);
 goals.push(...trie.goals);
+goals.push(...remote.goals);
 
 const MiB = 1024 * 1024;
 const ns = (value: number) => (value >= 10_000 ? `${(value / 1000).toFixed(1)} µs` : `${value.toFixed(1)} ns`);
@@ -127,7 +132,7 @@ const table = lines.join("\n");
 console.log(table);
 const resultsDirectory = join(import.meta.dir, "results");
 mkdirSync(resultsDirectory, { recursive: true });
-writeFileSync(join(resultsDirectory, "latest.json"), `${JSON.stringify({ machine, seconds, rows, processes, memory, recordLog, trie, store, goals }, null, 2)}\n`);
+writeFileSync(join(resultsDirectory, "latest.json"), `${JSON.stringify({ machine, seconds, rows, processes, memory, recordLog, trie, store, remote, goals }, null, 2)}\n`);
 writeFileSync(join(import.meta.dir, "RESULTS.md"), `# Benchmark results\n\nWritten by \`bun run bench\` (bench/run.ts); each group's file in bench/ says what its rows measure.\n\n${table}\n`);
 
 // docs/performance.md shows the latest table too, between these markers, so it cannot go stale.

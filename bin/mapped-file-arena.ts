@@ -1,11 +1,10 @@
 #!/usr/bin/env bun
 /**
- * `bunx mapped-file-arena inspect FILE` / `verify FILE`: see lib/cli/cli.ts.
- * Only reads the file; never maps, resizes or creates anything.
+ * `bunx mapped-file-arena inspect|verify FILE`, `cas ... DIR`: see lib/cli/cli.ts.
  */
-import { main } from "../lib/cli/cli.ts";
+import { mainAsync } from "../lib/cli/cli.ts";
 
-const result = main(process.argv.slice(2));
+const result = await mainAsync(process.argv.slice(2));
 process.stdout.write(result.stdout);
 process.stderr.write(result.stderr);
 process.exitCode = result.exitCode;

@@ -20,3 +20,6 @@ export type { ReadOnlyArenaOptions } from "./arena/arena.ts";
 export type { ReadOnlyRecordLogOptions } from "./log/record-log.ts";
 export type { ReadOnlyTrieOptions } from "./trie/trie-raw-hash-map.ts";
 export type { ReadOnlyDataAllocatorOptions } from "./trie/data-allocator.ts";
+export type { RemoteOptions } from "./store/remote/options.ts";
+export type { RemoteStats } from "./store/remote/remote-stats.ts";
+export type { StoreRemote, TransferReport } from "./store/remote/store-remote.ts";

@@ -9,8 +9,9 @@ import { ArenaError } from "../common/errors.ts";
 import { ContentStore } from "../store/content-store.ts";
 import { diskBytes } from "../store/disk-usage.ts";
 import type { CliResult } from "./cli.ts";
+import { casRemoteUsage } from "./cas-remote.ts";
 
-export const casUsage = `usage: mapped-file-arena cas <stats|validate|gc> DIR [options]
+export const casUsage = `usage: mapped-file-arena cas <stats|validate|gc|push|pull> DIR [options]
 
   cas stats DIR      generations, their sizes, the size limit, disk used
   cas validate DIR   check every index entry, pool record and large-object file;
@@ -18,7 +19,8 @@ export const casUsage = `usage: mapped-file-arena cas <stats|validate|gc> DIR [o
     --deep           also re-hash every object
   cas gc DIR         delete generations no process uses, and leftovers
     --include-corrupt  also delete what recovery moved aside (corrupt.*)
-  --json             machine-readable output`;
+  --json             machine-readable output
+${casRemoteUsage}`;
 
 export function casMain(args: string[]): CliResult {
   let parsed;

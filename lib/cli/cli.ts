@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import { ArenaError } from "../common/errors.ts";
 import { inspectArenaFile, type Inspection } from "./inspect.ts";
 import { casMain, casUsage } from "./cas.ts";
+import { casRemoteMain } from "./cas-remote.ts";
 import { inspectDatabaseFile, looksLikeDatabaseFile, type DatabaseInspection } from "../trie/inspect-database.ts";
 import { databaseHeaderBytes } from "../trie/database-file.ts";
 import { inspectLogFile, isRecordLogFile, type LogFileInspection } from "../log/inspect-file.ts";
@@ -46,6 +47,12 @@ ${casUsage.replace("usage: ", "")}`;
 const exitValid = 0;
 const exitInvalid = 1;
 const exitUsage = 2;
+
+/** main, and the commands that talk to a network (`cas push|pull`), which cannot answer synchronously. */
+export async function mainAsync(args: string[]): Promise<CliResult> {
+  if (args[0] === "cas" && (args[1] === "push" || args[1] === "pull")) return casRemoteMain(args.slice(1));
+  return main(args);
+}
 
 /** Runs the command line `args` (without the runtime and script) and returns its output. */
 export function main(args: string[]): CliResult {

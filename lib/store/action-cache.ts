@@ -28,6 +28,8 @@ interface StoreAccess {
   /** Throws ERR_ARENA_READ_ONLY naming `what` when the store was opened read-only. */
   requireWritable(what: string): void;
   readonly readOnly: boolean;
+  /** Told of every entry put() recorded (the remote's write-behind hook). */
+  recorded(keyHash: Uint8Array, id: string): void;
 }
 
 const encoder = new TextEncoder();
@@ -47,11 +49,22 @@ export class ActionCache {
    * Throws ArenaError ERR_CAS_POISONED if `key` already maps to another id.
    */
   put(key: string | Uint8Array, id: string): void {
+    this.#store.current();
+    requireIdInto(id, "id", this.#value);
+    this.#putHashed(this.#hashKey(key), id);
+  }
+
+  /** @internal put() for a key known only by its SHA-256 (an entry fetched from a remote cache). */
+  putByKeyHash(hashedKey: Uint8Array, id: string): void {
+    this.#store.current();
+    requireIdInto(id, "id", this.#value);
+    this.#putHashed(hashedKey, id);
+  }
+
+  #putHashed(hashedKey: Uint8Array, id: string): void {
     this.#store.requireWritable("actions.put()");
     let generation = this.#store.current();
     const value = this.#value;
-    requireIdInto(id, "id", value);
-    const hashedKey = this.#hashKey(key);
     if (!this.#store.ensurePresent(value)) {
       throw new ArenaError("ERR_CAS_MISSING_REF", `the action's result ${id} is not in the store`, {
         path: generation.directory,
@@ -74,6 +87,7 @@ export class ActionCache {
         { path: generation.directory },
       );
     }
+    this.#store.recorded(hashedKey, id);
   }
 
   /** The id `key` maps to, or null. */

@@ -45,6 +45,10 @@ import { maxRefs, StorageKind } from "./object-record.ts";
 import { storeTestHooks } from "./testing.ts";
 import { validateGeneration, type ValidationReport } from "./validate.ts";
 import { validateIfNeeded, type ValidateIfNeededOptions, type ValidationOutcome } from "./recovery.ts";
+import { remoteSettings, type RemoteOptions, type RemoteSettings } from "./remote/options.ts";
+import type { RemoteStats } from "./remote/remote-stats.ts";
+import { remoteAccess } from "./remote/store-access.ts";
+import { StoreRemote } from "./remote/store-remote.ts";
 
 export interface ContentStoreOptions {
   /**
@@ -55,6 +59,11 @@ export interface ContentStoreOptions {
   maxBytes?: number;
   /** Re-hash every object get() returns and throw ERR_CAS_CORRUPT on a mismatch. Default false. */
   verifyOnRead?: boolean;
+  /**
+   * Share objects through a Bazel HTTP cache (docs/remote.md): puts upload in the
+   * background, `store.remote.get(id)` fetches a local miss. Default: none.
+   */
+  remote?: RemoteOptions;
 }
 
 export interface ReadOnlyContentStoreOptions {
@@ -120,6 +129,8 @@ export class ContentStore implements Disposable {
    * ERR_ARENA_READ_ONLY, and reads copy nothing forward.
    */
   readonly readOnly: boolean;
+  /** The remote cache's read-through and transfers, or null without `options.remote`. */
+  readonly remote: StoreRemote | null;
 
   #primary: Generation | null;
   /**
@@ -155,7 +166,8 @@ export class ContentStore implements Disposable {
       maxBytes = options.maxBytes;
     }
     const verifyOnRead = optionalBoolean(options.verifyOnRead, "options.verifyOnRead");
-    return new ContentStore(directory, maxBytes, verifyOnRead, false);
+    const remote = options.remote === undefined ? null : remoteSettings(options.remote);
+    return new ContentStore(directory, maxBytes, verifyOnRead, remote, false);
   }
 
   /**
@@ -170,7 +182,7 @@ export class ContentStore implements Disposable {
     requireString(directory, "directory");
     if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
     const verifyOnRead = optionalBoolean(options.verifyOnRead, "options.verifyOnRead");
-    return new ContentStore(directory, null, verifyOnRead, true);
+    return new ContentStore(directory, null, verifyOnRead, null, true);
   }
 
   /**
@@ -199,7 +211,7 @@ export class ContentStore implements Disposable {
     });
   }
 
-  private constructor(directory: string, maxBytes: number | null, verifyOnRead: boolean, readOnly: boolean) {
+  private constructor(directory: string, maxBytes: number | null, verifyOnRead: boolean, remote: RemoteSettings | null, readOnly: boolean) {
     this.directory = directory;
     this.maxBytes = maxBytes;
     this.verifyOnRead = verifyOnRead;
@@ -226,7 +238,11 @@ export class ContentStore implements Disposable {
       ensurePresent: (id) => this.#ensurePresent(id),
       requireWritable: (what) => this.#requireWritable(what),
       readOnly,
+      recorded: (keyHash, id) => this.remote?.actionStored(idToHex(keyHash), id),
     });
+    const generations = () => [this.#current(), ...this.#older];
+    const putLeaf = (bytes: Uint8Array, id: Uint8Array) => this.#storeHashed(bytes, noRefs, 0, id);
+    this.remote = remote === null ? null : new StoreRemote(this, remoteAccess(generations, this.actions, putLeaf), remote);
   }
 
   /**
@@ -256,11 +272,17 @@ export class ContentStore implements Disposable {
     }
     const id = this.#id;
     hashObjectInto(bytes, refBytes, refCount, id);
+    return this.#storeHashed(bytes, refBytes, refCount, id);
+  }
+
+  /** put() once the id is known (the remote's downloads arrive hashed already). */
+  #storeHashed(bytes: Uint8Array, refBytes: Uint8Array, refCount: number, id: Uint8Array): string {
     const generation = this.#current(); // after the refs: copying them forward may have rotated
     const idHex = idToHex(id);
     if (!isPresent(generation, id) || storeTestHooks.writeEvenIfPresent) {
       this.#unchecked += storeObject(generation, id, { data: bytes, refBytes, refCount });
       if (this.#unchecked >= budgetCheckBytes) this.#rotateIfFull(generation);
+      if (refCount === 0) this.remote?.objectStored(idHex);
     }
     return idHex;
   }
@@ -345,10 +367,34 @@ export class ContentStore implements Disposable {
     return this.#primary === null;
   }
 
-  /** Closes the generations and releases the locks. Idempotent. */
+  /** Resolves when every upload to the remote is done (true), or after `timeoutMs` (false). */
+  flush(timeoutMs = Infinity): Promise<boolean> {
+    return this.remote === null ? Promise.resolve(true) : this.remote.flush(timeoutMs);
+  }
+
+  /** What the remote did, or null without one: see docs/remote.md. */
+  remoteStats(): RemoteStats | null {
+    return this.remote?.stats() ?? null;
+  }
+
+  /** Waits (at most `options.remote.closeTimeoutMs`) for pending uploads, then closes. For `await using`. */
+  async closeAsync(): Promise<void> {
+    if (this.remote !== null && !this.closed) await this.remote.flush(this.remote.closeTimeoutMs);
+    this.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.closeAsync();
+  }
+
+  /**
+   * Closes the generations and releases the locks. Idempotent. Uploads still
+   * pending are abandoned (counted in remoteStats()); closeAsync() waits for them.
+   */
   close(): void {
     const primary = this.#primary;
     if (primary === null) return;
+    this.remote?.close();
     this.#primary = null;
     primary.close();
     for (const generation of this.#older) generation.close();

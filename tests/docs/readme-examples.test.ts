@@ -18,6 +18,7 @@ const blocks = codeBlocks(readDocument("README.md"), "ts");
 const expectations: { uses: string; prints: RegExp }[] = [
   { uses: "MappedFileRegionArena.create(", prints: /^hello\n$/ },
   { uses: "OnDiskTrieRawHashMap.create(", prints: /\[ 7, 7, 7, 7, 7, 7, 7, 7 \]/ },
+  { uses: "ContentStore.open(", prints: /^true 15\n$/ },
   { uses: "RecordLog.open(", prints: /^\d+ started\n/ },
   { uses: "import {", prints: /^$/ }, // the import of every export: it must resolve
 ];

@@ -24,7 +24,7 @@ function codeOf(action: () => unknown): string | undefined {
   return undefined;
 }
 
-/** The node hash as docs/design/store.md defines it, computed independently. */
+/** The node hash as docs/DESIGN.md (the content store section) defines it, computed independently. */
 function nodeId(data: Uint8Array, refs: string[]): string {
   const header = new Uint8Array(16 + 8 + 32 * refs.length + 8 + 32);
   const view = new DataView(header.buffer);

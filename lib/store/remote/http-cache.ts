@@ -1,0 +1,218 @@
+/**
+ * The wire: GET and PUT of `BASE/cas/<sha256 hex>` and `BASE/ac/<hex>`, the HTTP
+ * protocol Bazel's remote caches speak (bazel-remote, BuildBuddy, buildbarn's
+ * HTTP front, nginx with WebDAV PUT). Nothing else: no listing, no batching, no
+ * server of our own.
+ *
+ * The effect we want: every request ends, whatever the server does, with a value
+ * the caller can act on (a body, a miss, or a failure saying whether a retry could
+ * help), and its effect is counted in RemoteStats. Why the obvious way fails: a
+ * bare `await fetch(url)` waits forever on a server that accepts and never
+ * answers, follows a redirect loop twenty times, and throws on a reset in the
+ * middle of a body. The way chosen: every request carries an AbortSignal armed
+ * with the timeout (re-armed for each piece of a streamed body), redirects are
+ * not followed (a cache that redirects is misconfigured; Bazel does not follow
+ * them either), and every exception becomes a Failure. What it gives up: a
+ * cache behind a redirect (an http -> https upgrade) must be given its final URL.
+ *
+ * Bodies up to `memoryBufferBytes` are read whole (the fast path, as fast as a
+ * plain fetch); larger ones stream to a temporary file, hashed as they arrive, so
+ * memory stays bounded whatever the object's size.
+ */
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { RemoteSettings } from "./options.ts";
+import type { RemoteStats } from "./remote-stats.ts";
+
+export type CacheArea = "cas" | "ac";
+
+/** A request that did not succeed: why, and whether trying again could help. */
+export interface Failure {
+  failed: true;
+  retryable: boolean;
+  reason: string;
+}
+
+/** A body that arrived whole: its bytes (in memory, or mapped from a temporary file) and their SHA-256. */
+export interface Body {
+  failed: false;
+  bytes: Uint8Array;
+  sha256: Uint8Array;
+  /** Deletes the temporary file a large body was streamed to. Idempotent. */
+  release(): void;
+}
+
+export const miss = "miss" as const;
+
+const noRelease = () => {};
+
+export class HttpCache {
+  readonly #settings: RemoteSettings;
+  readonly #stats: RemoteStats;
+  readonly #getHeaders: Record<string, string>;
+  readonly #putHeaders: Record<string, string>;
+  /** Bun's fetch option for an extra certificate authority, or nothing. */
+  readonly #tls: { tls?: { ca: string } };
+  #spillCounter = 0;
+
+  constructor(settings: RemoteSettings, stats: RemoteStats) {
+    this.#settings = settings;
+    this.#stats = stats;
+    this.#getHeaders = { ...settings.headers };
+    this.#putHeaders = { ...settings.headers, "content-type": "application/octet-stream" };
+    this.#tls = settings.ca === null ? {} : { tls: { ca: settings.ca } };
+  }
+
+  url(area: CacheArea, hex: string): string {
+    return `${this.#settings.baseUrl}/${area}/${hex}`;
+  }
+
+  /**
+   * GET `area/hex`: the body, `miss` on 404, or a Failure. A body larger than
+   * `maxBytes` is refused as it arrives.
+   */
+  async get(area: CacheArea, hex: string, maxBytes: number): Promise<Body | typeof miss | Failure> {
+    const timeoutMs = this.#settings.timeoutMs;
+    const controller = new AbortController();
+    let timedOut = false;
+    let timer = setTimeout(() => ((timedOut = true), controller.abort()), timeoutMs);
+    const rearm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => ((timedOut = true), controller.abort()), timeoutMs);
+    };
+    try {
+      const response = await fetch(this.url(area, hex), {
+        headers: this.#getHeaders,
+        redirect: "manual",
+        signal: controller.signal,
+        ...this.#tls,
+      });
+      if (response.status === 404) {
+        await response.body?.cancel().catch(() => {});
+        return miss;
+      }
+      const bad = this.#statusFailure(response, "GET", area, hex);
+      if (bad !== null) {
+        await response.body?.cancel().catch(() => {});
+        return bad;
+      }
+      const declared = Number(response.headers.get("content-length") ?? NaN);
+      if (declared > maxBytes) {
+        await response.body?.cancel().catch(() => {});
+        return this.#fail(false, `GET ${area}/${hex}: the server declares ${declared} bytes, more than the ${maxBytes} allowed`);
+      }
+      rearm();
+      if (declared <= this.#settings.memoryBufferBytes) {
+        // The fast path: one read, one hash, as a plain fetch would do.
+        const bytes = new Uint8Array(await response.arrayBuffer());
+        if (bytes.length > maxBytes) return this.#fail(false, `GET ${area}/${hex}: the body is larger than ${maxBytes} bytes`);
+        this.#stats.bytesDownloaded += bytes.length;
+        const sha256 = new Uint8Array(32);
+        Bun.SHA256.hash(bytes, sha256);
+        return { failed: false, bytes, sha256, release: noRelease };
+      }
+      return await this.#stream(response, area, hex, maxBytes, rearm);
+    } catch (error) {
+      return this.#exception(error, timedOut, "GET", area, hex);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** PUT `area/hex` with `body` (bytes, or a file streamed from disk). Null when the server took it. */
+  async put(area: CacheArea, hex: string, body: Uint8Array | Blob, length: number): Promise<Failure | null> {
+    const settings = this.#settings;
+    // Large bodies get more time: one timeout per memory buffer's worth of bytes.
+    const timeoutMs = settings.timeoutMs * (1 + Math.floor(length / Math.max(settings.memoryBufferBytes, 2 ** 20)));
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => ((timedOut = true), controller.abort()), timeoutMs);
+    try {
+      const response = await fetch(this.url(area, hex), {
+        method: "PUT",
+        body,
+        headers: this.#putHeaders,
+        redirect: "manual",
+        signal: controller.signal,
+        ...this.#tls,
+      });
+      await response.body?.cancel().catch(() => {});
+      const bad = this.#statusFailure(response, "PUT", area, hex);
+      if (bad !== null) return bad;
+      this.#stats.bytesUploaded += length;
+      return null;
+    } catch (error) {
+      return this.#exception(error, timedOut, "PUT", area, hex);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Streams a large body to a temporary file, hashing as it goes; the file is mapped, not read. */
+  async #stream(response: Response, area: CacheArea, hex: string, maxBytes: number, rearm: () => void): Promise<Body | Failure> {
+    const reader = response.body!.getReader();
+    const hasher = new Bun.CryptoHasher("sha256");
+    this.#spillCounter += 1;
+    const directory = mkdtempSync(join(tmpdir(), "mfa-remote-"));
+    const path = join(directory, `blob.${process.pid}.${this.#spillCounter}`);
+    const release = () => rmSync(directory, { recursive: true, force: true });
+    const fd = openSync(path, "w", 0o600);
+    let length = 0;
+    try {
+      // Bounded by maxBytes: each pass consumes at least one byte or ends.
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        rearm();
+        length += value.length;
+        if (length > maxBytes) {
+          await reader.cancel().catch(() => {});
+          release();
+          return this.#fail(false, `GET ${area}/${hex}: the body is larger than ${maxBytes} bytes`);
+        }
+        hasher.update(value);
+        for (let written = 0; written < value.length; ) written += writeSync(fd, value, written, value.length - written);
+      }
+    } catch (error) {
+      release();
+      throw error;
+    } finally {
+      closeSync(fd);
+    }
+    this.#stats.bytesDownloaded += length;
+    // Mapped, not read: memory stays bounded. The file is ours alone (a private
+    // directory, mode 0600), so nothing can truncate it under the mapping.
+    const bytes = length === 0 ? new Uint8Array(0) : Bun.mmap(path, { shared: false });
+    return { failed: false, bytes, sha256: new Uint8Array(hasher.digest()), release };
+  }
+
+  #statusFailure(response: Response, method: string, area: CacheArea, hex: string): Failure | null {
+    const status = response.status;
+    if (status >= 200 && status < 300) return null;
+    const what = `${method} ${area}/${hex}: HTTP ${status}`;
+    if (status >= 300 && status < 400) {
+      this.#stats.redirects += 1;
+      return this.#fail(false, `${what} (a redirect, not followed: give the cache's final URL)`);
+    }
+    if (status >= 500) {
+      this.#stats.serverErrors += 1;
+      return this.#fail(true, what);
+    }
+    return this.#fail(status === 408 || status === 429, what);
+  }
+
+  #exception(error: unknown, timedOut: boolean, method: string, area: CacheArea, hex: string): Failure {
+    if (timedOut) {
+      this.#stats.timeouts += 1;
+      return this.#fail(true, `${method} ${area}/${hex}: no answer within ${this.#settings.timeoutMs} ms`);
+    }
+    this.#stats.networkErrors += 1;
+    return this.#fail(true, `${method} ${area}/${hex}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  #fail(retryable: boolean, reason: string): Failure {
+    this.#stats.lastError = reason;
+    return { failed: true, retryable, reason };
+  }
+}

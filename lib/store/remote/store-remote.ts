@@ -1,0 +1,312 @@
+/**
+ * A ContentStore's link to a remote cache: read-through on a local miss,
+ * write-behind on put, and whole-store push and pull.
+ *
+ * The store's API is synchronous and its hits cost microseconds; HTTP is neither.
+ * A synchronous read-through (a Worker doing the fetch while the caller blocks
+ * in Atomics.wait) would make every local miss block the thread for a network
+ * round trip, up to the timeout, with the event loop frozen. So `get` and `has`
+ * stay local and never touch the network, and the read-through is asynchronous:
+ * `store.remote.get(id)` / `has(id)` / `getAction(key)` answer locally when they
+ * can and otherwise ask the remote, verify, store locally, and answer. A blob is
+ * stored only if its SHA-256 is the id asked for; anything else is counted in
+ * `corrupt` and is a miss to the caller.
+ *
+ * Only leaves (objects without refs) travel, as `/cas/<sha256>`: they are the
+ * blobs Bazel stores, byte for byte. An object with refs has an id that is not
+ * the SHA-256 of any blob (hashing.ts), which no Bazel cache would accept under
+ * that name; it stays local (`uploadsSkipped`). Action entries travel as
+ * `/ac/<sha256 of the key>` with the id in hex as the body: not Bazel
+ * ActionResult messages.
+ */
+import { ArenaError } from "../../common/errors.ts";
+import type { ContentStore, StoredObject } from "../content-store.ts";
+import { idBytes, parseIdInto, sameId } from "../hashing.ts";
+import { HttpCache, miss } from "./http-cache.ts";
+import type { RemoteSettings } from "./options.ts";
+import { emptyRemoteStats, type RemoteStats } from "./remote-stats.ts";
+import { remoteTestHooks } from "./testing.ts";
+import { Uploader, type Upload } from "./uploader.ts";
+
+/** What the store lets its remote see besides its public API. */
+export interface RemoteStoreAccess {
+  /** Stores a leaf whose SHA-256 `id` the caller has computed: put() without hashing again. */
+  putLeaf(bytes: Uint8Array, id: Uint8Array): string;
+  /** The path of `id`'s own file when it is a large leaf (streamed on upload), else null. */
+  leafFile(id: string): { path: string; length: number } | null;
+  /** Every object id and action entry (key hash, id) of the live generations. */
+  entries(): { objects: string[]; actions: [keyHash: string, id: string][] };
+  /** Records an action entry by its key's SHA-256 (what the remote holds). */
+  putAction(keyHash: Uint8Array, id: string): void;
+}
+
+/** A whole-store transfer's counts. */
+export interface TransferReport {
+  objects: number;
+  actions: number;
+  /** Objects or entries that could not be transferred (see remoteStats().lastError). */
+  failed: number;
+  /** The manifest's id: what `pull` starts from. */
+  manifest: string | null;
+}
+
+const encoder = new TextEncoder();
+const hexId = /^[0-9a-f]{64}$/;
+const maxObjectBytes = Number.MAX_SAFE_INTEGER;
+/** An action entry's body: 64 hex digits, perhaps a newline. */
+const maxActionBodyBytes = 80;
+/** A manifest may list this many entries at most (bounds the parse of a remote's bytes). */
+const maxManifestLines = 50_000_000;
+
+function sha256(key: string | Uint8Array): Uint8Array {
+  const hash = new Uint8Array(idBytes);
+  Bun.SHA256.hash(typeof key === "string" ? encoder.encode(key) : key, hash);
+  return hash;
+}
+
+function hexOf(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+}
+
+export function manifestKey(name: string): string {
+  return `mapped-file-arena manifest ${name}`;
+}
+
+export class StoreRemote {
+  readonly url: string;
+  readonly #store: ContentStore;
+  readonly #access: RemoteStoreAccess;
+  readonly #settings: RemoteSettings;
+  readonly #stats = emptyRemoteStats();
+  readonly #http: HttpCache;
+  readonly #uploader: Uploader;
+  /** Downloads in flight, by id: two callers asking for one id share one request. */
+  readonly #fetching = new Map<string, Promise<Uint8Array | null>>();
+  /** True while storing what the remote sent: it is not uploaded back. */
+  #receiving = false;
+  readonly #wanted = new Uint8Array(idBytes);
+
+  /** @internal Made by ContentStore.open when `options.remote` is given. */
+  constructor(store: ContentStore, access: RemoteStoreAccess, settings: RemoteSettings) {
+    this.url = settings.baseUrl;
+    this.#store = store;
+    this.#access = access;
+    this.#settings = settings;
+    this.#http = new HttpCache(settings, this.#stats);
+    this.#uploader = new Uploader(this.#http, settings, this.#stats, (upload) => this.#objectBody(upload));
+  }
+
+  /** Milliseconds closeAsync() waits for pending uploads. */
+  get closeTimeoutMs(): number {
+    return this.#settings.closeTimeoutMs;
+  }
+
+  /** @internal put() stored a new leaf. */
+  objectStored(id: string): void {
+    if (!this.#receiving) this.#uploader.enqueue("cas", id, null);
+  }
+
+  /** @internal actions.put() recorded an entry. */
+  actionStored(keyHash: string, id: string): void {
+    if (!this.#receiving) this.#uploader.enqueue("ac", keyHash, id);
+  }
+
+  /** The object `id`: local if the store has it, else from the remote (verified, then stored locally), else null. */
+  async get(id: string): Promise<StoredObject | null> {
+    const local = this.#store.get(id); // checks the id
+    if (local !== null) return local;
+    const data = await this.#fetchObject(id.toLowerCase()); // the protocol's names are lowercase
+    return data === null ? null : { data, refs: [] };
+  }
+
+  /** Whether the object is local, or could be fetched (it then is: a get() after a true is local). */
+  async has(id: string): Promise<boolean> {
+    if (this.#store.has(id)) return true; // checks the id
+    return (await this.#fetchObject(id.toLowerCase())) !== null;
+  }
+
+  /** The id `key` maps to: local, else the remote's entry (once its object is here too), else null. */
+  async getAction(key: string | Uint8Array): Promise<string | null> {
+    const local = this.#store.actions.get(key);
+    if (local !== null) return local;
+    const keyHash = sha256(key);
+    const id = await this.#remoteActionId(keyHash);
+    if (id === null || this.#store.closed) return null;
+    try {
+      this.#receive(() => this.#access.putAction(keyHash, id));
+    } catch (error) {
+      // Another writer recorded a different result meanwhile: the local one wins.
+      if (!(error instanceof ArenaError && error.code === "ERR_CAS_POISONED")) throw error;
+      return this.#store.actions.get(key);
+    }
+    return id;
+  }
+
+  /** Resolves when every pending upload is done (true), or after `timeoutMs` (false). */
+  flush(timeoutMs = Infinity): Promise<boolean> {
+    return this.#uploader.flush(timeoutMs);
+  }
+
+  /** A copy of the counters. */
+  stats(): RemoteStats {
+    return { ...this.#stats };
+  }
+
+  /** @internal The store is closing: uploads still pending are abandoned (counted). */
+  close(): void {
+    this.#uploader.close();
+  }
+
+  /**
+   * Uploads every leaf and action entry of the store, then a manifest listing
+   * them under the action key `mapped-file-arena manifest <name>`, for `pull`.
+   */
+  async push(name = "default"): Promise<TransferReport> {
+    const { objects, actions } = this.#access.entries();
+    const before = this.#stats.uploadsFailed + this.#stats.uploadsDropped;
+    const lines: string[] = [];
+    const batch = this.#settings.concurrency * 64;
+    for (const id of objects) {
+      this.#uploader.enqueue("cas", id, null);
+      lines.push(`o ${id}`);
+      if (this.#stats.pending >= batch) await this.flush();
+    }
+    for (const [keyHash, id] of actions) {
+      this.#uploader.enqueue("ac", keyHash, id);
+      lines.push(`a ${keyHash} ${id}`);
+      if (this.#stats.pending >= batch) await this.flush();
+    }
+    await this.flush();
+    const failed = this.#stats.uploadsFailed + this.#stats.uploadsDropped - before;
+    // The manifest is a leaf like any other; its entry is not recorded locally (a
+    // later push replaces it on the remote, which the local action cache would refuse).
+    const manifest = this.#receive(() => this.#store.put(encoder.encode(`${lines.join("\n")}\n`)));
+    this.#uploader.enqueue("cas", manifest, null);
+    await this.flush();
+    this.#uploader.enqueue("ac", hexOf(sha256(manifestKey(name))), manifest);
+    await this.flush();
+    const failedNow = this.#stats.uploadsFailed + this.#stats.uploadsDropped - before;
+    return { objects: objects.length, actions: actions.length, failed, manifest: failedNow > failed ? null : manifest };
+  }
+
+  /** Fetches every object and action entry listed in the manifest `name` that `push` uploaded. */
+  async pull(name = "default"): Promise<TransferReport> {
+    const manifest = await this.#remoteActionId(sha256(manifestKey(name)));
+    if (manifest === null) return { objects: 0, actions: 0, failed: 0, manifest: null };
+    const stored = this.#store.get(manifest);
+    if (stored === null) return { objects: 0, actions: 0, failed: 1, manifest: null }; // rotated out meanwhile
+    const text = new TextDecoder().decode(stored.data);
+    const lines = text.split("\n", maxManifestLines);
+    const report: TransferReport = { objects: 0, actions: 0, failed: 0, manifest };
+    let next = 0;
+    const worker = async () => {
+      // Bounded by the manifest: each pass takes one line.
+      while (next < lines.length) {
+        const line = lines[next++]!;
+        if (line === "") continue;
+        const [kind, first, second] = line.split(" ");
+        if (kind === "o" && first !== undefined && hexId.test(first)) {
+          if (this.#store.has(first) || (await this.#fetchObject(first)) !== null) report.objects += 1;
+          else report.failed += 1;
+        } else if (kind === "a" && first !== undefined && second !== undefined && hexId.test(first) && hexId.test(second)) {
+          if (this.#store.has(second) || (await this.#fetchObject(second)) !== null) {
+            this.#receive(() => this.#access.putAction(Buffer.from(first, "hex"), second));
+            report.actions += 1;
+          } else report.failed += 1;
+        } else {
+          this.#stats.corrupt += 1;
+          this.#stats.lastError = `manifest ${manifest}: an unreadable line ${JSON.stringify(line.slice(0, 160))}`;
+          report.failed += 1;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: this.#settings.concurrency }, worker));
+    return report;
+  }
+
+  /** Downloads `id` into the local store; its verified bytes (the caller's to keep), or null. */
+  #fetchObject(id: string): Promise<Uint8Array | null> {
+    const inFlight = this.#fetching.get(id);
+    // Each caller owns what it is given: the second one gets a copy.
+    if (inFlight !== undefined) return inFlight.then((bytes) => bytes?.slice() ?? null);
+    const fetching = this.#download(id).finally(() => this.#fetching.delete(id));
+    this.#fetching.set(id, fetching);
+    return fetching;
+  }
+
+  async #download(id: string): Promise<Uint8Array | null> {
+    const stats = this.#stats;
+    const result = await this.#http.get("cas", id, maxObjectBytes);
+    if (result === miss) {
+      stats.misses += 1;
+      return null;
+    }
+    if (result.failed) {
+      stats.downloadsFailed += 1;
+      return null;
+    }
+    try {
+      parseIdInto(id, this.#wanted);
+      if (!sameId(result.sha256, 0, this.#wanted, 0) && !remoteTestHooks.trustRemoteBytes) {
+        stats.corrupt += 1;
+        stats.downloadsFailed += 1;
+        stats.lastError = `GET cas/${id}: the server sent ${result.bytes.length} bytes that do not hash to the id; refused`;
+        return null;
+      }
+      if (this.#store.closed) return null;
+      // Hashed already (into result.sha256): the broken variant stores under what the bytes hash to.
+      this.#receive(() => this.#access.putLeaf(result.bytes, result.sha256));
+      stats.hits += 1;
+      return result.bytes;
+    } finally {
+      result.release();
+    }
+  }
+
+  /** The id the remote's entry for `keyHash` names, once its object is local; else null. */
+  async #remoteActionId(keyHash: Uint8Array): Promise<string | null> {
+    const stats = this.#stats;
+    const keyHex = hexOf(keyHash);
+    const result = await this.#http.get("ac", keyHex, maxActionBodyBytes);
+    if (result === miss) {
+      stats.misses += 1;
+      return null;
+    }
+    if (result.failed) {
+      stats.downloadsFailed += 1;
+      return null;
+    }
+    const id = new TextDecoder().decode(result.bytes).trim();
+    result.release();
+    if (!hexId.test(id)) {
+      stats.corrupt += 1;
+      stats.downloadsFailed += 1;
+      stats.lastError = `GET ac/${keyHex}: the body is not an id (64 lowercase hex digits); refused`;
+      return null;
+    }
+    // An entry whose object cannot be had is a miss, not a dangling hit.
+    if (!this.#store.has(id) && (await this.#fetchObject(id)) === null) return null;
+    return id;
+  }
+
+  #receive<T>(store: () => T): T {
+    this.#receiving = true;
+    try {
+      return store();
+    } finally {
+      this.#receiving = false;
+    }
+  }
+
+  /** The body of an object upload, read back from the local store when its turn comes. */
+  #objectBody(upload: Upload): { body: Uint8Array | Blob; length: number } | null {
+    if (this.#store.closed) return null;
+    const file = this.#access.leafFile(upload.hex);
+    if (file !== null) {
+      return { body: Bun.file(file.path), length: file.length };
+    }
+    const object = this.#store.get(upload.hex);
+    if (object === null || object.refs.length > 0) return null;
+    return { body: object.data, length: object.data.length };
+  }
+}

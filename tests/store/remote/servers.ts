@@ -1,0 +1,85 @@
+// Misbehaving HTTP servers on 127.0.0.1 for the remote-cache tests: slow, resetting,
+// redirecting, failing. Each is stopped by the test that starts it.
+import { createServer, type Server, type Socket } from "node:net";
+
+/** A proxy in front of `target` that waits `delayMs` before forwarding each request. */
+export function slowProxy(target: string, delayMs: number) {
+  return Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 0,
+    async fetch(request) {
+      await Bun.sleep(delayMs);
+      const url = new URL(request.url);
+      return fetch(`${target}${url.pathname.replace(/^\/cache/, "")}`, {
+        method: request.method,
+        body: request.method === "PUT" ? await request.arrayBuffer() : undefined,
+      });
+    },
+  });
+}
+
+/** A server that redirects every request to itself. */
+export function redirectLoop() {
+  return Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch(request) {
+      return Response.redirect(request.url, 302);
+    },
+  });
+}
+
+/** A server that answers every request with `status`, counting the requests and their headers. */
+export function fixedStatus(status: number) {
+  const seen: { method: string; path: string; headers: Headers }[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(request) {
+      if (request.body) await request.arrayBuffer();
+      seen.push({ method: request.method, path: new URL(request.url).pathname, headers: request.headers });
+      return new Response(status === 404 ? "not found" : "nope", { status });
+    },
+  });
+  return { server, seen };
+}
+
+/**
+ * A raw TCP server that sends a 200 response's headers promising `declaredBytes`,
+ * then `sentBytes` of them, then resets the connection.
+ */
+export async function resetMidBody(declaredBytes: number, sentBytes: number): Promise<{ server: Server; port: number }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.once("data", () => {
+      socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${declaredBytes}\r\ncontent-type: application/octet-stream\r\n\r\n`);
+      socket.write(Buffer.alloc(sentBytes, 1), () => socket.resetAndDestroy());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return { server, port: address.port };
+}
+
+/** A server that counts how many PUTs are in flight at once, holding each for `holdMs`. */
+export function concurrencyMeter(holdMs: number) {
+  const meter = { inFlight: 0, most: 0, puts: 0 };
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(request) {
+      meter.inFlight += 1;
+      meter.most = Math.max(meter.most, meter.inFlight);
+      meter.puts += 1;
+      await request.arrayBuffer();
+      await Bun.sleep(holdMs);
+      meter.inFlight -= 1;
+      return new Response(null, { status: 201 });
+    },
+  });
+  return { server, meter };
+}
