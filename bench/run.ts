@@ -13,6 +13,7 @@ import { benchProcesses } from "./processes.ts";
 import { benchOpenClose, openCloseGroups } from "./open-close.ts";
 import { benchMemory } from "./memory.ts";
 import { benchLog } from "./log.ts";
+import { benchTrie, trieTable } from "./trie.ts";
 import type { Row } from "./harness.ts";
 
 function cpuModel(): string {
@@ -51,6 +52,8 @@ const memory = await benchMemory();
 log("record log ...");
 const recordLog = await benchLog();
 rows.push(...recordLog.rows);
+log("trie (1 M keys) ...");
+const trie = await benchTrie();
 const seconds = (performance.now() - started) / 1000;
 
 const find = (name: string, group?: string) => rows.find((row) => row.name === name && (group === undefined || row.group === group))!;
@@ -69,6 +72,7 @@ const goals = [
   { goal: "block allocator: two processes >= 1.6x one (allocateOffset only)", value: processRatio("block-offsets"), met: (v: number) => v >= 1.6, unit: "x" },
 ].map(({ goal, value, met, unit }) => ({ goal, value, unit, met: met(value) }));
 goals.push(...recordLog.goals);
+goals.push(...trie.goals);
 
 const MiB = 1024 * 1024;
 const ns = (value: number) => (value >= 10_000 ? `${(value / 1000).toFixed(1)} µs` : `${value.toFixed(1)} ns`);
@@ -98,6 +102,10 @@ lines.push(`| file size / disk while open | ${(memory.fileBytesOpen / MiB).toFix
 lines.push(`| file size / disk after the last close | ${(memory.fileBytesClosed / MiB).toFixed(2)} MiB / ${(memory.diskBytesClosed / MiB).toFixed(2)} MiB |`);
 lines.push(...recordLog.lines);
 lines.push("");
+lines.push("OnDiskTrieRawHashMap (bench/trie.ts): 1 M keys of 32 B, 8-byte data, looked up in one random order.");
+lines.push("");
+lines.push(...trieTable(trie, ns));
+lines.push("");
 lines.push("| goal | measured | met |");
 lines.push("|---|--:|:-:|");
 for (const goal of goals) lines.push(`| ${goal.goal} | ${goal.value.toFixed(2)}${goal.unit} | ${goal.met ? "yes" : "**no**"} |`);
@@ -106,7 +114,7 @@ const table = lines.join("\n");
 console.log(table);
 const resultsDirectory = join(import.meta.dir, "results");
 mkdirSync(resultsDirectory, { recursive: true });
-writeFileSync(join(resultsDirectory, "latest.json"), `${JSON.stringify({ machine, seconds, rows, processes, memory, recordLog, goals }, null, 2)}\n`);
+writeFileSync(join(resultsDirectory, "latest.json"), `${JSON.stringify({ machine, seconds, rows, processes, memory, recordLog, trie, goals }, null, 2)}\n`);
 writeFileSync(join(import.meta.dir, "RESULTS.md"), `# Benchmark results\n\nWritten by \`bun run bench\` (bench/run.ts); each group's file in bench/ says what its rows measure.\n\n${table}\n`);
 
 // docs/performance.md shows the latest table too, between these markers, so it cannot go stale.
