@@ -36,7 +36,7 @@ import { MiB, removeArenaFiles, scratchDirectory, scratchPath } from "./scratch.
 
 const capacity = 64 * MiB;
 /** CPU time, not wall time: see Clock in harness.ts. */
-const clock = "cpu" satisfies Clock;
+const clock = "cpu" as const satisfies Clock;
 
 function compileFloor(): string {
   const binary = join(scratchDirectory, "llvm-open-close");
