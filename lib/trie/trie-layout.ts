@@ -220,6 +220,7 @@ export class TrieLayout {
    * read as words through an Int32Array view when it passes the same 4-aligned
    * array again (a reused key buffer, the common loop), else assembled from
    * bytes: a view costs an allocation, worth it only for an array seen twice.
+   * (The last array compared stays referenced until a lookup with another one.)
    */
   hashEquals(record: number, hash: Uint8Array): boolean {
     const at = record + this.dataBytes;
