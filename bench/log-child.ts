@@ -3,7 +3,8 @@
  *
  *   bun log-child.ts write PATH RECORDS MODE START_AT_MS
  *     Appends RECORDS 64-byte records in MODE (log-append, log-batch, o-append,
- *     o-append-1000) once the wall clock reaches START_AT_MS; prints {start, end}.
+ *     o-append-1000) once the wall clock reaches START_AT_MS; prints {start, end,
+ *     cpuUs}: wall-clock ms, and the CPU time (user + system) the appends took.
  *   bun log-child.ts memory PATH RECORDS
  *     Appends RECORDS 64-byte records one by one, then reads them all with
  *     records(); prints the growth of anonymous RSS after each, and after a full
@@ -82,10 +83,12 @@ if (command === "memory") {
   }
   while (now() < Number(startText)) {}
   const start = now();
+  const cpuBefore = process.cpuUsage();
   run();
+  const cpu = process.cpuUsage(cpuBefore);
   const end = now();
   close();
-  process.stdout.write(JSON.stringify({ start, end }));
+  process.stdout.write(JSON.stringify({ start, end, cpuUs: cpu.user + cpu.system }));
 } else {
   using log = RecordLog.open(path!, { capacity });
   const stop = new AbortController();

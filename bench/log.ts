@@ -5,18 +5,23 @@
  *   appendBatch(1000) against fs.writeSync on an O_APPEND descriptor, one record
  *   per call and 1000 records per call (copied into one buffer first, as a user
  *   with 1000 records in hand must; and, as a floor, a buffer ready made); and
- *   records() scanning a filled log.
+ *   records() and forEachRecord() scanning a filled log. The group runs twice: on
+ *   the wall clock, and on the process's CPU time (user + system, so page faults
+ *   and system calls count but time the scheduler gave to other tenants does
+ *   not). The goals are judged on CPU time, with the wall figure beside each:
+ *   this machine is shared, and wall medians swing by 4x between runs.
  *   Logs are recycled before 256 MiB (untimed), so the page faults of first
  *   touching fresh pages of a shared file mapping stay in the figures (see
  *   bench/page-faults.ts): they are most of what an append costs.
- * - 4 writer processes at once, aggregate records/s, median of 3 rounds.
+ * - 4 writer processes at once, median of 5 rounds: aggregate records/s over the
+ *   wall clock, and records per CPU second of the writers (which decides).
  * - follow(): how long after an append (in another process) the follower has the
  *   record, and the CPU an idle follower uses.
  */
 import { closeSync, constants, ftruncateSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { RecordLog } from "../lib/index.ts";
-import { compare, consume, median, type Row } from "./harness.ts";
+import { compare, consume, median, type Clock, type Row } from "./harness.ts";
 import { removeArenaFiles, scratchPath, MiB } from "./scratch.ts";
 
 const recordBytes = 64;
@@ -48,7 +53,8 @@ class RecyclingLog {
   }
 }
 
-function inProcessRows(): Row[] {
+/** The in-process group, timed on `clock` (see the goals: CPU time decides, wall time is shown). */
+function inProcessRows(clock: Clock): Row[] {
   const record = new Uint8Array(recordBytes).map((_, index) => index);
   const batch = Array.from({ length: batchSize }, () => record);
   const batchBuffer = new Uint8Array(recordBytes * batchSize).map((_, index) => index);
@@ -72,9 +78,10 @@ function inProcessRows(): Row[] {
   const scanned = RecordLog.open(scratchPath("scan"), { capacity });
   for (let i = 0; i < 1_000_000; i += batchSize) scanned.appendBatch(batch);
   let scan = scanned.records();
+  let resumeAt = 0;
 
   const rows = compare(
-    "log 64 B records",
+    clock === "cpu" ? "log 64 B records, CPU time" : "log 64 B records",
     [
       {
         name: "fs.writeSync per record, O_APPEND",
@@ -162,8 +169,26 @@ function inProcessRows(): Row[] {
           consume(sum);
         },
       },
+      {
+        // The zero-allocation form: reads each record's length and first byte in place.
+        name: "RecordLog.forEachRecord() scan, per record",
+        run(ops) {
+          let sum = 0;
+          let left = ops;
+          const visit = (block: Uint8Array, start: number, end: number, position: number) => {
+            sum += end - start + block[start]!;
+            resumeAt = position + 1;
+            return --left > 0;
+          };
+          while (left > 0) {
+            scanned.forEachRecord(visit, resumeAt);
+            if (left > 0) resumeAt = 0; // the end of the log: around again
+          }
+          consume(sum);
+        },
+      },
     ],
-    { baseline: "fs.writeSync per record, O_APPEND" },
+    { baseline: "fs.writeSync per record, O_APPEND", clock },
   );
   appending.close();
   batching.close();
@@ -176,12 +201,15 @@ function inProcessRows(): Row[] {
 export interface LogProcessRow {
   mode: string;
   processes: number;
+  /** Records over the wall time from the first start to the last end. */
   recordsPerSecond: number;
+  /** Records over the CPU time (user + system) the writers spent: what the machine's other load cannot take. */
+  recordsPerCpuSecond: number;
 }
 
 const processModes = ["log-append", "log-batch", "o-append", "o-append-1000"] as const;
 
-async function processRound(mode: string): Promise<number> {
+async function processRound(mode: string): Promise<{ wall: number; cpu: number }> {
   const path = scratchPath(`log-${mode}`);
   const startAt = Date.now() + 500;
   const children = Array.from({ length: writerProcesses }, () =>
@@ -191,20 +219,28 @@ async function processRound(mode: string): Promise<number> {
     children.map(async (writer) => {
       const [stdout, stderr, exitCode] = await Promise.all([new Response(writer.stdout).text(), new Response(writer.stderr).text(), writer.exited]);
       if (exitCode !== 0) throw new Error(`log writer failed (${exitCode}): ${stderr}`);
-      return JSON.parse(stdout) as { start: number; end: number };
+      return JSON.parse(stdout) as { start: number; end: number; cpuUs: number };
     }),
   );
   removeArenaFiles(path);
   const elapsedMs = Math.max(...times.map((time) => time.end)) - Math.min(...times.map((time) => time.start));
-  return (writerProcesses * recordsPerProcess) / (elapsedMs / 1000);
+  const cpuSeconds = times.reduce((sum, time) => sum + time.cpuUs, 0) / 1e6;
+  return { wall: (writerProcesses * recordsPerProcess) / (elapsedMs / 1000), cpu: (writerProcesses * recordsPerProcess) / cpuSeconds };
 }
 
+const processRounds = 5;
+
 async function processRows(): Promise<LogProcessRow[]> {
-  const samples = new Map<string, number[]>(processModes.map((mode) => [mode, []]));
-  for (let round = 0; round < 3; round++) {
+  const samples = new Map<string, { wall: number; cpu: number }[]>(processModes.map((mode) => [mode, []]));
+  for (let round = 0; round < processRounds; round++) {
     for (const mode of processModes) samples.get(mode)!.push(await processRound(mode));
   }
-  return processModes.map((mode) => ({ mode, processes: writerProcesses, recordsPerSecond: median(samples.get(mode)!) }));
+  return processModes.map((mode) => ({
+    mode,
+    processes: writerProcesses,
+    recordsPerSecond: median(samples.get(mode)!.map((sample) => sample.wall)),
+    recordsPerCpuSecond: median(samples.get(mode)!.map((sample) => sample.cpu)),
+  }));
 }
 
 export interface FollowResult {
@@ -275,25 +311,47 @@ export interface LogGoal {
 }
 
 export async function benchLog(): Promise<{ rows: Row[]; processes: LogProcessRow[]; follow: FollowResult; memory: LogMemory; goals: LogGoal[]; lines: string[] }> {
-  const rows = inProcessRows();
+  const wallRows = inProcessRows("wall");
+  const cpuRows = inProcessRows("cpu");
+  const rows = [...wallRows, ...cpuRows];
   const processes = await processRows();
   const follow = await followLatency();
   const memory = await memoryGrowth();
-  const find = (name: string) => rows.find((row) => row.name.startsWith(name))!.nsPerOp;
-  const rate = (mode: string) => processes.find((row) => row.mode === mode)!.recordsPerSecond;
+  const find = (from: Row[], name: string) => from.find((row) => row.name.startsWith(name))!.nsPerOp;
+  // Each goal is judged on CPU time (user + system: the page faults and the system
+  // calls count, the machine's other load does not), with the wall-time figure beside it.
+  const ratio = (slower: string, faster: string) => (from: Row[]) => find(from, slower) / find(from, faster);
+  const scanRate = (name: string) => (from: Row[]) => 1000 / find(from, name);
+  const inProcess = (goal: string, measure: (from: Row[]) => number, unit: string, met: (value: number) => boolean): LogGoal => {
+    const value = measure(cpuRows);
+    return { goal: `${goal} (CPU time; wall time: ${measure(wallRows).toFixed(2)}${unit})`, value, unit, met: met(value) };
+  };
+  const rates = (mode: string) => processes.find((row) => row.mode === mode)!;
+  const acrossProcesses = (goal: string, faster: string, slower: string, unit: string, met: (value: number) => boolean): LogGoal => {
+    const value = rates(faster).recordsPerCpuSecond / rates(slower).recordsPerCpuSecond;
+    const wall = rates(faster).recordsPerSecond / rates(slower).recordsPerSecond;
+    return { goal: `${goal} (records per CPU second; wall time: ${wall.toFixed(2)}${unit})`, value, unit, met: met(value) };
+  };
+  const atLeast = (floor: number) => (value: number) => value >= floor;
   const goals: LogGoal[] = [
-    { goal: "RecordLog.append >= 20x faster than writeSync per record (O_APPEND)", value: find("fs.writeSync per record") / find("RecordLog.append"), unit: "x faster", met: false },
-    { goal: `RecordLog.appendBatch at least as fast as writeSync of ${batchSize} records (copied into one buffer)`, value: find(`fs.writeSync of ${batchSize} records copied`) / find(`RecordLog.appendBatch(${batchSize} x 64 B)`), unit: "x", met: false },
-    { goal: `${writerProcesses} processes: append >= 20x writeSync per record`, value: rate("log-append") / rate("o-append"), unit: "x faster", met: false },
-    { goal: `${writerProcesses} processes: appendBatch at least as fast as writeSync of ${batchSize}`, value: rate("log-batch") / rate("o-append-1000"), unit: "x", met: false },
-    { goal: "records() scans >= 5 M records/s", value: 1000 / find("RecordLog.records()"), unit: " M/s", met: false },
-    { goal: "follow() wakes within 1 ms of a commit (median)", value: follow.medianUs / 1000, unit: " ms", met: false },
-  ].map((goal, index) => ({ ...goal, met: index === 5 ? goal.value <= 1 : index === 4 ? goal.value >= 5 : index % 2 === 0 ? goal.value >= 20 : goal.value >= 1 }));
+    inProcess("RecordLog.append >= 20x faster than writeSync per record (O_APPEND)", ratio("fs.writeSync per record", "RecordLog.append"), "x faster", atLeast(20)),
+    inProcess(
+      `RecordLog.appendBatch at least as fast as writeSync of ${batchSize} records (copied into one buffer)`,
+      ratio(`fs.writeSync of ${batchSize} records copied`, `RecordLog.appendBatch(${batchSize} x 64 B)`),
+      "x",
+      atLeast(1),
+    ),
+    acrossProcesses(`${writerProcesses} processes: append >= 20x writeSync per record`, "log-append", "o-append", "x faster", atLeast(20)),
+    acrossProcesses(`${writerProcesses} processes: appendBatch at least as fast as writeSync of ${batchSize}`, "log-batch", "o-append-1000", "x", atLeast(1)),
+    inProcess("records() scans >= 5 M records/s", scanRate("RecordLog.records()"), " M/s", atLeast(5)),
+    inProcess("forEachRecord() scans >= 5 M records/s", scanRate("RecordLog.forEachRecord()"), " M/s", atLeast(5)),
+    { goal: "follow() wakes within 1 ms of a commit (median)", value: follow.medianUs / 1000, unit: " ms", met: follow.medianUs <= 1000 },
+  ];
   const lines = [
     "",
-    `| ${writerProcesses} processes appending 64 B records at once | records/s (aggregate, median of 3) |`,
-    "|---|--:|",
-    ...processes.map((row) => `| ${row.mode} | ${(row.recordsPerSecond / 1e6).toFixed(2)} M |`),
+    `| ${writerProcesses} processes appending 64 B records at once | records/s, wall (aggregate, median of ${processRounds}) | records per CPU second (median of ${processRounds}) |`,
+    "|---|--:|--:|",
+    ...processes.map((row) => `| ${row.mode} | ${(row.recordsPerSecond / 1e6).toFixed(2)} M | ${(row.recordsPerCpuSecond / 1e6).toFixed(2)} M |`),
     "",
     `| follow(): a record appended every 2-5 ms by another process, ${follow.samples} samples | |`,
     "|---|--:|",

@@ -38,7 +38,7 @@ import { optionalBoolean, requireBytes, requireNonNegativeInteger, requireString
 import { MappedFileRegionArena } from "../arena/arena.ts";
 import { closeFile, openFile } from "../native/native.ts";
 import { commitEnd, loadCommit, loadOwner, recordLengthAt, type BlockView } from "./blocks.ts";
-import { RecordIterator } from "./record-iterator.ts";
+import { RecordIterator, type RecordVisitor } from "./record-iterator.ts";
 import { FollowCursor, type CursorSource, type LogRecord } from "./follow-cursor.ts";
 import {
   arenaHeaderOffset,
@@ -65,6 +65,7 @@ import { verifyBlocks, type LogStats } from "./verify.ts";
 import { releaseSlot, slotLiveness, takeSlot, type HeldSlot, type Liveness } from "./writer-slots.ts";
 
 export type { LogRecord } from "./follow-cursor.ts";
+export type { RecordVisitor } from "./record-iterator.ts";
 export type { LogStats, CountAndBytes } from "./verify.ts";
 
 export interface RecordLogOptions {
@@ -270,10 +271,28 @@ export class RecordLog implements Disposable {
    * impossible record and skipped from there (stats() counts it as corrupt).
    */
   records(fromPosition = 0): IterableIterator<LogRecord> {
+    return this.#scan(fromPosition);
+  }
+
+  #scan(fromPosition: number): RecordIterator {
     requireNonNegativeInteger(fromPosition, "fromPosition");
     this.#openArena();
     const from = Math.max(fromPosition, firstBlockOffset);
     return new RecordIterator(this.#cursorSource(), from, Math.floor((from - firstBlockOffset) / this.blockSize));
+  }
+
+  /**
+   * records() without an object per record: calls `visit(block, start, end,
+   * position)` for each committed record at `fromPosition` or after, in file
+   * order, where the record is `block.subarray(start, end)` and `block` is a view
+   * of its whole block (one view per block; same lifetime as records()' views).
+   * Read the bytes in place (`block[start + i]`, a DataView, TextDecoder on a
+   * subarray) to make nothing per record. `visit` returning false stops the scan.
+   * Returns the number of records visited.
+   */
+  forEachRecord(visit: RecordVisitor, fromPosition = 0): number {
+    if (typeof visit !== "function") throw new TypeError(`visit must be a function, got ${typeof visit}`);
+    return this.#scan(fromPosition).forEach(visit);
   }
 
   /**

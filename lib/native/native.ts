@@ -26,6 +26,7 @@ const symbols = {
   mfa_pwrite: { args: [i32, ptr, i64, i64], returns: i64_fast },
   mfa_fstatfs: { args: [i32, ptr, i64], returns: i64_fast },
   mfa_range_lock: { args: [i32, i32, i64], returns: i64_fast },
+  mfa_madvise: { args: [ptr, i64, i32], returns: i64_fast },
 } as const;
 
 type Shim = ReturnType<typeof loadShim>;
@@ -244,6 +245,21 @@ export function unmap(address: number, lengthBytes: number, path: string): void 
  */
 export function replaceWithPlaceholder(address: number, lengthBytes: number, path: string): void {
   check(native().mfa_mmap_placeholder(address, lengthBytes), "mmap", path);
+}
+
+/** madvise(MADV_POPULATE_WRITE), Linux 5.14+: fault pages in writable, as a write would. */
+const MADV_POPULATE_WRITE = 23;
+
+/**
+ * Faults in every page of `view` (a view of a mapping that starts on a page
+ * boundary) writable with one system call, as the first store to each would.
+ * Returns 0 or the errno, without throwing: EINVAL means a kernel without
+ * MADV_POPULATE_WRITE (or macOS), and the caller decides what any failure means.
+ */
+export function populateForWrite(view: Uint8Array): number {
+  if (process.platform !== "linux") return 22; // EINVAL: no such advice here
+  const result = Number(native().mfa_madvise(view, view.byteLength, MADV_POPULATE_WRITE));
+  return result < 0 ? -result : 0;
 }
 
 /** msync(MS_SYNC): writes dirty pages of the range to the file and waits. */
