@@ -247,18 +247,19 @@ export function replaceWithPlaceholder(address: number, lengthBytes: number, pat
   check(native().mfa_mmap_placeholder(address, lengthBytes), "mmap", path);
 }
 
-/** madvise(MADV_POPULATE_WRITE), Linux 5.14+: fault pages in writable, as a write would. */
+// madvise(2) advice, Linux 5.14+: fault pages in as a read, or as a write, would.
+const MADV_POPULATE_READ = 22;
 const MADV_POPULATE_WRITE = 23;
 
 /**
  * Faults in every page of `view` (a view of a mapping that starts on a page
- * boundary) writable with one system call, as the first store to each would.
- * Returns 0 or the errno, without throwing: EINVAL means a kernel without
- * MADV_POPULATE_WRITE (or macOS), and the caller decides what any failure means.
+ * boundary) with one system call, as the first read ("read") or store ("write")
+ * to each would. Returns 0 or the errno, without throwing: EINVAL means a kernel
+ * without the advice (or macOS); the caller decides what any failure means.
  */
-export function populateForWrite(view: Uint8Array): number {
+export function populateMapping(view: Uint8Array, access: "read" | "write"): number {
   if (process.platform !== "linux") return 22; // EINVAL: no such advice here
-  const result = Number(native().mfa_madvise(view, view.byteLength, MADV_POPULATE_WRITE));
+  const result = Number(native().mfa_madvise(view, view.byteLength, access === "read" ? MADV_POPULATE_READ : MADV_POPULATE_WRITE));
   return result < 0 ? -result : 0;
 }
 
