@@ -12,6 +12,7 @@ import { blockHeaderBytes, recordHeaderBytes } from "./format.ts";
 /** What the iterator reads through: the open log. */
 export interface ScanSource {
   blockSizeBytes: number;
+  /** Blocks claimed so far; throws ERR_ARENA_CLOSED once the log is closed. */
   claimedBlocks(): number;
   block(index: number): BlockView;
 }
@@ -75,6 +76,9 @@ export class RecordIterator implements IterableIterator<LogRecord> {
     for (;;) {
       const at = this.#at;
       if (at < this.#end) {
+        // Closing the log detaches the block's view (its length reads 0): then
+        // claimedBlocks() throws ERR_ARENA_CLOSED, instead of a view of nothing.
+        if (this.#words.length === 0) this.#source.claimedBlocks();
         const length = recordLengthAt(this.#words, at, this.#end);
         // A damaged record: the rest of the block is skipped (stats() counts it).
         if (length < 0) {

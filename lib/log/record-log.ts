@@ -32,12 +32,13 @@
  * block, and a sealed block its unused tail. Linux only (OFD locks).
  * docs/design/log.md has the format and the reasoning in full.
  */
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, readSync } from "node:fs";
 import { ArenaError, closedError } from "../common/errors.ts";
 import { optionalBoolean, requireBytes, requireNonNegativeInteger, requireString } from "../common/arguments.ts";
 import { MappedFileRegionArena } from "../arena/arena.ts";
+import { openRegularFileToRead } from "../arena/regular-file.ts";
 import { closeFile, openFile } from "../native/native.ts";
-import { commitEnd, loadCommit, loadOwner, recordLengthAt, type BlockView } from "./blocks.ts";
+import { commitEnd, isFreshBlock, loadCommit, loadOwner, recordLengthAt, type BlockView } from "./blocks.ts";
 import { RecordIterator, type RecordVisitor } from "./record-iterator.ts";
 import { FollowCursor, type CursorSource, type LogRecord } from "./follow-cursor.ts";
 import {
@@ -60,6 +61,7 @@ import {
   recordHeaderBytes,
   sealedBit,
   slotClaimingWord,
+  claimingValue,
 } from "./format.ts";
 import { verifyBlocks, type LogStats } from "./verify.ts";
 import { releaseSlot, slotLiveness, takeSlot, type HeldSlot, type Liveness } from "./writer-slots.ts";
@@ -359,6 +361,8 @@ export class RecordLog implements Disposable {
       if (ready.length > 0) {
         idlePolls = 0;
         for (const record of ready) {
+          // Closed while the consumer held us at a yield: the next views would be empty.
+          this.#openArena();
           yield record;
           if (aborted()) return;
         }
@@ -374,7 +378,7 @@ export class RecordLog implements Disposable {
     this.#openArena();
     return verifyBlocks({
       blockSizeBytes: this.blockSize,
-      blockCount: this.#claimedBlocks(),
+      claimedEnd: this.#openArena().size,
       block: (index) => this.#block(index),
       liveness: this.#liveness,
     });
@@ -428,7 +432,18 @@ export class RecordLog implements Disposable {
     return this.append(bytes);
   }
 
-  /** Seals the current block (if any) and claims a new one, stamped with our slot. */
+  /**
+   * Seals the current block (if any) and claims a new one, stamped with our slot.
+   *
+   * The claim is a compare-and-swap of the bump pointer from the end of the last
+   * block to the end of the new one, after the arena has reserved its disk
+   * (arena.tryAllocateAt), not allocateOffset's add: an add that fails to reserve
+   * takes itself back, and a follower that saw the block in between would judge
+   * it a hole while the next claimer fills it (docs/design/log.md, "Claims are
+   * never taken back"). Checked before the swap, so that a refusal claims nothing:
+   * the bump pointer is on the block grid, and the block is fresh (a pointer that
+   * went down must not lead us to write over committed records).
+   */
   #claimBlock(): void {
     const arena = this.#openArena();
     const held = (this.#held ??= takeSlot(this.#fd, this.path, this.#slotWords));
@@ -436,28 +451,51 @@ export class RecordLog implements Disposable {
     this.#blockWords = new Int32Array(0);
     this.#blockBytes = new Uint8Array(0);
     this.#used = this.blockSize;
-    // "Claiming" brackets the moment the new block exists without our stamp.
     const claiming = slotClaimingWord(held.slot);
-    Atomics.store(this.#slotWords, claiming, 1);
-    let start: number;
     try {
-      start = arena.allocateOffset(this.blockSize);
-    } catch (error) {
+      const view = this.#claimFreshBlock(arena, claiming);
+      Atomics.store(view.words, blockGenerationWord, held.generation);
+      Atomics.store(view.words, blockOwnerWord, held.slot + 1);
+      this.#blockStart = view.start;
+      this.#blockBytes = view.bytes;
+      this.#blockWords = view.words;
+      this.#used = blockHeaderBytes;
+    } finally {
+      // Cleared on every path: a claiming word left set would keep readers from
+      // judging the block it names a hole for as long as we live.
       Atomics.store(this.#slotWords, claiming, 0);
-      throw error;
     }
-    if ((start - firstBlockOffset) % this.blockSize !== 0) {
-      // Someone allocated from this arena other than as a log: no block boundary is sure.
-      throw new ArenaError("ERR_LOG_CORRUPT", `${this.path}: the arena handed out ${start}, not a block boundary; something other than a record log allocates in it`, { path: this.path });
+  }
+
+  /** The compare-and-swap loop of #claimBlock; returns the claimed block, not yet stamped. */
+  #claimFreshBlock(arena: MappedFileRegionArena, claiming: number): BlockView {
+    const blockSize = this.blockSize;
+    // Each failed swap means another claim succeeded (the pointer only grows), so
+    // more tries than the capacity has blocks means the pointer is being moved down.
+    const maxTries = Math.floor((arena.capacity - firstBlockOffset) / blockSize) + 2;
+    for (let tries = 0; tries < maxTries; tries++) {
+      const end = arena.size;
+      if (end < firstBlockOffset || (end - firstBlockOffset) % blockSize !== 0) {
+        throw this.#corrupt(`its arena's bump pointer ${end} is not on the block grid (block 0 at ${firstBlockOffset}, ${blockSize} bytes each): something other than a record log allocated in it, or the header is damaged`);
+      }
+      const index = (end - firstBlockOffset) / blockSize;
+      // Claimed blocks fit whole: the capacity's tail past the last whole block is never claimed.
+      if (end + blockSize > arena.capacity) {
+        throw new ArenaError("ERR_ARENA_FULL", `${this.path} is full: no room for another ${blockSize}-byte block in its capacity ${arena.capacity}`, { path: this.path });
+      }
+      Atomics.store(this.#slotWords, claiming, claimingValue(index));
+      const view = this.#block(index);
+      if (!isFreshBlock(view.words)) {
+        if (arena.size !== end) continue; // another writer claimed and stamped it just now
+        throw this.#corrupt(`block ${index} at ${end}, past its bump pointer, already holds a block header: the bump pointer went down (the header is damaged); nothing was written`);
+      }
+      if (arena.tryAllocateAt(end, blockSize)) return view;
     }
-    const view = this.#block((start - firstBlockOffset) / this.blockSize);
-    Atomics.store(view.words, blockGenerationWord, held.generation);
-    Atomics.store(view.words, blockOwnerWord, held.slot + 1);
-    Atomics.store(this.#slotWords, claiming, 0);
-    this.#blockStart = start;
-    this.#blockBytes = view.bytes;
-    this.#blockWords = view.words;
-    this.#used = blockHeaderBytes;
+    throw this.#corrupt(`its arena's bump pointer keeps moving down while a writer claims a block`);
+  }
+
+  #corrupt(reason: string): ArenaError {
+    return new ArenaError("ERR_LOG_CORRUPT", `${this.path}: ${reason}`, { path: this.path });
   }
 
   #claimedBlocks(): number {
@@ -497,20 +535,20 @@ export class RecordLog implements Disposable {
  * is already something other than a record log: its first bytes are not the
  * log's magic, and it is not an empty file or an arena whose creation was
  * interrupted (zeros, capacity 0: the arena creates those afresh, running our
- * onCreate). A file that cannot be read is left to the arena to report.
+ * onCreate). A file that cannot be read, or is not a regular file (a FIFO would
+ * block the open), is left to the arena to report.
  */
 function refuseIfNotALog(path: string): void {
   const start = new Uint8Array(firstBlockOffset);
   let read: number;
+  const fd = openRegularFileToRead(path);
+  if (fd === undefined) return;
   try {
-    const fd = openSync(path, "r");
-    try {
-      read = readSync(fd, start, 0, start.length, 0);
-    } finally {
-      closeSync(fd);
-    }
+    read = readSync(fd, start, 0, start.length, 0);
   } catch {
     return;
+  } finally {
+    closeSync(fd);
   }
   if (read === 0) return;
   const header = decodeLogHeader(start);
