@@ -6,10 +6,10 @@
  *
  *   bun stopped-claimer.ts PATH CAPACITY
  */
-import { MappedFileRegionArena } from "../../../../lib/index.ts";
-import { openFile } from "../../../../lib/native/native.ts";
-import { arenaHeaderOffset, slotClaimingWord } from "../../../../lib/log/format.ts";
-import { takeSlot } from "../../../../lib/log/writer-slots.ts";
+import { MappedFileRegionArena } from "../../../lib/index.ts";
+import { openFile } from "../../../lib/native/native.ts";
+import { arenaHeaderOffset, slotClaimingWord } from "../../../lib/log/format.ts";
+import { takeSlot } from "../../../lib/log/writer-slots.ts";
 
 const [path, capacityText] = process.argv.slice(2);
 const arena = MappedFileRegionArena.create(path!, { capacity: Number(capacityText), headerOffset: arenaHeaderOffset });

@@ -1,18 +1,19 @@
-// Review of the record log (issue 12): files that are not logs, a log whose
-// claimed end is off its block grid, and use after close(). Each test FAILS on
-// the code it was written against; FINDINGS.md has the root causes.
+// Issue 12, from an independent review of the record log: files that are not
+// logs (a FIFO must not hang anyone; in children with a time limit), a log whose
+// claimed end is off its block grid or went down onto written blocks, and use
+// after close().
 import { describe, expect, test } from "bun:test";
 import { openSync, closeSync, writeSync, readSync } from "node:fs";
 import { join } from "node:path";
-import { RecordLog } from "../../../lib/index.ts";
-import { main } from "../../../lib/cli/cli.ts";
-import { freshPath, tempDirectory } from "../../support/temp.ts";
-import { finished, type Child } from "../../support/processes.ts";
+import { RecordLog } from "../../lib/index.ts";
+import { main } from "../../lib/cli/cli.ts";
+import { freshPath, tempDirectory } from "../support/temp.ts";
+import { finished, type Child } from "../support/processes.ts";
 
 const directory = tempDirectory("review-log-files-");
 const options = { capacity: 16 * 1024 * 1024, blockSize: 4096 };
 const bytesOf = (value: string) => new TextEncoder().encode(value);
-const root = join(import.meta.dir, "..", "..", "..");
+const root = join(import.meta.dir, "..", "..");
 
 /** Runs a child to its end, or SIGKILLs it after `ms` (a hang): the result says which. */
 async function within(child: Child, ms: number) {
@@ -35,7 +36,7 @@ function fifo(): string {
   return path;
 }
 
-describe("files that are not logs", () => {
+describe("issue 12 review: files that are not logs", () => {
   test("RecordLog.open on a FIFO is refused with an ArenaError, not a hang", async () => {
     const result = await within(spawn([join(import.meta.dir, "children", "open-log.ts"), fifo()]), 15_000);
     expect(result.hung).toBe(false);
@@ -49,7 +50,7 @@ describe("files that are not logs", () => {
   }, 30_000);
 });
 
-describe("a claimed end off the block grid", () => {
+describe("issue 12 review: a claimed end off the block grid", () => {
   /** A log with one record whose bump pointer (file offset 4064) has bit 3 flipped: 8 bytes past its last block. */
   function flippedLog(): string {
     const path = freshPath(directory, "offgrid");
@@ -70,7 +71,7 @@ describe("a claimed end off the block grid", () => {
     const path = flippedLog();
     {
       using log = RecordLog.open(path, options);
-      expect(() => log.append(bytesOf("x"))).toThrow(/not a block boundary/);
+      expect(() => log.append(bytesOf("x"))).toThrow(/not on the block grid/);
     }
     expect(main(["verify", path]).exitCode).toBe(1);
   });
@@ -78,12 +79,12 @@ describe("a claimed end off the block grid", () => {
   test("a refused append claims no capacity (a writer that retries would use the log up)", () => {
     using log = RecordLog.open(flippedLog(), options);
     const before = log.stats().blocks;
-    for (let i = 0; i < 3; i++) expect(() => log.append(bytesOf("x"))).toThrow(/not a block boundary/);
+    for (let i = 0; i < 3; i++) expect(() => log.append(bytesOf("x"))).toThrow(/not on the block grid/);
     expect(log.stats().blocks).toBe(before);
   });
 });
 
-describe("a claimed end flipped down onto written blocks", () => {
+describe("issue 12 review: a claimed end flipped down onto written blocks", () => {
   test("a writer refuses to claim a block that already holds records, instead of writing over them", () => {
     const path = freshPath(directory, "flipped-down");
     const before: string[] = [];
@@ -116,7 +117,7 @@ describe("a claimed end flipped down onto written blocks", () => {
   });
 });
 
-describe("after close()", () => {
+describe("issue 12 review: after close()", () => {
   test("follow() throws ERR_ARENA_CLOSED; it never yields a record with its bytes gone", async () => {
     const path = freshPath(directory, "closed");
     using writer = RecordLog.open(path, options);
