@@ -133,6 +133,8 @@ export class RecordLog implements Disposable {
   #blockBytes: Uint8Array = new Uint8Array(0);
   #blockWords: Int32Array = new Int32Array(0);
   #used: number;
+  /** appendBatch's copy of its argument, emptied after each call. */
+  readonly #batch: Uint8Array[] = [];
 
   /**
    * Opens the log at `path`, creating it if it does not exist. A file that is not a
@@ -218,7 +220,10 @@ export class RecordLog implements Disposable {
    * they fit what is left of the current block) and returns the position of the
    * first (the others follow it in order; -1 for an empty batch). Readers see a
    * block's share of the batch all at once; a batch that spans blocks is not
-   * atomic as a whole.
+   * atomic as a whole: if claiming a further block fails (ERR_ARENA_FULL, ENOSPC,
+   * ERR_LOG_TOO_MANY_WRITERS), the records before it are committed, and the
+   * error's `committedRecords` says how many (retry from there, not from 0).
+   * Bad arguments (a record that is not a Uint8Array or is too long) commit nothing.
    *
    * It writes straight into the block through the mapping, like append, and
    * saves append's per-record commit store and call. (Staging the records and
@@ -228,11 +233,25 @@ export class RecordLog implements Disposable {
    */
   appendBatch(records: readonly Uint8Array[]): number {
     if (!Array.isArray(records)) throw new TypeError(`records must be an array of Uint8Array, got ${typeof records}`);
-    for (let index = 0; index < records.length; index++) {
-      const record = records[index];
-      if (!(record instanceof Uint8Array)) requireBytes(record, `records[${index}]`);
-      if (record!.length > this.maxRecordBytes) this.#rejectLength(record!.length, `records[${index}].length`);
+    // The records are read once, here, into a reused list: an array whose elements
+    // change between two reads (a getter) cannot pass the checks with one record
+    // and hand the writing loop another.
+    // (A getter that calls appendBatch again gets a list of its own.)
+    const batch = this.#batch.length === 0 ? this.#batch : [];
+    try {
+      for (let index = 0; index < records.length; index++) {
+        const record = records[index];
+        if (!(record instanceof Uint8Array)) requireBytes(record, `records[${index}]`);
+        if (record!.length > this.maxRecordBytes) this.#rejectLength(record!.length, `records[${index}].length`);
+        batch.push(record!);
+      }
+      return this.#appendChecked(batch);
+    } finally {
+      batch.length = 0;
     }
+  }
+
+  #appendChecked(records: readonly Uint8Array[]): number {
     this.#openArena();
     let first = -1;
     let words = this.#blockWords;
@@ -245,7 +264,7 @@ export class RecordLog implements Disposable {
       const next = at + recordHeaderBytes + ((record.length + 3) & ~3);
       if (next > this.blockSize) {
         this.#used = at;
-        this.#claimBlock();
+        this.#claimBlockInBatch(index);
         words = this.#blockWords;
         bytes = this.#blockBytes;
         at = this.#used;
@@ -422,6 +441,21 @@ export class RecordLog implements Disposable {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /** #claimBlock for appendBatch: its error says how many records of the batch are committed (the seal did it). */
+  #claimBlockInBatch(committed: number): void {
+    try {
+      this.#claimBlock();
+    } catch (error) {
+      if (!(error instanceof ArenaError)) throw error;
+      throw new ArenaError(error.code, `${error.message} (${committed} records of the batch were committed before it)`, {
+        syscall: error.syscall,
+        path: error.path,
+        errno: error.errno,
+        committedRecords: committed,
+      });
+    }
   }
 
   /** append's slow path: closed, too large, or the current block is full (or there is none). */

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { openSync, closeSync, writeSync, readSync } from "node:fs";
 import { join } from "node:path";
-import { RecordLog } from "../../lib/index.ts";
+import { ArenaError, RecordLog } from "../../lib/index.ts";
 import { main } from "../../lib/cli/cli.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
 import { finished, type Child } from "../support/processes.ts";
@@ -156,5 +156,39 @@ describe("issue 12 review: after close()", () => {
       code = (error as { code?: string }).code;
     }
     expect(code).toBe("ERR_ARENA_CLOSED");
+  });
+});
+
+describe("issue 12 review: appendBatch", () => {
+  test("a batch cut short by a full log says how many of its records were committed", () => {
+    // Capacity for the header and 3 blocks: the batch needs 5.
+    using log = RecordLog.open(freshPath(directory, "batch-full"), { capacity: 4096 + 3 * 4096, blockSize: 4096 });
+    const batch = Array.from({ length: 5 * 3 }, (_, i) => new Uint8Array(1200).fill(i));
+    let error: ArenaError | undefined;
+    try {
+      log.appendBatch(batch);
+    } catch (caught) {
+      error = caught as ArenaError;
+    }
+    expect(error?.code).toBe("ERR_ARENA_FULL");
+    const committed = [...log.records()];
+    expect(committed.length).toBe(9); // three 1204-byte records per block
+    expect(error?.committedRecords).toBe(committed.length);
+    expect(committed.map(({ bytes }) => bytes[0])).toEqual(batch.slice(0, 9).map((record) => record[0]));
+  });
+
+  test("an array whose element changes between reads is written as it was checked (no block after block)", () => {
+    using log = RecordLog.open(freshPath(directory, "batch-getter"), options);
+    let reads = 0;
+    const records: Uint8Array[] = [new Uint8Array(8)];
+    Object.defineProperty(records, 1, {
+      get: () => (++reads === 1 ? new Uint8Array(8) : new Uint8Array(2 * options.blockSize)),
+      enumerable: true,
+      configurable: true,
+    });
+    log.appendBatch(records);
+    expect(reads).toBe(1);
+    expect(log.stats().blocks).toBe(1);
+    expect([...log.records()].map(({ bytes }) => bytes.length)).toEqual([8, 8]);
   });
 });
