@@ -14,8 +14,9 @@
  * skip it, because it cannot know where the next record starts, and cannot tell it
  * from a record still being written. Every follower stops there, forever.
  *
- * The way chosen: writers claim fixed-size blocks (one atomic add on the arena's
- * bump pointer per block, not per record) and fill them alone. Because every
+ * The way chosen: writers claim fixed-size blocks (one compare-and-swap on the
+ * arena's bump pointer per block, not per record, after the block's disk is
+ * reserved, so that a claim is never taken back) and fill them alone. Because every
  * block has the same size, any block can be skipped whatever state its writer
  * left it in. A block's header names its writer (slot and generation) and holds a
  * commit word: the end of its committed records, stored last after each append,
@@ -24,12 +25,14 @@
  * open-file-description lock on its slot's byte, which dies with it
  * (writer-slots.ts). A reader that finds a block unsealed and its writer's lock
  * free reads what was committed and moves on; a block claimed but never stamped is
- * a hole when no live writer is in the middle of claiming. No timeout is guessed.
+ * a hole when no live writer is in the middle of claiming it. No timeout is guessed.
  *
  * What it gives up: records are in file order per block, not globally (follow()
  * yields them as they are committed, keeping each writer's order); a record must
  * fit in a block (blockSize minus 20 bytes); a dead writer wastes the rest of its
- * block, and a sealed block its unused tail. Linux only (OFD locks).
+ * block, and a sealed block its unused tail. Linux only (OFD locks). A writer's
+ * death is its process's: a Worker terminated without close() stays a live writer
+ * until the process exits (the lock belongs to the process's open file).
  * docs/design/log.md has the format and the reasoning in full.
  */
 import { closeSync, readSync } from "node:fs";
