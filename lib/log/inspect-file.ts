@@ -51,6 +51,7 @@ export function inspectLogFile(path: string): LogFileInspection {
     const stats = verifyBlocks({
       blockSizeBytes: blockSize,
       claimedEnd,
+      capacity: Number(arena.capacity),
       block(index) {
         view.start = firstBlockOffset + index * blockSize;
         buffer.fill(0, readSync(fd, buffer, 0, blockSize, view.start));

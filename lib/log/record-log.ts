@@ -401,6 +401,7 @@ export class RecordLog implements Disposable {
     return verifyBlocks({
       blockSizeBytes: this.blockSize,
       claimedEnd: this.#openArena().size,
+      capacity: this.capacity,
       block: (index) => this.#block(index),
       liveness: this.#liveness,
     });
@@ -511,15 +512,17 @@ export class RecordLog implements Disposable {
     // more tries than the capacity has blocks means the pointer is being moved down.
     const maxTries = Math.floor((arena.capacity - firstBlockOffset) / blockSize) + 2;
     for (let tries = 0; tries < maxTries; tries++) {
+      // At most the capacity (arena.size clamps a pointer left past it by an
+      // allocation killed while it backed out: full, not corrupt).
       const end = arena.size;
-      if (end < firstBlockOffset || (end - firstBlockOffset) % blockSize !== 0) {
-        throw this.#corrupt(`its arena's bump pointer ${end} is not on the block grid (block 0 at ${firstBlockOffset}, ${blockSize} bytes each): something other than a record log allocated in it, or the header is damaged`);
-      }
-      const index = (end - firstBlockOffset) / blockSize;
       // Claimed blocks fit whole: the capacity's tail past the last whole block is never claimed.
       if (end + blockSize > arena.capacity) {
         throw new ArenaError("ERR_ARENA_FULL", `${this.path} is full: no room for another ${blockSize}-byte block in its capacity ${arena.capacity}`, { path: this.path });
       }
+      if (end < firstBlockOffset || (end - firstBlockOffset) % blockSize !== 0) {
+        throw this.#corrupt(`its arena's bump pointer ${end} is not on the block grid (block 0 at ${firstBlockOffset}, ${blockSize} bytes each): something other than a record log allocated in it, or the header is damaged`);
+      }
+      const index = (end - firstBlockOffset) / blockSize;
       Atomics.store(this.#slotWords, claiming, claimingValue(index));
       const view = this.#block(index);
       if (!isFreshBlock(view.words)) {

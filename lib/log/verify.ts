@@ -30,8 +30,8 @@ export interface LogStats {
   blocks: number;
   /**
    * False when the arena's bump pointer is not at the end of a block (a foreign
-   * allocation, or a damaged header): every append then fails with
-   * ERR_LOG_CORRUPT, so the log is invalid though its blocks read.
+   * allocation, or a damaged header) and the log is not full: every append then
+   * fails with ERR_LOG_CORRUPT, so the log is invalid though its blocks read.
    */
   claimedEndOnGrid: boolean;
   /** Committed records and their payload bytes: what readers read. */
@@ -60,6 +60,8 @@ export interface BlockSource {
   blockSizeBytes: number;
   /** The arena's bump pointer (at most the capacity and the file's size). */
   claimedEnd: number;
+  /** The arena's capacity: past its last whole block, the log is full, whatever the pointer's alignment. */
+  capacity: number;
   block(index: number): BlockView;
   liveness: Liveness;
 }
@@ -72,7 +74,7 @@ export function verifyBlocks(source: BlockSource): LogStats {
   const stats: LogStats = {
     blockSizeBytes: size,
     blocks: blockCount,
-    claimedEndOnGrid: claimed >= 0 && claimed % size === 0,
+    claimedEndOnGrid: claimed >= 0 && (claimed % size === 0 || source.claimedEnd + size > source.capacity),
     committed: zero(),
     sealed: zero(),
     open: zero(),

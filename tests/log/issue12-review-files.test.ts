@@ -84,6 +84,26 @@ describe("issue 12 review: a claimed end off the block grid", () => {
   });
 });
 
+describe("issue 12 review: a full log is full, not off its grid", () => {
+  test("a bump pointer left past the capacity (an allocation killed while it backed out) is ERR_ARENA_FULL, and verify says valid", () => {
+    const path = freshPath(directory, "past-capacity");
+    const capacity = 4096 + 2 * 4096 + 2048; // two whole blocks and half of one
+    using first = RecordLog.open(path, { capacity, blockSize: 4096 });
+    first.append(bytesOf("a record"));
+    // Written while the log is open (the file is at its capacity then).
+    const fd = openSync(path, "r+");
+    const word = new Uint8Array(8);
+    new DataView(word.buffer).setBigUint64(0, BigInt(capacity + 8), true);
+    writeSync(fd, word, 0, 8, 4064);
+    closeSync(fd);
+    using log = RecordLog.open(path, { capacity, blockSize: 4096 });
+    expect(() => log.append(bytesOf("x"))).toThrow(expect.objectContaining({ code: "ERR_ARENA_FULL" }));
+    expect(log.stats().claimedEndOnGrid).toBe(true);
+    expect([...log.records()].length).toBe(1);
+    expect(main(["verify", path]).exitCode).toBe(0);
+  });
+});
+
 describe("issue 12 review: a claimed end flipped down onto written blocks", () => {
   test("a writer refuses to claim a block that already holds records, instead of writing over them", () => {
     const path = freshPath(directory, "flipped-down");
