@@ -15,7 +15,7 @@ export type { ReadOnlyContentStoreOptions } from "./store/content-store.ts";
 export { ActionCache } from "./store/action-cache.ts";
 export type { ValidationReport } from "./store/validate.ts";
 export type { ValidateIfNeededOptions, ValidationOutcome } from "./store/recovery.ts";
-export { RecordLog, type RecordLogOptions, type FollowOptions, type LogRecord, type LogStats, type CountAndBytes } from "./log/record-log.ts";
+export { RecordLog, type RecordLogOptions, type FollowOptions, type LogRecord, type RecordVisitor, type LogStats, type CountAndBytes } from "./log/record-log.ts";
 export type { ReadOnlyArenaOptions } from "./arena/arena.ts";
 export type { ReadOnlyRecordLogOptions } from "./log/record-log.ts";
 export type { ReadOnlyTrieOptions } from "./trie/trie-raw-hash-map.ts";

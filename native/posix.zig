@@ -154,6 +154,20 @@ export fn mfa_msync(address: i64, length_bytes: i64) i64 {
     return result(c.msync(page(address), @intCast(length_bytes), c.MSF.SYNC));
 }
 
+/// madvise(2) on [address, address + length_bytes) of a mapping. Returns 0 or
+/// -errno: an address that is not page-aligned is EINVAL here, as the kernel
+/// would say (not a safety panic), and the caller decides what an unknown advice
+/// (EINVAL on an older kernel) means.
+export fn mfa_madvise(address: [*]u8, length_bytes: i64, advice: i32) i64 {
+    const at = @intFromPtr(address);
+    if (at % std.heap.page_size_min != 0 or length_bytes < 0) return -@as(i64, @intFromEnum(c.E.INVAL));
+    while (true) {
+        const rc = c.madvise(page(@intCast(at)), @intCast(length_bytes), @intCast(advice));
+        if (rc == -1 and c._errno().* == @intFromEnum(c.E.INTR)) continue;
+        return result(rc);
+    }
+}
+
 /// Reads up to `length_bytes` at `offset` into `buffer`; returns the count read.
 export fn mfa_pread(fd: i32, buffer: [*]u8, length_bytes: i64, offset: i64) i64 {
     while (true) {

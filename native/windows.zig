@@ -315,3 +315,10 @@ export fn mfa_mmap_placeholder(address: i64, length_bytes: i64) i64 {
     _ = .{ address, length_bytes };
     return -@as(i64, ERROR_NOT_SUPPORTED);
 }
+
+/// madvise has no Windows counterpart the arena needs (PrefetchVirtualMemory only
+/// reads ahead); reported as unsupported.
+export fn mfa_madvise(address: [*]u8, length_bytes: i64, advice: i32) i64 {
+    _ = .{ address, length_bytes, advice };
+    return -@as(i64, ERROR_NOT_SUPPORTED);
+}

@@ -216,6 +216,31 @@ export class MappedFileRegionArena implements Disposable {
     return oldEnd;
   }
 
+  /**
+   * Allocates `size` bytes at `offset` if the bump pointer is at `offset` now, and
+   * returns whether it did: a compare-and-swap, where allocateOffset is an add. The
+   * disk is reserved before the swap, so a refusal (ERR_ARENA_FULL, ENOSPC) has
+   * claimed nothing, and an allocation, once another process can see it, is never
+   * taken back (allocateOffset takes its add back when the reservation fails after
+   * it). False when someone allocated first: read `size` and try again.
+   */
+  tryAllocateAt(offset: number, size: number): boolean {
+    const header = this.#header;
+    if (header === null) throw closedError(this.path);
+    requireNonNegativeInteger(offset, "offset");
+    if (!(size >= 0 && size <= this.capacity && Number.isInteger(size))) this.#rejectSize(size);
+    if (offset % alignmentBytes !== 0) throw new RangeError(`offset must be a multiple of ${alignmentBytes}, got ${offset}`);
+    const newEnd = offset + Math.ceil(size / alignmentBytes) * alignmentBytes;
+    if (newEnd > this.capacity) {
+      throw new ArenaError("ERR_ARENA_FULL", `arena is full: ${size} bytes at ${offset} do not fit in the capacity ${this.capacity} of ${this.path}`, {
+        path: this.path,
+      });
+    }
+    if (newEnd > this.#reservedEnd) this.#reserveThrough(header, newEnd);
+    const expected = BigInt(offset);
+    return Atomics.compareExchange(header, bumpPointerWord, expected, BigInt(newEnd)) === expected;
+  }
+
   /** Allocates `size` bytes and returns a view of them (length `size`, zero-copy). */
   allocate(size: number): Uint8Array {
     const open = this.#open;
@@ -353,10 +378,21 @@ export class MappedFileRegionArena implements Disposable {
    * (refresh our copy), or we reserve the disk now.
    */
   #reserveOrFail(header: BigUint64Array, oldEnd: number, newEnd: number): void {
+    if (newEnd > this.capacity) this.#refuseFull(header, oldEnd, newEnd);
+    try {
+      this.#reserveThrough(header, newEnd);
+    } catch (error) {
+      // Nothing was written there yet; if nobody allocated after us, undo the add.
+      Atomics.compareExchange(header, bumpPointerWord, BigInt(newEnd), BigInt(oldEnd));
+      throw error;
+    }
+  }
+
+  /** Makes sure the disk is reserved up to `newEnd` (within the capacity), or throws the errno. */
+  #reserveThrough(header: BigUint64Array, newEnd: number): void {
     // Every instance's first allocation comes here (#reservedEnd starts at 0).
     this.#headerTouched = true;
     const capacity = this.capacity;
-    if (newEnd > capacity) this.#refuseFull(header, oldEnd, newEnd);
     const sharedReserved = Atomics.load(header, allocatedSizeWord);
     // During onCreate the word holds the creation marker, not a size: only what
     // this instance reserved itself counts (raiseTo leaves the marker alone).
@@ -371,10 +407,8 @@ export class MappedFileRegionArena implements Disposable {
         errno = reserveDisk(this.#open!.mainFd, reserved, target);
       }
       if (errno !== 0 && !isPreallocationUnsupported(errno)) {
-        // Nothing was written there yet; if nobody allocated after us, undo the add.
-        Atomics.compareExchange(header, bumpPointerWord, BigInt(newEnd), BigInt(oldEnd));
         const code = errnoName(errno);
-        throw new ArenaError(code, `cannot reserve disk for ${newEnd - oldEnd} bytes in ${this.path}: ${code}`, {
+        throw new ArenaError(code, `cannot reserve disk up to ${newEnd} in ${this.path}: ${code}`, {
           syscall: "fallocate",
           path: this.path,
           errno,

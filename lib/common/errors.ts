@@ -27,6 +27,8 @@ export interface ArenaErrorDetails {
   path?: string;
   /** The raw errno, when the error comes from a system call. */
   errno?: number;
+  /** RecordLog.appendBatch: how many of the batch's records were committed before it failed. */
+  committedRecords?: number;
 }
 
 /**
@@ -39,6 +41,8 @@ export class ArenaError extends Error {
   readonly syscall: string | undefined;
   readonly path: string | undefined;
   readonly errno: number | undefined;
+  /** RecordLog.appendBatch only: how many of the batch's records were committed before it failed. */
+  readonly committedRecords: number | undefined;
 
   constructor(code: ArenaErrorCode, message: string, details: ArenaErrorDetails = {}) {
     super(message);
@@ -46,6 +50,7 @@ export class ArenaError extends Error {
     this.syscall = details.syscall;
     this.path = details.path;
     this.errno = details.errno;
+    this.committedRecords = details.committedRecords;
   }
 }
 

@@ -92,3 +92,13 @@ export function countBegunRecords(words: Int32Array, from: number, blockSizeByte
   }
   return begun;
 }
+
+/**
+ * True when a block past the bump pointer is as the arena leaves unclaimed space:
+ * zero header and no first record. Anything else there means the bump pointer went
+ * down onto written blocks, and claiming would write over them.
+ */
+export function isFreshBlock(words: Int32Array): boolean {
+  for (let word = 0; word <= blockHeaderBytes / 4; word++) if (Atomics.load(words, word) !== 0) return false;
+  return true;
+}

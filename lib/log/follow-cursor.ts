@@ -9,8 +9,11 @@
  * poll reads whatever is newly committed in each of them. A block leaves the list
  * when it is sealed and read, when its writer is known dead (its committed records
  * are read first: nothing committed is lost), when it is a hole, or when it is
- * corrupt. The list is bounded: at most one open block and one block being
- * stamped per live writer can stay in it, and it holds at most maxPending.
+ * corrupt. The list is bounded: at most one open block per live writer can stay
+ * in it, and it holds at most maxPending stamped blocks. Unstamped blocks do not
+ * count against that bound: each waits only for its own claimer (a live writer
+ * stopped while claiming it), and stamped blocks after any number of them still
+ * enter the list, so nobody's records wait behind them.
  *
  * One writer's records come out in the order it appended them, because each poll
  * reads its pending blocks in file order and only blocks claimed before the poll
@@ -50,6 +53,7 @@ export interface CursorSource {
 
 interface PendingBlock {
   view: BlockView;
+  index: number;
   /** Next unread offset inside the block. */
   readAt: number;
   /** Records at positions below this are skipped (follow's fromPosition). */
@@ -60,7 +64,7 @@ interface PendingBlock {
   done: boolean;
 }
 
-/** Enough for every live writer's open block and one being stamped, plus slack. */
+/** Enough for every live writer's open block and the one it sealed, plus slack. */
 const maxPending = 2 * slotCount + 8;
 
 export class FollowCursor {
@@ -68,6 +72,8 @@ export class FollowCursor {
   #nextBlock: number;
   readonly #skipBelow: number;
   #pending: PendingBlock[] = [];
+  /** Pending blocks seen stamped: the ones maxPending bounds. */
+  #stamped = 0;
 
   constructor(source: CursorSource, fromPosition: number) {
     this.#source = source;
@@ -84,10 +90,13 @@ export class FollowCursor {
   poll(out: LogRecord[], probe: boolean): void {
     const source = this.#source;
     const claimed = source.claimedBlocks();
-    while (this.#nextBlock < claimed && this.#pending.length < maxPending) {
-      const view = source.block(this.#nextBlock);
+    while (this.#nextBlock < claimed && this.#stamped < maxPending) {
+      const index = this.#nextBlock;
       this.#nextBlock += 1;
-      this.#pending.push({ view, readAt: blockHeaderBytes, skipBelow: this.#skipBelow, owner: 0, generation: 0, done: false });
+      const block: PendingBlock = { view: source.block(index), index, readAt: blockHeaderBytes, skipBelow: this.#skipBelow, owner: 0, generation: 0, done: false };
+      this.#pending.push(block);
+      // Read in the loop below, in file order with the others; stamped ones count now.
+      this.#noteOwner(block);
     }
     const pending = this.#pending;
     let finished = 0;
@@ -96,23 +105,24 @@ export class FollowCursor {
       if (!block.done) this.#advance(block, out, probe);
       if (block.done) finished += 1;
     }
-    if (finished > 0) this.#pending = pending.filter((block) => !block.done);
+    if (finished > 0) {
+      this.#pending = pending.filter((block) => !block.done);
+      this.#stamped = this.#pending.reduce((count, block) => count + (block.owner === 0 ? 0 : 1), 0);
+    }
   }
 
   #advance(block: PendingBlock, out: LogRecord[], probe: boolean): void {
     const { words } = block.view;
     const size = this.#source.blockSizeBytes;
     if (block.owner === 0) {
-      const owner = loadOwner(words);
+      const owner = this.#noteOwner(block);
       if (owner < 0) return this.#corrupt(block);
       if (owner === 0) {
-        // Claimed, not stamped. Never will be if no live writer is claiming and the
-        // stamp is still missing after looking (writer-slots.ts says why).
-        if (probe && !this.#source.liveness.anyClaimInProgress() && loadOwner(words) === 0) block.done = true;
+        // Claimed, not stamped. Never will be if no live writer is claiming it and
+        // the stamp is still missing after looking (writer-slots.ts says why).
+        if (probe && !this.#source.liveness.claimInProgress(block.index) && loadOwner(words) === 0) block.done = true;
         return;
       }
-      block.owner = owner;
-      block.generation = loadGeneration(words);
     }
     let commit = loadCommit(words, size);
     if (commit < 0) return this.#corrupt(block);
@@ -127,6 +137,17 @@ export class FollowCursor {
     const end = commitEnd(commit);
     if (end > block.readAt && !this.#readRecords(block, end, out)) return this.#corrupt(block);
     if (isSealed(commit) || writerDied) block.done = true;
+  }
+
+  /** Loads the block's owner; once it is stamped, keeps owner and generation (stored before it). */
+  #noteOwner(block: PendingBlock): number {
+    const owner = loadOwner(block.view.words);
+    if (owner > 0) {
+      block.owner = owner;
+      block.generation = loadGeneration(block.view.words);
+      this.#stamped += 1;
+    }
+    return owner;
   }
 
   /** Reads records in [readAt, end); false when they do not tile it (corrupt). */

@@ -13,8 +13,10 @@
  *   24    ...    zero up to 64
  *   64    slot table: slotCount entries of slotEntryBytes (16):
  *           i32 generation   bumped by each writer that takes the slot
- *           i32 claiming     1 while the slot's writer is between "about to claim
- *                            a block" and "block header written"
+ *           i32 claiming     while the slot's writer is between "about to claim
+ *                            a block" and "block header written": the index of
+ *                            the block it is claiming + 2 (1: some block, as
+ *                            older writers store); 0 otherwise
  *           8 bytes zero
  *   4064  the arena header (32 bytes, LLVM's format); its bump pointer is the end
  *         of the last claimed block
@@ -43,6 +45,9 @@ export const slotEntryBytes = 16;
 /** Int32 index of a slot's words inside the log header's Int32Array view. */
 export const slotGenerationWord = (slot: number) => (slotTableOffset + slot * slotEntryBytes) / 4;
 export const slotClaimingWord = (slot: number) => slotGenerationWord(slot) + 1;
+/** The claiming word's value for a claim of block `index` (1, "some block", past the i32 range). */
+export const claimingValue = (index: number) => (index + 2 <= 0x7fffffff ? index + 2 : claimingSomeBlock);
+export const claimingSomeBlock = 1;
 /** The file byte a writer locks (an OFD lock) while it holds the slot. */
 export const slotLockByte = (slot: number) => slotTableOffset + slot * slotEntryBytes;
 

@@ -6,6 +6,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { decodeHeader } from "../arena/header.ts";
+import { openRegularFileToRead } from "../arena/regular-file.ts";
 import type { BlockView } from "./blocks.ts";
 import { arenaHeaderOffset, decodeLogHeader, firstBlockOffset, logHeaderBytes, logHeaderProblem, logMagic, type LogHeader } from "./format.ts";
 import { verifyBlocks, type LogStats } from "./verify.ts";
@@ -13,7 +14,7 @@ import { slotLiveness } from "./writer-slots.ts";
 
 export interface LogFileInspection {
   header: LogHeader;
-  /** Why the log header is not one this code reads, if it is not. */
+  /** Why this is not a log this code reads or appends to, if it is not (stats may still be there). */
   problem: string | undefined;
   /** The health report, when the header is readable. */
   stats: LogStats | undefined;
@@ -21,7 +22,8 @@ export interface LogFileInspection {
 
 /** True when the file starts with the record log's magic. */
 export function isRecordLogFile(path: string): boolean {
-  const fd = openSync(path, "r");
+  const fd = openRegularFileToRead(path);
+  if (fd === undefined) return false;
   try {
     const start = new Uint8Array(8);
     return readSync(fd, start, 0, 8, 0) === 8 && String.fromCharCode(...start) === logMagic;
@@ -48,7 +50,8 @@ export function inspectLogFile(path: string): LogFileInspection {
     const slotWords = new Int32Array(headerBytes.buffer, 0, logHeaderBytes / 4);
     const stats = verifyBlocks({
       blockSizeBytes: blockSize,
-      blockCount: Math.max(0, Math.floor((claimedEnd - firstBlockOffset) / blockSize)),
+      claimedEnd,
+      capacity: Number(arena.capacity),
       block(index) {
         view.start = firstBlockOffset + index * blockSize;
         buffer.fill(0, readSync(fd, buffer, 0, blockSize, view.start));
@@ -56,8 +59,14 @@ export function inspectLogFile(path: string): LogFileInspection {
       },
       liveness: slotLiveness(fd, path, slotWords, () => -1),
     });
-    return { header, problem: undefined, stats };
+    return { header, problem: offGridProblem(stats, claimedEnd), stats };
   } finally {
     closeSync(fd);
   }
+}
+
+/** A bump pointer off the block grid makes every append fail: the log is invalid. */
+export function offGridProblem(stats: LogStats, claimedEnd: number): string | undefined {
+  if (stats.claimedEndOnGrid) return undefined;
+  return `its arena's bump pointer ${claimedEnd} is not at the end of a block (block 0 at ${firstBlockOffset}, ${stats.blockSizeBytes} bytes each): every append is refused with ERR_LOG_CORRUPT`;
 }

@@ -14,8 +14,9 @@
  * skip it, because it cannot know where the next record starts, and cannot tell it
  * from a record still being written. Every follower stops there, forever.
  *
- * The way chosen: writers claim fixed-size blocks (one atomic add on the arena's
- * bump pointer per block, not per record) and fill them alone. Because every
+ * The way chosen: writers claim fixed-size blocks (one compare-and-swap on the
+ * arena's bump pointer per block, not per record, after the block's disk is
+ * reserved, so that a claim is never taken back) and fill them alone. Because every
  * block has the same size, any block can be skipped whatever state its writer
  * left it in. A block's header names its writer (slot and generation) and holds a
  * commit word: the end of its committed records, stored last after each append,
@@ -24,21 +25,24 @@
  * open-file-description lock on its slot's byte, which dies with it
  * (writer-slots.ts). A reader that finds a block unsealed and its writer's lock
  * free reads what was committed and moves on; a block claimed but never stamped is
- * a hole when no live writer is in the middle of claiming. No timeout is guessed.
+ * a hole when no live writer is in the middle of claiming it. No timeout is guessed.
  *
  * What it gives up: records are in file order per block, not globally (follow()
  * yields them as they are committed, keeping each writer's order); a record must
  * fit in a block (blockSize minus 20 bytes); a dead writer wastes the rest of its
- * block, and a sealed block its unused tail. Linux only (OFD locks).
+ * block, and a sealed block its unused tail. Linux only (OFD locks). A writer's
+ * death is its process's: a Worker terminated without close() stays a live writer
+ * until the process exits (the lock belongs to the process's open file).
  * docs/DESIGN.md (the record log) has the format and the reasoning in full.
  */
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, readSync } from "node:fs";
 import { ArenaError, closedError, readOnlyError } from "../common/errors.ts";
 import { optionalBoolean, requireBytes, requireNonNegativeInteger, requireString } from "../common/arguments.ts";
 import { MappedFileRegionArena } from "../arena/arena.ts";
+import { openRegularFileToRead } from "../arena/regular-file.ts";
 import { closeFile, openFile } from "../native/native.ts";
-import { commitEnd, loadCommit, loadOwner, recordLengthAt, type BlockView } from "./blocks.ts";
-import { RecordIterator } from "./record-iterator.ts";
+import { commitEnd, isFreshBlock, loadCommit, loadOwner, recordLengthAt, type BlockView } from "./blocks.ts";
+import { RecordIterator, type RecordVisitor } from "./record-iterator.ts";
 import { FollowCursor, type CursorSource, type LogRecord } from "./follow-cursor.ts";
 import {
   arenaHeaderOffset,
@@ -60,11 +64,13 @@ import {
   recordHeaderBytes,
   sealedBit,
   slotClaimingWord,
+  claimingValue,
 } from "./format.ts";
 import { verifyBlocks, type LogStats } from "./verify.ts";
 import { releaseSlot, slotLiveness, takeSlot, type HeldSlot, type Liveness } from "./writer-slots.ts";
 
 export type { LogRecord } from "./follow-cursor.ts";
+export type { RecordVisitor } from "./record-iterator.ts";
 export type { LogStats, CountAndBytes } from "./verify.ts";
 
 export interface RecordLogOptions {
@@ -137,6 +143,8 @@ export class RecordLog implements Disposable {
   #blockBytes: Uint8Array = new Uint8Array(0);
   #blockWords: Int32Array = new Int32Array(0);
   #used: number;
+  /** appendBatch's copy of its argument, emptied after each call. */
+  readonly #batch: Uint8Array[] = [];
 
   /**
    * Opens the log at `path`, creating it if it does not exist. A file that is not a
@@ -245,7 +253,10 @@ export class RecordLog implements Disposable {
    * they fit what is left of the current block) and returns the position of the
    * first (the others follow it in order; -1 for an empty batch). Readers see a
    * block's share of the batch all at once; a batch that spans blocks is not
-   * atomic as a whole.
+   * atomic as a whole: if claiming a further block fails (ERR_ARENA_FULL, ENOSPC,
+   * ERR_LOG_TOO_MANY_WRITERS), the records before it are committed, and the
+   * error's `committedRecords` says how many (retry from there, not from 0).
+   * Bad arguments (a record that is not a Uint8Array or is too long) commit nothing.
    *
    * It writes straight into the block through the mapping, like append, and
    * saves append's per-record commit store and call. (Staging the records and
@@ -255,11 +266,25 @@ export class RecordLog implements Disposable {
    */
   appendBatch(records: readonly Uint8Array[]): number {
     if (!Array.isArray(records)) throw new TypeError(`records must be an array of Uint8Array, got ${typeof records}`);
-    for (let index = 0; index < records.length; index++) {
-      const record = records[index];
-      if (!(record instanceof Uint8Array)) requireBytes(record, `records[${index}]`);
-      if (record!.length > this.maxRecordBytes) this.#rejectLength(record!.length, `records[${index}].length`);
+    // The records are read once, here, into a reused list: an array whose elements
+    // change between two reads (a getter) cannot pass the checks with one record
+    // and hand the writing loop another.
+    // (A getter that calls appendBatch again gets a list of its own.)
+    const batch = this.#batch.length === 0 ? this.#batch : [];
+    try {
+      for (let index = 0; index < records.length; index++) {
+        const record = records[index];
+        if (!(record instanceof Uint8Array)) requireBytes(record, `records[${index}]`);
+        if (record!.length > this.maxRecordBytes) this.#rejectLength(record!.length, `records[${index}].length`);
+        batch.push(record!);
+      }
+      return this.#appendChecked(batch);
+    } finally {
+      batch.length = 0;
     }
+  }
+
+  #appendChecked(records: readonly Uint8Array[]): number {
     if (this.#openArena().readOnly) throw readOnlyError(this.path, "appendBatch()");
     let first = -1;
     let words = this.#blockWords;
@@ -272,7 +297,7 @@ export class RecordLog implements Disposable {
       const next = at + recordHeaderBytes + ((record.length + 3) & ~3);
       if (next > this.blockSize) {
         this.#used = at;
-        this.#claimBlock();
+        this.#claimBlockInBatch(index);
         words = this.#blockWords;
         bytes = this.#blockBytes;
         at = this.#used;
@@ -300,10 +325,28 @@ export class RecordLog implements Disposable {
    * impossible record and skipped from there (stats() counts it as corrupt).
    */
   records(fromPosition = 0): IterableIterator<LogRecord> {
+    return this.#scan(fromPosition);
+  }
+
+  #scan(fromPosition: number): RecordIterator {
     requireNonNegativeInteger(fromPosition, "fromPosition");
     this.#openArena();
     const from = Math.max(fromPosition, firstBlockOffset);
     return new RecordIterator(this.#cursorSource(), from, Math.floor((from - firstBlockOffset) / this.blockSize));
+  }
+
+  /**
+   * records() without an object per record: calls `visit(block, start, end,
+   * position)` for each committed record at `fromPosition` or after, in file
+   * order, where the record is `block.subarray(start, end)` and `block` is a view
+   * of its whole block (one view per block; same lifetime as records()' views).
+   * Read the bytes in place (`block[start + i]`, a DataView, TextDecoder on a
+   * subarray) to make nothing per record. `visit` returning false stops the scan.
+   * Returns the number of records visited.
+   */
+  forEachRecord(visit: RecordVisitor, fromPosition = 0): number {
+    if (typeof visit !== "function") throw new TypeError(`visit must be a function, got ${typeof visit}`);
+    return this.#scan(fromPosition).forEach(visit);
   }
 
   /**
@@ -370,6 +413,8 @@ export class RecordLog implements Disposable {
       if (ready.length > 0) {
         idlePolls = 0;
         for (const record of ready) {
+          // Closed while the consumer held us at a yield: the next views would be empty.
+          this.#openArena();
           yield record;
           if (aborted()) return;
         }
@@ -385,7 +430,8 @@ export class RecordLog implements Disposable {
     this.#openArena();
     return verifyBlocks({
       blockSizeBytes: this.blockSize,
-      blockCount: this.#claimedBlocks(),
+      claimedEnd: this.#openArena().size,
+      capacity: this.capacity,
       block: (index) => this.#block(index),
       liveness: this.#liveness,
     });
@@ -431,6 +477,21 @@ export class RecordLog implements Disposable {
     this.close();
   }
 
+  /** #claimBlock for appendBatch: its error says how many records of the batch are committed (the seal did it). */
+  #claimBlockInBatch(committed: number): void {
+    try {
+      this.#claimBlock();
+    } catch (error) {
+      if (!(error instanceof ArenaError)) throw error;
+      throw new ArenaError(error.code, `${error.message} (${committed} records of the batch were committed before it)`, {
+        syscall: error.syscall,
+        path: error.path,
+        errno: error.errno,
+        committedRecords: committed,
+      });
+    }
+  }
+
   /**
    * append's slow path: closed, read-only (a reader has no block, so every append
    * comes here), too large, or the current block is full (or there is none).
@@ -442,7 +503,18 @@ export class RecordLog implements Disposable {
     return this.append(bytes);
   }
 
-  /** Seals the current block (if any) and claims a new one, stamped with our slot. */
+  /**
+   * Seals the current block (if any) and claims a new one, stamped with our slot.
+   *
+   * The claim is a compare-and-swap of the bump pointer from the end of the last
+   * block to the end of the new one, after the arena has reserved its disk
+   * (arena.tryAllocateAt), not allocateOffset's add: an add that fails to reserve
+   * takes itself back, and a follower that saw the block in between would judge
+   * it a hole while the next claimer fills it (docs/DESIGN.md (the record log), "Claims are
+   * never taken back"). Checked before the swap, so that a refusal claims nothing:
+   * the bump pointer is on the block grid, and the block is fresh (a pointer that
+   * went down must not lead us to write over committed records).
+   */
   #claimBlock(): void {
     const arena = this.#openArena();
     const held = (this.#held ??= takeSlot(this.#fd, this.path, this.#slotWords));
@@ -450,28 +522,53 @@ export class RecordLog implements Disposable {
     this.#blockWords = new Int32Array(0);
     this.#blockBytes = new Uint8Array(0);
     this.#used = this.blockSize;
-    // "Claiming" brackets the moment the new block exists without our stamp.
     const claiming = slotClaimingWord(held.slot);
-    Atomics.store(this.#slotWords, claiming, 1);
-    let start: number;
     try {
-      start = arena.allocateOffset(this.blockSize);
-    } catch (error) {
+      const view = this.#claimFreshBlock(arena, claiming);
+      Atomics.store(view.words, blockGenerationWord, held.generation);
+      Atomics.store(view.words, blockOwnerWord, held.slot + 1);
+      this.#blockStart = view.start;
+      this.#blockBytes = view.bytes;
+      this.#blockWords = view.words;
+      this.#used = blockHeaderBytes;
+    } finally {
+      // Cleared on every path: a claiming word left set would keep readers from
+      // judging the block it names a hole for as long as we live.
       Atomics.store(this.#slotWords, claiming, 0);
-      throw error;
     }
-    if ((start - firstBlockOffset) % this.blockSize !== 0) {
-      // Someone allocated from this arena other than as a log: no block boundary is sure.
-      throw new ArenaError("ERR_LOG_CORRUPT", `${this.path}: the arena handed out ${start}, not a block boundary; something other than a record log allocates in it`, { path: this.path });
+  }
+
+  /** The compare-and-swap loop of #claimBlock; returns the claimed block, not yet stamped. */
+  #claimFreshBlock(arena: MappedFileRegionArena, claiming: number): BlockView {
+    const blockSize = this.blockSize;
+    // Each failed swap means another claim succeeded (the pointer only grows), so
+    // more tries than the capacity has blocks means the pointer is being moved down.
+    const maxTries = Math.floor((arena.capacity - firstBlockOffset) / blockSize) + 2;
+    for (let tries = 0; tries < maxTries; tries++) {
+      // At most the capacity (arena.size clamps a pointer left past it by an
+      // allocation killed while it backed out: full, not corrupt).
+      const end = arena.size;
+      // Claimed blocks fit whole: the capacity's tail past the last whole block is never claimed.
+      if (end + blockSize > arena.capacity) {
+        throw new ArenaError("ERR_ARENA_FULL", `${this.path} is full: no room for another ${blockSize}-byte block in its capacity ${arena.capacity}`, { path: this.path });
+      }
+      if (end < firstBlockOffset || (end - firstBlockOffset) % blockSize !== 0) {
+        throw this.#corrupt(`its arena's bump pointer ${end} is not on the block grid (block 0 at ${firstBlockOffset}, ${blockSize} bytes each): something other than a record log allocated in it, or the header is damaged`);
+      }
+      const index = (end - firstBlockOffset) / blockSize;
+      Atomics.store(this.#slotWords, claiming, claimingValue(index));
+      const view = this.#block(index);
+      if (!isFreshBlock(view.words)) {
+        if (arena.size !== end) continue; // another writer claimed and stamped it just now
+        throw this.#corrupt(`block ${index} at ${end}, past its bump pointer, already holds a block header: the bump pointer went down (the header is damaged); nothing was written`);
+      }
+      if (arena.tryAllocateAt(end, blockSize)) return view;
     }
-    const view = this.#block((start - firstBlockOffset) / this.blockSize);
-    Atomics.store(view.words, blockGenerationWord, held.generation);
-    Atomics.store(view.words, blockOwnerWord, held.slot + 1);
-    Atomics.store(this.#slotWords, claiming, 0);
-    this.#blockStart = start;
-    this.#blockBytes = view.bytes;
-    this.#blockWords = view.words;
-    this.#used = blockHeaderBytes;
+    throw this.#corrupt(`its arena's bump pointer keeps moving down while a writer claims a block`);
+  }
+
+  #corrupt(reason: string): ArenaError {
+    return new ArenaError("ERR_LOG_CORRUPT", `${this.path}: ${reason}`, { path: this.path });
   }
 
   #claimedBlocks(): number {
@@ -511,20 +608,20 @@ export class RecordLog implements Disposable {
  * is already something other than a record log: its first bytes are not the
  * log's magic, and it is not an empty file or an arena whose creation was
  * interrupted (zeros, capacity 0: the arena creates those afresh, running our
- * onCreate). A file that cannot be read is left to the arena to report.
+ * onCreate). A file that cannot be read, or is not a regular file (a FIFO would
+ * block the open), is left to the arena to report.
  */
 function refuseIfNotALog(path: string): void {
   const start = new Uint8Array(firstBlockOffset);
   let read: number;
+  const fd = openRegularFileToRead(path);
+  if (fd === undefined) return;
   try {
-    const fd = openSync(path, "r");
-    try {
-      read = readSync(fd, start, 0, start.length, 0);
-    } finally {
-      closeSync(fd);
-    }
+    read = readSync(fd, start, 0, start.length, 0);
   } catch {
     return;
+  } finally {
+    closeSync(fd);
   }
   if (read === 0) return;
   const header = decodeLogHeader(start);

@@ -15,7 +15,7 @@ import {
   loadOwner,
   type BlockView,
 } from "./blocks.ts";
-import { blockHeaderBytes } from "./format.ts";
+import { blockHeaderBytes, firstBlockOffset } from "./format.ts";
 import type { Liveness } from "./writer-slots.ts";
 
 /** A count of things and the bytes they take. */
@@ -28,6 +28,12 @@ export interface LogStats {
   blockSizeBytes: number;
   /** Blocks claimed so far (the arena's bump pointer over the block size). */
   blocks: number;
+  /**
+   * False when the arena's bump pointer is not at the end of a block (a foreign
+   * allocation, or a damaged header) and the log is not full: every append then
+   * fails with ERR_LOG_CORRUPT, so the log is invalid though its blocks read.
+   */
+  claimedEndOnGrid: boolean;
   /** Committed records and their payload bytes: what readers read. */
   committed: CountAndBytes;
   /** Blocks whose writer has finished them. */
@@ -52,7 +58,10 @@ export interface LogStats {
 /** Where the verifier gets blocks from: the mapping, or pread copies (the CLI). */
 export interface BlockSource {
   blockSizeBytes: number;
-  blockCount: number;
+  /** The arena's bump pointer (at most the capacity and the file's size). */
+  claimedEnd: number;
+  /** The arena's capacity: past its last whole block, the log is full, whatever the pointer's alignment. */
+  capacity: number;
   block(index: number): BlockView;
   liveness: Liveness;
 }
@@ -60,9 +69,12 @@ export interface BlockSource {
 export function verifyBlocks(source: BlockSource): LogStats {
   const size = source.blockSizeBytes;
   const zero = () => ({ count: 0, bytes: 0 });
+  const claimed = source.claimedEnd - firstBlockOffset;
+  const blockCount = Math.max(0, Math.floor(claimed / size));
   const stats: LogStats = {
     blockSizeBytes: size,
-    blocks: source.blockCount,
+    blocks: blockCount,
+    claimedEndOnGrid: claimed >= 0 && (claimed % size === 0 || source.claimedEnd + size > source.capacity),
     committed: zero(),
     sealed: zero(),
     open: zero(),
@@ -76,12 +88,12 @@ export function verifyBlocks(source: BlockSource): LogStats {
     into.count += 1;
     into.bytes += bytes;
   };
-  for (let index = 0; index < source.blockCount; index++) {
+  for (let index = 0; index < blockCount; index++) {
     const { words } = source.block(index);
     const owner = loadOwner(words);
     if (owner === 0) {
       // Claimed, not stamped: being stamped, or never will be (see writer-slots.ts).
-      if (source.liveness.anyClaimInProgress() || loadOwner(words) !== 0) add(stats.claiming, size);
+      if (source.liveness.claimInProgress(index) || loadOwner(words) !== 0) add(stats.claiming, size);
       else add(stats.holes, size);
       continue;
     }

@@ -17,24 +17,27 @@
  * writer, however alive the slot's new holder is.
  *
  * The claiming word covers the one moment a block has no stamp yet: between a
- * writer's atomic add on the bump pointer and its store of the block's owner
- * word. The writer sets it before the add and clears it after the store, so a
- * reader that finds a block without an owner, and then finds no live slot with
- * claiming set, and then still finds no owner, knows that the block's claimer died
- * (or gave the block up on an error) and that it will never be written.
+ * writer's compare-and-swap on the bump pointer and its store of the block's
+ * owner word. The writer stores the index of the block it is about to claim there
+ * before the swap (again before each retry) and clears it after the stamp, so a
+ * reader that finds a block below the bump pointer without an owner, then finds
+ * no live slot claiming that block, then still finds no owner, knows that the
+ * block's claimer died and that it will never be written. A block is never given
+ * back (the claim reserves its disk before the swap), so that verdict is final.
+ * A writer stopped while claiming delays the verdict on its own block only.
  *
  * Linux only: macOS has no public OFD locks (see native/shim.zig).
  */
 import { ArenaError } from "../common/errors.ts";
 import { lockRange, testRange, unlockRange, type RangeLockResult } from "../native/native.ts";
-import { slotClaimingWord, slotCount, slotGenerationWord, slotLockByte } from "./format.ts";
+import { claimingSomeBlock, claimingValue, slotClaimingWord, slotCount, slotGenerationWord, slotLockByte } from "./format.ts";
 
 /** Whether a block's writer may still write to it. */
 export interface Liveness {
   /** True when (slot, generation) may still write: its slot is held, by it. */
   isAlive(slot: number, generation: number): boolean;
-  /** True when some live writer is between claiming a block and stamping it. */
-  anyClaimInProgress(): boolean;
+  /** True when a live writer may be between claiming block `index` and stamping it. */
+  claimInProgress(index: number): boolean;
 }
 
 /**
@@ -50,9 +53,11 @@ export function slotLiveness(fd: number, path: string, slotWords: Int32Array, ow
       if (Atomics.load(slotWords, slotGenerationWord(slot)) !== generation) return false;
       return isLocked(slot);
     },
-    anyClaimInProgress() {
+    claimInProgress(index) {
+      const claimingThis = claimingValue(index);
       for (let slot = 0; slot < slotCount; slot++) {
-        if (Atomics.load(slotWords, slotClaimingWord(slot)) !== 0 && isLocked(slot)) return true;
+        const claiming = Atomics.load(slotWords, slotClaimingWord(slot));
+        if ((claiming === claimingThis || claiming === claimingSomeBlock) && isLocked(slot)) return true;
       }
       return false;
     },

@@ -36,6 +36,7 @@ const symbols = {
   // Needed on Windows only; on Linux and macOS files are sparse already and msync waits.
   mfa_set_sparse: { args: [i32], returns: i64_fast },
   mfa_fsync: { args: [i32], returns: i64_fast },
+  mfa_madvise: { args: [ptr, i64, i32], returns: i64_fast },
 } as const;
 
 type Shim = ReturnType<typeof loadShim>;
@@ -329,6 +330,23 @@ export function replaceWithPlaceholder(address: number, lengthBytes: number, pat
  * msync(MS_SYNC): writes dirty pages of the range to the file and waits. Windows:
  * FlushViewOfFile, then FlushFileBuffers on the mapped file, which waits.
  */
+// madvise(2) advice, Linux 5.14+: fault pages in as a read, or as a write, would.
+const MADV_POPULATE_READ = 22;
+const MADV_POPULATE_WRITE = 23;
+
+/**
+ * Faults in every page of `view` (a view of a mapping that starts on a page
+ * boundary) with one system call, as the first read ("read") or store ("write")
+ * to each would. Returns 0 or the errno, without throwing: EINVAL means a kernel
+ * without the advice (or macOS); the caller decides what any failure means.
+ */
+export function populateMapping(view: Uint8Array, access: "read" | "write"): number {
+  if (process.platform !== "linux") return 22; // EINVAL: no such advice here
+  const result = Number(native().mfa_madvise(view, view.byteLength, access === "read" ? MADV_POPULATE_READ : MADV_POPULATE_WRITE));
+  return result < 0 ? -result : 0;
+}
+
+/** msync(MS_SYNC): writes dirty pages of the range to the file and waits. */
 export function syncMapping(address: number, lengthBytes: number, path: string): void {
   check(native().mfa_msync(address, lengthBytes), "msync", path);
   const fd = fileOfMapping.get(address);

@@ -10,6 +10,7 @@
  * prints whether the file is open).
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { openRegularFileToRead } from "../arena/regular-file.ts";
 import { ArenaError } from "../common/errors.ts";
 import { alignUp8, corruptAt } from "./corruption.ts";
 import { dataAllocatorHeaderBytes, userHeaderSizeAt } from "./data-allocator.ts";
@@ -32,15 +33,12 @@ export interface DatabaseInspection {
  * hold the headers. Anything unreadable is "no": the arena inspection reports it.
  */
 export function looksLikeDatabaseFile(path: string): boolean {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch {
-    return false;
-  }
+  // Not openSync(path, "r"): on a FIFO that blocks forever (regular-file.ts).
+  const fd = openRegularFileToRead(path);
+  if (fd === undefined) return false;
   try {
     const status = fstatSync(fd);
-    if (!status.isFile() || status.size < firstAllocationOffset) return false;
+    if (status.size < firstAllocationOffset) return false;
     const head = new Uint8Array(4);
     return readSync(fd, head, 0, 4, 0) === 4 && new DataView(head.buffer).getUint32(0, true) === databaseMagic;
   } catch {

@@ -88,6 +88,9 @@ describe("damaged blocks in a log", () => {
 
     using damaged = RecordLog.open(path, { capacity, blockSize });
     const scanned = [...damaged.records()].map(({ bytes }) => new TextDecoder().decode(bytes));
+    const visited: string[] = [];
+    damaged.forEachRecord((block, start, end) => void visited.push(new TextDecoder().decode(block.subarray(start, end))));
+    expect(visited).toEqual(scanned);
     const stats = damaged.stats();
     expect(stats.corrupt.count).toBe(3);
     expect(scanned.length).toBe(stats.committed.count);

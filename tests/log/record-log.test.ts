@@ -62,6 +62,27 @@ describe("append and records", () => {
     expect(all(log, 0)).toHaveLength(300);
   });
 
+  test("forEachRecord visits what records() yields, from a position, in place, and stops when told", () => {
+    using log = open();
+    const positions = Array.from({ length: 300 }, (_, i) => log.append(bytesOf(`r${i}`)));
+    const visited: { position: number; text: string }[] = [];
+    const blocks = new Set<Uint8Array>();
+    const count = log.forEachRecord((block, start, end, position) => {
+      blocks.add(block);
+      visited.push({ position, text: text(block.subarray(start, end)) });
+    });
+    expect(count).toBe(300);
+    expect(visited).toEqual(all(log));
+    expect(blocks.size).toBe(log.stats().blocks); // one view per block, not per record
+    const from: string[] = [];
+    expect(log.forEachRecord((block, start, end) => void from.push(text(block.subarray(start, end))), positions[123])).toBe(177);
+    expect(from).toEqual(Array.from({ length: 177 }, (_, i) => `r${i + 123}`));
+    let seen = 0;
+    expect(log.forEachRecord(() => ++seen < 5)).toBe(5);
+    expect(() => log.forEachRecord("no" as never)).toThrow(TypeError);
+    expect(() => log.forEachRecord(() => {}, -1)).toThrow(RangeError);
+  });
+
   test("appendBatch: one commit per block, positions in order, spanning blocks", () => {
     using log = open();
     log.append(bytesOf("before"));

@@ -21,6 +21,8 @@ import {
   blockGenerationWord,
   blockHeaderBytes,
   blockOwnerWord,
+  claimingValue,
+  firstBlockOffset,
   recordSpan,
   slotClaimingWord,
 } from "../../../lib/log/format.ts";
@@ -37,8 +39,11 @@ const fd = openFile(path!, { create: false });
 const die = () => process.kill(process.pid, "SIGKILL");
 
 const held = takeSlot(fd, path!, slotWords);
-if (point !== "claimed") Atomics.store(slotWords, slotClaimingWord(held.slot), 1);
-const start = arena.allocateOffset(testBlockSize);
+// The claim as #claimFreshBlock makes it: the claiming word names the block, then
+// the compare-and-swap (this child is the only claimer, so it succeeds at once).
+const start = arena.size;
+if (point !== "claimed") Atomics.store(slotWords, slotClaimingWord(held.slot), claimingValue((start - firstBlockOffset) / testBlockSize));
+if (!arena.tryAllocateAt(start, testBlockSize)) throw new Error("another writer claimed during the test");
 if (point === "claiming" || point === "claimed") die();
 const block = arena.bytes(start, testBlockSize);
 const words = new Int32Array(block.buffer, block.byteOffset, testBlockSize / 4);

@@ -1,7 +1,7 @@
 /**
  * Reads damaged copies of a log: every reader must finish, skip what is damaged
  * with no error but ArenaError, and follow() must reach every record records()
- * finds. Runs in a child so that a crash or a hang cannot take the test runner.
+ * finds, and forEachRecord() visit what records() yields. Runs in a child so that a crash or a hang cannot take the test runner.
  *
  *   bun fuzz-reader.ts DIRECTORY CASES SEED
  *
@@ -53,6 +53,13 @@ for (let index = 0; index < Number(casesText); index++) {
   }
   try {
     const scanned = [...log.records()].length;
+    // The zero-allocation scan visits the same records, each inside its block.
+    let visited = 0;
+    log.forEachRecord((block, start, end) => {
+      if (start < 0 || end < start || end > block.length) summary.errors.push(`forEachRecord: [${start}, ${end}) outside a block of ${block.length}`);
+      visited += 1;
+    });
+    if (visited !== scanned) summary.errors.push(`forEachRecord visited ${visited}, records() found ${scanned}`);
     summary.records += scanned;
     summary.corruptBlocks += log.stats().corrupt.count;
     const stop = new AbortController();
