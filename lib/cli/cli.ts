@@ -4,13 +4,15 @@
  * and says so in one line. Both only read (see inspect.ts).
  *
  * Exit codes: 0 the header is valid (or a creation was interrupted, which the next
- * open repairs); 1 the header is invalid, or the file is not an arena; 2 a usage
- * error, or the path cannot be read. Every failure is one line on stderr: a person
+ * open repairs); 1 the header is invalid, the file is empty or not an arena; 2 a
+ * usage error, or the path cannot be read. Errors carry the code the library
+ * throws for the same file (ERR_ARENA_CORRUPT, ERR_ARENA_HEADER_MISMATCH, ...). Every failure is one line on stderr: a person
  * gets a reason, never a stack trace.
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ArenaError } from "../common/errors.ts";
-import { inspectArenaFile, type Inspection } from "./inspect.ts";
+import { inspectArenaFile, type Inspection, type Validation } from "./inspect.ts";
 
 /** What `main` writes and returns; the bin script forwards it to the process. */
 export interface CliResult {
@@ -20,13 +22,17 @@ export interface CliResult {
 }
 
 const usage = `usage: mapped-file-arena <inspect|verify> FILE [--header-offset N] [--json]
+       mapped-file-arena help | --version
 
   inspect FILE   print the header words, space used, disk reserved, whether a process
-                 has the arena open, and whether the header is valid
+                 has the arena open, and whether the header is valid; a header at
+                 another offset than the one asked for is found and inspected there
   verify FILE    check the header; exit 0 if valid, 1 if not
-  --header-offset N  where the header is (default 0, the library's default)
+  --header-offset N  where the header is (default 0, the library's default; verify
+                 then also accepts a header found elsewhere, and says where)
   --json         machine-readable output
-  --help         this text`;
+  --version      the version of mapped-file-arena
+  help, --help   this text`;
 
 const exitValid = 0;
 const exitInvalid = 1;
@@ -41,64 +47,84 @@ export function main(args: string[]): CliResult {
       allowPositionals: true,
       options: {
         json: { type: "boolean", default: false },
-        "header-offset": { type: "string", default: "0" },
+        "header-offset": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
+        version: { type: "boolean", short: "v", default: false },
       },
     });
   } catch (error) {
     return usageError((error as Error).message);
   }
   const { values, positionals } = parsed;
-  if (values.help) return { exitCode: exitValid, stdout: `${usage}\n`, stderr: "" };
   const [command, path, ...extra] = positionals;
+  if (values.help || command === "help") return { exitCode: exitValid, stdout: `${usage}\n`, stderr: "" };
+  if (values.version) return { exitCode: exitValid, stdout: `mapped-file-arena ${packageVersion()}\n`, stderr: "" };
   if (command === undefined) return usageError("no command given");
   if (command !== "inspect" && command !== "verify") return usageError(`unknown command ${JSON.stringify(command)}`);
   if (path === undefined || path === "") return usageError(`${command} needs a FILE`);
   if (extra.length > 0) return usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
   const offsetText = values["header-offset"];
-  const headerOffset = Number(offsetText);
-  if (!/^\d+$/.test(offsetText) || !Number.isSafeInteger(headerOffset) || headerOffset % 8 !== 0) {
+  const headerOffset = Number(offsetText ?? "0");
+  if (offsetText !== undefined && (!/^\d+$/.test(offsetText) || !Number.isSafeInteger(headerOffset) || headerOffset % 8 !== 0)) {
     return usageError(`--header-offset must be a non-negative multiple of 8, got ${JSON.stringify(offsetText)}`);
   }
 
   let inspection: Inspection;
   try {
-    inspection = inspectArenaFile(path, headerOffset);
+    // inspect looks wherever the header is; verify checks an offset the caller names.
+    const followHeader = command === "inspect" || offsetText === undefined;
+    inspection = inspectArenaFile(path, { headerOffset, followHeader });
   } catch (error) {
     return failure(error, values.json);
   }
-  const exitCode = inspection.validation.status === "invalid" ? exitInvalid : exitValid;
+  const exitCode = isHealthy(inspection.validation) ? exitValid : exitInvalid;
   if (values.json) return { exitCode, stdout: `${JSON.stringify(toJson(inspection), null, 2)}\n`, stderr: "" };
   if (command === "verify") {
-    const line = `${path}: ${describeValidation(inspection)}\n`;
+    const offsetNote = describeOffset(inspection);
+    const line = `${path}: ${describeValidation(inspection)}${offsetNote ? `; ${offsetNote}` : ""}\n`;
     return exitCode === exitValid ? { exitCode, stdout: line, stderr: "" } : { exitCode, stdout: "", stderr: `mapped-file-arena: ${line}` };
   }
   return { exitCode, stdout: formatTable(inspection), stderr: "" };
+}
+
+/** Valid, or a creation the next open redoes. An empty file is not an arena yet. */
+function isHealthy(validation: Validation): boolean {
+  return validation.status === "valid" || validation.status === "creation-interrupted";
+}
+
+/** package.json's version: read at run time, so that it is the installed package's. */
+function packageVersion(): string {
+  const manifest: unknown = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+  return String((manifest as { version?: unknown }).version);
 }
 
 function usageError(message: string): CliResult {
   return { exitCode: exitUsage, stdout: "", stderr: `mapped-file-arena: ${message}\n${usage}\n` };
 }
 
+/**
+ * An ArenaError carries the code the library throws for the same file (see
+ * inspectArenaFile): a file that is not an arena exits 1, a path that cannot be
+ * read exits 2.
+ */
 function failure(error: unknown, json: boolean): CliResult {
   if (!(error instanceof ArenaError)) {
     // A bug, not bad input: still one line, but say it is ours.
     return { exitCode: exitUsage, stdout: "", stderr: `mapped-file-arena: internal error: ${String(error)}\n` };
   }
-  const notArena = error.code === "ERR_ARENA_NOT_AN_ARENA" || error.code === "ERR_ARENA_HEADER_MISMATCH";
+  const notArena = error.code === "ERR_ARENA_CORRUPT" || error.code === "ERR_ARENA_HEADER_MISMATCH";
   const exitCode = notArena ? exitInvalid : exitUsage;
-  const hint = headerOffsetHint(error.message);
   if (json) {
-    const body = { path: error.path, error: { code: error.code, message: error.message + hint } };
+    const body = { path: error.path, error: { code: error.code, message: error.message } };
     return { exitCode, stdout: `${JSON.stringify(body, null, 2)}\n`, stderr: "" };
   }
-  return { exitCode, stdout: "", stderr: `mapped-file-arena: ${error.message}${hint}\n` };
+  return { exitCode, stdout: "", stderr: `mapped-file-arena: ${error.message}\n` };
 }
 
-/** judgeHeader names the stored offset when the header is elsewhere; say how to read it there. */
-function headerOffsetHint(message: string): string {
-  const match = /has its header at offset (\d+)/.exec(message);
-  return match ? ` (try --header-offset ${match[1]})` : "";
+/** When the header was found at another offset than the one asked for, says so. */
+function describeOffset(inspection: Inspection): string {
+  const { headerOffset, requestedHeaderOffset } = inspection;
+  return headerOffset === requestedHeaderOffset ? "" : `header found at offset ${headerOffset}, not at ${requestedHeaderOffset}`;
 }
 
 function describeValidation(inspection: Inspection): string {
@@ -109,6 +135,7 @@ function describeValidation(inspection: Inspection): string {
   if (validation.status === "creation-interrupted") {
     return "creation was interrupted; the next open creates the arena afresh";
   }
+  if (validation.status === "empty") return "empty (0 bytes), not an arena yet; the next open creates one here";
   return `INVALID (${validation.code}): ${validation.reason}`;
 }
 
@@ -118,6 +145,7 @@ function toJson(inspection: Inspection) {
   return {
     path: inspection.path,
     headerOffset: inspection.headerOffset,
+    requestedHeaderOffset: inspection.requestedHeaderOffset,
     header: {
       bumpPtr: word(header.bumpPtr),
       allocatedSize: word(header.allocatedSize),
@@ -136,6 +164,7 @@ function toJson(inspection: Inspection) {
 
 function formatTable(inspection: Inspection): string {
   const { header } = inspection;
+  const { headerOffset, requestedHeaderOffset } = inspection;
   const hexWord = (value: bigint) => `0x${value.toString(16).padStart(16, "0")}  ${value}`;
   const open: Record<Inspection["openState"], string> = {
     open: "yes (a process holds the .shared lock)",
@@ -144,7 +173,7 @@ function formatTable(inspection: Inspection): string {
   };
   const rows: [string, string][] = [
     ["file", inspection.path],
-    ["header offset", String(inspection.headerOffset)],
+    ["header offset", `${headerOffset}${headerOffset === requestedHeaderOffset ? "" : ` (found here, not at ${requestedHeaderOffset})`}`],
     ["word 0  bumpPtr", hexWord(header.bumpPtr)],
     ["word 1  allocatedSize", hexWord(header.allocatedSize)],
     ["word 2  capacity", hexWord(header.capacity)],
