@@ -17,7 +17,9 @@
  * shim is the arm64 prebuilt, cross-built by Zig on this machine; the tests that
  * use the x86-64 C peer (tests/arena/interop) then share one arena between native
  * x86-64 processes and emulated arm64 ones. Emulation is 5-20x slower, so the
- * model test runs fewer rounds (MODEL_ROUNDS), as its own test says it may.
+ * model test runs fewer rounds (MODEL_ROUNDS, as its own test allows), tests
+ * scale their time limits and work by MAPPED_FILE_ARENA_TEST_SLOWDOWN
+ * (tests/support/speed.ts), and bun test's default limit per test is longer.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -32,6 +34,10 @@ const arm64LibraryRoot = "/usr/aarch64-linux-gnu";
 const binfmtEntry = "/proc/sys/fs/binfmt_misc/qemu-aarch64";
 /** Rounds of the model test under emulation (60 natively, ~30 s; see model.test.ts). */
 const emulatedModelRounds = "8";
+/** How much slower emulated Bun is, for tests' time limits and work sizes (tests/support/speed.ts). */
+const emulationSlowdown = "10";
+/** bun test's per-test limit under emulation, for the tests that take npm test's default. */
+const emulatedTestTimeoutMs = "180000";
 
 function parseCommandLine() {
   try {
@@ -80,7 +86,8 @@ function suiteCommand(): string[] {
 
 const { version, arch, testArguments } = parseCommandLine();
 const environment: Record<string, string | undefined> = { ...process.env };
-if (arch === "arm64" && process.arch !== "arm64") {
+const emulated = arch === "arm64" && process.arch !== "arm64";
+if (emulated) {
   const problem = emulationProblem();
   if (problem !== undefined) {
     console.error(`test-on-bun: ${problem}. Run scripts/setup-arm64-emulation.sh (as root) first.`);
@@ -88,13 +95,14 @@ if (arch === "arm64" && process.arch !== "arm64") {
   }
   environment.QEMU_LD_PREFIX = arm64LibraryRoot;
   environment.MODEL_ROUNDS ??= emulatedModelRounds;
+  environment.MAPPED_FILE_ARENA_TEST_SLOWDOWN ??= emulationSlowdown;
   // The arm64 shim comes from prebuilds/ (the loader prefers it); make it if missing.
   if (!existsSync(join(repositoryRoot, "prebuilds", "linux-arm64-gnu"))) buildPrebuilds();
 }
 const bun = bunBinary(version, arch);
 environment.PATH = `${dirname(bun)}:${process.env.PATH ?? ""}`;
 
-const command = [bun, ...suiteCommand(), ...testArguments];
+const command = [bun, ...suiteCommand(), ...(emulated ? ["--timeout", emulatedTestTimeoutMs] : []), ...testArguments];
 console.error(`test-on-bun: Bun ${version} for linux-${arch}: ${command.join(" ")}`);
 const started = Date.now();
 const result = Bun.spawnSync(command, { cwd: repositoryRoot, env: environment, stdout: "inherit", stderr: "inherit" });

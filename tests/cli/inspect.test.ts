@@ -1,11 +1,13 @@
-// `mapped-file-arena inspect` / `verify`, run as a user runs them: the bin script in
-// a child process. Bad input must give one line on stderr and a non-zero exit,
-// never a stack trace; inspecting must change nothing, not even create FILE.shared.
+// `mapped-file-arena inspect` / `verify`: main() as the bin script calls it, and the
+// bin script itself in a child process. Bad input must give one line on stderr and
+// a non-zero exit, never a stack trace; inspecting must change nothing, not even
+// create FILE.shared.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MappedFileRegionArena } from "../../lib/index.ts";
+import { main, type CliResult } from "../../lib/cli/cli.ts";
 
 const bin = join(import.meta.dir, "..", "..", "bin", "mapped-file-arena.ts");
 let directory: string;
@@ -17,7 +19,13 @@ afterAll(() => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-function run(...args: string[]) {
+/** The command line as the bin script runs it, in this process (see "the bin script" for a real one). */
+function run(...args: string[]): CliResult {
+  return main(args);
+}
+
+/** The bin script in a child process, as a user runs it. */
+function runBin(...args: string[]): CliResult {
   const result = Bun.spawnSync([process.execPath, bin, ...args], { cwd: directory, stdout: "pipe", stderr: "pipe" });
   return { exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
 }
@@ -272,4 +280,20 @@ describe("the CLI and the library agree on the code of each fault", () => {
       expect(report.error?.code ?? report.validation?.code).toBe(libraryCode);
     });
   }
+});
+
+// What the in-process runs above cannot show: the bin script's exit codes and
+// streams, and that an error is one line with no stack trace or uncaught-error banner.
+describe("the bin script", () => {
+  test("exits 0 with the result on stdout, 1 or 2 with one line on stderr", () => {
+    const path = makeArena("bin.arena");
+    expect(runBin("verify", path)).toMatchObject({ exitCode: 0, stderr: "" });
+    expect(runBin("verify", path).stdout).toContain("valid arena");
+    const notes = join(directory, "bin-notes.txt");
+    writeFileSync(notes, "These are my notes, which are certainly not an arena file.\n");
+    expectOneLineError(runBin("inspect", notes), 1, /bin-notes\.txt is not an arena file/);
+    expectOneLineError(runBin("inspect", join(directory, "bin-nope.arena")), 2, /no such file$/);
+    expectOneLineError(runBin("frobnicate"), 2, /unknown command "frobnicate"/);
+    expect(runBin("--version").stdout).toMatch(/^mapped-file-arena \d+\.\d+\.\d+\n$/);
+  }, 60_000);
 });

@@ -28,6 +28,8 @@ function consumerEnvironment(): Record<string, string> {
     NPM_CONFIG_REGISTRY: "http://127.0.0.1:9/",
     BUN_INSTALL_CACHE_DIR: join(workspace, "bun-cache"),
     NO_COLOR: "1",
+    // Under arm64 emulation (scripts/test-on-bun.ts), where qemu finds the arm64 C library.
+    ...(process.env.QEMU_LD_PREFIX ? { QEMU_LD_PREFIX: process.env.QEMU_LD_PREFIX } : {}),
   };
 }
 
@@ -226,12 +228,15 @@ describe("the declarations", () => {
     writeFileSync(join(checked, "consumer.ts"), apiConsumer());
     writeFileSync(join(checked, "embedded.ts"), compileRecipe(true));
     const tsc = join(repositoryRoot, "node_modules", "typescript", "bin", "tsc");
+    // What type-checks is the declarations, not the runtime: Node where there is one
+    // (native and fast even when this Bun is emulated, see scripts/test-on-bun.ts).
+    const runtime = Bun.which("node") ?? process.execPath;
     const problems = await Promise.all(
       Object.entries(userTsconfigs).map(async ([name, compilerOptions]) => {
         // The compile recipe uses Bun's globals (process): only where the user has Bun's types.
         const files = name === "bun-init" ? ["consumer.ts", "embedded.ts"] : ["consumer.ts"];
         writeFileSync(join(checked, `tsconfig.${name}.json`), JSON.stringify({ compilerOptions, files }));
-        const child = Bun.spawn([process.execPath, tsc, "-p", `tsconfig.${name}.json`], {
+        const child = Bun.spawn([runtime, tsc, "-p", `tsconfig.${name}.json`], {
           cwd: checked, env: consumerEnvironment(), stdout: "pipe", stderr: "pipe",
         });
         const output = (await new Response(child.stdout).text()) + (await new Response(child.stderr).text());

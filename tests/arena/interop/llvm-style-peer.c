@@ -6,8 +6,12 @@
  * Bun processes on one file, to show that the two implementations share the
  * file, the locks and the atomics, which is what "byte-compatible" has to mean.
  *
- *   peer PATH CAPACITY HEADER_OFFSET COUNT TAG START_AT_MS MAX_SIZE SEED MODE
+ *   peer PATH CAPACITY HEADER_OFFSET COUNT TAG BARRIER_OFFSET MAX_SIZE SEED MODE
  *
+ * BARRIER_OFFSET, when not 0, is where the test put two 64-bit words in the
+ * arena (arrived, go): the peer counts itself in once it has the arena open and
+ * spins until go is set (at most 60 s), so that everyone allocates at once
+ * however long each took to start.
  * Makes COUNT allocations of 1..MAX_SIZE bytes, stamps each one as
  * tests/support/allocations.ts does, prints "offset size tag sequence" for each,
  * then "done", and closes. MODE "atomic" bumps with a 64-bit atomic fetch-add,
@@ -57,7 +61,7 @@ static unsigned char stamp_byte(uint64_t tag, uint64_t sequence, uint64_t i) {
 
 int main(int argc, char **argv) {
   if (argc != 10) {
-    fprintf(stderr, "usage: peer PATH CAPACITY HEADER_OFFSET COUNT TAG START_AT_MS MAX_SIZE SEED MODE\n");
+    fprintf(stderr, "usage: peer PATH CAPACITY HEADER_OFFSET COUNT TAG BARRIER_OFFSET MAX_SIZE SEED MODE\n");
     return 2;
   }
   const char *path = argv[1];
@@ -65,7 +69,7 @@ int main(int argc, char **argv) {
   uint64_t header_offset = strtoull(argv[3], NULL, 10);
   uint64_t count = strtoull(argv[4], NULL, 10);
   uint64_t tag = strtoull(argv[5], NULL, 10);
-  uint64_t start_at_ms = strtoull(argv[6], NULL, 10);
+  uint64_t barrier_offset = strtoull(argv[6], NULL, 10);
   uint64_t max_size = strtoull(argv[7], NULL, 10);
   uint64_t rng_state = strtoull(argv[8], NULL, 10);
   int racy = strcmp(argv[9], "racy") == 0;
@@ -118,8 +122,17 @@ int main(int argc, char **argv) {
   }
   if (lock(fd, LOCK_UN) == -1) fail("flock");
 
-  while (now_ms() < start_at_ms) {
-    /* spin: start together with the other processes */
+  if (barrier_offset != 0) {
+    uint64_t *arrived = (uint64_t *)(base + barrier_offset), *go = arrived + 1;
+    __atomic_fetch_add(arrived, 1, __ATOMIC_SEQ_CST);
+    uint64_t deadline = now_ms() + 60000;
+    while (__atomic_load_n(go, __ATOMIC_SEQ_CST) == 0) {
+      /* spin, not sleep: start together with the other processes */
+      if (now_ms() > deadline) {
+        fprintf(stderr, "peer: no go within 60 s\n");
+        return 1;
+      }
+    }
   }
 
   /* Allocate and stamp. */
@@ -156,6 +169,13 @@ int main(int argc, char **argv) {
     for (uint64_t i = 0; i < bytes; i++) base[old_end + i] = stamp_byte(tag, sequence, i);
     printf("%llu %llu %llu %llu\n", (unsigned long long)old_end, (unsigned long long)bytes,
            (unsigned long long)tag, (unsigned long long)sequence);
+    /* A C loop of 20 000 allocations takes a few milliseconds, less than a
+       scheduler time slice: on a loaded machine, or beside emulated Bun
+       processes, it would run wholly before or after them. A pause every 64
+       allocations spreads it over about 300 ms, which theirs overlap. The racy
+       variant runs flat out: its lost updates need two peers in the same
+       instant, which pauses make rarer. */
+    if (!racy && barrier_offset != 0 && sequence % 64 == 63) usleep(1000);
   }
   printf("done\n");
   fflush(stdout);

@@ -16,6 +16,7 @@ import { expect, test } from "bun:test";
 import { heapStats } from "bun:jsc";
 import { join } from "node:path";
 import { ArenaError, MappedFileRegionArena } from "../../../lib/index.ts";
+import { slowdown } from "../../support/speed.ts";
 import { tempDirectory } from "../../support/temp.ts";
 
 const dir = tempDirectory("mfa-use-after-close-");
@@ -118,7 +119,7 @@ function growth(calls: number, step: (i: number) => void): { objects: number; rs
 }
 
 test("two million bytes() and allocate() calls keep heap and RSS bounded", () => {
-  const calls = 2_000_000;
+  const calls = Math.round(2_000_000 / slowdown);
   const path = join(dir, "leak.arena");
   const arena = MappedFileRegionArena.create(path, { capacity: 64 * 1024 * 1024 });
   let sum = 0;

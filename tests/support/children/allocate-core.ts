@@ -19,8 +19,19 @@ export interface AllocateJob {
   seed: number;
   maxSize: number;
   startAtMs: number;
+  /**
+   * Instead of startAtMs: the offset of two words in the arena (arrived, go). The
+   * child counts itself in and spins until the parent sets go (at most 60 s).
+   */
+  barrierOffset?: number;
   mode: "atomic" | "racy";
   instances: number;
+}
+
+/** Two 64-bit words at `offset` in the arena: a start barrier's (arrived, go). */
+export function arenaWords(arena: MappedFileRegionArena, offset: number): BigInt64Array {
+  const bytes = arena.bytes(offset, 16);
+  return new BigInt64Array(bytes.buffer, bytes.byteOffset, 2);
 }
 
 export function runAllocateJob(job: AllocateJob): { records: AllocationRecord[]; arenas: MappedFileRegionArena[] } {
@@ -28,6 +39,14 @@ export function runAllocateJob(job: AllocateJob): { records: AllocationRecord[];
   for (let i = 0; i < job.instances; i++) arenas.push(MappedFileRegionArena.create(job.path, { capacity: job.capacity }));
   const random = prng(job.seed);
   const records: AllocationRecord[] = [];
+  if (job.barrierOffset !== undefined) {
+    const words = arenaWords(arenas[0]!, job.barrierOffset);
+    Atomics.add(words, 0, 1n);
+    const deadline = Date.now() + 60_000;
+    while (Atomics.load(words, 1) === 0n) {
+      if (Date.now() > deadline) throw new Error("no go from the parent within 60 s");
+    }
+  }
   while (Date.now() < job.startAtMs) {
     // Spin: a sleep has millisecond granularity and would spread the start.
   }
