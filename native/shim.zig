@@ -138,6 +138,21 @@ fn page(address: i64) *align(std.heap.page_size_min) anyopaque {
     return @ptrFromInt(@as(usize, @intCast(address)));
 }
 
+/// Replaces [address, address + length_bytes) of a mapping, in place and at once,
+/// with private anonymous zero pages that reserve no memory until written: what
+/// is left under a JavaScript buffer the arena can no longer detach, so that
+/// reading it after close finds zeros instead of an unmapped page.
+export fn mfa_mmap_placeholder(address: i64, length_bytes: i64) i64 {
+    const placed = c.mmap(page(address), @intCast(length_bytes), c.PROT.READ | c.PROT.WRITE, .{
+        .TYPE = .PRIVATE,
+        .ANONYMOUS = true,
+        .FIXED = true,
+        .NORESERVE = true,
+    }, -1, 0);
+    if (placed == c.MAP_FAILED) return failed();
+    return 0;
+}
+
 export fn mfa_munmap(address: i64, length_bytes: i64) i64 {
     return result(c.munmap(page(address), @intCast(length_bytes)));
 }
@@ -210,4 +225,56 @@ export fn mfa_fstatfs(fd: i32, name: [*]u8, name_capacity: i64) i64 {
         return 0;
     }
     return @as(i64, buffer.f_type) & 0xffff_ffff;
+}
+
+// Open-file-description byte-range locks (Linux 3.15+): like flock, they belong
+// to the open file description, not the process, so two arenas in one process
+// are two lockers; unlike flock, they are a separate lock space on Linux, so a
+// lock here never meets LLVM's flock locks on the same file. macOS has no public
+// OFD locks: there the call reports EOPNOTSUPP and the caller does without.
+const linux_flock = extern struct {
+    l_type: c_short,
+    l_whence: c_short,
+    l_start: i64,
+    l_len: i64,
+    l_pid: c_int,
+};
+const F_OFD_GETLK = 36;
+const F_OFD_SETLK = 37;
+const F_OFD_SETLKW = 38;
+const F_RDLCK = 0;
+const F_WRLCK = 1;
+const F_UNLCK = 2;
+
+pub const range_lock_unlock: i32 = 0;
+pub const range_lock_shared: i32 = 1;
+pub const range_lock_exclusive: i32 = 2;
+pub const range_lock_nonblocking: i32 = 4;
+pub const range_lock_test: i32 = 8;
+
+/// An OFD lock on the one byte at `offset` of `fd`'s file. `operation` is one of
+/// unlock / shared / exclusive, optionally | nonblocking (then a lock held by
+/// another description is -EAGAIN); or test, which takes nothing and returns 1
+/// when another description holds a lock there, else 0 (F_OFD_GETLK, which also
+/// works on a read-only descriptor). Retried on EINTR while waiting.
+export fn mfa_range_lock(fd: i32, operation: i32, offset: i64) i64 {
+    if (!is_linux) return -@as(i64, @intFromEnum(c.E.OPNOTSUPP));
+    const kind = operation & 3;
+    var lock: linux_flock = .{
+        .l_type = if (operation & range_lock_test != 0 or kind == range_lock_exclusive) F_WRLCK else if (kind == range_lock_shared) F_RDLCK else F_UNLCK,
+        .l_whence = 0,
+        .l_start = offset,
+        .l_len = 1,
+        .l_pid = 0,
+    };
+    if (operation & range_lock_test != 0) {
+        if (c.fcntl(fd, F_OFD_GETLK, &lock) == -1) return failed();
+        return if (lock.l_type == F_UNLCK) 0 else 1;
+    }
+    const command: c_int = if (operation & range_lock_nonblocking != 0 or kind == range_lock_unlock) F_OFD_SETLK else F_OFD_SETLKW;
+    while (true) {
+        const rc = c.fcntl(fd, command, &lock);
+        if (rc == -1 and c._errno().* == @intFromEnum(c.E.INTR)) continue;
+        return result(rc);
+    }
 }

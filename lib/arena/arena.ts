@@ -26,9 +26,17 @@
  */
 import { ArenaError, closedError } from "../common/errors.ts";
 import { errnoName, isPreallocationUnsupported } from "../native/errno.ts";
-import { alignmentBytes, allocatedSizeWord, bumpPointerWord, creationMarker, headerSizeBytes } from "./header.ts";
+import {
+  alignmentBytes,
+  allocatedSizeWord,
+  bumpPointerWord,
+  creationMarker,
+  headerSizeBytes,
+  raiseTo,
+  settleAtMost,
+} from "./header.ts";
 import { closeArena, openArena, type OpenArena } from "./protocol.ts";
-import { reserveDisk } from "../native/native.ts";
+import { readAt, reserveDisk } from "../native/native.ts";
 import { BlockAllocator } from "./block-allocator.ts";
 import {
   optionalBoolean,
@@ -98,7 +106,7 @@ export class MappedFileRegionArena implements Disposable {
   readonly headerOffset: number;
 
   // Hot-path state, kept in fields so allocation reads no more than it must.
-  #header: BigInt64Array | null;
+  #header: BigUint64Array | null;
   #open: OpenArena | null;
   /**
    * Allocations that end at or below this need no disk reservation. A local,
@@ -107,6 +115,10 @@ export class MappedFileRegionArena implements Disposable {
    */
   #reservedEnd = 0;
   #sizeAtClose = 0;
+  /** What an allocation that starts past the end settles the bump pointer back to; see #refuseFull. */
+  readonly #overflowMark: bigint;
+  /** Whether this instance has read or written the header through the mapping. */
+  #headerTouched = false;
   /** True while onCreate runs: create() owns the files until it returns. */
   #creating = false;
 
@@ -156,6 +168,7 @@ export class MappedFileRegionArena implements Disposable {
     this.headerOffset = arena.headerOffset;
     this.#header = arena.header;
     this.#open = arena;
+    this.#overflowMark = BigInt(arena.capacity) + BigInt(alignmentBytes);
   }
 
   /** Returns the file offset of a new allocation of `size` bytes, aligned to 8. */
@@ -165,6 +178,8 @@ export class MappedFileRegionArena implements Disposable {
     if (!(size >= 0 && size <= this.capacity && Number.isInteger(size))) this.#rejectSize(size);
     const rounded = Math.ceil(size / alignmentBytes) * alignmentBytes;
     const increment = rounded <= cachedIncrementLimitBytes ? cachedIncrements[rounded / alignmentBytes]! : BigInt(rounded);
+    // Unsigned: whatever the word holds, oldEnd is never negative, and anything
+    // past the capacity fails the comparison below (#reservedEnd <= capacity).
     const oldEnd = Number(Atomics.add(header, bumpPointerWord, increment));
     const newEnd = oldEnd + rounded;
     if (newEnd > this.#reservedEnd) this.#reserveOrFail(header, oldEnd, newEnd);
@@ -227,6 +242,7 @@ export class MappedFileRegionArena implements Disposable {
   get size(): number {
     const header = this.#header;
     if (header === null) return this.#sizeAtClose;
+    this.#headerTouched = true;
     // Past the capacity only while an overflowing allocation backs out: then full.
     return Math.min(Number(Atomics.load(header, bumpPointerWord)), this.capacity);
   }
@@ -258,7 +274,7 @@ export class MappedFileRegionArena implements Disposable {
         { path: this.path },
       );
     }
-    this.#sizeAtClose = this.size;
+    this.#sizeAtClose = this.#headerTouched ? this.size : this.#sizeFromFile(open);
     this.#open = null;
     this.#header = null;
     closeArena(open);
@@ -273,18 +289,11 @@ export class MappedFileRegionArena implements Disposable {
    * reserved. Either it does not fit (full), or someone already reserved further
    * (refresh our copy), or we reserve the disk now.
    */
-  #reserveOrFail(header: BigInt64Array, oldEnd: number, newEnd: number): void {
+  #reserveOrFail(header: BigUint64Array, oldEnd: number, newEnd: number): void {
+    // Every instance's first allocation comes here (#reservedEnd starts at 0).
+    this.#headerTouched = true;
     const capacity = this.capacity;
-    if (newEnd > capacity) {
-      // Give the space back. Only the allocation that crossed the end (its start
-      // was still inside) does: every later one started past the end and failed too.
-      if (oldEnd <= capacity) Atomics.exchange(header, bumpPointerWord, BigInt(oldEnd));
-      throw new ArenaError(
-        "ERR_ARENA_FULL",
-        `arena is full: ${newEnd - oldEnd} bytes do not fit in the capacity ${capacity} of ${this.path}`,
-        { path: this.path },
-      );
-    }
+    if (newEnd > capacity) this.#refuseFull(header, oldEnd, newEnd);
     const sharedReserved = Atomics.load(header, allocatedSizeWord);
     // During onCreate the word holds the creation marker, not a size: only what
     // this instance reserved itself counts (raiseTo leaves the marker alone).
@@ -315,6 +324,52 @@ export class MappedFileRegionArena implements Disposable {
   }
 
   /**
+   * The allocation [oldEnd, newEnd) does not fit. The allocation that crossed the
+   * end (its start was still inside) puts the bump pointer back to its start, as
+   * LLVM does: every add after it started past the end and failed too, so nothing
+   * was handed out there.
+   *
+   * One that started past the end cannot give its own add back in general (others
+   * may have added since), and if nobody did, a caller retrying while full would
+   * climb the word by its size on every try until it wrapped, and the arena would
+   * then hand out offsets inside the header. So it settles the word back down to
+   * just past the capacity (#overflowMark). That is safe whenever it happens: any
+   * value past the capacity means "full" to every allocator, and the crossing
+   * allocation's put-back (an exchange, not a compare-and-swap) still restores
+   * its exact start. The word stays within the capacity plus what is in flight.
+   */
+  #refuseFull(header: BigUint64Array, oldEnd: number, newEnd: number): never {
+    const capacity = this.capacity;
+    if (oldEnd <= capacity) Atomics.exchange(header, bumpPointerWord, BigInt(oldEnd));
+    else settleAtMost(header, bumpPointerWord, this.#overflowMark);
+    throw new ArenaError(
+      "ERR_ARENA_FULL",
+      `arena is full: ${newEnd - oldEnd} bytes do not fit in the capacity ${capacity} of ${this.path}`,
+      { path: this.path },
+    );
+  }
+
+  /**
+   * The size at close, for an instance that never touched the header page: read
+   * from the file, so that an open and close that did nothing else never fault a
+   * page of the mapping in (a read fault costs ~4 us of an open and close's ~25).
+   * pread copies bytes, not one atomic word, and could tear against another
+   * process's add; two equal reads in a row are a value the pointer held. Past a
+   * few tries (or a short read), through the mapping after all.
+   */
+  #sizeFromFile(open: OpenArena): number {
+    const word = new BigUint64Array(1);
+    const bytes = new Uint8Array(word.buffer);
+    let previous: bigint | undefined;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      if (readAt(open.mainFd, bytes, this.headerOffset, this.path) !== bytes.length) break;
+      if (word[0] === previous) return Math.min(Number(previous), this.capacity);
+      previous = word[0]!;
+    }
+    return this.size;
+  }
+
+  /**
    * For BlockAllocator: moves the bump pointer back from `blockEnd` to `usedEnd`,
    * only if it is still at `blockEnd` (nothing was allocated after the block).
    * Returns whether it did. The disk reserved for the tail stays reserved.
@@ -341,18 +396,5 @@ export class MappedFileRegionArena implements Disposable {
         `(${this.#open!.mapping.maxViewBytes} bytes: one JavaScript buffer holds at most 4 GiB); ` +
         `use allocateOffset() and bytes() in pieces`,
     );
-  }
-}
-
-/** Raises a header word to at least `value`; it never goes down. */
-function raiseTo(header: BigInt64Array, word: number, value: number): void {
-  const wanted = BigInt(value);
-  let seen = Atomics.load(header, word);
-  // Each failed exchange means another opener raised the word; the loop ends as
-  // soon as the word is at least `wanted`, so it runs at most once per racing raise.
-  while (seen < wanted) {
-    const previous = Atomics.compareExchange(header, word, seen, wanted);
-    if (previous === seen) return;
-    seen = previous;
   }
 }

@@ -19,7 +19,8 @@
  * tail back with one compare-and-swap of the bump pointer from the block's end to
  * the used end, which succeeds only while the block is still the arena's last
  * allocation. Allocations bigger than the block go to the arena directly. When a
- * whole block no longer fits, the allocation alone is tried before "full".
+ * whole block no longer fits (in the capacity, or on the disk), the allocation
+ * alone is tried before "full" or ENOSPC.
  *
  * When to use it:
  *  - Many small allocations or appends from one thread of one process: one
@@ -170,8 +171,11 @@ export class BlockAllocator implements Disposable {
     try {
       start = this.arena.allocateOffset(this.blockSizeBytes);
     } catch (error) {
-      if (!(error instanceof ArenaError && error.code === "ERR_ARENA_FULL")) throw error;
-      // No room for a whole block; there may still be room for this allocation.
+      // No room for a whole block, in the capacity or on the disk (the arena could
+      // not reserve it); there may still be room for this allocation, which the
+      // arena alone would serve.
+      const mayFitAlone = error instanceof ArenaError && (error.code === "ERR_ARENA_FULL" || error.syscall === "fallocate");
+      if (!mayFitAlone) throw error;
       return this.arena.allocateOffset(size);
     }
     this.#end = start + this.blockSizeBytes;

@@ -8,9 +8,10 @@
  *   word 2  capacity       size of the mapping, fixed by the creator
  *   word 3  headerOffset   where this header is, written by the creator
  *
- * This module only reads and judges a header that was read with pread, before
+ * This module reads and judges a header that was read with pread, before
  * anything is mapped or resized: a file that is not a valid arena must be refused
- * while it is still exactly as we found it.
+ * while it is still exactly as we found it. Its last functions are the atomic
+ * updates any opener makes to the words of a mapped header.
  */
 import { ArenaError } from "../common/errors.ts";
 
@@ -19,13 +20,12 @@ export const headerSizeBytes = 32;
 /** Every allocation offset, and the header offset, is a multiple of this. */
 export const alignmentBytes = 8;
 
-/** Word indexes into the header, as a BigInt64Array sees it. */
+/** Word indexes into the header, as a BigUint64Array sees it. */
 export const bumpPointerWord = 0;
 export const allocatedSizeWord = 1;
 export const capacityWord = 2;
 export const headerOffsetWord = 3;
 
-/** The four header words as stored, unsigned; nothing here has been checked yet. */
 /**
  * What a creator stores in the allocatedSize word until the creation is complete
  * (it stores the real figure, then the capacity, last). A header that holds it,
@@ -35,6 +35,19 @@ export const headerOffsetWord = 3;
  */
 export const creationMarker = 0x7f43524541_54494en;
 
+/**
+ * The largest bumpPtr an arena may hold. Past the capacity is legal (an
+ * overflowing allocation adds first and backs out after, and a process killed in
+ * between leaves the pointer there), and means "full"; but allocation can leave
+ * at most about twice the capacity (2^54) there, and this library settles it back
+ * (arena.ts). A value beyond 2^62 was written by something else (a corrupt or
+ * hand-edited file, or LLVM retrying an allocation in a full arena billions of
+ * times): it is refused, because a few more additions could wrap the 64-bit word
+ * and hand out offsets inside the header.
+ */
+export const maxBumpPtr = 2n ** 62n;
+
+/** The four header words as stored, unsigned; nothing here has been checked yet. */
 export interface HeaderWords {
   bumpPtr: bigint;
   allocatedSize: bigint;
@@ -55,7 +68,8 @@ export function decodeHeader(bytes: Uint8Array): HeaderWords {
 
 /** What judgeHeader concluded about a header it did not throw for. */
 export type HeaderVerdict =
-  | { kind: "valid"; capacity: number }
+  /** usedBytes: the bump pointer, capped at the capacity (past it means full). */
+  | { kind: "valid"; capacity: number; usedBytes: number }
   /**
    * The creator was killed after it set bumpPtr and headerOffset but before it
    * wrote capacity (which it writes last, after onCreate). The file holds nothing
@@ -66,7 +80,9 @@ export type HeaderVerdict =
 
 /**
  * Judges the header of an existing file of `fileSizeBytes`, read at the
- * requested `headerOffset`. Throws ERR_ARENA_HEADER_MISMATCH or ERR_ARENA_CORRUPT.
+ * requested `headerOffset`. Throws ERR_ARENA_CORRUPT. The one judge of headers:
+ * create() uses it before it maps anything, inspect and verify to report, so
+ * they agree on every header.
  */
 export function judgeHeader(words: HeaderWords, fileSizeBytes: number, headerOffset: number, path: string): HeaderVerdict {
   const size = BigInt(fileSizeBytes);
@@ -84,16 +100,9 @@ export function judgeHeader(words: HeaderWords, fileSizeBytes: number, headerOff
     if (plausibleBump) return { kind: "creation-interrupted" };
   }
   if (words.headerOffset !== offset) {
-    // Only a value that could be a header offset makes this a mismatch; anything
-    // else means there is no header here at all.
-    const looksLikeOffset = aligned(words.headerOffset) && words.headerOffset + BigInt(headerSizeBytes) <= size;
-    if (looksLikeOffset) {
-      return throwing(new ArenaError(
-        "ERR_ARENA_HEADER_MISMATCH",
-        `${path} has its header at offset ${words.headerOffset}, not at the requested ${headerOffset}`,
-        { path },
-      ));
-    }
+    // Not a header at this offset. The word does not say where the header is (at
+    // the wrong offset it is whatever lies there); callers search for a header at
+    // another offset (throwIfHeaderIsElsewhere) and report that instead, if there is one.
     return throwing(corrupt(`the header offset word is ${hex(words.headerOffset)}, expected ${headerOffset}`));
   }
   if (words.capacity < headerEnd) return throwing(corrupt(`capacity ${words.capacity} cannot hold a header at ${headerOffset}`));
@@ -106,23 +115,28 @@ export function judgeHeader(words: HeaderWords, fileSizeBytes: number, headerOff
   }
   if (!aligned(words.bumpPtr)) return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} is not a multiple of ${alignmentBytes}`));
   if (words.bumpPtr < headerEnd) return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} points into the header`));
+  if (words.bumpPtr > maxBumpPtr) {
+    return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} is beyond anything allocation can leave (at most ${hex(maxBumpPtr)})`));
+  }
   // A bumpPtr past the capacity is legal in a full-size file: an allocation that
   // overflows adds first and puts the pointer back after (and a process killed in
   // between leaves it there). The arena is then simply full.
   const pastEnd = words.bumpPtr > size;
   if (pastEnd && size < words.capacity) return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} is past the end of the file (${size} bytes)`));
-  return { kind: "valid", capacity: Number(words.capacity) };
+  const usedBytes = words.bumpPtr < words.capacity ? Number(words.bumpPtr) : Number(words.capacity);
+  return { kind: "valid", capacity: Number(words.capacity), usedBytes };
 }
 
 function throwing(error: ArenaError): never {
   throw error;
 }
 
-function hex(value: bigint): string {
-  return `0x${value.toString(16)}`;
+/** A header word in hex, always as the unsigned 64-bit number it is on disk (never "0x-..."). */
+export function hex(value: bigint): string {
+  return `0x${BigInt.asUintN(64, value).toString(16)}`;
 }
 
-/** How far into the file findHeader looks for a header at another offset. */
+/** How far into the file throwIfHeaderIsElsewhere looks for a header at another offset. */
 export const headerSearchLimitBytes = 64 * 1024;
 
 /**
@@ -144,4 +158,55 @@ export function findHeader(bytes: Uint8Array, fileSizeBytes: number, exceptAt: n
     if (plausible) return position;
   }
   return undefined;
+}
+
+/**
+ * The one search for "the header is elsewhere", for create() and the CLI alike:
+ * reads the first headerSearchLimitBytes with `readAt` (a pread) and throws
+ * ERR_ARENA_HEADER_MISMATCH naming the position of a header found there.
+ * Returns when there is none.
+ */
+export function throwIfHeaderIsElsewhere(
+  readAt: (into: Uint8Array, offset: number) => number,
+  fileSizeBytes: number,
+  headerOffset: number,
+  path: string,
+): void {
+  const start = new Uint8Array(Math.min(fileSizeBytes, headerSearchLimitBytes));
+  const position = findHeader(start.subarray(0, readAt(start, 0)), fileSizeBytes, headerOffset);
+  if (position === undefined) return;
+  throw new ArenaError(
+    "ERR_ARENA_HEADER_MISMATCH",
+    `${path} has its header at offset ${position}, not at ${headerOffset}`,
+    { path },
+  );
+}
+
+// Updates of header words in the shared mapping, by any opener at any time.
+
+/** Raises a header word to at least `value`; it never goes down. */
+export function raiseTo(header: BigUint64Array, word: number, value: number): void {
+  const wanted = BigInt(value);
+  let seen = Atomics.load(header, word);
+  // Each failed exchange means another opener raised the word; the loop ends as
+  // soon as the word is at least `wanted`, so it runs at most once per racing raise.
+  while (seen < wanted) {
+    const previous = Atomics.compareExchange(header, word, seen, wanted);
+    if (previous === seen) return;
+    seen = previous;
+  }
+}
+
+/**
+ * Lowers a header word to `ceiling` if it is above it. Bounded: each failed
+ * exchange means another opener moved the word meanwhile, and under a storm of
+ * those the word is left to the next one that fails.
+ */
+export function settleAtMost(header: BigUint64Array, word: number, ceiling: bigint): void {
+  let seen = Atomics.load(header, word);
+  for (let attempt = 0; attempt < 16 && seen > ceiling; attempt++) {
+    const previous = Atomics.compareExchange(header, word, seen, ceiling);
+    if (previous === seen) return;
+    seen = previous;
+  }
 }

@@ -9,15 +9,49 @@
  * callers are typed arrays over these few long-lived buffers, never buffers of
  * their own, which is what keeps the bookkeeping O(windows), not O(calls).
  *
+ * Buffers are made on first use, not at open: JavaScriptCore counts an external
+ * buffer's length as memory the collector must account for, and a 64 MiB buffer
+ * costs a garbage collection (~50-100 us, measured: toArrayBuffer of 64 MiB
+ * in a loop spends 80% of its time in futex waits for the collector's threads),
+ * against ~1 us for a 32-byte one. An arena opened to allocate offsets, or opened
+ * and closed, makes only the header's 32-byte buffer (see dedicatedBuffer); the
+ * first view pays for the big one once per open.
+ *
  * toArrayBuffer accepts at most 4 GiB. A larger mapping is covered by windows of
  * 4 GiB that start every 2 GiB and overlap by half, so any range of up to 2 GiB
  * lies wholly inside the window that starts at or before it: such a range gets one
- * contiguous view even when it straddles a window's end. Windows are made on
- * first use.
+ * contiguous view even when it straddles a window's end.
+ *
+ * Stolen buffers. A view's buffer is one of these windows, and standard APIs
+ * transfer buffers without the caller asking (a byte stream's enqueue(view), a
+ * structuredClone or postMessage with a transfer list, buffer.transfer()): the
+ * window moves into a new buffer out of our reach, and ours is left detached. A
+ * buffer per view would stop that, but costs ~0.5-1 us per view (toArrayBuffer)
+ * against ~50 ns, and a list of every view to detach at close. Instead, a view
+ * or write that meets a detached window makes a fresh one over the same memory
+ * (so the arena keeps working), and close() does not unmap the pages under a
+ * window that was taken: it replaces them, in place, with private zero pages, so
+ * the taken buffer reads zeros instead of killing the process. Those addresses
+ * (not memory, not the file) stay reserved until the process exits.
  */
-import { bufferOverMemory, maxExternalBufferBytes, syncMapping, unmap } from "../native/native.ts";
+import {
+  bufferOverMemory,
+  maxExternalBufferBytes,
+  replaceWithPlaceholder,
+  syncMapping,
+  unmap,
+} from "../native/native.ts";
 
 const windowStrideBytes = maxExternalBufferBytes / 2;
+/** Placeholder ranges are rounded out to this: a multiple of every page size. */
+const placeholderAlignmentBytes = 64 * 1024;
+
+/** A buffer made over [offset, offset + lengthBytes) of the mapping. */
+interface TrackedBuffer {
+  buffer: ArrayBuffer;
+  offset: number;
+  lengthBytes: number;
+}
 
 export class Mapping {
   readonly address: number;
@@ -25,36 +59,41 @@ export class Mapping {
   readonly path: string;
   /** The longest single view this mapping can hand out. */
   readonly maxViewBytes: number;
-  /** Covers the whole mapping when it fits in one buffer; otherwise null. */
-  readonly #whole: ArrayBuffer | null;
+  readonly #fitsOneBuffer: boolean;
+  /** Covers the whole mapping when it fits in one buffer and a view was asked for. */
+  #whole: ArrayBuffer | null = null;
   /** A long-lived byte view of #whole, so that write() makes no view per call. */
-  readonly #wholeBytes: Uint8Array | null;
+  #wholeBytes: Uint8Array | null = null;
   readonly #windows: (ArrayBuffer | undefined)[] = [];
   /** The same for each window, made with it. */
   readonly #windowBytes: (Uint8Array | undefined)[] = [];
-  readonly #extraBuffers: ArrayBuffer[] = [];
+  /** Every buffer made over the mapping: all are detached before it is unmapped. */
+  readonly #buffers: TrackedBuffer[] = [];
   #unmapped = false;
 
   constructor(address: number, lengthBytes: number, path: string) {
     this.address = address;
     this.lengthBytes = lengthBytes;
     this.path = path;
-    const fitsOneBuffer = lengthBytes <= maxExternalBufferBytes;
-    this.maxViewBytes = fitsOneBuffer ? lengthBytes : windowStrideBytes;
-    this.#whole = fitsOneBuffer ? bufferOverMemory(address, 0, lengthBytes) : null;
-    this.#wholeBytes = this.#whole === null ? null : new Uint8Array(this.#whole);
+    this.#fitsOneBuffer = lengthBytes <= maxExternalBufferBytes;
+    this.maxViewBytes = this.#fitsOneBuffer ? lengthBytes : windowStrideBytes;
   }
 
   /**
    * A Uint8Array over [offset, offset + length). The caller has checked that the
-   * range is inside the mapping and at most maxViewBytes long.
+   * range is inside the mapping and at most maxViewBytes long, so the only way
+   * the constructor can throw is a window that was transferred away.
    */
   view(offset: number, length: number): Uint8Array {
     const whole = this.#whole;
-    if (whole !== null) return new Uint8Array(whole, offset, length);
-    const index = this.#windowIndex(offset);
-    const window = this.#windows[index] ?? this.#openWindow(index);
-    return new Uint8Array(window, offset - index * windowStrideBytes, length);
+    if (whole !== null) {
+      try {
+        return new Uint8Array(whole, offset, length);
+      } catch (error) {
+        this.#replaceIfStolen(whole, error);
+      }
+    }
+    return this.#viewSlow(offset, length);
   }
 
   /**
@@ -65,19 +104,82 @@ export class Mapping {
   write(offset: number, bytes: Uint8Array): void {
     const whole = this.#wholeBytes;
     if (whole !== null) {
-      whole.set(bytes, offset);
-      return;
+      try {
+        whole.set(bytes, offset);
+        return;
+      } catch (error) {
+        this.#replaceIfStolen(this.#whole!, error);
+      }
     }
-    const index = this.#windowIndex(offset);
-    if (this.#windows[index] === undefined) this.#openWindow(index);
-    this.#windowBytes[index]!.set(bytes, offset - index * windowStrideBytes);
+    this.#writeSlow(offset, bytes);
   }
 
   /** A buffer of its own over a small fixed range (the header), detached with the rest. */
   dedicatedBuffer(offset: number, length: number): ArrayBuffer {
-    const buffer = bufferOverMemory(this.address, offset, length);
-    this.#extraBuffers.push(buffer);
+    return this.#bufferOver(offset, length);
+  }
+
+  #viewSlow(offset: number, length: number): Uint8Array {
+    if (this.#fitsOneBuffer) return new Uint8Array(this.#whole ?? this.#openWhole(), offset, length);
+    const index = this.#windowIndex(offset);
+    const window = this.#windows[index] ?? this.#openWindow(index);
+    const start = offset - index * windowStrideBytes;
+    try {
+      return new Uint8Array(window, start, length);
+    } catch (error) {
+      this.#replaceIfStolen(window, error);
+      return new Uint8Array(this.#windows[index] ?? this.#openWindow(index), start, length);
+    }
+  }
+
+  #writeSlow(offset: number, bytes: Uint8Array): void {
+    if (this.#fitsOneBuffer) {
+      if (this.#whole === null) this.#openWhole();
+      this.#wholeBytes!.set(bytes, offset);
+      return;
+    }
+    const index = this.#windowIndex(offset);
+    if (this.#windows[index] === undefined) this.#openWindow(index);
+    const start = offset - index * windowStrideBytes;
+    try {
+      this.#windowBytes[index]!.set(bytes, start);
+    } catch (error) {
+      this.#replaceIfStolen(this.#windows[index]!, error);
+      this.#openWindow(index);
+      this.#windowBytes[index]!.set(bytes, start);
+    }
+  }
+
+  /**
+   * After a view or write of `buffer` threw: if the buffer was transferred away,
+   * forgets it (it stays in #buffers, for close to find), so the next use makes a
+   * fresh one over the same memory. Anything else is not ours to hide.
+   */
+  #replaceIfStolen(buffer: ArrayBuffer, error: unknown): void {
+    if (!buffer.detached) throw error;
+    if (this.#whole === buffer) {
+      this.#whole = null;
+      this.#wholeBytes = null;
+      return;
+    }
+    const index = this.#windows.indexOf(buffer);
+    if (index !== -1) {
+      this.#windows[index] = undefined;
+      this.#windowBytes[index] = undefined;
+    }
+  }
+
+  #bufferOver(offset: number, lengthBytes: number): ArrayBuffer {
+    const buffer = bufferOverMemory(this.address, offset, lengthBytes);
+    this.#buffers.push({ buffer, offset, lengthBytes });
     return buffer;
+  }
+
+  #openWhole(): ArrayBuffer {
+    const whole = this.#bufferOver(0, this.lengthBytes);
+    this.#whole = whole;
+    this.#wholeBytes = new Uint8Array(whole);
+    return whole;
   }
 
   /**
@@ -92,7 +194,7 @@ export class Mapping {
   #openWindow(index: number): ArrayBuffer {
     const start = index * windowStrideBytes;
     const length = Math.min(maxExternalBufferBytes, this.lengthBytes - start);
-    const window = bufferOverMemory(this.address, start, length);
+    const window = this.#bufferOver(start, length);
     this.#windows[index] = window;
     this.#windowBytes[index] = new Uint8Array(window);
     return window;
@@ -102,17 +204,49 @@ export class Mapping {
     syncMapping(this.address, this.lengthBytes, this.path);
   }
 
-  /** Detaches every buffer over the mapping, then unmaps it. Idempotent. */
+  /**
+   * Detaches every buffer over the mapping, then unmaps it; the ranges under
+   * buffers that were transferred away (detached, though never by us) are
+   * replaced with zero pages instead. Idempotent.
+   */
   unmap(): void {
     if (this.#unmapped) return;
     this.#unmapped = true;
-    const buffers = [this.#whole, ...this.#windows, ...this.#extraBuffers];
-    for (const buffer of buffers) {
-      // A buffer already detached was transferred away by a caller (its memory now
-      // belongs to the new buffer, which we cannot reach; see README, Limits). It
-      // must not stop the others from being detached, nor the unmap.
-      if (buffer && !buffer.detached) buffer.transfer(0);
+    const stolen: [number, number][] = [];
+    for (const { buffer, offset, lengthBytes } of this.#buffers) {
+      if (buffer.detached) stolen.push([offset, offset + lengthBytes]);
+      else buffer.transfer(0);
     }
-    unmap(this.address, this.lengthBytes, this.path);
+    if (stolen.length === 0) {
+      unmap(this.address, this.lengthBytes, this.path);
+      return;
+    }
+    let unmappedUpTo = 0;
+    for (const [start, end] of coveringRanges(stolen, this.lengthBytes)) {
+      if (start > unmappedUpTo) unmap(this.address + unmappedUpTo, start - unmappedUpTo, this.path);
+      replaceWithPlaceholder(this.address + start, end - start, this.path);
+      unmappedUpTo = end;
+    }
+    if (unmappedUpTo < this.lengthBytes) unmap(this.address + unmappedUpTo, this.lengthBytes - unmappedUpTo, this.path);
   }
+}
+
+/**
+ * The ranges, rounded out to placeholderAlignmentBytes (clamped to the mapping),
+ * sorted and merged where they touch or overlap.
+ */
+function coveringRanges(ranges: [number, number][], lengthBytes: number): [number, number][] {
+  const rounded = ranges
+    .map(([start, end]): [number, number] => [
+      Math.floor(start / placeholderAlignmentBytes) * placeholderAlignmentBytes,
+      Math.min(lengthBytes, Math.ceil(end / placeholderAlignmentBytes) * placeholderAlignmentBytes),
+    ])
+    .sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const range of rounded) {
+    const last = merged.at(-1);
+    if (last !== undefined && range[0] <= last[1]) last[1] = Math.max(last[1], range[1]);
+    else merged.push(range);
+  }
+  return merged;
 }

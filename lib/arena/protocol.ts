@@ -1,16 +1,15 @@
 /**
  * LLVM's open and close protocol for a MappedFileRegionArena file, step by step.
  *
- * Two flock locks coordinate every opener, in this process or any other:
- *  - PATH.shared, held shared from open until close, says "someone has the arena
- *    open". The last closer is the one that can take it exclusively; only it may
- *    shrink the file, because nobody else has the file mapped.
- *  - PATH itself, held only while opening: shared to look at the file, exclusive to
- *    create, resize or repair it, so exactly one opener does each of those.
- *
- * flock, never fcntl: fcntl locks belong to the process, so two arenas in one
- * process, or two Workers, would share one lock and each think it was alone.
- * flock locks belong to the open file description, like LLVM's.
+ * Locks coordinate every opener, in this process or any other (locks.ts, and
+ * docs/design/arena-locks.md for the reasoning):
+ *  - PATH itself, flock, held only while opening: shared to look at the file,
+ *    exclusive to create, resize or repair it, so exactly one opener does each.
+ *  - Two "in use" locks, held shared from before the file's size is read until
+ *    close: PATH.shared's flock (LLVM's) and a lock on the main file's own inode
+ *    (ours: every name of the file shares it). The last closer is the one that
+ *    can take both exclusively; only it may shrink the file, because nobody else
+ *    has the file mapped, under this name or any other.
  *
  * Where we part from LLVM, on purpose:
  *  - The header is read with pread and judged before anything is mapped or
@@ -27,6 +26,13 @@
  *    system, no descriptors left) keeps the empty file: removing it could remove
  *    a file another process has just opened and made into an arena.
  *  - Unsafe file systems (network, FUSE) are refused unless the caller opts in.
+ *  - The in-use locks are taken after the main file's lock, and dropped while
+ *    waiting for it (LLVM takes PATH.shared first and keeps it): an opener that
+ *    waits holds nothing, so one that must redo an interrupted creation is not
+ *    stopped by openers that merely wait for it.
+ *  - The inode lock: a symlink, a hard link, a bind mount or a deleted
+ *    PATH.shared can no longer make a Bun closer shrink the file under another
+ *    Bun opener.
  */
 import { ArenaError } from "../common/errors.ts";
 import { errnoName, isPreallocationUnsupported } from "../native/errno.ts";
@@ -36,29 +42,30 @@ import {
   capacityWord,
   creationMarker,
   decodeHeader,
-  findHeader,
   headerOffsetWord,
-  headerSearchLimitBytes,
   headerSizeBytes,
   judgeHeader,
+  settleAtMost,
+  throwIfHeaderIsElsewhere as throwIfHeaderIsElsewhereIn,
+  type HeaderVerdict,
 } from "./header.ts";
 import { unsafeFileSystemName } from "./filesystem.ts";
+import { InUseLocks, LockedFile } from "./locks.ts";
 import { Mapping } from "./mapping.ts";
 import {
   closeFile,
   fileSystemOf,
   lockFile,
   mapFile,
+  openExistingFile,
   openFile,
   readAt,
   reserveDisk,
   statFile,
   truncateFile,
-  tryLockFile,
   unlockFile,
   writeAt,
   type FileStatus,
-  type LockKind,
 } from "../native/native.ts";
 
 export interface OpenRequest {
@@ -73,32 +80,13 @@ export interface OpenArena {
   path: string;
   mainFd: number;
   sharedFd: number;
+  /** PATH.shared's flock and the inode lock, held shared until close. */
+  inUse: InUseLocks;
   mapping: Mapping;
-  /** The four header words, over the mapping. */
-  header: BigInt64Array;
+  /** The four header words, over the mapping; unsigned, as on disk. */
+  header: BigUint64Array;
   capacity: number;
   headerOffset: number;
-}
-
-/** A file descriptor with the lock this opener currently holds on it. */
-class LockedFile {
-  lock: LockKind | null = null;
-  constructor(readonly fd: number, readonly path: string) {}
-
-  acquire(kind: LockKind): void {
-    if (this.lock === kind) return;
-    // flock converts a held lock in place, but not atomically; LLVM unlocks and
-    // relocks explicitly, and so do we, so that nobody reasons about a conversion.
-    if (this.lock !== null) this.release();
-    lockFile(this.fd, kind, this.path);
-    this.lock = kind;
-  }
-
-  release(): void {
-    if (this.lock === null) return;
-    this.lock = null;
-    unlockFile(this.fd, this.path);
-  }
 }
 
 /**
@@ -119,36 +107,41 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
   const main = new LockedFile(mainFd, path);
   try {
     checkFileIsUsable(mainFd, path, request.allowUnsafeFileSystem);
-    refuseIfNotAnArena(mainFd, headerOffset, path);
-    sharedFd = openFile(`${path}.shared`, { create: true });
-    // Held until close: while we hold it, nobody shrinks the file under us.
-    lockFile(sharedFd, "shared", `${path}.shared`);
-
-    main.acquire("shared");
-    let status = statFile(mainFd, path);
-    if (status.sizeBytes < request.capacity) {
-      // New, or shrunk by a last close: whoever resizes needs to be alone.
-      main.acquire("exclusive");
-      status = statFile(mainFd, path);
+    // The pre-check only keeps a refused file from gaining a .shared companion;
+    // when one exists (every reopen), the judging below, under the locks, suffices.
+    sharedFd = openExistingFile(`${path}.shared`);
+    if (sharedFd === -1) {
+      refuseIfNotAnArena(mainFd, headerOffset, path);
+      sharedFd = openFile(`${path}.shared`, { create: true });
     }
+    const locks = new InUseLocks(mainFd, sharedFd, path);
 
+    // Look at the file under the main lock, shared first; exclusive when it must
+    // be created, grown or repaired, which needs one opener alone. The in-use
+    // locks are taken after the main lock and before the size is read (a closer
+    // that shrinks holds them exclusively, so the size we read stays), and are
+    // dropped while we wait for the main lock: an opener blocked there holds
+    // nothing, so whoever redoes an interrupted creation can tell openers that
+    // have the file mapped from openers that merely wait (issue 8 item 5).
+    let status: FileStatus;
     let capacity = request.capacity;
-    isNew = status.sizeBytes === 0;
-    if (!isNew) {
-      let verdict = readAndJudgeHeader(mainFd, status, headerOffset, path);
-      if (verdict.kind === "creation-interrupted") {
-        // Look again alone: another opener may have redone (or undone) it meanwhile.
-        main.acquire("exclusive");
-        status = statFile(mainFd, path);
-        isNew = status.sizeBytes === 0;
-        if (!isNew) verdict = readAndJudgeHeader(mainFd, status, headerOffset, path);
-        if (!isNew && verdict.kind === "creation-interrupted") {
-          discardInterruptedCreation(mainFd, sharedFd, status, headerOffset, path);
-          isNew = true;
-          status = { ...status, sizeBytes: 0 };
-        }
-      }
-      if (verdict.kind === "valid") capacity = verdict.capacity;
+    let verdict: HeaderVerdict | undefined;
+    for (const kind of ["shared", "exclusive"] as const) {
+      locks.release();
+      main.acquire(kind);
+      locks.hold();
+      status = statFile(mainFd, path);
+      isNew = status.sizeBytes === 0;
+      verdict = isNew ? undefined : readAndJudgeHeader(mainFd, status, headerOffset, path);
+      capacity = verdict?.kind === "valid" ? verdict.capacity : request.capacity;
+      const mustBeAlone = verdict?.kind !== "valid" || status.sizeBytes < capacity;
+      if (!mustBeAlone) break;
+    }
+    status = status!;
+    if (verdict?.kind === "creation-interrupted") {
+      discardInterruptedCreation(mainFd, locks, status, headerOffset, path);
+      isNew = true;
+      status = { ...status, sizeBytes: 0 };
     }
 
     if (isNew) {
@@ -162,38 +155,41 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
     if (status.sizeBytes < capacity) {
       // Sparse: on ext4, xfs, btrfs, tmpfs and APFS this reserves no disk. Disk is
       // reserved per allocation instead (see arena.ts), so a full disk is an error
-      // rather than SIGBUS.
-      main.acquire("exclusive");
+      // rather than SIGBUS. The loop above took the exclusive lock for this.
       truncateFile(mainFd, capacity, path);
     }
+    if (verdict?.kind === "valid") reserveHoles(mainFd, verdict.usedBytes, path);
     if (isNew) {
       // onCreate may write the caller's bytes before the header through the mapping,
       // before any allocation reserves disk: on a full disk that write into a sparse
       // hole would be SIGBUS. Reserve them now: a full disk is an ENOSPC from create.
-      reserveHeader(mainFd, headerOffset + headerSizeBytes, path);
+      reserveFromStart(mainFd, headerOffset + headerSizeBytes, "the header", path);
     }
 
     mapping = new Mapping(mapFile(mainFd, capacity, path), capacity, path);
-    const header = new BigInt64Array(mapping.dedicatedBuffer(headerOffset, headerSizeBytes));
-    const arena: OpenArena = { path, mainFd, sharedFd, mapping, header, capacity, headerOffset };
-
-    // LLVM's initialization, kept for files that reach here with a zero bumpPtr.
-    const headerEnd = BigInt(headerOffset + headerSizeBytes);
-    const previous = Atomics.compareExchange(header, bumpPointerWord, 0n, headerEnd);
-    if (previous !== 0n && previous < headerEnd) {
-      throw new ArenaError("ERR_ARENA_CORRUPT", `${path}: bumpPtr 0x${previous.toString(16)} points into the header`, { path });
-    }
+    const header = new BigUint64Array(mapping.dedicatedBuffer(headerOffset, headerSizeBytes));
+    const arena: OpenArena = { path, mainFd, sharedFd, inUse: locks, mapping, header, capacity, headerOffset };
+    // LLVM sets a zero bumpPtr here with a compare-and-swap; we need not: a new
+    // file's header was written by pwrite above, and an existing one passed
+    // judgeHeader, the one judge of headers (inspect and verify use it too). Not
+    // doing it also keeps an open from touching the mapping: a write fault on the
+    // header page is a quarter of what an open and close cost (~7 of ~30 us).
     if (isNew) {
       initializeNewArena(arena);
       // What the disk holds now (onCreate may have allocated), then capacity last:
       // until capacity is set, the header reads as an unfinished creation.
       Atomics.store(header, allocatedSizeWord, BigInt(statFile(mainFd, path).allocatedBytes));
       Atomics.store(header, capacityWord, BigInt(capacity));
-    } else if (main.lock === "exclusive") {
-      // We may have resized or written the file: learn what the disk holds now.
-      // Only an exclusive holder may write this word (LLVM's rule), since a stale
-      // value from a racing opener could otherwise lower it.
-      Atomics.store(header, allocatedSizeWord, BigInt(statFile(mainFd, path).allocatedBytes));
+    } else {
+      // The word is only what its last writer claimed: a sparse copy keeps the word
+      // but not the blocks, and LLVM stores st_blksize * 512 whatever is reserved.
+      // Allocations trust it, so it must never claim more than st_blocks proves:
+      // any opener may lower it (a lowered word costs only a redundant fallocate
+      // later, and the blocks counted now cannot go away while we hold the in-use
+      // locks). Raising it is LLVM's rule for an exclusive holder, which we keep.
+      const provenBytes = BigInt(statFile(mainFd, path).allocatedBytes);
+      if (main.lock === "exclusive") Atomics.store(header, allocatedSizeWord, provenBytes);
+      else settleAtMost(header, allocatedSizeWord, provenBytes);
     }
     main.release();
     return arena;
@@ -203,11 +199,25 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
   }
 }
 
-function reserveHeader(fd: number, headerEndBytes: number, path: string): void {
-  const errno = reserveDisk(fd, 0, headerEndBytes);
+/**
+ * An arena whose used bytes hold fewer disk blocks than their length has holes
+ * there (a sparse copy: `cp`, `rsync -S`, a restore), and a write into an
+ * allocation that was handed out long ago would be SIGBUS on a full disk. Reserve
+ * them now: on a full disk that is an ENOSPC from create. When the blocks are
+ * at least the used length (every arena this library or LLVM closed), nothing
+ * is done: st_blocks is what we trust, as LLVM does (README, Limits).
+ */
+function reserveHoles(fd: number, usedBytes: number, path: string): void {
+  if (statFile(fd, path).allocatedBytes >= usedBytes) return;
+  reserveFromStart(fd, usedBytes, `the ${usedBytes} used bytes (holes: a sparse copy?)`, path);
+}
+
+/** Reserves disk for the first `endBytes` of the file; a full disk is an ArenaError ENOSPC. */
+function reserveFromStart(fd: number, endBytes: number, what: string, path: string): void {
+  const errno = reserveDisk(fd, 0, endBytes);
   if (errno === 0 || isPreallocationUnsupported(errno)) return;
   const code = errnoName(errno);
-  throw new ArenaError(code, `cannot reserve disk for the header of ${path}: ${code}`, { syscall: "fallocate", path, errno });
+  throw new ArenaError(code, `cannot reserve disk for ${what} of ${path}: ${code}`, { syscall: "fallocate", path, errno });
 }
 
 function openMainFile(path: string): number {
@@ -242,12 +252,13 @@ function writeHeaderOfNewArena(fd: number, headerOffset: number, path: string): 
  * only when nobody else has the file open: whoever has keeps it as it is, and we
  * refuse. The caller holds the main file's lock exclusively.
  */
-function discardInterruptedCreation(mainFd: number, sharedFd: number, status: FileStatus, headerOffset: number, path: string): void {
+function discardInterruptedCreation(mainFd: number, locks: InUseLocks, status: FileStatus, headerOffset: number, path: string): void {
   throwIfHeaderIsElsewhere(mainFd, status, headerOffset, path);
-  const sharedPath = `${path}.shared`;
-  // The close protocol's test for "last one out": alone once our own shared lock is gone.
-  unlockFile(sharedFd, sharedPath);
-  if (!tryLockFile(sharedFd, "exclusive", sharedPath)) {
+  // The close protocol's test for "last one out". Openers waiting for the main
+  // lock hold no in-use lock, so only openers that have the file (LLVM's, or
+  // ours under any name) make it fail.
+  if (!locks.tryAlone()) {
+    locks.hold();
     throw new ArenaError(
       "ERR_ARENA_CORRUPT",
       `${path}: its creator died before finishing it, and other processes have it open, so it was ` +
@@ -255,11 +266,15 @@ function discardInterruptedCreation(mainFd: number, sharedFd: number, status: Fi
       { path },
     );
   }
-  truncateFile(mainFd, 0, path);
-  // Back to the shared lock every opener holds. Nobody waits on the exclusive
-  // one but new openers, who then block on the main file's lock, which we hold.
-  unlockFile(sharedFd, sharedPath);
-  lockFile(sharedFd, "shared", sharedPath);
+  try {
+    truncateFile(mainFd, 0, path);
+  } finally {
+    // Back to the shared locks every opener holds. Nobody waits on the exclusive
+    // ones but closers' probes and new openers, who then block on the main
+    // file's lock, which we hold.
+    locks.releaseAlone();
+    locks.hold();
+  }
 }
 
 /**
@@ -324,15 +339,7 @@ function readAndJudgeHeaderAt(fd: number, status: FileStatus, headerOffset: numb
 
 /** A valid header at another offset means the caller asked for the wrong one. */
 function throwIfHeaderIsElsewhere(fd: number, status: FileStatus, headerOffset: number, path: string): void {
-  const start = new Uint8Array(Math.min(status.sizeBytes, headerSearchLimitBytes));
-  const read = readAt(fd, start, 0, path);
-  const position = findHeader(start.subarray(0, read), status.sizeBytes, headerOffset);
-  if (position === undefined) return;
-  throw new ArenaError(
-    "ERR_ARENA_HEADER_MISMATCH",
-    `${path} has its header at offset ${position}, not at the requested ${headerOffset}; it was left untouched`,
-    { path },
-  );
+  throwIfHeaderIsElsewhereIn((into, offset) => readAt(fd, into, offset, path), status.sizeBytes, headerOffset, path);
 }
 
 /** Undoes a failed open: a file this opener was creating goes back to empty. */
@@ -367,7 +374,7 @@ function abandonOpen(state: {
  * step fails; the first failure is then thrown.
  */
 export function closeArena(arena: OpenArena): void {
-  const { path, mainFd, sharedFd, mapping, header, capacity } = arena;
+  const { path, mainFd, sharedFd, inUse: locks, mapping, header, capacity } = arena;
   const sharedPath = `${path}.shared`;
   let firstError: unknown;
   const attempt = (step: () => void) => {
@@ -377,20 +384,27 @@ export function closeArena(arena: OpenArena): void {
       firstError ??= error;
     }
   };
-  attempt(() => unlockFile(sharedFd, sharedPath));
+  // Alone only if no opener holds PATH.shared (LLVM's test) nor the inode lock
+  // (ours, for every name of the file: a symlink, a hard link, a bind mount or a
+  // deleted PATH.shared must not let us shrink the file under a process that
+  // maps it, which would die of SIGBUS on its next write).
   let last = false;
   attempt(() => {
-    last = tryLockFile(sharedFd, "exclusive", sharedPath);
+    last = locks.tryAlone();
   });
   if (last) {
     // Read only now: until the exclusive lock was ours, another opener could still
-    // allocate (and close) after any earlier reading. Past the capacity means full.
-    const usedBytes = Math.min(Number(Atomics.load(header, bumpPointerWord)), capacity);
+    // allocate (and close) after any earlier reading. Past the capacity means full;
+    // alone, we can say so exactly (the word can be left past the capacity by an
+    // overflowing allocation that was killed before it backed out).
+    const bumpPtr = Atomics.load(header, bumpPointerWord);
+    if (bumpPtr > BigInt(capacity)) Atomics.store(header, bumpPointerWord, BigInt(capacity));
+    const usedBytes = Math.min(Number(bumpPtr), capacity);
     attempt(() => mapping.sync());
     // Unmap before truncating: some platforms require it, and no view may outlive it.
     attempt(() => mapping.unmap());
     attempt(() => truncateFile(mainFd, usedBytes, path));
-    attempt(() => unlockFile(sharedFd, sharedPath));
+    attempt(() => locks.releaseAlone());
   } else {
     attempt(() => mapping.unmap());
   }

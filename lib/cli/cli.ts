@@ -1,18 +1,23 @@
 /**
  * The `mapped-file-arena` command (bin/mapped-file-arena.ts): `inspect FILE` prints
  * an arena file's header and health as a table (or JSON), `verify FILE` checks it
- * and says so in one line. Both only read (see inspect.ts).
+ * and says so in one line. Both only read (see inspect.ts). A database file (LLVM's
+ * DatabaseFile: a trie or a data allocator) is recognized by its magic when no
+ * --header-offset is given: its arena header is read at 16, and its table is
+ * described and, for a trie, validated (lib/trie/inspect-database.ts).
  *
  * Exit codes: 0 the header is valid (or a creation was interrupted, which the next
  * open repairs); 1 the header is invalid, the file is empty or not an arena; 2 a
  * usage error, or the path cannot be read. Errors carry the code the library
- * throws for the same file (ERR_ARENA_CORRUPT, ERR_ARENA_HEADER_MISMATCH, ...). Every failure is one line on stderr: a person
- * gets a reason, never a stack trace.
+ * throws for the same file (ERR_ARENA_CORRUPT, ERR_ARENA_HEADER_MISMATCH, ...).
+ * Every failure is one line on stderr: a person gets a reason, never a stack trace.
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ArenaError } from "../common/errors.ts";
 import { inspectArenaFile, type Inspection, type Validation } from "./inspect.ts";
+import { inspectDatabaseFile, looksLikeDatabaseFile, type DatabaseInspection } from "../trie/inspect-database.ts";
+import { databaseHeaderBytes } from "../trie/database-file.ts";
 
 /** What `main` writes and returns; the bin script forwards it to the process. */
 export interface CliResult {
@@ -25,11 +30,14 @@ const usage = `usage: mapped-file-arena <inspect|verify> FILE [--header-offset N
        mapped-file-arena help | --version
 
   inspect FILE   print the header words, space used, disk reserved, whether a process
-                 has the arena open, and whether the header is valid; a header at
-                 another offset than the one asked for is found and inspected there
-  verify FILE    check the header; exit 0 if valid, 1 if not
-  --header-offset N  where the header is (default 0, the library's default; verify
-                 then also accepts a header found elsewhere, and says where)
+                 has the arena open, and whether the header is valid; for a database
+                 file (a trie or data allocator), its table too; a header at another
+                 offset than the one asked for is found and inspected there
+  verify FILE    check the header (and a database file's table: a trie is walked
+                 whole); exit 0 if valid, 1 if not
+  --header-offset N  where the header is (default 0, the library's default; 16 for a
+                 database file, recognized by its magic; without it, verify also
+                 accepts a header found elsewhere, and says where)
   --json         machine-readable output
   --version      the version of mapped-file-arena
   help, --help   this text`;
@@ -64,7 +72,8 @@ export function main(args: string[]): CliResult {
   if (path === undefined || path === "") return usageError(`${command} needs a FILE`);
   if (extra.length > 0) return usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
   const offsetText = values["header-offset"];
-  const headerOffset = Number(offsetText ?? "0");
+  const database = offsetText === undefined && looksLikeDatabaseFile(path);
+  const headerOffset = database ? databaseHeaderBytes : Number(offsetText ?? "0");
   if (offsetText !== undefined && (!/^\d+$/.test(offsetText) || !Number.isSafeInteger(headerOffset) || headerOffset % 8 !== 0)) {
     return usageError(`--header-offset must be a non-negative multiple of 8, got ${JSON.stringify(offsetText)}`);
   }
@@ -77,14 +86,20 @@ export function main(args: string[]): CliResult {
   } catch (error) {
     return failure(error, values.json);
   }
-  const exitCode = isHealthy(inspection.validation) ? exitValid : exitInvalid;
-  if (values.json) return { exitCode, stdout: `${JSON.stringify(toJson(inspection), null, 2)}\n`, stderr: "" };
+  const tables = database && inspection.validation.status === "valid" ? inspectDatabaseFile(path, inspection.usedBytes) : undefined;
+  const healthy = isHealthy(inspection.validation) && tables?.check.status !== "invalid";
+  const exitCode = healthy ? exitValid : exitInvalid;
+  if (values.json) {
+    const body = tables === undefined ? toJson(inspection) : { ...toJson(inspection), database: tables };
+    return { exitCode, stdout: `${JSON.stringify(body, null, 2)}\n`, stderr: "" };
+  }
   if (command === "verify") {
     const offsetNote = describeOffset(inspection);
-    const line = `${path}: ${describeValidation(inspection)}${offsetNote ? `; ${offsetNote}` : ""}\n`;
+    const verdict = tables === undefined ? describeValidation(inspection) : describeDatabase(tables);
+    const line = `${path}: ${verdict}${offsetNote ? `; ${offsetNote}` : ""}\n`;
     return exitCode === exitValid ? { exitCode, stdout: line, stderr: "" } : { exitCode, stdout: "", stderr: `mapped-file-arena: ${line}` };
   }
-  return { exitCode, stdout: formatTable(inspection), stderr: "" };
+  return { exitCode, stdout: formatTable(inspection, tables), stderr: "" };
 }
 
 /** Valid, or a creation the next open redoes. An empty file is not an arena yet. */
@@ -162,7 +177,40 @@ function toJson(inspection: Inspection) {
   };
 }
 
-function formatTable(inspection: Inspection): string {
+/** verify's one line for a database file. */
+function describeDatabase(tables: DatabaseInspection): string {
+  const { check, table, trie } = tables;
+  if (check.status === "invalid") return `INVALID (${check.code}): ${check.reason}`;
+  const what = `${table.kindName} ${JSON.stringify(table.name)}`;
+  if (trie === undefined) return `valid database file, ${what}`;
+  const { records, leakedBytes } = trie.validation;
+  return `valid database file, ${what}: ${records} records, ${bytes(leakedBytes)} leaked by lost races`;
+}
+
+/** inspect's rows for a database file's table. */
+function databaseRows(tables: DatabaseInspection): [string, string][] {
+  const rows: [string, string][] = [
+    ["database", `LLVM DatabaseFile, version ${tables.version}`],
+    ["table", `${tables.table.kindName} ${JSON.stringify(tables.table.name)} at offset ${tables.table.offset}`],
+  ];
+  const { trie, dataAllocator } = tables;
+  if (trie !== undefined) {
+    const v = trie.validation;
+    rows.push(
+      ["hash / data", `${trie.hashBits} bits / ${trie.dataBytes} bytes per record`],
+      ["root / subtrie bits", `${trie.rootBits} / ${trie.subtrieBits}`],
+      ["records", `${v.records} in ${v.subtries} subtries, ${v.maxDepth} levels deep`],
+      ["reachable / leaked", `${bytes(v.reachableBytes)} / ${bytes(v.leakedBytes)}`],
+    );
+  }
+  if (dataAllocator !== undefined) {
+    rows.push(["user header", bytes(dataAllocator.userHeaderBytes)], ["blocks", `${bytes(dataAllocator.dataBytes)} after the table`]);
+  }
+  rows.push(["table check", describeDatabase(tables)]);
+  return rows;
+}
+
+function formatTable(inspection: Inspection, tables?: DatabaseInspection): string {
   const { header } = inspection;
   const { headerOffset, requestedHeaderOffset } = inspection;
   const hexWord = (value: bigint) => `0x${value.toString(16).padStart(16, "0")}  ${value}`;
@@ -170,6 +218,7 @@ function formatTable(inspection: Inspection): string {
     open: "yes (a process holds the .shared lock)",
     "not open": "no",
     "no lock file": `no (no ${inspection.path}.shared)`,
+    unknown: `unknown (${inspection.path}.shared cannot be opened)`,
   };
   const rows: [string, string][] = [
     ["file", inspection.path],
@@ -186,6 +235,7 @@ function formatTable(inspection: Inspection): string {
     ["file size", bytes(inspection.fileSizeBytes)],
     ["open by a process", open[inspection.openState]],
     ["header", describeValidation(inspection)],
+    ...(tables === undefined ? [] : databaseRows(tables)),
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}\n`).join("");

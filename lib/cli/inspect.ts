@@ -11,8 +11,10 @@
  * and judged by the same judgeHeader the arena uses before it maps anything, and
  * its size and reserved disk come from fstat.
  *
- * "Is it open?" is answered with a non-blocking exclusive flock on PATH.shared,
- * released at once: every opener holds a shared lock there until it closes. What
+ * "Is it open?" is answered first by testing the lock every opener of ours holds
+ * on the file itself under any name (F_OFD_GETLK: takes nothing), then, for
+ * LLVM's openers, with a non-blocking exclusive flock on PATH.shared, released at
+ * once: every opener holds a shared lock there until it closes. What
  * this gives up: if a process closes the arena during the instant we hold the
  * lock, its own "am I the last?" probe fails, so it skips shrinking the file to
  * its used size. Nothing is lost; the file stays at its (sparse) capacity until
@@ -21,11 +23,25 @@
  */
 import { closeSync, openSync, statSync } from "node:fs";
 import { ArenaError } from "../common/errors.ts";
-import { decodeHeader, findHeader, headerSearchLimitBytes, headerSizeBytes, judgeHeader, type HeaderWords } from "../arena/header.ts";
-import { readAt, statFile, tryLockFile, unlockFile } from "../native/native.ts";
+import {
+  decodeHeader,
+  findHeader,
+  headerSearchLimitBytes,
+  headerSizeBytes,
+  judgeHeader,
+  throwIfHeaderIsElsewhere as throwIfHeaderIsElsewhereIn,
+  type HeaderWords,
+} from "../arena/header.ts";
+import { readAt, statFile, testRange, tryLockFile, unlockFile } from "../native/native.ts";
+import { inodeLockByte } from "../arena/locks.ts";
 
 /** Whether some process has the arena open, as far as the PATH.shared lock tells. */
-export type OpenState = "open" | "not open" | "no lock file";
+/**
+ * Whether some process has the arena open: "unknown" when FILE.shared exists but
+ * cannot be opened (permissions, a symlink loop): the arena itself can still be
+ * inspected, and no Bun opener under any name was seen.
+ */
+export type OpenState = "open" | "not open" | "no lock file" | "unknown";
 
 /** What judgeHeader says about the header, as data. */
 export type Validation =
@@ -104,7 +120,7 @@ export function inspectArenaFile(path: string, options: InspectOptions = {}): In
         usedBytes,
         capacityBytes,
         usedPercent: capacityBytes === 0 ? 0 : (usedBytes / capacityBytes) * 100,
-        openState: probeOpenState(path),
+        openState: probeOpenState(fd, path),
         validation,
       };
     };
@@ -127,7 +143,7 @@ export function inspectArenaFile(path: string, options: InspectOptions = {}): In
     }
     // As create() does: a valid header at another offset means the wrong offset was asked for.
     if (options.followHeader === false) {
-      throw new ArenaError("ERR_ARENA_HEADER_MISMATCH", `${path} has its header at offset ${elsewhere}, not at ${requestedHeaderOffset}`, { path });
+      throwIfHeaderIsElsewhereIn((into, offset) => readAt(fd, into, offset, path), status.sizeBytes, requestedHeaderOffset, path);
     }
     const found = readAndValidate(fd, status.sizeBytes, elsewhere, path)!; // findHeader saw 32 bytes there
     return at(elsewhere, found.header, found.validation);
@@ -208,29 +224,33 @@ function reasonOnly(message: string, path: string): string {
 /**
  * A header records its own offset (word 3). When that word is not the offset we
  * read at, what we read is not an arena header, or the header is elsewhere
- * (judgeHeader's ERR_ARENA_HEADER_MISMATCH says where). Either way there is no
+ * (the search, throwIfHeaderIsElsewhere, says where). Either way there is no
  * table worth printing. A creation that was interrupted has 0 there.
  */
 function looksLikeHeader(header: HeaderWords, headerOffset: number): boolean {
   return header.headerOffset === BigInt(headerOffset) || (header.headerOffset === 0n && header.capacity === 0n);
 }
 
-function probeOpenState(path: string): OpenState {
+function probeOpenState(fd: number, path: string): OpenState {
+  // Our openers under any name hold the inode lock; testing it takes nothing.
+  if (testRange(fd, inodeLockByte, path) === "busy") return "open";
   const sharedPath = `${path}.shared`;
-  let fd: number;
+  let sharedFd: number;
   try {
     // Read-only and never O_CREAT: inspecting must not leave a .shared file behind.
-    fd = openSync(sharedPath, "r");
+    sharedFd = openSync(sharedPath, "r");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return "no lock file";
-    throw fromNodeError(error, sharedPath);
+    // FILE.shared is only the LLVM openers' lock file: not being able to read it
+    // is no reason to give up on the arena, whose header we have read.
+    return "unknown";
   }
   try {
-    if (!tryLockFile(fd, "exclusive", sharedPath)) return "open";
-    unlockFile(fd, sharedPath);
+    if (!tryLockFile(sharedFd, "exclusive", sharedPath)) return "open";
+    unlockFile(sharedFd, sharedPath);
     return "not open";
   } finally {
-    closeSync(fd);
+    closeSync(sharedFd);
   }
 }
 

@@ -20,10 +20,12 @@ const symbols = {
   mfa_fallocate: { args: [i32, i64, i64], returns: i64_fast },
   mfa_mmap: { args: [i32, i64], returns: i64_fast },
   mfa_munmap: { args: [i64, i64], returns: i64_fast },
+  mfa_mmap_placeholder: { args: [i64, i64], returns: i64_fast },
   mfa_msync: { args: [i64, i64], returns: i64_fast },
   mfa_pread: { args: [i32, ptr, i64, i64], returns: i64_fast },
   mfa_pwrite: { args: [i32, ptr, i64, i64], returns: i64_fast },
   mfa_fstatfs: { args: [i32, ptr, i64], returns: i64_fast },
+  mfa_range_lock: { args: [i32, i32, i64], returns: i64_fast },
 } as const;
 
 type Shim = ReturnType<typeof loadShim>;
@@ -62,13 +64,30 @@ function check(returned: number | bigint, syscall: string, path: string): number
 }
 
 const encoder = new TextEncoder();
+// Every open encodes two paths (PATH, PATH.shared); an arena reopened in a loop
+// encodes the same two again, so the last few are kept (encoding costs ~0.2 us).
+const recentPaths: { path: string; bytes: Uint8Array }[] = [];
+const recentPathsLimit = 4;
 function cString(path: string): Uint8Array {
-  return encoder.encode(`${path}\0`);
+  for (const recent of recentPaths) if (recent.path === path) return recent.bytes;
+  const bytes = encoder.encode(`${path}\0`);
+  if (recentPaths.unshift({ path, bytes }) > recentPathsLimit) recentPaths.pop();
+  return bytes;
 }
 
 /** Opens `path` read-write (O_CLOEXEC), creating it with mode 0644 if `create`. Returns the fd. */
 export function openFile(path: string, options: { create: boolean }): number {
   return check(native().mfa_open(cString(path), options.create ? 1 : 0), "open", path);
+}
+
+/**
+ * Opens an existing `path` read-write (O_CLOEXEC); returns -1, without an
+ * exception (which costs more than the open), when it does not exist.
+ */
+export function openExistingFile(path: string): number {
+  const result = Number(native().mfa_open(cString(path), 0));
+  if (result < 0 && errnoName(-result) === "ENOENT") return -1;
+  return check(result, "open", path);
 }
 
 /** Closes `fd`; `path` only names it in errors. */
@@ -103,6 +122,51 @@ export function unlockFile(fd: number, path: string): void {
   check(native().mfa_flock(fd, LOCK_UN), "flock", path);
 }
 
+// mfa_range_lock's operations (native/shim.zig).
+const RANGE_SHARED = 1;
+const RANGE_EXCLUSIVE = 2;
+const RANGE_NONBLOCKING = 4;
+const RANGE_TEST = 8;
+
+/**
+ * What a byte-range lock call did: "done"; "busy" (a non-blocking request that
+ * another holder is in the way of, or a test that found one); "unsupported" (no
+ * open-file-description locks on this platform: macOS, Linux before 3.15, some sandboxes).
+ */
+export type RangeLockResult = "done" | "busy" | "unsupported";
+
+function rangeLock(fd: number, operation: number, offsetBytes: number, path: string): RangeLockResult {
+  const result = Number(native().mfa_range_lock(fd, operation, offsetBytes));
+  if (result < 0) {
+    const name = errnoName(-result);
+    // EINVAL: a kernel without OFD locks (before Linux 3.15, some sandboxes) does
+    // not know the command; our arguments are otherwise always valid.
+    if (name === "EOPNOTSUPP" || name === "ENOTSUP" || name === "EINVAL") return "unsupported";
+    if (isWouldBlock(-result)) return "busy";
+  }
+  check(result, "fcntl", path);
+  return result === 1 ? "busy" : "done";
+}
+
+/**
+ * An open-file-description lock (Linux F_OFD_SETLK) on the one byte at
+ * `offsetBytes`: held per open file, like flock, but a lock space of its own,
+ * apart from flock's. Waits when `wait`; otherwise "busy" when another holds it.
+ */
+export function lockRange(fd: number, kind: LockKind, offsetBytes: number, path: string, wait: boolean): RangeLockResult {
+  const operation = (kind === "shared" ? RANGE_SHARED : RANGE_EXCLUSIVE) | (wait ? 0 : RANGE_NONBLOCKING);
+  return rangeLock(fd, operation, offsetBytes, path);
+}
+
+export function unlockRange(fd: number, offsetBytes: number, path: string): RangeLockResult {
+  return rangeLock(fd, 0, offsetBytes, path);
+}
+
+/** "busy" when another open file holds a lock on the byte (F_OFD_GETLK: takes nothing; works read-only). */
+export function testRange(fd: number, offsetBytes: number, path: string): RangeLockResult {
+  return rangeLock(fd, RANGE_TEST, offsetBytes, path);
+}
+
 /** What fstat says a descriptor is: only "file" can hold an arena. */
 export type FileKind = "file" | "directory" | "other";
 /** The fstat fields the arena uses. */
@@ -114,9 +178,11 @@ export interface FileStatus {
 }
 
 const kinds: FileKind[] = ["file", "directory", "other"];
+/** fstat's output words, reused: read before the next call can overwrite them. */
+const statWords = new BigInt64Array(3);
 /** fstat: size, disk reserved and kind of the open file. */
 export function statFile(fd: number, path: string): FileStatus {
-  const out = new BigInt64Array(3);
+  const out = statWords;
   check(native().mfa_fstat(fd, out), "fstat", path);
   return { sizeBytes: Number(out[0]), allocatedBytes: Number(out[1]), kind: kinds[Number(out[2])]! };
 }
@@ -169,6 +235,15 @@ export function mapFile(fd: number, lengthBytes: number, path: string): number {
 /** munmap. Every view over the range must be detached first: touching it after would crash. */
 export function unmap(address: number, lengthBytes: number, path: string): void {
   check(native().mfa_munmap(address, lengthBytes), "munmap", path);
+}
+
+/**
+ * Replaces a page-aligned range of a mapping with private zero pages (mmap
+ * MAP_FIXED | MAP_ANONYMOUS | MAP_NORESERVE): the file is no longer mapped there,
+ * but the addresses stay readable, as zeros, until the process exits.
+ */
+export function replaceWithPlaceholder(address: number, lengthBytes: number, path: string): void {
+  check(native().mfa_mmap_placeholder(address, lengthBytes), "mmap", path);
 }
 
 /** msync(MS_SYNC): writes dirty pages of the range to the file and waits. */

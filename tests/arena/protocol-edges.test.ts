@@ -24,7 +24,9 @@ import { describe, expect, test } from "bun:test";
 import { closeSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { MappedFileRegionArena } from "../../lib/index.ts";
 import { creationMarker } from "../../lib/arena/header.ts";
-import { closeFile, lockFile, openFile } from "../../lib/native/native.ts";
+import { inspectArenaFile } from "../../lib/cli/inspect.ts";
+import { closeFile, lockFile, lockRange, openFile } from "../../lib/native/native.ts";
+import { inodeLockByte } from "../../lib/arena/locks.ts";
 import { expectArenaError } from "../support/expect.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
 
@@ -65,6 +67,20 @@ describe("an unfinished creation", () => {
     // Another opener's "I have it open": a shared lock on PATH.shared.
     const other = openFile(`${path}.shared`, { create: true });
     lockFile(other, "shared", path);
+    const error = expectArenaError(() => MappedFileRegionArena.create(path, { capacity: MiB }), "ERR_ARENA_CORRUPT");
+    expect(error.message).toContain("other processes have it open");
+    expect(readFileSync(path)).toEqual(before);
+    closeFile(other, path);
+    MappedFileRegionArena.create(path, { capacity: MiB }).close();
+  });
+
+  test("is left alone while a Bun opener under another name has the file mapped (issue 8 items 2 and 5)", () => {
+    const path = freshPath(directory);
+    writeInterruptedCreation(path, 0);
+    const before = readFileSync(path);
+    // That opener's "I have it mapped", whatever its name: the lock on the inode.
+    const other = openFile(path, { create: false });
+    expect(lockRange(other, "shared", inodeLockByte, path, true)).toBe("done");
     const error = expectArenaError(() => MappedFileRegionArena.create(path, { capacity: MiB }), "ERR_ARENA_CORRUPT");
     expect(error.message).toContain("other processes have it open");
     expect(readFileSync(path)).toEqual(before);
@@ -146,4 +162,21 @@ test("a file LLVM left longer than its capacity (overflow, then last close) open
   expectArenaError(() => arena.allocateOffset(8), "ERR_ARENA_FULL");
   arena.close();
   expect(statSync(path).size).toBe(4096);
+});
+
+test("a header at 8 opened at 16 is reported at 8, by create and by inspect alike (issue 8 item 6)", () => {
+  // The words read at 16 end with the first allocation's bytes, which used to be
+  // taken for "the header is at offset 0".
+  const path = freshPath(directory);
+  const arena = MappedFileRegionArena.create(path, { capacity: MiB, headerOffset: 8 });
+  arena.append(new Uint8Array(64));
+  arena.close();
+  const before = readFileSync(path);
+  for (const wrong of [16, 0, 24]) {
+    const error = expectArenaError(() => MappedFileRegionArena.create(path, { capacity: MiB, headerOffset: wrong }), "ERR_ARENA_HEADER_MISMATCH");
+    expect(error.message).toContain(`has its header at offset 8, not at ${wrong}`);
+    const inspected = expectArenaError(() => inspectArenaFile(path, { headerOffset: wrong, followHeader: false }), "ERR_ARENA_HEADER_MISMATCH");
+    expect(inspected.message).toBe(error.message);
+  }
+  expect(readFileSync(path)).toEqual(before);
 });

@@ -3,11 +3,12 @@
 // a non-zero exit, never a stack trace; inspecting must change nothing, not even
 // create FILE.shared.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, existsSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MappedFileRegionArena } from "../../lib/index.ts";
 import { main, type CliResult } from "../../lib/cli/cli.ts";
+import { tempDirectory } from "../support/temp.ts";
 
 const bin = join(import.meta.dir, "..", "..", "bin", "mapped-file-arena.ts");
 let directory: string;
@@ -234,6 +235,38 @@ describe("bad input", () => {
     for (const flag of ["--version", "-v"]) {
       expect(run(flag)).toEqual({ exitCode: 0, stdout: `mapped-file-arena ${manifest.version}\n`, stderr: "" });
     }
+  });
+});
+
+describe("an unreadable FILE.shared (issue 8 item 8)", () => {
+  // Before the fix inspect gave up with "permission denied" (exit 2) although the
+  // arena itself is readable.
+  function expectUnknownOpenState(result: ReturnType<typeof run>) {
+    expect(result.stderr).toBe("");
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/open by a process\s+unknown/);
+    expect(result.stdout).toMatch(/header\s+valid arena/);
+  }
+
+  test("a symlink loop in its place: open state unknown, the rest reported", () => {
+    const path = makeArena("loop.arena");
+    rmSync(`${path}.shared`);
+    symlinkSync(`${path}.shared`, `${path}.shared`);
+    expectUnknownOpenState(run("inspect", path));
+  });
+
+  test("no permission to read it: open state unknown, the rest reported", () => {
+    // A folder others may enter, an arena others may read, a .shared they may not.
+    const folder = tempDirectory("mfa-cli-unreadable-");
+    chmodSync(folder, 0o755);
+    const path = join(folder, "arena.bin");
+    MappedFileRegionArena.create(path, { capacity: 1 << 20 }).close();
+    chmodSync(path, 0o644);
+    chmodSync(`${path}.shared`, 0o000);
+    // Root reads anything: run the command as nobody then (setpriv, util-linux).
+    const asUser = process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+    const result = Bun.spawnSync([...asUser, process.execPath, bin, "inspect", path], { stdout: "pipe", stderr: "pipe", cwd: folder });
+    expectUnknownOpenState({ exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() });
   });
 });
 

@@ -8,7 +8,7 @@
  * and still carrying their stamps, and returns what it finds instead of
  * asserting, so that a test of a broken variant can require it to be caught.
  */
-import type { MappedFileRegionArena } from "../../lib/index.ts";
+import { readFileSync } from "node:fs";
 
 /** The byte at index `i` of the allocation stamped with (`tag`, `sequence`). */
 export function stampByte(tag: number, sequence: number, i: number): number {
@@ -96,21 +96,29 @@ export function recordsOf(reports: ChildAllocations[]): AllocationRecord[] {
 
 /**
  * Every property a correct arena guarantees for the allocations its children
- * reported: checkAllocations over the open arena's data, [headerOffset + 32,
- * size), every problem listed; and, unless `sizeIsSum` is false (allocators that
- * may lose bytes), `size` equal to the header's end plus the rounded sizes.
+ * reported, read from the file after every opener closed (never through a
+ * mapping: a file that a bug shrank then reads short instead of killing the test
+ * runner with SIGBUS): checkAllocations over [headerOffset + 32, bumpPtr), every
+ * problem listed; the file shrunk to bumpPtr by the last close; and, unless
+ * `sizeIsSum` is false (allocators that may lose bytes), bumpPtr equal to the
+ * header's end plus the rounded sizes.
  */
-export function findViolations(
-  arena: MappedFileRegionArena,
+export function findViolationsInFile(
+  path: string,
+  headerOffset: number,
   reports: ChildAllocations[],
   { sizeIsSum = true }: { sizeIsSum?: boolean } = {},
 ): string[] {
-  const firstOffset = arena.headerOffset + 32;
+  const file = new Uint8Array(readFileSync(path));
+  if (file.length < headerOffset + 32) return [`the file is ${file.length} bytes, too short for its header`];
+  const bumpPtr = Number(new DataView(file.buffer).getBigUint64(headerOffset, true));
+  const firstOffset = headerOffset + 32;
   const records = recordsOf(reports);
-  const problems = checkAllocations(arena.bytes(0, arena.capacity), records, firstOffset, arena.size, Number.POSITIVE_INFINITY);
+  const problems = checkAllocations(file, records, firstOffset, Math.min(bumpPtr, file.length), Number.POSITIVE_INFINITY);
+  if (file.length !== bumpPtr) problems.push(`the file is ${file.length} bytes, bumpPtr is ${bumpPtr}: not shrunk by the last close`);
   const roundedTotal = records.reduce((sum, record) => sum + Math.ceil(record.size / 8) * 8, 0);
-  if (sizeIsSum && arena.size !== firstOffset + roundedTotal) {
-    problems.push(`size ${arena.size} != header end ${firstOffset} + rounded sizes ${roundedTotal}`);
+  if (sizeIsSum && bumpPtr !== firstOffset + roundedTotal) {
+    problems.push(`bumpPtr ${bumpPtr} != header end ${firstOffset} + rounded sizes ${roundedTotal}`);
   }
   return problems;
 }

@@ -6,17 +6,20 @@
  * Bun processes on one file, to show that the two implementations share the
  * file, the locks and the atomics, which is what "byte-compatible" has to mean.
  *
- *   peer PATH CAPACITY HEADER_OFFSET COUNT TAG BARRIER_OFFSET MAX_SIZE SEED MODE
+ *   peer PATH CAPACITY HEADER_OFFSET COUNT TAG MAX_SIZE SEED MODE [PARTICIPANTS CHECKPOINT_EVERY]
  *
- * BARRIER_OFFSET, when not 0, is where the test put two 64-bit words in the
- * arena (arrived, go): the peer counts itself in once it has the arena open and
- * spins until go is set (at most 60 s), so that everyone allocates at once
- * however long each took to start.
  * Makes COUNT allocations of 1..MAX_SIZE bytes, stamps each one as
  * tests/support/allocations.ts does, prints "offset size tag sequence" for each,
  * then "done", and closes. MODE "atomic" bumps with a 64-bit atomic fetch-add,
  * as LLVM does; MODE "racy" with a plain load and store, the broken variant the
  * interop test must catch. Exit status 0, or 1 with a message on stderr.
+ *
+ * With PARTICIPANTS, the file's first bytes (before a HEADER_OFFSET of at least
+ * 128) hold the test rendezvous words of tests/support/barrier.ts, used as it
+ * uses them: the peer counts itself in and waits for the parent's go; every
+ * CHECKPOINT_EVERY allocations it waits until all PARTICIPANTS have made as many;
+ * and in MODE "racy" its first bump takes a collision ticket between its load and
+ * its store (the first ticket waits for a second), so the lost update is certain.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -55,13 +59,29 @@ static uint64_t now_ms(void) {
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The rendezvous words (tests/support/barrier.ts), 64-bit from offset 0. */
+enum { ARRIVED_WORD = 0, GO_WORD = 1, CHECKPOINT_WORD = 2, COLLISION_WORD = 3, RENDEZVOUS_BYTES = 128 };
+static const uint64_t wait_limit_ms = 30000;
+
+/* Waits until words[word] >= target, yielding the core, for at most 30 s. */
+static void wait_for(uint64_t *words, int word, uint64_t target, const char *what) {
+  uint64_t deadline = now_ms() + wait_limit_ms;
+  while (__atomic_load_n(&words[word], __ATOMIC_SEQ_CST) < target) {
+    if (now_ms() > deadline) {
+      fprintf(stderr, "peer: waited 30 s for %s\n", what);
+      exit(1);
+    }
+    sched_yield();
+  }
+}
+
 static unsigned char stamp_byte(uint64_t tag, uint64_t sequence, uint64_t i) {
   return (unsigned char)((tag * 131 + sequence * 31 + i * 7 + 1) & 0xff);
 }
 
 int main(int argc, char **argv) {
-  if (argc != 10) {
-    fprintf(stderr, "usage: peer PATH CAPACITY HEADER_OFFSET COUNT TAG BARRIER_OFFSET MAX_SIZE SEED MODE\n");
+  if (argc != 9 && argc != 11) {
+    fprintf(stderr, "usage: peer PATH CAPACITY HEADER_OFFSET COUNT TAG MAX_SIZE SEED MODE [PARTICIPANTS CHECKPOINT_EVERY]\n");
     return 2;
   }
   const char *path = argv[1];
@@ -69,10 +89,15 @@ int main(int argc, char **argv) {
   uint64_t header_offset = strtoull(argv[3], NULL, 10);
   uint64_t count = strtoull(argv[4], NULL, 10);
   uint64_t tag = strtoull(argv[5], NULL, 10);
-  uint64_t barrier_offset = strtoull(argv[6], NULL, 10);
-  uint64_t max_size = strtoull(argv[7], NULL, 10);
-  uint64_t rng_state = strtoull(argv[8], NULL, 10);
-  int racy = strcmp(argv[9], "racy") == 0;
+  uint64_t max_size = strtoull(argv[6], NULL, 10);
+  uint64_t rng_state = strtoull(argv[7], NULL, 10);
+  int racy = strcmp(argv[8], "racy") == 0;
+  uint64_t participants = argc == 11 ? strtoull(argv[9], NULL, 10) : 0;
+  uint64_t checkpoint_every = argc == 11 ? strtoull(argv[10], NULL, 10) : 0;
+  if (participants > 0 && (header_offset < RENDEZVOUS_BYTES || checkpoint_every == 0)) {
+    fprintf(stderr, "peer: PARTICIPANTS needs HEADER_OFFSET >= %d and CHECKPOINT_EVERY > 0\n", RENDEZVOUS_BYTES);
+    return 2;
+  }
   uint64_t header_end = header_offset + sizeof(struct header);
 
   /* Open: a shared lock on PATH.shared for the whole session. */
@@ -122,27 +147,27 @@ int main(int argc, char **argv) {
   }
   if (lock(fd, LOCK_UN) == -1) fail("flock");
 
-  if (barrier_offset != 0) {
-    uint64_t *arrived = (uint64_t *)(base + barrier_offset), *go = arrived + 1;
-    __atomic_fetch_add(arrived, 1, __ATOMIC_SEQ_CST);
-    uint64_t deadline = now_ms() + 60000;
-    while (__atomic_load_n(go, __ATOMIC_SEQ_CST) == 0) {
-      /* spin, not sleep: start together with the other processes */
-      if (now_ms() > deadline) {
-        fprintf(stderr, "peer: no go within 60 s\n");
-        return 1;
-      }
-    }
+  uint64_t *words = (uint64_t *)base;
+  if (participants > 0) {
+    __atomic_fetch_add(&words[ARRIVED_WORD], 1, __ATOMIC_SEQ_CST);
+    wait_for(words, GO_WORD, 1, "the parent's go");
   }
 
   /* Allocate and stamp. */
   for (uint64_t sequence = 0; sequence < count; sequence++) {
+    if (participants > 0 && sequence > 0 && sequence % checkpoint_every == 0) {
+      __atomic_fetch_add(&words[CHECKPOINT_WORD], 1, __ATOMIC_SEQ_CST);
+      wait_for(words, CHECKPOINT_WORD, sequence / checkpoint_every * participants, "a checkpoint");
+    }
     rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
     uint64_t bytes = 1 + (rng_state >> 33) % max_size;
     uint64_t rounded = (bytes + 7) & ~(uint64_t)7;
     uint64_t old_end;
     if (racy) {
       old_end = *(volatile uint64_t *)&h->bump_ptr;
+      if (participants > 0 && sequence == 0 && __atomic_fetch_add(&words[COLLISION_WORD], 1, __ATOMIC_SEQ_CST) == 0) {
+        wait_for(words, COLLISION_WORD, 2, "a second racer to load before the first stores");
+      }
       *(volatile uint64_t *)&h->bump_ptr = old_end + rounded;
     } else {
       old_end = __atomic_fetch_add(&h->bump_ptr, rounded, __ATOMIC_SEQ_CST);
@@ -169,13 +194,6 @@ int main(int argc, char **argv) {
     for (uint64_t i = 0; i < bytes; i++) base[old_end + i] = stamp_byte(tag, sequence, i);
     printf("%llu %llu %llu %llu\n", (unsigned long long)old_end, (unsigned long long)bytes,
            (unsigned long long)tag, (unsigned long long)sequence);
-    /* A C loop of 20 000 allocations takes a few milliseconds, less than a
-       scheduler time slice: on a loaded machine, or beside emulated Bun
-       processes, it would run wholly before or after them. A pause every 64
-       allocations spreads it over about 300 ms, which theirs overlap. The racy
-       variant runs flat out: its lost updates need two peers in the same
-       instant, which pauses make rarer. */
-    if (!racy && barrier_offset != 0 && sequence % 64 == 63) usleep(1000);
   }
   printf("done\n");
   fflush(stdout);

@@ -125,3 +125,33 @@ test("creating an arena on a file system with no space left is an error, not SIG
   // The failed creation leaves nothing half made: an empty file or none.
   if (existsSync(path)) expect(statSync(path).size).toBe(0);
 }, 60_000);
+
+for (const [mode, what] of [
+  ["llvm-word", "an allocatedSize word that claims more than the blocks (LLVM's st_blksize * 512)"],
+  ["sparse-copy", "a sparse copy (the word kept, the blocks not)"],
+] as const) {
+  test(`${what}: a full disk is ENOSPC, not SIGBUS (issue 8 item 3)`, async () => {
+    // Before the fix the opener trusted the word: no disk was reserved for the
+    // write, and the child died of SIGBUS (observed, both modes).
+    const path = freshDisk();
+    const result = await runChild("disk-full-child.ts", [mode, path, capacity]);
+    expect(result.signalCode).toBeNull();
+    expect(result.stderr).toBe("");
+    expect(result.exitCode).toBe(0);
+    const report = lastJson(result.stdout);
+    expect(report.filled).toBeGreaterThan(0);
+    expect(report.written).toBe(false);
+    expect(report.error).toMatchObject({ name: "ArenaError", code: "ENOSPC" });
+  }, 60_000);
+}
+
+test("a block allocator serves what the arena serves when a whole block does not fit on the disk (issue 8 item 7)", async () => {
+  // Before the fix it fell back to a direct allocation only on ERR_ARENA_FULL,
+  // and refused with ENOSPC the 8 bytes the arena still had room for (observed).
+  const path = freshDisk();
+  const result = await runChild("disk-full-child.ts", ["block", path, capacity]);
+  expect(result.signalCode).toBeNull();
+  expect(result.stderr).toBe("");
+  const report = lastJson(result.stdout);
+  expect(report.small).toBe(32);
+}, 60_000);

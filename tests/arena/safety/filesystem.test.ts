@@ -9,8 +9,9 @@
  * tests check the shim masks it, and the classifier test checks the unsigned
  * value); local file systems refused by mistake (/tmp on ext4, /dev/shm on
  * tmpfs must open); a truthy non-boolean opt-in being accepted.
- * Not covered: an end-to-end refusal on a real NFS/FUSE mount (none can be
- * mounted in this sandbox).
+ * Not covered here: an end-to-end refusal on a real NFS/FUSE mount (none can be
+ * mounted in this sandbox); unsafe-filesystem.test.ts drives create() through
+ * a probe that answers "nfs".
  */
 import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";

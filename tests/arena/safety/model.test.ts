@@ -5,8 +5,10 @@
  *
  * Broken variant caught, built in: the second test runs the same engine with
  * children that bump bumpPtr with a plain read then write instead of Atomics.add,
- * and asserts the checker reports overlapping or overwritten allocations
- * (observed: every run reaches the checker's limit of 10 reported problems).
+ * and asserts the checker reports overlapping allocations. Two children's first
+ * bumps meet between their read and their write (barrier.collide), so the overlap
+ * is certain, not a race a loaded machine may never run (observed: every run
+ * reaches the checker's limit of 10 reported problems).
  * Also observed with patched copies of lib/: when every closer shrinks (not just
  * the last), children die of SIGBUS (exit 135) and the checker reports broken
  * stamps and a wrong file size in round 0.
@@ -36,7 +38,7 @@ test(`randomized rounds of create/allocate/append/close/SIGKILL keep every invar
 test("broken variant: a read-then-write bumpPtr is caught by the same checker", async () => {
   const result = await runModel({ seed: 12345, rounds: 1, dir, mode: "racy", capacity: 8 * 1024 * 1024 });
   console.log(`racy variant: ${result.problems.length} problems, e.g. ${result.problems[0]}`);
-  // Caught for what the race does (allocations overlap or overwrite each other),
-  // not for some other failure of the round.
-  expect(result.problems.some((problem) => /overlap|stamp/.test(problem))).toBe(true);
+  // Caught for what the race does (allocations overlap), not for some other
+  // failure of the round.
+  expect(result.problems.some((problem) => /overlap/.test(problem))).toBe(true);
 }, 30_000 * slowdown);

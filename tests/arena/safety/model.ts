@@ -4,7 +4,7 @@
  * many processes each round, what each does, which are SIGKILLed mid-work, and
  * in which order the survivors end (clean close or SIGKILL). After every round
  * the checker proves, from the file alone and the participants' logs:
- *  - every logged allocation is 8-aligned, inside [32, size), disjoint from every
+ *  - every logged allocation is 8-aligned, inside [header end, size), disjoint from every
  *    other (this round's and all earlier rounds') and still carries its stamp;
  *  - size <= capacity;
  * Some rounds start from no file at all, so several processes race to create it.
@@ -17,6 +17,7 @@ import { MappedFileRegionArena } from "../../../lib/index.ts";
 import { checkAllocations, parseRecords, type AllocationRecord } from "../../support/allocations.ts";
 import type { ModelChildJob } from "../../support/children/model-child.ts";
 import { lineReader, spawnChild, type Child, type LineReader } from "../../support/processes.ts";
+import { testHeaderOffset } from "../../support/barrier.ts";
 import { prng } from "../../support/random.ts";
 import { slowdown } from "../../support/speed.ts";
 
@@ -47,9 +48,12 @@ interface Participant {
   logPath: string;
 }
 
+/** The arenas' first bytes hold the test barrier; the header follows. */
+const headerEnd = testHeaderOffset + 32;
+
 function readHeader(path: string): { bumpPtr: number; fileSize: number; file: Uint8Array } {
   const file = new Uint8Array(readFileSync(path));
-  const bumpPtr = file.length >= 8 ? Number(new DataView(file.buffer).getBigUint64(0, true)) : 0;
+  const bumpPtr = file.length >= headerEnd ? Number(new DataView(file.buffer).getBigUint64(testHeaderOffset, true)) : 0;
   return { bumpPtr, fileSize: file.length, file };
 }
 
@@ -73,7 +77,7 @@ export async function runModel(options: ModelOptions): Promise<ModelResult> {
     }
     const count = 2 + Math.floor(random() * 3);
     const parentHolds = random() < 0.25;
-    const held = parentHolds ? MappedFileRegionArena.create(path, { capacity }) : undefined;
+    const held = parentHolds ? MappedFileRegionArena.create(path, { capacity, headerOffset: testHeaderOffset }) : undefined;
     const startAtMs = Date.now() + 150 * slowdown;
     const participants: Participant[] = [];
     for (let i = 0; i < count; i++) {
@@ -106,7 +110,9 @@ export async function runModel(options: ModelOptions): Promise<ModelResult> {
       }
     });
     for (const p of participants) {
-      if (random() < 0.3) {
+      // Not in racy mode: a child killed before its first allocation would leave
+      // the other waiting for it at the collision (see model-child.ts).
+      if (random() < 0.3 && mode !== "racy") {
         const delayMs = Math.floor(random() * 250);
         timers.push(setTimeout(() => {
           // Only a child still running is ours to kill: one that already ended
@@ -166,14 +172,14 @@ export async function runModel(options: ModelOptions): Promise<ModelResult> {
     }
     const { bumpPtr, fileSize, file } = readHeader(path);
     const size = Math.min(bumpPtr, capacity);
-    if (fileSize > 0 && (size < 32 || size % 8 !== 0)) fail(round, `size ${size} (bumpPtr ${bumpPtr}) is not a valid size`);
+    if (fileSize > 0 && (size < headerEnd || size % 8 !== 0)) fail(round, `size ${size} (bumpPtr ${bumpPtr}) is not a valid size`);
     if (fileSize > capacity) fail(round, `file is ${fileSize} bytes, past the capacity ${capacity}`);
     if (lastEnd === "clean" && fileSize !== size) fail(round, `last opener closed cleanly but the file is ${fileSize} bytes, size is ${size}`);
     if (lastEnd === "killed-open" && fileSize !== capacity) fail(round, `last opener was killed while open but the file is ${fileSize} bytes, not ${capacity}`);
     if (lastEnd === "none" && fileSize !== capacity && fileSize !== size && fileSize !== 0) {
       fail(round, `everyone was killed mid-work; the file is ${fileSize} bytes, neither size ${size} nor capacity ${capacity}`);
     }
-    for (const problem of checkAllocations(file, records, 32, size)) fail(round, problem);
+    for (const problem of checkAllocations(file, records, headerEnd, size)) fail(round, problem);
     result.allocations += records.length - checkedBefore;
     if (lastEnd === "clean") result.cleanLastCloses++;
     options.log?.(

@@ -133,3 +133,15 @@ test("a directory is ERR_ARENA_NOT_A_FILE and gets no .shared companion", () => 
   expect(statSync(path).isDirectory()).toBe(true);
   expect(existsSync(`${path}.shared`)).toBe(false);
 }, 60_000);
+
+test("an arena file longer than its capacity is refused and untouched (issue 8 item 9a)", () => {
+  // A valid header (capacity 4096, bumpPtr 64) in a file of 8192 bytes: not the
+  // LLVM overflow close (that leaves the file exactly bumpPtr long, past the
+  // capacity). Without the check, opening and closing it cut it to 64 bytes.
+  const bytes = new Uint8Array(8192).fill(0x5a);
+  const view = new DataView(bytes.buffer);
+  [64n, 4096n, 4096n, 0n].forEach((word, index) => view.setBigUint64(index * 8, word, true));
+  const path = foreign(bytes);
+  expect(expectRefused(path, ["ERR_ARENA_CORRUPT"], { capacity: 4096 })).toBe("ERR_ARENA_CORRUPT");
+  expect(statSync(path).size).toBe(8192);
+});

@@ -1,14 +1,18 @@
 /**
  * The allocation loop shared by the process child (allocator.ts) and the Worker
- * (allocator-worker.ts): open the arena, wait for a common start time so that
+ * (allocator-worker.ts): open the arena, wait on the start barrier so that
  * everyone allocates at once, allocate `count` stamped allocations, report them.
+ * The arena's first testHeaderOffset bytes hold the barrier (../barrier.ts).
  *
  * mode "racy" is the deliberately broken variant: it bumps the header's bumpPtr
  * with a plain read and then a plain write instead of Atomics.add, as a naive
- * port would. Tests run it to show their checker sees the overlaps it causes.
+ * port would. Its first bump meets another participant's between the read and
+ * the write (barrier.collide), so that at least two allocations overlap on any
+ * machine, however the scheduler runs the participants; the rest race freely.
  */
 import { MappedFileRegionArena } from "../../../lib/index.ts";
 import { fillStamp, type AllocationRecord } from "../allocations.ts";
+import { barrier, testHeaderOffset } from "../barrier.ts";
 import { prng } from "../random.ts";
 
 export interface AllocateJob {
@@ -18,48 +22,38 @@ export interface AllocateJob {
   tag: number;
   seed: number;
   maxSize: number;
-  startAtMs: number;
-  /**
-   * Instead of startAtMs: the offset of two words in the arena (arrived, go). The
-   * child counts itself in and spins until the parent sets go (at most 60 s).
-   */
-  barrierOffset?: number;
   mode: "atomic" | "racy";
   instances: number;
-}
-
-/** Two 64-bit words at `offset` in the arena: a start barrier's (arrived, go). */
-export function arenaWords(arena: MappedFileRegionArena, offset: number): BigInt64Array {
-  const bytes = arena.bytes(offset, 16);
-  return new BigInt64Array(bytes.buffer, bytes.byteOffset, 2);
+  /**
+   * When set, every `every` allocations all `participants` (the same count each)
+   * meet at a checkpoint, so their allocations interleave in the file for certain.
+   */
+  checkpoints?: { every: number; participants: number };
 }
 
 export function runAllocateJob(job: AllocateJob): { records: AllocationRecord[]; arenas: MappedFileRegionArena[] } {
   const arenas: MappedFileRegionArena[] = [];
-  for (let i = 0; i < job.instances; i++) arenas.push(MappedFileRegionArena.create(job.path, { capacity: job.capacity }));
+  const open = () => MappedFileRegionArena.create(job.path, { capacity: job.capacity, headerOffset: testHeaderOffset });
+  for (let i = 0; i < job.instances; i++) arenas.push(open());
+  const rendezvous = barrier(arenas[0]!);
   const random = prng(job.seed);
   const records: AllocationRecord[] = [];
-  if (job.barrierOffset !== undefined) {
-    const words = arenaWords(arenas[0]!, job.barrierOffset);
-    Atomics.add(words, 0, 1n);
-    const deadline = Date.now() + 60_000;
-    while (Atomics.load(words, 1) === 0n) {
-      if (Date.now() > deadline) throw new Error("no go from the parent within 60 s");
-    }
-  }
-  while (Date.now() < job.startAtMs) {
-    // Spin: a sleep has millisecond granularity and would spread the start.
-  }
+  rendezvous.arriveAndWait();
   for (let sequence = 0; sequence < job.count; sequence++) {
+    const { checkpoints } = job;
+    if (checkpoints !== undefined && sequence > 0 && sequence % checkpoints.every === 0) {
+      rendezvous.checkpoint(sequence / checkpoints.every, checkpoints.participants);
+    }
     const arena = arenas[sequence % arenas.length]!;
     const size = 1 + Math.floor(random() * job.maxSize);
     let offset: number;
     if (job.mode === "racy") {
-      const view = arena.bytes(0, 32);
+      const view = arena.bytes(testHeaderOffset, 32);
       const header = new BigInt64Array(view.buffer, view.byteOffset, 4);
       const old = Number(header[0]); // plain read...
       const rounded = Math.ceil(size / 8) * 8;
       if (old + rounded > arena.capacity) break;
+      if (sequence === 0) rendezvous.collide();
       header[0] = BigInt(old + rounded); // ...then plain write: loses any add made in between
       offset = old;
     } else {

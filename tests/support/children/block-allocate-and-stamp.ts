@@ -12,7 +12,7 @@
  * MODE "block" uses arena.blockAllocator. MODE "plain-store-tail" is a hand-made
  * block allocator that gives every tail back with a plain store of the bump
  * pointer, without checking that nothing came after: the broken variant the test
- * must catch.
+ * must catch, staged so that it overlaps for certain (see brokenBlockAllocator).
  */
 import { MappedFileRegionArena } from "../../../lib/index.ts";
 import { fillStamp } from "../allocations.ts";
@@ -27,16 +27,38 @@ const arena = MappedFileRegionArena.create(path!, { capacity: 64 * 1024 * 1024, 
 const header = arena.bytes(testHeaderOffset, 32);
 const bumpWord = new BigInt64Array(header.buffer, header.byteOffset, 1);
 
+const rendezvous = barrier(arena);
+
+/**
+ * The bug does harm only when something was allocated after a block before its
+ * tail is given back. Left to the scheduler that is likely, not certain, so the
+ * first give-back of each child is staged (the race has exactly two children):
+ * both wait until each holds one block (checkpoint 1; nothing else is allocated
+ * yet, so the blocks are adjacent); the child whose block comes first gives its
+ * tail back, moving the bump pointer back under the other's block, and takes its
+ * next block there while the other waits (checkpoint 2). The allocation that did
+ * not fit in the tail starts in it and runs onto the other child's first one.
+ */
 function brokenBlockAllocator() {
   let next = 0;
   let end = -1;
+  let staged = true;
   return {
     allocateOffset(size: number): number {
       const rounded = Math.ceil(size / 8) * 8;
       if (next + rounded > end) {
+        const stage = staged && end !== -1;
+        let leads = false;
+        if (stage) {
+          staged = false;
+          rendezvous.checkpoint(1, 2);
+          leads = end < Number(Atomics.load(bumpWord, 0));
+          if (!leads) rendezvous.checkpoint(2, 2);
+        }
         if (end !== -1) bumpWord[0] = BigInt(next); // the bug: no compare-and-swap
         next = arena.allocateOffset(blockSize);
         end = next + blockSize;
+        if (stage && leads) rendezvous.checkpoint(2, 2);
       }
       const start = next;
       next += rounded;
@@ -48,7 +70,7 @@ function brokenBlockAllocator() {
 }
 
 const allocator = mode === "plain-store-tail" ? brokenBlockAllocator() : arena.blockAllocator(blockSize);
-barrier(arena).arriveAndWait();
+rendezvous.arriveAndWait();
 const allocations: [number, number][] = [];
 let random = child * 7919 + 1;
 for (let sequence = 0; sequence < count; sequence++) {

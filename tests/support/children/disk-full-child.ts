@@ -9,8 +9,16 @@
  *                  than LLVM's 1 MiB increment covers) and writes all of it.
  *  create-on-full  creates an arena on a file system with no space left; prints a
  *                  JSON report of the error (or of success).
+ *  llvm-word       an arena at full size whose allocatedSize word says 2 MiB (what LLVM
+ *                  stores: st_blksize * 512) while only its header page has disk; fills
+ *                  the disk, then allocates 1 MiB and writes it all.
+ *  block           fills the disk but 128 KiB, then asks a block allocator of 1 MiB
+ *                  blocks for 8 bytes (the arena itself still serves them).
+ *  sparse-copy     an arena with a 1 MiB allocation of zeros, copied with
+ *                  `cp --sparse=always` (the zeros become holes); fills the disk, opens the
+ *                  copy and writes the allocation it holds.
  */
-import { openSync, writeSync, closeSync } from "node:fs";
+import { closeSync, openSync, rmSync, truncateSync, writeSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { ArenaError, MappedFileRegionArena } from "../../../lib/index.ts";
 import { fillStamp, stampByte } from "../allocations.ts";
@@ -112,6 +120,60 @@ if (mode === "append") {
   } catch (error) {
     report({ filled, created: false, error: errorReport(error) });
   }
+} else if (mode === "llvm-word") {
+  const fd = openSync(path, "w");
+  const header = new DataView(new ArrayBuffer(32));
+  [32n, 2n * 1024n * 1024n, BigInt(capacity), 0n].forEach((word, index) => header.setBigUint64(index * 8, word, true));
+  writeSync(fd, new Uint8Array(header.buffer), 0, 32, 0);
+  closeSync(fd);
+  truncateSync(path, capacity); // full size, sparse: the word is all that says "reserved"
+  const filled = fillFileSystem(dirname(path));
+  writeWhatIsAllocated(path, filled);
+} else if (mode === "block") {
+  const filled = fillFileSystem(dirname(path));
+  truncateSync(join(dirname(path), "filler"), filled - 128 * 1024); // 128 KiB free again
+  const arena = MappedFileRegionArena.create(path, { capacity });
+  const block = arena.blockAllocator(1024 * 1024);
+  let small: object | number;
+  try {
+    small = block.append(new Uint8Array(8).fill(4));
+  } catch (error) {
+    small = errorReport(error);
+  }
+  block.close();
+  arena.close();
+  report({ filled, small });
+} else if (mode === "sparse-copy") {
+  const original = join(dirname(path), "original.arena");
+  const source = MappedFileRegionArena.create(original, { capacity });
+  source.allocateOffset(1024 * 1024); // zeros: a sparse copy makes them holes
+  source.append(new Uint8Array(64).fill(9));
+  source.close();
+  const copy = Bun.spawnSync(["cp", "--sparse=always", original, path]);
+  if (copy.exitCode !== 0) throw new Error(`cp failed: ${copy.stderr}`);
+  rmSync(original);
+  rmSync(`${original}.shared`);
+  const filled = fillFileSystem(dirname(path));
+  try {
+    const arena = MappedFileRegionArena.create(path, { capacity });
+    arena.bytes(32, 1024 * 1024).fill(7); // the allocation handed out before the copy: SIGBUS if a hole
+    arena.close();
+    report({ filled, written: true });
+  } catch (error) {
+    report({ filled, written: false, error: errorReport(error) });
+  }
 } else {
   throw new Error(`unknown mode ${mode}`);
+}
+
+/** Opens the arena at `path`, allocates 1 MiB and writes all of it; reports how that ended. */
+function writeWhatIsAllocated(path: string, filled: number): void {
+  try {
+    const arena = MappedFileRegionArena.create(path, { capacity });
+    arena.allocate(1024 * 1024).fill(7); // SIGBUS here if the disk was not reserved
+    arena.close();
+    report({ filled, written: true });
+  } catch (error) {
+    report({ filled, written: false, error: errorReport(error) });
+  }
 }

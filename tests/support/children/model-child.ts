@@ -6,11 +6,14 @@
  * that a SIGKILL loses at most an allocation it never logged. Prints "done", then
  * waits for "close" on stdin, closes everything and prints "closed".
  *
- * mode "racy" is the broken variant: plain read then write of bumpPtr.
+ * mode "racy" is the broken variant: plain read then write of bumpPtr. Its first
+ * allocation of a nonzero size meets another child's between the read and the
+ * write (barrier.collide), so two allocations overlap for certain.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import { ArenaError, MappedFileRegionArena } from "../../../lib/index.ts";
 import { fillStamp, formatRecord } from "../allocations.ts";
+import { barrier, testHeaderOffset } from "../barrier.ts";
 import { prng } from "../random.ts";
 
 export interface ModelChildJob {
@@ -28,19 +31,25 @@ export interface ModelChildJob {
 const job = JSON.parse(process.argv[2]!) as ModelChildJob;
 const random = prng(job.seed);
 const log = openSync(job.logPath, "a");
-const open = () => MappedFileRegionArena.create(job.path, { capacity: job.capacity });
+const open = () => MappedFileRegionArena.create(job.path, { capacity: job.capacity, headerOffset: testHeaderOffset });
 const arenas = Array.from({ length: job.instances }, open);
 process.stdout.write("open\n");
 while (Date.now() < job.startAtMs) {
   // spin until everyone starts together
 }
 
+let collided = false;
 function racyAllocate(arena: MappedFileRegionArena, size: number): number {
-  const view = arena.bytes(0, 32);
+  const view = arena.bytes(testHeaderOffset, 32);
   const header = new BigInt64Array(view.buffer, view.byteOffset, 4);
   const old = Number(header[0]);
   const rounded = Math.ceil(size / 8) * 8;
   if (old + rounded > arena.capacity) throw new ArenaError("ERR_ARENA_FULL", "full");
+  // An empty allocation writes nothing: a stale write-back of it could move the
+  // pointer back between the colliding reads and spoil the certain overlap.
+  if (rounded === 0) return old;
+  if (!collided) barrier(arena).collide();
+  collided = true;
   header[0] = BigInt(old + rounded);
   return old;
 }

@@ -1,0 +1,170 @@
+/**
+ * OnDiskDataAllocator: LLVM's data pool (llvm/lib/CAS/OnDiskDataAllocator.cpp),
+ * a DatabaseFile whose one table hands out variable-size blocks by offset.
+ *
+ * Table (kind 2), offsets from its start:
+ *   0  generic header (kind u16, name size u16, name offset i32 = 24 + user header size)
+ *   8  i64 allocator offset (0, reserved by LLVM for free lists)
+ *  16  u64 user header size
+ *  24  the user header (zeroed, then the caller's initializer), then the name, NUL
+ * Blocks: raw bytes, 8-aligned, no header; the caller keeps (offset, size).
+ *
+ * Allocation is the arena's (one atomic add). `get` checks a stored (offset,
+ * size) before making a view: after the table, and ending at or below the bump
+ * pointer. LLVM refuses a block that ends exactly at the bump pointer (it tests
+ * offset + size >= size()); we accept it, so the last block written is readable.
+ */
+import { closedError } from "../common/errors.ts";
+import { optionalBoolean, optionalFunction, requireNonNegativeInteger } from "../common/arguments.ts";
+import { corruptAt, headerMismatch } from "./corruption.ts";
+import { DatabaseFile, TableKind, type ByteViews, type RootTable } from "./database-file.ts";
+
+export const dataAllocatorHeaderBytes = 24;
+export const userHeaderSizeAt = 16;
+
+export interface DataAllocatorOptions {
+  /** The table's name; an existing file must hold a data allocator of this name. */
+  name: string;
+  /** Bytes: the file's mapping size, fixed when it is created; at most 2 GiB here. */
+  capacity: number;
+  /** Bytes of user header for a new file (default 0). An existing file must have the same, when given. */
+  userHeaderBytes?: number;
+  /** Fills a new file's user header (zeroed before), once, in the creating process. */
+  initializeUserHeader?: (header: Uint8Array) => void;
+  allowUnsafeFileSystem?: boolean;
+}
+
+/** A block as LLVM's OnDiskPtr: its offset and a view of its bytes. */
+export interface DataBlock {
+  offset: number;
+  data: Uint8Array;
+}
+
+/**
+ * A persistent pool of variable-size blocks, addressed by file offset, shared by
+ * every process that opens the file.
+ *
+ * ```ts
+ * using pool = OnDiskDataAllocator.create("data.db", { name: "data", capacity: 1 << 30 });
+ * const { offset, data } = pool.allocate(5); data.set(bytes);
+ * pool.get(offset, 5); // the same bytes, in any process
+ * ```
+ */
+export class OnDiskDataAllocator implements Disposable {
+  readonly path: string;
+  readonly name: string;
+  readonly capacity: number;
+  readonly userHeaderBytes: number;
+  #file: DatabaseFile | null;
+  #bytes: Uint8Array | null;
+  /** No block starts below this: the end of the table. */
+  readonly #floor: number;
+  #knownEnd: number;
+
+  static create(path: string, options: DataAllocatorOptions): OnDiskDataAllocator {
+    if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+    const requested = options.userHeaderBytes === undefined ? undefined : requireNonNegativeInteger(options.userHeaderBytes, "options.userHeaderBytes");
+    if (requested !== undefined && requested > 0xffffffff - dataAllocatorHeaderBytes) throw new RangeError(`options.userHeaderBytes is too large: ${requested}`);
+    const initialize = optionalFunction<(header: Uint8Array) => void>(options.initializeUserHeader, "options.initializeUserHeader");
+    const userHeaderBytes = requested ?? 0;
+    const file = DatabaseFile.open(path, {
+      capacity: options.capacity,
+      allowUnsafeFileSystem: optionalBoolean(options.allowUnsafeFileSystem, "options.allowUnsafeFileSystem"),
+      table: {
+        kind: TableKind.dataAllocator,
+        name: options.name,
+        nameRelOffset: dataAllocatorHeaderBytes + userHeaderBytes,
+        initialize: (_arena, views, tableOffset) => {
+          views.view.setBigUint64(tableOffset + userHeaderSizeAt, BigInt(userHeaderBytes), true);
+          const header = tableOffset + dataAllocatorHeaderBytes;
+          views.bytes.fill(0, header, header + userHeaderBytes);
+          initialize?.(new Uint8Array(views.bytes.buffer as ArrayBuffer, header, userHeaderBytes));
+        },
+        judge: (views, table, size) => judgeDataAllocatorTable(views, table, size, path, options.name, requested),
+      },
+    });
+    return new OnDiskDataAllocator(file, options.name);
+  }
+
+  private constructor(file: DatabaseFile, name: string) {
+    const { table, views, path } = file;
+    const stored = views.view.getBigUint64(table.offset + userHeaderSizeAt, true);
+    this.path = path;
+    this.name = name;
+    this.capacity = file.arena.capacity;
+    this.userHeaderBytes = Number(stored);
+    this.#file = file;
+    this.#bytes = views.bytes;
+    this.#floor = table.end;
+    this.#knownEnd = file.size;
+  }
+
+  /** Allocates `size` bytes (8-aligned) and returns its offset and a view. */
+  allocate(size: number): DataBlock {
+    const offset = this.allocateOffset(size);
+    return { offset, data: new Uint8Array(this.#bytes!.buffer as ArrayBuffer, offset, size) };
+  }
+
+  /** Allocates `size` bytes and returns only the offset. */
+  allocateOffset(size: number): number {
+    const file = this.#file;
+    if (file === null) throw closedError(this.path);
+    return file.arena.allocateOffset(size);
+  }
+
+  /**
+   * A view of `size` bytes at `offset`, a stored block. ERR_ARENA_CORRUPT if they
+   * are not wholly between the table's end and the bump pointer.
+   */
+  get(offset: number, size: number): Uint8Array {
+    const bytes = this.#bytes;
+    if (bytes === null) throw closedError(this.path);
+    requireNonNegativeInteger(offset, "offset");
+    requireNonNegativeInteger(size, "size");
+    const end = offset + size;
+    if (offset < this.#floor || (end > this.#knownEnd && end > (this.#knownEnd = this.#file!.size))) {
+      throw corruptAt(this.path, offset, `a block of ${size} bytes there is not between the table end 0x${this.#floor.toString(16)} and the bump pointer 0x${this.#knownEnd.toString(16)}`);
+    }
+    return new Uint8Array(bytes.buffer as ArrayBuffer, offset, size);
+  }
+
+  /** The user header: userHeaderBytes, a view of the file. */
+  get userHeader(): Uint8Array {
+    const file = this.#file;
+    if (file === null) throw closedError(this.path);
+    return new Uint8Array(this.#bytes!.buffer as ArrayBuffer, file.table.offset + dataAllocatorHeaderBytes, this.userHeaderBytes);
+  }
+
+  /** The bump pointer of the file. */
+  get size(): number {
+    return this.#file?.size ?? 0;
+  }
+
+  get closed(): boolean {
+    return this.#file === null;
+  }
+
+  close(): void {
+    const file = this.#file;
+    if (file === null) return;
+    this.#file = null;
+    this.#bytes = null;
+    file.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Judges an existing data allocator table's header: the user header inside the file, of the size asked for. */
+function judgeDataAllocatorTable(views: ByteViews, table: RootTable, size: number, path: string, name: string, requested: number | undefined): void {
+  if (table.offset + dataAllocatorHeaderBytes > size) throw corruptAt(path, table.offset, "the data allocator table header runs past the bump pointer");
+  const stored = views.view.getBigUint64(table.offset + userHeaderSizeAt, true);
+  if (BigInt(table.offset + dataAllocatorHeaderBytes) + stored > BigInt(size)) {
+    throw corruptAt(path, table.offset + userHeaderSizeAt, `user header size ${stored} runs past the bump pointer 0x${size.toString(16)}`);
+  }
+  if (requested !== undefined && stored !== BigInt(requested)) {
+    throw headerMismatch(path, name, `mismatched user header size (expected: ${requested}, observed: ${stored})`);
+  }
+}

@@ -1,0 +1,302 @@
+/**
+ * LLVM's DatabaseFile (llvm/lib/CAS/DatabaseFile.h): an arena file that starts
+ * with a 16-byte header of its own and holds one named table.
+ *
+ *   offset 0   u32  magic 0xDA7ABA53
+ *   offset 4   u32  version 1
+ *   offset 8   i64  root table offset (0 until the table is added)
+ *   offset 16  the arena header (MappedFileRegionArena, headerOffset 16)
+ *   offset 48  the first allocation: the table
+ *
+ * Every table starts with a generic 8-byte header: kind u16 (1 trie, 2 data
+ * allocator), name size u16, name offset i32 relative to the table. The name is
+ * stored with a NUL after it. See docs/design/trie.md for every byte.
+ *
+ * The effect we want: one call opens or creates the file, and whoever gets the
+ * object back holds a table that is the kind, name and shape they asked for, or
+ * an ArenaError that says what differs. So the table is written inside the
+ * arena's onCreate (exclusive access, and a failure leaves an empty file for the
+ * next opener), and an existing file is judged before anything reads through a
+ * stored offset: the root table offset, the name's offset and size are bounds-
+ * checked against the bump pointer. LLVM trusts them.
+ *
+ * An existing file is judged twice: from a pread snapshot before the arena opens
+ * it (so a file of another kind, name or shape is refused with not a byte
+ * changed: opening refreshes the arena's allocatedSize word), and again over the
+ * mapping, which is what counts. Opening is split from judging (`judgeDatabase`,
+ * `NewTable.judge`), so a read-only open can reuse the checks when the arena
+ * gets one.
+ */
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { MappedFileRegionArena } from "../arena/arena.ts";
+import { ArenaError } from "../common/errors.ts";
+import { requireNonNegativeInteger, requireString } from "../common/arguments.ts";
+import { alignUp8, corruptAt, headerMismatch } from "./corruption.ts";
+
+export const databaseMagic = 0xda7aba53;
+export const databaseVersion = 1;
+/** Magic, version, root table offset: 16 bytes, and where the arena header goes. */
+export const databaseHeaderBytes = 16;
+export const rootTableOffsetAt = 8;
+/** The arena header is 32 bytes: the table is the first allocation, at 48. */
+export const firstAllocationOffset = databaseHeaderBytes + 32;
+/** Kind u16, name size u16, name offset i32. */
+export const genericTableHeaderBytes = 8;
+
+export const TableKind = { trieRawHashMap: 1, dataAllocator: 2 } as const;
+const kindNames: Record<number, string> = { 1: "a trie (OnDiskTrieRawHashMap)", 2: "a data allocator (OnDiskDataAllocator)" };
+
+/**
+ * 2 GiB: every offset then fits a signed 32-bit integer, which keeps the trie's
+ * walk in integer arithmetic and lets it read a slot as two 32-bit loads
+ * (trie-layout.ts). The whole mapping is also one JavaScript buffer.
+ */
+export const maxDatabaseCapacity = 2 ** 31;
+
+/** What the judges read: bytes of the file from offset 0 (the mapping, or a snapshot). */
+export interface ByteViews {
+  bytes: Uint8Array;
+  view: DataView;
+}
+
+/** Long-lived views over the whole mapping: the hot paths index into these. */
+export interface MappingViews extends ByteViews {
+  int32: Int32Array;
+  int64: BigInt64Array;
+}
+
+/** What a new table looks like: the kind-specific part is written by `initialize`. */
+export interface NewTable {
+  kind: number;
+  name: string;
+  /** Where the name starts, relative to the table: the size of the table's own header. */
+  nameRelOffset: number;
+  /** Fills the kind-specific fields of a table just allocated at `tableOffset` (inside onCreate). */
+  initialize(arena: MappedFileRegionArena, views: MappingViews, tableOffset: number): void;
+  /**
+   * Judges the kind-specific header of an existing table (identity already
+   * checked): throws ERR_ARENA_HEADER_MISMATCH or ERR_ARENA_CORRUPT. `size` is the
+   * bump pointer; nothing at or past it may be read.
+   */
+  judge(views: ByteViews, table: RootTable, size: number): void;
+}
+
+export interface DatabaseOpenOptions {
+  capacity: number;
+  allowUnsafeFileSystem?: boolean;
+  table: NewTable;
+}
+
+/** The generic table header of the file's root table, judged. */
+export interface RootTable {
+  offset: number;
+  kind: number;
+  nameSize: number;
+  nameRelOffset: number;
+  /** Where the table's allocation ends (name and NUL included, rounded to 8). */
+  end: number;
+}
+
+export class DatabaseFile implements Disposable {
+  readonly path: string;
+  readonly arena: MappedFileRegionArena;
+  readonly views: MappingViews;
+  readonly table: RootTable;
+
+  private constructor(arena: MappedFileRegionArena, views: MappingViews, table: RootTable) {
+    this.path = arena.path;
+    this.arena = arena;
+    this.views = views;
+    this.table = table;
+  }
+
+  /**
+   * Opens the database file at `path`, creating it with `options.table` if it does
+   * not exist. Throws ERR_ARENA_HEADER_MISMATCH if the file holds another kind or
+   * name of table, ERR_ARENA_CORRUPT if its headers cannot be right.
+   */
+  static open(path: string, options: DatabaseOpenOptions): DatabaseFile {
+    requireString(path, "path");
+    const capacity = requireNonNegativeInteger(options.capacity, "options.capacity");
+    if (capacity > maxDatabaseCapacity) {
+      throw new RangeError(`options.capacity must be at most ${maxDatabaseCapacity} (2 GiB), got ${capacity}`);
+    }
+    const nameBytes = encodeName(options.table.name);
+    precheckExisting(path, options.table, nameBytes);
+    const arena = MappedFileRegionArena.create(path, {
+      capacity,
+      headerOffset: databaseHeaderBytes,
+      allowUnsafeFileSystem: options.allowUnsafeFileSystem ?? false,
+      onCreate: (fresh) => createTable(fresh, options.table, nameBytes),
+    });
+    try {
+      if (arena.capacity > maxDatabaseCapacity) {
+        throw tooLarge(path, BigInt(arena.capacity));
+      }
+      const views = mappingViews(arena);
+      const table = judgeDatabase(views, arena.size, path);
+      checkTableIdentity(views, table, options.table.kind, nameBytes, options.table.name, path);
+      options.table.judge(views, table, arena.size);
+      return new DatabaseFile(arena, views, table);
+    } catch (error) {
+      arena.close();
+      throw error;
+    }
+  }
+
+  /** The bump pointer: every byte below it has been handed out. */
+  get size(): number {
+    return this.arena.size;
+  }
+
+  get closed(): boolean {
+    return this.arena.closed;
+  }
+
+  close(): void {
+    this.arena.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function tooLarge(path: string, capacity: bigint): ArenaError {
+  return new ArenaError("ERR_ARENA_TOO_LARGE", `${path} has capacity ${capacity}; at most ${maxDatabaseCapacity} (2 GiB) is supported here`, { path });
+}
+
+/** Views over the whole mapping, from the arena's one buffer (detached by the arena on close). */
+export function mappingViews(arena: MappedFileRegionArena): MappingViews {
+  const whole = arena.bytes(0, arena.capacity);
+  const buffer = whole.buffer as ArrayBuffer;
+  const length = arena.capacity;
+  return {
+    bytes: new Uint8Array(buffer, whole.byteOffset, length),
+    view: new DataView(buffer, whole.byteOffset, length),
+    int32: new Int32Array(buffer, whole.byteOffset, Math.floor(length / 4)),
+    int64: new BigInt64Array(buffer, whole.byteOffset, Math.floor(length / 8)),
+  };
+}
+
+function encodeName(name: string): Uint8Array {
+  requireString(name, "options.name");
+  const bytes = new TextEncoder().encode(name);
+  if (bytes.length > 0xffff) throw new RangeError(`options.name must be at most 65535 bytes in UTF-8, got ${bytes.length}`);
+  return bytes;
+}
+
+/** onCreate: the database header, then the table as the first allocation, then the root pointer. */
+function createTable(arena: MappedFileRegionArena, table: NewTable, nameBytes: Uint8Array): void {
+  const views = mappingViews(arena);
+  views.view.setUint32(0, databaseMagic, true);
+  views.view.setUint32(4, databaseVersion, true);
+  views.view.setBigInt64(rootTableOffsetAt, 0n, true);
+  const offset = arena.allocateOffset(table.nameRelOffset + nameBytes.length + 1);
+  views.bytes.fill(0, offset, offset + alignUp8(table.nameRelOffset + nameBytes.length + 1));
+  views.view.setUint16(offset, table.kind, true);
+  views.view.setUint16(offset + 2, nameBytes.length, true);
+  views.view.setInt32(offset + 4, table.nameRelOffset, true);
+  views.bytes.set(nameBytes, offset + table.nameRelOffset);
+  table.initialize(arena, views, offset);
+  // LLVM's addTable compare-and-swaps this from 0; onCreate has the file to itself.
+  Atomics.store(views.int64, rootTableOffsetAt >>> 3, BigInt(offset));
+}
+
+/**
+ * Judges the database header and the root table's generic header of a mapped
+ * file whose bump pointer is `size`. Reads no stored offset before checking it.
+ */
+export function judgeDatabase(views: ByteViews, size: number, path: string): RootTable {
+  const { view } = views;
+  const magic = view.getUint32(0, true);
+  if (magic !== databaseMagic) {
+    throw new ArenaError(
+      "ERR_ARENA_HEADER_MISMATCH",
+      `${path} is not an LLVM database file: magic 0x${magic.toString(16)}, expected 0x${databaseMagic.toString(16)}`,
+      { path },
+    );
+  }
+  const version = view.getUint32(4, true);
+  if (version !== databaseVersion) {
+    throw new ArenaError("ERR_ARENA_HEADER_MISMATCH", `${path} is database version ${version}, expected ${databaseVersion}`, { path });
+  }
+  const stored = view.getBigInt64(rootTableOffsetAt, true);
+  if (stored === 0n) throw corruptAt(path, rootTableOffsetAt, "the database has no root table");
+  if (stored < BigInt(firstAllocationOffset) || stored % 8n !== 0n || stored + BigInt(genericTableHeaderBytes) > BigInt(size)) {
+    throw corruptAt(path, rootTableOffsetAt, `root table offset 0x${stored.toString(16)} is not an allocation below the bump pointer 0x${size.toString(16)}`);
+  }
+  const offset = Number(stored);
+  const kind = view.getUint16(offset, true);
+  const nameSize = view.getUint16(offset + 2, true);
+  const nameRelOffset = view.getInt32(offset + 4, true);
+  if (nameRelOffset < genericTableHeaderBytes || offset + nameRelOffset + nameSize > size) {
+    throw corruptAt(path, offset + 4, `table name (offset ${nameRelOffset}, ${nameSize} bytes) is outside the table's allocation`);
+  }
+  const end = Math.min(size, alignUp8(offset + nameRelOffset + nameSize + 1));
+  return { offset, kind, nameSize, nameRelOffset, end };
+}
+
+/** The stored table's name, decoded. */
+export function tableName(views: ByteViews, table: RootTable): string {
+  const start = table.offset + table.nameRelOffset;
+  return new TextDecoder().decode(views.bytes.subarray(start, start + table.nameSize));
+}
+
+function checkTableIdentity(views: ByteViews, table: RootTable, kind: number, nameBytes: Uint8Array, name: string, path: string): void {
+  const start = table.offset + table.nameRelOffset;
+  const stored = views.bytes.subarray(start, start + table.nameSize);
+  const sameName = stored.length === nameBytes.length && stored.every((byte, index) => byte === nameBytes[index]);
+  if (!sameName) {
+    throw headerMismatch(path, name, `the file holds table ${JSON.stringify(tableName(views, table))}, not ${JSON.stringify(name)}`);
+  }
+  if (table.kind !== kind) {
+    const found = kindNames[table.kind] ?? `an unknown table kind ${table.kind}`;
+    throw headerMismatch(path, name, `mismatched table kind (expected: ${kind}, observed: ${table.kind}): the file holds ${found}`);
+  }
+}
+
+/** How much of an existing file the pre-open check reads: headers, a table and its name. */
+const snapshotBytes = 128 * 1024;
+
+/**
+ * Judges an existing, fully created file from a pread snapshot, before the arena
+ * maps (and so touches) it. Skipped for what the arena must judge itself (no
+ * file, too short, no finished arena header at 16: a creation may be under way),
+ * and its corruption verdicts are dropped when the snapshot ends before the bump
+ * pointer (the table may lie past it): the judgement after opening decides those.
+ */
+function precheckExisting(path: string, table: NewTable, nameBytes: Uint8Array): void {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return;
+  }
+  try {
+    const fileSize = fstatSync(fd).size;
+    if (fileSize < firstAllocationOffset) return;
+    // The creator writes the capacity word last: read it first, alone.
+    const capacityWord = new Uint8Array(8);
+    if (readSync(fd, capacityWord, 0, 8, databaseHeaderBytes + 16) !== 8) return;
+    const storedCapacity = new DataView(capacityWord.buffer).getBigUint64(0, true);
+    if (storedCapacity === 0n) return;
+    if (storedCapacity > BigInt(maxDatabaseCapacity)) throw tooLarge(path, storedCapacity);
+    const snapshot = new Uint8Array(Math.min(fileSize, snapshotBytes));
+    const length = readSync(fd, snapshot, 0, snapshot.length, 0);
+    const views: ByteViews = { bytes: snapshot.subarray(0, length), view: new DataView(snapshot.buffer, 0, length) };
+    if (views.view.getBigUint64(databaseHeaderBytes + 24, true) !== BigInt(databaseHeaderBytes)) return;
+    const bump = views.view.getBigUint64(databaseHeaderBytes, true);
+    const complete = bump <= BigInt(length);
+    try {
+      const size = complete ? Number(bump) : length;
+      const found = judgeDatabase(views, size, path);
+      checkTableIdentity(views, found, table.kind, nameBytes, table.name, path);
+      table.judge(views, found, size);
+    } catch (error) {
+      if (complete || !(error instanceof ArenaError) || error.code !== "ERR_ARENA_CORRUPT") throw error;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}

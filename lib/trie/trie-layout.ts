@@ -1,0 +1,252 @@
+/**
+ * The bytes of LLVM's OnDiskTrieRawHashMap table, and every read of them checked.
+ *
+ * Table (the DatabaseFile's root table, kind 1), offsets from its start:
+ *   0  generic header (kind u16, name size u16, name offset i32 = 32)
+ *   8  u8  subtrie bits          9  u8  flags (0)
+ *  10  u16 hash bits            12  u32 record data size
+ *  16  i64 root subtrie offset  24  i64 allocator offset (0, reserved by LLVM)
+ *  32  name, NUL
+ * Subtrie: u16 start bit, u8 bit count, 5 bytes of 0, then 2^bits slots of i64:
+ *   0 empty, positive the offset of a record, negative minus the offset of a child.
+ * Record: the data (dataBytes), then the hash, padded to 8 by the allocation.
+ *
+ * Why every read is checked: the slots and headers come from a file that another
+ * process, an older version or a disk error may have written. A slot value is used
+ * as an index into the mapping only after it is known to be 8-aligned, past the
+ * table and below the bump pointer with room for what it points at, and a child's
+ * header must say it starts where its parent ends. Depth is then bounded by the
+ * hash's bit count, because each level starts further into the hash. LLVM checks
+ * none of this on find or insert, so a bad slot there reads out of bounds or loops.
+ *
+ * Slots are read as two 32-bit atomic loads, not one 64-bit load: a BigInt64Array
+ * load boxes a BigInt (~20 ns here), the two loads cost ~3 ns. That is safe only
+ * because of how slots change: 0, then a record (high word 0), then a child
+ * (high word -1), never back; and offsets are below 2^31 (the mapping is at most
+ * 2 GiB), so the low word alone, read as a signed integer, is the whole value.
+ * Reading high, low, and (when the pair says "record") high again, an unchanged
+ * high word proves the low word belongs to the same state. Anything else is
+ * reread with a 64-bit load before it is called corrupt.
+ */
+import { corruptAt } from "./corruption.ts";
+import type { MappingViews, RootTable } from "./database-file.ts";
+import { maxRootBits } from "./hash-index.ts";
+
+export const trieTableHeaderBytes = 32;
+export const subtrieBitsAt = 8;
+export const flagsAt = 9;
+export const hashBitsAt = 10;
+export const dataSizeAt = 12;
+export const rootAt = 16;
+export const allocatorAt = 24;
+export const subtrieHeaderBytes = 8;
+
+/** Bytes of a subtrie of `bits` bits: the header and its slots. */
+export function subtrieBytes(bits: number): number {
+  return subtrieHeaderBytes + (8 << bits);
+}
+
+const twoTo31 = 2n ** 31n;
+/** Int32Array reads in the platform's byte order; hashEquals assembles words little-endian. */
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** A record as the API hands it out: views of the mapping, valid until close. */
+export interface TrieRecord {
+  /** File offset of the record (of its data); what LLVM calls its FileOffset. */
+  offset: number;
+  /** The record's hash, a view of the file. Do not write to it. */
+  hash: Uint8Array;
+  /** The record's data, a view of the file (dataBytes long). */
+  data: Uint8Array;
+}
+
+export interface TrieShape {
+  hashBits: number;
+  dataBytes: number;
+  subtrieBits: number;
+}
+
+/** Checked reads of one open trie. Owned by OnDiskTrieRawHashMap; shared with the walker. */
+export class TrieLayout {
+  readonly path: string;
+  readonly bytes: Uint8Array;
+  readonly int32: Int32Array;
+  readonly int64: BigInt64Array;
+  readonly view: DataView;
+  readonly hashBits: number;
+  readonly hashBytes: number;
+  readonly dataBytes: number;
+  /** Data and hash, unpadded; the allocation is this rounded up to 8. */
+  readonly recordBytes: number;
+  readonly subtrieBits: number;
+  readonly table: RootTable;
+  /** No subtrie or record can start below this: the end of the table's allocation. */
+  readonly floor: number;
+  /** A bump pointer seen earlier: everything below it is allocated. Refreshed when a check needs more. */
+  knownEnd: number;
+  /** The root subtrie's offset, or 0 while the table has none (LLVM creates it lazily then). */
+  rootOffset = 0;
+  rootBits = 0;
+  readonly #bumpPointer: () => number;
+
+  /** `bumpPointer` reads the current bump pointer (the arena's size, or a snapshot's end). */
+  constructor(path: string, bumpPointer: () => number, views: MappingViews, table: RootTable, shape: TrieShape) {
+    this.path = path;
+    this.#bumpPointer = bumpPointer;
+    this.bytes = views.bytes;
+    this.int32 = views.int32;
+    this.int64 = views.int64;
+    this.view = views.view;
+    this.hashBits = shape.hashBits;
+    this.hashBytes = shape.hashBits / 8;
+    this.dataBytes = shape.dataBytes;
+    this.recordBytes = shape.dataBytes + this.hashBytes;
+    this.subtrieBits = shape.subtrieBits;
+    this.table = table;
+    this.floor = table.end;
+    this.knownEnd = bumpPointer();
+  }
+
+  /** Reads the bump pointer again; it only grows. */
+  refreshEnd(): number {
+    this.knownEnd = this.#bumpPointer();
+    return this.knownEnd;
+  }
+
+  /** The table's root word, read atomically; 0 if there is no root yet. */
+  storedRoot(): number {
+    const stored = Atomics.load(this.int64, (this.table.offset + rootAt) >>> 3);
+    if (stored === 0n) return 0;
+    if (stored < 0n || stored >= twoTo31) {
+      throw corruptAt(this.path, this.table.offset + rootAt, `root subtrie offset 0x${stored.toString(16)} is outside the file`);
+    }
+    return Number(stored);
+  }
+
+  /** Checks the root subtrie at `offset` and makes it this trie's root. */
+  adoptRoot(offset: number): void {
+    const where = this.table.offset + rootAt;
+    if (offset % 8 !== 0 || offset < this.floor) throw corruptAt(this.path, where, `root subtrie offset 0x${offset.toString(16)} is not an allocation after the table`);
+    if (offset + subtrieHeaderBytes > this.knownEnd && offset + subtrieHeaderBytes > this.refreshEnd()) {
+      throw corruptAt(this.path, where, `root subtrie offset 0x${offset.toString(16)} is past the bump pointer 0x${this.knownEnd.toString(16)}`);
+    }
+    const startBit = this.view.getUint16(offset, true);
+    const bits = this.bytes[offset + 2]!;
+    if (startBit !== 0) throw corruptAt(this.path, offset, `the root subtrie starts at bit ${startBit}, not 0`);
+    if (bits < 1 || bits > maxRootBits) throw corruptAt(this.path, offset, `the root subtrie has ${bits} bits (1..${maxRootBits} allowed)`);
+    if (offset + subtrieBytes(bits) > this.knownEnd && offset + subtrieBytes(bits) > this.refreshEnd()) {
+      throw corruptAt(this.path, offset, `the root subtrie (${bits} bits) runs past the bump pointer 0x${this.knownEnd.toString(16)}`);
+    }
+    this.rootBits = bits;
+    this.rootOffset = offset;
+  }
+
+  /**
+   * The value of the slot at file offset `slot`: 0, a record offset (positive) or
+   * minus a child's offset. Throws ERR_ARENA_CORRUPT for a value no writer stores.
+   * Always a 32-bit integer, so the walk's arithmetic stays in integers (a double
+   * offset would send every typed-array access down a slow path).
+   */
+  loadSlot(slot: number): number {
+    const int32 = this.int32;
+    // `>>> 2`, not `/ 4`: a division gives a double, and a double index sends
+    // Atomics.load down its generic path (measured: twice the cost of the walk).
+    const word = slot >>> 2;
+    const high = Atomics.load(int32, word + 1);
+    const low = Atomics.load(int32, word);
+    if (high === 0 && low >= 0) {
+      // Empty or a record, unless it became a child between the two loads.
+      if (low === 0 || Atomics.load(int32, word + 1) === 0) return low;
+      return this.#settledSlot(slot);
+    }
+    if (high === -1 && low < 0) return low; // minus a child's offset, below 2^31
+    return this.#settledSlot(slot);
+  }
+
+  /** A slot read again with one 64-bit load: a state that changed under us, or a value no writer stores. */
+  #settledSlot(slot: number): number {
+    const value = Atomics.load(this.int64, slot >>> 3);
+    if (value > -twoTo31 && value < twoTo31) return Number(value);
+    throw corruptAt(this.path, slot, `slot value 0x${BigInt.asUintN(64, value).toString(16)} points outside the file`);
+  }
+
+  /** True if a record can start at `record`: aligned, after the table, wholly below the bump pointer. */
+  isRecord(record: number): boolean {
+    if ((record & 7) !== 0 || record < this.floor) return false;
+    const end = record + this.recordBytes;
+    return end <= this.knownEnd || end <= this.refreshEnd();
+  }
+
+  /** Throws unless isRecord; `slot` is where the offset was read. */
+  requireRecord(record: number, slot: number): void {
+    if (!this.isRecord(record)) {
+      throw corruptAt(this.path, slot, `slot points at 0x${record.toString(16)}, which is not a ${this.recordBytes}-byte record after the table and below the bump pointer 0x${this.knownEnd.toString(16)}`);
+    }
+  }
+
+  /**
+   * Checks a child subtrie that a slot at `slot` points at, for the level that
+   * starts at `startBit`, and returns the level's index bits. A child must start
+   * where its parent ends: so no walk can revisit a level, and every walk ends
+   * within the hash's bit count.
+   */
+  requireSubtrie(child: number, startBit: number, slot: number): number {
+    const left = this.hashBits - startBit;
+    const bits = this.subtrieBits < left ? this.subtrieBits : left;
+    const bytes = this.bytes;
+    const end = child + subtrieHeaderBytes + (8 << bits);
+    const fits = bits > 0 && (child & 7) === 0 && child >= this.floor && (end <= this.knownEnd || end <= this.refreshEnd());
+    if (fits && (bytes[child]! | (bytes[child + 1]! << 8)) === startBit && bytes[child + 2] === bits) return bits;
+    return this.#badSubtrie(child, startBit, slot, bits);
+  }
+
+  /** requireSubtrie's slow path: says what is wrong. Kept apart so the check stays small enough to inline. */
+  #badSubtrie(child: number, startBit: number, slot: number, bits: number): never {
+    const bytes = this.bytes;
+    if (bits <= 0) throw corruptAt(this.path, slot, `slot points at a subtrie for bit ${startBit}, past the ${this.hashBits}-bit hash`);
+    if ((child & 7) !== 0 || child < this.floor) throw corruptAt(this.path, slot, `slot points at 0x${child.toString(16)}, which is not a subtrie after the table`);
+    if (child + subtrieBytes(bits) > this.knownEnd) {
+      throw corruptAt(this.path, slot, `slot points at a ${bits}-bit subtrie at 0x${child.toString(16)} that runs past the bump pointer 0x${this.knownEnd.toString(16)}`);
+    }
+    const storedStart = bytes[child]! | (bytes[child + 1]! << 8);
+    throw corruptAt(this.path, child, `subtrie header says start bit ${storedStart} and ${bytes[child + 2]} bits, its place in the trie says start bit ${startBit} and ${bits} bits`);
+  }
+
+  /**
+   * Whether the record at `record` (checked) holds `hash`. The lookup's largest
+   * cost: compared 4 bytes at a time (the caller's bytes assembled into a word, so
+   * any alignment of `hash` works, and nothing is copied) when the stored hash is
+   * 4-aligned, which it is whenever dataBytes is a multiple of 4.
+   */
+  hashEquals(record: number, hash: Uint8Array): boolean {
+    const at = record + this.dataBytes;
+    const length = this.hashBytes;
+    let index = 0;
+    if ((at & 3) === 0 && littleEndian) {
+      const int32 = this.int32;
+      const firstWord = at >>> 2;
+      const words = length >>> 2;
+      for (let word = 0; word < words; word++) {
+        const byte = word << 2;
+        const expected = hash[byte]! | (hash[byte + 1]! << 8) | (hash[byte + 2]! << 16) | (hash[byte + 3]! << 24);
+        if (int32[firstWord + word] !== expected) return false;
+      }
+      index = words << 2;
+    }
+    const bytes = this.bytes;
+    for (; index < length; index++) {
+      if (bytes[at + index] !== hash[index]) return false;
+    }
+    return true;
+  }
+
+  /** The record at a checked offset, as views. */
+  record(offset: number): TrieRecord {
+    const buffer = this.bytes.buffer as ArrayBuffer;
+    return {
+      offset,
+      data: new Uint8Array(buffer, offset, this.dataBytes),
+      hash: new Uint8Array(buffer, offset + this.dataBytes, this.hashBytes),
+    };
+  }
+}
