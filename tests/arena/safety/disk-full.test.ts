@@ -17,7 +17,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { stampByte } from "../../support/allocations.ts";
-import { runChild, type ChildResult } from "../../support/processes.ts";
+import { diedOf, runChild } from "../../support/processes.ts";
 import { createTempDirectory, removeDirectory } from "../../support/temp.ts";
 
 // Removed by hand, after the umount: tempDirectory's own cleanup could run first.
@@ -61,17 +61,8 @@ test("control: writing past the bump pointer without reserving dies of SIGBUS on
   const result = await runChild("disk-full-child.ts", ["unreserved", path, capacity]);
   expect(result.stdout).toContain('"opened":true');
   expect(result.stdout).not.toContain("survived");
-  expect(diedOfBusError(result)).toBe(true);
+  expect(diedOf(result, "SIGBUS")).toBe(true);
 }, 60_000);
-
-/**
- * SIGBUS; or, from Bun before 1.4, SIGILL after its crash handler has reported
- * "panic(main thread): Bus error at address ..." (measured on 1.2.23 and 1.3.14).
- */
-function diedOfBusError(result: ChildResult): boolean {
-  if (result.signalCode === "SIGBUS") return true;
-  return result.signalCode === "SIGILL" && /panic\(.*\): Bus error at address/.test(result.stderr);
-}
 
 test("appending until the disk is full ends in ArenaError ENOSPC, alive, data intact, clean close", async () => {
   const path = freshDisk();
