@@ -1,4 +1,5 @@
-//! Builds the native shim, libmapped_file_arena.{so,dylib}.
+//! Builds the native shim: libmapped_file_arena.so, libmapped_file_arena.dylib, or
+//! mapped_file_arena.dll on Windows.
 //!
 //!   zig build                     the host's library, into zig-out/lib/
 //!   zig build -Dtarget=aarch64-linux-musl
@@ -32,6 +33,8 @@ const prebuilt_platforms = [_]struct { dir: []const u8, query: []const u8 }{
     .{ .dir = "linux-arm64-musl", .query = "aarch64-linux-musl" },
     .{ .dir = "darwin-x64", .query = "x86_64-macos" },
     .{ .dir = "darwin-arm64", .query = "aarch64-macos" },
+    .{ .dir = "win32-x64", .query = "x86_64-windows-gnu" },
+    .{ .dir = "win32-arm64", .query = "aarch64-windows-gnu" },
 };
 
 pub fn build(b: *std.Build) !void {
@@ -48,6 +51,9 @@ pub fn build(b: *std.Build) !void {
         const shim = addShim(b, b.resolveTargetQuery(query), optimize);
         const install = b.addInstallArtifact(shim, .{
             .dest_dir = .{ .override = .{ .custom = platform.dir } },
+            // Windows: only the DLL; no import library or debug database to ship.
+            .implib_dir = .disabled,
+            .pdb_dir = .disabled,
         });
         prebuilds.dependOn(&install.step);
     }
@@ -61,7 +67,8 @@ fn addShim(b: *std.Build, target: std.Build.ResolvedTarget, optimize: std.builti
             .root_source_file = b.path("native/shim.zig"),
             .target = target,
             .optimize = optimize,
-            .link_libc = true,
+            // Windows: kernel32 only (windows.zig names it), no C runtime to ship.
+            .link_libc = target.result.os.tag != .windows,
             .strip = optimize != .Debug,
         }),
     });

@@ -1,7 +1,7 @@
 /**
  * `bun bench/page-faults.ts`: what the kernel charges for the first store to each
  * page of a shared file mapping, which bounds what any append into fresh memory
- * can cost (see the README's Speed section). Not part of `bun run bench`: it is
+ * can cost (see docs/performance.md). Not part of `bun run bench`: it is
  * an explanation, not a comparison.
  *
  * Three rounds of: a sparse range (no disk reserved) and a range reserved first

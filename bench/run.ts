@@ -12,6 +12,8 @@ import { benchViews } from "./views.ts";
 import { benchProcesses } from "./processes.ts";
 import { benchOpenClose, openCloseGroups } from "./open-close.ts";
 import { benchMemory } from "./memory.ts";
+import { benchLog } from "./log.ts";
+import { benchTrie, trieTable } from "./trie.ts";
 import type { Row } from "./harness.ts";
 
 function cpuModel(): string {
@@ -47,6 +49,11 @@ log("two processes ...");
 const processes = await benchProcesses();
 log("memory ...");
 const memory = await benchMemory();
+log("record log ...");
+const recordLog = await benchLog();
+rows.push(...recordLog.rows);
+log("trie (1 M keys) ...");
+const trie = await benchTrie();
 const seconds = (performance.now() - started) / 1000;
 
 const find = (name: string, group?: string) => rows.find((row) => row.name === name && (group === undefined || row.group === group))!;
@@ -64,6 +71,8 @@ const goals = [
   { goal: "block allocator: two processes >= 1.6x one (append 64 B)", value: processRatio("block"), met: (v: number) => v >= 1.6, unit: "x" },
   { goal: "block allocator: two processes >= 1.6x one (allocateOffset only)", value: processRatio("block-offsets"), met: (v: number) => v >= 1.6, unit: "x" },
 ].map(({ goal, value, met, unit }) => ({ goal, value, unit, met: met(value) }));
+goals.push(...recordLog.goals);
+goals.push(...trie.goals);
 
 const MiB = 1024 * 1024;
 const ns = (value: number) => (value >= 10_000 ? `${(value / 1000).toFixed(1)} µs` : `${value.toFixed(1)} ns`);
@@ -71,7 +80,7 @@ const lines: string[] = [];
 lines.push(`Command: \`bun run bench\` (${seconds.toFixed(0)} s)`);
 lines.push(`Machine: ${machine.nproc} CPUs (\`nproc\`), ${machine.cpu}, ${machine.platform}, Bun ${machine.bun}, ${machine.date}`);
 lines.push("");
-lines.push("Medians of interleaved rounds; ratio is against the group's baseline, the row at 1.00x (for allocate 8 B the bare Atomics.add, for append 64 B arena.append, for create+close the system calls LLVM makes, in C). create+close is CPU time (user + system, every thread), since its baseline runs in another process; the rest is wall time.");
+lines.push("Medians of interleaved rounds; ratio is against the group's baseline, the row at 1.00x (for allocate 8 B the bare Atomics.add, for append 64 B arena.append, for log 64 B records one fs.writeSync per record, for create+close the system calls LLVM makes, in C). create+close is CPU time (user + system, every thread), since its baseline runs in another process; the rest is wall time.");
 lines.push("");
 lines.push("| group | candidate | per op (median) | min - max | ratio |");
 lines.push("|---|---|--:|--:|--:|");
@@ -91,6 +100,11 @@ lines.push(`| RSS growth (whole process: arena pages, native library, JIT) | ${(
 if (memory.rssFileAfter > 0) lines.push(`| file-backed RSS growth (arena pages, native library) | ${((memory.rssFileAfter - memory.rssFileBefore) / MiB).toFixed(1)} MiB |`);
 lines.push(`| file size / disk while open | ${(memory.fileBytesOpen / MiB).toFixed(0)} MiB / ${(memory.diskBytesOpen / MiB).toFixed(2)} MiB |`);
 lines.push(`| file size / disk after the last close | ${(memory.fileBytesClosed / MiB).toFixed(2)} MiB / ${(memory.diskBytesClosed / MiB).toFixed(2)} MiB |`);
+lines.push(...recordLog.lines);
+lines.push("");
+lines.push("OnDiskTrieRawHashMap (bench/trie.ts): 1 M keys of 32 B, 8-byte data, looked up in one random order.");
+lines.push("");
+lines.push(...trieTable(trie, ns));
 lines.push("");
 lines.push("| goal | measured | met |");
 lines.push("|---|--:|:-:|");
@@ -100,16 +114,18 @@ const table = lines.join("\n");
 console.log(table);
 const resultsDirectory = join(import.meta.dir, "results");
 mkdirSync(resultsDirectory, { recursive: true });
-writeFileSync(join(resultsDirectory, "latest.json"), `${JSON.stringify({ machine, seconds, rows, processes, memory, goals }, null, 2)}\n`);
+writeFileSync(join(resultsDirectory, "latest.json"), `${JSON.stringify({ machine, seconds, rows, processes, memory, recordLog, trie, goals }, null, 2)}\n`);
 writeFileSync(join(import.meta.dir, "RESULTS.md"), `# Benchmark results\n\nWritten by \`bun run bench\` (bench/run.ts); each group's file in bench/ says what its rows measure.\n\n${table}\n`);
 
-// The README shows the latest table too, between these markers, so it cannot go stale.
-const readmePath = join(import.meta.dir, "..", "README.md");
+// docs/performance.md shows the latest table too, between these markers, so it cannot go stale.
+const performancePath = join(import.meta.dir, "..", "docs", "performance.md");
 const start = "<!-- bench-results:start -->";
 const end = "<!-- bench-results:end -->";
-const readme = readFileSync(readmePath, "utf8");
-const from = readme.indexOf(start);
-const to = readme.indexOf(end);
+const performancePage = readFileSync(performancePath, "utf8");
+const from = performancePage.indexOf(start);
+const to = performancePage.indexOf(end);
 if (from !== -1 && to > from) {
-  writeFileSync(readmePath, `${readme.slice(0, from + start.length)}\n${table}\n${readme.slice(to)}`);
+  writeFileSync(performancePath, `${performancePage.slice(0, from + start.length)}\n${table}\n${performancePage.slice(to)}`);
+} else {
+  console.error(`${performancePath}: the ${start} and ${end} markers are missing; its table was not updated`);
 }

@@ -10,3 +10,4 @@ export {
   type RecordInitializer,
 } from "./trie/trie-raw-hash-map.ts";
 export { OnDiskDataAllocator, type DataAllocatorOptions, type DataBlock } from "./trie/data-allocator.ts";
+export { RecordLog, type RecordLogOptions, type FollowOptions, type LogRecord, type LogStats, type CountAndBytes } from "./log/record-log.ts";

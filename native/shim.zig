@@ -1,280 +1,31 @@
-//! The native shim: the system calls that Bun cannot make by itself, behind a C ABI.
+//! The native shim: the system calls that Bun cannot make by itself, behind one C ABI.
 //!
 //! Every function is one system call (or one retry loop around it) and returns a
-//! non-negative result or a negative errno. There is no policy here: when to lock,
-//! what to validate, how far to reserve disk and when to shrink are all decided in
-//! TypeScript (lib/), where the whole protocol can be read in one place.
+//! non-negative result or a negative error number: -errno on Linux and macOS
+//! (posix.zig), -GetLastError() on Windows (windows.zig). There is no policy here:
+//! when to lock, what to validate, how far to reserve disk and when to shrink are
+//! all decided in TypeScript (lib/), where the whole protocol can be read in one
+//! place; lib/native/native.ts turns the error numbers into names.
 //!
 //! Values cross the boundary as i64 so that bun:ffi can use one convention for all
 //! of them: offsets and sizes up to 2^63, addresses (below 2^48 on every supported
-//! platform, so they survive as JavaScript numbers) and -errno.
+//! platform, so they survive as JavaScript numbers) and negative error numbers.
+//! A file is an i32 on every platform: a descriptor, or on Windows a HANDLE, whose
+//! upper 32 bits Windows guarantees are a sign extension of the lower ones (so
+//! that 32- and 64-bit processes can share handles).
 
-const std = @import("std");
 const builtin = @import("builtin");
-const c = std.c;
 
-const is_linux = builtin.os.tag == .linux;
-const is_darwin = builtin.os.tag.isDarwin();
+/// mfa_open's options, on every platform.
+pub const open_create: i32 = 1;
+pub const open_read_only: i32 = 2;
 
 comptime {
-    if (!is_linux and !is_darwin) @compileError("mapped-file-arena supports Linux and macOS only");
     // Addresses and offsets are passed as i64; the shim is for 64-bit targets only.
     if (@sizeOf(usize) != 8) @compileError("mapped-file-arena needs a 64-bit target");
-}
-
-fn failed() i64 {
-    return -@as(i64, c._errno().*);
-}
-
-fn result(rc: c_int) i64 {
-    return if (rc == -1) failed() else rc;
-}
-
-/// Opens `path` read-write with O_CLOEXEC; creates it (mode 0644) when `create` != 0.
-export fn mfa_open(path: [*:0]const u8, create: i32) i64 {
-    var flags: c.O = .{ .ACCMODE = .RDWR, .CLOEXEC = true };
-    if (create != 0) flags.CREAT = true;
-    while (true) {
-        const fd = c.open(path, flags, @as(c.mode_t, 0o644));
-        if (fd == -1 and c._errno().* == @intFromEnum(c.E.INTR)) continue;
-        return result(fd);
-    }
-}
-
-export fn mfa_close(fd: i32) i64 {
-    // close() must not be retried on EINTR: the descriptor is gone either way.
-    return result(c.close(fd));
-}
-
-/// `operation` is flock's own LOCK_SH / LOCK_EX / LOCK_UN, optionally | LOCK_NB
-/// (the same numbers on Linux and macOS). Retried on EINTR so that a signal
-/// delivered to Bun while it waits for a lock is not reported as a failure.
-export fn mfa_flock(fd: i32, operation: i32) i64 {
-    while (true) {
-        const rc = c.flock(fd, operation);
-        if (rc == -1 and c._errno().* == @intFromEnum(c.E.INTR)) continue;
-        return result(rc);
-    }
-}
-
-pub const file_kind_regular: i64 = 0;
-pub const file_kind_directory: i64 = 1;
-pub const file_kind_other: i64 = 2;
-
-/// Writes [size_bytes, allocated_bytes, kind] to `out`.
-/// allocated_bytes is st_blocks * 512: st_blocks counts 512-byte units on both
-/// Linux and macOS (LLVM multiplied st_blksize by mistake).
-export fn mfa_fstat(fd: i32, out: *[3]i64) i64 {
-    var st: c.Stat = undefined;
-    if (c.fstat(fd, &st) == -1) return failed();
-    const format = st.mode & c.S.IFMT;
-    out[0] = st.size;
-    out[1] = @as(i64, st.blocks) * 512;
-    out[2] = if (format == c.S.IFREG) file_kind_regular else if (format == c.S.IFDIR) file_kind_directory else file_kind_other;
-    return 0;
-}
-
-export fn mfa_ftruncate(fd: i32, size_bytes: i64) i64 {
-    while (true) {
-        const rc = c.ftruncate(fd, size_bytes);
-        if (rc == -1 and c._errno().* == @intFromEnum(c.E.INTR)) continue;
-        return result(rc);
-    }
-}
-
-const darwin_fstore = extern struct {
-    fst_flags: c_uint,
-    fst_posmode: c_int,
-    fst_offset: c.off_t,
-    fst_length: c.off_t,
-    fst_bytesalloc: c.off_t,
-};
-const darwin_F_PREALLOCATE = 42;
-const darwin_F_ALLOCATEALL = 0x4;
-const darwin_F_PEOFPOSMODE = 3;
-
-/// Reserves disk for bytes [offset, end_offset) so that later writes through the
-/// mapping cannot fail for lack of space (which would be SIGBUS).
-///
-/// Linux: fallocate(2) with mode 0, which also grows the file when end_offset is
-/// past its end (the caller caps end_offset at the capacity). Not posix_fallocate:
-/// where the file system cannot reserve, glibc's posix_fallocate falls back to
-/// writing a zero into every block that reads as zero, which can overwrite a byte
-/// another process writes at the same moment. fallocate reports EOPNOTSUPP instead.
-///
-/// macOS has no ranged reservation: F_PREALLOCATE adds end_offset - offset bytes
-/// after the file's physical end, which for a file already grown sparse to its
-/// capacity is not the range asked for. FIXME: find what APFS reserves for a sparse
-/// file's holes (LLVM has the same FIXME); until then macOS is no better than LLVM.
-export fn mfa_fallocate(fd: i32, offset: i64, end_offset: i64) i64 {
-    if (end_offset <= offset) return 0;
-    while (true) {
-        const rc = if (is_darwin) preallocateDarwin(fd, end_offset - offset) else c.fallocate(fd, 0, offset, end_offset - offset);
-        if (rc == -1 and c._errno().* == @intFromEnum(c.E.INTR)) continue;
-        return result(rc);
-    }
-}
-
-fn preallocateDarwin(fd: i32, length_bytes: i64) c_int {
-    var store: darwin_fstore = .{
-        .fst_flags = darwin_F_ALLOCATEALL,
-        .fst_posmode = darwin_F_PEOFPOSMODE,
-        .fst_offset = 0,
-        .fst_length = length_bytes,
-        .fst_bytesalloc = 0,
-    };
-    return c.fcntl(fd, darwin_F_PREALLOCATE, &store);
-}
-
-/// Maps `length_bytes` of the file from offset 0, shared and read-write.
-/// Returns the address.
-export fn mfa_mmap(fd: i32, length_bytes: i64) i64 {
-    const address = c.mmap(null, @intCast(length_bytes), c.PROT.READ | c.PROT.WRITE, .{ .TYPE = .SHARED }, fd, 0);
-    if (address == c.MAP_FAILED) return failed();
-    return @intCast(@intFromPtr(address));
-}
-
-fn page(address: i64) *align(std.heap.page_size_min) anyopaque {
-    return @ptrFromInt(@as(usize, @intCast(address)));
-}
-
-/// Replaces [address, address + length_bytes) of a mapping, in place and at once,
-/// with private anonymous zero pages that reserve no memory until written: what
-/// is left under a JavaScript buffer the arena can no longer detach, so that
-/// reading it after close finds zeros instead of an unmapped page.
-export fn mfa_mmap_placeholder(address: i64, length_bytes: i64) i64 {
-    const placed = c.mmap(page(address), @intCast(length_bytes), c.PROT.READ | c.PROT.WRITE, .{
-        .TYPE = .PRIVATE,
-        .ANONYMOUS = true,
-        .FIXED = true,
-        .NORESERVE = true,
-    }, -1, 0);
-    if (placed == c.MAP_FAILED) return failed();
-    return 0;
-}
-
-export fn mfa_munmap(address: i64, length_bytes: i64) i64 {
-    return result(c.munmap(page(address), @intCast(length_bytes)));
-}
-
-/// Synchronous msync: returns once the pages have been written to the file.
-export fn mfa_msync(address: i64, length_bytes: i64) i64 {
-    return result(c.msync(page(address), @intCast(length_bytes), c.MSF.SYNC));
-}
-
-/// Reads up to `length_bytes` at `offset` into `buffer`; returns the count read.
-export fn mfa_pread(fd: i32, buffer: [*]u8, length_bytes: i64, offset: i64) i64 {
-    while (true) {
-        const n = c.pread(fd, buffer, @intCast(length_bytes), offset);
-        if (n == -1 and c._errno().* == @intFromEnum(c.E.INTR)) continue;
-        return if (n == -1) failed() else n;
-    }
-}
-
-/// Writes `length_bytes` from `buffer` at `offset`; returns the count written.
-export fn mfa_pwrite(fd: i32, buffer: [*]const u8, length_bytes: i64, offset: i64) i64 {
-    while (true) {
-        const n = c.pwrite(fd, buffer, @intCast(length_bytes), offset);
-        if (n == -1 and c._errno().* == @intFromEnum(c.E.INTR)) continue;
-        return if (n == -1) failed() else n;
-    }
-}
-
-// struct statfs differs per OS; only the fields read below are named.
-const linux_statfs = extern struct {
-    f_type: c_long,
-    rest: [32]u64,
-};
-const darwin_statfs = extern struct {
-    f_bsize: u32,
-    f_iosize: i32,
-    f_blocks: u64,
-    f_bfree: u64,
-    f_bavail: u64,
-    f_files: u64,
-    f_ffree: u64,
-    f_fsid: [2]i32,
-    f_owner: u32,
-    f_type: u32,
-    f_flags: u32,
-    f_fssubtype: u32,
-    f_fstypename: [16]u8,
-    f_mntonname: [1024]u8,
-    f_mntfromname: [1024]u8,
-    f_flags_ext: u32,
-    f_reserved: [7]u32,
-};
-const statfs_buffer = if (is_darwin) darwin_statfs else linux_statfs;
-// 64-bit-inode statfs is the plain symbol except on x86_64 macOS.
-const fstatfs_symbol = if (is_darwin and builtin.cpu.arch == .x86_64) "fstatfs$INODE64" else "fstatfs";
-const fstatfs = @extern(*const fn (c.fd_t, *statfs_buffer) callconv(.c) c_int, .{ .name = fstatfs_symbol });
-
-/// Identifies the file system that holds `fd`. Linux: returns f_type (the magic
-/// number) and leaves `name` untouched. macOS: copies f_fstypename ("apfs",
-/// "nfs", "smbfs", "macfuse", ...) NUL-terminated into `name` and returns 0.
-export fn mfa_fstatfs(fd: i32, name: [*]u8, name_capacity: i64) i64 {
-    var buffer: statfs_buffer = undefined;
-    if (fstatfs(fd, &buffer) == -1) return failed();
-    if (is_darwin) {
-        const type_name = std.mem.sliceTo(&buffer.f_fstypename, 0);
-        const capacity: usize = @intCast(name_capacity);
-        if (capacity == 0) return 0;
-        const n = @min(type_name.len, capacity - 1);
-        @memcpy(name[0..n], type_name[0..n]);
-        name[n] = 0;
-        return 0;
-    }
-    return @as(i64, buffer.f_type) & 0xffff_ffff;
-}
-
-// Open-file-description byte-range locks (Linux 3.15+): like flock, they belong
-// to the open file description, not the process, so two arenas in one process
-// are two lockers; unlike flock, they are a separate lock space on Linux, so a
-// lock here never meets LLVM's flock locks on the same file. macOS has no public
-// OFD locks: there the call reports EOPNOTSUPP and the caller does without.
-const linux_flock = extern struct {
-    l_type: c_short,
-    l_whence: c_short,
-    l_start: i64,
-    l_len: i64,
-    l_pid: c_int,
-};
-const F_OFD_GETLK = 36;
-const F_OFD_SETLK = 37;
-const F_OFD_SETLKW = 38;
-const F_RDLCK = 0;
-const F_WRLCK = 1;
-const F_UNLCK = 2;
-
-pub const range_lock_unlock: i32 = 0;
-pub const range_lock_shared: i32 = 1;
-pub const range_lock_exclusive: i32 = 2;
-pub const range_lock_nonblocking: i32 = 4;
-pub const range_lock_test: i32 = 8;
-
-/// An OFD lock on the one byte at `offset` of `fd`'s file. `operation` is one of
-/// unlock / shared / exclusive, optionally | nonblocking (then a lock held by
-/// another description is -EAGAIN); or test, which takes nothing and returns 1
-/// when another description holds a lock there, else 0 (F_OFD_GETLK, which also
-/// works on a read-only descriptor). Retried on EINTR while waiting.
-export fn mfa_range_lock(fd: i32, operation: i32, offset: i64) i64 {
-    if (!is_linux) return -@as(i64, @intFromEnum(c.E.OPNOTSUPP));
-    const kind = operation & 3;
-    var lock: linux_flock = .{
-        .l_type = if (operation & range_lock_test != 0 or kind == range_lock_exclusive) F_WRLCK else if (kind == range_lock_shared) F_RDLCK else F_UNLCK,
-        .l_whence = 0,
-        .l_start = offset,
-        .l_len = 1,
-        .l_pid = 0,
-    };
-    if (operation & range_lock_test != 0) {
-        if (c.fcntl(fd, F_OFD_GETLK, &lock) == -1) return failed();
-        return if (lock.l_type == F_UNLCK) 0 else 1;
-    }
-    const command: c_int = if (operation & range_lock_nonblocking != 0 or kind == range_lock_unlock) F_OFD_SETLK else F_OFD_SETLKW;
-    while (true) {
-        const rc = c.fcntl(fd, command, &lock);
-        if (rc == -1 and c._errno().* == @intFromEnum(c.E.INTR)) continue;
-        return result(rc);
+    switch (builtin.os.tag) {
+        .windows => _ = @import("windows.zig"),
+        .linux, .macos => _ = @import("posix.zig"),
+        else => @compileError("mapped-file-arena supports Linux, macOS and Windows"),
     }
 }

@@ -29,6 +29,7 @@ const unsafeDarwinFileSystems = new Set(["nfs", "smbfs", "afpfs", "webdav", "ftp
 
 /** The name of the file system if an arena on it would be unsafe, else undefined. */
 export function unsafeFileSystemName(id: FileSystemId): string | undefined {
+  if (id.remote) return `a network share (${id.typeName ?? "unknown file system"})`; // Windows
   if (id.typeName !== undefined) return unsafeDarwinFileSystems.has(id.typeName) ? id.typeName : undefined;
   if (id.magic !== undefined) return unsafeLinuxFileSystems.get(id.magic);
   return undefined;

@@ -1,6 +1,6 @@
 /**
  * The locks that coordinate openers of one arena file, in this process or any
- * other. See docs/design/arena-locks.md for the whole argument; in short:
+ * other. See docs/DESIGN.md ("Arena locks") for the whole argument; in short:
  *
  *  - The main file's flock (LLVM's): held only while opening, shared to look,
  *    exclusive to create, resize or repair.

@@ -34,6 +34,7 @@
  * the taken buffer reads zeros instead of killing the process. Those addresses
  * (not memory, not the file) stay reserved until the process exits.
  */
+import { canReplaceMappedRanges } from "./platform.ts";
 import {
   bufferOverMemory,
   maxExternalBufferBytes,
@@ -221,6 +222,7 @@ export class Mapping {
       unmap(this.address, this.lengthBytes, this.path);
       return;
     }
+    if (!canReplaceMappedRanges) return; // Windows: the view stays mapped (platform.ts)
     let unmappedUpTo = 0;
     for (const [start, end] of coveringRanges(stolen, this.lengthBytes)) {
       if (start > unmappedUpTo) unmap(this.address + unmappedUpTo, start - unmappedUpTo, this.path);

@@ -2,7 +2,7 @@
  * LLVM's open and close protocol for a MappedFileRegionArena file, step by step.
  *
  * Locks coordinate every opener, in this process or any other (locks.ts, and
- * docs/design/arena-locks.md for the reasoning):
+ * docs/DESIGN.md ("Arena locks") for the reasoning):
  *  - PATH itself, flock, held only while opening: shared to look at the file,
  *    exclusive to create, resize or repair it, so exactly one opener does each.
  *  - Two "in use" locks, held shared from before the file's size is read until
@@ -52,6 +52,7 @@ import {
 import { unsafeFileSystemName } from "./filesystem.ts";
 import { InUseLocks, LockedFile } from "./locks.ts";
 import { Mapping } from "./mapping.ts";
+import { shrinkAfterLastClose } from "./platform.ts";
 import {
   closeFile,
   fileSystemOf,
@@ -205,7 +206,7 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
  * allocation that was handed out long ago would be SIGBUS on a full disk. Reserve
  * them now: on a full disk that is an ENOSPC from create. When the blocks are
  * at least the used length (every arena this library or LLVM closed), nothing
- * is done: st_blocks is what we trust, as LLVM does (README, Limits).
+ * is done: st_blocks is what we trust, as LLVM does (docs/guarantees.md, Limits).
  */
 function reserveHoles(fd: number, usedBytes: number, path: string): void {
   if (statFile(fd, path).allocatedBytes >= usedBytes) return;
@@ -403,7 +404,8 @@ export function closeArena(arena: OpenArena): void {
     attempt(() => mapping.sync());
     // Unmap before truncating: some platforms require it, and no view may outlive it.
     attempt(() => mapping.unmap());
-    attempt(() => truncateFile(mainFd, usedBytes, path));
+    // Windows: skipped if another closer has not unmapped yet (see platform.ts).
+    attempt(() => shrinkAfterLastClose(mainFd, usedBytes, path));
     attempt(() => locks.releaseAlone());
   } else {
     attempt(() => mapping.unmap());

@@ -18,6 +18,8 @@ import { ArenaError } from "../common/errors.ts";
 import { inspectArenaFile, type Inspection, type Validation } from "./inspect.ts";
 import { inspectDatabaseFile, looksLikeDatabaseFile, type DatabaseInspection } from "../trie/inspect-database.ts";
 import { databaseHeaderBytes } from "../trie/database-file.ts";
+import { inspectLogFile, isRecordLogFile, type LogFileInspection } from "../log/inspect-file.ts";
+import { arenaHeaderOffset } from "../log/format.ts";
 
 /** What `main` writes and returns; the bin script forwards it to the process. */
 export interface CliResult {
@@ -31,13 +33,14 @@ const usage = `usage: mapped-file-arena <inspect|verify> FILE [--header-offset N
 
   inspect FILE   print the header words, space used, disk reserved, whether a process
                  has the arena open, and whether the header is valid; for a database
-                 file (a trie or data allocator), its table too; a header at another
-                 offset than the one asked for is found and inspected there
+                 file (a trie or data allocator), its table too; for a record log,
+                 its records, holes and abandoned blocks; a header at another offset
+                 than the one asked for is found and inspected there
   verify FILE    check the header (and a database file's table: a trie is walked
-                 whole); exit 0 if valid, 1 if not
+                 whole; or a record log's blocks); exit 0 if valid, 1 if not
   --header-offset N  where the header is (default 0, the library's default; 16 for a
-                 database file, recognized by its magic; without it, verify also
-                 accepts a header found elsewhere, and says where)
+                 database file, 4064 for a record log, each recognized by its magic;
+                 without it, verify also accepts a header found elsewhere, and says where)
   --json         machine-readable output
   --version      the version of mapped-file-arena
   help, --help   this text`;
@@ -73,7 +76,8 @@ export function main(args: string[]): CliResult {
   if (extra.length > 0) return usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
   const offsetText = values["header-offset"];
   const database = offsetText === undefined && looksLikeDatabaseFile(path);
-  const headerOffset = database ? databaseHeaderBytes : Number(offsetText ?? "0");
+  const recordLog = offsetText === undefined && !database && looksLikeRecordLog(path);
+  const headerOffset = database ? databaseHeaderBytes : recordLog ? arenaHeaderOffset : Number(offsetText ?? "0");
   if (offsetText !== undefined && (!/^\d+$/.test(offsetText) || !Number.isSafeInteger(headerOffset) || headerOffset % 8 !== 0)) {
     return usageError(`--header-offset must be a non-negative multiple of 8, got ${JSON.stringify(offsetText)}`);
   }
@@ -87,19 +91,68 @@ export function main(args: string[]): CliResult {
     return failure(error, values.json);
   }
   const tables = database && inspection.validation.status === "valid" ? inspectDatabaseFile(path, inspection.usedBytes) : undefined;
-  const healthy = isHealthy(inspection.validation) && tables?.check.status !== "invalid";
+  let log: LogFileInspection | undefined;
+  try {
+    log = recordLog && inspection.validation.status === "valid" ? inspectLogFile(path) : undefined;
+  } catch (error) {
+    return failure(error, values.json);
+  }
+  const logInvalid = log !== undefined && (log.problem !== undefined || log.stats!.corrupt.count > 0);
+  const healthy = isHealthy(inspection.validation) && tables?.check.status !== "invalid" && !logInvalid;
   const exitCode = healthy ? exitValid : exitInvalid;
   if (values.json) {
-    const body = tables === undefined ? toJson(inspection) : { ...toJson(inspection), database: tables };
+    let body: object = tables === undefined ? toJson(inspection) : { ...toJson(inspection), database: tables };
+    if (log !== undefined) body = { ...body, log: { ...log.header, problem: log.problem, stats: log.stats } };
     return { exitCode, stdout: `${JSON.stringify(body, null, 2)}\n`, stderr: "" };
   }
   if (command === "verify") {
     const offsetNote = describeOffset(inspection);
-    const verdict = tables === undefined ? describeValidation(inspection) : describeDatabase(tables);
+    const verdict = tables !== undefined ? describeDatabase(tables) : log !== undefined ? describeLog(log) : describeValidation(inspection);
     const line = `${path}: ${verdict}${offsetNote ? `; ${offsetNote}` : ""}\n`;
     return exitCode === exitValid ? { exitCode, stdout: line, stderr: "" } : { exitCode, stdout: "", stderr: `mapped-file-arena: ${line}` };
   }
-  return { exitCode, stdout: formatTable(inspection, tables), stderr: "" };
+  return { exitCode, stdout: formatTable(inspection, tables, log), stderr: "" };
+}
+
+/** A file that cannot be read is not a log; inspectArenaFile then says what is wrong with it. */
+function looksLikeRecordLog(path: string): boolean {
+  try {
+    return isRecordLogFile(path);
+  } catch {
+    return false;
+  }
+}
+
+function describeLog(log: LogFileInspection): string {
+  if (log.problem !== undefined) return `INVALID record log: ${log.problem}`;
+  const stats = log.stats!;
+  const parts = [
+    `${stats.committed.count} records (${bytes(stats.committed.bytes)}) in ${stats.blocks} blocks of ${bytes(stats.blockSizeBytes)}`,
+    `${stats.holes.count} holes (${bytes(stats.holes.bytes)})`,
+    `${stats.abandoned.count} abandoned blocks (${stats.abandoned.records} records begun, never committed; ${bytes(stats.abandoned.bytes)} unused)`,
+  ];
+  if (stats.open.count > 0) parts.push(`${stats.open.count} open by live writers`);
+  if (stats.claiming.count > 0) parts.push(`${stats.claiming.count} being claimed`);
+  if (stats.corrupt.count > 0) return `INVALID record log (${stats.corrupt.count} corrupt blocks, skipped by readers): ${parts.join(", ")}`;
+  return `valid record log, ${parts.join(", ")}`;
+}
+
+/** inspect's rows for a record log. */
+function logRows(log: LogFileInspection): [string, string][] {
+  const stats = log.stats;
+  const verdict = log.problem !== undefined ? `INVALID: ${log.problem}` : stats!.corrupt.count > 0 ? `INVALID: ${stats!.corrupt.count} corrupt blocks` : "valid";
+  const rows: [string, string][] = [["record log", verdict]];
+  if (stats === undefined) return rows;
+  rows.push(
+    ["log block size", bytes(stats.blockSizeBytes)],
+    ["log blocks claimed", `${stats.blocks} (${stats.sealed.count} sealed, ${stats.open.count} open, ${stats.claiming.count} being claimed)`],
+    ["log records", `${stats.committed.count} committed, ${bytes(stats.committed.bytes)}`],
+    ["log holes", `${stats.holes.count}, ${bytes(stats.holes.bytes)} (blocks claimed by writers that died before stamping them)`],
+    ["log abandoned", `${stats.abandoned.count} blocks, ${stats.abandoned.records} records begun and never committed, ${bytes(stats.abandoned.bytes)} unused`],
+    ["log corrupt blocks", `${stats.corrupt.count}, ${bytes(stats.corrupt.bytes)}`],
+    ["log slack", `${bytes(stats.slackBytes)} (unused tails of sealed blocks)`],
+  );
+  return rows;
 }
 
 /** Valid, or a creation the next open redoes. An empty file is not an arena yet. */
@@ -210,7 +263,7 @@ function databaseRows(tables: DatabaseInspection): [string, string][] {
   return rows;
 }
 
-function formatTable(inspection: Inspection, tables?: DatabaseInspection): string {
+function formatTable(inspection: Inspection, tables?: DatabaseInspection, log?: LogFileInspection): string {
   const { header } = inspection;
   const { headerOffset, requestedHeaderOffset } = inspection;
   const hexWord = (value: bigint) => `0x${value.toString(16).padStart(16, "0")}  ${value}`;
@@ -236,6 +289,7 @@ function formatTable(inspection: Inspection, tables?: DatabaseInspection): strin
     ["open by a process", open[inspection.openState]],
     ["header", describeValidation(inspection)],
     ...(tables === undefined ? [] : databaseRows(tables)),
+    ...(log === undefined ? [] : logRows(log)),
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}\n`).join("");

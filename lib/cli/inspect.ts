@@ -21,7 +21,7 @@
  * the next last close. PATH.shared is never created: if it does not exist, nobody
  * has opened the arena since it was last created by this library or LLVM.
  */
-import { closeSync, openSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { ArenaError } from "../common/errors.ts";
 import {
   decodeHeader,
@@ -32,7 +32,7 @@ import {
   throwIfHeaderIsElsewhere as throwIfHeaderIsElsewhereIn,
   type HeaderWords,
 } from "../arena/header.ts";
-import { readAt, statFile, testRange, tryLockFile, unlockFile } from "../native/native.ts";
+import { closeFile, openFile, readAt, statFile, testRange, tryLockFile, unlockFile } from "../native/native.ts";
 import { inodeLockByte } from "../arena/locks.ts";
 
 /** Whether some process has the arena open, as far as the PATH.shared lock tells. */
@@ -148,7 +148,7 @@ export function inspectArenaFile(path: string, options: InspectOptions = {}): In
     const found = readAndValidate(fd, status.sizeBytes, elsewhere, path)!; // findHeader saw 32 bytes there
     return at(elsewhere, found.header, found.validation);
   } finally {
-    closeSync(fd);
+    closeFile(fd, path);
   }
 }
 
@@ -180,7 +180,7 @@ function fileKind(path: string): "file" | "directory" | "other" {
 
 function openReadOnly(path: string): number {
   try {
-    return openSync(path, "r");
+    return openFile(path, { create: false, readOnly: true }); // a node:fs fd is no handle on Windows
   } catch (error) {
     throw fromNodeError(error, path);
   }
@@ -238,7 +238,7 @@ function probeOpenState(fd: number, path: string): OpenState {
   let sharedFd: number;
   try {
     // Read-only and never O_CREAT: inspecting must not leave a .shared file behind.
-    sharedFd = openSync(sharedPath, "r");
+    sharedFd = openFile(sharedPath, { create: false, readOnly: true });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return "no lock file";
     // FILE.shared is only the LLVM openers' lock file: not being able to read it
@@ -250,7 +250,7 @@ function probeOpenState(fd: number, path: string): OpenState {
     unlockFile(sharedFd, sharedPath);
     return "not open";
   } finally {
-    closeSync(sharedFd);
+    closeFile(sharedFd, sharedPath);
   }
 }
 

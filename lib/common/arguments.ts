@@ -42,7 +42,7 @@ export function optionalBoolean(value: unknown, name: string): boolean {
 }
 
 /** Anything but a thenable: what a callback that must be synchronous may return. */
-export type NotAPromise = void | null | undefined | string | number | boolean | bigint | symbol | { then?: never };
+export type NotAPromise = void | null | undefined | string | number | boolean | bigint | symbol | (object & { then?: never });
 
 /**
  * For a callback that must finish before its caller returns: a thenable `result`

@@ -10,7 +10,7 @@
  * the shim is looked for next to the executable. An executable can also carry the
  * shim inside itself: import the prebuilt file `with { type: "file" }` and put the
  * path that import gives into MAPPED_FILE_ARENA_LIBRARY before the first arena is
- * opened (Bun extracts embedded files for dlopen). See the README.
+ * opened (Bun extracts embedded files for dlopen). See docs/platforms.md.
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -31,9 +31,11 @@ export const supportedPlatforms = [
   "linux-arm64-musl",
   "darwin-x64",
   "darwin-arm64",
+  "win32-x64",
+  "win32-arm64",
 ] as const;
 
-/** The platform's name in prebuilds/: linux-x64-gnu, linux-arm64-musl, darwin-arm64, ... */
+/** The platform's name in prebuilds/: linux-x64-gnu, linux-arm64-musl, darwin-arm64, win32-x64, ... */
 export function platformName(): string {
   const { platform, arch } = process;
   if (platform === "linux") return `linux-${arch}-${isMusl() ? "musl" : "gnu"}`;
@@ -50,9 +52,10 @@ export function isCompiledExecutable(): boolean {
   return modulePath.startsWith("/$bunfs/") || modulePath.includes("~BUN");
 }
 
-/** The shim's file name on this OS: libmapped_file_arena.so or .dylib. */
-export function libraryFileName(): string {
-  return process.platform === "darwin" ? "libmapped_file_arena.dylib" : "libmapped_file_arena.so";
+/** The shim's file name on an OS (this one by default): libmapped_file_arena.so, .dylib, or mapped_file_arena.dll. */
+export function libraryFileName(platform: string = process.platform): string {
+  if (platform.startsWith("win32")) return "mapped_file_arena.dll";
+  return platform.startsWith("darwin") ? "libmapped_file_arena.dylib" : "libmapped_file_arena.so";
 }
 
 /** Where the package ships the shim for this platform. */
@@ -60,9 +63,9 @@ export function prebuiltLibraryPath(): string {
   return join(packageRoot, "prebuilds", platformName(), libraryFileName());
 }
 
-/** Where `zig build` (or `bun run build:native`) puts the shim in a checkout. */
+/** Where `zig build` (or `bun run build:native`) puts the shim in a checkout: lib/, or bin/ for a DLL. */
 export function localBuildLibraryPath(): string {
-  return join(packageRoot, "zig-out", "lib", libraryFileName());
+  return join(packageRoot, "zig-out", process.platform === "win32" ? "bin" : "lib", libraryFileName());
 }
 
 /** Inside a compiled executable: the shim beside it, either loose or in prebuilds/<platform>/. */

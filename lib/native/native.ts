@@ -2,17 +2,24 @@
  * The only module that talks to bun:ffi. It loads the shim, declares its symbols,
  * and wraps each one in a typed function that returns a plain value or throws an
  * ArenaError named after the errno. Nothing here decides anything; see arena.ts.
+ *
+ * One set of functions on every platform. Where Windows needs more than one shim
+ * call to keep a function's contract (a file grown sparse, a sync that waits for the
+ * disk), the wrapper makes them here, so that the arena above reads the same
+ * everywhere; errors then name the Windows call (CreateFileW, LockFileEx, ...).
  */
 import { dlopen, FFIType, toArrayBuffer, type Pointer } from "bun:ffi";
 import { ArenaError } from "../common/errors.ts";
-import { errnoName, isWouldBlock } from "./errno.ts";
+import { describeError, errnoName, isPreallocationUnsupported, isWouldBlock } from "./errno.ts";
 import { locateLibrary, missingLibraryAdvice } from "./library-path.ts";
 
 const { i32, i64, i64_fast, ptr, cstring } = FFIType;
+const isWindows = process.platform === "win32";
 // Every function returns i64: a result, or -errno. i64_fast gives a number for
 // anything that fits one, which all of our values do.
 const symbols = {
-  mfa_open: { args: [cstring, i32], returns: i64_fast },
+  // A path: UTF-8 on Linux and macOS, UTF-16 on Windows (see pathArgument).
+  mfa_open: { args: [isWindows ? ptr : cstring, i32], returns: i64_fast },
   mfa_close: { args: [i32], returns: i64_fast },
   mfa_flock: { args: [i32, i32], returns: i64_fast },
   mfa_fstat: { args: [i32, ptr], returns: i64_fast },
@@ -26,15 +33,15 @@ const symbols = {
   mfa_pwrite: { args: [i32, ptr, i64, i64], returns: i64_fast },
   mfa_fstatfs: { args: [i32, ptr, i64], returns: i64_fast },
   mfa_range_lock: { args: [i32, i32, i64], returns: i64_fast },
+  // Needed on Windows only; on Linux and macOS files are sparse already and msync waits.
+  mfa_set_sparse: { args: [i32], returns: i64_fast },
+  mfa_fsync: { args: [i32], returns: i64_fast },
 } as const;
 
 type Shim = ReturnType<typeof loadShim>;
 let shim: Shim | undefined;
 
 function loadShim() {
-  if (process.platform === "win32") {
-    throw new ArenaError("ERR_ARENA_NATIVE_LIBRARY", "mapped-file-arena does not support Windows yet");
-  }
   const location = locateLibrary();
   if (!location.found) {
     throw new ArenaError("ERR_ARENA_NATIVE_LIBRARY", missingLibraryAdvice(location.searched));
@@ -54,30 +61,73 @@ function native(): Shim {
   return (shim ??= loadShim());
 }
 
+/**
+ * The system call behind each shim function, as errors name it: [Linux and macOS,
+ * Windows]. A Windows user knows CreateFileW and LockFileEx, not open and flock.
+ */
+const callNames = {
+  open: ["open", "CreateFileW"],
+  close: ["close", "CloseHandle"],
+  lock: ["flock", "LockFileEx"],
+  unlock: ["flock", "UnlockFileEx"],
+  rangeLock: ["fcntl", "LockFileEx"],
+  fstat: ["fstat", "GetFileInformationByHandleEx"],
+  ftruncate: ["ftruncate", "SetFileInformationByHandle"],
+  setSparse: ["(none)", "DeviceIoControl(FSCTL_SET_SPARSE)"],
+  mmap: ["mmap", "MapViewOfFile"],
+  munmap: ["munmap", "UnmapViewOfFile"],
+  msync: ["msync", "FlushViewOfFile"],
+  fsync: ["fsync", "FlushFileBuffers"],
+  pread: ["pread", "ReadFile"],
+  pwrite: ["pwrite", "WriteFile"],
+  fstatfs: ["fstatfs", "GetVolumeInformationByHandleW"],
+} as const;
+
 /** Turns the shim's "negative errno" convention into a value or an ArenaError. */
-function check(returned: number | bigint, syscall: string, path: string): number {
+function check(returned: number | bigint, call: keyof typeof callNames, path: string): number {
   const result = Number(returned);
   if (result >= 0) return result;
   const errno = -result;
   const code = errnoName(errno);
-  throw new ArenaError(code, `${syscall} failed for ${path}: ${code}`, { syscall, path, errno });
+  const syscall = callNames[call][isWindows ? 1 : 0];
+  throw new ArenaError(code, `${syscall} failed for ${path}: ${describeError(errno)}`, { syscall, path, errno });
 }
 
 const encoder = new TextEncoder();
-// Every open encodes two paths (PATH, PATH.shared); an arena reopened in a loop
-// encodes the same two again, so the last few are kept (encoding costs ~0.2 us).
+/**
+ * A path as the shim takes it: NUL-terminated UTF-8 on Linux and macOS; UTF-16 on
+ * Windows, whose file names are UTF-16 (a JavaScript string's code units, as they are).
+ * Every open encodes two paths (PATH, PATH.shared); an arena reopened in a loop
+ * encodes the same two again, so the last few are kept (encoding costs ~0.2 us).
+ */
 const recentPaths: { path: string; bytes: Uint8Array }[] = [];
 const recentPathsLimit = 4;
-function cString(path: string): Uint8Array {
+function pathArgument(path: string): Uint8Array {
   for (const recent of recentPaths) if (recent.path === path) return recent.bytes;
-  const bytes = encoder.encode(`${path}\0`);
+  const bytes = isWindows ? utf16(path) : encoder.encode(`${path}\0`);
   if (recentPaths.unshift({ path, bytes }) > recentPathsLimit) recentPaths.pop();
   return bytes;
 }
 
-/** Opens `path` read-write (O_CLOEXEC), creating it with mode 0644 if `create`. Returns the fd. */
-export function openFile(path: string, options: { create: boolean }): number {
-  return check(native().mfa_open(cString(path), options.create ? 1 : 0), "open", path);
+function utf16(path: string): Uint8Array {
+  const units = new Uint16Array(path.length + 1);
+  for (let index = 0; index < path.length; index++) units[index] = path.charCodeAt(index);
+  return new Uint8Array(units.buffer);
+}
+
+// mfa_open's options (native/shim.zig).
+const OPEN_CREATE = 1;
+const OPEN_READ_ONLY = 2;
+
+/**
+ * Opens `path` read-write (read-only if `readOnly`), creating it (mode 0644) if
+ * `create`. Returns the fd. The descriptor (handle, on Windows) is not inherited by
+ * child processes. Only these descriptors can be passed to the functions here: on
+ * Windows, a node:fs descriptor is not a handle.
+ */
+export function openFile(path: string, options: { create: boolean; readOnly?: boolean }): number {
+  const flags = (options.create ? OPEN_CREATE : 0) | (options.readOnly ? OPEN_READ_ONLY : 0);
+  return check(native().mfa_open(pathArgument(path), flags), "open", path);
 }
 
 /**
@@ -85,7 +135,7 @@ export function openFile(path: string, options: { create: boolean }): number {
  * exception (which costs more than the open), when it does not exist.
  */
 export function openExistingFile(path: string): number {
-  const result = Number(native().mfa_open(cString(path), 0));
+  const result = Number(native().mfa_open(pathArgument(path), 0));
   if (result < 0 && errnoName(-result) === "ENOENT") return -1;
   return check(result, "open", path);
 }
@@ -101,25 +151,29 @@ const LOCK_EX = 2;
 const LOCK_NB = 4;
 const LOCK_UN = 8;
 
-/** flock(2) lock modes: many shared holders, or one exclusive. */
+/**
+ * flock(2) lock modes: many shared holders, or one exclusive. On Windows, LockFileEx
+ * over the whole file, which is mandatory: a shared lock forbids every handle to
+ * write, an exclusive one forbids other handles to read or write (see windows.zig).
+ */
 export type LockKind = "shared" | "exclusive";
 
 /** Waits until the lock is granted. */
 export function lockFile(fd: number, kind: LockKind, path: string): void {
-  check(native().mfa_flock(fd, kind === "shared" ? LOCK_SH : LOCK_EX), "flock", path);
+  check(native().mfa_flock(fd, kind === "shared" ? LOCK_SH : LOCK_EX), "lock", path);
 }
 
 /** Returns false instead of waiting when another holder is in the way. */
 export function tryLockFile(fd: number, kind: LockKind, path: string): boolean {
   const result = Number(native().mfa_flock(fd, (kind === "shared" ? LOCK_SH : LOCK_EX) | LOCK_NB));
   if (result < 0 && isWouldBlock(-result)) return false;
-  check(result, "flock", path);
+  check(result, "lock", path);
   return true;
 }
 
 /** Releases whatever flock lock `fd` holds. */
 export function unlockFile(fd: number, path: string): void {
-  check(native().mfa_flock(fd, LOCK_UN), "flock", path);
+  check(native().mfa_flock(fd, LOCK_UN), "unlock", path);
 }
 
 // mfa_range_lock's operations (native/shim.zig).
@@ -144,7 +198,7 @@ function rangeLock(fd: number, operation: number, offsetBytes: number, path: str
     if (name === "EOPNOTSUPP" || name === "ENOTSUP" || name === "EINVAL") return "unsupported";
     if (isWouldBlock(-result)) return "busy";
   }
-  check(result, "fcntl", path);
+  check(result, "rangeLock", path);
   return result === 1 ? "busy" : "done";
 }
 
@@ -187,8 +241,16 @@ export function statFile(fd: number, path: string): FileStatus {
   return { sizeBytes: Number(out[0]), allocatedBytes: Number(out[1]), kind: kinds[Number(out[2])]! };
 }
 
-/** ftruncate: sets the file size (growing is sparse: no disk is reserved). */
+/**
+ * ftruncate: sets the file size (growing is sparse: no disk is reserved). Windows
+ * files are sparse only once marked so: the mark comes first, and a file system
+ * without sparse files (FAT, exFAT) grows the file fully allocated instead.
+ */
 export function truncateFile(fd: number, sizeBytes: number, path: string): void {
+  if (isWindows) {
+    const result = Number(native().mfa_set_sparse(fd));
+    if (result < 0 && !isPreallocationUnsupported(-result)) check(result, "setSparse", path);
+  }
   check(native().mfa_ftruncate(fd, sizeBytes), "ftruncate", path);
 }
 
@@ -215,40 +277,58 @@ export function writeAt(fd: number, bytes: Uint8Array, offset: number, path: str
 export interface FileSystemId {
   /** Linux: statfs f_type, the file system's magic number. */
   magic?: number;
-  /** macOS: statfs f_fstypename ("apfs", "nfs", "smbfs", ...). */
+  /** macOS: statfs f_fstypename ("apfs", "nfs", "smbfs", ...). Windows: "NTFS", "ReFS", ... */
   typeName?: string;
+  /** Windows: the file is on a network share (which reports the server's file system). */
+  remote?: boolean;
 }
 
 /** fstatfs: identifies the file system of `fd`, to refuse network and FUSE ones. */
 export function fileSystemOf(fd: number, path: string): FileSystemId {
   const name = new Uint8Array(32);
   const result = check(native().mfa_fstatfs(fd, name, name.byteLength), "fstatfs", path);
-  if (process.platform !== "darwin") return { magic: result };
-  return { typeName: new TextDecoder().decode(name.subarray(0, name.indexOf(0))) };
+  if (process.platform === "linux") return { magic: result };
+  const typeName = new TextDecoder().decode(name.subarray(0, name.indexOf(0)));
+  return isWindows ? { typeName, remote: result === 1 } : { typeName };
 }
+
+/**
+ * Windows: the file behind each mapping, for syncMapping. FlushViewOfFile only
+ * starts the writes; waiting for them takes the file's handle (FlushFileBuffers).
+ */
+const fileOfMapping = new Map<number, number>();
 
 /** Maps the first `lengthBytes` of the file, shared and read-write. Returns the address. */
 export function mapFile(fd: number, lengthBytes: number, path: string): number {
-  return check(native().mfa_mmap(fd, lengthBytes), "mmap", path);
+  const address = check(native().mfa_mmap(fd, lengthBytes), "mmap", path);
+  if (isWindows) fileOfMapping.set(address, fd);
+  return address;
 }
 
 /** munmap. Every view over the range must be detached first: touching it after would crash. */
 export function unmap(address: number, lengthBytes: number, path: string): void {
+  fileOfMapping.delete(address);
   check(native().mfa_munmap(address, lengthBytes), "munmap", path);
 }
 
 /**
  * Replaces a page-aligned range of a mapping with private zero pages (mmap
  * MAP_FIXED | MAP_ANONYMOUS | MAP_NORESERVE): the file is no longer mapped there,
- * but the addresses stay readable, as zeros, until the process exits.
+ * but the addresses stay readable, as zeros, until the process exits. Not on
+ * Windows, which unmaps a view whole or not at all (see lib/arena/platform.ts).
  */
 export function replaceWithPlaceholder(address: number, lengthBytes: number, path: string): void {
   check(native().mfa_mmap_placeholder(address, lengthBytes), "mmap", path);
 }
 
-/** msync(MS_SYNC): writes dirty pages of the range to the file and waits. */
+/**
+ * msync(MS_SYNC): writes dirty pages of the range to the file and waits. Windows:
+ * FlushViewOfFile, then FlushFileBuffers on the mapped file, which waits.
+ */
 export function syncMapping(address: number, lengthBytes: number, path: string): void {
   check(native().mfa_msync(address, lengthBytes), "msync", path);
+  const fd = fileOfMapping.get(address);
+  if (fd !== undefined) check(native().mfa_fsync(fd), "fsync", path);
 }
 
 /**

@@ -10,7 +10,7 @@
  *
  * Every table starts with a generic 8-byte header: kind u16 (1 trie, 2 data
  * allocator), name size u16, name offset i32 relative to the table. The name is
- * stored with a NUL after it. See docs/design/trie.md for every byte.
+ * stored with a NUL after it. See docs/DESIGN.md (the trie) for every byte.
  *
  * The effect we want: one call opens or creates the file, and whoever gets the
  * object back holds a table that is the kind, name and shape they asked for, or

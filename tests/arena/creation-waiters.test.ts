@@ -6,7 +6,7 @@
  * file's lock, so the one that won it could not tell them from openers that had
  * the file mapped, and gave up with ERR_ARENA_CORRUPT "other processes have it
  * open" (observed: 3 of 4 waiters failed in 13 of 20 runs). Now waiters hold no
- * in-use lock while they wait (lib/arena/protocol.ts, docs/design/arena-locks.md).
+ * in-use lock while they wait (lib/arena/protocol.ts, docs/DESIGN.md ("Arena locks")).
  *
  * The waiters are certainly blocked before the kill: the test waits until
  * /proc/locks lists all of them as waiting for a lock on the file (Linux).

@@ -9,7 +9,7 @@
  * The victim is always a child process, so a SIGBUS is a reported signal. The
  * broken variant, built in: the same close done by the C peer that speaks only
  * LLVM's protocol (PATH.shared, no inode lock) kills the victim with SIGBUS in
- * every case below, which is also LLVM's remaining hole (README, Limits).
+ * every case below, which is also LLVM's remaining hole (docs/guarantees.md, Limits).
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import { linkSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";

@@ -1,7 +1,8 @@
 // What a user gets from `bun add mapped-file-arena`: the package tarball, installed
 // into a fresh project with no Zig and no Python on PATH and no registry reachable,
 // must open an arena with the prebuilt shim for this machine; and every prebuilt
-// shim in the tarball must be a shared library for the platform its folder names.
+// shim in the tarball must be a shared library for the platform its folder names
+// (ELF, Mach-O or PE headers read below).
 //
 // The tarball is made with `bun pm pack`, whose prepack step (`bun run build:all`)
 // builds prebuilds/ with Zig; Zig is needed here, on the packing side only.
@@ -9,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { platformName, supportedPlatforms } from "../../lib/native/library-path.ts";
+import { libraryFileName, platformName, supportedPlatforms } from "../../lib/native/library-path.ts";
+import { documentationFiles } from "../docs/markdown.ts";
 
 const repositoryRoot = join(import.meta.dir, "..", "..");
 let workspace: string;
@@ -66,27 +68,27 @@ afterAll(() => {
 });
 
 describe("the tarball", () => {
-  test("holds the library, the bin, and a shim for every platform, and nothing from the checkout's builds", () => {
+  test("holds the library, the bin, the docs, and a shim for every platform, and nothing from the checkout's builds", () => {
     const listing = run(["tar", "-tzf", tarball], workspace, process.env as Record<string, string>).stdout.split("\n");
     for (const file of ["package/lib/index.ts", "package/lib/native/native.ts", "package/bin/mapped-file-arena.ts", "package/package.json"]) {
       expect(listing).toContain(file);
     }
     for (const platform of supportedPlatforms) {
-      expect(listing).toContain(`package/prebuilds/${platform}/${shimFileName(platform)}`);
+      expect(listing).toContain(`package/prebuilds/${platform}/${libraryFileName(platform)}`);
     }
+    // A DLL alone: no import library or debug database beside it.
+    expect(listing.filter((file) => /\.(lib|pdb)$/.test(file))).toEqual([]);
+    // The README's links into docs/ must work on npm too (tests/docs/links.test.ts checks every link's target is shipped).
+    for (const document of documentationFiles()) expect(listing).toContain(`package/${document}`);
     expect(listing.filter((file) => /zig-out|\.zig-cache|tests\//.test(file))).toEqual([]);
   });
 });
-
-function shimFileName(platform = platformName()): string {
-  return platform.startsWith("darwin") ? "libmapped_file_arena.dylib" : "libmapped_file_arena.so";
-}
 
 /** README's `bun build --compile` recipe: with `embed`, the shim is embedded in the executable. */
 function compileRecipe(embed: boolean): string {
   const platform = platformName();
   return (
-    `${embed ? `import shim from "mapped-file-arena/prebuilds/${platform}/${shimFileName(platform)}" with { type: "file" };\n` : ""}` +
+    `${embed ? `import shim from "mapped-file-arena/prebuilds/${platform}/${libraryFileName(platform)}" with { type: "file" };\n` : ""}` +
     `import { MappedFileRegionArena } from "mapped-file-arena";\n` +
     `${embed ? `process.env.MAPPED_FILE_ARENA_LIBRARY ??= shim;\n` : ""}` +
     `using arena = MappedFileRegionArena.create(process.argv[2]!, { capacity: 1 << 20 });\n` +
@@ -189,7 +191,7 @@ const userTsconfigs: Record<string, Record<string, unknown>> = {
 /** Uses the whole public API, and nothing of the runtime, so that it checks under `types: []` too. */
 function apiConsumer(): string {
   return `import { ArenaError, BlockAllocator, MappedFileRegionArena, type ArenaErrorCode, type ArenaOptions } from "mapped-file-arena";
-import shim from "mapped-file-arena/prebuilds/${platformName()}/${shimFileName()}" with { type: "file" };
+import shim from "mapped-file-arena/prebuilds/${platformName()}/${libraryFileName()}" with { type: "file" };
 
 export const shimPath: string = shim;
 const options: ArenaOptions = { capacity: 1 << 20, headerOffset: 8, onCreate: (arena) => arena.append(Uint8Array.of(1)) };
@@ -252,6 +254,7 @@ describe("the declarations", () => {
 
 const elfMachine = { x64: 62, arm64: 183 } as const; // EM_X86_64, EM_AARCH64
 const machOCpuType = { x64: 0x01000007, arm64: 0x0100000c } as const; // CPU_TYPE_X86_64, CPU_TYPE_ARM64
+const peMachine = { x64: 0x8664, arm64: 0xaa64 } as const; // IMAGE_FILE_MACHINE_AMD64, _ARM64
 const ET_DYN = 3;
 const MH_MAGIC_64 = 0xfeedfacf;
 const MH_DYLIB = 6;
@@ -309,12 +312,76 @@ function readElf(bytes: Uint8Array): ElfFacts {
   };
 }
 
+interface PeFacts {
+  machine: number;
+  isDll: boolean;
+  /** 0x20b: PE32+, a 64-bit image. */
+  optionalMagic: number;
+  /** The DLLs it imports from, lower case. */
+  imports: string[];
+  exports: string[];
+}
+
+/** The COFF header, the import directory's DLL names and the export names of a PE file. */
+function readPe(bytes: Uint8Array): PeFacts {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const text = (offset: number) => new TextDecoder().decode(bytes.subarray(offset, bytes.indexOf(0, offset)));
+  const pe = view.getUint32(0x3c, true);
+  if (view.getUint32(pe, true) !== 0x00004550) throw new Error("no PE signature"); // "PE\0\0"
+  const coff = pe + 4;
+  const sectionCount = view.getUint16(coff + 2, true);
+  const optional = coff + 20;
+  const optionalSize = view.getUint16(coff + 16, true);
+  const sections = Array.from({ length: sectionCount }, (_, index) => {
+    const base = optional + optionalSize + index * 40;
+    return { address: view.getUint32(base + 12, true), size: view.getUint32(base + 8, true), raw: view.getUint32(base + 20, true) };
+  });
+  const fileOffset = (rva: number) => {
+    const section = sections.find((s) => rva >= s.address && rva < s.address + s.size)!;
+    return rva - section.address + section.raw;
+  };
+  const directory = (index: number) => view.getUint32(optional + 112 + index * 8, true); // PE32+ data directories
+  const exports: string[] = [];
+  if (directory(0) !== 0) {
+    const table = fileOffset(directory(0));
+    const count = view.getUint32(table + 24, true);
+    const names = fileOffset(view.getUint32(table + 32, true));
+    for (let index = 0; index < count; index++) exports.push(text(fileOffset(view.getUint32(names + index * 4, true))));
+  }
+  const imports: string[] = [];
+  if (directory(1) !== 0) {
+    for (let entry = fileOffset(directory(1)); view.getUint32(entry + 12, true) !== 0; entry += 20) {
+      imports.push(text(fileOffset(view.getUint32(entry + 12, true))).toLowerCase());
+    }
+  }
+  const IMAGE_FILE_DLL = 0x2000;
+  return {
+    machine: view.getUint16(coff, true),
+    isDll: (view.getUint16(coff + 18, true) & IMAGE_FILE_DLL) !== 0,
+    optionalMagic: view.getUint16(optional, true),
+    imports,
+    exports,
+  };
+}
+
 describe("every prebuilt shim in the tarball", () => {
   for (const platform of supportedPlatforms) {
-    const [os, arch, libc] = platform.split("-") as ["linux" | "darwin", "x64" | "arm64", "gnu" | "musl" | undefined];
+    const [os, arch, libc] = platform.split("-") as ["linux" | "darwin" | "win32", "x64" | "arm64", "gnu" | "musl" | undefined];
     test(`${platform} is a shared library for ${arch}`, () => {
-      const bytes = new Uint8Array(readFileSync(join(workspace, "extracted", "package", "prebuilds", platform, shimFileName(platform))));
+      const bytes = new Uint8Array(readFileSync(join(workspace, "extracted", "package", "prebuilds", platform, libraryFileName(platform))));
       const view = new DataView(bytes.buffer);
+      if (os === "win32") {
+        expect(String.fromCharCode(bytes[0]!, bytes[1]!)).toBe("MZ");
+        const pe = readPe(bytes);
+        expect(pe.machine).toBe(peMachine[arch]);
+        expect(pe.isDll).toBe(true);
+        expect(pe.optionalMagic).toBe(0x20b);
+        // Nothing to install beside it: no C runtime, only the system's kernel32.
+        expect(pe.imports).toEqual(["kernel32.dll"]);
+        expect(pe.exports).toContain("mfa_open");
+        expect(pe.exports).toContain("mfa_set_sparse");
+        return;
+      }
       if (os === "darwin") {
         expect(view.getUint32(0, true)).toBe(MH_MAGIC_64);
         expect(view.getUint32(4, true)).toBe(machOCpuType[arch]);

@@ -1,6 +1,6 @@
 // Temporary folders for tests.
 import { afterAll } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmdirSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -25,7 +25,23 @@ export function createTempDirectory(prefix = "arena-test-", parent: string = tmp
 }
 
 export function removeDirectory(directory: string): void {
-  rmSync(directory, { recursive: true, force: true });
+  try {
+    rmSync(directory, { recursive: true, force: true });
+  } catch (error) {
+    // Bun for Windows under Wine 8 fails a recursive rmSync with EFAULT (a Wine gap,
+    // see docs/platforms.md); removing entry by entry works there.
+    if (process.platform !== "win32") throw error;
+    removeEntryByEntry(directory);
+  }
+}
+
+function removeEntryByEntry(path: string): void {
+  if (statSync(path).isDirectory()) {
+    for (const name of readdirSync(path)) removeEntryByEntry(join(path, name));
+    rmdirSync(path);
+  } else {
+    unlinkSync(path);
+  }
 }
 
 let counter = 0;

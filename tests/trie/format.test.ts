@@ -1,5 +1,5 @@
 /**
- * The exact bytes of small trie files, against the layout in docs/design/trie.md
+ * The exact bytes of small trie files, against the layout in docs/DESIGN.md (the trie)
  * (LLVM's DatabaseFile + OnDiskTrieRawHashMap). Each file is closed before it is
  * read, so the last close has truncated it to its bump pointer.
  */
@@ -291,7 +291,7 @@ describe("corrupt headers are refused at open", () => {
 
 /**
  * An independent C writer (peer/llvm-trie-writer.c) builds the file the way LLVM's
- * create() and insertLazy() do, from docs/design/trie.md. Single-threaded, the
+ * create() and insertLazy() do, from docs/DESIGN.md (the trie). Single-threaded, the
  * format leaves no freedom: the same inserts must give the same bytes (all but the
  * arena's allocatedSize hint), and each side must read the other's file.
  * Needs a C compiler (`cc`); without one the test fails and says so.

@@ -2,7 +2,7 @@
  * An independent writer of LLVM's OnDiskTrieRawHashMap files, for the format test:
  * it builds a DatabaseFile image in memory the way LLVM's create() and insertLazy()
  * do (single-threaded, so every compare-and-swap succeeds), from a description of
- * LLVM main's code (docs/design/trie.md), not from our TypeScript. The same
+ * LLVM main's code (docs/DESIGN.md, the trie), not from our TypeScript. The same
  * inserts through the library must give the same bytes.
  *
  *   llvm-trie-writer OUT NAME HASH_BITS DATA_BYTES ROOT_BITS SUBTRIE_BITS CAPACITY < hashes
