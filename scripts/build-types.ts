@@ -16,7 +16,12 @@
  *    the .d.ts beside it (a `.ts` path is refused under NodeNext before TS 5.x
  *    learned otherwise, and reads oddly in a declaration);
  *  - the entry point references the `esnext.disposable` library, for `Disposable`
- *    and `Symbol.dispose` (the arena is `using`-able), which `lib: ES2022` lacks.
+ *    and `Symbol.dispose` (the arena is `using`-able), which `lib: ES2022` lacks;
+ *  - and declares the runtime's globals the API names (RecordLog's follow() takes
+ *    an AbortSignal) as empty interfaces, for a project with neither the DOM nor
+ *    Bun's or Node's types. Where those exist, an empty interface merges into
+ *    theirs and changes nothing. The packaging test type-checks such a project,
+ *    so an API that names another global fails it until it is listed here.
  * The `./prebuilds/*` subpath (the shim a `bun build --compile` program embeds)
  * gets a declaration of its own: importing it `with { type: "file" }` gives a path.
  */
@@ -26,7 +31,18 @@ import { repositoryRoot } from "./zig.ts";
 
 export const typesDirectory = join(repositoryRoot, "types");
 
-const disposableReference = '/// <reference lib="esnext.disposable" />\n';
+const entryReferences = '/// <reference lib="esnext.disposable" />\n/// <reference path="./runtime-globals.d.ts" />\n';
+
+/** Globals of the runtime (the DOM, Bun, Node) that the public API's types name. */
+const runtimeGlobals = ["AbortSignal"];
+
+const runtimeGlobalsDeclaration = `// The runtime's globals that mapped-file-arena's API names, for projects with neither the
+// DOM nor Bun's or Node's types. Empty: where the real ones exist, these merge into them.
+declare global {
+${runtimeGlobals.map((name) => `  interface ${name} {}`).join("\n")}
+}
+export {};
+`;
 
 const prebuiltDeclaration = `/** The path of the native shim file, as \`import shim from "mapped-file-arena/prebuilds/<platform>/<file>" with { type: "file" }\` gives it. */
 declare const path: string;
@@ -46,8 +62,9 @@ export function buildTypes(): void {
     if (!file.endsWith(".d.ts")) continue;
     const path = join(typesDirectory, file);
     const text = readFileSync(path, "utf8").replace(/(["'])(\.{1,2}\/[^"']*)\.ts\1/g, "$1$2.js$1");
-    writeFileSync(path, file === "index.d.ts" ? disposableReference + text : text);
+    writeFileSync(path, file === "index.d.ts" ? entryReferences + text : text);
   }
+  writeFileSync(join(typesDirectory, "runtime-globals.d.ts"), runtimeGlobalsDeclaration);
   writeFileSync(join(typesDirectory, "prebuilt.d.ts"), prebuiltDeclaration);
 }
 
