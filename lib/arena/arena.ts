@@ -42,9 +42,11 @@ import { BlockAllocator } from "./block-allocator.ts";
 import {
   optionalBoolean,
   optionalFunction,
+  refuseThenable,
   requireBytes,
   requireNonNegativeInteger,
   requireString,
+  type NotAPromise,
 } from "../common/arguments.ts";
 
 export interface ArenaOptions {
@@ -55,8 +57,14 @@ export interface ArenaOptions {
   /**
    * Runs once, in the process that creates the file, with exclusive access and the
    * header initialized. If it throws, the file is left empty and the error is rethrown.
+   *
+   * It must be synchronous. create() is, and the creation ends when onCreate
+   * returns: an async function returns at its first `await`, other openers would
+   * then see the file before it is initialized, and a later rejection would have
+   * no caller to reach. So a thenable result is refused with a TypeError (the file
+   * is left empty and the promise's rejection is handled), and the type says so.
    */
-  onCreate?: (arena: MappedFileRegionArena) => void;
+  onCreate?: (arena: MappedFileRegionArena) => NotAPromise;
   /** Open even on NFS, SMB or FUSE, where concurrent openers can corrupt the arena. */
   allowUnsafeFileSystem?: boolean;
 }
@@ -144,7 +152,7 @@ export class MappedFileRegionArena implements Disposable {
         `options.capacity must be at least headerOffset + ${headerSizeBytes} = ${headerOffset + headerSizeBytes}, got ${capacity}`,
       );
     }
-    const onCreate = optionalFunction<(arena: MappedFileRegionArena) => void>(options.onCreate, "options.onCreate");
+    const onCreate = optionalFunction<(arena: MappedFileRegionArena) => unknown>(options.onCreate, "options.onCreate");
     const allowUnsafeFileSystem = optionalBoolean(options.allowUnsafeFileSystem, "options.allowUnsafeFileSystem");
 
     let created: MappedFileRegionArena | undefined;
@@ -153,7 +161,7 @@ export class MappedFileRegionArena implements Disposable {
       created = arenaBeingCreated;
       arenaBeingCreated.#creating = true;
       try {
-        onCreate?.(arenaBeingCreated);
+        refuseThenable(onCreate?.(arenaBeingCreated), "options.onCreate");
         arenaBeingCreated.#creating = false;
       } catch (error) {
         arenaBeingCreated.#creating = false;

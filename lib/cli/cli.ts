@@ -7,13 +7,15 @@
  * described and, for a trie, validated (lib/trie/inspect-database.ts).
  *
  * Exit codes: 0 the header is valid (or a creation was interrupted, which the next
- * open repairs); 1 the header is invalid, or the file is not an arena; 2 a usage
- * error, or the path cannot be read. Every failure is one line on stderr: a person
- * gets a reason, never a stack trace.
+ * open repairs); 1 the header is invalid, the file is empty or not an arena; 2 a
+ * usage error, or the path cannot be read. Errors carry the code the library
+ * throws for the same file (ERR_ARENA_CORRUPT, ERR_ARENA_HEADER_MISMATCH, ...).
+ * Every failure is one line on stderr: a person gets a reason, never a stack trace.
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ArenaError } from "../common/errors.ts";
-import { inspectArenaFile, type Inspection } from "./inspect.ts";
+import { inspectArenaFile, type Inspection, type Validation } from "./inspect.ts";
 import { casMain, casUsage } from "./cas.ts";
 import { casRemoteMain } from "./cas-remote.ts";
 import { inspectDatabaseFile, looksLikeDatabaseFile, type DatabaseInspection } from "../trie/inspect-database.ts";
@@ -29,18 +31,21 @@ export interface CliResult {
 }
 
 const usage = `usage: mapped-file-arena <inspect|verify> FILE [--header-offset N] [--json]
+       mapped-file-arena help | --version
 
   inspect FILE   print the header words, space used, disk reserved, whether a process
                  has the arena open, and whether the header is valid; for a database
                  file (a trie or data allocator), its table too; for a record log,
-                 its records, holes and abandoned blocks
+                 its records, holes and abandoned blocks; a header at another offset
+                 than the one asked for is found and inspected there
   verify FILE    check the header (and a database file's table: a trie is walked
                  whole; or a record log's blocks); exit 0 if valid, 1 if not
-  --header-offset N  where the header is (default 0, the library's default;
-                 16 for a database file, 4064 for a record log, each recognized by
-                 its magic)
+  --header-offset N  where the header is (default 0, the library's default; 16 for a
+                 database file, 4064 for a record log, each recognized by its magic;
+                 without it, verify also accepts a header found elsewhere, and says where)
   --json         machine-readable output
-  --help         this text
+  --version      the version of mapped-file-arena
+  help, --help   this text
 
 ${casUsage.replace("usage: ", "")}`;
 
@@ -66,29 +71,33 @@ export function main(args: string[]): CliResult {
         json: { type: "boolean", default: false },
         "header-offset": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
+        version: { type: "boolean", short: "v", default: false },
       },
     });
   } catch (error) {
     return usageError((error as Error).message);
   }
   const { values, positionals } = parsed;
-  if (values.help) return { exitCode: exitValid, stdout: `${usage}\n`, stderr: "" };
   const [command, path, ...extra] = positionals;
+  if (values.help || command === "help") return { exitCode: exitValid, stdout: `${usage}\n`, stderr: "" };
+  if (values.version) return { exitCode: exitValid, stdout: `mapped-file-arena ${packageVersion()}\n`, stderr: "" };
   if (command === undefined) return usageError("no command given");
   if (command !== "inspect" && command !== "verify") return usageError(`unknown command ${JSON.stringify(command)}`);
   if (path === undefined || path === "") return usageError(`${command} needs a FILE`);
   if (extra.length > 0) return usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
-  const offsetText = values["header-offset"] ?? "0";
-  const database = values["header-offset"] === undefined && looksLikeDatabaseFile(path);
-  const recordLog = values["header-offset"] === undefined && !database && looksLikeRecordLog(path);
-  const headerOffset = database ? databaseHeaderBytes : recordLog ? arenaHeaderOffset : Number(offsetText);
-  if (!/^\d+$/.test(offsetText) || !Number.isSafeInteger(headerOffset) || headerOffset % 8 !== 0) {
+  const offsetText = values["header-offset"];
+  const database = offsetText === undefined && looksLikeDatabaseFile(path);
+  const recordLog = offsetText === undefined && !database && looksLikeRecordLog(path);
+  const headerOffset = database ? databaseHeaderBytes : recordLog ? arenaHeaderOffset : Number(offsetText ?? "0");
+  if (offsetText !== undefined && (!/^\d+$/.test(offsetText) || !Number.isSafeInteger(headerOffset) || headerOffset % 8 !== 0)) {
     return usageError(`--header-offset must be a non-negative multiple of 8, got ${JSON.stringify(offsetText)}`);
   }
 
   let inspection: Inspection;
   try {
-    inspection = inspectArenaFile(path, headerOffset);
+    // inspect looks wherever the header is; verify checks an offset the caller names.
+    const followHeader = command === "inspect" || offsetText === undefined;
+    inspection = inspectArenaFile(path, { headerOffset, followHeader });
   } catch (error) {
     return failure(error, values.json);
   }
@@ -100,16 +109,17 @@ export function main(args: string[]): CliResult {
     return failure(error, values.json);
   }
   const logInvalid = log !== undefined && (log.problem !== undefined || log.stats!.corrupt.count > 0);
-  const invalid = inspection.validation.status === "invalid" || tables?.check.status === "invalid" || logInvalid;
-  const exitCode = invalid ? exitInvalid : exitValid;
+  const healthy = isHealthy(inspection.validation) && tables?.check.status !== "invalid" && !logInvalid;
+  const exitCode = healthy ? exitValid : exitInvalid;
   if (values.json) {
     let body: object = tables === undefined ? toJson(inspection) : { ...toJson(inspection), database: tables };
     if (log !== undefined) body = { ...body, log: { ...log.header, problem: log.problem, stats: log.stats } };
     return { exitCode, stdout: `${JSON.stringify(body, null, 2)}\n`, stderr: "" };
   }
   if (command === "verify") {
+    const offsetNote = describeOffset(inspection);
     const verdict = tables !== undefined ? describeDatabase(tables) : log !== undefined ? describeLog(log) : describeValidation(inspection);
-    const line = `${path}: ${verdict}\n`;
+    const line = `${path}: ${verdict}${offsetNote ? `; ${offsetNote}` : ""}\n`;
     return exitCode === exitValid ? { exitCode, stdout: line, stderr: "" } : { exitCode, stdout: "", stderr: `mapped-file-arena: ${line}` };
   }
   return { exitCode, stdout: formatTable(inspection, tables, log), stderr: "" };
@@ -156,29 +166,44 @@ function logRows(log: LogFileInspection): [string, string][] {
   return rows;
 }
 
+/** Valid, or a creation the next open redoes. An empty file is not an arena yet. */
+function isHealthy(validation: Validation): boolean {
+  return validation.status === "valid" || validation.status === "creation-interrupted";
+}
+
+/** package.json's version: read at run time, so that it is the installed package's. */
+function packageVersion(): string {
+  const manifest: unknown = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+  return String((manifest as { version?: unknown }).version);
+}
+
 function usageError(message: string): CliResult {
   return { exitCode: exitUsage, stdout: "", stderr: `mapped-file-arena: ${message}\n${usage}\n` };
 }
 
+/**
+ * An ArenaError carries the code the library throws for the same file (see
+ * inspectArenaFile): a file that is not an arena exits 1, a path that cannot be
+ * read exits 2.
+ */
 function failure(error: unknown, json: boolean): CliResult {
   if (!(error instanceof ArenaError)) {
     // A bug, not bad input: still one line, but say it is ours.
     return { exitCode: exitUsage, stdout: "", stderr: `mapped-file-arena: internal error: ${String(error)}\n` };
   }
-  const notArena = error.code === "ERR_ARENA_NOT_AN_ARENA" || error.code === "ERR_ARENA_HEADER_MISMATCH";
+  const notArena = error.code === "ERR_ARENA_CORRUPT" || error.code === "ERR_ARENA_HEADER_MISMATCH";
   const exitCode = notArena ? exitInvalid : exitUsage;
-  const hint = headerOffsetHint(error.message);
   if (json) {
-    const body = { path: error.path, error: { code: error.code, message: error.message + hint } };
+    const body = { path: error.path, error: { code: error.code, message: error.message } };
     return { exitCode, stdout: `${JSON.stringify(body, null, 2)}\n`, stderr: "" };
   }
-  return { exitCode, stdout: "", stderr: `mapped-file-arena: ${error.message}${hint}\n` };
+  return { exitCode, stdout: "", stderr: `mapped-file-arena: ${error.message}\n` };
 }
 
-/** judgeHeader names the stored offset when the header is elsewhere; say how to read it there. */
-function headerOffsetHint(message: string): string {
-  const match = /has its header at offset (\d+)/.exec(message);
-  return match ? ` (try --header-offset ${match[1]})` : "";
+/** When the header was found at another offset than the one asked for, says so. */
+function describeOffset(inspection: Inspection): string {
+  const { headerOffset, requestedHeaderOffset } = inspection;
+  return headerOffset === requestedHeaderOffset ? "" : `header found at offset ${headerOffset}, not at ${requestedHeaderOffset}`;
 }
 
 function describeValidation(inspection: Inspection): string {
@@ -189,6 +214,7 @@ function describeValidation(inspection: Inspection): string {
   if (validation.status === "creation-interrupted") {
     return "creation was interrupted; the next open creates the arena afresh";
   }
+  if (validation.status === "empty") return "empty (0 bytes), not an arena yet; the next open creates one here";
   return `INVALID (${validation.code}): ${validation.reason}`;
 }
 
@@ -198,6 +224,7 @@ function toJson(inspection: Inspection) {
   return {
     path: inspection.path,
     headerOffset: inspection.headerOffset,
+    requestedHeaderOffset: inspection.requestedHeaderOffset,
     header: {
       bumpPtr: word(header.bumpPtr),
       allocatedSize: word(header.allocatedSize),
@@ -249,6 +276,7 @@ function databaseRows(tables: DatabaseInspection): [string, string][] {
 
 function formatTable(inspection: Inspection, tables?: DatabaseInspection, log?: LogFileInspection): string {
   const { header } = inspection;
+  const { headerOffset, requestedHeaderOffset } = inspection;
   const hexWord = (value: bigint) => `0x${value.toString(16).padStart(16, "0")}  ${value}`;
   const open: Record<Inspection["openState"], string> = {
     open: "yes (a process holds the .shared lock)",
@@ -258,7 +286,7 @@ function formatTable(inspection: Inspection, tables?: DatabaseInspection, log?: 
   };
   const rows: [string, string][] = [
     ["file", inspection.path],
-    ["header offset", String(inspection.headerOffset)],
+    ["header offset", `${headerOffset}${headerOffset === requestedHeaderOffset ? "" : ` (found here, not at ${requestedHeaderOffset})`}`],
     ["word 0  bumpPtr", hexWord(header.bumpPtr)],
     ["word 1  allocatedSize", hexWord(header.allocatedSize)],
     ["word 2  capacity", hexWord(header.capacity)],

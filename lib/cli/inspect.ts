@@ -25,6 +25,8 @@ import { statSync } from "node:fs";
 import { ArenaError } from "../common/errors.ts";
 import {
   decodeHeader,
+  findHeader,
+  headerSearchLimitBytes,
   headerSizeBytes,
   judgeHeader,
   throwIfHeaderIsElsewhere as throwIfHeaderIsElsewhereIn,
@@ -46,14 +48,19 @@ export type Validation =
   | { status: "valid" }
   /** A creator was killed before it finished; the next open creates the arena afresh. */
   | { status: "creation-interrupted" }
+  /** 0 bytes, as a failed creation leaves it: the next open creates the arena here. */
+  | { status: "empty" }
+  /** `code` is what the library throws for the same file (ERR_ARENA_CORRUPT, ...). */
   | { status: "invalid"; code: string; reason: string };
 
 /** Everything `inspect` reports about one file. */
 export interface Inspection {
   path: string;
-  /** Where the header was read (the caller's choice; default 0). */
+  /** Where the header was read: the requested offset, or where it was found instead. */
   headerOffset: number;
-  /** The four header words, as stored. */
+  /** The offset asked for (default 0). Differs from headerOffset when the header was found elsewhere. */
+  requestedHeaderOffset: number;
+  /** The four header words, as stored (all 0 for an empty file). */
   header: HeaderWords;
   /** st_size. */
   fileSizeBytes: number;
@@ -68,16 +75,31 @@ export interface Inspection {
   validation: Validation;
 }
 
+export interface InspectOptions {
+  /** Where to read the header. Default 0, the library's default. */
+  headerOffset?: number;
+  /**
+   * When there is no valid header at headerOffset but one is found at another
+   * offset (a header records its own), inspect that one instead, and say so in
+   * requestedHeaderOffset. When false, that is ERR_ARENA_HEADER_MISMATCH, as
+   * the library's create() with that headerOffset would throw. Default true.
+   */
+  followHeader?: boolean;
+}
+
 /**
- * Reads and judges the arena header of `path` at `headerOffset`, changing nothing.
+ * Reads and judges the arena header of `path`, changing nothing.
  *
- * Throws an ArenaError (with a one-line message) when there is nothing to inspect:
- * the path is missing, unreadable or not a regular file (code ERR_ARENA_NOT_A_FILE
- * or the errno name), or the file cannot be an arena at all (ERR_ARENA_NOT_AN_ARENA:
- * too short for a header, or no header at that offset). A file that has a header
- * which fails validation is not thrown for: its Inspection says why it is invalid.
+ * Throws an ArenaError (with a one-line message) when there is nothing to inspect,
+ * with the code the library's create() throws for the same file: the path is
+ * missing, unreadable or not a regular file (ERR_ARENA_NOT_A_FILE or the errno
+ * name); the file cannot hold a header, or what is at the offset is no header at
+ * all (ERR_ARENA_CORRUPT); the header is elsewhere and followHeader is false
+ * (ERR_ARENA_HEADER_MISMATCH). A header that fails validation is not thrown for:
+ * its Inspection says why it is invalid.
  */
-export function inspectArenaFile(path: string, headerOffset = 0): Inspection {
+export function inspectArenaFile(path: string, options: InspectOptions = {}): Inspection {
+  const requestedHeaderOffset = options.headerOffset ?? 0;
   const kind = fileKind(path);
   if (kind !== "file") {
     throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path} is ${kind === "directory" ? "a directory" : "not a regular file"}`, { path });
@@ -85,44 +107,66 @@ export function inspectArenaFile(path: string, headerOffset = 0): Inspection {
   const fd = openReadOnly(path);
   try {
     const status = statFile(fd, path);
-    if (status.sizeBytes < headerOffset + headerSizeBytes) {
-      throwIfHeaderIsElsewhere(fd, status.sizeBytes, headerOffset, path);
-      const why = status.sizeBytes === 0
-        ? "it is empty (0 bytes)"
-        : `it is ${status.sizeBytes} bytes long, too short for a ${headerSizeBytes}-byte header at offset ${headerOffset}`;
-      throw notAnArena(path, why);
-    }
-    const bytes = new Uint8Array(headerSizeBytes);
-    const read = readAt(fd, bytes, headerOffset, path);
-    if (read !== headerSizeBytes) throw notAnArena(path, `short read of the header (${read} bytes)`);
-    const header = decodeHeader(bytes);
-    const validation = validate(header, status.sizeBytes, headerOffset, path);
-    if (validation.status === "invalid") {
-      // As create() does: a valid header at another offset means the wrong offset was asked for.
-      throwIfHeaderIsElsewhere(fd, status.sizeBytes, headerOffset, path);
-      if (!looksLikeHeader(header, headerOffset)) throw notAnArena(path, validation.reason);
-    }
-    const capacityBytes = safeNumber(header.capacity);
-    const usedBytes = Math.min(safeNumber(header.bumpPtr), capacityBytes);
-    return {
-      path,
-      headerOffset,
-      header,
-      fileSizeBytes: status.sizeBytes,
-      diskReservedBytes: status.allocatedBytes,
-      usedBytes,
-      capacityBytes,
-      usedPercent: capacityBytes === 0 ? 0 : (usedBytes / capacityBytes) * 100,
-      openState: probeOpenState(fd, path),
-      validation,
+    const at = (headerOffset: number, header: HeaderWords, validation: Validation): Inspection => {
+      const capacityBytes = safeNumber(header.capacity);
+      const usedBytes = Math.min(safeNumber(header.bumpPtr), capacityBytes);
+      return {
+        path,
+        headerOffset,
+        requestedHeaderOffset,
+        header,
+        fileSizeBytes: status.sizeBytes,
+        diskReservedBytes: status.allocatedBytes,
+        usedBytes,
+        capacityBytes,
+        usedPercent: capacityBytes === 0 ? 0 : (usedBytes / capacityBytes) * 100,
+        openState: probeOpenState(fd, path),
+        validation,
+      };
     };
+    if (status.sizeBytes === 0) return at(requestedHeaderOffset, decodeHeader(new Uint8Array(headerSizeBytes)), { status: "empty" });
+
+    const elsewhere = findHeaderElsewhere(fd, status.sizeBytes, requestedHeaderOffset, path);
+    const requested = readAndValidate(fd, status.sizeBytes, requestedHeaderOffset, path);
+    const fine = requested !== undefined && requested.validation.status !== "invalid";
+    if (fine || elsewhere === undefined) {
+      if (requested === undefined) {
+        throw notAnArena(path, `${status.sizeBytes} bytes is too short for a header at ${requestedHeaderOffset}`);
+      }
+      const { header, validation } = requested;
+      if (validation.status === "invalid" && !looksLikeHeader(header, requestedHeaderOffset)) {
+        throw validation.code === "ERR_ARENA_HEADER_MISMATCH"
+          ? new ArenaError(validation.code, `${path} ${validation.reason}`, { path })
+          : notAnArena(path, validation.reason, validation.code);
+      }
+      return at(requestedHeaderOffset, header, validation);
+    }
+    // As create() does: a valid header at another offset means the wrong offset was asked for.
+    if (options.followHeader === false) {
+      throwIfHeaderIsElsewhereIn((into, offset) => readAt(fd, into, offset, path), status.sizeBytes, requestedHeaderOffset, path);
+    }
+    const found = readAndValidate(fd, status.sizeBytes, elsewhere, path)!; // findHeader saw 32 bytes there
+    return at(elsewhere, found.header, found.validation);
   } finally {
     closeFile(fd, path);
   }
 }
 
-function throwIfHeaderIsElsewhere(fd: number, fileSizeBytes: number, headerOffset: number, path: string): void {
-  throwIfHeaderIsElsewhereIn((into, offset) => readAt(fd, into, offset, path), fileSizeBytes, headerOffset, path);
+/** The header at `headerOffset` and its verdict, or undefined when the file is too short for one. */
+function readAndValidate(fd: number, fileSizeBytes: number, headerOffset: number, path: string) {
+  if (fileSizeBytes < headerOffset + headerSizeBytes) return undefined;
+  const bytes = new Uint8Array(headerSizeBytes);
+  const read = readAt(fd, bytes, headerOffset, path);
+  if (read !== headerSizeBytes) throw notAnArena(path, `short read of the header (${read} bytes)`);
+  const header = decodeHeader(bytes);
+  return { header, validation: validate(header, fileSizeBytes, headerOffset, path) };
+}
+
+/** Where findHeader sees a valid header other than at `headerOffset`, if anywhere. */
+function findHeaderElsewhere(fd: number, fileSizeBytes: number, headerOffset: number, path: string): number | undefined {
+  const start = new Uint8Array(Math.min(fileSizeBytes, headerSearchLimitBytes));
+  const read = readAt(fd, start, 0, path);
+  return findHeader(start.subarray(0, read), fileSizeBytes, headerOffset);
 }
 
 function fileKind(path: string): "file" | "directory" | "other" {
@@ -155,8 +199,9 @@ function fromNodeError(error: unknown, path: string): ArenaError {
   return new ArenaError(code, `${path}: ${why[code] ?? code}`, { path });
 }
 
-function notAnArena(path: string, why: string): ArenaError {
-  return new ArenaError("ERR_ARENA_NOT_AN_ARENA", `${path} is not an arena file: ${why}`, { path });
+/** What the library's create() throws for a file that holds no arena header. */
+function notAnArena(path: string, why: string, code = "ERR_ARENA_CORRUPT"): ArenaError {
+  return new ArenaError(code, `${path} is not an arena file: ${why}`, { path });
 }
 
 function validate(header: HeaderWords, fileSizeBytes: number, headerOffset: number, path: string): Validation {

@@ -41,6 +41,26 @@ export function optionalBoolean(value: unknown, name: string): boolean {
   return value;
 }
 
+/** Anything but a thenable: what a callback that must be synchronous may return. */
+export type NotAPromise = void | null | undefined | string | number | boolean | bigint | symbol | (object & { then?: never });
+
+/**
+ * For a callback that must finish before its caller returns: a thenable `result`
+ * is a TypeError naming the callback. Its rejection is handled first, so that a
+ * failure after its first await cannot kill the process as an unhandled rejection.
+ */
+export function refuseThenable(result: unknown, name: string): void {
+  if ((typeof result !== "object" && typeof result !== "function") || result === null) return;
+  const then: unknown = (result as { then?: unknown }).then;
+  if (typeof then !== "function") return;
+  try {
+    then.call(result, undefined, () => {});
+  } catch {
+    // A thenable whose then throws: refused all the same.
+  }
+  throw new TypeError(`${name} returned a promise; it must be synchronous (it runs inside a synchronous call, which ends when it returns)`);
+}
+
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (typeof value === "object") return value.constructor?.name ?? "object";

@@ -358,7 +358,16 @@ export function syncMapping(address: number, lengthBytes: number, path: string):
  * owns the memory. At most maxExternalBufferBytes long.
  */
 export function bufferOverMemory(address: number, offset: number, lengthBytes: number): ArrayBuffer {
-  return toArrayBuffer(address as Pointer, offset, lengthBytes);
+  const buffer = toArrayBuffer(address as Pointer, offset, lengthBytes);
+  if (buffer.byteLength !== lengthBytes) {
+    // Bun before 1.3.3 truncates the length to 32 bits: 4 GiB becomes 0 (measured).
+    throw new ArenaError(
+      "ERR_ARENA_UNSUPPORTED_RUNTIME",
+      `Bun ${Bun.version} cannot make a buffer of ${lengthBytes} bytes over mapped memory (it made one of ` +
+        `${buffer.byteLength}); arenas of 4 GiB and more need Bun 1.3.3 or later`,
+    );
+  }
+  return buffer;
 }
 
 /** toArrayBuffer refuses lengths over 4 GiB (measured, Bun 1.4). */

@@ -17,7 +17,7 @@
 import { describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import type { TransferReport } from "../support/children/transfer-child.ts";
-import { runChild } from "../support/processes.ts";
+import { diedOf, runChild } from "../support/processes.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
 
 const directory = tempDirectory("mfa-transfer-");
@@ -38,10 +38,29 @@ async function transferIn(how: string, capacity: number): Promise<TransferReport
   return JSON.parse(result.stdout) as TransferReport;
 }
 
+/**
+ * Whether this Bun's byte streams transfer an enqueued view's buffer, as the
+ * streams standard says. Bun 1.3 does not (measured on 1.3.3): the reader gets
+ * the arena's own view back, and close() detaches it like any other.
+ */
+async function byteStreamsTransfer(): Promise<boolean> {
+  const buffer = new ArrayBuffer(16);
+  let controller!: ReadableByteStreamController;
+  const stream = new ReadableStream({ type: "bytes", start: (c) => void (controller = c) });
+  controller.enqueue(new Uint8Array(buffer));
+  await stream.getReader().read();
+  return buffer.detached;
+}
+
 describe("a view whose buffer is transferred away", () => {
   for (const how of ["byte-stream", "structured-clone", "post-message", "transfer"]) {
     test(`${how}: the arena keeps working, and the taken buffer reads zeros after close`, async () => {
       const report = await transferIn(how, MiB);
+      if (how === "byte-stream" && !(await byteStreamsTransfer())) {
+        expect(report.viewDetached).toBe(false);
+        expect(report.takenAfterClose).toEqual([]);
+        return;
+      }
       expect(report.viewDetached).toBe(true);
       expect(report.taken).toBe("hello, transfer");
       expect(report.bytesAfter).toBe("hello, transfer");
@@ -68,6 +87,6 @@ describe("a view whose buffer is transferred away", () => {
   test("broken variant: unmapping under the taken buffer kills the process that reads it", async () => {
     const result = await runChild("transfer-child.ts", [freshPath(directory), "broken-unmap", 0]);
     expect(result.stdout).toBe("");
-    expect(result.signalCode).toBe("SIGSEGV");
+    expect(diedOf(result, "SIGSEGV")).toBe(true);
   });
 });

@@ -1,11 +1,13 @@
-// `mapped-file-arena inspect` / `verify`, run as a user runs them: the bin script in
-// a child process. Bad input must give one line on stderr and a non-zero exit,
-// never a stack trace; inspecting must change nothing, not even create FILE.shared.
+// `mapped-file-arena inspect` / `verify`: main() as the bin script calls it, and the
+// bin script itself in a child process. Bad input must give one line on stderr and
+// a non-zero exit, never a stack trace; inspecting must change nothing, not even
+// create FILE.shared.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MappedFileRegionArena } from "../../lib/index.ts";
+import { main, type CliResult } from "../../lib/cli/cli.ts";
 import { tempDirectory } from "../support/temp.ts";
 
 const bin = join(import.meta.dir, "..", "..", "bin", "mapped-file-arena.ts");
@@ -18,7 +20,13 @@ afterAll(() => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-function run(...args: string[]) {
+/** The command line as the bin script runs it, in this process (see "the bin script" for a real one). */
+function run(...args: string[]): CliResult {
+  return main(args);
+}
+
+/** The bin script in a child process, as a user runs it. */
+function runBin(...args: string[]): CliResult {
   const result = Bun.spawnSync([process.execPath, bin, ...args], { cwd: directory, stdout: "pipe", stderr: "pipe" });
   return { exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
 }
@@ -156,16 +164,20 @@ describe("bad input", () => {
     const path = join(directory, "notes.txt");
     writeFileSync(path, "These are my notes, which are certainly not an arena file.\n");
     expectOneLineError(run("inspect", path), 1, /notes\.txt is not an arena file: the header offset word is 0x[0-9a-f]+, expected 0$/);
+    expect(JSON.parse(run("inspect", path, "--json").stdout).error.code).toBe("ERR_ARENA_CORRUPT");
     expectOneLineError(run("verify", path), 1, /is not an arena file/);
   });
 
   test("a file too short for a header, and an empty one", () => {
     const short = join(directory, "short.bin");
     writeFileSync(short, "tiny");
-    expectOneLineError(run("verify", short), 1, /it is 4 bytes long, too short for a 32-byte header at offset 0/);
+    expectOneLineError(run("verify", short), 1, /short\.bin is not an arena file: 4 bytes is too short for a header at 0$/);
+    // Empty is what a failed creation leaves: not an arena yet, and not corrupt either.
     const empty = join(directory, "empty.bin");
     writeFileSync(empty, "");
-    expectOneLineError(run("inspect", empty), 1, /it is empty/);
+    expectOneLineError(run("verify", empty), 1, /empty\.bin: empty \(0 bytes\), not an arena yet; the next open creates one here$/);
+    expect(run("inspect", empty).stdout).toMatch(/header\s+empty \(0 bytes\)/);
+    expect(JSON.parse(run("inspect", empty, "--json").stdout).validation).toEqual({ status: "empty" });
   });
 
   test("the wrong --header-offset names the right one", () => {
@@ -175,13 +187,27 @@ describe("bad input", () => {
     const arena = MappedFileRegionArena.create(path, { capacity: 1 << 20, headerOffset: 8 });
     for (let index = 0; index < 10; index++) arena.append(new Uint8Array(100).map((_, byte) => byte + index + 1));
     arena.close();
+    // inspect looks where the header is, and says so.
+    for (const args of [[], ["--header-offset", "0"], ["--header-offset", "64"]]) {
+      const table = run("inspect", path, ...args);
+      expect(table.exitCode).toBe(0);
+      const requested = args[1] ?? "0";
+      expect(table.stdout).toMatch(new RegExp(`header offset\\s+8 \\(found here, not at ${requested}\\)\n`));
+      expect(table.stdout).toMatch(/header\s+valid arena/);
+      const json = JSON.parse(run("inspect", path, "--json", ...args).stdout);
+      expect(json).toMatchObject({ headerOffset: 8, requestedHeaderOffset: Number(requested), validation: { status: "valid" } });
+    }
+    // verify without --header-offset accepts it where it is; with one, checks that one.
+    const found = run("verify", path);
+    expect(found.exitCode).toBe(0);
+    expect(found.stdout).toMatch(/: valid arena, .*; header found at offset 8, not at 0\n$/);
     for (const wrong of ["0", "64"]) {
-      expectOneLineError(run("inspect", path, "--header-offset", wrong), 1, new RegExp(`has its header at offset 8, not at ${wrong} \\(try --header-offset 8\\)`));
+      expectOneLineError(run("verify", path, "--header-offset", wrong), 1, new RegExp(`has its header at offset 8, not at ${wrong}$`));
       const json = run("verify", path, "--header-offset", wrong, "--json");
       expect(json.exitCode).toBe(1);
       expect(JSON.parse(json.stdout).error.code).toBe("ERR_ARENA_HEADER_MISMATCH");
     }
-    expect(run("verify", path, "--header-offset", "8").exitCode).toBe(0);
+    expect(run("verify", path, "--header-offset", "8").stdout).not.toContain("found");
   });
 
   test("a --header-offset that is not a multiple of 8, or not a number", () => {
@@ -197,9 +223,18 @@ describe("bad input", () => {
     expectOneLineError(run("inspect"), 2, /inspect needs a FILE/);
     expectOneLineError(run("inspect", "a", "b"), 2, /unexpected argument "b"/);
     expectOneLineError(run("inspect", "a", "--frob"), 2, /--frob/);
-    const help = run("--help");
-    expect(help.exitCode).toBe(0);
-    expect(help.stdout).toContain("usage: mapped-file-arena");
+  });
+
+  test("help and --version", () => {
+    for (const args of [["--help"], ["-h"], ["help"]]) {
+      const help = run(...args);
+      expect(help).toMatchObject({ exitCode: 0, stderr: "" });
+      expect(help.stdout).toStartWith("usage: mapped-file-arena <inspect|verify> FILE");
+    }
+    const manifest = JSON.parse(readFileSync(join(import.meta.dir, "..", "..", "package.json"), "utf8"));
+    for (const flag of ["--version", "-v"]) {
+      expect(run(flag)).toEqual({ exitCode: 0, stdout: `mapped-file-arena ${manifest.version}\n`, stderr: "" });
+    }
   });
 });
 
@@ -233,4 +268,65 @@ describe("an unreadable FILE.shared (issue 8 item 8)", () => {
     const result = Bun.spawnSync([...asUser, process.execPath, bin, "inspect", path], { stdout: "pipe", stderr: "pipe", cwd: folder });
     expectUnknownOpenState({ exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() });
   });
+});
+
+// Issue 13, point 4: a script that handles the library's error codes handles the
+// CLI's too. Each file is refused by create() and by verify --json with one code.
+describe("the CLI and the library agree on the code of each fault", () => {
+  const faults: [string, () => { path: string; headerOffset?: number }][] = [
+    ["a text file", () => {
+      const path = join(directory, "agree-notes.txt");
+      writeFileSync(path, "These are my notes, which are certainly not an arena file.\n");
+      return { path };
+    }],
+    ["a file too short for a header", () => {
+      const path = join(directory, "agree-short.bin");
+      writeFileSync(path, "tiny");
+      return { path };
+    }],
+    ["a misaligned bump pointer", () => {
+      const path = makeArena("agree-misaligned.arena");
+      const bytes = readFileSync(path);
+      bytes.writeBigUInt64LE(32n + 10n * 104n + 3n, 0);
+      writeFileSync(path, bytes);
+      return { path };
+    }],
+    ["a header at another offset", () => ({ path: makeArena("agree-offset.arena", { headerOffset: 64 }), headerOffset: 0 })],
+    ["a directory", () => {
+      const path = join(directory, "agree-directory");
+      mkdirSync(path);
+      return { path };
+    }],
+  ];
+  for (const [name, make] of faults) {
+    test(name, () => {
+      const { path, headerOffset } = make();
+      let libraryCode: unknown;
+      try {
+        MappedFileRegionArena.create(path, { capacity: 1 << 20, headerOffset: headerOffset ?? 0 }).close();
+      } catch (error) {
+        libraryCode = (error as { code?: unknown }).code;
+      }
+      expect(libraryCode).toMatch(/^ERR_ARENA_/);
+      const offsetArgs = headerOffset === undefined ? [] : ["--header-offset", String(headerOffset)];
+      const report = JSON.parse(run("verify", path, "--json", ...offsetArgs).stdout);
+      expect(report.error?.code ?? report.validation?.code).toBe(libraryCode);
+    });
+  }
+});
+
+// What the in-process runs above cannot show: the bin script's exit codes and
+// streams, and that an error is one line with no stack trace or uncaught-error banner.
+describe("the bin script", () => {
+  test("exits 0 with the result on stdout, 1 or 2 with one line on stderr", () => {
+    const path = makeArena("bin.arena");
+    expect(runBin("verify", path)).toMatchObject({ exitCode: 0, stderr: "" });
+    expect(runBin("verify", path).stdout).toContain("valid arena");
+    const notes = join(directory, "bin-notes.txt");
+    writeFileSync(notes, "These are my notes, which are certainly not an arena file.\n");
+    expectOneLineError(runBin("inspect", notes), 1, /bin-notes\.txt is not an arena file/);
+    expectOneLineError(runBin("inspect", join(directory, "bin-nope.arena")), 2, /no such file$/);
+    expectOneLineError(runBin("frobnicate"), 2, /unknown command "frobnicate"/);
+    expect(runBin("--version").stdout).toMatch(/^mapped-file-arena \d+\.\d+\.\d+\n$/);
+  }, 60_000);
 });

@@ -30,6 +30,8 @@ function consumerEnvironment(): Record<string, string> {
     NPM_CONFIG_REGISTRY: "http://127.0.0.1:9/",
     BUN_INSTALL_CACHE_DIR: join(workspace, "bun-cache"),
     NO_COLOR: "1",
+    // Under arm64 emulation (scripts/test-on-bun.ts), where qemu finds the arm64 C library.
+    ...(process.env.QEMU_LD_PREFIX ? { QEMU_LD_PREFIX: process.env.QEMU_LD_PREFIX } : {}),
   };
 }
 
@@ -82,6 +84,18 @@ describe("the tarball", () => {
   });
 });
 
+/** README's `bun build --compile` recipe: with `embed`, the shim is embedded in the executable. */
+function compileRecipe(embed: boolean): string {
+  const platform = platformName();
+  return (
+    `${embed ? `import shim from "mapped-file-arena/prebuilds/${platform}/${libraryFileName(platform)}" with { type: "file" };\n` : ""}` +
+    `import { MappedFileRegionArena } from "mapped-file-arena";\n` +
+    `${embed ? `process.env.MAPPED_FILE_ARENA_LIBRARY ??= shim;\n` : ""}` +
+    `using arena = MappedFileRegionArena.create(process.argv[2]!, { capacity: 1 << 20 });\n` +
+    `console.log("appended at", arena.append(new Uint8Array([1, 2, 3])));\n`
+  );
+}
+
 describe("a fresh project with no Zig", () => {
   test("the consumer's PATH has bun and no zig or python", () => {
     for (const tool of ["zig", "python3", "python"]) expect(Bun.which(tool, { PATH: bareBin })).toBeNull();
@@ -126,19 +140,12 @@ const offsets: number[] = [];
 
   test("a `bun build --compile` executable works when it embeds the shim, and says what to do when it does not", () => {
     const platform = platformName();
-    const name = libraryFileName();
-    const program = (embed: boolean) =>
-      `${embed ? `import shim from "mapped-file-arena/prebuilds/${platform}/${name}" with { type: "file" };\n` : ""}` +
-      `import { MappedFileRegionArena } from "mapped-file-arena";\n` +
-      `${embed ? `process.env.MAPPED_FILE_ARENA_LIBRARY ??= shim;\n` : ""}` +
-      `using arena = MappedFileRegionArena.create(process.argv[2]!, { capacity: 1 << 20 });\n` +
-      `console.log("appended at", arena.append(new Uint8Array([1, 2, 3])));\n`;
     // Run from a folder with no node_modules, as a shipped executable is.
     const elsewhere = join(workspace, "elsewhere");
     mkdirSync(elsewhere, { recursive: true });
     for (const embed of [true, false]) {
       const label = embed ? "embedded" : "plain";
-      writeFileSync(join(project, `${label}.ts`), program(embed));
+      writeFileSync(join(project, `${label}.ts`), compileRecipe(embed));
       const executable = join(elsewhere, label);
       expect(run(["bun", "build", "--compile", `${label}.ts`, "--outfile", executable], project).exitCode).toBe(0);
       const result = Bun.spawnSync([executable, join(elsewhere, `${label}.arena`)], { cwd: elsewhere, env: consumerEnvironment(), stderr: "pipe", stdout: "pipe" });
@@ -151,6 +158,96 @@ const offsets: number[] = [];
       }
     }
   }, 30_000);
+});
+
+// ---- Types under the user's tsconfig -----------------------------------------
+//
+// Issue 13, point 1: the package ships declarations (types/, built by prepack), so
+// TypeScript in the user's project reads them instead of checking the library's
+// sources under the user's settings. Each tsconfig below failed on the sources
+// (TS5097 .ts import paths under NodeNext, TS2550 ArrayBuffer.detached under lib
+// ES2022, TS1294 parameter properties under erasableSyntaxOnly); each must now
+// be clean, with skipLibCheck off where the user's own settings allow it.
+
+const userTsconfigs: Record<string, Record<string, unknown>> = {
+  // What `bun init` writes (Bun 1.4.5), as it writes it.
+  "bun-init": {
+    lib: ["ESNext"], target: "ESNext", module: "Preserve", moduleDetection: "force", jsx: "react-jsx", allowJs: true,
+    types: ["bun"], moduleResolution: "bundler", allowImportingTsExtensions: true, verbatimModuleSyntax: true, noEmit: true,
+    strict: true, skipLibCheck: true, noFallthroughCasesInSwitch: true, noUncheckedIndexedAccess: true, noImplicitOverride: true,
+    noUnusedLocals: false, noUnusedParameters: false, noPropertyAccessFromIndexSignature: false,
+  },
+  nodenext: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, skipLibCheck: false, types: [] },
+  "bundler-erasable": {
+    module: "Preserve", moduleResolution: "bundler", target: "ESNext", erasableSyntaxOnly: true, verbatimModuleSyntax: true,
+    strict: true, noEmit: true, skipLibCheck: false, types: [],
+  },
+  "lib-es2022": {
+    module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", lib: ["ES2022"], strict: true, noEmit: true,
+    skipLibCheck: false, types: [],
+  },
+};
+
+/** Uses the whole public API, and nothing of the runtime, so that it checks under `types: []` too. */
+function apiConsumer(): string {
+  return `import { ArenaError, BlockAllocator, MappedFileRegionArena, type ArenaErrorCode, type ArenaOptions } from "mapped-file-arena";
+import shim from "mapped-file-arena/prebuilds/${platformName()}/${libraryFileName()}" with { type: "file" };
+
+export const shimPath: string = shim;
+const options: ArenaOptions = { capacity: 1 << 20, headerOffset: 8, onCreate: (arena) => arena.append(Uint8Array.of(1)) };
+export function roundTrip(path: string): number {
+  using arena = MappedFileRegionArena.create(path, options);
+  const offset = arena.append(Uint8Array.of(104, 105));
+  using block: BlockAllocator = arena.blockAllocator(4096);
+  return offset + arena.bytes(offset, 2).length + block.allocateOffset(16) + MappedFileRegionArena.alignment;
+}
+export function codeOf(error: unknown): ArenaErrorCode | undefined {
+  return error instanceof ArenaError ? error.code : undefined;
+}
+`;
+}
+
+describe("the declarations", () => {
+  test("the tarball ships them, and its exports point TypeScript at them", () => {
+    const listing = run(["tar", "-tzf", tarball], workspace, process.env as Record<string, string>).stdout.split("\n");
+    for (const file of ["package/types/index.d.ts", "package/types/arena/arena.d.ts", "package/types/prebuilt.d.ts"]) {
+      expect(listing).toContain(file);
+    }
+    const manifest = JSON.parse(readFileSync(join(workspace, "extracted", "package", "package.json"), "utf8"));
+    expect(manifest.exports["."].types).toBe("./types/index.d.ts");
+    expect(manifest.exports["./prebuilds/*"].types).toBe("./types/prebuilt.d.ts");
+  });
+
+  test("a consumer type-checks clean under bun init's tsconfig, NodeNext, bundler with erasableSyntaxOnly, and lib ES2022", async () => {
+    const checked = join(workspace, "typed-project");
+    mkdirSync(join(checked, "node_modules", "@types"), { recursive: true });
+    writeFileSync(join(checked, "package.json"), JSON.stringify({ name: "typed-project", private: true, type: "module" }));
+    expect(run(["bun", "add", tarball], checked).exitCode).toBe(0);
+    // Bun's and Node's types, for bun init's `types: ["bun"]`: the checkout's copies, as no registry is reachable.
+    for (const name of ["@types/bun", "@types/node", "bun-types", "undici-types"]) {
+      symlinkSync(join(repositoryRoot, "node_modules", name), join(checked, "node_modules", name));
+    }
+    writeFileSync(join(checked, "consumer.ts"), apiConsumer());
+    writeFileSync(join(checked, "embedded.ts"), compileRecipe(true));
+    const tsc = join(repositoryRoot, "node_modules", "typescript", "bin", "tsc");
+    // What type-checks is the declarations, not the runtime: Node where there is one
+    // (native and fast even when this Bun is emulated, see scripts/test-on-bun.ts).
+    const runtime = Bun.which("node") ?? process.execPath;
+    const problems = await Promise.all(
+      Object.entries(userTsconfigs).map(async ([name, compilerOptions]) => {
+        // The compile recipe uses Bun's globals (process): only where the user has Bun's types.
+        const files = name === "bun-init" ? ["consumer.ts", "embedded.ts"] : ["consumer.ts"];
+        writeFileSync(join(checked, `tsconfig.${name}.json`), JSON.stringify({ compilerOptions, files }));
+        const child = Bun.spawn([runtime, tsc, "-p", `tsconfig.${name}.json`], {
+          cwd: checked, env: consumerEnvironment(), stdout: "pipe", stderr: "pipe",
+        });
+        const output = (await new Response(child.stdout).text()) + (await new Response(child.stderr).text());
+        const exitCode = await child.exited;
+        return exitCode === 0 && output.trim() === "" ? [] : [`${name}: exit ${exitCode}\n${output.trim()}`];
+      }),
+    );
+    expect(problems.flat()).toEqual([]);
+  }, 120_000);
 });
 
 // ---- Reading the prebuilt files' headers -------------------------------------

@@ -99,3 +99,15 @@ export function lineReader(stream: ReadableStream<Uint8Array>): LineReader {
     },
   };
 }
+
+/**
+ * Whether a child died of `signal` (SIGBUS, SIGSEGV). Bun before 1.4 catches those
+ * in its crash handler, prints "panic(main thread): Bus error at address ..." (or
+ * "Segmentation fault at address ...") and then ends with SIGILL (measured on
+ * 1.2.23, 1.3.3 and 1.3.14); that counts too.
+ */
+export function diedOf(result: ChildResult, signal: "SIGBUS" | "SIGSEGV"): boolean {
+  if (result.signalCode === signal) return true;
+  const report = signal === "SIGBUS" ? "Bus error" : "Segmentation fault";
+  return result.signalCode === "SIGILL" && new RegExp(`panic\\(.*\\): ${report} at address`).test(result.stderr);
+}

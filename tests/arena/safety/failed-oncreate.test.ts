@@ -17,7 +17,7 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { MappedFileRegionArena } from "../../../lib/index.ts";
-import { lineReader, spawnChild } from "../../support/processes.ts";
+import { lineReader, runChild, spawnChild } from "../../support/processes.ts";
 import { tempDirectory } from "../../support/temp.ts";
 
 const dir = tempDirectory("mfa-oncreate-");
@@ -102,3 +102,31 @@ for (const headerOffset of [0, 64]) {
     expect(statSync(path).size).toBe(headerOffset + 32);
   }, 60_000);
 }
+
+// Issue 13, point 3: create() is synchronous, so an async onCreate would return at
+// its first await with the arena unfinished, and fail later with nobody to catch it.
+// Broken variant caught (observed): without refuseThenable (arena.ts) the child
+// prints "returned" and dies of the unhandled rejection.
+test("an async onCreate is refused: TypeError, the file left empty, its rejection handled", async () => {
+  const path = join(dir, "async.arena");
+  const result = await runChild("async-oncreate-child.ts", [path]);
+  expect(result.stdout).toMatch(/^refused: options\.onCreate returned a promise; it must be synchronous/);
+  expect(result.stderr).toBe("");
+  expect(result.exitCode).toBe(0);
+  expect(statSync(path).size).toBe(0);
+
+  let calls = 0;
+  using arena = MappedFileRegionArena.create(path, { capacity, onCreate: () => void calls++ });
+  expect(calls).toBe(1);
+  expect(arena.size).toBe(32);
+}, 60_000);
+
+test("any thenable is refused; any other result of onCreate is ignored", () => {
+  const thenable = { then: () => {} } as unknown as undefined;
+  const path = join(dir, "thenable.arena");
+  expect(() => MappedFileRegionArena.create(path, { capacity, onCreate: () => thenable })).toThrow(TypeError);
+  expect(statSync(path).size).toBe(0);
+  // A concise arrow returns whatever its expression is: that is fine.
+  using arena = MappedFileRegionArena.create(path, { capacity, onCreate: (created) => created.append(new Uint8Array(8)) });
+  expect(arena.size).toBe(40);
+});

@@ -15,6 +15,7 @@
  */
 import { expect, test } from "bun:test";
 import { tempDirectory } from "../../support/temp.ts";
+import { slowdown } from "../../support/speed.ts";
 import { runModel } from "./model.ts";
 
 const dir = tempDirectory("mfa-model-");
@@ -32,7 +33,7 @@ test(`randomized rounds of create/allocate/append/close/SIGKILL keep every invar
   );
   expect(result.problems).toEqual([]);
   expect(result.allocations).toBeGreaterThan(0);
-}, 90_000);
+}, 90_000 * slowdown);
 
 test("broken variant: a read-then-write bumpPtr is caught by the same checker", async () => {
   const result = await runModel({ seed: 12345, rounds: 1, dir, mode: "racy", capacity: 8 * 1024 * 1024 });
@@ -40,4 +41,4 @@ test("broken variant: a read-then-write bumpPtr is caught by the same checker", 
   // Caught for what the race does (allocations overlap), not for some other
   // failure of the round.
   expect(result.problems.some((problem) => /overlap/.test(problem))).toBe(true);
-}, 30_000);
+}, 30_000 * slowdown);

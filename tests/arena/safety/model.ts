@@ -19,6 +19,7 @@ import type { ModelChildJob } from "../../support/children/model-child.ts";
 import { lineReader, spawnChild, type Child, type LineReader } from "../../support/processes.ts";
 import { testHeaderOffset } from "../../support/barrier.ts";
 import { prng } from "../../support/random.ts";
+import { slowdown } from "../../support/speed.ts";
 
 export interface ModelOptions {
   seed: number;
@@ -77,7 +78,7 @@ export async function runModel(options: ModelOptions): Promise<ModelResult> {
     const count = 2 + Math.floor(random() * 3);
     const parentHolds = random() < 0.25;
     const held = parentHolds ? MappedFileRegionArena.create(path, { capacity, headerOffset: testHeaderOffset }) : undefined;
-    const startAtMs = Date.now() + 150;
+    const startAtMs = Date.now() + 150 * slowdown;
     const participants: Participant[] = [];
     for (let i = 0; i < count; i++) {
       const logPath = join(dir, `model-${seed}-${round}-${i}.log`);
@@ -100,9 +101,9 @@ export async function runModel(options: ModelOptions): Promise<ModelResult> {
     const timers: Timer[] = [];
     const work = participants.map(async (p) => {
       try {
-        await p.lines.waitFor((line) => line === "open", 30_000);
+        await p.lines.waitFor((line) => line === "open", 30_000 * slowdown);
         p.opened = true;
-        await p.lines.waitFor((line) => line.startsWith("done"), 30_000);
+        await p.lines.waitFor((line) => line.startsWith("done"), 30_000 * slowdown);
         p.done = true;
       } catch {
         // stdout ended: the child died (killed, or crashed: see the exit check below)
@@ -149,7 +150,7 @@ export async function runModel(options: ModelOptions): Promise<ModelResult> {
       } else {
         p.child.stdin.write("close\n");
         p.child.stdin.flush();
-        await p.lines.waitFor((line) => line === "closed", 30_000);
+        await p.lines.waitFor((line) => line === "closed", 30_000 * slowdown);
         const code = await p.child.exited;
         if (code !== 0) fail(round, `a child exited ${code} after closing`);
         lastEnd = "clean";

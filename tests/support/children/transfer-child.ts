@@ -43,7 +43,8 @@ const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 type View = Uint8Array<ArrayBuffer>;
 
 async function take(view: View): Promise<{ taken: Uint8Array; readAfterClose: () => Promise<number[]> }> {
-  const local = (taken: Uint8Array) => ({ taken, readAfterClose: async () => Array.from(taken) });
+  // A detached view reads as empty; Bun 1.3's Array.from throws on one instead.
+  const local = (taken: Uint8Array) => ({ taken, readAfterClose: async () => ((taken.buffer as ArrayBuffer).detached ? [] : Array.from(taken)) });
   switch (how) {
     case "byte-stream": {
       let controller!: ReadableByteStreamController;
