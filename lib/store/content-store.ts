@@ -40,7 +40,7 @@ import { ActionCache } from "./action-cache.ts";
 import { capacitiesFor, hardLimitShare, type Generation, type GenerationCapacities } from "./generation.ts";
 import { collectGarbage, openNewest, removeAbandonedTemporaries, startNextGeneration } from "./generations.ts";
 import { hashObjectInto, idBytes, idScratch, idToHex, requireIdInto, sameId } from "./hashing.ts";
-import { isPresent, locate, readObject, storeObject, type ObjectContent, type ObjectLocation } from "./object-io.ts";
+import { copyPoolLeaf, isPresent, locate, readObject, storeObject, type ObjectContent, type ObjectLocation } from "./object-io.ts";
 import { maxRefs, StorageKind } from "./object-record.ts";
 import { storeTestHooks } from "./testing.ts";
 import { validateGeneration, type ValidationReport } from "./validate.ts";
@@ -262,6 +262,13 @@ export class ContentStore implements Disposable {
     const generation = this.#current();
     const wanted = this.#id;
     requireIdInto(id, "id", wanted);
+    // The common case first: a leaf in the primary's pool, read without the
+    // location and content objects of the general path below.
+    const at = generation.findWord(wanted);
+    if (at >= 0 && generation.wordKindAt(at) === StorageKind.pool && !this.verifyOnRead) {
+      const data = copyPoolLeaf(generation, generation.wordOffsetAt(at));
+      if (data !== null) return { data, refs: [] };
+    }
     let location = locate(generation, wanted);
     let from = generation;
     if (location.kind === StorageKind.none) {

@@ -97,6 +97,34 @@ export function readObject(generation: Generation, id: Uint8Array, location: Obj
 
 const emptyRefs = new Uint8Array(0);
 
+/**
+ * The data of the leaf (no refs) whose record is at pool `offset`, as a fresh
+ * copy; null when the record has refs or its header is not a plain leaf's, so
+ * the caller takes readObject's general path (which also reports corruption).
+ * get()'s hot path: one view for the header's bounds check, the header read as
+ * 32-bit words (no shape object), one allocation for the copy.
+ */
+export function copyPoolLeaf(generation: Generation, offset: number): Uint8Array | null {
+  if (offset % 8 !== 0) return null;
+  const pool = generation.pool;
+  let header: Uint8Array;
+  try {
+    header = pool.get(offset, recordHeaderBytes); // checks the table's end and the bump pointer
+  } catch {
+    return null;
+  }
+  // u64le data length (a leaf in the pool is under 64 KiB: bytes 3..7 are 0), then u32 ref count 0, u32 0.
+  let high = 0;
+  for (let index = 3; index < recordHeaderBytes; index++) high |= header[index]!;
+  if (high !== 0) return null;
+  const dataLength = header[0]! | (header[1]! << 8) | (header[2]! << 16);
+  const start = header.byteOffset + recordHeaderBytes;
+  if (offset + recordHeaderBytes + dataLength > pool.size) return null;
+  const data = new Uint8Array(dataLength);
+  data.set(new Uint8Array(header.buffer, start, dataLength));
+  return data;
+}
+
 function readPoolRecord(generation: Generation, id: Uint8Array, offset: number): ObjectContent {
   const pool = generation.pool;
   let header: Uint8Array;
