@@ -40,7 +40,7 @@ import { ActionCache } from "./action-cache.ts";
 import { capacitiesFor, hardLimitShare, type Generation, type GenerationCapacities } from "./generation.ts";
 import { collectGarbage, openNewest, removeAbandonedTemporaries, startNextGeneration } from "./generations.ts";
 import { hashObjectInto, idBytes, idScratch, idToHex, requireIdInto, sameId } from "./hashing.ts";
-import { copyPoolLeaf, isPresent, locate, readObject, storeObject, type ObjectContent, type ObjectLocation } from "./object-io.ts";
+import { isPresent, poolLeafView, locate, readObject, storeObject, type ObjectContent, type ObjectLocation } from "./object-io.ts";
 import { maxRefs, StorageKind } from "./object-record.ts";
 import { storeTestHooks } from "./testing.ts";
 import { validateGeneration, type ValidationReport } from "./validate.ts";
@@ -262,13 +262,51 @@ export class ContentStore implements Disposable {
     const generation = this.#current();
     const wanted = this.#id;
     requireIdInto(id, "id", wanted);
-    // The common case first: a leaf in the primary's pool, read without the
-    // location and content objects of the general path below.
-    const at = generation.findWord(wanted);
-    if (at >= 0 && generation.wordKindAt(at) === StorageKind.pool && !this.verifyOnRead) {
-      const data = copyPoolLeaf(generation, generation.wordOffsetAt(at));
-      if (data !== null) return { data, refs: [] };
+    const view = this.#leafView(generation, wanted);
+    if (view !== null) {
+      const data = new Uint8Array(view.length);
+      data.set(view);
+      return { data, refs: [] };
     }
+    return this.#getSlowly(generation, wanted);
+  }
+
+  /**
+   * Copies the data of object `id` into `target` and returns its length; -1 if
+   * the store does not have it. When the data is longer than `target`, nothing
+   * is copied and the length is returned all the same (compare it with
+   * `target.length`, grow, ask again). get() without the allocation: for a
+   * reader that reuses one buffer. Refs are not returned (get() has them).
+   */
+  getInto(id: string, target: Uint8Array): number {
+    const generation = this.#current();
+    const wanted = this.#id;
+    requireIdInto(id, "id", wanted);
+    requireBytes(target, "target");
+    let data = this.#leafView(generation, wanted);
+    if (data === null) {
+      const object = this.#getSlowly(generation, wanted);
+      if (object === null) return -1;
+      data = object.data;
+    }
+    if (data.length <= target.length) target.set(data);
+    return data.length;
+  }
+
+  /**
+   * The common case of a read: a leaf in the primary's pool, as a view of the
+   * mapping (copied by the caller before it returns), without the location and
+   * content objects of the general path. Null for everything else.
+   */
+  #leafView(generation: Generation, id: Uint8Array): Uint8Array | null {
+    if (this.verifyOnRead) return null;
+    const at = generation.findWord(id);
+    if (at < 0 || generation.wordKindAt(at) !== StorageKind.pool) return null;
+    return poolLeafView(generation, generation.wordOffsetAt(at));
+  }
+
+  /** get() for everything #leafView does not serve: older generations, refs, large objects, verifyOnRead. */
+  #getSlowly(generation: Generation, wanted: Uint8Array): StoredObject | null {
     let location = locate(generation, wanted);
     let from = generation;
     if (location.kind === StorageKind.none) {

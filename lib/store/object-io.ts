@@ -98,13 +98,14 @@ export function readObject(generation: Generation, id: Uint8Array, location: Obj
 const emptyRefs = new Uint8Array(0);
 
 /**
- * The data of the leaf (no refs) whose record is at pool `offset`, as a fresh
- * copy; null when the record has refs or its header is not a plain leaf's, so
- * the caller takes readObject's general path (which also reports corruption).
- * get()'s hot path: one view for the header's bounds check, the header read as
- * 32-bit words (no shape object), one allocation for the copy.
+ * A view, in the mapping, of the data of the leaf (no refs) whose record is at
+ * pool `offset`; null when the record has refs or its header is not a plain
+ * leaf's, so the caller takes readObject's general path (which also reports
+ * corruption). The hot path of get() and getInto(): one bounds-checked view of
+ * the header, read byte-wise (no shape object), one view of the data. The view
+ * must not escape to a caller: a generation's mapping goes when it is closed.
  */
-export function copyPoolLeaf(generation: Generation, offset: number): Uint8Array | null {
+export function poolLeafView(generation: Generation, offset: number): Uint8Array | null {
   if (offset % 8 !== 0) return null;
   const pool = generation.pool;
   let header: Uint8Array;
@@ -118,11 +119,8 @@ export function copyPoolLeaf(generation: Generation, offset: number): Uint8Array
   for (let index = 3; index < recordHeaderBytes; index++) high |= header[index]!;
   if (high !== 0) return null;
   const dataLength = header[0]! | (header[1]! << 8) | (header[2]! << 16);
-  const start = header.byteOffset + recordHeaderBytes;
   if (offset + recordHeaderBytes + dataLength > pool.size) return null;
-  const data = new Uint8Array(dataLength);
-  data.set(new Uint8Array(header.buffer, start, dataLength));
-  return data;
+  return new Uint8Array(header.buffer, header.byteOffset + recordHeaderBytes, dataLength);
 }
 
 function readPoolRecord(generation: Generation, id: Uint8Array, offset: number): ObjectContent {
