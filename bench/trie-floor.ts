@@ -10,8 +10,12 @@ import { join } from "node:path";
 import { scratchPath } from "./scratch.ts";
 
 export interface TrieWalkFloor {
-  /** Looks up `count` keys from position `first` of `hashes` (wrapping); returns how many were found. */
-  findMany(first: number, count: number): number;
+  /**
+   * Looks up `count` keys from position `first` of `hashes` (wrapping); returns how
+   * many were found. `chained`: each lookup waits for the previous one's result
+   * (latency), instead of overlapping with it (throughput); see trie-walk.c.
+   */
+  findMany(first: number, count: number, chained?: boolean): number;
   /** This thread's CPU time in ns (clock_gettime CLOCK_THREAD_CPUTIME_ID). */
   threadCpuNs(): number;
   close(): void;
@@ -27,14 +31,14 @@ export function loadTrieWalkFloor(triePath: string, hashes: Uint8Array): TrieWal
     trie_walk_open: { args: [FFIType.cstring], returns: FFIType.i32 },
     trie_walk_close: { args: [], returns: FFIType.void },
     thread_cpu_ns: { args: [], returns: FFIType.i64_fast },
-    trie_walk_find_many: { args: [FFIType.ptr, FFIType.i64_fast, FFIType.i64_fast, FFIType.i64_fast], returns: FFIType.i64_fast },
+    trie_walk_find_many: { args: [FFIType.ptr, FFIType.i64_fast, FFIType.i64_fast, FFIType.i64_fast, FFIType.i64_fast], returns: FFIType.i64_fast },
   });
   const status = symbols.trie_walk_open(Buffer.from(`${triePath}\0`));
   if (status !== 0) throw new Error(`the C floor cannot open ${triePath} (${status})`);
   const hashesPointer = ptr(hashes);
   const keys = hashes.length / 32;
   return {
-    findMany: (first, count) => Number(symbols.trie_walk_find_many(hashesPointer, keys, first, count)),
+    findMany: (first, count, chained = false) => Number(symbols.trie_walk_find_many(hashesPointer, keys, first, count, chained ? 1 : 0)),
     threadCpuNs: () => Number(symbols.thread_cpu_ns()),
     close() {
       symbols.trie_walk_close();

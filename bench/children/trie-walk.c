@@ -93,13 +93,23 @@ static inline int64_t find(const uint8_t *hash) {
  * in the order they are looked up, the same order the TypeScript candidates
  * follow. Returns how many were found (the caller checks it, which also keeps the
  * work from being optimized away).
+ *
+ * `chained` 0: the lookups are independent, and the CPU runs ahead into the next
+ * one's loads while the current one waits on a cache miss (the loop is short
+ * enough for its out-of-order window): throughput. `chained` 1: each lookup's key
+ * position depends on the previous result (by a term that is always 0, but the
+ * compiler cannot know: offsets are below 2^31), so the misses of two lookups
+ * cannot overlap: the latency of one lookup, what a caller pays that uses each
+ * result before the next lookup.
  */
-int64_t trie_walk_find_many(const uint8_t *hashes, int64_t keys, int64_t first, int64_t count) {
+int64_t trie_walk_find_many(const uint8_t *hashes, int64_t keys, int64_t first, int64_t count, int64_t chained) {
   int64_t found = 0;
   int64_t cursor = first % keys;
   for (int64_t i = 0; i < count; i++) {
-    if (find(hashes + (size_t)cursor * opened.hash_bytes) >= 0) found++;
-    if (++cursor == keys) cursor = 0;
+    int64_t offset = find(hashes + (size_t)cursor * opened.hash_bytes);
+    if (offset >= 0) found++;
+    if (chained) cursor += offset > 0 && (offset & 0x80000000) != 0;
+    if (++cursor >= keys) cursor = 0;
   }
   return found;
 }

@@ -24,9 +24,11 @@
  * because of how slots change: 0, then a record (high word 0), then a child
  * (high word -1), never back; and offsets are below 2^31 (the mapping is at most
  * 2 GiB), so the low word alone, read as a signed integer, is the whole value.
- * Reading high, low, and (when the pair says "record") high again, an unchanged
- * high word proves the low word belongs to the same state. Anything else is
- * reread with a 64-bit load before it is called corrupt.
+ * Every state has high === low >> 31, and the low word alone tells the three
+ * apart, so the low word (loaded second) is the slot's value at the moment it was
+ * read; the high word is read only to catch a value no writer stores. A pair
+ * that disagrees (a child published between the two loads) is reread with one
+ * 64-bit load before it is called corrupt. The argument is in docs/DESIGN.md.
  */
 import { corruptAt } from "./corruption.ts";
 import type { MappingViews, RootTable } from "./database-file.ts";
@@ -53,11 +55,11 @@ const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** A record as the API hands it out: views of the mapping, valid until close. */
 export interface TrieRecord {
   /** File offset of the record (of its data); what LLVM calls its FileOffset. */
-  offset: number;
+  readonly offset: number;
   /** The record's hash, a view of the file. Do not write to it. */
-  hash: Uint8Array;
+  readonly hash: Uint8Array;
   /** The record's data, a view of the file (dataBytes long). */
-  data: Uint8Array;
+  readonly data: Uint8Array;
 }
 
 export interface TrieShape {
@@ -154,12 +156,11 @@ export class TrieLayout {
     const word = slot >>> 2;
     const high = Atomics.load(int32, word + 1);
     const low = Atomics.load(int32, word);
-    if (high === 0 && low >= 0) {
-      // Empty or a record, unless it became a child between the two loads.
-      if (low === 0 || Atomics.load(int32, word + 1) === 0) return low;
-      return this.#settledSlot(slot);
-    }
-    if (high === -1 && low < 0) return low; // minus a child's offset, below 2^31
+    // Every state a writer leaves has high === low >> 31 (empty 0:0, a record
+    // 0:offset, a child -1:-offset), and the low word alone tells them apart; so
+    // the low word, read last, is the slot's value at that moment. A mismatch is
+    // a child published between the two loads, or a value no writer stores.
+    if (high === low >> 31) return low;
     return this.#settledSlot(slot);
   }
 
@@ -214,9 +215,12 @@ export class TrieLayout {
 
   /**
    * Whether the record at `record` (checked) holds `hash`. The lookup's largest
-   * cost: compared 4 bytes at a time (the caller's bytes assembled into a word, so
-   * any alignment of `hash` works, and nothing is copied) when the stored hash is
-   * 4-aligned, which it is whenever dataBytes is a multiple of 4.
+   * cost after its cache misses: compared 4 bytes at a time when the stored hash
+   * is 4-aligned (whenever dataBytes is a multiple of 4). The caller's bytes are
+   * read as words through an Int32Array view when it passes the same 4-aligned
+   * array again (a reused key buffer, the common loop), else assembled from
+   * bytes: a view costs an allocation, worth it only for an array seen twice.
+   * (The last array compared stays referenced until a lookup with another one.)
    */
   hashEquals(record: number, hash: Uint8Array): boolean {
     const at = record + this.dataBytes;
@@ -226,10 +230,17 @@ export class TrieLayout {
       const int32 = this.int32;
       const firstWord = at >>> 2;
       const words = length >>> 2;
-      for (let word = 0; word < words; word++) {
-        const byte = word << 2;
-        const expected = hash[byte]! | (hash[byte + 1]! << 8) | (hash[byte + 2]! << 16) | (hash[byte + 3]! << 24);
-        if (int32[firstWord + word] !== expected) return false;
+      const keyWords = hash === this.#lastHash ? this.#lastHashWords ?? this.#wordsOf(hash) : this.#remember(hash);
+      if (keyWords !== null) {
+        for (let word = 0; word < words; word++) {
+          if (int32[firstWord + word] !== keyWords[word]) return false;
+        }
+      } else {
+        for (let word = 0; word < words; word++) {
+          const byte = word << 2;
+          const expected = hash[byte]! | (hash[byte + 1]! << 8) | (hash[byte + 2]! << 16) | (hash[byte + 3]! << 24);
+          if (int32[firstWord + word] !== expected) return false;
+        }
       }
       index = words << 2;
     }
@@ -240,13 +251,58 @@ export class TrieLayout {
     return true;
   }
 
-  /** The record at a checked offset, as views. */
+  /** The hash array last compared, and its word view once it came a second time (null: not yet, or unaligned). */
+  #lastHash: Uint8Array | null = null;
+  #lastHashWords: Int32Array | null = null;
+  #lastHashAligned = false;
+
+  #remember(hash: Uint8Array): null {
+    this.#lastHash = hash;
+    this.#lastHashWords = null;
+    this.#lastHashAligned = (hash.byteOffset & 3) === 0;
+    return null;
+  }
+
+  #wordsOf(hash: Uint8Array): Int32Array | null {
+    if (!this.#lastHashAligned) return null;
+    this.#lastHashWords = new Int32Array(hash.buffer, hash.byteOffset, hash.length >>> 2);
+    return this.#lastHashWords;
+  }
+
+  /** The record at a checked offset; its views are made when first read. */
   record(offset: number): TrieRecord {
-    const buffer = this.bytes.buffer as ArrayBuffer;
-    return {
-      offset,
-      data: new Uint8Array(buffer, offset, this.dataBytes),
-      hash: new Uint8Array(buffer, offset + this.dataBytes, this.hashBytes),
-    };
+    return new LazyTrieRecord(this, offset);
+  }
+}
+
+/**
+ * A record whose `data` and `hash` views are made on first access, then kept.
+ * Why: a view of the mapping costs ~100 ns and garbage-collector work, more than
+ * the lookup's own walk, and most callers of find read only one of the two, or
+ * only `offset`. The object itself is one small allocation with a fixed shape.
+ * A view first asked for after close reads as empty, like the views made before.
+ */
+class LazyTrieRecord implements TrieRecord {
+  readonly offset: number;
+  #layout: TrieLayout;
+  #data: Uint8Array | null = null;
+  #hash: Uint8Array | null = null;
+
+  constructor(layout: TrieLayout, offset: number) {
+    this.#layout = layout;
+    this.offset = offset;
+  }
+
+  get data(): Uint8Array {
+    return (this.#data ??= this.#view(this.offset, this.#layout.dataBytes));
+  }
+
+  get hash(): Uint8Array {
+    return (this.#hash ??= this.#view(this.offset + this.#layout.dataBytes, this.#layout.hashBytes));
+  }
+
+  #view(offset: number, length: number): Uint8Array {
+    const buffer = this.#layout.bytes.buffer as ArrayBuffer;
+    return buffer.byteLength === 0 ? new Uint8Array(0) : new Uint8Array(buffer, offset, length);
   }
 }

@@ -384,7 +384,8 @@ export class OnDiskTrieRawHashMap implements Disposable {
       }
       return previous;
     }
-    return Number(Atomics.compareExchange(layout.int64, word, BigInt(expected), BigInt(value)));
+    // 0n for the common case (publishing into an empty slot): no BigInt made for it.
+    return Number(Atomics.compareExchange(layout.int64, word, expected === 0 ? 0n : BigInt(expected), BigInt(value)));
   }
 
   /**
