@@ -1,0 +1,80 @@
+// Reproductions of content-store defects found in review (see FINDINGS.md here).
+// Each test FAILS on the current code; its name states the defect.
+import { describe, expect, test } from "bun:test";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ArenaError } from "../../../lib/common/errors.ts";
+import { ContentStore } from "../../../lib/index.ts";
+import { tempDirectory } from "../../support/temp.ts";
+
+const root = tempDirectory("review-store-");
+let counter = 0;
+const freshDirectory = () => {
+  const directory = join(root, `s${counter++}`);
+  mkdirSync(directory);
+  return directory;
+};
+const text = (value: string) => new TextEncoder().encode(value);
+
+/** Puts distinct 1 MiB objects until the store starts generation `number`. */
+function rotateTo(store: ContentStore, number: number): void {
+  const big = new Uint8Array(2 ** 20);
+  for (let index = 0; index < 100 && store.stats().generations[0]!.number < number; index++) {
+    new DataView(big.buffer).setUint32(0, index + counter * 1000);
+    store.put(big);
+  }
+  expect(store.stats().generations[0]!.number).toBe(number);
+}
+
+function thrown(action: () => unknown): unknown {
+  try {
+    action();
+  } catch (error) {
+    return error;
+  }
+  return null;
+}
+
+describe("store review", () => {
+  test("a valid ref chain deeper than 10,000 is reported ERR_CAS_CORRUPT by get after one rotation", () => {
+    const store = ContentStore.open(freshDirectory(), { maxBytes: 32 * 2 ** 20 });
+    let head = store.put(text("leaf"));
+    for (let index = 0; index < 10_050; index++) head = store.put(text(`node ${index}`), [head]);
+    rotateTo(store, 1);
+    expect(store.validate().problems).toEqual([]); // the store is valid ...
+    expect(thrown(() => store.get(head))).toBeNull(); // ... but get says ERR_CAS_CORRUPT
+    store.close();
+  }, 120_000);
+
+  test("a deleted large-object file is never repaired: has() stays true and put() of the same bytes leaves get() failing", () => {
+    const directory = freshDirectory();
+    const store = ContentStore.open(directory);
+    const bytes = new Uint8Array(100_000).fill(1);
+    const id = store.put(bytes);
+    rmSync(join(directory, "v1.0", `leaf.${id}`));
+    expect(store.put(bytes)).toBe(id); // put reports success ...
+    expect(thrown(() => store.get(id))).toBeNull(); // ... yet get still throws ERR_CAS_CORRUPT: the file is gone
+    store.close();
+  });
+
+  test("a foreign file named like a generation (v1.5) makes open throw a plain ENOTDIR Error, not an ArenaError", () => {
+    const directory = freshDirectory();
+    writeFileSync(join(directory, "v1.5"), "not a generation");
+    const error = thrown(() => ContentStore.open(directory).close());
+    expect(error).toBeInstanceOf(ArenaError);
+  });
+
+  test("validateIfNeeded cannot recover a store whose v1.N is a file: it throws instead of moving it aside", () => {
+    const directory = freshDirectory();
+    writeFileSync(join(directory, "v1.5"), "not a generation");
+    const outcome = thrown(() => ContentStore.validateIfNeeded(directory, { force: true }));
+    expect(outcome).toBeNull();
+    expect(thrown(() => ContentStore.open(directory).close())).toBeNull();
+  });
+
+  test("opening a store at a path that is a regular file throws a plain EEXIST Error, not an ArenaError", () => {
+    const directory = freshDirectory();
+    writeFileSync(join(directory, "file"), "x");
+    expect(thrown(() => ContentStore.open(join(directory, "file")))).toBeInstanceOf(ArenaError);
+  });
+});
