@@ -77,4 +77,26 @@ describe("store review", () => {
     writeFileSync(join(directory, "file"), "x");
     expect(thrown(() => ContentStore.open(join(directory, "file")))).toBeInstanceOf(ArenaError);
   });
+
+  test("a generation numbered with 15 digits stops rotation silently: the store grows past maxBytes unbounded", () => {
+    const directory = freshDirectory();
+    mkdirSync(join(directory, "v1.999999999999999"));
+    const store = ContentStore.open(directory, { maxBytes: 32 * 2 ** 20 });
+    const big = new Uint8Array(2 ** 20);
+    for (let index = 0; index < 48; index++) {
+      new DataView(big.buffer).setUint32(0, index);
+      store.put(big);
+    }
+    // v1.1000000000000000 was made but listGenerations' /\d{1,15}/ never sees it.
+    expect(store.stats().storageBytes).toBeLessThan(40 * 2 ** 20);
+    store.close();
+  }, 60_000);
+
+  test("the CLI answers 'internal error' (not a store error) on a directory whose v1.N is a file", () => {
+    const directory = freshDirectory();
+    writeFileSync(join(directory, "v1.5"), "not a generation");
+    const cli = join(import.meta.dir, "../../../bin/mapped-file-arena.ts");
+    const run = Bun.spawnSync([process.execPath, cli, "cas", "validate", directory], { timeout: 30_000 });
+    expect(run.stderr.toString()).not.toContain("internal error");
+  }, 60_000);
 });
