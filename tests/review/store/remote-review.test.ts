@@ -1,0 +1,49 @@
+// Reproductions of remote-cache defects found in review (see FINDINGS.md here).
+// Each test FAILS on the current code. The misbehaving server lives in a child
+// (127.0.0.1 only), which is killed after a short timeout.
+import { expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { ContentStore } from "../../../lib/index.ts";
+import { tempDirectory } from "../../support/temp.ts";
+
+const root = tempDirectory("review-remote-");
+const child = join(import.meta.dir, "children", "misbehaving-remote.ts");
+
+/** Runs the child with TMPDIR inside our temp root, so its spill files are ours to inspect and remove. */
+function spawn(mode: string, name: string, settleMs: number) {
+  const spill = join(root, `${name}-tmp`);
+  mkdirSync(spill);
+  const proc = Bun.spawn([process.execPath, child, mode, join(root, `${name}-store`), String(settleMs)], {
+    env: { ...process.env, TMPDIR: spill },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  return { proc, spill };
+}
+
+const spills = (directory: string) => readdirSync(directory).filter((name) => name.startsWith("mfa-remote-"));
+
+test("remote.get never settles on a body that never ends (per-piece timeout, no size bound): it hangs and fills TMPDIR", async () => {
+  const { proc, spill } = spawn("trickle", "trickle", 10_000);
+  const killer = setTimeout(() => proc.kill("SIGKILL"), 60_000);
+  const out = await new Response(proc.stdout).text();
+  clearTimeout(killer);
+  const last = JSON.parse(out.trim().split("\n").at(-1)!);
+  // timeoutMs is 1000: a download that has not finished after 10 s should have been abandoned.
+  expect(last.settled).toBe(true);
+  expect(spills(spill)).toEqual([]);
+}, 90_000);
+
+test("a process killed during a large download leaves its mfa-remote-* spill directory in TMPDIR forever (gc does not see it)", async () => {
+  const { proc, spill } = spawn("trickle", "killed", 60_000);
+  // Wait (bounded) until the spill directory exists, then kill the child mid-download.
+  for (let waited = 0; waited < 600 && spills(spill).length === 0; waited++) await Bun.sleep(100);
+  expect(spills(spill).length).toBe(1);
+  proc.kill("SIGKILL");
+  await proc.exited;
+  const store = ContentStore.open(join(root, "killed-store"));
+  store.gc();
+  store.close();
+  expect(existsSync(join(spill, spills(spill)[0] ?? "none"))).toBe(false);
+}, 90_000);
