@@ -99,4 +99,19 @@ describe("store review", () => {
     const run = Bun.spawnSync([process.execPath, cli, "cas", "validate", directory], { timeout: 30_000 });
     expect(run.stderr.toString()).not.toContain("internal error");
   }, 60_000);
+
+  test("a rotator killed between mkdir v1.N+1 and marking v1.N superseded splits the store: an open process never sees new puts", () => {
+    const directory = freshDirectory();
+    const old = ContentStore.open(directory, { maxBytes: 32 * 2 ** 20 });
+    old.put(text("before"));
+    // The state on disk after SIGKILL between generations.ts:66 (mkdir) and :67 (markSuperseded).
+    mkdirSync(join(directory, "v1.1"));
+    const fresh = ContentStore.open(directory, { maxBytes: 32 * 2 ** 20 });
+    const id = fresh.put(text("after"));
+    expect(old.get(id)).not.toBeNull(); // same primary for a fixed store: v1.1 is the newest
+    rotateTo(fresh, 3); // even two more rotations do not make the old process follow
+    expect(old.get(fresh.put(text("later")))).not.toBeNull();
+    old.close();
+    fresh.close();
+  }, 60_000);
 });
