@@ -47,3 +47,43 @@ test("a process killed during a large download leaves its mfa-remote-* spill dir
   store.close();
   expect(existsSync(join(spill, spills(spill)[0] ?? "none"))).toBe(false);
 }, 90_000);
+
+test("pull throws ERR_CAS_POISONED (abandoning its other workers mid-way) when the local store already maps a manifest's key to another id", async () => {
+  // A minimal Bazel HTTP cache on 127.0.0.1: PUT stores, GET returns (in memory).
+  const blobs = new Map<string, Uint8Array>();
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(request) {
+      const path = new URL(request.url).pathname;
+      if (request.method === "PUT") {
+        blobs.set(path, new Uint8Array(await request.arrayBuffer()));
+        return new Response(null, { status: 201 });
+      }
+      const body = blobs.get(path);
+      return body === undefined ? new Response("", { status: 404 }) : new Response(body);
+    },
+  });
+  try {
+    const remote = { url: `http://127.0.0.1:${server.port}/cache`, timeoutMs: 5000 };
+    const encode = (value: string) => new TextEncoder().encode(value);
+    const first = ContentStore.open(join(root, "pull-first"), { remote });
+    first.actions.put("key", first.put(encode("result on machine 1")));
+    await first.remote!.push();
+    first.close();
+    const second = ContentStore.open(join(root, "pull-second"), { remote });
+    const own = second.put(encode("result on machine 2"));
+    second.actions.put("key", own);
+    // docs/remote.md: "a machine that already has an entry keeps its own"; nothing a remote does fails a local operation.
+    const outcome = await second.remote!.pull().then(
+      (report) => ({ report }),
+      (error: unknown) => ({ error: String(error) }),
+    );
+    expect(outcome).not.toHaveProperty("error");
+    expect(second.actions.get("key")).toBe(own);
+    await second.flush(5000);
+    second.close();
+  } finally {
+    server.stop(true);
+  }
+}, 60_000);
