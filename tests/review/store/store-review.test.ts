@@ -114,4 +114,30 @@ describe("store review", () => {
     old.close();
     fresh.close();
   }, 60_000);
+
+  /** A closed store with a few objects, then `damage` applied to its generation v1.0. */
+  function damagedStore(damage: (generation: string) => void): string {
+    const directory = freshDirectory();
+    const store = ContentStore.open(directory);
+    for (let index = 0; index < 20; index++) store.put(text(`object ${index}`));
+    store.close();
+    damage(join(directory, "v1.0"));
+    return directory;
+  }
+
+  test("validateIfNeeded cannot recover an index file with a garbage header: ERR_ARENA_TOO_LARGE escapes, the store stays unusable", () => {
+    const directory = damagedStore((generation) => writeFileSync(join(generation, "index.v1"), "x".repeat(100)));
+    const outcome = thrown(() => expect(ContentStore.validateIfNeeded(directory, { force: true }).outcome).toBe("recovered"));
+    expect(outcome).toBeNull();
+    expect(thrown(() => ContentStore.open(directory).close())).toBeNull();
+  });
+
+  test("validateIfNeeded cannot recover a generation whose lock (or index) is a directory: a raw EISDIR Error escapes", () => {
+    const directory = damagedStore((generation) => {
+      rmSync(join(generation, "lock"));
+      mkdirSync(join(generation, "lock"));
+    });
+    expect(thrown(() => ContentStore.validateIfNeeded(directory, { force: true }))).toBeNull();
+    expect(thrown(() => ContentStore.open(directory).close())).toBeNull();
+  });
 });
