@@ -5,6 +5,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ArenaError } from "../../../lib/common/errors.ts";
 import { ContentStore } from "../../../lib/index.ts";
+import { storeTestHooks } from "../../../lib/store/testing.ts";
 import { tempDirectory } from "../../support/temp.ts";
 
 const root = tempDirectory("review-store-");
@@ -140,4 +141,32 @@ describe("store review", () => {
     expect(thrown(() => ContentStore.validateIfNeeded(directory, { force: true }))).toBeNull();
     expect(thrown(() => ContentStore.open(directory).close())).toBeNull();
   });
+
+  test("an id returned by put is invisible to every other process when two rotations happen during the put", () => {
+    const directory = freshDirectory();
+    const writer = ContentStore.open(directory, { maxBytes: 32 * 2 ** 20 });
+    const other = ContentStore.open(directory, { maxBytes: 32 * 2 ** 20 });
+    let armed = true;
+    // Between writing the bytes and publishing them (a large put takes long enough on a busy
+    // machine), another process fills two generations; the hook makes the interleaving certain.
+    storeTestHooks.at = (point) => {
+      if (point !== "bytes-written" || !armed) return;
+      armed = false;
+      rotateTo(other, 2);
+    };
+    let id: string;
+    try {
+      id = writer.put(text("handed to the caller"));
+    } finally {
+      storeTestHooks.at = null;
+    }
+    // It went into v1.0, two behind the newest: a process opening now does not find it (the
+    // writer would, and copying forward on its own get would then publish it; `other` only
+    // would because it retains v1.0 until its next follow).
+    const later = ContentStore.open(directory, { maxBytes: 32 * 2 ** 20 });
+    expect(later.has(id)).toBe(true);
+    later.close();
+    writer.close();
+    other.close();
+  }, 60_000);
 });
