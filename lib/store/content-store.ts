@@ -37,6 +37,7 @@ import { optionalBoolean, requireBytes, requireString } from "../common/argument
 import { ArenaError } from "../common/errors.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
 import { ActionCache } from "./action-cache.ts";
+import { wrapFsErrors } from "./fs-errors.ts";
 import { capacitiesFor, hardLimitShare, type Generation, type GenerationCapacities } from "./generation.ts";
 import { collectGarbage, openNewest, removeAbandonedTemporaries, startNextGeneration } from "./generations.ts";
 import { hashObjectInto, idBytes, idScratch, idToHex, requireIdInto, sameId } from "./hashing.ts";
@@ -98,8 +99,17 @@ const minMaxBytes = 32 * 2 ** 20;
  */
 const budgetCheckBytes = 256 * 1024;
 const noRefs = new Uint8Array(0);
-/** How deep a chain of refs copy-forward follows before calling the store corrupt. */
-const maxRefDepth = 10_000;
+/**
+ * Codes of a failed open that say nothing about the store's files (the store is
+ * busy or closed, the file system is read-only, full or out of descriptors):
+ * moving the store aside would not help. Every other ArenaError from opening a
+ * generation is damage (a garbage header, a directory where a file belongs).
+ */
+const notDamage = new Set(["ERR_CAS_BUSY", "ERR_CAS_CLOSED", "EROFS", "EACCES", "EPERM", "ENOSPC", "EDQUOT", "EMFILE", "ENFILE", "ENOMEM", "EAGAIN", "EINTR", "ERR_ARENA_NATIVE_LIBRARY", "ERR_ARENA_UNSUPPORTED_FS"]);
+
+function isDamage(error: unknown): error is ArenaError {
+  return error instanceof ArenaError && !notDamage.has(error.code);
+}
 
 /**
  * A content-addressed store in a directory, shared by every process that opens it.
@@ -180,7 +190,7 @@ export class ContentStore implements Disposable {
         using store = ContentStore.open(directory);
         return store.validate({ deep }).problems;
       } catch (error) {
-        if (error instanceof ArenaError && /CORRUPT|MISMATCH/.test(error.code)) return [error.message];
+        if (isDamage(error)) return [error.message];
         throw error;
       }
     });
@@ -192,10 +202,12 @@ export class ContentStore implements Disposable {
     this.verifyOnRead = verifyOnRead;
     this.#capacities = capacitiesFor(maxBytes ?? undefined);
     this.#budgetBytes = maxBytes === null ? Infinity : maxBytes / 2 - generationSlackBytes;
-    mkdirSync(directory, { recursive: true });
     // Shared while open, as LLVM's `lock`: recovery needs it exclusive.
     const lockPath = join(directory, "lock");
-    this.#rootLockFd = openSync(lockPath, "a+");
+    this.#rootLockFd = wrapFsErrors(directory, () => {
+      mkdirSync(directory, { recursive: true });
+      return openSync(lockPath, "a+");
+    });
     try {
       lockFile(this.#rootLockFd, "shared", lockPath);
       const [primary, upstream] = openNewest(directory, this.#capacities);

@@ -15,6 +15,7 @@ import { uptime } from "node:os";
 import { join } from "node:path";
 import { ArenaError } from "../common/errors.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
+import { toArenaError, wrapFsErrors } from "./fs-errors.ts";
 import { corruptPrefix, listGenerations, withExclusiveLock } from "./generations.ts";
 import { generationPrefix } from "./generation.ts";
 
@@ -41,9 +42,11 @@ export function validateIfNeeded(
   options: Required<ValidateIfNeededOptions>,
   validate: (deep: boolean) => string[],
 ): { outcome: ValidationOutcome; problems: string[] } {
-  mkdirSync(directory, { recursive: true });
   const markerPath = join(directory, "v1.validation");
-  const fd = openSync(markerPath, "a+");
+  const fd = wrapFsErrors(directory, () => {
+    mkdirSync(directory, { recursive: true });
+    return openSync(markerPath, "a+");
+  });
   try {
     lockFile(fd, "exclusive", markerPath);
     try {
@@ -83,7 +86,7 @@ function moveAllAside(directory: string): void {
           break;
         } catch (error) {
           const code = (error as NodeJS.ErrnoException).code;
-          if (code !== "ENOTEMPTY" && code !== "EEXIST") throw error;
+          if (code !== "ENOTEMPTY" && code !== "EEXIST") throw toArenaError(error, join(directory, name));
         }
       }
     }
