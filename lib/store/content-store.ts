@@ -107,6 +107,16 @@ const noRefs = new Uint8Array(0);
  */
 const notDamage = new Set(["ERR_CAS_BUSY", "ERR_CAS_CLOSED", "EROFS", "EACCES", "EPERM", "ENOSPC", "EDQUOT", "EMFILE", "ENFILE", "ENOMEM", "EAGAIN", "EINTR", "ERR_ARENA_NATIVE_LIBRARY", "ERR_ARENA_UNSUPPORTED_FS"]);
 
+/** The smallest index record: a 32-byte id and its 8-byte word. Bounds copy-forward's stack. */
+const minIndexRecordBytes = idBytes + 8;
+
+/** One object on copy-forward's stack: its refs up to `next` are in the target. */
+interface CopyFrame {
+  key: Uint8Array;
+  content: ObjectContent;
+  next: number;
+}
+
 function isDamage(error: unknown): error is ArenaError {
   return error instanceof ArenaError && !notDamage.has(error.code);
 }
@@ -326,7 +336,7 @@ export class ContentStore implements Disposable {
       if (found === null) return null;
       [from, location] = found;
       if (!storeTestHooks.noCopyForward) {
-        const copied = this.#copyForward(from, generation, wanted, 0);
+        const copied = this.#copyForward(from, generation, wanted);
         if (copied === null) return null;
         const result = this.#finish(copied, wanted);
         this.#rotateIfFull(generation);
@@ -491,27 +501,45 @@ export class ContentStore implements Disposable {
     const found = this.#findOlder(id);
     if (found === null) return false;
     if (storeTestHooks.noCopyForward) return true;
-    if (this.#copyForward(found[0], primary, id, 0) === null) return false;
+    if (this.#copyForward(found[0], primary, id) === null) return false;
     this.#rotateIfFull(primary);
     return true;
   }
 
-  /** Copies `id` and everything it refers to from `from` into `to`, refs first. Null if incomplete. */
-  #copyForward(from: Generation, to: Generation, id: Uint8Array, depth: number): ObjectContent | null {
-    if (depth > maxRefDepth) {
-      throw new ArenaError("ERR_CAS_CORRUPT", `refs nest deeper than ${maxRefDepth} in ${from.directory}`, { path: from.directory });
+  /**
+   * Copies `id` and everything it refers to from `from` into `to`, refs first.
+   * Null if incomplete. Depth-first with an explicit stack, so a chain of refs
+   * as deep as `put` accepted (any depth) copies without recursion. Every object
+   * on the stack is a distinct record of `from` unless its refs form a cycle
+   * (impossible for hashes, so damage), so the stack never holds more frames than
+   * the index has records: past that, the store is corrupt.
+   */
+  #copyForward(from: Generation, to: Generation, id: Uint8Array): ObjectContent | null {
+    const maxFrames = Math.ceil(from.objects.size / minIndexRecordBytes) + 1;
+    const stack: CopyFrame[] = [];
+    const push = (key: Uint8Array): boolean => {
+      const location = locate(from, key);
+      if (location.kind === StorageKind.none) return false;
+      if (stack.length >= maxFrames) {
+        throw new ArenaError("ERR_CAS_CORRUPT", `refs in ${from.directory} form a cycle`, { path: from.directory });
+      }
+      stack.push({ key, content: readObject(from, key, location), next: 0 });
+      return true;
+    };
+    if (!push(id.slice())) return null; // the caller's buffer may be scratch that the refs below reuse
+    for (;;) {
+      const frame = stack[stack.length - 1]!;
+      const { content } = frame;
+      if (frame.next < content.refCount) {
+        const at = frame.next++ * idBytes;
+        const ref = content.refBytes.subarray(at, at + idBytes);
+        if (!isPresent(to, ref) && !push(ref.slice())) return null;
+        continue;
+      }
+      storeObject(to, frame.key, content);
+      stack.pop();
+      if (stack.length === 0) return content;
     }
-    const location = locate(from, id);
-    if (location.kind === StorageKind.none) return null;
-    const key = id.slice(); // the caller's buffer may be scratch that the refs below reuse
-    const content = readObject(from, key, location);
-    for (let index = 0; index < content.refCount; index++) {
-      const ref = content.refBytes.subarray(index * idBytes, (index + 1) * idBytes);
-      if (isPresent(to, ref)) continue;
-      if (this.#copyForward(from, to, ref, depth + 1) === null) return null;
-    }
-    storeObject(to, key, content);
-    return content;
   }
 
   #finish(content: ObjectContent, id: Uint8Array): StoredObject {
