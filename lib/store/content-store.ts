@@ -41,7 +41,7 @@ import { wrapFsErrors } from "./fs-errors.ts";
 import { capacitiesFor, hardLimitShare, type Generation, type GenerationCapacities } from "./generation.ts";
 import { collectGarbage, openNewest, removeAbandonedTemporaries, startNextGeneration } from "./generations.ts";
 import { hashObjectInto, idBytes, idScratch, idToHex, requireIdInto, sameId } from "./hashing.ts";
-import { isPresent, poolLeafView, locate, readObject, storeObject, type ObjectContent, type ObjectLocation } from "./object-io.ts";
+import { isPresent, poolLeafView, repairLargeObject, locate, readObject, storeObject, type ObjectContent, type ObjectLocation } from "./object-io.ts";
 import { maxRefs, StorageKind } from "./object-record.ts";
 import { storeTestHooks } from "./testing.ts";
 import { validateGeneration, type ValidationReport } from "./validate.ts";
@@ -99,6 +99,8 @@ const minMaxBytes = 32 * 2 ** 20;
  */
 const budgetCheckBytes = 256 * 1024;
 const noRefs = new Uint8Array(0);
+/** How often put stores an object again because other processes' rotations left it behind. */
+const maxStoreAttempts = 3;
 /**
  * Codes of a failed open that say nothing about the store's files (the store is
  * busy or closed, the file system is read-only, full or out of descriptors):
@@ -254,29 +256,51 @@ export class ContentStore implements Disposable {
       const ref = refBytes.subarray(index * idBytes, (index + 1) * idBytes);
       requireIdInto(refs[index], `refs[${index}]`, ref);
     }
-    for (let index = 0; index < refCount; index++) {
-      const ref = refBytes.subarray(index * idBytes, (index + 1) * idBytes);
-      if (!this.#ensurePresent(ref)) {
-        throw new ArenaError("ERR_CAS_MISSING_REF", `refs[${index}] (${refs[index]}) is not in the store ${this.directory}`, {
-          path: this.directory,
-        });
-      }
-    }
+    this.#requireRefs(refBytes, refCount);
     const id = this.#id;
     hashObjectInto(bytes, refBytes, refCount, id);
     return this.#storeHashed(bytes, refBytes, refCount, id);
   }
 
-  /** put() once the id is known (the remote's downloads arrive hashed already). */
+  /**
+   * put() once the id is known (the remote's downloads arrive hashed already).
+   * The object must end in a generation other processes read: the primary or its
+   * upstream. When other processes rotate twice while it is being written, the
+   * generation it went into is two behind: store it again in the new primary.
+   */
   #storeHashed(bytes: Uint8Array, refBytes: Uint8Array, refCount: number, id: Uint8Array): string {
-    const generation = this.#current(); // after the refs: copying them forward may have rotated
     const idHex = idToHex(id);
-    if (!isPresent(generation, id) || storeTestHooks.writeEvenIfPresent) {
-      this.#unchecked += storeObject(generation, id, { data: bytes, refBytes, refCount });
-      if (this.#unchecked >= budgetCheckBytes) this.#rotateIfFull(generation);
-      if (refCount === 0) this.remote?.objectStored(idHex);
+    const content = { data: bytes, refBytes, refCount };
+    let wrote = false;
+    for (let attempt = 0; attempt < maxStoreAttempts; attempt++) {
+      const generation = this.#current(); // after the refs: copying them forward may have rotated
+      if (attempt > 0) this.#requireRefs(refBytes, refCount);
+      if (!isPresent(generation, id) || storeTestHooks.writeEvenIfPresent) {
+        this.#unchecked += storeObject(generation, id, content);
+        wrote = true;
+        if (this.#unchecked >= budgetCheckBytes) this.#rotateIfFull(generation);
+      } else {
+        this.#unchecked += repairLargeObject(generation, id, content);
+      }
+      // By number: a rotation (ours or another's, on following) may have closed `generation`.
+      if (generation.number >= this.#current().number - 1) {
+        if (wrote && refCount === 0) this.remote?.objectStored(idHex);
+        return idHex;
+      }
     }
-    return idHex;
+    throw new ArenaError("ERR_CAS_BUSY", `rotations kept overtaking the put of ${idHex} in ${this.directory}`, { path: this.directory });
+  }
+
+  /** Throws ERR_CAS_MISSING_REF unless every ref is in the primary (copied forward if need be). */
+  #requireRefs(refBytes: Uint8Array, refCount: number): void {
+    for (let index = 0; index < refCount; index++) {
+      const ref = refBytes.subarray(index * idBytes, (index + 1) * idBytes);
+      if (!this.#ensurePresent(ref)) {
+        throw new ArenaError("ERR_CAS_MISSING_REF", `refs[${index}] (${idToHex(ref)}) is not in the store ${this.directory}`, {
+          path: this.directory,
+        });
+      }
+    }
   }
 
   /** The object `id`, or null if the store does not have it. `data` is a copy. */

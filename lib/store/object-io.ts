@@ -175,6 +175,7 @@ export function storeObject(generation: Generation, id: Uint8Array, content: Obj
   if (offset < 0) {
     const kind = refCount === 0 ? StorageKind.leafFile : StorageKind.recordFile;
     const length = writeLargeObject(generation, id, kind, content);
+    generation.addLargeObjectBytes(length);
     publish(generation, id, kind, length);
     return length;
   }
@@ -217,8 +218,21 @@ function writeLargeObject(generation: Generation, id: Uint8Array, kind: StorageK
     writeRecordHeader(header, data.length, refBytes, refCount);
     length = writeWholeFile(path, [header, data]);
   }
-  generation.addLargeObjectBytes(length);
   return length;
+}
+
+/**
+ * For an object `generation` has: when it lives in a file of its own and that
+ * file is missing or not the length its index word says (deleted, truncated),
+ * writes the file again from `content` (renamed into place, so readers see the
+ * old file or the whole new one). One stat; nothing for pool objects. Returns
+ * the bytes written. put calls it, so putting the bytes again repairs the object.
+ */
+export function repairLargeObject(generation: Generation, id: Uint8Array, content: ObjectContent): number {
+  const { kind, offset: length } = locate(generation, id);
+  if (kind !== StorageKind.leafFile && kind !== StorageKind.recordFile) return 0;
+  if (fileLength(largeObjectPath(generation.directory, kind, idToHex(id))) === length) return 0;
+  return writeLargeObject(generation, id, kind, content);
 }
 
 /** For validation: the file a large object should be in, and its length now (null if missing). */
