@@ -46,6 +46,11 @@ export interface TransferReport {
   actions: number;
   /** Objects or entries that could not be transferred (see remoteStats().lastError). */
   failed: number;
+  /**
+   * pull: entries the local store already maps to another id. The local one is
+   * kept (first writer wins, as for actions.put): not a failure.
+   */
+  actionsKept: number;
   /** The manifest's id: what `pull` starts from. */
   manifest: string | null;
 }
@@ -132,14 +137,8 @@ export class StoreRemote {
     const keyHash = sha256(key);
     const id = await this.#remoteActionId(keyHash);
     if (id === null || this.#store.closed) return null;
-    try {
-      this.#receive(() => this.#access.putAction(keyHash, id));
-    } catch (error) {
-      // Another writer recorded a different result meanwhile: the local one wins.
-      if (!(error instanceof ArenaError && error.code === "ERR_CAS_POISONED")) throw error;
-      return this.#store.actions.get(key);
-    }
-    return id;
+    // Another writer recorded a different result meanwhile: the local one wins.
+    return this.#recordPulledAction(keyHash, id) ? id : this.#store.actions.get(key);
   }
 
   /** Resolves when every pending upload is done (true), or after `timeoutMs` (false). */
@@ -186,18 +185,18 @@ export class StoreRemote {
     this.#uploader.enqueue("ac", hexOf(sha256(manifestKey(name))), manifest);
     await this.flush();
     const failedNow = this.#stats.uploadsFailed + this.#stats.uploadsDropped - before;
-    return { objects: objects.length, actions: actions.length, failed, manifest: failedNow > failed ? null : manifest };
+    return { objects: objects.length, actions: actions.length, failed, actionsKept: 0, manifest: failedNow > failed ? null : manifest };
   }
 
   /** Fetches every object and action entry listed in the manifest `name` that `push` uploaded. */
   async pull(name = "default"): Promise<TransferReport> {
     const manifest = await this.#remoteActionId(sha256(manifestKey(name)));
-    if (manifest === null) return { objects: 0, actions: 0, failed: 0, manifest: null };
+    if (manifest === null) return { objects: 0, actions: 0, failed: 0, actionsKept: 0, manifest: null };
     const stored = this.#store.get(manifest);
-    if (stored === null) return { objects: 0, actions: 0, failed: 1, manifest: null }; // rotated out meanwhile
+    if (stored === null) return { objects: 0, actions: 0, failed: 1, actionsKept: 0, manifest: null }; // rotated out meanwhile
     const text = new TextDecoder().decode(stored.data);
     const lines = text.split("\n", maxManifestLines);
-    const report: TransferReport = { objects: 0, actions: 0, failed: 0, manifest };
+    const report: TransferReport = { objects: 0, actions: 0, failed: 0, actionsKept: 0, manifest };
     let next = 0;
     const worker = async () => {
       // Bounded by the manifest: each pass takes one line.
@@ -210,8 +209,8 @@ export class StoreRemote {
           else report.failed += 1;
         } else if (kind === "a" && first !== undefined && second !== undefined && hexId.test(first) && hexId.test(second)) {
           if (this.#store.has(second) || (await this.#fetchObject(second)) !== null) {
-            this.#receive(() => this.#access.putAction(Buffer.from(first, "hex"), second));
-            report.actions += 1;
+            if (this.#recordPulledAction(Buffer.from(first, "hex"), second)) report.actions += 1;
+            else report.actionsKept += 1;
           } else report.failed += 1;
         } else {
           this.#stats.corrupt += 1;
@@ -222,6 +221,20 @@ export class StoreRemote {
     };
     await Promise.all(Array.from({ length: this.#settings.concurrency }, worker));
     return report;
+  }
+
+  /**
+   * Records a pulled action entry; false when the local store already maps the
+   * key to another id (a machine that ran the step itself), which it keeps.
+   */
+  #recordPulledAction(keyHash: Uint8Array, id: string): boolean {
+    try {
+      this.#receive(() => this.#access.putAction(keyHash, id));
+      return true;
+    } catch (error) {
+      if (error instanceof ArenaError && error.code === "ERR_CAS_POISONED") return false;
+      throw error;
+    }
   }
 
   /** Downloads `id` into the local store; its verified bytes (the caller's to keep), or null. */
