@@ -24,6 +24,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RemoteSettings } from "./options.ts";
 import type { RemoteStats } from "./remote-stats.ts";
+import type { UploadBody } from "./uploader.ts";
 
 export type CacheArea = "cas" | "ac";
 
@@ -120,8 +121,13 @@ export class HttpCache {
     }
   }
 
-  /** PUT `area/hex` with `body` (bytes, or a file streamed from disk). Null when the server took it. */
-  async put(area: CacheArea, hex: string, body: Uint8Array | Blob, length: number): Promise<Failure | null> {
+  /**
+   * PUT `area/hex` with `body` (bytes, or a file streamed from disk). Null when
+   * the server took it. A body found `damaged` (not its id's bytes) is not sent,
+   * or cut short, and counted `corrupt`: not retryable.
+   */
+  async put(area: CacheArea, hex: string, { body, length, damaged }: UploadBody): Promise<Failure | null> {
+    if (damaged?.() === true) return this.#refuseDamaged(area, hex);
     const settings = this.#settings;
     // Large bodies get more time: one timeout per memory buffer's worth of bytes.
     const timeoutMs = settings.timeoutMs * (1 + Math.floor(length / Math.max(settings.memoryBufferBytes, 2 ** 20)));
@@ -138,11 +144,13 @@ export class HttpCache {
         ...this.#tls,
       });
       await response.body?.cancel().catch(() => {});
+      if (damaged?.() === true) return this.#refuseDamaged(area, hex); // the server cannot have kept a body cut short, but say so
       const bad = this.#statusFailure(response, "PUT", area, hex);
       if (bad !== null) return bad;
       this.#stats.bytesUploaded += length;
       return null;
     } catch (error) {
+      if (damaged?.() === true) return this.#refuseDamaged(area, hex);
       return this.#exception(error, timedOut, "PUT", area, hex);
     } finally {
       clearTimeout(timer);
@@ -185,6 +193,11 @@ export class HttpCache {
     // directory, mode 0600), so nothing can truncate it under the mapping.
     const bytes = length === 0 ? new Uint8Array(0) : Bun.mmap(path, { shared: false });
     return { failed: false, bytes, sha256: new Uint8Array(hasher.digest()), release };
+  }
+
+  #refuseDamaged(area: CacheArea, hex: string): Failure {
+    this.#stats.corrupt += 1;
+    return this.#fail(false, `PUT ${area}/${hex}: the local bytes do not hash to the id (damaged since their put); not uploaded`);
   }
 
   #statusFailure(response: Response, method: string, area: CacheArea, hex: string): Failure | null {

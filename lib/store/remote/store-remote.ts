@@ -26,7 +26,7 @@ import { HttpCache, miss } from "./http-cache.ts";
 import type { RemoteSettings } from "./options.ts";
 import { emptyRemoteStats, type RemoteStats } from "./remote-stats.ts";
 import { remoteTestHooks } from "./testing.ts";
-import { Uploader, type Upload } from "./uploader.ts";
+import { Uploader, type Upload, type UploadBody } from "./uploader.ts";
 
 /** What the store lets its remote see besides its public API. */
 export interface RemoteStoreAccess {
@@ -311,15 +311,41 @@ export class StoreRemote {
     }
   }
 
-  /** The body of an object upload, read back from the local store when its turn comes. */
-  #objectBody(upload: Upload): { body: Uint8Array | Blob; length: number } | null {
+  /**
+   * The body of an object upload, read back from the local store when its turn
+   * comes, and checked against its id on the way out: a file damaged since its
+   * put must not be stored on the remote under the id (every other machine would
+   * refuse it, so it would be a miss for the whole fleet). A large leaf streams
+   * from its file through a hasher that fails the request at its end on a
+   * mismatch (the server sees a body cut short and stores nothing); a small one
+   * is hashed before it is sent.
+   */
+  #objectBody(upload: Upload): UploadBody | null {
     if (this.#store.closed) return null;
     const file = this.#access.leafFile(upload.hex);
-    if (file !== null) {
-      return { body: Bun.file(file.path), length: file.length };
-    }
+    if (file !== null) return verifiedFileBody(file.path, file.length, upload.hex);
     const object = this.#store.get(upload.hex);
     if (object === null || object.refs.length > 0) return null;
-    return { body: object.data, length: object.data.length };
+    const hash = new Uint8Array(idBytes);
+    Bun.SHA256.hash(object.data, hash);
+    return { body: object.data, length: object.data.length, damaged: () => hexOf(hash) !== upload.hex };
   }
+}
+
+/** A large leaf's file as a request body that errors at its end unless the bytes hash to `idHex`. */
+function verifiedFileBody(path: string, length: number, idHex: string): UploadBody {
+  const hasher = new Bun.CryptoHasher("sha256");
+  let mismatch = false;
+  const verify = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      hasher.update(chunk);
+      controller.enqueue(chunk);
+    },
+    flush(controller) {
+      if (hasher.digest("hex") === idHex) return;
+      mismatch = true;
+      controller.error(new Error(`${path} does not hash to ${idHex}`));
+    },
+  });
+  return { body: Bun.file(path).stream().pipeThrough(verify), length, damaged: () => mismatch };
 }
