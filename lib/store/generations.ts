@@ -62,7 +62,7 @@ export function openNewest(root: string, capacities: GenerationCapacities): [Gen
     const newest = numbers[numbers.length - 1]!;
     const primary = Generation.open(root, newest, capacities);
     if (primary === null) continue;
-    if (primary.superseded) {
+    if (primary.superseded && !storeTestHooks.noRotationRepair) {
       // Its rotator flagged it and died (or is about to make the next): finish for it.
       primary.close();
       makeGeneration(root, newest + 1);
@@ -73,7 +73,8 @@ export function openNewest(root: string, capacities: GenerationCapacities): [Gen
     if (previous !== null) {
       try {
         upstream = Generation.open(root, previous, capacities);
-        upstream?.markSuperseded(); // set already, unless its rotator died between mkdir and flag
+        // Set already, unless its rotator died between mkdir and flag.
+        if (!storeTestHooks.noRotationRepair) upstream?.markSuperseded();
       } catch (error) {
         primary.close();
         throw error;
@@ -143,25 +144,30 @@ export function collectGarbage(root: string, options: { includeCorrupt?: boolean
   return removed;
 }
 
+/** The store's folder for downloads spilled to disk (remote/http-cache.ts); gc cleans it like a generation. */
+export const spillDirectoryName = "tmp";
+
 /**
- * Removes temporary large-object files whose writer is dead (a process killed
- * between writing and renaming): the name holds the writer's pid.
+ * Removes temporary files whose writer is dead (a process killed between writing
+ * and renaming, or during a download): the name holds the writer's pid. Looks in
+ * every generation and in the spill folder.
  */
 export function removeAbandonedTemporaries(root: string): string[] {
+  const folders = [...listGenerations(root).map((number) => `${generationPrefix}${number}`), spillDirectoryName];
   const removed: string[] = [];
-  for (const number of listGenerations(root)) {
-    const directory = join(root, `${generationPrefix}${number}`);
+  for (const folder of folders) {
+    const directory = join(root, folder);
     let names: string[];
     try {
       names = readdirSync(directory);
     } catch {
-      continue; // removed meanwhile
+      continue; // removed meanwhile, or never made
     }
     for (const name of names) {
       const match = /\.(\d+)\.\d+\.tmp$/.exec(name);
       if (match === null || isAlive(Number(match[1]))) continue;
-      rmSync(join(directory, name), { force: true });
-      removed.push(join(`${generationPrefix}${number}`, name));
+      wrapFsErrors(directory, () => rmSync(join(directory, name), { force: true }));
+      removed.push(join(folder, name));
     }
   }
   return removed;

@@ -19,8 +19,10 @@
  * `/ac/<sha256 of the key>` with the id in hex as the body: not Bazel
  * ActionResult messages.
  */
+import { join } from "node:path";
 import { ArenaError } from "../../common/errors.ts";
 import type { ContentStore, StoredObject } from "../content-store.ts";
+import { spillDirectoryName } from "../generations.ts";
 import { idBytes, parseIdInto, sameId } from "../hashing.ts";
 import { HttpCache, miss } from "./http-cache.ts";
 import type { RemoteSettings } from "./options.ts";
@@ -57,7 +59,6 @@ export interface TransferReport {
 
 const encoder = new TextEncoder();
 const hexId = /^[0-9a-f]{64}$/;
-const maxObjectBytes = Number.MAX_SAFE_INTEGER;
 /** An action entry's body: 64 hex digits, perhaps a newline. */
 const maxActionBodyBytes = 80;
 /** A manifest may list this many entries at most (bounds the parse of a remote's bytes). */
@@ -90,6 +91,8 @@ export class StoreRemote {
   /** True while storing what the remote sent: it is not uploaded back. */
   #receiving = false;
   readonly #wanted = new Uint8Array(idBytes);
+  /** The largest download accepted: the option, within half the store's size limit. */
+  readonly #maxObjectBytes: number;
 
   /** @internal Made by ContentStore.open when `options.remote` is given. */
   constructor(store: ContentStore, access: RemoteStoreAccess, settings: RemoteSettings) {
@@ -97,7 +100,8 @@ export class StoreRemote {
     this.#store = store;
     this.#access = access;
     this.#settings = settings;
-    this.#http = new HttpCache(settings, this.#stats);
+    this.#http = new HttpCache(settings, this.#stats, join(store.directory, spillDirectoryName));
+    this.#maxObjectBytes = store.maxBytes === null ? settings.maxObjectBytes : Math.min(settings.maxObjectBytes, store.maxBytes / 2);
     this.#uploader = new Uploader(this.#http, settings, this.#stats, (upload) => this.#objectBody(upload));
   }
 
@@ -249,7 +253,7 @@ export class StoreRemote {
 
   async #download(id: string): Promise<Uint8Array | null> {
     const stats = this.#stats;
-    const result = await this.#http.get("cas", id, maxObjectBytes);
+    const result = await this.#http.get("cas", id, this.#maxObjectBytes);
     if (result === miss) {
       stats.misses += 1;
       return null;
