@@ -1,10 +1,11 @@
 // A child for remote-review.test.ts: serves a misbehaving Bazel HTTP cache on
 // 127.0.0.1 and asks its store's remote for one object. Prints one JSON line:
 // whether remote.get settled within `settleMs`, and the remote's counters.
-// Args: mode ("trickle": a body that never ends, 64 KiB every 50 ms), store dir, settleMs.
-import { ContentStore } from "../../../../lib/index.ts";
+// Args: mode ("trickle": a body that never ends, 64 KiB every 50 ms), store dir, settleMs,
+// and optionally the remote's timeoutMs (default 1000).
+import { ContentStore } from "../../../lib/index.ts";
 
-const [mode, directory, settleText] = process.argv.slice(2) as [string, string, string];
+const [mode, directory, settleText, timeoutText = "1000"] = process.argv.slice(2) as [string, string, string, string?];
 const server = Bun.serve({
   hostname: "127.0.0.1",
   port: 0,
@@ -21,7 +22,7 @@ const server = Bun.serve({
     );
   },
 });
-const store = ContentStore.open(directory, { remote: { url: `http://127.0.0.1:${server.port}/cache`, timeoutMs: 1000 } });
+const store = ContentStore.open(directory, { remote: { url: `http://127.0.0.1:${server.port}/cache`, timeoutMs: Number(timeoutText) } });
 console.log(JSON.stringify({ started: true }));
 const outcome = await Promise.race([
   store.remote!.get("ab".repeat(32)).then((value) => ({ settled: true, value: value === null ? null : "object" })),
