@@ -137,7 +137,7 @@ export function collectGarbage(root: string, options: { includeCorrupt?: boolean
   for (const name of wrapFsErrors(root, () => readdirSync(root))) {
     const leftover = name.startsWith(trashPrefix) || (options.includeCorrupt === true && name.startsWith(corruptPrefix));
     if (leftover) {
-      rmSync(join(root, name), { recursive: true, force: true });
+      wrapFsErrors(join(root, name), () => rmSync(join(root, name), { recursive: true, force: true }));
       if (!name.startsWith(trashPrefix)) removed.push(name);
     }
   }

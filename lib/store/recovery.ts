@@ -51,7 +51,7 @@ export function validateIfNeeded(
     lockFile(fd, "exclusive", markerPath);
     try {
       const boot = bootTime();
-      const stamp = readFileSync(markerPath, "utf8").trim();
+      const stamp = wrapFsErrors(markerPath, () => readFileSync(markerPath, "utf8")).trim();
       if (stamp === String(boot) && !options.force) return { outcome: "skipped", problems: [] };
       const problems = validate(options.deep);
       if (problems.length > 0) {
@@ -62,8 +62,10 @@ export function validateIfNeeded(
         }
         moveAllAside(directory);
       }
-      ftruncateSync(fd, 0);
-      writeSync(fd, `${boot}\n`, 0);
+      wrapFsErrors(markerPath, () => {
+        ftruncateSync(fd, 0);
+        writeSync(fd, `${boot}\n`, 0);
+      });
       return { outcome: problems.length > 0 ? "recovered" : "valid", problems };
     } finally {
       unlockFile(fd, markerPath);

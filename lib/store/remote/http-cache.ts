@@ -116,7 +116,7 @@ export class HttpCache {
       }
       return await this.#stream(response, area, hex, maxBytes, deadline);
     } catch (error) {
-      return this.#exception(error, deadline.expired, "GET", area, hex);
+      return this.#exception(error, deadline, "GET", area, hex);
     } finally {
       deadline.clear();
     }
@@ -148,7 +148,7 @@ export class HttpCache {
       return null;
     } catch (error) {
       if (damaged?.() === true) return this.#refuseDamaged(area, hex);
-      return this.#exception(error, deadline.expired, "PUT", area, hex);
+      return this.#exception(error, deadline, "PUT", area, hex);
     } finally {
       deadline.clear();
     }
@@ -212,10 +212,10 @@ export class HttpCache {
     return this.#fail(status === 408 || status === 429, what);
   }
 
-  #exception(error: unknown, timedOut: boolean, method: string, area: CacheArea, hex: string): Failure {
-    if (timedOut) {
+  #exception(error: unknown, deadline: Deadline, method: string, area: CacheArea, hex: string): Failure {
+    if (deadline.expired) {
       this.#stats.timeouts += 1;
-      return this.#fail(true, `${method} ${area}/${hex}: not done within its deadline (timeoutMs ${this.#settings.timeoutMs}, more per MiB of body)`);
+      return this.#fail(true, `${method} ${area}/${hex}: no answer within ${deadline.allowedMs} ms (its whole deadline)`);
     }
     this.#stats.networkErrors += 1;
     return this.#fail(true, `${method} ${area}/${hex}: ${error instanceof Error ? error.message : String(error)}`);
@@ -251,6 +251,11 @@ class Deadline {
     return this.#controller.signal;
   }
 
+  /** Milliseconds from the start the request is allowed now. */
+  get allowedMs(): number {
+    return this.#timeoutMs * (1 + this.#pieces);
+  }
+
   /** Moves the deadline out to what a body of `bytes` may take (never in). */
   allow(bytes: number): void {
     const pieces = Math.floor(bytes / this.#pieceBytes);
@@ -265,7 +270,7 @@ class Deadline {
   }
 
   #arm(): ReturnType<typeof setTimeout> {
-    const dueMs = this.#started + this.#timeoutMs * (1 + this.#pieces) - performance.now();
+    const dueMs = this.#started + this.allowedMs - performance.now();
     return setTimeout(() => {
       this.expired = true;
       this.#controller.abort();
