@@ -270,17 +270,18 @@ export class ContentStore implements Disposable {
    */
   #storeHashed(bytes: Uint8Array, refBytes: Uint8Array, refCount: number, id: Uint8Array): string {
     const idHex = idToHex(id);
-    const content = { data: bytes, refBytes, refCount };
     let wrote = false;
     for (let attempt = 0; attempt < maxStoreAttempts; attempt++) {
       const generation = this.#current(); // after the refs: copying them forward may have rotated
       if (attempt > 0) this.#requireRefs(refBytes, refCount);
-      if (!isPresent(generation, id) || storeTestHooks.writeEvenIfPresent) {
-        this.#unchecked += storeObject(generation, id, content);
+      const at = generation.findWord(id);
+      const kind = at < 0 ? StorageKind.none : generation.wordKindAt(at);
+      if (kind === StorageKind.none || storeTestHooks.writeEvenIfPresent) {
+        this.#unchecked += storeObject(generation, id, { data: bytes, refBytes, refCount });
         wrote = true;
         if (this.#unchecked >= budgetCheckBytes) this.#rotateIfFull(generation);
-      } else {
-        this.#unchecked += repairLargeObject(generation, id, content);
+      } else if (kind !== StorageKind.pool) {
+        this.#unchecked += repairLargeObject(generation, id, at, { data: bytes, refBytes, refCount });
       }
       // By number: a rotation (ours or another's, on following) may have closed `generation`.
       if (generation.number >= this.#current().number - 1 || storeTestHooks.noStoreRetry) {

@@ -222,16 +222,17 @@ function writeLargeObject(generation: Generation, id: Uint8Array, kind: StorageK
 }
 
 /**
- * For an object `generation` has: when it lives in a file of its own and that
+ * For an object `generation` has (its index word at record offset `at`, from
+ * findWord): when it lives in a file of its own and that
  * file is missing or not the length its index word says (deleted, truncated),
  * writes the file again from `content` (renamed into place, so readers see the
  * old file or the whole new one). One stat; nothing for pool objects. Returns
  * the bytes written. put calls it, so putting the bytes again repairs the object.
  */
-export function repairLargeObject(generation: Generation, id: Uint8Array, content: ObjectContent): number {
-  const { kind, offset: length } = locate(generation, id);
+export function repairLargeObject(generation: Generation, id: Uint8Array, at: number, content: ObjectContent): number {
+  const kind = generation.wordKindAt(at);
   if (kind !== StorageKind.leafFile && kind !== StorageKind.recordFile) return 0;
-  if (fileLength(largeObjectPath(generation.directory, kind, idToHex(id))) === length) return 0;
+  if (fileLength(largeObjectPath(generation.directory, kind, idToHex(id))) === generation.wordOffsetAt(at)) return 0;
   return writeLargeObject(generation, id, kind, content);
 }
 
