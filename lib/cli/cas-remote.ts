@@ -60,7 +60,8 @@ export async function casRemoteMain(args: string[]): Promise<CliResult> {
     const exitCode = report.failed === 0 && report.manifest !== null ? 0 : 1;
     if (values.json) return { exitCode, stdout: `${JSON.stringify({ ...report, remote: stats }, null, 2)}\n`, stderr: "" };
     const verb = command === "push" ? "pushed" : "pulled";
-    const stdout = `${verb} ${report.objects} objects and ${report.actions} action entries (manifest ${report.manifest ?? "not uploaded"})\n`;
+    const kept = report.actionsKept === 0 ? "" : `, kept ${report.actionsKept} local entries that differ`;
+    const stdout = `${verb} ${report.objects} objects and ${report.actions} action entries${kept} (manifest ${report.manifest ?? "not uploaded"})\n`;
     const stderr = exitCode === 0 ? "" : `mapped-file-arena: ${report.failed} failed; last error: ${stats.lastError}\n`;
     return { exitCode, stdout, stderr };
   } catch (error) {

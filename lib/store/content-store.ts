@@ -37,10 +37,11 @@ import { optionalBoolean, requireBytes, requireString } from "../common/argument
 import { ArenaError, readOnlyError } from "../common/errors.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
 import { ActionCache } from "./action-cache.ts";
+import { wrapFsErrors } from "./fs-errors.ts";
 import { capacitiesFor, hardLimitShare, type Generation, type GenerationCapacities } from "./generation.ts";
 import { collectGarbage, openNewest, removeAbandonedTemporaries, startNextGeneration } from "./generations.ts";
 import { hashObjectInto, idBytes, idScratch, idToHex, requireIdInto, sameId } from "./hashing.ts";
-import { isPresent, locate, readObject, storeObject, type ObjectContent, type ObjectLocation } from "./object-io.ts";
+import { isPresent, poolLeafView, repairLargeObject, locate, readObject, storeObject, type ObjectContent, type ObjectLocation } from "./object-io.ts";
 import { maxRefs, StorageKind } from "./object-record.ts";
 import { storeTestHooks } from "./testing.ts";
 import { validateGeneration, type ValidationReport } from "./validate.ts";
@@ -103,8 +104,29 @@ const minMaxBytes = 32 * 2 ** 20;
  */
 const budgetCheckBytes = 256 * 1024;
 const noRefs = new Uint8Array(0);
-/** How deep a chain of refs copy-forward follows before calling the store corrupt. */
-const maxRefDepth = 10_000;
+/** How often put stores an object again because other processes' rotations left it behind. */
+const maxStoreAttempts = 3;
+/**
+ * Codes of a failed open that say nothing about the store's files (the store is
+ * busy or closed, the file system is read-only, full or out of descriptors):
+ * moving the store aside would not help. Every other ArenaError from opening a
+ * generation is damage (a garbage header, a directory where a file belongs).
+ */
+const notDamage = new Set(["ERR_CAS_BUSY", "ERR_CAS_CLOSED", "EROFS", "EACCES", "EPERM", "ENOSPC", "EDQUOT", "EMFILE", "ENFILE", "ENOMEM", "EAGAIN", "EINTR", "ERR_ARENA_NATIVE_LIBRARY", "ERR_ARENA_UNSUPPORTED_FS"]);
+
+/** The smallest index record: a 32-byte id and its 8-byte word. Bounds copy-forward's stack. */
+const minIndexRecordBytes = idBytes + 8;
+
+/** One object on copy-forward's stack: its refs up to `next` are in the target. */
+interface CopyFrame {
+  key: Uint8Array;
+  content: ObjectContent;
+  next: number;
+}
+
+function isDamage(error: unknown): error is ArenaError {
+  return error instanceof ArenaError && !notDamage.has(error.code);
+}
 
 /**
  * A content-addressed store in a directory, shared by every process that opens it.
@@ -205,7 +227,7 @@ export class ContentStore implements Disposable {
         using store = ContentStore.open(directory);
         return store.validate({ deep }).problems;
       } catch (error) {
-        if (error instanceof ArenaError && /CORRUPT|MISMATCH/.test(error.code)) return [error.message];
+        if (isDamage(error)) return [error.message];
         throw error;
       }
     });
@@ -218,11 +240,13 @@ export class ContentStore implements Disposable {
     this.readOnly = readOnly;
     this.#capacities = capacitiesFor(maxBytes ?? undefined);
     this.#budgetBytes = maxBytes === null ? Infinity : maxBytes / 2 - generationSlackBytes;
-    if (!readOnly) mkdirSync(directory, { recursive: true });
     // Shared while open, as LLVM's `lock`: recovery needs it exclusive. A reader
     // opens it for reading (a shared flock needs no more) and creates nothing.
     const lockPath = join(directory, "lock");
-    this.#rootLockFd = openRootLock(lockPath, readOnly);
+    this.#rootLockFd = wrapFsErrors(directory, () => {
+      if (!readOnly) mkdirSync(directory, { recursive: true });
+      return openRootLock(lockPath, readOnly);
+    });
     try {
       lockFile(this.#rootLockFd, "shared", lockPath);
       const [primary, upstream] = openNewest(directory, this.#capacities, readOnly);
@@ -262,29 +286,52 @@ export class ContentStore implements Disposable {
       const ref = refBytes.subarray(index * idBytes, (index + 1) * idBytes);
       requireIdInto(refs[index], `refs[${index}]`, ref);
     }
-    for (let index = 0; index < refCount; index++) {
-      const ref = refBytes.subarray(index * idBytes, (index + 1) * idBytes);
-      if (!this.#ensurePresent(ref)) {
-        throw new ArenaError("ERR_CAS_MISSING_REF", `refs[${index}] (${refs[index]}) is not in the store ${this.directory}`, {
-          path: this.directory,
-        });
-      }
-    }
+    this.#requireRefs(refBytes, refCount);
     const id = this.#id;
     hashObjectInto(bytes, refBytes, refCount, id);
     return this.#storeHashed(bytes, refBytes, refCount, id);
   }
 
-  /** put() once the id is known (the remote's downloads arrive hashed already). */
+  /**
+   * put() once the id is known (the remote's downloads arrive hashed already).
+   * The object must end in a generation other processes read: the primary or its
+   * upstream. When other processes rotate twice while it is being written, the
+   * generation it went into is two behind: store it again in the new primary.
+   */
   #storeHashed(bytes: Uint8Array, refBytes: Uint8Array, refCount: number, id: Uint8Array): string {
-    const generation = this.#current(); // after the refs: copying them forward may have rotated
     const idHex = idToHex(id);
-    if (!isPresent(generation, id) || storeTestHooks.writeEvenIfPresent) {
-      this.#unchecked += storeObject(generation, id, { data: bytes, refBytes, refCount });
-      if (this.#unchecked >= budgetCheckBytes) this.#rotateIfFull(generation);
-      if (refCount === 0) this.remote?.objectStored(idHex);
+    let wrote = false;
+    for (let attempt = 0; attempt < maxStoreAttempts; attempt++) {
+      const generation = this.#current(); // after the refs: copying them forward may have rotated
+      if (attempt > 0) this.#requireRefs(refBytes, refCount);
+      const at = generation.findWord(id);
+      const kind = at < 0 ? StorageKind.none : generation.wordKindAt(at);
+      if (kind === StorageKind.none || storeTestHooks.writeEvenIfPresent) {
+        this.#unchecked += storeObject(generation, id, { data: bytes, refBytes, refCount });
+        wrote = true;
+        if (this.#unchecked >= budgetCheckBytes) this.#rotateIfFull(generation);
+      } else if (kind !== StorageKind.pool) {
+        this.#unchecked += repairLargeObject(generation, id, at, { data: bytes, refBytes, refCount });
+      }
+      // By number: a rotation (ours or another's, on following) may have closed `generation`.
+      if (generation.number >= this.#current().number - 1 || storeTestHooks.noStoreRetry) {
+        if (wrote && refCount === 0) this.remote?.objectStored(idHex);
+        return idHex;
+      }
     }
-    return idHex;
+    throw new ArenaError("ERR_CAS_BUSY", `rotations kept overtaking the put of ${idHex} in ${this.directory}`, { path: this.directory });
+  }
+
+  /** Throws ERR_CAS_MISSING_REF unless every ref is in the primary (copied forward if need be). */
+  #requireRefs(refBytes: Uint8Array, refCount: number): void {
+    for (let index = 0; index < refCount; index++) {
+      const ref = refBytes.subarray(index * idBytes, (index + 1) * idBytes);
+      if (!this.#ensurePresent(ref)) {
+        throw new ArenaError("ERR_CAS_MISSING_REF", `refs[${index}] (${idToHex(ref)}) is not in the store ${this.directory}`, {
+          path: this.directory,
+        });
+      }
+    }
   }
 
   /** The object `id`, or null if the store does not have it. `data` is a copy. */
@@ -292,6 +339,51 @@ export class ContentStore implements Disposable {
     const generation = this.#current();
     const wanted = this.#id;
     requireIdInto(id, "id", wanted);
+    const view = this.#leafView(generation, wanted);
+    if (view !== null) {
+      const data = new Uint8Array(view.length);
+      data.set(view);
+      return { data, refs: [] };
+    }
+    return this.#getSlowly(generation, wanted);
+  }
+
+  /**
+   * Copies the data of object `id` into `target` and returns its length; -1 if
+   * the store does not have it. When the data is longer than `target`, nothing
+   * is copied and the length is returned all the same (compare it with
+   * `target.length`, grow, ask again). get() without the allocation: for a
+   * reader that reuses one buffer. Refs are not returned (get() has them).
+   */
+  getInto(id: string, target: Uint8Array): number {
+    const generation = this.#current();
+    const wanted = this.#id;
+    requireIdInto(id, "id", wanted);
+    requireBytes(target, "target");
+    let data = this.#leafView(generation, wanted);
+    if (data === null) {
+      const object = this.#getSlowly(generation, wanted);
+      if (object === null) return -1;
+      data = object.data;
+    }
+    if (data.length <= target.length) target.set(data);
+    return data.length;
+  }
+
+  /**
+   * The common case of a read: a leaf in the primary's pool, as a view of the
+   * mapping (copied by the caller before it returns), without the location and
+   * content objects of the general path. Null for everything else.
+   */
+  #leafView(generation: Generation, id: Uint8Array): Uint8Array | null {
+    if (this.verifyOnRead) return null;
+    const at = generation.findWord(id);
+    if (at < 0 || generation.wordKindAt(at) !== StorageKind.pool) return null;
+    return poolLeafView(generation, generation.wordOffsetAt(at));
+  }
+
+  /** get() for everything #leafView does not serve: older generations, refs, large objects, verifyOnRead. */
+  #getSlowly(generation: Generation, wanted: Uint8Array): StoredObject | null {
     let location = locate(generation, wanted);
     let from = generation;
     if (location.kind === StorageKind.none) {
@@ -299,7 +391,7 @@ export class ContentStore implements Disposable {
       if (found === null) return null;
       [from, location] = found;
       if (!storeTestHooks.noCopyForward && !this.readOnly) {
-        const copied = this.#copyForward(from, generation, wanted, 0);
+        const copied = this.#copyForward(from, generation, wanted);
         if (copied === null) return null;
         const result = this.#finish(copied, wanted);
         this.#rotateIfFull(generation);
@@ -470,27 +562,45 @@ export class ContentStore implements Disposable {
     const found = this.#findOlder(id);
     if (found === null) return false;
     if (storeTestHooks.noCopyForward || this.readOnly) return true;
-    if (this.#copyForward(found[0], primary, id, 0) === null) return false;
+    if (this.#copyForward(found[0], primary, id) === null) return false;
     this.#rotateIfFull(primary);
     return true;
   }
 
-  /** Copies `id` and everything it refers to from `from` into `to`, refs first. Null if incomplete. */
-  #copyForward(from: Generation, to: Generation, id: Uint8Array, depth: number): ObjectContent | null {
-    if (depth > maxRefDepth) {
-      throw new ArenaError("ERR_CAS_CORRUPT", `refs nest deeper than ${maxRefDepth} in ${from.directory}`, { path: from.directory });
+  /**
+   * Copies `id` and everything it refers to from `from` into `to`, refs first.
+   * Null if incomplete. Depth-first with an explicit stack, so a chain of refs
+   * as deep as `put` accepted (any depth) copies without recursion. Every object
+   * on the stack is a distinct record of `from` unless its refs form a cycle
+   * (impossible for hashes, so damage), so the stack never holds more frames than
+   * the index has records: past that, the store is corrupt.
+   */
+  #copyForward(from: Generation, to: Generation, id: Uint8Array): ObjectContent | null {
+    const maxFrames = Math.ceil(from.objects.size / minIndexRecordBytes) + 1;
+    const stack: CopyFrame[] = [];
+    const push = (key: Uint8Array): boolean => {
+      const location = locate(from, key);
+      if (location.kind === StorageKind.none) return false;
+      if (stack.length >= maxFrames) {
+        throw new ArenaError("ERR_CAS_CORRUPT", `refs in ${from.directory} form a cycle`, { path: from.directory });
+      }
+      stack.push({ key, content: readObject(from, key, location), next: 0 });
+      return true;
+    };
+    if (!push(id.slice())) return null; // the caller's buffer may be scratch that the refs below reuse
+    for (;;) {
+      const frame = stack[stack.length - 1]!;
+      const { content } = frame;
+      if (frame.next < content.refCount) {
+        const at = frame.next++ * idBytes;
+        const ref = content.refBytes.subarray(at, at + idBytes);
+        if (!isPresent(to, ref) && !push(ref.slice())) return null;
+        continue;
+      }
+      storeObject(to, frame.key, content);
+      stack.pop();
+      if (stack.length === 0) return content;
     }
-    const location = locate(from, id);
-    if (location.kind === StorageKind.none) return null;
-    const key = id.slice(); // the caller's buffer may be scratch that the refs below reuse
-    const content = readObject(from, key, location);
-    for (let index = 0; index < content.refCount; index++) {
-      const ref = content.refBytes.subarray(index * idBytes, (index + 1) * idBytes);
-      if (isPresent(to, ref)) continue;
-      if (this.#copyForward(from, to, ref, depth + 1) === null) return null;
-    }
-    storeObject(to, key, content);
-    return content;
   }
 
   #finish(content: ObjectContent, id: Uint8Array): StoredObject {

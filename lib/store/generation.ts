@@ -14,6 +14,7 @@ import { closeSync, fstatSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ArenaError } from "../common/errors.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
+import { toArenaError } from "./fs-errors.ts";
 import { OnDiskDataAllocator } from "../trie/data-allocator.ts";
 import { maxDatabaseCapacity } from "../trie/database-file.ts";
 import { OnDiskTrieRawHashMap } from "../trie/trie-raw-hash-map.ts";
@@ -87,7 +88,7 @@ export class Generation {
       fd = openSync(lockPath, readOnly ? "r" : "a+");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-      throw error;
+      throw toArenaError(error, lockPath);
     }
     try {
       lockFile(fd, "shared", lockPath);
@@ -101,7 +102,7 @@ export class Generation {
       return new Generation(number, directory, fd, tables);
     } catch (error) {
       closeSync(fd);
-      throw error;
+      throw toArenaError(error, directory);
     }
   }
 

@@ -4,9 +4,14 @@
  * before it the upstream (read, and copied forward from on access); anything older
  * is garbage. Unlike LLVM, which starts a new generation only when the last
  * process closes the store, a new one starts while processes are using it: the
- * process whose write takes the primary past its budget makes the next directory
- * (mkdir is atomic, so exactly one process makes each) and sets the old primary's
- * "superseded" flag, which every process checks on every operation and follows.
+ * process whose write takes the primary past its budget sets the old primary's
+ * "superseded" flag, which every process checks on every operation and follows,
+ * then makes the next directory (mkdir is idempotent, so any number of processes
+ * may make it). Each step can be interrupted by a SIGKILL, so each is completed by
+ * whoever comes next: a process that finds the newest generation flagged makes
+ * the next one itself, and a process that opens a generation flags the one
+ * before it (a rotator of an older version made the directory first; a process
+ * still on that one would otherwise never see anything put since).
  * A generation is deleted only when no process holds it open (its lock file), so
  * a slow process never writes into a generation that is gone.
  */
@@ -14,10 +19,20 @@ import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 
 import { join } from "node:path";
 import { ArenaError } from "../common/errors.ts";
 import { tryLockFile, unlockFile } from "../native/native.ts";
+import { wrapFsErrors } from "./fs-errors.ts";
 import { Generation, generationPrefix, type GenerationCapacities } from "./generation.ts";
 import { storeTestHooks } from "./testing.ts";
 
-const generationName = /^v1\.(\d{1,15})$/;
+/** Canonical decimal only: `v1.01` would open as `v1.1`. */
+const generationName = /^v1\.(0|[1-9]\d*)$/;
+/**
+ * Generation numbers above this are foreign (a hand-made or damaged name), not
+ * generations: a trillion rotations is out of reach, while a number near 2^53
+ * would make a next name that no longer parses back to its successor.
+ */
+export const maxGenerationNumber = 2 ** 40;
+/** Foreign names already warned about, so each is reported once per process. */
+const warnedForeign = new Set<string>();
 const trashPrefix = "trash.";
 export const corruptPrefix = "corrupt.";
 /** How often opening retries when collectors keep removing what it listed. */
@@ -26,9 +41,12 @@ const openAttempts = 100;
 /** The generation numbers in `root`, oldest first. */
 export function listGenerations(root: string): number[] {
   const numbers: number[] = [];
-  for (const name of readdirSync(root)) {
+  for (const name of wrapFsErrors(root, () => readdirSync(root))) {
     const match = generationName.exec(name);
-    if (match) numbers.push(Number(match[1]));
+    if (match === null) continue;
+    const number = Number(match[1]);
+    if (number <= maxGenerationNumber) numbers.push(number);
+    else warnForeign(root, name);
   }
   return numbers.sort((a, b) => a - b);
 }
@@ -42,17 +60,25 @@ export function openNewest(root: string, capacities: GenerationCapacities, readO
     let numbers = listGenerations(root);
     if (numbers.length === 0) {
       if (readOnly) throw new ArenaError("ERR_CAS_CORRUPT", `${root} holds no generation (v1.<n>): not a content store`, { path: root });
-      mkdirSync(join(root, `${generationPrefix}0`), { recursive: true });
+      makeGeneration(root, 0);
       numbers = [0];
     }
     const newest = numbers[numbers.length - 1]!;
     const primary = Generation.open(root, newest, capacities, readOnly);
     if (primary === null) continue;
+    if (primary.superseded && !readOnly && !storeTestHooks.noRotationRepair) {
+      // Its rotator flagged it and died (or is about to make the next): finish for it.
+      primary.close();
+      makeGeneration(root, newest + 1);
+      continue;
+    }
     const previous = numbers.length > 1 ? numbers[numbers.length - 2]! : null;
     let upstream: Generation | null = null;
     if (previous !== null) {
       try {
         upstream = Generation.open(root, previous, capacities, readOnly);
+        // Set already, unless its rotator died between mkdir and flag (a reader changes nothing).
+        if (!readOnly && !storeTestHooks.noRotationRepair) upstream?.markSuperseded();
       } catch (error) {
         primary.close();
         throw error;
@@ -65,10 +91,34 @@ export function openNewest(root: string, capacities: GenerationCapacities, readO
   });
 }
 
-/** Starts the generation after `primary` (if nobody has yet) and flags `primary` as superseded. */
+/**
+ * Flags `primary` as superseded, then starts the generation after it (if nobody
+ * has yet). In this order a crash between the two leaves a flag that every
+ * process follows (and openNewest then makes the directory), never a newer
+ * directory that processes still on `primary` do not know about.
+ */
 export function startNextGeneration(root: string, primary: Generation): void {
-  mkdirSync(join(root, `${generationPrefix}${primary.number + 1}`), { recursive: true });
   primary.markSuperseded();
+  makeGeneration(root, primary.number + 1);
+}
+
+function makeGeneration(root: string, number: number): void {
+  if (number > maxGenerationNumber) {
+    throw new ArenaError("ERR_CAS_CORRUPT", `${root} would need generation ${number}, past the largest, ${maxGenerationNumber}`, {
+      path: root,
+    });
+  }
+  const directory = join(root, `${generationPrefix}${number}`);
+  wrapFsErrors(directory, () => mkdirSync(directory, { recursive: true }));
+}
+
+function warnForeign(root: string, name: string): void {
+  const path = join(root, name);
+  if (warnedForeign.has(path)) return;
+  warnedForeign.add(path);
+  process.emitWarning(`ignoring ${path}: generation numbers stop at ${maxGenerationNumber}, so it is not one of the store's`, {
+    code: "MFA_CAS_FOREIGN_GENERATION",
+  });
 }
 
 /**
@@ -88,35 +138,40 @@ export function collectGarbage(root: string, options: { includeCorrupt?: boolean
     if (storeTestHooks.collectWithoutLocks) moveAside(root, name, trash); // BROKEN on purpose
     removed.push(name);
   }
-  for (const name of readdirSync(root)) {
+  for (const name of wrapFsErrors(root, () => readdirSync(root))) {
     const leftover = name.startsWith(trashPrefix) || (options.includeCorrupt === true && name.startsWith(corruptPrefix));
     if (leftover) {
-      rmSync(join(root, name), { recursive: true, force: true });
+      wrapFsErrors(join(root, name), () => rmSync(join(root, name), { recursive: true, force: true }));
       if (!name.startsWith(trashPrefix)) removed.push(name);
     }
   }
   return removed;
 }
 
+/** The store's folder for downloads spilled to disk (remote/http-cache.ts); gc cleans it like a generation. */
+export const spillDirectoryName = "tmp";
+
 /**
- * Removes temporary large-object files whose writer is dead (a process killed
- * between writing and renaming): the name holds the writer's pid.
+ * Removes temporary files whose writer is dead (a process killed between writing
+ * and renaming, or during a download): the name holds the writer's pid. Looks in
+ * every generation and in the spill folder.
  */
 export function removeAbandonedTemporaries(root: string): string[] {
+  const folders = [...listGenerations(root).map((number) => `${generationPrefix}${number}`), spillDirectoryName];
   const removed: string[] = [];
-  for (const number of listGenerations(root)) {
-    const directory = join(root, `${generationPrefix}${number}`);
+  for (const folder of folders) {
+    const directory = join(root, folder);
     let names: string[];
     try {
       names = readdirSync(directory);
     } catch {
-      continue; // removed meanwhile
+      continue; // removed meanwhile, or never made
     }
     for (const name of names) {
       const match = /\.(\d+)\.\d+\.tmp$/.exec(name);
       if (match === null || isAlive(Number(match[1]))) continue;
-      rmSync(join(directory, name), { force: true });
-      removed.push(join(`${generationPrefix}${number}`, name));
+      wrapFsErrors(directory, () => rmSync(join(directory, name), { force: true }));
+      removed.push(join(folder, name));
     }
   }
   return removed;
@@ -132,7 +187,7 @@ function isAlive(pid: number): boolean {
 }
 
 function moveAside(root: string, name: string, to: string): void {
-  renameSync(join(root, name), join(root, to));
+  wrapFsErrors(join(root, name), () => renameSync(join(root, name), join(root, to)));
 }
 
 /**

@@ -12,6 +12,7 @@
 import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ArenaError } from "../common/errors.ts";
+import { toArenaError, wrapFsErrors } from "./fs-errors.ts";
 import { StorageKind } from "./object-record.ts";
 
 export const temporarySuffix = ".tmp";
@@ -29,7 +30,7 @@ let temporaryCounter = 0;
 export function writeWholeFile(finalPath: string, parts: Uint8Array[]): number {
   temporaryCounter += 1;
   const temporary = `${finalPath}.${process.pid}.${temporaryCounter}${temporarySuffix}`;
-  const fd = openSync(temporary, "wx", 0o644);
+  const fd = wrapFsErrors(temporary, () => openSync(temporary, "wx", 0o644));
   let length = 0;
   try {
     for (const part of parts) {
@@ -72,10 +73,4 @@ export function fileLength(path: string): number | null {
   } catch {
     return null;
   }
-}
-
-function toArenaError(error: unknown, path: string): unknown {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (error instanceof ArenaError || typeof code !== "string") return error;
-  return new ArenaError(code, `${(error as Error).message}`, { path, syscall: (error as NodeJS.ErrnoException).syscall });
 }

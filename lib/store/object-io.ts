@@ -97,6 +97,32 @@ export function readObject(generation: Generation, id: Uint8Array, location: Obj
 
 const emptyRefs = new Uint8Array(0);
 
+/**
+ * A view, in the mapping, of the data of the leaf (no refs) whose record is at
+ * pool `offset`; null when the record has refs or its header is not a plain
+ * leaf's, so the caller takes readObject's general path (which also reports
+ * corruption). The hot path of get() and getInto(): one bounds-checked view of
+ * the header, read byte-wise (no shape object), one view of the data. The view
+ * must not escape to a caller: a generation's mapping goes when it is closed.
+ */
+export function poolLeafView(generation: Generation, offset: number): Uint8Array | null {
+  if (offset % 8 !== 0) return null;
+  const pool = generation.pool;
+  let header: Uint8Array;
+  try {
+    header = pool.get(offset, recordHeaderBytes); // checks the table's end and the bump pointer
+  } catch {
+    return null;
+  }
+  // u64le data length (a leaf in the pool is under 64 KiB: bytes 3..7 are 0), then u32 ref count 0, u32 0.
+  let high = 0;
+  for (let index = 3; index < recordHeaderBytes; index++) high |= header[index]!;
+  if (high !== 0) return null;
+  const dataLength = header[0]! | (header[1]! << 8) | (header[2]! << 16);
+  if (offset + recordHeaderBytes + dataLength > pool.size) return null;
+  return new Uint8Array(header.buffer, header.byteOffset + recordHeaderBytes, dataLength);
+}
+
 function readPoolRecord(generation: Generation, id: Uint8Array, offset: number): ObjectContent {
   const pool = generation.pool;
   let header: Uint8Array;
@@ -149,6 +175,7 @@ export function storeObject(generation: Generation, id: Uint8Array, content: Obj
   if (offset < 0) {
     const kind = refCount === 0 ? StorageKind.leafFile : StorageKind.recordFile;
     const length = writeLargeObject(generation, id, kind, content);
+    generation.addLargeObjectBytes(length);
     publish(generation, id, kind, length);
     return length;
   }
@@ -191,8 +218,22 @@ function writeLargeObject(generation: Generation, id: Uint8Array, kind: StorageK
     writeRecordHeader(header, data.length, refBytes, refCount);
     length = writeWholeFile(path, [header, data]);
   }
-  generation.addLargeObjectBytes(length);
   return length;
+}
+
+/**
+ * For an object `generation` has (its index word at record offset `at`, from
+ * findWord): when it lives in a file of its own and that
+ * file is missing or not the length its index word says (deleted, truncated),
+ * writes the file again from `content` (renamed into place, so readers see the
+ * old file or the whole new one). One stat; nothing for pool objects. Returns
+ * the bytes written. put calls it, so putting the bytes again repairs the object.
+ */
+export function repairLargeObject(generation: Generation, id: Uint8Array, at: number, content: ObjectContent): number {
+  const kind = generation.wordKindAt(at);
+  if (kind !== StorageKind.leafFile && kind !== StorageKind.recordFile) return 0;
+  if (fileLength(largeObjectPath(generation.directory, kind, idToHex(id))) === generation.wordOffsetAt(at)) return 0;
+  return writeLargeObject(generation, id, kind, content);
 }
 
 /** For validation: the file a large object should be in, and its length now (null if missing). */

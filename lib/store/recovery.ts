@@ -15,6 +15,7 @@ import { uptime } from "node:os";
 import { join } from "node:path";
 import { ArenaError } from "../common/errors.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
+import { toArenaError, wrapFsErrors } from "./fs-errors.ts";
 import { corruptPrefix, listGenerations, withExclusiveLock } from "./generations.ts";
 import { generationPrefix } from "./generation.ts";
 
@@ -41,14 +42,16 @@ export function validateIfNeeded(
   options: Required<ValidateIfNeededOptions>,
   validate: (deep: boolean) => string[],
 ): { outcome: ValidationOutcome; problems: string[] } {
-  mkdirSync(directory, { recursive: true });
   const markerPath = join(directory, "v1.validation");
-  const fd = openSync(markerPath, "a+");
+  const fd = wrapFsErrors(directory, () => {
+    mkdirSync(directory, { recursive: true });
+    return openSync(markerPath, "a+");
+  });
   try {
     lockFile(fd, "exclusive", markerPath);
     try {
       const boot = bootTime();
-      const stamp = readFileSync(markerPath, "utf8").trim();
+      const stamp = wrapFsErrors(markerPath, () => readFileSync(markerPath, "utf8")).trim();
       if (stamp === String(boot) && !options.force) return { outcome: "skipped", problems: [] };
       const problems = validate(options.deep);
       if (problems.length > 0) {
@@ -59,8 +62,10 @@ export function validateIfNeeded(
         }
         moveAllAside(directory);
       }
-      ftruncateSync(fd, 0);
-      writeSync(fd, `${boot}\n`, 0);
+      wrapFsErrors(markerPath, () => {
+        ftruncateSync(fd, 0);
+        writeSync(fd, `${boot}\n`, 0);
+      });
       return { outcome: problems.length > 0 ? "recovered" : "valid", problems };
     } finally {
       unlockFile(fd, markerPath);
@@ -83,7 +88,7 @@ function moveAllAside(directory: string): void {
           break;
         } catch (error) {
           const code = (error as NodeJS.ErrnoException).code;
-          if (code !== "ENOTEMPTY" && code !== "EEXIST") throw error;
+          if (code !== "ENOTEMPTY" && code !== "EEXIST") throw toArenaError(error, join(directory, name));
         }
       }
     }

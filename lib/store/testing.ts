@@ -14,6 +14,10 @@ export const storeTestHooks = {
   noCopyForward: false,
   /** Garbage collection deletes old generations without asking for their locks. */
   collectWithoutLocks: false,
+  /** Opening does not finish a rotation its rotator died in (neither makes the next generation nor flags the one before). */
+  noRotationRepair: false,
+  /** put returns once the object is in the generation it started with, even two rotations behind. */
+  noStoreRetry: false,
   /** Called at named points inside put; a test child kills itself there. */
   at: null as ((point: CrashPoint) => void) | null,
 };
@@ -25,4 +29,11 @@ export function useBrokenVariantForTests(name: BrokenVariant): void {
   storeTestHooks[name] = true;
 }
 
-export type BrokenVariant = "writeEvenIfPresent" | "publishBeforeWrite" | "plainActionPut" | "noCopyForward" | "collectWithoutLocks";
+export type BrokenVariant =
+  | "writeEvenIfPresent"
+  | "publishBeforeWrite"
+  | "plainActionPut"
+  | "noCopyForward"
+  | "collectWithoutLocks"
+  | "noRotationRepair"
+  | "noStoreRetry";

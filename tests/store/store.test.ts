@@ -53,6 +53,27 @@ describe("objects", () => {
     expect(store.has("0".repeat(64))).toBe(false);
   });
 
+  test("getInto copies the data into the caller's buffer (pool, large file, node); too small copies nothing", () => {
+    using store = ContentStore.open(freshDirectory());
+    const small = objectBytes(2, 1000);
+    const large = objectBytes(3, 70_000); // a file of its own: the general path
+    const leaf = store.put(small);
+    const node = store.put(text("node data"), [leaf]);
+    const target = new Uint8Array(80_000);
+    for (const [id, bytes] of [[leaf, small], [store.put(large), large], [node, text("node data")]] as const) {
+      target.fill(0xee);
+      expect(store.getInto(id, target)).toBe(bytes.length);
+      expect(sha256Hex(target.subarray(0, bytes.length))).toBe(sha256Hex(bytes));
+      expect(target[bytes.length]).toBe(0xee); // nothing past the data
+    }
+    const short = new Uint8Array(999).fill(7);
+    expect(store.getInto(leaf, short)).toBe(1000);
+    expect(short.every((byte) => byte === 7)).toBe(true);
+    expect(store.getInto("0".repeat(64), target)).toBe(-1);
+    expect(codeOf(() => store.getInto(leaf, [] as unknown as Uint8Array))).toBe("TypeError");
+    expect(codeOf(() => store.getInto("xyz", target))).toBe("RangeError");
+  });
+
   test("a node's id is the documented SHA-512/256 over its refs and the SHA-256 of its data", () => {
     using store = ContentStore.open(freshDirectory());
     const a = store.put(text("a"));

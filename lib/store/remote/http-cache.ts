@@ -9,21 +9,27 @@
  * help), and its effect is counted in RemoteStats. Why the obvious way fails: a
  * bare `await fetch(url)` waits forever on a server that accepts and never
  * answers, follows a redirect loop twenty times, and throws on a reset in the
- * middle of a body. The way chosen: every request carries an AbortSignal armed
- * with the timeout (re-armed for each piece of a streamed body), redirects are
- * not followed (a cache that redirects is misconfigured; Bazel does not follow
- * them either), and every exception becomes a Failure. What it gives up: a
- * cache behind a redirect (an http -> https upgrade) must be given its final URL.
+ * middle of a body; a timeout re-armed for each piece of a body never fires on
+ * a server that trickles bytes forever. The way chosen: every request carries an
+ * AbortSignal armed with one deadline for the whole request, `timeoutMs` plus
+ * `timeoutMs` more for each `max(memoryBufferBytes, 1 MiB)` of body (declared,
+ * or received so far): a body must keep arriving at that minimum rate, and no
+ * download outlives the deadline of `maxBytes`. Redirects are not followed (a
+ * cache that redirects is misconfigured; Bazel does not follow them either), and
+ * every exception becomes a Failure. What it gives up: a cache behind a redirect
+ * (an http -> https upgrade) must be given its final URL, and a link slower than
+ * that minimum rate cannot move large objects.
  *
  * Bodies up to `memoryBufferBytes` are read whole (the fast path, as fast as a
- * plain fetch); larger ones stream to a temporary file, hashed as they arrive, so
- * memory stays bounded whatever the object's size.
+ * plain fetch); larger ones stream to a temporary file in the store's `tmp/`
+ * directory (named by pid, so the store's gc removes it when its process died),
+ * hashed as they arrive, so memory stays bounded whatever the object's size.
  */
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { RemoteSettings } from "./options.ts";
 import type { RemoteStats } from "./remote-stats.ts";
+import type { UploadBody } from "./uploader.ts";
 
 export type CacheArea = "cas" | "ac";
 
@@ -54,10 +60,13 @@ export class HttpCache {
   readonly #putHeaders: Record<string, string>;
   /** Bun's fetch option for an extra certificate authority, or nothing. */
   readonly #tls: { tls?: { ca: string } };
+  /** Where large downloads spill: the store's `tmp/`. */
+  readonly #spillDirectory: string;
   #spillCounter = 0;
 
-  constructor(settings: RemoteSettings, stats: RemoteStats) {
+  constructor(settings: RemoteSettings, stats: RemoteStats, spillDirectory: string) {
     this.#settings = settings;
+    this.#spillDirectory = spillDirectory;
     this.#stats = stats;
     this.#getHeaders = { ...settings.headers };
     this.#putHeaders = { ...settings.headers, "content-type": "application/octet-stream" };
@@ -73,19 +82,12 @@ export class HttpCache {
    * `maxBytes` is refused as it arrives.
    */
   async get(area: CacheArea, hex: string, maxBytes: number): Promise<Body | typeof miss | Failure> {
-    const timeoutMs = this.#settings.timeoutMs;
-    const controller = new AbortController();
-    let timedOut = false;
-    let timer = setTimeout(() => ((timedOut = true), controller.abort()), timeoutMs);
-    const rearm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => ((timedOut = true), controller.abort()), timeoutMs);
-    };
+    const deadline = new Deadline(this.#settings);
     try {
       const response = await fetch(this.url(area, hex), {
         headers: this.#getHeaders,
         redirect: "manual",
-        signal: controller.signal,
+        signal: deadline.signal,
         ...this.#tls,
       });
       if (response.status === 404) {
@@ -102,7 +104,7 @@ export class HttpCache {
         await response.body?.cancel().catch(() => {});
         return this.#fail(false, `GET ${area}/${hex}: the server declares ${declared} bytes, more than the ${maxBytes} allowed`);
       }
-      rearm();
+      if (declared > 0) deadline.allow(declared);
       if (declared <= this.#settings.memoryBufferBytes) {
         // The fast path: one read, one hash, as a plain fetch would do.
         const bytes = new Uint8Array(await response.arrayBuffer());
@@ -112,60 +114,63 @@ export class HttpCache {
         Bun.SHA256.hash(bytes, sha256);
         return { failed: false, bytes, sha256, release: noRelease };
       }
-      return await this.#stream(response, area, hex, maxBytes, rearm);
+      return await this.#stream(response, area, hex, maxBytes, deadline);
     } catch (error) {
-      return this.#exception(error, timedOut, "GET", area, hex);
+      return this.#exception(error, deadline, "GET", area, hex);
     } finally {
-      clearTimeout(timer);
+      deadline.clear();
     }
   }
 
-  /** PUT `area/hex` with `body` (bytes, or a file streamed from disk). Null when the server took it. */
-  async put(area: CacheArea, hex: string, body: Uint8Array | Blob, length: number): Promise<Failure | null> {
-    const settings = this.#settings;
-    // Large bodies get more time: one timeout per memory buffer's worth of bytes.
-    const timeoutMs = settings.timeoutMs * (1 + Math.floor(length / Math.max(settings.memoryBufferBytes, 2 ** 20)));
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => ((timedOut = true), controller.abort()), timeoutMs);
+  /**
+   * PUT `area/hex` with `body` (bytes, or a file streamed from disk). Null when
+   * the server took it. A body found `damaged` (not its id's bytes) is not sent,
+   * or cut short, and counted `corrupt`: not retryable.
+   */
+  async put(area: CacheArea, hex: string, { body, length, damaged }: UploadBody): Promise<Failure | null> {
+    if (damaged?.() === true) return this.#refuseDamaged(area, hex);
+    const deadline = new Deadline(this.#settings);
+    deadline.allow(length);
     try {
       const response = await fetch(this.url(area, hex), {
         method: "PUT",
         body,
         headers: this.#putHeaders,
         redirect: "manual",
-        signal: controller.signal,
+        signal: deadline.signal,
         ...this.#tls,
       });
       await response.body?.cancel().catch(() => {});
+      if (damaged?.() === true) return this.#refuseDamaged(area, hex); // the server cannot have kept a body cut short, but say so
       const bad = this.#statusFailure(response, "PUT", area, hex);
       if (bad !== null) return bad;
       this.#stats.bytesUploaded += length;
       return null;
     } catch (error) {
-      return this.#exception(error, timedOut, "PUT", area, hex);
+      if (damaged?.() === true) return this.#refuseDamaged(area, hex);
+      return this.#exception(error, deadline, "PUT", area, hex);
     } finally {
-      clearTimeout(timer);
+      deadline.clear();
     }
   }
 
   /** Streams a large body to a temporary file, hashing as it goes; the file is mapped, not read. */
-  async #stream(response: Response, area: CacheArea, hex: string, maxBytes: number, rearm: () => void): Promise<Body | Failure> {
+  async #stream(response: Response, area: CacheArea, hex: string, maxBytes: number, deadline: Deadline): Promise<Body | Failure> {
     const reader = response.body!.getReader();
     const hasher = new Bun.CryptoHasher("sha256");
     this.#spillCounter += 1;
-    const directory = mkdtempSync(join(tmpdir(), "mfa-remote-"));
-    const path = join(directory, `blob.${process.pid}.${this.#spillCounter}`);
-    const release = () => rmSync(directory, { recursive: true, force: true });
-    const fd = openSync(path, "w", 0o600);
+    // The pid in the name lets gc tell an abandoned file (its process died) from one in use.
+    const path = join(this.#spillDirectory, `download.${process.pid}.${this.#spillCounter}.tmp`);
+    const release = () => rmSync(path, { force: true });
+    const fd = openSpillFile(this.#spillDirectory, path);
     let length = 0;
     try {
       // Bounded by maxBytes: each pass consumes at least one byte or ends.
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        rearm();
         length += value.length;
+        deadline.allow(length);
         if (length > maxBytes) {
           await reader.cancel().catch(() => {});
           release();
@@ -181,10 +186,15 @@ export class HttpCache {
       closeSync(fd);
     }
     this.#stats.bytesDownloaded += length;
-    // Mapped, not read: memory stays bounded. The file is ours alone (a private
-    // directory, mode 0600), so nothing can truncate it under the mapping.
+    // Mapped, not read: memory stays bounded. The file is ours alone (mode 0600;
+    // gc only unlinks it, and only once we are dead), so nothing truncates it under the mapping.
     const bytes = length === 0 ? new Uint8Array(0) : Bun.mmap(path, { shared: false });
     return { failed: false, bytes, sha256: new Uint8Array(hasher.digest()), release };
+  }
+
+  #refuseDamaged(area: CacheArea, hex: string): Failure {
+    this.#stats.corrupt += 1;
+    return this.#fail(false, `PUT ${area}/${hex}: the local bytes do not hash to the id (damaged since their put); not uploaded`);
   }
 
   #statusFailure(response: Response, method: string, area: CacheArea, hex: string): Failure | null {
@@ -202,10 +212,10 @@ export class HttpCache {
     return this.#fail(status === 408 || status === 429, what);
   }
 
-  #exception(error: unknown, timedOut: boolean, method: string, area: CacheArea, hex: string): Failure {
-    if (timedOut) {
+  #exception(error: unknown, deadline: Deadline, method: string, area: CacheArea, hex: string): Failure {
+    if (deadline.expired) {
       this.#stats.timeouts += 1;
-      return this.#fail(true, `${method} ${area}/${hex}: no answer within ${this.#settings.timeoutMs} ms`);
+      return this.#fail(true, `${method} ${area}/${hex}: no answer within ${deadline.allowedMs} ms (its whole deadline)`);
     }
     this.#stats.networkErrors += 1;
     return this.#fail(true, `${method} ${area}/${hex}: ${error instanceof Error ? error.message : String(error)}`);
@@ -215,4 +225,60 @@ export class HttpCache {
     this.#stats.lastError = reason;
     return { failed: true, retryable, reason };
   }
+}
+
+/**
+ * One deadline for a whole request: `timeoutMs` from its start, plus `timeoutMs`
+ * for each `max(memoryBufferBytes, 1 MiB)` of body allowed so far. Never reset
+ * by progress alone, so a trickling or endless body ends.
+ */
+class Deadline {
+  readonly #controller = new AbortController();
+  readonly #timeoutMs: number;
+  readonly #pieceBytes: number;
+  readonly #started = performance.now();
+  #pieces = 0;
+  #timer: ReturnType<typeof setTimeout>;
+  expired = false;
+
+  constructor(settings: RemoteSettings) {
+    this.#timeoutMs = settings.timeoutMs;
+    this.#pieceBytes = Math.max(settings.memoryBufferBytes, 2 ** 20);
+    this.#timer = this.#arm();
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Milliseconds from the start the request is allowed now. */
+  get allowedMs(): number {
+    return this.#timeoutMs * (1 + this.#pieces);
+  }
+
+  /** Moves the deadline out to what a body of `bytes` may take (never in). */
+  allow(bytes: number): void {
+    const pieces = Math.floor(bytes / this.#pieceBytes);
+    if (pieces <= this.#pieces || this.expired) return;
+    this.#pieces = pieces;
+    clearTimeout(this.#timer);
+    this.#timer = this.#arm();
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+
+  #arm(): ReturnType<typeof setTimeout> {
+    const dueMs = this.#started + this.allowedMs - performance.now();
+    return setTimeout(() => {
+      this.expired = true;
+      this.#controller.abort();
+    }, Math.max(0, dueMs));
+  }
+}
+
+function openSpillFile(directory: string, path: string): number {
+  mkdirSync(directory, { recursive: true });
+  return openSync(path, "wx", 0o600);
 }

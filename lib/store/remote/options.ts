@@ -8,7 +8,11 @@ import { requireString } from "../../common/arguments.ts";
 export interface RemoteOptions {
   /** Base URL of a Bazel HTTP cache (`http://` or `https://`); objects go to `URL/cas/<id>`, actions to `URL/ac/<key hash>`. */
   url: string;
-  /** Milliseconds: the most a request waits for its response headers, and for each piece of a body after that. Default 10000. */
+  /**
+   * Milliseconds: the most a request waits for its response headers; a body then
+   * gets this much more per `max(memoryBufferBytes, 1 MiB)` of it, counted from
+   * the request's start (one deadline per request, not per piece). Default 10000.
+   */
   timeoutMs?: number;
   /** Extra request headers, e.g. `{ authorization: "Bearer ..." }`. */
   headers?: Record<string, string>;
@@ -24,6 +28,12 @@ export interface RemoteOptions {
   maxPending?: number;
   /** Bytes a download keeps in memory; a larger body streams to a temporary file. Default 8 MiB. */
   memoryBufferBytes?: number;
+  /**
+   * Bytes: the largest object a download accepts; a larger body (declared or
+   * received) is refused. Default 4 GiB, and at most half the store's maxBytes
+   * (an object larger than a generation's share could not be kept).
+   */
+  maxObjectBytes?: number;
   /** Milliseconds `await using` / `closeAsync()` waits for pending uploads before closing. Default 5000. */
   closeTimeoutMs?: number;
 }
@@ -38,6 +48,7 @@ export interface RemoteSettings {
   retryDelayMs: number;
   maxPending: number;
   memoryBufferBytes: number;
+  maxObjectBytes: number;
   closeTimeoutMs: number;
 }
 
@@ -83,6 +94,7 @@ export function remoteSettings(options: unknown): RemoteSettings {
     retryDelayMs: integerOption(remote.retryDelayMs, "options.remote.retryDelayMs", 100, 0, 600_000),
     maxPending: integerOption(remote.maxPending, "options.remote.maxPending", 100_000, 1, 100_000_000),
     memoryBufferBytes: integerOption(remote.memoryBufferBytes, "options.remote.memoryBufferBytes", 8 * 2 ** 20, 0, 2 ** 31),
+    maxObjectBytes: integerOption(remote.maxObjectBytes, "options.remote.maxObjectBytes", 4 * 2 ** 30, 1, Number.MAX_SAFE_INTEGER),
     closeTimeoutMs: integerOption(remote.closeTimeoutMs, "options.remote.closeTimeoutMs", 5_000, 0, 3_600_000),
   };
 }

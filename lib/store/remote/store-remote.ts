@@ -19,14 +19,16 @@
  * `/ac/<sha256 of the key>` with the id in hex as the body: not Bazel
  * ActionResult messages.
  */
+import { join } from "node:path";
 import { ArenaError } from "../../common/errors.ts";
 import type { ContentStore, StoredObject } from "../content-store.ts";
+import { spillDirectoryName } from "../generations.ts";
 import { idBytes, parseIdInto, sameId } from "../hashing.ts";
 import { HttpCache, miss } from "./http-cache.ts";
 import type { RemoteSettings } from "./options.ts";
 import { emptyRemoteStats, type RemoteStats } from "./remote-stats.ts";
 import { remoteTestHooks } from "./testing.ts";
-import { Uploader, type Upload } from "./uploader.ts";
+import { Uploader, type Upload, type UploadBody } from "./uploader.ts";
 
 /** What the store lets its remote see besides its public API. */
 export interface RemoteStoreAccess {
@@ -46,13 +48,17 @@ export interface TransferReport {
   actions: number;
   /** Objects or entries that could not be transferred (see remoteStats().lastError). */
   failed: number;
+  /**
+   * pull: entries the local store already maps to another id. The local one is
+   * kept (first writer wins, as for actions.put): not a failure.
+   */
+  actionsKept: number;
   /** The manifest's id: what `pull` starts from. */
   manifest: string | null;
 }
 
 const encoder = new TextEncoder();
 const hexId = /^[0-9a-f]{64}$/;
-const maxObjectBytes = Number.MAX_SAFE_INTEGER;
 /** An action entry's body: 64 hex digits, perhaps a newline. */
 const maxActionBodyBytes = 80;
 /** A manifest may list this many entries at most (bounds the parse of a remote's bytes). */
@@ -85,6 +91,8 @@ export class StoreRemote {
   /** True while storing what the remote sent: it is not uploaded back. */
   #receiving = false;
   readonly #wanted = new Uint8Array(idBytes);
+  /** The largest download accepted: the option, within half the store's size limit. */
+  readonly #maxObjectBytes: number;
 
   /** @internal Made by ContentStore.open when `options.remote` is given. */
   constructor(store: ContentStore, access: RemoteStoreAccess, settings: RemoteSettings) {
@@ -92,7 +100,8 @@ export class StoreRemote {
     this.#store = store;
     this.#access = access;
     this.#settings = settings;
-    this.#http = new HttpCache(settings, this.#stats);
+    this.#http = new HttpCache(settings, this.#stats, join(store.directory, spillDirectoryName));
+    this.#maxObjectBytes = store.maxBytes === null ? settings.maxObjectBytes : Math.min(settings.maxObjectBytes, store.maxBytes / 2);
     this.#uploader = new Uploader(this.#http, settings, this.#stats, (upload) => this.#objectBody(upload));
   }
 
@@ -132,14 +141,8 @@ export class StoreRemote {
     const keyHash = sha256(key);
     const id = await this.#remoteActionId(keyHash);
     if (id === null || this.#store.closed) return null;
-    try {
-      this.#receive(() => this.#access.putAction(keyHash, id));
-    } catch (error) {
-      // Another writer recorded a different result meanwhile: the local one wins.
-      if (!(error instanceof ArenaError && error.code === "ERR_CAS_POISONED")) throw error;
-      return this.#store.actions.get(key);
-    }
-    return id;
+    // Another writer recorded a different result meanwhile: the local one wins.
+    return this.#recordPulledAction(keyHash, id) ? id : this.#store.actions.get(key);
   }
 
   /** Resolves when every pending upload is done (true), or after `timeoutMs` (false). */
@@ -186,18 +189,18 @@ export class StoreRemote {
     this.#uploader.enqueue("ac", hexOf(sha256(manifestKey(name))), manifest);
     await this.flush();
     const failedNow = this.#stats.uploadsFailed + this.#stats.uploadsDropped - before;
-    return { objects: objects.length, actions: actions.length, failed, manifest: failedNow > failed ? null : manifest };
+    return { objects: objects.length, actions: actions.length, failed, actionsKept: 0, manifest: failedNow > failed ? null : manifest };
   }
 
   /** Fetches every object and action entry listed in the manifest `name` that `push` uploaded. */
   async pull(name = "default"): Promise<TransferReport> {
     const manifest = await this.#remoteActionId(sha256(manifestKey(name)));
-    if (manifest === null) return { objects: 0, actions: 0, failed: 0, manifest: null };
+    if (manifest === null) return { objects: 0, actions: 0, failed: 0, actionsKept: 0, manifest: null };
     const stored = this.#store.get(manifest);
-    if (stored === null) return { objects: 0, actions: 0, failed: 1, manifest: null }; // rotated out meanwhile
+    if (stored === null) return { objects: 0, actions: 0, failed: 1, actionsKept: 0, manifest: null }; // rotated out meanwhile
     const text = new TextDecoder().decode(stored.data);
     const lines = text.split("\n", maxManifestLines);
-    const report: TransferReport = { objects: 0, actions: 0, failed: 0, manifest };
+    const report: TransferReport = { objects: 0, actions: 0, failed: 0, actionsKept: 0, manifest };
     let next = 0;
     const worker = async () => {
       // Bounded by the manifest: each pass takes one line.
@@ -210,8 +213,8 @@ export class StoreRemote {
           else report.failed += 1;
         } else if (kind === "a" && first !== undefined && second !== undefined && hexId.test(first) && hexId.test(second)) {
           if (this.#store.has(second) || (await this.#fetchObject(second)) !== null) {
-            this.#receive(() => this.#access.putAction(Buffer.from(first, "hex"), second));
-            report.actions += 1;
+            if (this.#recordPulledAction(Buffer.from(first, "hex"), second)) report.actions += 1;
+            else report.actionsKept += 1;
           } else report.failed += 1;
         } else {
           this.#stats.corrupt += 1;
@@ -222,6 +225,20 @@ export class StoreRemote {
     };
     await Promise.all(Array.from({ length: this.#settings.concurrency }, worker));
     return report;
+  }
+
+  /**
+   * Records a pulled action entry; false when the local store already maps the
+   * key to another id (a machine that ran the step itself), which it keeps.
+   */
+  #recordPulledAction(keyHash: Uint8Array, id: string): boolean {
+    try {
+      this.#receive(() => this.#access.putAction(keyHash, id));
+      return true;
+    } catch (error) {
+      if (error instanceof ArenaError && error.code === "ERR_CAS_POISONED") return false;
+      throw error;
+    }
   }
 
   /** Downloads `id` into the local store; its verified bytes (the caller's to keep), or null. */
@@ -236,7 +253,7 @@ export class StoreRemote {
 
   async #download(id: string): Promise<Uint8Array | null> {
     const stats = this.#stats;
-    const result = await this.#http.get("cas", id, maxObjectBytes);
+    const result = await this.#http.get("cas", id, this.#maxObjectBytes);
     if (result === miss) {
       stats.misses += 1;
       return null;
@@ -298,15 +315,41 @@ export class StoreRemote {
     }
   }
 
-  /** The body of an object upload, read back from the local store when its turn comes. */
-  #objectBody(upload: Upload): { body: Uint8Array | Blob; length: number } | null {
+  /**
+   * The body of an object upload, read back from the local store when its turn
+   * comes, and checked against its id on the way out: a file damaged since its
+   * put must not be stored on the remote under the id (every other machine would
+   * refuse it, so it would be a miss for the whole fleet). A large leaf streams
+   * from its file through a hasher that fails the request at its end on a
+   * mismatch (the server sees a body cut short and stores nothing); a small one
+   * is hashed before it is sent.
+   */
+  #objectBody(upload: Upload): UploadBody | null {
     if (this.#store.closed) return null;
     const file = this.#access.leafFile(upload.hex);
-    if (file !== null) {
-      return { body: Bun.file(file.path), length: file.length };
-    }
+    if (file !== null) return verifiedFileBody(file.path, file.length, upload.hex);
     const object = this.#store.get(upload.hex);
     if (object === null || object.refs.length > 0) return null;
-    return { body: object.data, length: object.data.length };
+    const hash = new Uint8Array(idBytes);
+    Bun.SHA256.hash(object.data, hash);
+    return { body: object.data, length: object.data.length, damaged: () => hexOf(hash) !== upload.hex };
   }
+}
+
+/** A large leaf's file as a request body that errors at its end unless the bytes hash to `idHex`. */
+function verifiedFileBody(path: string, length: number, idHex: string): UploadBody {
+  const hasher = new Bun.CryptoHasher("sha256");
+  let mismatch = false;
+  const verify = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      hasher.update(chunk);
+      controller.enqueue(chunk);
+    },
+    flush(controller) {
+      if (hasher.digest("hex") === idHex) return;
+      mismatch = true;
+      controller.error(new Error(`${path} does not hash to ${idHex}`));
+    },
+  });
+  return { body: Bun.file(path).stream().pipeThrough(verify), length, damaged: () => mismatch };
 }

@@ -29,8 +29,15 @@ export interface Upload {
   attempts: number;
 }
 
-/** What to send for an object: bytes or a file, or null when it is gone or not uploadable. */
-export type BodySource = (upload: Upload) => { body: Uint8Array | Blob; length: number } | null;
+/** What to send for an object, and (once sent or failed) whether its bytes turned out not to match its id. */
+export interface UploadBody {
+  body: Uint8Array | Blob | ReadableStream<Uint8Array>;
+  length: number;
+  damaged?: () => boolean;
+}
+
+/** What to send for an object: bytes or a stream, or null when it is gone or not uploadable. */
+export type BodySource = (upload: Upload) => UploadBody | null;
 
 export class Uploader {
   readonly #http: HttpCache;
@@ -127,7 +134,7 @@ export class Uploader {
         return;
       }
       upload.attempts += 1;
-      const failure = await this.#http.put(upload.area, upload.hex, source.body, source.length);
+      const failure = await this.#http.put(upload.area, upload.hex, source);
       if (failure === null) {
         this.#stats.uploaded += 1;
         return;

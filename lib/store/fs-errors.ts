@@ -1,0 +1,23 @@
+/**
+ * File-system errors as ArenaErrors. Node's fs throws plain Errors with an errno
+ * name in `code`; the store promises an ArenaError for everything that depends on
+ * the world, with that errno name as its code (as lib/native does for its calls).
+ */
+import { ArenaError } from "../common/errors.ts";
+
+/** `error` as an ArenaError: unchanged if it is one (or is not an fs error), else wrapped with its errno name. */
+export function toArenaError(error: unknown, path: string): unknown {
+  if (error instanceof ArenaError) return error;
+  const failure = error as NodeJS.ErrnoException;
+  if (typeof failure?.code !== "string") return error;
+  return new ArenaError(failure.code, failure.message, { path, syscall: failure.syscall, errno: failure.errno });
+}
+
+/** Runs `action`, rethrowing an fs error from it as an ArenaError about `path`. */
+export function wrapFsErrors<T>(path: string, action: () => T): T {
+  try {
+    return action();
+  } catch (error) {
+    throw toArenaError(error, path);
+  }
+}
