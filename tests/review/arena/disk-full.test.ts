@@ -1,7 +1,9 @@
 /**
  * Review of issue 8 item 3 ("the local reserved figure never exceeds what
  * st_blocks proves"): st_blocks is a count of blocks anywhere in the file, not a
- * proof that the prefix [0, N) is reserved. Runs on a small tmpfs (we are root),
+ * proof that the prefix [0, N) is reserved; and the shared word is lowered at
+ * open but re-read and trusted on every slow allocation afterwards, whoever
+ * wrote it since. Runs on a small tmpfs (we are root),
  * the arena in a child, so a SIGBUS is a reported signal.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
@@ -42,3 +44,12 @@ for (const what of ["new", "old"] as const) {
     else expect(report.wrote).toBe(true);
   }, 60_000);
 }
+
+test("allocatedSize raised by another opener while we have the arena open (LLVM's exclusive opener stores st_blksize * 512 = 2 MiB) is trusted: a write on a full disk is SIGBUS, not ENOSPC", async () => {
+  const path = freshDisk();
+  const result = await runReviewChild("word-raised-while-open.ts", [path]);
+  expect({ signal: result.signalCode, exitCode: result.exitCode }).toEqual({ signal: null, exitCode: 0 });
+  const report = lastJson(result.stdout);
+  if (report.error !== undefined) expect(report.error).toBe("ENOSPC");
+  else expect(report.wrote).toBe(true);
+}, 60_000);
