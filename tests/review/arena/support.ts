@@ -40,3 +40,15 @@ export function lastJson(stdout: string): any {
   const lines = stdout.trim().split("\n");
   return JSON.parse(lines[lines.length - 1] ?? "null");
 }
+
+/** Writes a filler file beside `path` until the disk is full (ENOSPC). */
+export function fillDisk(path: string): void {
+  const { openSync, writeSync } = require("node:fs") as typeof import("node:fs");
+  try {
+    const filler = openSync(`${path}.filler`, "w");
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    for (let i = 0; i < 1_000_000; i++) writeSync(filler, chunk);
+  } catch {
+    // ENOSPC: full.
+  }
+}

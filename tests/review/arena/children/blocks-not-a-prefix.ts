@@ -8,6 +8,7 @@
  */
 import { closeSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { MappedFileRegionArena } from "../../../../lib/index.ts";
+import { fillDisk } from "../support.ts";
 
 const path = process.argv[2]!;
 const MiB = 1024 * 1024;
@@ -24,14 +25,7 @@ ftruncateSync(fd, capacity);
 writeSync(fd, Buffer.alloc(2 * MiB, 7), 0, 2 * MiB, capacity - 2 * MiB);
 closeSync(fd);
 
-// Fill the disk.
-try {
-  const filler = openSync(`${path}.filler`, "w");
-  const chunk = Buffer.alloc(64 * 1024, 1);
-  for (let i = 0; i < 1_000_000; i++) writeSync(filler, chunk);
-} catch {
-  // ENOSPC: full.
-}
+fillDisk(path);
 
 const report: Record<string, unknown> = {};
 try {

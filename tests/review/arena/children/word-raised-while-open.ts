@@ -11,6 +11,7 @@
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import { MappedFileRegionArena } from "../../../../lib/index.ts";
+import { fillDisk } from "../support.ts";
 
 const path = process.argv[2]!;
 const MiB = 1024 * 1024;
@@ -21,13 +22,7 @@ const word = Buffer.alloc(8);
 word.writeBigUInt64LE(BigInt(2 * MiB)); // 4096 * 512, LLVM's st_blksize * MAPPED_FILE_BSIZE
 writeSync(fd, word, 0, 8, arena.headerOffset + 8);
 closeSync(fd);
-try {
-  const filler = openSync(`${path}.filler`, "w");
-  const chunk = Buffer.alloc(64 * 1024, 1);
-  for (let i = 0; i < 1_000_000; i++) writeSync(filler, chunk);
-} catch {
-  // ENOSPC: full.
-}
+fillDisk(path);
 const report: Record<string, unknown> = {};
 try {
   const view = arena.allocate(768 * 1024); // ends past our ~1 MiB, inside LLVM's 2 MiB
