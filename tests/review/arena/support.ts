@@ -1,5 +1,6 @@
 // Shared code for the review's reproductions: every probe that could crash runs
 // in a child Bun process, so a SIGBUS or a hang is a reported outcome.
+import { openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
 export const reviewChildren = join(import.meta.dir, "children");
@@ -24,7 +25,7 @@ export async function runBun(file: string, args: (string | number)[], timeoutMs 
   try {
     const [stdout, stderr] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
     await child.exited;
-    return { exitCode: child.exitCode, signalCode: child.signalCode, timedOut, stdout, stderr };
+    return { exitCode: child.exitCode, signalCode: child.signalCode === null ? null : String(child.signalCode), timedOut, stdout, stderr };
   } finally {
     clearTimeout(timer);
   }
@@ -43,7 +44,6 @@ export function lastJson(stdout: string): any {
 
 /** Writes a filler file beside `path` until the disk is full (ENOSPC). */
 export function fillDisk(path: string): void {
-  const { openSync, writeSync } = require("node:fs") as typeof import("node:fs");
   try {
     const filler = openSync(`${path}.filler`, "w");
     const chunk = Buffer.alloc(64 * 1024, 1);
