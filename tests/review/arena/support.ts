@@ -52,3 +52,16 @@ export function fillDisk(path: string): void {
     // ENOSPC: full.
   }
 }
+
+/** For "open" children: opens `path` with `capacity`, closes it, and prints {size} or {error, message}. */
+export async function printOpenOutcome(path: string, capacity: number): Promise<void> {
+  const { MappedFileRegionArena } = await import("../../../lib/index.ts");
+  try {
+    const arena = MappedFileRegionArena.create(path, { capacity });
+    const size = arena.size;
+    arena.close();
+    console.log(JSON.stringify({ size }));
+  } catch (error) {
+    console.log(JSON.stringify({ error: (error as { code?: string }).code, message: (error as Error).message }));
+  }
+}

@@ -5,6 +5,7 @@
  * "open PATH": opens it and prints {size} or {error}.
  */
 import { MappedFileRegionArena } from "../../../../lib/index.ts";
+import { printOpenOutcome } from "../support.ts";
 
 const [mode, path, nth] = process.argv.slice(2) as [string, string, string];
 const capacity = 1 << 20;
@@ -28,12 +29,5 @@ if (mode === "kill") {
   });
   console.log(JSON.stringify({ killed: false }));
 } else {
-  try {
-    const arena = MappedFileRegionArena.create(path, { capacity });
-    const size = arena.size;
-    arena.close();
-    console.log(JSON.stringify({ size }));
-  } catch (error) {
-    console.log(JSON.stringify({ error: (error as { code?: string }).code, message: (error as Error).message }));
-  }
+  await printOpenOutcome(path, capacity);
 }

@@ -6,6 +6,7 @@
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import { MappedFileRegionArena } from "../../../../lib/index.ts";
+import { printOpenOutcome } from "../support.ts";
 
 const [mode, path, capacityText] = process.argv.slice(2) as [string, string, string];
 const capacity = Number(capacityText);
@@ -20,12 +21,5 @@ if (mode === "kill") {
   closeSync(fd);
   process.kill(process.pid, "SIGKILL");
 } else {
-  try {
-    const arena = MappedFileRegionArena.create(path, { capacity });
-    const size = arena.size;
-    arena.close();
-    console.log(JSON.stringify({ size }));
-  } catch (error) {
-    console.log(JSON.stringify({ error: (error as { code?: string }).code, message: (error as Error).message }));
-  }
+  await printOpenOutcome(path, capacity);
 }
