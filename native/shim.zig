@@ -31,8 +31,10 @@ fn result(rc: c_int) i64 {
 }
 
 /// Opens `path` read-write with O_CLOEXEC; creates it (mode 0644) when `create` != 0.
+/// O_NONBLOCK, which regular files ignore, so that a FIFO or a device at the path
+/// is opened at once (and then refused by its fstat kind) instead of waiting forever.
 export fn mfa_open(path: [*:0]const u8, create: i32) i64 {
-    var flags: c.O = .{ .ACCMODE = .RDWR, .CLOEXEC = true };
+    var flags: c.O = .{ .ACCMODE = .RDWR, .CLOEXEC = true, .NONBLOCK = true };
     if (create != 0) flags.CREAT = true;
     while (true) {
         const fd = c.open(path, flags, @as(c.mode_t, 0o644));
@@ -61,17 +63,34 @@ pub const file_kind_regular: i64 = 0;
 pub const file_kind_directory: i64 = 1;
 pub const file_kind_other: i64 = 2;
 
-/// Writes [size_bytes, allocated_bytes, kind] to `out`.
+/// Writes [size_bytes, allocated_bytes, kind, device, inode] to `out`.
 /// allocated_bytes is st_blocks * 512: st_blocks counts 512-byte units on both
 /// Linux and macOS (LLVM multiplied st_blksize by mistake).
-export fn mfa_fstat(fd: i32, out: *[3]i64) i64 {
+export fn mfa_fstat(fd: i32, out: *[5]i64) i64 {
     var st: c.Stat = undefined;
     if (c.fstat(fd, &st) == -1) return failed();
     const format = st.mode & c.S.IFMT;
     out[0] = st.size;
     out[1] = @as(i64, st.blocks) * 512;
     out[2] = if (format == c.S.IFREG) file_kind_regular else if (format == c.S.IFDIR) file_kind_directory else file_kind_other;
+    out[3] = @bitCast(@as(u64, @intCast(st.dev)));
+    out[4] = @bitCast(@as(u64, @intCast(st.ino)));
     return 0;
+}
+
+pub const seek_hole: i32 = 0;
+pub const seek_data: i32 = 1;
+
+/// lseek(fd, offset, SEEK_HOLE) when `what` is seek_hole, SEEK_DATA when seek_data:
+/// the offset of the first hole (or data) at or after `offset`. The end of the file
+/// counts as a hole; SEEK_DATA past the last data is -ENXIO.
+export fn mfa_seek(fd: i32, offset: i64, what: i32) i64 {
+    const whence: c_int = if (is_darwin)
+        (if (what == seek_hole) 3 else 4)
+    else
+        (if (what == seek_hole) 4 else 3);
+    const position = c.lseek(fd, offset, whence);
+    return if (position == -1) failed() else position;
 }
 
 export fn mfa_ftruncate(fd: i32, size_bytes: i64) i64 {
@@ -126,10 +145,12 @@ fn preallocateDarwin(fd: i32, length_bytes: i64) c_int {
     return c.fcntl(fd, darwin_F_PREALLOCATE, &store);
 }
 
-/// Maps `length_bytes` of the file from offset 0, shared and read-write.
-/// Returns the address.
-export fn mfa_mmap(fd: i32, length_bytes: i64) i64 {
-    const address = c.mmap(null, @intCast(length_bytes), c.PROT.READ | c.PROT.WRITE, .{ .TYPE = .SHARED }, fd, 0);
+/// Maps `length_bytes` of the file from offset 0, shared and read-write, anywhere
+/// when `at` is 0; else exactly at `at` (MAP_FIXED), which must be a range the
+/// caller owns (a placeholder of mfa_mmap_placeholder's). Returns the address.
+export fn mfa_mmap(fd: i32, length_bytes: i64, at: i64) i64 {
+    const hint: ?*align(std.heap.page_size_min) anyopaque = if (at == 0) null else page(at);
+    const address = c.mmap(hint, @intCast(length_bytes), c.PROT.READ | c.PROT.WRITE, .{ .TYPE = .SHARED, .FIXED = at != 0 }, fd, 0);
     if (address == c.MAP_FAILED) return failed();
     return @intCast(@intFromPtr(address));
 }

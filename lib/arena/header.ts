@@ -28,7 +28,7 @@ export const headerOffsetWord = 3;
 
 /**
  * What a creator stores in the allocatedSize word until the creation is complete
- * (it stores the real figure, then the capacity, last). A header that holds it,
+ * (it stores the capacity, which completes it, then the real figure). A header that holds it,
  * the requested headerOffset and capacity 0 was left by a creator that died; no
  * other bytes are likely to look like that (0x7f then "CREATIN" in ASCII, far
  * above any real size).

@@ -176,10 +176,14 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
     // header page is a quarter of what an open and close cost (~7 of ~30 us).
     if (isNew) {
       initializeNewArena(arena);
-      // What the disk holds now (onCreate may have allocated), then capacity last:
-      // until capacity is set, the header reads as an unfinished creation.
-      Atomics.store(header, allocatedSizeWord, BigInt(statFile(mainFd, path).allocatedBytes));
+      // Capacity first: it is what ends the creation (until it is set, the header
+      // reads as an unfinished creation, which the next opener redoes). Then the
+      // real allocatedSize replaces the marker. A creator killed between the two
+      // leaves a valid header whose word still holds the marker: harmless, since
+      // the word is only a hint that every opener lowers to what it can prove.
+      // (The other order left capacity 0 without the marker: refused forever.)
       Atomics.store(header, capacityWord, BigInt(capacity));
+      Atomics.store(header, allocatedSizeWord, BigInt(statFile(mainFd, path).allocatedBytes));
     } else {
       // The word is only what its last writer claimed: a sparse copy keeps the word
       // but not the blocks, and LLVM stores st_blksize * 512 whatever is reserved.

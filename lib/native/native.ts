@@ -18,7 +18,8 @@ const symbols = {
   mfa_fstat: { args: [i32, ptr], returns: i64_fast },
   mfa_ftruncate: { args: [i32, i64], returns: i64_fast },
   mfa_fallocate: { args: [i32, i64, i64], returns: i64_fast },
-  mfa_mmap: { args: [i32, i64], returns: i64_fast },
+  mfa_mmap: { args: [i32, i64, i64], returns: i64_fast },
+  mfa_seek: { args: [i32, i64, i32], returns: i64_fast },
   mfa_munmap: { args: [i64, i64], returns: i64_fast },
   mfa_mmap_placeholder: { args: [i64, i64], returns: i64_fast },
   mfa_msync: { args: [i64, i64], returns: i64_fast },
@@ -175,16 +176,23 @@ export interface FileStatus {
   /** st_blocks * 512: the disk actually reserved for the file. */
   allocatedBytes: number;
   kind: FileKind;
+  /** "device:inode": the same for every name and descriptor of one file. */
+  identity: string;
 }
 
 const kinds: FileKind[] = ["file", "directory", "other"];
 /** fstat's output words, reused: read before the next call can overwrite them. */
-const statWords = new BigInt64Array(3);
+const statWords = new BigInt64Array(5);
 /** fstat: size, disk reserved and kind of the open file. */
 export function statFile(fd: number, path: string): FileStatus {
   const out = statWords;
   check(native().mfa_fstat(fd, out), "fstat", path);
-  return { sizeBytes: Number(out[0]), allocatedBytes: Number(out[1]), kind: kinds[Number(out[2])]! };
+  return {
+    sizeBytes: Number(out[0]),
+    allocatedBytes: Number(out[1]),
+    kind: kinds[Number(out[2])]!,
+    identity: `${BigInt.asUintN(64, out[3]!)}:${BigInt.asUintN(64, out[4]!)}`,
+  };
 }
 
 /** ftruncate: sets the file size (growing is sparse: no disk is reserved). */
@@ -199,6 +207,25 @@ export function truncateFile(fd: number, sizeBytes: number, path: string): void 
 export function reserveDisk(fd: number, offset: number, endOffset: number): number {
   const result = Number(native().mfa_fallocate(fd, offset, endOffset));
   return result < 0 ? -result : 0;
+}
+
+const SEEK_HOLE = 0;
+const SEEK_DATA = 1;
+
+/**
+ * lseek SEEK_HOLE: the first offset at or after `offset` that is not known to
+ * hold data (the end of the file counts). A file system without holes, or one
+ * that does not say, reports the end of the file.
+ */
+export function firstHoleAt(fd: number, offset: number, path: string): number {
+  return check(native().mfa_seek(fd, offset, SEEK_HOLE), "lseek", path);
+}
+
+/** lseek SEEK_DATA: the first offset at or after `offset` holding data; undefined when none does. */
+export function firstDataAt(fd: number, offset: number, path: string): number | undefined {
+  const result = Number(native().mfa_seek(fd, offset, SEEK_DATA));
+  if (result < 0 && errnoName(-result) === "ENXIO") return undefined;
+  return check(result, "lseek", path);
 }
 
 /** pread: fills `into` from file offset `offset`; returns the bytes read (short at end of file). */
@@ -227,9 +254,12 @@ export function fileSystemOf(fd: number, path: string): FileSystemId {
   return { typeName: new TextDecoder().decode(name.subarray(0, name.indexOf(0))) };
 }
 
-/** Maps the first `lengthBytes` of the file, shared and read-write. Returns the address. */
-export function mapFile(fd: number, lengthBytes: number, path: string): number {
-  return check(native().mfa_mmap(fd, lengthBytes), "mmap", path);
+/**
+ * Maps the first `lengthBytes` of the file, shared and read-write; at `at` exactly
+ * (over a placeholder range the caller owns) when given. Returns the address.
+ */
+export function mapFile(fd: number, lengthBytes: number, path: string, at = 0): number {
+  return check(native().mfa_mmap(fd, lengthBytes, at), "mmap", path);
 }
 
 /** munmap. Every view over the range must be detached first: touching it after would crash. */
