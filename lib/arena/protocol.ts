@@ -52,6 +52,7 @@ import {
 import { unsafeFileSystemName } from "./filesystem.ts";
 import { InUseLocks, LockedFile } from "./locks.ts";
 import { Mapping } from "./mapping.ts";
+import { holdLockFile, isBeingCreated, isHeldAsLockFile, releaseLockFile, whileCreating } from "./own-files.ts";
 import {
   closeFile,
   fileSystemOf,
@@ -87,6 +88,8 @@ export interface OpenArena {
   header: BigUint64Array;
   capacity: number;
   headerOffset: number;
+  /** PATH.shared's device and inode, registered in own-files.ts until close. */
+  sharedIdentity: string;
 }
 
 /**
@@ -105,8 +108,10 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
   let mapping: Mapping | undefined;
   let isNew = false;
   const main = new LockedFile(mainFd, path);
+  let sharedIdentity: string | undefined;
   try {
-    checkFileIsUsable(mainFd, path, request.allowUnsafeFileSystem);
+    const mainIdentity = checkFileIsUsable(mainFd, path, request.allowUnsafeFileSystem);
+    refuseOwnLock(mainIdentity, path, "");
     // The pre-check only keeps a refused file from gaining a .shared companion;
     // when one exists (every reopen), the judging below, under the locks, suffices.
     sharedFd = openExistingFile(`${path}.shared`);
@@ -114,6 +119,8 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       refuseIfNotAnArena(mainFd, headerOffset, path);
       sharedFd = openFile(`${path}.shared`, { create: true });
     }
+    sharedIdentity = checkLockFile(sharedFd, mainIdentity, path);
+    holdLockFile(sharedIdentity);
     const locks = new InUseLocks(mainFd, sharedFd, path);
 
     // Look at the file under the main lock, shared first; exclusive when it must
@@ -168,14 +175,14 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
 
     mapping = new Mapping(mapFile(mainFd, capacity, path), capacity, path);
     const header = new BigUint64Array(mapping.dedicatedBuffer(headerOffset, headerSizeBytes));
-    const arena: OpenArena = { path, mainFd, sharedFd, inUse: locks, mapping, header, capacity, headerOffset };
+    const arena: OpenArena = { path, mainFd, sharedFd, inUse: locks, mapping, header, capacity, headerOffset, sharedIdentity };
     // LLVM sets a zero bumpPtr here with a compare-and-swap; we need not: a new
     // file's header was written by pwrite above, and an existing one passed
     // judgeHeader, the one judge of headers (inspect and verify use it too). Not
     // doing it also keeps an open from touching the mapping: a write fault on the
     // header page is a quarter of what an open and close cost (~7 of ~30 us).
     if (isNew) {
-      initializeNewArena(arena);
+      whileCreating(mainIdentity, () => initializeNewArena(arena));
       // Capacity first: it is what ends the creation (until it is set, the header
       // reads as an unfinished creation, which the next opener redoes). Then the
       // real allocatedSize replaces the marker. A creator killed between the two
@@ -199,6 +206,7 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
     return arena;
   } catch (error) {
     abandonOpen({ path, mainFd, sharedFd, mapping, main, isNew });
+    if (sharedIdentity !== undefined) releaseLockFile(sharedIdentity);
     throw error;
   }
 }
@@ -297,13 +305,54 @@ function refuseIfNotAnArena(fd: number, headerOffset: number, path: string): voi
   }
 }
 
-function checkFileIsUsable(fd: number, path: string, allowUnsafeFileSystem: boolean): void {
-  const { kind } = statFile(fd, path);
+/**
+ * A file this thread holds a lock on cannot be opened here without waiting for
+ * itself forever (see own-files.ts); `suffix` names which of the arena's files.
+ */
+function refuseOwnLock(identity: string, path: string, suffix: string): void {
+  if (isBeingCreated(identity)) {
+    throw new ArenaError(
+      "ERR_ARENA_CREATING",
+      `${path}${suffix} is being created by this thread (create() was called inside onCreate); ` +
+        `use the arena onCreate was given`,
+      { path },
+    );
+  }
+  if (suffix === "" && isHeldAsLockFile(identity)) {
+    throw new ArenaError(
+      "ERR_ARENA_NOT_A_FILE",
+      `${path} is the lock file (.shared) of an arena this process has open, not an arena`,
+      { path },
+    );
+  }
+}
+
+/**
+ * PATH.shared must be a lock file of its own: a regular file (opened without
+ * waiting, so a FIFO or a device there is refused, not waited on) that is not
+ * the arena itself (a symlink or hard link to PATH would make the opener wait
+ * for its own lock) nor a file this thread is creating. Returns its identity.
+ */
+function checkLockFile(sharedFd: number, mainIdentity: string, path: string): string {
+  const { kind, identity } = statFile(sharedFd, `${path}.shared`);
+  if (kind !== "file") {
+    throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path}.shared is not a regular file, so it cannot be the arena's lock file`, { path });
+  }
+  if (identity === mainIdentity) {
+    throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path}.shared is the arena file itself (a link to ${path}), not a lock file`, { path });
+  }
+  refuseOwnLock(identity, path, ".shared");
+  return identity;
+}
+
+/** Refuses what cannot hold an arena; returns the file's identity (device and inode). */
+function checkFileIsUsable(fd: number, path: string, allowUnsafeFileSystem: boolean): string {
+  const { kind, identity } = statFile(fd, path);
   if (kind !== "file") {
     const what = kind === "directory" ? "a directory" : "not a regular file";
     throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path} is ${what}`, { path });
   }
-  if (allowUnsafeFileSystem) return;
+  if (allowUnsafeFileSystem) return identity;
   const unsafe = unsafeFileSystemName(fileSystemOf(fd, path));
   if (unsafe !== undefined) {
     throw new ArenaError(
@@ -314,6 +363,7 @@ function checkFileIsUsable(fd: number, path: string, allowUnsafeFileSystem: bool
       { path },
     );
   }
+  return identity;
 }
 
 function readAndJudgeHeader(fd: number, status: FileStatus, headerOffset: number, path: string) {
@@ -414,5 +464,6 @@ export function closeArena(arena: OpenArena): void {
   }
   attempt(() => closeFile(mainFd, path));
   attempt(() => closeFile(sharedFd, sharedPath));
+  releaseLockFile(arena.sharedIdentity);
   if (firstError !== undefined) throw firstError;
 }
