@@ -248,6 +248,18 @@ export fn mfa_fstatfs(fd: i32, name: [*]u8, name_capacity: i64) i64 {
     return @as(i64, buffer.f_type) & 0xffff_ffff;
 }
 
+/// The bytes an unprivileged writer can still take on the file system holding
+/// `fd` (statfs f_bavail * f_bsize), so that a reservation that cannot fit is
+/// refused before fallocate takes part of it (ext4 keeps what a failed one took).
+export fn mfa_free_bytes(fd: i32) i64 {
+    var buffer: statfs_buffer = undefined;
+    if (fstatfs(fd, &buffer) == -1) return failed();
+    const block: u64 = if (is_darwin) buffer.f_bsize else buffer.rest[0];
+    const available: u64 = if (is_darwin) buffer.f_bavail else buffer.rest[3];
+    const bytes = std.math.mul(u64, block, available) catch std.math.maxInt(i64);
+    return @intCast(@min(bytes, std.math.maxInt(i64)));
+}
+
 // Open-file-description byte-range locks (Linux 3.15+): like flock, they belong
 // to the open file description, not the process, so two arenas in one process
 // are two lockers; unlike flock, they are a separate lock space on Linux, so a

@@ -30,7 +30,6 @@ import {
   alignmentBytes,
   allocatedSizeWord,
   bumpPointerWord,
-  creationMarker,
   headerSizeBytes,
   raiseTo,
   settleAtMost,
@@ -101,11 +100,18 @@ export class MappedFileRegionArena implements Disposable {
   #header: BigUint64Array | null;
   #open: OpenArena | null;
   /**
-   * Allocations that end at or below this need no disk reservation. A local,
-   * possibly stale copy of the header's allocatedSize (which only grows while the
-   * arena is open), capped at the capacity so one comparison also catches "full".
+   * Allocations that end at or below this need no disk reservation: what this
+   * instance proved or reserved itself, capped at the capacity so one comparison
+   * also catches "full". 0 until the first allocation (which takes the slow path).
    */
   #reservedEnd = 0;
+  /**
+   * The prefix of the file this instance proved reserved (at open) or reserved
+   * itself. Never the header's allocatedSize: anyone may write that word while
+   * we have the arena open (LLVM stores st_blksize * 512 there), and trusting it
+   * would make a write on a full disk SIGBUS. The word is kept up for LLVM only.
+   */
+  #provenEnd: number;
   #sizeAtClose = 0;
   /** What an allocation that starts past the end settles the bump pointer back to; see #refuseFull. */
   readonly #overflowMark: bigint;
@@ -161,6 +167,7 @@ export class MappedFileRegionArena implements Disposable {
     this.#header = arena.header;
     this.#open = arena;
     this.#overflowMark = BigInt(arena.capacity) + BigInt(alignmentBytes);
+    this.#provenEnd = arena.reservedBytes;
   }
 
   /** Returns the file offset of a new allocation of `size` bytes, aligned to 8. */
@@ -286,10 +293,7 @@ export class MappedFileRegionArena implements Disposable {
     this.#headerTouched = true;
     const capacity = this.capacity;
     if (newEnd > capacity) this.#refuseFull(header, oldEnd, newEnd);
-    const sharedReserved = Atomics.load(header, allocatedSizeWord);
-    // During onCreate the word holds the creation marker, not a size: only what
-    // this instance reserved itself counts (raiseTo leaves the marker alone).
-    let reserved = sharedReserved === creationMarker ? this.#reservedEnd : Number(sharedReserved);
+    let reserved = this.#provenEnd;
     if (newEnd > reserved) {
       let target = Math.min(capacity, newEnd + preallocationIncrementBytes);
       let errno = reserveDisk(this.#open!.mainFd, reserved, target);
@@ -309,8 +313,10 @@ export class MappedFileRegionArena implements Disposable {
           errno,
         });
       }
+      // For LLVM openers (raiseTo leaves the creation marker alone: it is above any size).
       raiseTo(header, allocatedSizeWord, target);
       reserved = target;
+      this.#provenEnd = target;
     }
     this.#reservedEnd = Math.min(reserved, capacity);
   }

@@ -35,7 +35,6 @@
  *    Bun opener.
  */
 import { ArenaError } from "../common/errors.ts";
-import { errnoName, isPreallocationUnsupported } from "../native/errno.ts";
 import {
   allocatedSizeWord,
   bumpPointerWord,
@@ -52,6 +51,7 @@ import {
 import { unsafeFileSystemName } from "./filesystem.ts";
 import { InUseLocks, LockedFile } from "./locks.ts";
 import { Mapping } from "./mapping.ts";
+import { provenPrefixBytes, reserveHandedOutBytes, reserveRange } from "./disk-proof.ts";
 import { holdLockFile, isBeingCreated, isHeldAsLockFile, releaseLockFile, whileCreating } from "./own-files.ts";
 import {
   closeFile,
@@ -61,7 +61,6 @@ import {
   openExistingFile,
   openFile,
   readAt,
-  reserveDisk,
   statFile,
   truncateFile,
   unlockFile,
@@ -88,6 +87,11 @@ export interface OpenArena {
   header: BigUint64Array;
   capacity: number;
   headerOffset: number;
+  /**
+   * The prefix of the file this opener proved reserved at open (disk-proof.ts).
+   * Each instance allocates from its own figure, never from the shared word.
+   */
+  reservedBytes: number;
   /** PATH.shared's device and inode, registered in own-files.ts until close. */
   sharedIdentity: string;
 }
@@ -165,17 +169,31 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       // rather than SIGBUS. The loop above took the exclusive lock for this.
       truncateFile(mainFd, capacity, path);
     }
-    if (verdict?.kind === "valid") reserveHoles(mainFd, verdict.usedBytes, path);
+    // What this opener proves reserved: allocations below it need no fallocate.
+    let reservedBytes = 0;
+    if (verdict?.kind === "valid") reservedBytes = reserveHandedOutBytes(mainFd, verdict, path);
     if (isNew) {
       // onCreate may write the caller's bytes before the header through the mapping,
       // before any allocation reserves disk: on a full disk that write into a sparse
       // hole would be SIGBUS. Reserve them now: a full disk is an ENOSPC from create.
-      reserveFromStart(mainFd, headerOffset + headerSizeBytes, "the header", path);
+      reservedBytes = headerOffset + headerSizeBytes;
+      reserveRange(mainFd, 0, reservedBytes, "the header", path);
     }
 
     mapping = new Mapping(mapFile(mainFd, capacity, path), capacity, path);
     const header = new BigUint64Array(mapping.dedicatedBuffer(headerOffset, headerSizeBytes));
-    const arena: OpenArena = { path, mainFd, sharedFd, inUse: locks, mapping, header, capacity, headerOffset, sharedIdentity };
+    const arena: OpenArena = {
+      path,
+      mainFd,
+      sharedFd,
+      inUse: locks,
+      mapping,
+      header,
+      capacity,
+      headerOffset,
+      sharedIdentity,
+      reservedBytes: Math.min(reservedBytes, capacity),
+    };
     // LLVM sets a zero bumpPtr here with a compare-and-swap; we need not: a new
     // file's header was written by pwrite above, and an existing one passed
     // judgeHeader, the one judge of headers (inspect and verify use it too). Not
@@ -190,15 +208,14 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       // the word is only a hint that every opener lowers to what it can prove.
       // (The other order left capacity 0 without the marker: refused forever.)
       Atomics.store(header, capacityWord, BigInt(capacity));
-      Atomics.store(header, allocatedSizeWord, BigInt(statFile(mainFd, path).allocatedBytes));
+      Atomics.store(header, allocatedSizeWord, BigInt(Math.min(provenPrefixBytes(mainFd, path), capacity)));
     } else {
-      // The word is only what its last writer claimed: a sparse copy keeps the word
-      // but not the blocks, and LLVM stores st_blksize * 512 whatever is reserved.
-      // Allocations trust it, so it must never claim more than st_blocks proves:
-      // any opener may lower it (a lowered word costs only a redundant fallocate
-      // later, and the blocks counted now cannot go away while we hold the in-use
-      // locks). Raising it is LLVM's rule for an exclusive holder, which we keep.
-      const provenBytes = BigInt(statFile(mainFd, path).allocatedBytes);
+      // The word is only what its last writer claimed (see disk-proof.ts). We never
+      // trust it (each instance allocates from what it proved itself), but LLVM
+      // openers do: lower it to what we proved, so that they reserve what is
+      // missing (a lowered word costs only a redundant fallocate later). Setting
+      // it is LLVM's rule for an exclusive holder, which we keep.
+      const provenBytes = BigInt(arena.reservedBytes);
       if (main.lock === "exclusive") Atomics.store(header, allocatedSizeWord, provenBytes);
       else settleAtMost(header, allocatedSizeWord, provenBytes);
     }
@@ -209,27 +226,6 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
     if (sharedIdentity !== undefined) releaseLockFile(sharedIdentity);
     throw error;
   }
-}
-
-/**
- * An arena whose used bytes hold fewer disk blocks than their length has holes
- * there (a sparse copy: `cp`, `rsync -S`, a restore), and a write into an
- * allocation that was handed out long ago would be SIGBUS on a full disk. Reserve
- * them now: on a full disk that is an ENOSPC from create. When the blocks are
- * at least the used length (every arena this library or LLVM closed), nothing
- * is done: st_blocks is what we trust, as LLVM does (docs/guarantees.md, Limits).
- */
-function reserveHoles(fd: number, usedBytes: number, path: string): void {
-  if (statFile(fd, path).allocatedBytes >= usedBytes) return;
-  reserveFromStart(fd, usedBytes, `the ${usedBytes} used bytes (holes: a sparse copy?)`, path);
-}
-
-/** Reserves disk for the first `endBytes` of the file; a full disk is an ArenaError ENOSPC. */
-function reserveFromStart(fd: number, endBytes: number, what: string, path: string): void {
-  const errno = reserveDisk(fd, 0, endBytes);
-  if (errno === 0 || isPreallocationUnsupported(errno)) return;
-  const code = errnoName(errno);
-  throw new ArenaError(code, `cannot reserve disk for ${what} of ${path}: ${code}`, { syscall: "fallocate", path, errno });
 }
 
 function openMainFile(path: string): number {

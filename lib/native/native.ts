@@ -20,6 +20,7 @@ const symbols = {
   mfa_fallocate: { args: [i32, i64, i64], returns: i64_fast },
   mfa_mmap: { args: [i32, i64, i64], returns: i64_fast },
   mfa_seek: { args: [i32, i64, i32], returns: i64_fast },
+  mfa_free_bytes: { args: [i32], returns: i64_fast },
   mfa_munmap: { args: [i64, i64], returns: i64_fast },
   mfa_mmap_placeholder: { args: [i64, i64], returns: i64_fast },
   mfa_msync: { args: [i64, i64], returns: i64_fast },
@@ -218,14 +219,29 @@ const SEEK_DATA = 1;
  * that does not say, reports the end of the file.
  */
 export function firstHoleAt(fd: number, offset: number, path: string): number {
-  return check(native().mfa_seek(fd, offset, SEEK_HOLE), "lseek", path);
+  const result = Number(native().mfa_seek(fd, offset, SEEK_HOLE));
+  // A file system that cannot say proves nothing: a hole right there.
+  if (result < 0 && isSeekUnsupported(-result)) return offset;
+  return check(result, "lseek", path);
+}
+
+function isSeekUnsupported(errno: number): boolean {
+  const name = errnoName(errno);
+  return name === "EINVAL" || name === "EOPNOTSUPP" || name === "ENOTSUP";
 }
 
 /** lseek SEEK_DATA: the first offset at or after `offset` holding data; undefined when none does. */
 export function firstDataAt(fd: number, offset: number, path: string): number | undefined {
   const result = Number(native().mfa_seek(fd, offset, SEEK_DATA));
   if (result < 0 && errnoName(-result) === "ENXIO") return undefined;
+  // A file system that cannot say: data right there.
+  if (result < 0 && isSeekUnsupported(-result)) return offset;
   return check(result, "lseek", path);
+}
+
+/** The bytes still free for this user on the file system that holds `fd` (statfs). */
+export function freeDiskBytes(fd: number, path: string): number {
+  return check(native().mfa_free_bytes(fd), "fstatfs", path);
 }
 
 /** pread: fills `into` from file offset `offset`; returns the bytes read (short at end of file). */
