@@ -31,6 +31,7 @@ import {
   allocatedSizeWord,
   bumpPointerWord,
   headerSizeBytes,
+  hex,
   raiseTo,
   settleAtMost,
 } from "./header.ts";
@@ -74,6 +75,7 @@ const cachedIncrements: bigint[] = Array.from(
 );
 
 const constructing = Symbol("constructing");
+const twoToThe64 = 2n ** 64n;
 
 /**
  * A persistent bump-pointer arena in a memory-mapped file, shared lock-free by
@@ -113,6 +115,8 @@ export class MappedFileRegionArena implements Disposable {
    */
   #provenEnd: number;
   #sizeAtClose = 0;
+  /** headerOffset + 32: no allocation starts below it. */
+  readonly #firstOffset: number;
   /** What an allocation that starts past the end settles the bump pointer back to; see #refuseFull. */
   readonly #overflowMark: bigint;
   /** Whether this instance has read or written the header through the mapping. */
@@ -167,6 +171,7 @@ export class MappedFileRegionArena implements Disposable {
     this.#header = arena.header;
     this.#open = arena;
     this.#overflowMark = BigInt(arena.capacity) + BigInt(alignmentBytes);
+    this.#firstOffset = arena.headerOffset + headerSizeBytes;
     this.#provenEnd = arena.reservedBytes;
   }
 
@@ -178,10 +183,13 @@ export class MappedFileRegionArena implements Disposable {
     const rounded = Math.ceil(size / alignmentBytes) * alignmentBytes;
     const increment = rounded <= cachedIncrementLimitBytes ? cachedIncrements[rounded / alignmentBytes]! : BigInt(rounded);
     // Unsigned: whatever the word holds, oldEnd is never negative, and anything
-    // past the capacity fails the comparison below (#reservedEnd <= capacity).
-    const oldEnd = Number(Atomics.add(header, bumpPointerWord, increment));
+    // past the capacity fails the first comparison (#reservedEnd <= capacity).
+    // The second catches a word below the first allocation, which only another
+    // process's write (or an add that wrapped past 2^64 after one) can leave.
+    const previous = Atomics.add(header, bumpPointerWord, increment);
+    const oldEnd = Number(previous);
     const newEnd = oldEnd + rounded;
-    if (newEnd > this.#reservedEnd) this.#reserveOrFail(header, oldEnd, newEnd);
+    if (newEnd > this.#reservedEnd || oldEnd < this.#firstOffset) this.#reserveOrFail(header, previous, increment);
     return oldEnd;
   }
 
@@ -288,10 +296,13 @@ export class MappedFileRegionArena implements Disposable {
    * reserved. Either it does not fit (full), or someone already reserved further
    * (refresh our copy), or we reserve the disk now.
    */
-  #reserveOrFail(header: BigUint64Array, oldEnd: number, newEnd: number): void {
+  #reserveOrFail(header: BigUint64Array, previous: bigint, increment: bigint): void {
     // Every instance's first allocation comes here (#reservedEnd starts at 0).
     this.#headerTouched = true;
     const capacity = this.capacity;
+    const oldEnd = Number(previous);
+    const newEnd = oldEnd + Number(increment);
+    if (oldEnd < this.#firstOffset || previous + increment >= twoToThe64) this.#refuseBroken(header, previous, increment);
     if (newEnd > capacity) this.#refuseFull(header, oldEnd, newEnd);
     let reserved = this.#provenEnd;
     if (newEnd > reserved) {
@@ -343,6 +354,25 @@ export class MappedFileRegionArena implements Disposable {
     throw new ArenaError(
       "ERR_ARENA_FULL",
       `arena is full: ${newEnd - oldEnd} bytes do not fit in the capacity ${capacity} of ${this.path}`,
+      { path: this.path },
+    );
+  }
+
+  /**
+   * The word was below the first allocation (another process wrote it), or this
+   * add wrapped it past 2^64 (another process wrote a value near it: the open-
+   * time bound of 2^62 cannot cover later writes). Either way nothing can tell
+   * where the handed-out bytes end, so the arena is made full: the word, whose
+   * value after our add is known exactly, is swapped to just past the capacity
+   * unless someone added since (then their allocation repairs it, or starts
+   * inside the arena). Nothing at or below the header is ever handed out.
+   */
+  #refuseBroken(header: BigUint64Array, previous: bigint, increment: bigint): never {
+    const after = BigInt.asUintN(64, previous + increment);
+    Atomics.compareExchange(header, bumpPointerWord, after, this.#overflowMark);
+    throw new ArenaError(
+      "ERR_ARENA_FULL",
+      `arena is full: its bump pointer (${hex(previous)}) was set outside the arena by another process; ${this.path} takes no more allocations`,
       { path: this.path },
     );
   }
