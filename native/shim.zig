@@ -163,8 +163,11 @@ fn page(address: i64) *align(std.heap.page_size_min) anyopaque {
 /// with private anonymous zero pages that reserve no memory until written: what
 /// is left under a JavaScript buffer the arena can no longer detach, so that
 /// reading it after close finds zeros instead of an unmapped page.
-export fn mfa_mmap_placeholder(address: i64, length_bytes: i64) i64 {
-    const placed = c.mmap(page(address), @intCast(length_bytes), c.PROT.READ | c.PROT.WRITE, .{
+/// Read-only when `writable` is 0: then it commits no memory even under strict
+/// overcommit (vm.overcommit_memory=2 ignores MAP_NORESERVE for writable pages).
+export fn mfa_mmap_placeholder(address: i64, length_bytes: i64, writable: i32) i64 {
+    const protection: c_uint = if (writable != 0) c.PROT.READ | c.PROT.WRITE else c.PROT.READ;
+    const placed = c.mmap(page(address), @intCast(length_bytes), protection, .{
         .TYPE = .PRIVATE,
         .ANONYMOUS = true,
         .FIXED = true,

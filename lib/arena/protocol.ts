@@ -51,13 +51,13 @@ import {
 import { unsafeFileSystemName } from "./filesystem.ts";
 import { InUseLocks, LockedFile } from "./locks.ts";
 import { Mapping } from "./mapping.ts";
+import { mapOverPlaceholder } from "./placeholder-pool.ts";
 import { provenPrefixBytes, reserveHandedOutBytes, reserveRange } from "./disk-proof.ts";
 import { holdLockFile, isBeingCreated, isHeldAsLockFile, releaseLockFile, whileCreating } from "./own-files.ts";
 import {
   closeFile,
   fileSystemOf,
   lockFile,
-  mapFile,
   openExistingFile,
   openFile,
   readAt,
@@ -180,7 +180,7 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       reserveRange(mainFd, 0, reservedBytes, "the header", path);
     }
 
-    mapping = new Mapping(mapFile(mainFd, capacity, path), capacity, path);
+    mapping = new Mapping(mapOverPlaceholder(mainFd, capacity, path), capacity, path);
     const header = new BigUint64Array(mapping.dedicatedBuffer(headerOffset, headerSizeBytes));
     const arena: OpenArena = {
       path,
@@ -417,15 +417,23 @@ function abandonOpen(state: {
 }
 
 /**
- * Closes one opener. The last one (the only one that can lock PATH.shared
- * exclusively once its own shared lock is gone) flushes, unmaps and shrinks the
- * file to its used size, so that an idle arena takes the disk it uses and a copy
- * of it does not inflate to the capacity. Every resource is released even when a
- * step fails; the first failure is then thrown.
+ * Closes one opener. The last one (the only one that can lock both in-use locks
+ * exclusively once its own shared holds are gone) shrinks the file to its used
+ * size, so that an idle arena takes the disk it uses and a copy of it does not
+ * inflate to the capacity. Every resource is released even when a step fails;
+ * the first failure is then thrown.
+ *
+ * The order matters. Our mapping is replaced with placeholder pages first, while
+ * we still hold the in-use locks: the moment we drop them, another process's
+ * close may be the last and shrink the file, and a buffer of ours that we could
+ * not detach (taken by a transfer, or read by a native thread) must by then no
+ * longer be over the file, or touching it past the new end is SIGBUS. If the
+ * placeholder cannot be placed, the locks and the descriptors that hold them are
+ * kept until the process exits: nobody may shrink the file under us.
  */
 export function closeArena(arena: OpenArena): void {
-  const { path, mainFd, sharedFd, inUse: locks, mapping, header, capacity } = arena;
-  const sharedPath = `${path}.shared`;
+  const { path, mainFd, sharedFd, inUse: locks, mapping, capacity, headerOffset } = arena;
+  mapping.unmap();
   let firstError: unknown;
   const attempt = (step: () => void) => {
     try {
@@ -443,23 +451,30 @@ export function closeArena(arena: OpenArena): void {
     last = locks.tryAlone();
   });
   if (last) {
-    // Read only now: until the exclusive lock was ours, another opener could still
-    // allocate (and close) after any earlier reading. Past the capacity means full;
-    // alone, we can say so exactly (the word can be left past the capacity by an
-    // overflowing allocation that was killed before it backed out).
-    const bumpPtr = Atomics.load(header, bumpPointerWord);
-    if (bumpPtr > BigInt(capacity)) Atomics.store(header, bumpPointerWord, BigInt(capacity));
-    const usedBytes = Math.min(Number(bumpPtr), capacity);
-    attempt(() => mapping.sync());
-    // Unmap before truncating: some platforms require it, and no view may outlive it.
-    attempt(() => mapping.unmap());
-    attempt(() => truncateFile(mainFd, usedBytes, path));
+    attempt(() => truncateFile(mainFd, settleBumpPointer(mainFd, headerOffset, capacity, path), path));
     attempt(() => locks.releaseAlone());
-  } else {
-    attempt(() => mapping.unmap());
   }
   attempt(() => closeFile(mainFd, path));
-  attempt(() => closeFile(sharedFd, sharedPath));
+  attempt(() => closeFile(sharedFd, `${path}.shared`));
   releaseLockFile(arena.sharedIdentity);
   if (firstError !== undefined) throw firstError;
+}
+
+/**
+ * For the last closer, alone with the file: reads the bump pointer (with pread:
+ * our mapping is gone, and nobody else can move it now) and returns the size to
+ * shrink to. Past the capacity means full; alone, we can say so exactly (the word
+ * can be left past the capacity by an overflowing allocation that was killed
+ * before it backed out). A word below the header's end (a foreign write) never
+ * shrinks the file into the header.
+ */
+function settleBumpPointer(fd: number, headerOffset: number, capacity: number, path: string): number {
+  const word = new Uint8Array(8);
+  if (readAt(fd, word, headerOffset, path) !== word.length) return capacity;
+  const bumpPtr = new DataView(word.buffer).getBigUint64(0, true);
+  if (bumpPtr > BigInt(capacity)) {
+    new DataView(word.buffer).setBigUint64(0, BigInt(capacity), true);
+    writeAt(fd, word, headerOffset, path);
+  }
+  return Math.max(Math.min(Number(bumpPtr), capacity), headerOffset + headerSizeBytes);
 }

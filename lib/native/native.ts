@@ -22,7 +22,7 @@ const symbols = {
   mfa_seek: { args: [i32, i64, i32], returns: i64_fast },
   mfa_free_bytes: { args: [i32], returns: i64_fast },
   mfa_munmap: { args: [i64, i64], returns: i64_fast },
-  mfa_mmap_placeholder: { args: [i64, i64], returns: i64_fast },
+  mfa_mmap_placeholder: { args: [i64, i64, i32], returns: i64_fast },
   mfa_msync: { args: [i64, i64], returns: i64_fast },
   mfa_pread: { args: [i32, ptr, i64, i64], returns: i64_fast },
   mfa_pwrite: { args: [i32, ptr, i64, i64], returns: i64_fast },
@@ -285,11 +285,11 @@ export function unmap(address: number, lengthBytes: number, path: string): void 
 
 /**
  * Replaces a page-aligned range of a mapping with private zero pages (mmap
- * MAP_FIXED | MAP_ANONYMOUS | MAP_NORESERVE): the file is no longer mapped there,
- * but the addresses stay readable, as zeros, until the process exits.
+ * MAP_FIXED | MAP_ANONYMOUS | MAP_NORESERVE), read-write or read-only: the file
+ * is no longer mapped there, but the addresses stay readable, as zeros.
  */
-export function replaceWithPlaceholder(address: number, lengthBytes: number, path: string): void {
-  check(native().mfa_mmap_placeholder(address, lengthBytes), "mmap", path);
+export function replaceWithPlaceholder(address: number, lengthBytes: number, path: string, writable: boolean): void {
+  check(native().mfa_mmap_placeholder(address, lengthBytes, writable ? 1 : 0), "mmap", path);
 }
 
 /** msync(MS_SYNC): writes dirty pages of the range to the file and waits. */
