@@ -41,7 +41,7 @@ import { BlockAllocator } from "./block-allocator.ts";
 import {
   optionalBoolean,
   optionalFunction,
-  requireBytes,
+  requireBytesLength,
   requireNonNegativeInteger,
   requireString,
 } from "../common/arguments.ts";
@@ -206,8 +206,7 @@ export class MappedFileRegionArena implements Disposable {
   append(bytes: Uint8Array): number {
     const open = this.#open;
     if (open === null) throw closedError(this.path);
-    requireBytes(bytes, "bytes");
-    const length = bytes.length;
+    const length = requireBytesLength(bytes, "bytes");
     if (length > open.mapping.maxViewBytes && length <= this.capacity) this.#rejectViewLength(length, "bytes.length");
     const offset = this.allocateOffset(length);
     // Into a long-lived view: no view made per call (see Mapping.write).

@@ -264,8 +264,10 @@ function discardInterruptedCreation(mainFd: number, locks: InUseLocks, status: F
   throwIfHeaderIsElsewhere(mainFd, status, headerOffset, path);
   // The close protocol's test for "last one out". Openers waiting for the main
   // lock hold no in-use lock, so only openers that have the file (LLVM's, or
-  // ours under any name) make it fail.
-  if (!locks.tryAlone()) {
+  // ours under any name) make it fail; and, for an instant, `inspect` or
+  // `verify` probing PATH.shared (flock has no test that takes nothing), which
+  // is why a failure is retried a few times before it is believed.
+  if (!tryAloneWithRetries(locks)) {
     locks.hold();
     throw new ArenaError(
       "ERR_ARENA_CORRUPT",
@@ -282,6 +284,18 @@ function discardInterruptedCreation(mainFd: number, locks: InUseLocks, status: F
     // file's lock, which we hold.
     locks.releaseAlone();
     locks.hold();
+  }
+}
+
+/** How often, and after how long (doubling), a failed tryAlone is retried before it is believed. */
+const aloneRetries = 5;
+const firstAloneRetryMs = 1;
+
+function tryAloneWithRetries(locks: InUseLocks): boolean {
+  for (let attempt = 0, waitMs = firstAloneRetryMs; ; attempt++, waitMs *= 2) {
+    if (locks.tryAlone()) return true;
+    if (attempt === aloneRetries) return false;
+    Bun.sleepSync(waitMs);
   }
 }
 

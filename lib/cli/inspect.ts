@@ -21,7 +21,7 @@
  * the next last close. PATH.shared is never created: if it does not exist, nobody
  * has opened the arena since it was last created by this library or LLVM.
  */
-import { closeSync, openSync, statSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, statSync } from "node:fs";
 import { ArenaError } from "../common/errors.ts";
 import {
   decodeHeader,
@@ -85,6 +85,7 @@ export function inspectArenaFile(path: string, headerOffset = 0): Inspection {
   const fd = openReadOnly(path);
   try {
     const status = statFile(fd, path);
+    if (status.kind !== "file") throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path} is not a regular file`, { path });
     if (status.sizeBytes < headerOffset + headerSizeBytes) {
       throwIfHeaderIsElsewhere(fd, status.sizeBytes, headerOffset, path);
       const why = status.sizeBytes === 0
@@ -136,7 +137,8 @@ function fileKind(path: string): "file" | "directory" | "other" {
 
 function openReadOnly(path: string): number {
   try {
-    return openSync(path, "r");
+    // Non-blocking, so that a FIFO swapped in after the kind check cannot hang us.
+    return openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     throw fromNodeError(error, path);
   }
@@ -193,7 +195,8 @@ function probeOpenState(fd: number, path: string): OpenState {
   let sharedFd: number;
   try {
     // Read-only and never O_CREAT: inspecting must not leave a .shared file behind.
-    sharedFd = openSync(sharedPath, "r");
+    // Non-blocking: a FIFO there would otherwise wait for a writer forever.
+    sharedFd = openSync(sharedPath, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return "no lock file";
     // FILE.shared is only the LLVM openers' lock file: not being able to read it
@@ -201,6 +204,8 @@ function probeOpenState(fd: number, path: string): OpenState {
     return "unknown";
   }
   try {
+    // Only a regular file is a lock file; a FIFO or a device there says nothing.
+    if (!fstatSync(sharedFd).isFile()) return "unknown";
     if (!tryLockFile(sharedFd, "exclusive", sharedPath)) return "open";
     unlockFile(sharedFd, sharedPath);
     return "not open";
