@@ -291,9 +291,11 @@ export class MappedFileRegionArena implements Disposable {
   }
 
   /**
-   * The slow path of allocateOffset: the allocation ends past what is known to be
-   * reserved. Either it does not fit (full), or someone already reserved further
-   * (refresh our copy), or we reserve the disk now.
+   * The slow path of allocateOffset: the allocation ends past what this instance
+   * knows to be reserved, or the word was out of range. Either it does not fit
+   * (full), or the word was broken by another process (full), or it lies inside
+   * what this instance proved at open, or we reserve the disk now (a range that
+   * others reserved already costs only a cheap, redundant fallocate).
    */
   #reserveOrFail(header: BigUint64Array, previous: bigint, increment: bigint): void {
     // Every instance's first allocation comes here (#reservedEnd starts at 0).

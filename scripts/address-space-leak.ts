@@ -1,8 +1,10 @@
 // Not a test (takes minutes): open a 4 GiB arena, let a consumer take a view's buffer (as a byte
-// stream's enqueue does), close; repeat. Each close leaves a 4 GiB zero-page placeholder that
-// is never freed; after ~32,760 cycles every later create() fails with ENOMEM (observed: 32764).
-//   bun tests/review/arena/scripts/address-space-leak.ts [CAPACITY]
-import { MappedFileRegionArena } from "../../../../lib/index.ts";
+// stream's enqueue does), close; repeat, printing the process's mapping count. Each close leaves
+// a zero-page placeholder; before the placeholder pool (lib/arena/placeholder-pool.ts) they were
+// never reused and create() failed with ENOMEM after ~32,760 cycles (vm.max_map_count). Now the
+// count stays flat (observed: 71 maps from cycle 4,000 to 20,000).
+//   bun scripts/address-space-leak.ts [CAPACITY]
+import { MappedFileRegionArena } from "../lib/index.ts";
 import { rmSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 const path = `${tmpdir()}/mfa-review-leak.arena`; rmSync(path, {force:true}); rmSync(path+".shared", {force:true});

@@ -1,5 +1,5 @@
 /**
- * Review of the lock protocol (lib/arena/locks.ts, protocol.ts): PATH.shared is
+ * Issue 8 review of the lock protocol (lib/arena/locks.ts, protocol.ts): PATH.shared is
  * opened by name and flocked on its own descriptor; flock locks of one inode
  * conflict between descriptors of the same process. When PATH.shared is (a link
  * to) the arena file itself, or is itself an arena this process has open, the
@@ -9,19 +9,19 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { lastJson, runReviewChild } from "./support.ts";
+import { lastJson, runIsolatedChild } from "../../support/isolated-runs.ts";
 
-const directory = mkdtempSync(join(tmpdir(), "mfa-review-lockfile-"));
+const directory = mkdtempSync(join(tmpdir(), "mfa-issue8-lockfile-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
 const cases = {
-  symlink: "PATH.shared is a symlink to PATH: reopening a closed arena deadlocks on its own flock",
-  nested: "an arena created at PATH.shared while PATH is open in the same process deadlocks on its own flock",
+  symlink: "issue 8 review: PATH.shared a symlink to PATH is an ArenaError, not a deadlock on our own flock",
+  nested: "issue 8 review: creating an arena at PATH.shared while PATH is open in this process is an ArenaError, not a deadlock",
 } as const;
 
 for (const [mode, name] of Object.entries(cases)) {
   test(name, async () => {
-    const result = await runReviewChild("shared-is-the-arena.ts", [mode, join(directory, `${mode}.arena`)], 8_000);
+    const result = await runIsolatedChild("shared-is-the-arena.ts", [mode, join(directory, `${mode}.arena`)], 8_000);
     expect(result.timedOut).toBe(false);
     expect(result.signalCode).toBeNull();
     // Either works, or is refused with an ArenaError: never a hang.

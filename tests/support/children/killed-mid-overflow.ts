@@ -5,8 +5,8 @@
  * SIGKILLs itself. "open PATH CAPACITY": opens it and prints {size} or {error}.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
-import { MappedFileRegionArena } from "../../../../lib/index.ts";
-import { printOpenOutcome } from "../support.ts";
+import { MappedFileRegionArena } from "../../../lib/index.ts";
+import { printOpenOutcome } from "../isolated-runs.ts";
 
 const [mode, path, capacityText] = process.argv.slice(2) as [string, string, string];
 const capacity = Number(capacityText);

@@ -1,5 +1,5 @@
 /**
- * Review of issue 8 item 1 ("allocateOffset never returns an offset outside
+ * Issue 8 review, item 1 ("allocateOffset never returns an offset outside
  * [headerOffset + 32, capacity) and never wraps"): the check at open bounds the
  * word at 2^62, but nothing bounds what another process stores in the shared
  * header while we have it open. The 64-bit add then wraps and the next
@@ -10,13 +10,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "bun:test";
-import { lastJson, runReviewChild } from "./support.ts";
+import { lastJson, runIsolatedChild } from "../../support/isolated-runs.ts";
 
-const directory = mkdtempSync(join(tmpdir(), "mfa-review-bump-"));
+const directory = mkdtempSync(join(tmpdir(), "mfa-issue8-bump-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-test("a bumpPtr near 2^64 stored by another process while open wraps the add: allocateOffset hands out offsets inside the header", async () => {
-  const result = await runReviewChild("wrapped-bump.ts", [join(directory, "wrapped.arena")]);
+test("issue 8 review: a bumpPtr near 2^64 stored by another process while open: the add that wraps makes the arena full, never an offset inside the header", async () => {
+  const result = await runIsolatedChild("wrapped-bump.ts", [join(directory, "wrapped.arena")]);
   expect(result.signalCode).toBeNull();
   const report = lastJson(result.stdout);
   for (const entry of report.results) {

@@ -7,7 +7,7 @@
  *   bun wrapped-bump.ts PATH
  */
 import { closeSync, openSync, writeSync } from "node:fs";
-import { MappedFileRegionArena } from "../../../../lib/index.ts";
+import { MappedFileRegionArena } from "../../../lib/index.ts";
 
 const path = process.argv[2]!;
 const arena = MappedFileRegionArena.create(path, { capacity: 1 << 20 });

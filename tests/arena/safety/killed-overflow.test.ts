@@ -1,5 +1,5 @@
 /**
- * Review of issue 8 item 1, "the killed inside an overflowing allocation state
+ * Issue 8 review, item 1: "the killed inside an overflowing allocation state
  * (bumpPtr a little past capacity) opens as full": judgeHeader reports it as
  * usedBytes = capacity, and protocol.ts's reserveHoles then fallocates the whole
  * capacity, though the file holds 1000 bytes. On a disk smaller than the
@@ -11,9 +11,9 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { lastJson, runReviewChild } from "./support.ts";
+import { lastJson, runIsolatedChild } from "../../support/isolated-runs.ts";
 
-const root = mkdtempSync(join(tmpdir(), "mfa-review-overflow-"));
+const root = mkdtempSync(join(tmpdir(), "mfa-issue8-overflow-"));
 const mounts: Record<string, string> = { tmpfs: join(root, "tmpfs"), ext4: join(root, "ext4") };
 const errors: Record<string, string> = {};
 const MiB = 2 ** 20;
@@ -49,15 +49,15 @@ function freeBytes(directory: string): number {
 }
 
 for (const kind of ["tmpfs", "ext4"] as const) {
-  test(`killed inside an overflowing allocation (${kind}): the next open fallocates the whole capacity (ENOSPC on a small disk, ${kind === "ext4" ? "which it then leaves full" : "never opens"}) instead of opening as full`, async () => {
+  test(`issue 8 review: an arena killed inside an overflowing allocation (${kind}) opens as full on a disk smaller than its capacity, taking no more than a few MiB`, async () => {
     if (errors[kind] !== undefined) throw new Error(errors[kind]);
     const directory = mounts[kind]!;
     const path = join(directory, "overflowed.arena");
     const capacity = 256 * MiB; // larger than the disk: sparse
-    const killed = await runReviewChild("killed-mid-overflow.ts", ["kill", path, capacity]);
+    const killed = await runIsolatedChild("killed-mid-overflow.ts", ["kill", path, capacity]);
     expect(killed.signalCode).toBe("SIGKILL");
     const freeBefore = freeBytes(directory);
-    const opened = await runReviewChild("killed-mid-overflow.ts", ["open", path, capacity]);
+    const opened = await runIsolatedChild("killed-mid-overflow.ts", ["open", path, capacity]);
     expect(opened.signalCode).toBeNull();
     const freeAfter = freeBytes(directory);
     // An arena holding 1000 bytes opens as full and takes no more than a few MiB more disk.

@@ -7,8 +7,8 @@
  *   bun blocks-not-a-prefix.ts PATH
  */
 import { closeSync, ftruncateSync, openSync, writeSync } from "node:fs";
-import { MappedFileRegionArena } from "../../../../lib/index.ts";
-import { fillDisk } from "../support.ts";
+import { MappedFileRegionArena } from "../../../lib/index.ts";
+import { fillDisk } from "../isolated-runs.ts";
 
 const path = process.argv[2]!;
 const MiB = 1024 * 1024;

@@ -1,10 +1,10 @@
-// Shared code for the review's reproductions: every probe that could crash runs
+// Shared code for the issue 8 review's tests: every probe that could crash runs
 // in a child Bun process, so a SIGBUS or a hang is a reported outcome.
 import { openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
-export const reviewChildren = join(import.meta.dir, "children");
-export const cliPath = join(import.meta.dir, "..", "..", "..", "bin", "mapped-file-arena.ts");
+export const isolatedChildren = join(import.meta.dir, "children");
+export const cliPath = join(import.meta.dir, "..", "..", "bin", "mapped-file-arena.ts");
 
 export interface Outcome {
   exitCode: number | null;
@@ -32,8 +32,8 @@ export async function runBun(file: string, args: (string | number)[], timeoutMs 
 }
 
 /** A child script in ./children. */
-export function runReviewChild(script: string, args: (string | number)[], timeoutMs?: number): Promise<Outcome> {
-  return runBun(join(reviewChildren, script), args, timeoutMs);
+export function runIsolatedChild(script: string, args: (string | number)[], timeoutMs?: number): Promise<Outcome> {
+  return runBun(join(isolatedChildren, script), args, timeoutMs);
 }
 
 /** The last line of a child's stdout, as JSON. */
@@ -55,7 +55,7 @@ export function fillDisk(path: string): void {
 
 /** For "open" children: opens `path` with `capacity`, closes it, and prints {size} or {error, message}. */
 export async function printOpenOutcome(path: string, capacity: number): Promise<void> {
-  const { MappedFileRegionArena } = await import("../../../lib/index.ts");
+  const { MappedFileRegionArena } = await import("../../lib/index.ts");
   try {
     const arena = MappedFileRegionArena.create(path, { capacity });
     const size = arena.size;

@@ -7,7 +7,7 @@
  *   bun shared-is-the-arena.ts MODE PATH
  */
 import { rmSync, symlinkSync } from "node:fs";
-import { MappedFileRegionArena } from "../../../../lib/index.ts";
+import { MappedFileRegionArena } from "../../../lib/index.ts";
 
 const [mode, path] = process.argv.slice(2) as [string, string];
 const capacity = 1 << 20;

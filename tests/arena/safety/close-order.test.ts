@@ -1,5 +1,5 @@
 /**
- * Review of closeArena (lib/arena/protocol.ts): a closer that is not the last
+ * Issue 8 review of closeArena (lib/arena/protocol.ts): a closer that is not the last
  * drops its in-use locks (InUseLocks.tryAlone releases them first) and only then
  * unmaps, which is where windows taken by a transfer are replaced with zero
  * pages. In between, another process can be the last closer and shrink the file;
@@ -10,14 +10,14 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { reviewChildren } from "./support.ts";
+import { isolatedChildren } from "../../support/isolated-runs.ts";
 
-const directory = mkdtempSync(join(tmpdir(), "mfa-review-close-"));
+const directory = mkdtempSync(join(tmpdir(), "mfa-issue8-close-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-test("a closer drops its in-use locks before it replaces taken windows with zero pages: another process's last close shrinks the file under the taken buffer (SIGBUS)", async () => {
+test("issue 8 review: a closer replaces its mapping with zero pages before it drops its in-use locks, so another process's last close cannot shrink the file under a taken buffer (no SIGBUS)", async () => {
   const path = join(directory, "window.arena");
-  const script = join(reviewChildren, "close-window.ts");
+  const script = join(isolatedChildren, "close-window.ts");
   const victim = Bun.spawn([process.execPath, script, "victim", path], { stdout: "pipe", stderr: "pipe" });
   // The victim creates the file; the holder opens it after.
   await Bun.sleep(50);

@@ -7,7 +7,7 @@
  *   bun async-reader-at-close.ts PATH gzip|brotli
  */
 import * as zlib from "node:zlib";
-import { MappedFileRegionArena } from "../../../../lib/index.ts";
+import { MappedFileRegionArena } from "../../../lib/index.ts";
 
 const [path, how] = process.argv.slice(2) as [string, string];
 const arena = MappedFileRegionArena.create(path, { capacity: 96 << 20 });

@@ -10,8 +10,8 @@
  *   bun word-raised-while-open.ts PATH
  */
 import { closeSync, openSync, writeSync } from "node:fs";
-import { MappedFileRegionArena } from "../../../../lib/index.ts";
-import { fillDisk } from "../support.ts";
+import { MappedFileRegionArena } from "../../../lib/index.ts";
+import { fillDisk } from "../isolated-runs.ts";
 
 const path = process.argv[2]!;
 const MiB = 1024 * 1024;

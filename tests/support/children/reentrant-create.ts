@@ -4,7 +4,7 @@
  *
  *   bun reentrant-create.ts PATH NAME_FOR_INNER_OPEN
  */
-import { MappedFileRegionArena } from "../../../../lib/index.ts";
+import { MappedFileRegionArena } from "../../../lib/index.ts";
 
 const [path, innerName] = process.argv.slice(2) as [string, string];
 const report: Record<string, unknown> = {};

@@ -4,8 +4,8 @@
  * returned (the stores that finish a creation: allocatedSize, then capacity).
  * "open PATH": opens it and prints {size} or {error}.
  */
-import { MappedFileRegionArena } from "../../../../lib/index.ts";
-import { printOpenOutcome } from "../support.ts";
+import { MappedFileRegionArena } from "../../../lib/index.ts";
+import { printOpenOutcome } from "../isolated-runs.ts";
 
 const [mode, path, nth] = process.argv.slice(2) as [string, string, string];
 const capacity = 1 << 20;

@@ -15,7 +15,7 @@
  * replaced by zero pages, and reading it past the new end is SIGBUS.
  */
 import { existsSync, writeFileSync } from "node:fs";
-import { MappedFileRegionArena } from "../../../../lib/index.ts";
+import { MappedFileRegionArena } from "../../../lib/index.ts";
 
 const [role, path] = process.argv.slice(2) as [string, string];
 const capacity = 1 << 20;
