@@ -65,3 +65,13 @@ export async function printOpenOutcome(path: string, capacity: number): Promise<
     console.log(JSON.stringify({ error: (error as { code?: string }).code, message: (error as Error).message }));
   }
 }
+
+/** Runs `open` and prints {outcome: "opened"} or {outcome: "threw", name, code}. */
+export function printWhetherItOpened(open: () => void): void {
+  try {
+    open();
+    console.log(JSON.stringify({ outcome: "opened" }));
+  } catch (error) {
+    console.log(JSON.stringify({ outcome: "threw", name: (error as Error).name, code: (error as { code?: string }).code }));
+  }
+}

@@ -24,9 +24,8 @@ for (const [mode, name] of Object.entries(cases)) {
     const result = await runIsolatedChild("shared-is-the-arena.ts", [mode, join(directory, `${mode}.arena`)], 8_000);
     expect(result.timedOut).toBe(false);
     expect(result.signalCode).toBeNull();
-    // Either works, or is refused with an ArenaError: never a hang.
+    // Refused with an ArenaError: never a hang.
     const report = lastJson(result.stdout);
-    if (report.outcome === "threw") expect(report.name).toBe("ArenaError");
-    else expect(report.outcome).toBe("opened");
+    expect(report).toEqual({ outcome: "threw", name: "ArenaError", code: "ERR_ARENA_NOT_A_FILE" });
   }, 30_000);
 }

@@ -28,5 +28,6 @@ for (const name of ["same path", "a symlink"] as const) {
     const report = lastJson(result.stdout);
     expect(report.outcome).toBe("threw");
     expect(report.name).toBe("ArenaError");
+    expect(report.code).toBe("ERR_ARENA_CREATING");
   }, 30_000);
 }

@@ -5,10 +5,10 @@
  *   bun reentrant-create.ts PATH NAME_FOR_INNER_OPEN
  */
 import { MappedFileRegionArena } from "../../../lib/index.ts";
+import { printWhetherItOpened } from "../isolated-runs.ts";
 
 const [path, innerName] = process.argv.slice(2) as [string, string];
-const report: Record<string, unknown> = {};
-try {
+printWhetherItOpened(() => {
   const outer = MappedFileRegionArena.create(path, {
     capacity: 1 << 20,
     onCreate: () => {
@@ -18,10 +18,4 @@ try {
     },
   });
   outer.close();
-  report.outcome = "opened";
-} catch (error) {
-  report.outcome = "threw";
-  report.name = (error as Error).name;
-  report.code = (error as { code?: string }).code;
-}
-console.log(JSON.stringify(report));
+});

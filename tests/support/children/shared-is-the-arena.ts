@@ -8,11 +8,11 @@
  */
 import { rmSync, symlinkSync } from "node:fs";
 import { MappedFileRegionArena } from "../../../lib/index.ts";
+import { printWhetherItOpened } from "../isolated-runs.ts";
 
 const [mode, path] = process.argv.slice(2) as [string, string];
 const capacity = 1 << 20;
-const report: Record<string, unknown> = {};
-try {
+printWhetherItOpened(() => {
   if (mode === "symlink") {
     MappedFileRegionArena.create(path, { capacity }).close();
     rmSync(`${path}.shared`);
@@ -25,10 +25,4 @@ try {
     MappedFileRegionArena.create(`${path}.shared`, { capacity }).close();
     outer.close();
   }
-  report.outcome = "opened";
-} catch (error) {
-  report.outcome = "threw";
-  report.name = (error as Error).name;
-  report.code = (error as { code?: string }).code;
-}
-console.log(JSON.stringify(report));
+});
