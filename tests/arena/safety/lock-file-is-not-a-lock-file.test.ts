@@ -17,6 +17,7 @@ afterAll(() => rmSync(directory, { recursive: true, force: true }));
 const cases = {
   symlink: "issue 8 review: PATH.shared a symlink to PATH is an ArenaError, not a deadlock on our own flock",
   nested: "issue 8 review: creating an arena at PATH.shared while PATH is open in this process is an ArenaError, not a deadlock",
+  fifo: "issue 8 review: PATH.shared a FIFO is an ArenaError, not an open that waits for a writer forever",
 } as const;
 
 for (const [mode, name] of Object.entries(cases)) {

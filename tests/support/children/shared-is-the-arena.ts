@@ -1,7 +1,8 @@
 /**
- * Child for lock-file.test.ts: opens an arena whose PATH.shared is not a lock file
+ * Child for tests/arena/safety/lock-file-is-not-a-lock-file.test.ts: opens an arena whose PATH.shared is not a lock file
  * of its own. "symlink": PATH.shared is a symlink to PATH (an existing, closed
- * arena, which the open must grow under the exclusive lock). "nested": the
+ * arena, which the open must grow under the exclusive lock). "fifo": PATH.shared
+ * is a FIFO, whose blocking open would wait for a writer forever. "nested": the
  * process has PATH open, then creates an arena at PATH.shared (its lock file).
  *
  *   bun shared-is-the-arena.ts MODE PATH
@@ -17,6 +18,12 @@ printWhetherItOpened(() => {
     MappedFileRegionArena.create(path, { capacity }).close();
     rmSync(`${path}.shared`);
     symlinkSync(path, `${path}.shared`);
+    console.log(JSON.stringify({ step: "reopening" }));
+    MappedFileRegionArena.create(path, { capacity }).close();
+  } else if (mode === "fifo") {
+    MappedFileRegionArena.create(path, { capacity }).close();
+    rmSync(`${path}.shared`);
+    if (Bun.spawnSync(["mkfifo", `${path}.shared`]).exitCode !== 0) throw new Error("mkfifo failed");
     console.log(JSON.stringify({ step: "reopening" }));
     MappedFileRegionArena.create(path, { capacity }).close();
   } else {
