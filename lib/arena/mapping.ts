@@ -39,7 +39,7 @@
  * The addresses go to a pool (placeholder-pool.ts) and are reused for a later
  * mapping of the same length, so closes do not leak them.
  */
-import { bufferOverMemory, maxExternalBufferBytes, replaceWithPlaceholder, syncMapping } from "../native/native.ts";
+import { bufferOverMemory, maxExternalBufferBytes, replaceWithPlaceholder, syncMapping, unmap } from "../native/native.ts";
 import { keepPlaceholder } from "./placeholder-pool.ts";
 
 const windowStrideBytes = maxExternalBufferBytes / 2;
@@ -68,6 +68,8 @@ export class Mapping {
   /** Every buffer made over the mapping: all are detached before it is unmapped. */
   readonly #buffers: TrackedBuffer[] = [];
   #unmapped = false;
+  /** Whether a buffer that views can reach was made (not only dedicated ones, which stay ours). */
+  #viewed = false;
 
   constructor(address: number, lengthBytes: number, path: string) {
     this.address = address;
@@ -174,6 +176,7 @@ export class Mapping {
   }
 
   #openWhole(): ArrayBuffer {
+    this.#viewed = true;
     const whole = this.#bufferOver(0, this.lengthBytes);
     this.#whole = whole;
     this.#wholeBytes = new Uint8Array(whole);
@@ -192,6 +195,7 @@ export class Mapping {
   #openWindow(index: number): ArrayBuffer {
     const start = index * windowStrideBytes;
     const length = Math.min(maxExternalBufferBytes, this.lengthBytes - start);
+    this.#viewed = true;
     const window = this.#bufferOver(start, length);
     this.#windows[index] = window;
     this.#windowBytes[index] = new Uint8Array(window);
@@ -210,7 +214,10 @@ export class Mapping {
    * writes into nothing; under strict overcommit (vm.overcommit_memory=2, which
    * would charge them) read-only ones, which are free. If neither can be placed
    * this throws, and the file may still be mapped here: the caller must then
-   * keep the file from shrinking (closeArena keeps its in-use locks). Idempotent.
+   * keep the file from shrinking (closeArena keeps its in-use locks). A mapping
+   * that no view was ever made of (an open and close that only allocated offsets)
+   * is simply unmapped: no pointer into it can exist, and a placeholder and its
+   * reuse cost two more address-space changes per open and close. Idempotent.
    */
   unmap(): void {
     if (this.#unmapped) return;
@@ -220,6 +227,11 @@ export class Mapping {
     this.#wholeBytes = null;
     this.#windows.length = 0;
     this.#windowBytes.length = 0;
+    if (!this.#viewed) {
+      unmap(this.address, this.lengthBytes, this.path);
+      this.#unmapped = true;
+      return;
+    }
     try {
       replaceWithPlaceholder(this.address, this.lengthBytes, this.path, true);
     } catch {
