@@ -344,7 +344,7 @@ function refuseOwnLock(identity: string, path: string, suffix: string): void {
  * for its own lock) nor a file this thread is creating. Returns its identity.
  */
 function checkLockFile(sharedFd: number, mainIdentity: string, path: string): string {
-  const { kind, identity } = statFile(sharedFd, `${path}.shared`);
+  const { kind, identity } = statFile(sharedFd, `${path}.shared`, true);
   if (kind !== "file") {
     throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path}.shared is not a regular file, so it cannot be the arena's lock file`, { path });
   }
@@ -357,7 +357,7 @@ function checkLockFile(sharedFd: number, mainIdentity: string, path: string): st
 
 /** Refuses what cannot hold an arena; returns the file's identity (device and inode). */
 function checkFileIsUsable(fd: number, path: string, allowUnsafeFileSystem: boolean): string {
-  const { kind, identity } = statFile(fd, path);
+  const { kind, identity } = statFile(fd, path, true);
   if (kind !== "file") {
     const what = kind === "directory" ? "a directory" : "not a regular file";
     throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path} is ${what}`, { path });

@@ -177,22 +177,25 @@ export interface FileStatus {
   /** st_blocks * 512: the disk actually reserved for the file. */
   allocatedBytes: number;
   kind: FileKind;
-  /** "device:inode": the same for every name and descriptor of one file. */
+  /** "device:inode": the same for every name and descriptor of one file ("" unless asked for). */
   identity: string;
 }
 
 const kinds: FileKind[] = ["file", "directory", "other"];
 /** fstat's output words, reused: read before the next call can overwrite them. */
 const statWords = new BigInt64Array(5);
-/** fstat: size, disk reserved and kind of the open file. */
-export function statFile(fd: number, path: string): FileStatus {
+/**
+ * fstat: size, disk reserved and kind of the open file; and its identity when
+ * `withIdentity` (making the string costs more than the call, so only on request).
+ */
+export function statFile(fd: number, path: string, withIdentity = false): FileStatus {
   const out = statWords;
   check(native().mfa_fstat(fd, out), "fstat", path);
   return {
     sizeBytes: Number(out[0]),
     allocatedBytes: Number(out[1]),
     kind: kinds[Number(out[2])]!,
-    identity: `${BigInt.asUintN(64, out[3]!)}:${BigInt.asUintN(64, out[4]!)}`,
+    identity: withIdentity ? `${BigInt.asUintN(64, out[3]!)}:${BigInt.asUintN(64, out[4]!)}` : "",
   };
 }
 
