@@ -8,9 +8,9 @@
  * writer claimed: a sparse copy (`cp`, `rsync -S`, a restore) keeps the word and
  * loses the blocks, and LLVM stores st_blksize * 512 whatever it reserved. A
  * block count (st_blocks) is no proof either: blocks past the bump pointer can
- * hide holes below it. What proves a prefix is lseek(SEEK_HOLE) from 0 (the
- * first hole), or a successful fallocate over it, which is what an open does
- * (fallocate over blocks already reserved takes nothing and is cheap).
+ * hide holes below it. What proves a prefix is lseek(SEEK_HOLE) from 0: the
+ * first hole. Unwritten but reserved extents may read as holes (ext4, xfs),
+ * which costs only a redundant fallocate later, never a SIGBUS.
  */
 import { ArenaError } from "../common/errors.ts";
 import { errnoName, isPreallocationUnsupported } from "../native/errno.ts";
@@ -20,7 +20,7 @@ import type { HeaderVerdict } from "./header.ts";
 /** A file's extents are walked at most this far; past it, the walk assumes the worst. */
 const extentWalkLimit = 1024;
 
-/** The end of the prefix of the file that certainly holds disk blocks (for a new arena's word). */
+/** The end of the prefix of the file that certainly holds disk blocks. */
 export function provenPrefixBytes(fd: number, path: string): number {
   return firstHoleAt(fd, 0, path);
 }
@@ -38,13 +38,10 @@ export function provenPrefixBytes(fd: number, path: string): number {
  * on a disk smaller than it).
  */
 export function reserveHandedOutBytes(fd: number, verdict: Extract<HeaderVerdict, { kind: "valid" }>, path: string): number {
+  const firstHole = provenPrefixBytes(fd, path);
   const usedBytes = verdict.overflowed ? dataEndBytes(fd, verdict.capacity, path) : verdict.usedBytes;
-  // fallocate over the whole used range rather than SEEK_HOLE first: on ext4 a
-  // SEEK_HOLE through unwritten (reserved, not yet written back) extents walks
-  // the page cache page by page (measured: 21 us for 2 MiB, so milliseconds for
-  // a freshly written GiB), while fallocate over reserved blocks walks extents
-  // and takes nothing new. Either proves the prefix; this one also fills holes.
-  reserveRange(fd, 0, usedBytes, `the ${usedBytes} used bytes`, path);
+  if (firstHole >= usedBytes) return firstHole;
+  reserveRange(fd, firstHole, usedBytes, `the ${usedBytes} used bytes (holes: a sparse copy?)`, path);
   return usedBytes;
 }
 
@@ -58,7 +55,7 @@ export function reserveHandedOutBytes(fd: number, verdict: Extract<HeaderVerdict
  */
 export function reserveRange(fd: number, start: number, end: number, what: string, path: string): void {
   const leastNeededBytes = end - statFile(fd, path).allocatedBytes;
-  let errno = leastNeededBytes > 0 && leastNeededBytes > freeDiskBytes(fd, path) ? enospc : 0;
+  let errno = leastNeededBytes > freeDiskBytes(fd, path) ? enospc : 0;
   if (errno === 0) errno = reserveDisk(fd, start, end);
   if (errno === 0 || isPreallocationUnsupported(errno)) return;
   const code = errnoName(errno);
