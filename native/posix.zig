@@ -258,6 +258,56 @@ export fn mfa_fstatfs(fd: i32, name: [*]u8, name_capacity: i64) i64 {
     return @as(i64, buffer.f_type) & 0xffff_ffff;
 }
 
+// FIEMAP (linux/fiemap.h): the file's extents, from the file system's extent map.
+const fiemap_extent = extern struct {
+    logical: u64,
+    physical: u64,
+    length: u64,
+    reserved64: [2]u64,
+    flags: u32,
+    reserved: [3]u32,
+};
+const fiemap_extents_per_call = 16;
+const fiemap_request = extern struct {
+    start: u64,
+    length: u64,
+    flags: u32,
+    mapped_extents: u32,
+    extent_count: u32,
+    reserved: u32,
+    extents: [fiemap_extents_per_call]fiemap_extent,
+};
+const FS_IOC_FIEMAP: u32 = 0xC020_660B; // _IOWR('f', 11, struct fiemap)
+const FIEMAP_EXTENT_LAST: u32 = 0x1;
+/// Extents whose blocks are not (or not only) the file's own reserved blocks:
+/// location unknown, delayed allocation (no blocks yet), encoded, not aligned,
+/// inline in the inode, packed in a tail.
+const fiemap_not_reserved: u32 = 0x2 | 0x4 | 0x8 | 0x100 | 0x200 | 0x400;
+
+/// The end of the run of extents with blocks of their own (written or unwritten:
+/// both are reserved) that starts at offset 0 with no gap, as far as one FIEMAP
+/// call of up to 16 extents over [0, end_offset) shows it: 0 when the file starts
+/// with a hole. A shorter answer than asked is no proof of a hole (the extents may
+/// simply not fit); the caller then asks lseek(SEEK_HOLE). Unlike SEEK_HOLE, which
+/// on ext4 walks the page cache through unwritten extents (~20 us per 2 MiB just
+/// written), this reads only the extent map. Linux only; elsewhere -EOPNOTSUPP.
+export fn mfa_reserved_prefix(fd: i32, end_offset: i64) i64 {
+    if (comptime !is_linux) return -@as(i64, @intFromEnum(c.E.OPNOTSUPP));
+    if (end_offset <= 0) return 0;
+    var request = std.mem.zeroes(fiemap_request);
+    request.length = @intCast(end_offset);
+    request.extent_count = fiemap_extents_per_call;
+    const rc: isize = @bitCast(std.os.linux.ioctl(fd, FS_IOC_FIEMAP, @intFromPtr(&request)));
+    if (rc < 0) return rc;
+    var covered: u64 = 0;
+    for (request.extents[0..@min(request.mapped_extents, fiemap_extents_per_call)]) |extent| {
+        if (extent.logical > covered or extent.flags & fiemap_not_reserved != 0) break;
+        covered = @max(covered, extent.logical + extent.length);
+        if (extent.flags & FIEMAP_EXTENT_LAST != 0) break;
+    }
+    return @intCast(@min(covered, std.math.maxInt(i64)));
+}
+
 /// The bytes an unprivileged writer can still take on the file system holding
 /// `fd` (statfs f_bavail * f_bsize), so that a reservation that cannot fit is
 /// refused before fallocate takes part of it (ext4 keeps what a failed one took).

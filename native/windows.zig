@@ -174,6 +174,12 @@ export fn mfa_seek(file: i32, offset: i64, what: i32) i64 {
     return -@as(i64, ERROR_NOT_SUPPORTED);
 }
 
+/// No extent map is read here (see mfa_seek): reported as unsupported.
+export fn mfa_reserved_prefix(file: i32, end_offset: i64) i64 {
+    _ = .{ file, end_offset };
+    return -@as(i64, ERROR_NOT_SUPPORTED);
+}
+
 /// The free bytes of the file's volume would need its path (GetDiskFreeSpaceExW);
 /// since mfa_fallocate reserves nothing here there is no reservation to refuse
 /// early: reported as unsupported, and the caller skips the check.

@@ -16,20 +16,31 @@
  * through the mapping but not yet written back) walks the page cache page by
  * page: measured 21 us for 2 MiB, so an open of a freshly written GiB pays
  * milliseconds until writeback converts the extents (then it walks extents).
- * The alternative, one fallocate over [0, bumpPtr) per open, is O(extents) but
- * journals and bumps the file's mtime on every open, and measured no faster in
- * bench/open-close.ts; kept as the known trade-off.
+ * So the bytes that must be proven are asked of the extent map first (FIEMAP,
+ * Linux): one call that reads only the extents, and that proves the common
+ * reopen of a fully reserved file (a few extents from 0 past the used bytes).
+ * Only when it cannot say (tmpfs, macOS, Windows, more extents than one call
+ * returns, a hole) does SEEK_HOLE decide. The other alternative, one fallocate
+ * over [0, bumpPtr) per open, is O(extents) but journals and bumps the file's
+ * mtime on every open, and measured no faster in bench/open-close.ts.
  */
 import { ArenaError } from "../common/errors.ts";
 import { errnoName, isPreallocationUnsupported } from "../native/errno.ts";
-import { firstDataAt, firstHoleAt, freeDiskBytes, reserveDisk, statFile } from "../native/native.ts";
+import { firstDataAt, firstHoleAt, freeDiskBytes, reserveDisk, reservedPrefixBytes, statFile } from "../native/native.ts";
 import type { HeaderVerdict } from "./header.ts";
 
 /** A file's extents are walked at most this far; past it, the walk assumes the worst. */
 const extentWalkLimit = 1024;
 
-/** The end of the prefix of the file that certainly holds disk blocks. */
-export function provenPrefixBytes(fd: number, path: string): number {
+/**
+ * The end of a prefix of the file that certainly holds disk blocks: at least
+ * `neededBytes` when the extent map alone shows that much, else the first hole.
+ */
+export function provenPrefixBytes(fd: number, path: string, neededBytes = Number.POSITIVE_INFINITY): number {
+  if (neededBytes !== Number.POSITIVE_INFINITY) {
+    const fromExtents = reservedPrefixBytes(fd, neededBytes);
+    if (fromExtents !== undefined && fromExtents >= neededBytes) return fromExtents;
+  }
   return firstHoleAt(fd, 0, path);
 }
 
@@ -46,8 +57,8 @@ export function provenPrefixBytes(fd: number, path: string): number {
  * on a disk smaller than it).
  */
 export function reserveHandedOutBytes(fd: number, verdict: Extract<HeaderVerdict, { kind: "valid" }>, path: string): number {
-  const firstHole = provenPrefixBytes(fd, path);
   const usedBytes = verdict.overflowed ? dataEndBytes(fd, verdict.capacity, path) : verdict.usedBytes;
+  const firstHole = provenPrefixBytes(fd, path, usedBytes);
   if (firstHole >= usedBytes) return firstHole;
   reserveRange(fd, firstHole, usedBytes, `the ${usedBytes} used bytes (holes: a sparse copy?)`, path);
   return usedBytes;

@@ -28,6 +28,7 @@ const symbols = {
   mfa_mmap: { args: [i32, i64, i32, i64], returns: i64_fast },
   mfa_seek: { args: [i32, i64, i32], returns: i64_fast },
   mfa_free_bytes: { args: [i32], returns: i64_fast },
+  mfa_reserved_prefix: { args: [i32, i64], returns: i64_fast },
   mfa_munmap: { args: [i64, i64], returns: i64_fast },
   mfa_mmap_placeholder: { args: [i64, i64, i32], returns: i64_fast },
   mfa_msync: { args: [i64, i64], returns: i64_fast },
@@ -305,6 +306,17 @@ export function firstDataAt(fd: number, offset: number, path: string): number | 
   // A file system that cannot say: data right there.
   if (result < 0 && isCallUnsupported(-result)) return offset;
   return check(result, "lseek", path);
+}
+
+/**
+ * FIEMAP: the end of the run of extents with reserved blocks (written or
+ * unwritten) from offset 0, as far as one call over [0, endBytes) shows it; a
+ * shorter answer proves no hole. Undefined where it cannot be asked (not Linux,
+ * a file system without FIEMAP such as tmpfs, any failure): lseek decides then.
+ */
+export function reservedPrefixBytes(fd: number, endBytes: number): number | undefined {
+  const result = Number(native().mfa_reserved_prefix(fd, endBytes));
+  return result < 0 ? undefined : result;
 }
 
 /**
