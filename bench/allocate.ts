@@ -68,3 +68,7 @@ export function benchAllocate(): Row[] {
   recycling.close();
   return rows;
 }
+
+if (import.meta.main) {
+  for (const row of benchAllocate()) console.log(`${row.group.padEnd(24)} ${row.name.padEnd(56)} ${row.nsPerOp.toFixed(1).padStart(9)} ns  ${row.ratio.toFixed(3)}x`);
+}

@@ -147,3 +147,7 @@ export function benchOpenClose(): Row[] {
   removeArenaFiles(alonePath);
   return rows;
 }
+
+if (import.meta.main) {
+  for (const row of benchOpenClose()) console.log(`${row.group.padEnd(24)} ${row.name.padEnd(56)} ${row.nsPerOp.toFixed(1).padStart(9)} ns  ${row.ratio.toFixed(3)}x`);
+}

@@ -146,19 +146,46 @@ const FILE_STANDARD_INFO = extern struct {
     Directory: u8,
 };
 
-/// Writes [size_bytes, allocated_bytes, kind] to `out`, as posix.zig does.
-/// allocated_bytes is FILE_STANDARD_INFO.AllocationSize, the clusters the file
-/// system holds for it. A handle that is not a disk file (a console, a pipe, a
-/// device such as NUL) is kind "other" without asking for more.
-export fn mfa_fstat(file: i32, out: *[3]i64) i64 {
+/// Writes [size_bytes, allocated_bytes, kind, device, inode] to `out`, as
+/// posix.zig does. allocated_bytes is FILE_STANDARD_INFO.AllocationSize, the
+/// clusters the file system holds for it; device and inode are the volume serial
+/// number and the file index, the identity the section name is made of. A handle
+/// that is not a disk file (a console, a pipe, a device such as NUL) is kind
+/// "other" without asking for more.
+export fn mfa_fstat(file: i32, out: *[5]i64) i64 {
     if (GetFileType(handle(file)) != FILE_TYPE_DISK) {
-        out.* = .{ 0, 0, 2 };
+        out.* = .{ 0, 0, 2, 0, 0 };
         return 0;
     }
     var info: FILE_STANDARD_INFO = undefined;
     if (GetFileInformationByHandleEx(handle(file), .FileStandardInfo, &info, @sizeOf(FILE_STANDARD_INFO)) == 0) return failed();
-    out.* = .{ info.EndOfFile, info.AllocationSize, if (info.Directory != 0) 1 else 0 };
+    var identity: windows.BY_HANDLE_FILE_INFORMATION = undefined;
+    if (GetFileInformationByHandle(handle(file), &identity) == 0) return failed();
+    const index = (@as(u64, identity.nFileIndexHigh) << 32) | identity.nFileIndexLow;
+    out.* = .{ info.EndOfFile, info.AllocationSize, if (info.Directory != 0) 1 else 0, identity.dwVolumeSerialNumber, @bitCast(index) };
     return 0;
+}
+
+/// SEEK_HOLE / SEEK_DATA have no call here (FSCTL_QUERY_ALLOCATED_RANGES would
+/// answer, but nothing on Windows reserves a sparse file's holes anyway, see
+/// mfa_fallocate): reported as unsupported, and the caller proves nothing by it.
+export fn mfa_seek(file: i32, offset: i64, what: i32) i64 {
+    _ = .{ file, offset, what };
+    return -@as(i64, ERROR_NOT_SUPPORTED);
+}
+
+/// No extent map is read here (see mfa_seek): reported as unsupported.
+export fn mfa_reserved_prefix(file: i32, end_offset: i64) i64 {
+    _ = .{ file, end_offset };
+    return -@as(i64, ERROR_NOT_SUPPORTED);
+}
+
+/// The free bytes of the file's volume would need its path (GetDiskFreeSpaceExW);
+/// since mfa_fallocate reserves nothing here there is no reservation to refuse
+/// early: reported as unsupported, and the caller skips the check.
+export fn mfa_free_bytes(file: i32) i64 {
+    _ = file;
+    return -@as(i64, ERROR_NOT_SUPPORTED);
 }
 
 /// Sets the end of the file. Growing a sparse file adds a hole; growing a file
@@ -204,7 +231,10 @@ fn mappingName(info: windows.BY_HANDLE_FILE_INFORMATION) MappingName {
 /// the section named after the file (see the top of this file); or when `private`
 /// != 0, copy-on-write (mapPrivate). Returns the address. If the file is shorter
 /// than length_bytes, making the shared section grows it.
-export fn mfa_mmap(file: i32, length_bytes: i64, private: i32) i64 {
+/// `at` must be 0: a view cannot be placed over a placeholder here (the arena never
+/// asks, see lib/arena/platform.ts).
+export fn mfa_mmap(file: i32, length_bytes: i64, private: i32, at_address: i64) i64 {
+    if (at_address != 0) return -@as(i64, ERROR_NOT_SUPPORTED);
     if (private != 0) return mapPrivate(file, length_bytes);
     var info: windows.BY_HANDLE_FILE_INFORMATION = undefined;
     if (GetFileInformationByHandle(handle(file), &info) == 0) return failed();
@@ -311,8 +341,8 @@ export fn mfa_range_lock(file: i32, operation: i32, offset: i64) i64 {
 /// POSIX replaces a range of a mapping with zero pages in place; a view on Windows
 /// is unmapped whole or not at all, and there is no such call. The arena leaves
 /// such a view mapped instead (lib/arena/platform.ts) and never calls this.
-export fn mfa_mmap_placeholder(address: i64, length_bytes: i64) i64 {
-    _ = .{ address, length_bytes };
+export fn mfa_mmap_placeholder(address: i64, length_bytes: i64, writable: i32) i64 {
+    _ = .{ address, length_bytes, writable };
     return -@as(i64, ERROR_NOT_SUPPORTED);
 }
 

@@ -30,8 +30,8 @@ import {
   alignmentBytes,
   allocatedSizeWord,
   bumpPointerWord,
-  creationMarker,
   headerSizeBytes,
+  hex,
   raiseTo,
   settleAtMost,
 } from "./header.ts";
@@ -43,7 +43,7 @@ import {
   optionalBoolean,
   optionalFunction,
   refuseThenable,
-  requireBytes,
+  requireBytesLength,
   requireNonNegativeInteger,
   requireString,
   type NotAPromise,
@@ -91,6 +91,7 @@ const cachedIncrements: bigint[] = Array.from(
 );
 
 const constructing = Symbol("constructing");
+const twoToThe64 = 2n ** 64n;
 
 /**
  * A persistent bump-pointer arena in a memory-mapped file, shared lock-free by
@@ -123,12 +124,21 @@ export class MappedFileRegionArena implements Disposable {
   #visibleEnd: number;
   #open: OpenArena | null;
   /**
-   * Allocations that end at or below this need no disk reservation. A local,
-   * possibly stale copy of the header's allocatedSize (which only grows while the
-   * arena is open), capped at the capacity so one comparison also catches "full".
+   * Allocations that end at or below this need no disk reservation: what this
+   * instance proved or reserved itself, capped at the capacity so one comparison
+   * also catches "full". 0 until the first allocation (which takes the slow path).
    */
   #reservedEnd = 0;
+  /**
+   * The prefix of the file this instance proved reserved (at open) or reserved
+   * itself. Never the header's allocatedSize: anyone may write that word while
+   * we have the arena open (LLVM stores st_blksize * 512 there), and trusting it
+   * would make a write on a full disk SIGBUS. The word is kept up for LLVM only.
+   */
+  #provenEnd: number;
   #sizeAtClose = 0;
+  /** headerOffset + 32: no allocation starts below it. */
+  readonly #firstOffset: number;
   /** What an allocation that starts past the end settles the bump pointer back to; see #refuseFull. */
   readonly #overflowMark: bigint;
   /** Whether this instance has read or written the header through the mapping. */
@@ -207,6 +217,8 @@ export class MappedFileRegionArena implements Disposable {
     this.#visibleEnd = arena.mapping.lengthBytes;
     this.#open = arena;
     this.#overflowMark = BigInt(arena.capacity) + BigInt(alignmentBytes);
+    this.#firstOffset = arena.headerOffset + headerSizeBytes;
+    this.#provenEnd = arena.reservedBytes;
   }
 
   /** Returns the file offset of a new allocation of `size` bytes, aligned to 8. */
@@ -217,10 +229,13 @@ export class MappedFileRegionArena implements Disposable {
     const rounded = Math.ceil(size / alignmentBytes) * alignmentBytes;
     const increment = rounded <= cachedIncrementLimitBytes ? cachedIncrements[rounded / alignmentBytes]! : BigInt(rounded);
     // Unsigned: whatever the word holds, oldEnd is never negative, and anything
-    // past the capacity fails the comparison below (#reservedEnd <= capacity).
-    const oldEnd = Number(Atomics.add(header, bumpPointerWord, increment));
+    // past the capacity fails the first comparison (#reservedEnd <= capacity).
+    // The second catches a word below the first allocation, which only another
+    // process's write (or an add that wrapped past 2^64 after one) can leave.
+    const previous = Atomics.add(header, bumpPointerWord, increment);
+    const oldEnd = Number(previous);
     const newEnd = oldEnd + rounded;
-    if (newEnd > this.#reservedEnd) this.#reserveOrFail(header, oldEnd, newEnd);
+    if (newEnd > this.#reservedEnd || oldEnd < this.#firstOffset) this.#reserveOrFail(header, previous, increment);
     return oldEnd;
   }
 
@@ -233,11 +248,17 @@ export class MappedFileRegionArena implements Disposable {
    * it). False when someone allocated first: read `size` and try again.
    */
   tryAllocateAt(offset: number, size: number): boolean {
-    const header = this.#header;
-    if (header === null) throw closedError(this.path);
+    const header = this.#allocationHeader;
+    if (header === null) throw this.#cannotAllocate("tryAllocateAt()");
     requireNonNegativeInteger(offset, "offset");
     if (!(size >= 0 && size <= this.capacity && Number.isInteger(size))) this.#rejectSize(size);
     if (offset % alignmentBytes !== 0) throw new RangeError(`offset must be a multiple of ${alignmentBytes}, got ${offset}`);
+    if (offset < this.#firstOffset) {
+      // The bump pointer itself may be down there (set by another process): full,
+      // as for allocateOffset, rather than an allocation inside the header.
+      if (Atomics.load(header, bumpPointerWord) === BigInt(offset)) this.#refuseBroken(header, BigInt(offset), 0n);
+      throw new RangeError(`offset must be at least ${this.#firstOffset} (the end of the header), got ${offset}`);
+    }
     const newEnd = offset + Math.ceil(size / alignmentBytes) * alignmentBytes;
     if (newEnd > this.capacity) {
       throw new ArenaError("ERR_ARENA_FULL", `arena is full: ${size} bytes at ${offset} do not fit in the capacity ${this.capacity} of ${this.path}`, {
@@ -262,8 +283,7 @@ export class MappedFileRegionArena implements Disposable {
   append(bytes: Uint8Array): number {
     const open = this.#open;
     if (open === null || open.readOnly) throw this.#cannotAllocate("append()");
-    requireBytes(bytes, "bytes");
-    const length = bytes.length;
+    const length = requireBytesLength(bytes, "bytes");
     if (length > open.mapping.maxViewBytes && length <= this.capacity) this.#rejectViewLength(length, "bytes.length");
     const offset = this.allocateOffset(length);
     // Into a long-lived view: no view made per call (see Mapping.write).
@@ -381,11 +401,17 @@ export class MappedFileRegionArena implements Disposable {
   }
 
   /**
-   * The slow path of allocateOffset: the allocation ends past what is known to be
-   * reserved. Either it does not fit (full), or someone already reserved further
-   * (refresh our copy), or we reserve the disk now.
+   * The slow path of allocateOffset: the allocation ends past what this instance
+   * knows to be reserved, or the word was out of range. Either it does not fit
+   * (full), or the word was broken by another process (full), or it lies inside
+   * what this instance proved at open, or we reserve the disk now (a range that
+   * others reserved already costs only a cheap, redundant fallocate).
    */
-  #reserveOrFail(header: BigUint64Array, oldEnd: number, newEnd: number): void {
+  #reserveOrFail(header: BigUint64Array, previous: bigint, increment: bigint): void {
+    this.#headerTouched = true;
+    const oldEnd = Number(previous);
+    const newEnd = oldEnd + Number(increment);
+    if (oldEnd < this.#firstOffset || previous + increment >= twoToThe64) this.#refuseBroken(header, previous, increment);
     if (newEnd > this.capacity) this.#refuseFull(header, oldEnd, newEnd);
     try {
       this.#reserveThrough(header, newEnd);
@@ -396,15 +422,16 @@ export class MappedFileRegionArena implements Disposable {
     }
   }
 
-  /** Makes sure the disk is reserved up to `newEnd` (within the capacity), or throws the errno. */
+  /**
+   * Makes sure the disk is reserved up to `newEnd` (within the capacity), or
+   * throws the errno. Only what this instance proved or reserved itself counts
+   * (#provenEnd), never the shared word.
+   */
   #reserveThrough(header: BigUint64Array, newEnd: number): void {
     // Every instance's first allocation comes here (#reservedEnd starts at 0).
     this.#headerTouched = true;
     const capacity = this.capacity;
-    const sharedReserved = Atomics.load(header, allocatedSizeWord);
-    // During onCreate the word holds the creation marker, not a size: only what
-    // this instance reserved itself counts (raiseTo leaves the marker alone).
-    let reserved = sharedReserved === creationMarker ? this.#reservedEnd : Number(sharedReserved);
+    let reserved = this.#provenEnd;
     if (newEnd > reserved) {
       let target = Math.min(capacity, newEnd + preallocationIncrementBytes);
       let errno = reserveDisk(this.#open!.mainFd, reserved, target);
@@ -422,8 +449,10 @@ export class MappedFileRegionArena implements Disposable {
           errno,
         });
       }
+      // For LLVM openers (raiseTo leaves the creation marker alone: it is above any size).
       raiseTo(header, allocatedSizeWord, target);
       reserved = target;
+      this.#provenEnd = target;
     }
     this.#reservedEnd = Math.min(reserved, capacity);
   }
@@ -450,6 +479,25 @@ export class MappedFileRegionArena implements Disposable {
     throw new ArenaError(
       "ERR_ARENA_FULL",
       `arena is full: ${newEnd - oldEnd} bytes do not fit in the capacity ${capacity} of ${this.path}`,
+      { path: this.path },
+    );
+  }
+
+  /**
+   * The word was below the first allocation (another process wrote it), or this
+   * add wrapped it past 2^64 (another process wrote a value near it: the open-
+   * time bound of 2^62 cannot cover later writes). Either way nothing can tell
+   * where the handed-out bytes end, so the arena is made full: the word, whose
+   * value after our add is known exactly, is swapped to just past the capacity
+   * unless someone added since (then their allocation repairs it, or starts
+   * inside the arena). Nothing at or below the header is ever handed out.
+   */
+  #refuseBroken(header: BigUint64Array, previous: bigint, increment: bigint): never {
+    const after = BigInt.asUintN(64, previous + increment);
+    Atomics.compareExchange(header, bumpPointerWord, after, this.#overflowMark);
+    throw new ArenaError(
+      "ERR_ARENA_FULL",
+      `arena is full: its bump pointer (${hex(previous)}) was set outside the arena by another process; ${this.path} takes no more allocations`,
       { path: this.path },
     );
   }

@@ -47,7 +47,7 @@
  */
 import { ArenaError, closedError } from "../common/errors.ts";
 import { alignmentBytes } from "./header.ts";
-import { requireBytes, requireNonNegativeInteger } from "../common/arguments.ts";
+import { requireBytesLength, requireNonNegativeInteger } from "../common/arguments.ts";
 import type { MappedFileRegionArena } from "./arena.ts";
 import type { Mapping } from "./mapping.ts";
 
@@ -119,8 +119,7 @@ export class BlockAllocator implements Disposable {
   /** Allocates room for `bytes`, copies them in, and returns their offset. */
   append(bytes: Uint8Array): number {
     if (this.#closed || this.arena.closed) this.#throwClosed();
-    requireBytes(bytes, "bytes");
-    const length = bytes.length;
+    const length = requireBytesLength(bytes, "bytes");
     if (length > this.blockSizeBytes) return this.arena.append(bytes);
     const offset = this.allocateOffset(length);
     this.#hooks.mapping.write(offset, bytes);

@@ -28,7 +28,7 @@ export const headerOffsetWord = 3;
 
 /**
  * What a creator stores in the allocatedSize word until the creation is complete
- * (it stores the real figure, then the capacity, last). A header that holds it,
+ * (it stores the capacity, which completes it, then the real figure). A header that holds it,
  * the requested headerOffset and capacity 0 was left by a creator that died; no
  * other bytes are likely to look like that (0x7f then "CREATIN" in ASCII, far
  * above any real size).
@@ -68,8 +68,12 @@ export function decodeHeader(bytes: Uint8Array): HeaderWords {
 
 /** What judgeHeader concluded about a header it did not throw for. */
 export type HeaderVerdict =
-  /** usedBytes: the bump pointer, capped at the capacity (past it means full). */
-  | { kind: "valid"; capacity: number; usedBytes: number }
+  /**
+   * usedBytes: the bump pointer, capped at the capacity. overflowed: the pointer
+   * is past the capacity (an overflowing allocation was killed before it backed
+   * out): full, and how much below the capacity was handed out is unknown.
+   */
+  | { kind: "valid"; capacity: number; usedBytes: number; overflowed: boolean }
   /**
    * The creator was killed after it set bumpPtr and headerOffset but before it
    * wrote capacity (which it writes last, after onCreate). The file holds nothing
@@ -124,7 +128,7 @@ export function judgeHeader(words: HeaderWords, fileSizeBytes: number, headerOff
   const pastEnd = words.bumpPtr > size;
   if (pastEnd && size < words.capacity) return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} is past the end of the file (${size} bytes)`));
   const usedBytes = words.bumpPtr < words.capacity ? Number(words.bumpPtr) : Number(words.capacity);
-  return { kind: "valid", capacity: Number(words.capacity), usedBytes };
+  return { kind: "valid", capacity: Number(words.capacity), usedBytes, overflowed: words.bumpPtr > words.capacity };
 }
 
 function throwing(error: ArenaError): never {

@@ -29,23 +29,21 @@
  * buffer per view would stop that, but costs ~0.5-1 us per view (toArrayBuffer)
  * against ~50 ns, and a list of every view to detach at close. Instead, a view
  * or write that meets a detached window makes a fresh one over the same memory
- * (so the arena keeps working), and close() does not unmap the pages under a
- * window that was taken: it replaces them, in place, with private zero pages, so
- * the taken buffer reads zeros instead of killing the process. Those addresses
- * (not memory, not the file) stay reserved until the process exits.
+ * (so the arena keeps working).
+ *
+ * Close. Neither a taken buffer nor a pointer a native thread already holds (an
+ * asynchronous node:zlib call reads the view on a worker thread) can be
+ * detached, so close() never leaves the addresses unmapped: it replaces the
+ * whole mapping, in place and in one call, with private zero pages (a
+ * placeholder), and a late reader reads zeros instead of killing the process.
+ * The addresses go to a pool (placeholder-pool.ts) and are reused for a later
+ * mapping of the same length, so closes do not leak them.
  */
+import { bufferOverMemory, maxExternalBufferBytes, replaceWithPlaceholder, syncMapping, unmap } from "../native/native.ts";
+import { keepPlaceholder } from "./placeholder-pool.ts";
 import { canReplaceMappedRanges } from "./platform.ts";
-import {
-  bufferOverMemory,
-  maxExternalBufferBytes,
-  replaceWithPlaceholder,
-  syncMapping,
-  unmap,
-} from "../native/native.ts";
 
 const windowStrideBytes = maxExternalBufferBytes / 2;
-/** Placeholder ranges are rounded out to this: a multiple of every page size. */
-const placeholderAlignmentBytes = 64 * 1024;
 
 /** A buffer made over [offset, offset + lengthBytes) of the mapping. */
 interface TrackedBuffer {
@@ -71,6 +69,8 @@ export class Mapping {
   /** Every buffer made over the mapping: all are detached before it is unmapped. */
   readonly #buffers: TrackedBuffer[] = [];
   #unmapped = false;
+  /** Whether a buffer that views can reach was made (not only dedicated ones, which stay ours). */
+  #viewed = false;
 
   constructor(address: number, lengthBytes: number, path: string) {
     this.address = address;
@@ -177,6 +177,7 @@ export class Mapping {
   }
 
   #openWhole(): ArrayBuffer {
+    this.#viewed = true;
     const whole = this.#bufferOver(0, this.lengthBytes);
     this.#whole = whole;
     this.#wholeBytes = new Uint8Array(whole);
@@ -195,6 +196,7 @@ export class Mapping {
   #openWindow(index: number): ArrayBuffer {
     const start = index * windowStrideBytes;
     const length = Math.min(maxExternalBufferBytes, this.lengthBytes - start);
+    this.#viewed = true;
     const window = this.#bufferOver(start, length);
     this.#windows[index] = window;
     this.#windowBytes[index] = new Uint8Array(window);
@@ -206,49 +208,47 @@ export class Mapping {
   }
 
   /**
-   * Detaches every buffer over the mapping, then unmaps it; the ranges under
-   * buffers that were transferred away (detached, though never by us) are
-   * replaced with zero pages instead. Idempotent.
+   * Detaches every buffer over the mapping, then replaces the whole mapping with
+   * a placeholder of zero pages, which goes to the pool: from here on nothing of
+   * ours maps the file, and nothing that still points here can fault.
+   * Read-write zero pages, so a late writer (a pending stream read into a view)
+   * writes into nothing; under strict overcommit (vm.overcommit_memory=2, which
+   * would charge them) read-only ones, which are free. If neither can be placed
+   * this throws, and the file may still be mapped here: the caller must then
+   * keep the file from shrinking (closeArena keeps its in-use locks). A mapping
+   * that no view was ever made of (an open and close that only allocated offsets)
+   * is simply unmapped: no pointer into it can exist, and a placeholder and its
+   * reuse cost two more address-space changes per open and close. Windows has
+   * no placeholders (platform.ts): there a mapping with a stolen window stays
+   * mapped, and any other is unmapped. Idempotent.
    */
   unmap(): void {
     if (this.#unmapped) return;
-    this.#unmapped = true;
-    const stolen: [number, number][] = [];
-    for (const { buffer, offset, lengthBytes } of this.#buffers) {
-      if (buffer.detached) stolen.push([offset, offset + lengthBytes]);
+    let stolen = false;
+    for (const { buffer } of this.#buffers) {
+      if (buffer.detached) stolen = true;
       else buffer.transfer(0);
     }
-    if (stolen.length === 0) {
+    this.#buffers.length = 0;
+    this.#whole = null;
+    this.#wholeBytes = null;
+    this.#windows.length = 0;
+    this.#windowBytes.length = 0;
+    if (!this.#viewed || (!canReplaceMappedRanges && !stolen)) {
       unmap(this.address, this.lengthBytes, this.path);
+      this.#unmapped = true;
       return;
     }
-    if (!canReplaceMappedRanges) return; // Windows: the view stays mapped (platform.ts)
-    let unmappedUpTo = 0;
-    for (const [start, end] of coveringRanges(stolen, this.lengthBytes)) {
-      if (start > unmappedUpTo) unmap(this.address + unmappedUpTo, start - unmappedUpTo, this.path);
-      replaceWithPlaceholder(this.address + start, end - start, this.path);
-      unmappedUpTo = end;
+    if (!canReplaceMappedRanges) {
+      this.#unmapped = true; // Windows: a stolen window's view stays mapped (platform.ts)
+      return;
     }
-    if (unmappedUpTo < this.lengthBytes) unmap(this.address + unmappedUpTo, this.lengthBytes - unmappedUpTo, this.path);
+    try {
+      replaceWithPlaceholder(this.address, this.lengthBytes, this.path, true);
+    } catch {
+      replaceWithPlaceholder(this.address, this.lengthBytes, this.path, false);
+    }
+    this.#unmapped = true;
+    keepPlaceholder(this.address, this.lengthBytes);
   }
-}
-
-/**
- * The ranges, rounded out to placeholderAlignmentBytes (clamped to the mapping),
- * sorted and merged where they touch or overlap.
- */
-function coveringRanges(ranges: [number, number][], lengthBytes: number): [number, number][] {
-  const rounded = ranges
-    .map(([start, end]): [number, number] => [
-      Math.floor(start / placeholderAlignmentBytes) * placeholderAlignmentBytes,
-      Math.min(lengthBytes, Math.ceil(end / placeholderAlignmentBytes) * placeholderAlignmentBytes),
-    ])
-    .sort((a, b) => a[0] - b[0]);
-  const merged: [number, number][] = [];
-  for (const range of rounded) {
-    const last = merged.at(-1);
-    if (last !== undefined && range[0] <= last[1]) last[1] = Math.max(last[1], range[1]);
-    else merged.push(range);
-  }
-  return merged;
 }

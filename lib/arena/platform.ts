@@ -31,9 +31,9 @@ export function shrinkAfterLastClose(fd: number, sizeBytes: number, path: string
 }
 
 /**
- * Stolen windows (mapping.ts). On POSIX, close() replaces the pages under a buffer
- * that was transferred out of the arena's reach with zero pages, in place, and
- * unmaps the rest. A Windows view is unmapped whole or not at all, and has no
+ * Stolen windows (mapping.ts). On POSIX, close() replaces a mapping that views were
+ * made of with zero pages, in place, and reuses its addresses for a later mapping
+ * (placeholder-pool.ts). A Windows view is unmapped whole or not at all, and has no
  * in-place replacement (the placeholder calls of Windows 10 are not in Wine 8 to be
  * tested), so there the whole view stays mapped until the process exits: the taken
  * buffer keeps reading the file's bytes instead of zeros, the process is as safe,

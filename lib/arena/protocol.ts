@@ -35,7 +35,6 @@
  *    Bun opener.
  */
 import { ArenaError } from "../common/errors.ts";
-import { errnoName, isPreallocationUnsupported } from "../native/errno.ts";
 import {
   allocatedSizeWord,
   bumpPointerWord,
@@ -53,15 +52,16 @@ import { unsafeFileSystemName } from "./filesystem.ts";
 import { InUseLocks, LockedFile } from "./locks.ts";
 import { Mapping } from "./mapping.ts";
 import { shrinkAfterLastClose } from "./platform.ts";
+import { mapOverPlaceholder } from "./placeholder-pool.ts";
+import { provenPrefixBytes, reserveHandedOutBytes, reserveRange } from "./disk-proof.ts";
+import { holdLockFile, isBeingCreated, isHeldAsLockFile, releaseLockFile, whileCreating } from "./own-files.ts";
 import {
   closeFile,
   fileSystemOf,
   lockFile,
-  mapFile,
   openExistingFile,
   openFile,
   readAt,
-  reserveDisk,
   statFile,
   truncateFile,
   unlockFile,
@@ -88,6 +88,17 @@ export interface OpenArena {
   header: BigUint64Array;
   capacity: number;
   headerOffset: number;
+  /**
+   * The prefix of the file this opener proved reserved at open (disk-proof.ts).
+   * Each instance allocates from its own figure, never from the shared word.
+   * 0 for a read-only opener, which never allocates.
+   */
+  reservedBytes: number;
+  /**
+   * PATH.shared's device and inode, registered in own-files.ts until close; ""
+   * for a read-only opener that found no PATH.shared it could open.
+   */
+  sharedIdentity: string;
   /** Set by openArenaReadOnly (read-only.ts): a private mapping of the file's length at open. */
   readOnly?: true;
   /** A read-only opener's earlier, shorter mappings, kept (views over them live) until close. */
@@ -110,8 +121,10 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
   let mapping: Mapping | undefined;
   let isNew = false;
   const main = new LockedFile(mainFd, path);
+  let sharedIdentity: string | undefined;
   try {
-    checkFileIsUsable(mainFd, path, request.allowUnsafeFileSystem);
+    const mainIdentity = checkFileIsUsable(mainFd, path, request.allowUnsafeFileSystem);
+    refuseOwnLock(mainIdentity, path, "");
     // The pre-check only keeps a refused file from gaining a .shared companion;
     // when one exists (every reopen), the judging below, under the locks, suffices.
     sharedFd = openExistingFile(`${path}.shared`);
@@ -119,6 +132,8 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       refuseIfNotAnArena(mainFd, headerOffset, path);
       sharedFd = openFile(`${path}.shared`, { create: true });
     }
+    sharedIdentity = checkLockFile(sharedFd, mainIdentity, path);
+    holdLockFile(sharedIdentity);
     const locks = new InUseLocks(mainFd, sharedFd, path);
 
     // Look at the file under the main lock, shared first; exclusive when it must
@@ -163,36 +178,53 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       // rather than SIGBUS. The loop above took the exclusive lock for this.
       truncateFile(mainFd, capacity, path);
     }
-    if (verdict?.kind === "valid") reserveHoles(mainFd, verdict.usedBytes, path);
+    // What this opener proves reserved: allocations below it need no fallocate.
+    let reservedBytes = 0;
+    if (verdict?.kind === "valid") reservedBytes = reserveHandedOutBytes(mainFd, verdict, path);
     if (isNew) {
       // onCreate may write the caller's bytes before the header through the mapping,
       // before any allocation reserves disk: on a full disk that write into a sparse
       // hole would be SIGBUS. Reserve them now: a full disk is an ENOSPC from create.
-      reserveFromStart(mainFd, headerOffset + headerSizeBytes, "the header", path);
+      reservedBytes = headerOffset + headerSizeBytes;
+      reserveRange(mainFd, 0, reservedBytes, "the header", path);
     }
 
-    mapping = new Mapping(mapFile(mainFd, capacity, path), capacity, path);
+    mapping = new Mapping(mapOverPlaceholder(mainFd, capacity, path), capacity, path);
     const header = new BigUint64Array(mapping.dedicatedBuffer(headerOffset, headerSizeBytes));
-    const arena: OpenArena = { path, mainFd, sharedFd, inUse: locks, mapping, header, capacity, headerOffset };
+    const arena: OpenArena = {
+      path,
+      mainFd,
+      sharedFd,
+      inUse: locks,
+      mapping,
+      header,
+      capacity,
+      headerOffset,
+      sharedIdentity,
+      reservedBytes: Math.min(reservedBytes, capacity),
+    };
     // LLVM sets a zero bumpPtr here with a compare-and-swap; we need not: a new
     // file's header was written by pwrite above, and an existing one passed
     // judgeHeader, the one judge of headers (inspect and verify use it too). Not
     // doing it also keeps an open from touching the mapping: a write fault on the
     // header page is a quarter of what an open and close cost (~7 of ~30 us).
     if (isNew) {
-      initializeNewArena(arena);
-      // What the disk holds now (onCreate may have allocated), then capacity last:
-      // until capacity is set, the header reads as an unfinished creation.
-      Atomics.store(header, allocatedSizeWord, BigInt(statFile(mainFd, path).allocatedBytes));
+      whileCreating(mainIdentity, () => initializeNewArena(arena));
+      // Capacity first: it is what ends the creation (until it is set, the header
+      // reads as an unfinished creation, which the next opener redoes). Then the
+      // real allocatedSize replaces the marker. A creator killed between the two
+      // leaves a valid header whose word still holds the marker: harmless, since
+      // the word is only a hint that every opener lowers to what it can prove.
+      // (The other order left capacity 0 without the marker: refused forever.)
       Atomics.store(header, capacityWord, BigInt(capacity));
+      Atomics.store(header, allocatedSizeWord, BigInt(Math.min(provenPrefixBytes(mainFd, path), capacity)));
     } else {
-      // The word is only what its last writer claimed: a sparse copy keeps the word
-      // but not the blocks, and LLVM stores st_blksize * 512 whatever is reserved.
-      // Allocations trust it, so it must never claim more than st_blocks proves:
-      // any opener may lower it (a lowered word costs only a redundant fallocate
-      // later, and the blocks counted now cannot go away while we hold the in-use
-      // locks). Raising it is LLVM's rule for an exclusive holder, which we keep.
-      const provenBytes = BigInt(statFile(mainFd, path).allocatedBytes);
+      // The word is only what its last writer claimed (see disk-proof.ts). We never
+      // trust it (each instance allocates from what it proved itself), but LLVM
+      // openers do: lower it to what we proved, so that they reserve what is
+      // missing (a lowered word costs only a redundant fallocate later). Setting
+      // it is LLVM's rule for an exclusive holder, which we keep.
+      const provenBytes = BigInt(arena.reservedBytes);
       if (main.lock === "exclusive") Atomics.store(header, allocatedSizeWord, provenBytes);
       else settleAtMost(header, allocatedSizeWord, provenBytes);
     }
@@ -200,29 +232,9 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
     return arena;
   } catch (error) {
     abandonOpen({ path, mainFd, sharedFd, mapping, main, isNew });
+    if (sharedIdentity !== undefined) releaseLockFile(sharedIdentity);
     throw error;
   }
-}
-
-/**
- * An arena whose used bytes hold fewer disk blocks than their length has holes
- * there (a sparse copy: `cp`, `rsync -S`, a restore), and a write into an
- * allocation that was handed out long ago would be SIGBUS on a full disk. Reserve
- * them now: on a full disk that is an ENOSPC from create. When the blocks are
- * at least the used length (every arena this library or LLVM closed), nothing
- * is done: st_blocks is what we trust, as LLVM does (docs/guarantees.md, Limits).
- */
-function reserveHoles(fd: number, usedBytes: number, path: string): void {
-  if (statFile(fd, path).allocatedBytes >= usedBytes) return;
-  reserveFromStart(fd, usedBytes, `the ${usedBytes} used bytes (holes: a sparse copy?)`, path);
-}
-
-/** Reserves disk for the first `endBytes` of the file; a full disk is an ArenaError ENOSPC. */
-function reserveFromStart(fd: number, endBytes: number, what: string, path: string): void {
-  const errno = reserveDisk(fd, 0, endBytes);
-  if (errno === 0 || isPreallocationUnsupported(errno)) return;
-  const code = errnoName(errno);
-  throw new ArenaError(code, `cannot reserve disk for ${what} of ${path}: ${code}`, { syscall: "fallocate", path, errno });
 }
 
 function openMainFile(path: string): number {
@@ -261,8 +273,10 @@ function discardInterruptedCreation(mainFd: number, locks: InUseLocks, status: F
   throwIfHeaderIsElsewhere(mainFd, status, headerOffset, path);
   // The close protocol's test for "last one out". Openers waiting for the main
   // lock hold no in-use lock, so only openers that have the file (LLVM's, or
-  // ours under any name) make it fail.
-  if (!locks.tryAlone()) {
+  // ours under any name) make it fail; and, for an instant, `inspect` or
+  // `verify` probing PATH.shared (flock has no test that takes nothing), which
+  // is why a failure is retried a few times before it is believed.
+  if (!tryAloneWithRetries(locks)) {
     locks.hold();
     throw new ArenaError(
       "ERR_ARENA_CORRUPT",
@@ -282,6 +296,18 @@ function discardInterruptedCreation(mainFd: number, locks: InUseLocks, status: F
   }
 }
 
+/** How often, and after how long (doubling), a failed tryAlone is retried before it is believed. */
+const aloneRetries = 5;
+const firstAloneRetryMs = 1;
+
+function tryAloneWithRetries(locks: InUseLocks): boolean {
+  for (let attempt = 0, waitMs = firstAloneRetryMs; ; attempt++, waitMs *= 2) {
+    if (locks.tryAlone()) return true;
+    if (attempt === aloneRetries) return false;
+    Bun.sleepSync(waitMs);
+  }
+}
+
 /**
  * Refuses a file that is certainly not an arena before PATH.shared is created
  * beside it, so that a refused file leaves nothing behind. Under the main file's
@@ -298,13 +324,54 @@ function refuseIfNotAnArena(fd: number, headerOffset: number, path: string): voi
   }
 }
 
-export function checkFileIsUsable(fd: number, path: string, allowUnsafeFileSystem: boolean): void {
-  const { kind } = statFile(fd, path);
+/**
+ * A file this thread holds a lock on cannot be opened here without waiting for
+ * itself forever (see own-files.ts); `suffix` names which of the arena's files.
+ */
+export function refuseOwnLock(identity: string, path: string, suffix: string): void {
+  if (isBeingCreated(identity)) {
+    throw new ArenaError(
+      "ERR_ARENA_CREATING",
+      `${path}${suffix} is being created by this thread (create() was called inside onCreate); ` +
+        `use the arena onCreate was given`,
+      { path },
+    );
+  }
+  if (suffix === "" && isHeldAsLockFile(identity)) {
+    throw new ArenaError(
+      "ERR_ARENA_NOT_A_FILE",
+      `${path} is the lock file (.shared) of an arena this process has open, not an arena`,
+      { path },
+    );
+  }
+}
+
+/**
+ * PATH.shared must be a lock file of its own: a regular file (opened without
+ * waiting, so a FIFO or a device there is refused, not waited on) that is not
+ * the arena itself (a symlink or hard link to PATH would make the opener wait
+ * for its own lock) nor a file this thread is creating. Returns its identity.
+ */
+export function checkLockFile(sharedFd: number, mainIdentity: string, path: string): string {
+  const { kind, identity } = statFile(sharedFd, `${path}.shared`, true);
+  if (kind !== "file") {
+    throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path}.shared is not a regular file, so it cannot be the arena's lock file`, { path });
+  }
+  if (identity === mainIdentity) {
+    throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path}.shared is the arena file itself (a link to ${path}), not a lock file`, { path });
+  }
+  refuseOwnLock(identity, path, ".shared");
+  return identity;
+}
+
+/** Refuses what cannot hold an arena; returns the file's identity (device and inode). */
+export function checkFileIsUsable(fd: number, path: string, allowUnsafeFileSystem: boolean): string {
+  const { kind, identity } = statFile(fd, path, true);
   if (kind !== "file") {
     const what = kind === "directory" ? "a directory" : "not a regular file";
     throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path} is ${what}`, { path });
   }
-  if (allowUnsafeFileSystem) return;
+  if (allowUnsafeFileSystem) return identity;
   const unsafe = unsafeFileSystemName(fileSystemOf(fd, path));
   if (unsafe !== undefined) {
     throw new ArenaError(
@@ -315,6 +382,7 @@ export function checkFileIsUsable(fd: number, path: string, allowUnsafeFileSyste
       { path },
     );
   }
+  return identity;
 }
 
 export function readAndJudgeHeader(fd: number, status: FileStatus, headerOffset: number, path: string) {
@@ -372,15 +440,23 @@ function abandonOpen(state: {
 }
 
 /**
- * Closes one opener. The last one (the only one that can lock PATH.shared
- * exclusively once its own shared lock is gone) flushes, unmaps and shrinks the
- * file to its used size, so that an idle arena takes the disk it uses and a copy
- * of it does not inflate to the capacity. Every resource is released even when a
- * step fails; the first failure is then thrown.
+ * Closes one opener. The last one (the only one that can lock both in-use locks
+ * exclusively once its own shared holds are gone) shrinks the file to its used
+ * size, so that an idle arena takes the disk it uses and a copy of it does not
+ * inflate to the capacity. Every resource is released even when a step fails;
+ * the first failure is then thrown.
+ *
+ * The order matters. Our mapping is replaced with placeholder pages first, while
+ * we still hold the in-use locks: the moment we drop them, another process's
+ * close may be the last and shrink the file, and a buffer of ours that we could
+ * not detach (taken by a transfer, or read by a native thread) must by then no
+ * longer be over the file, or touching it past the new end is SIGBUS. If the
+ * placeholder cannot be placed, the locks and the descriptors that hold them are
+ * kept until the process exits: nobody may shrink the file under us.
  */
 export function closeArena(arena: OpenArena): void {
-  const { path, mainFd, sharedFd, inUse: locks, mapping, header, capacity } = arena;
-  const sharedPath = `${path}.shared`;
+  const { path, mainFd, sharedFd, inUse: locks, mapping, capacity, headerOffset } = arena;
+  mapping.unmap();
   let firstError: unknown;
   const attempt = (step: () => void) => {
     try {
@@ -398,23 +474,31 @@ export function closeArena(arena: OpenArena): void {
     last = locks.tryAlone();
   });
   if (last) {
-    // Read only now: until the exclusive lock was ours, another opener could still
-    // allocate (and close) after any earlier reading. Past the capacity means full;
-    // alone, we can say so exactly (the word can be left past the capacity by an
-    // overflowing allocation that was killed before it backed out).
-    const bumpPtr = Atomics.load(header, bumpPointerWord);
-    if (bumpPtr > BigInt(capacity)) Atomics.store(header, bumpPointerWord, BigInt(capacity));
-    const usedBytes = Math.min(Number(bumpPtr), capacity);
-    attempt(() => mapping.sync());
-    // Unmap before truncating: some platforms require it, and no view may outlive it.
-    attempt(() => mapping.unmap());
-    // Windows: skipped if another closer has not unmapped yet (see platform.ts).
-    attempt(() => shrinkAfterLastClose(mainFd, usedBytes, path));
+    // Windows: the shrink is skipped if another closer has not unmapped yet (see platform.ts).
+    attempt(() => shrinkAfterLastClose(mainFd, settleBumpPointer(mainFd, headerOffset, capacity, path), path));
     attempt(() => locks.releaseAlone());
-  } else {
-    attempt(() => mapping.unmap());
   }
   attempt(() => closeFile(mainFd, path));
-  attempt(() => closeFile(sharedFd, sharedPath));
+  attempt(() => closeFile(sharedFd, `${path}.shared`));
+  releaseLockFile(arena.sharedIdentity);
   if (firstError !== undefined) throw firstError;
+}
+
+/**
+ * For the last closer, alone with the file: reads the bump pointer (with pread:
+ * our mapping is gone, and nobody else can move it now) and returns the size to
+ * shrink to. Past the capacity means full; alone, we can say so exactly (the word
+ * can be left past the capacity by an overflowing allocation that was killed
+ * before it backed out). A word below the header's end (a foreign write) never
+ * shrinks the file into the header.
+ */
+function settleBumpPointer(fd: number, headerOffset: number, capacity: number, path: string): number {
+  const word = new Uint8Array(8);
+  if (readAt(fd, word, headerOffset, path) !== word.length) return capacity;
+  const bumpPtr = new DataView(word.buffer).getBigUint64(0, true);
+  if (bumpPtr > BigInt(capacity)) {
+    new DataView(word.buffer).setBigUint64(0, BigInt(capacity), true);
+    writeAt(fd, word, headerOffset, path);
+  }
+  return Math.max(Math.min(Number(bumpPtr), capacity), headerOffset + headerSizeBytes);
 }

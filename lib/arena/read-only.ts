@@ -59,8 +59,10 @@ import { ArenaError } from "../common/errors.ts";
 import { headerSizeBytes } from "./header.ts";
 import { InUseLocks, LockedFile } from "./locks.ts";
 import { Mapping } from "./mapping.ts";
-import { checkFileIsUsable, readAndJudgeHeader, type OpenArena } from "./protocol.ts";
-import { closeFile, mapFile, openFile, statFile } from "../native/native.ts";
+import { holdLockFile, releaseLockFile } from "./own-files.ts";
+import { mapOverPlaceholder } from "./placeholder-pool.ts";
+import { checkFileIsUsable, checkLockFile, readAndJudgeHeader, refuseOwnLock, type OpenArena } from "./protocol.ts";
+import { closeFile, openFile, statFile } from "../native/native.ts";
 
 /** A broken variant for tests (read-only-testing.ts); null in normal use. */
 export type BrokenReadOnlyOpen = "no-in-use-locks" | null;
@@ -80,9 +82,18 @@ export function openArenaReadOnly(request: ReadOnlyOpenRequest): OpenArena {
   let mapping: Mapping | undefined;
   let locks: InUseLocks | undefined;
   const main = new LockedFile(mainFd, path);
+  let sharedIdentity = "";
   try {
-    checkFileIsUsable(mainFd, path, request.allowUnsafeFileSystem);
+    // As for a writer (protocol.ts): a file this thread is creating or holds as a
+    // lock file, or a PATH.shared that is no lock file of its own, would make us
+    // wait for ourselves (or on a FIFO) forever.
+    const mainIdentity = checkFileIsUsable(mainFd, path, request.allowUnsafeFileSystem);
+    refuseOwnLock(mainIdentity, path, "");
     sharedFd = openSharedIfPossible(`${path}.shared`);
+    if (sharedFd !== -1) {
+      sharedIdentity = checkLockFile(sharedFd, mainIdentity, path);
+      holdLockFile(sharedIdentity);
+    }
     locks = new InUseLocks(mainFd, sharedFd, path);
     // As a writer does: the main lock shared (a creator holds it exclusively), then
     // the in-use locks (a closer that shrinks holds them exclusively), then the size.
@@ -101,10 +112,22 @@ export function openArenaReadOnly(request: ReadOnlyOpenRequest): OpenArena {
       );
     }
     const mappedBytes = Math.min(status.sizeBytes, verdict.capacity);
-    mapping = new Mapping(mapFile(mainFd, mappedBytes, path, "private"), mappedBytes, path);
+    mapping = new Mapping(mapOverPlaceholder(mainFd, mappedBytes, path, "private"), mappedBytes, path);
     const header = new BigUint64Array(mapping.dedicatedBuffer(headerOffset, headerSizeBytes));
     main.release();
-    return { path, mainFd, sharedFd, inUse: locks, mapping, header, capacity: verdict.capacity, headerOffset, readOnly: true };
+    return {
+      path,
+      mainFd,
+      sharedFd,
+      inUse: locks,
+      mapping,
+      header,
+      capacity: verdict.capacity,
+      headerOffset,
+      reservedBytes: 0,
+      sharedIdentity,
+      readOnly: true,
+    };
   } catch (error) {
     const attempt = (step: () => void) => {
       try {
@@ -120,6 +143,7 @@ export function openArenaReadOnly(request: ReadOnlyOpenRequest): OpenArena {
     attempt(() => main.release());
     attempt(() => closeFile(mainFd, path));
     if (sharedFd !== -1) attempt(() => closeFile(sharedFd, `${path}.shared`));
+    if (sharedIdentity !== "") releaseLockFile(sharedIdentity);
     throw error;
   }
 }
@@ -134,7 +158,7 @@ export function extendReadOnlyMapping(arena: OpenArena): boolean {
   const { mainFd, path, capacity } = arena;
   const fileBytes = Math.min(statFile(mainFd, path).sizeBytes, capacity);
   if (fileBytes <= arena.mapping.lengthBytes) return false;
-  const mapping = new Mapping(mapFile(mainFd, fileBytes, path, "private"), fileBytes, path);
+  const mapping = new Mapping(mapOverPlaceholder(mainFd, fileBytes, path, "private"), fileBytes, path);
   (arena.superseded ??= []).push(arena.mapping);
   arena.mapping = mapping;
   return true;
@@ -161,6 +185,7 @@ export function closeArenaReadOnly(arena: OpenArena): void {
   attempt(() => inUse.release());
   attempt(() => closeFile(mainFd, path));
   if (sharedFd !== -1) attempt(() => closeFile(sharedFd, `${path}.shared`));
+  if (arena.sharedIdentity !== "") releaseLockFile(arena.sharedIdentity);
   if (firstError !== undefined) throw firstError;
 }
 

@@ -107,6 +107,7 @@ export function inspectArenaFile(path: string, options: InspectOptions = {}): In
   const fd = openReadOnly(path);
   try {
     const status = statFile(fd, path);
+    if (status.kind !== "file") throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path} is not a regular file`, { path });
     const at = (headerOffset: number, header: HeaderWords, validation: Validation): Inspection => {
       const capacityBytes = safeNumber(header.capacity);
       const usedBytes = Math.min(safeNumber(header.bumpPtr), capacityBytes);
@@ -180,7 +181,9 @@ function fileKind(path: string): "file" | "directory" | "other" {
 
 function openReadOnly(path: string): number {
   try {
-    return openFile(path, { create: false, readOnly: true }); // a node:fs fd is no handle on Windows
+    // Through the shim: a node:fs fd is no handle on Windows; and non-blocking
+    // (mfa_open), so that a FIFO swapped in after the kind check cannot hang us.
+    return openFile(path, { create: false, readOnly: true });
   } catch (error) {
     throw fromNodeError(error, path);
   }
@@ -238,6 +241,7 @@ function probeOpenState(fd: number, path: string): OpenState {
   let sharedFd: number;
   try {
     // Read-only and never O_CREAT: inspecting must not leave a .shared file behind.
+    // Non-blocking (mfa_open): a FIFO there would otherwise wait for a writer forever.
     sharedFd = openFile(sharedPath, { create: false, readOnly: true });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return "no lock file";
@@ -246,6 +250,8 @@ function probeOpenState(fd: number, path: string): OpenState {
     return "unknown";
   }
   try {
+    // Only a regular file is a lock file; a FIFO or a device there says nothing.
+    if (statFile(sharedFd, sharedPath).kind !== "file") return "unknown";
     if (!tryLockFile(sharedFd, "exclusive", sharedPath)) return "open";
     unlockFile(sharedFd, sharedPath);
     return "not open";

@@ -27,6 +27,24 @@ export function requireBytes(value: unknown, name: string): Uint8Array {
   return value;
 }
 
+const typedArrayByteLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "byteLength")!.get!;
+
+/**
+ * The byte length of `value` if it is a Uint8Array; else TypeError. Read with the
+ * built-in getter: `length` and `byteLength` can be redefined on an instance or a
+ * subclass to lie, while a copy (Uint8Array.set) uses the real length, so a
+ * lying length would write past the allocation sized from it.
+ */
+export function requireBytesLength(value: unknown, name: string): number {
+  requireBytes(value, name);
+  try {
+    return typedArrayByteLength.call(value) as number;
+  } catch {
+    // A Proxy passes instanceof, but is not a typed array.
+    throw new TypeError(`${name} must be a Uint8Array, got a Proxy or another object that only claims to be one`);
+  }
+}
+
 /** Returns `value` if it is a function, undefined if it is undefined; else TypeError. */
 export function optionalFunction<T extends Function>(value: unknown, name: string): T | undefined {
   if (value === undefined) return undefined;

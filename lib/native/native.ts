@@ -25,9 +25,12 @@ const symbols = {
   mfa_fstat: { args: [i32, ptr], returns: i64_fast },
   mfa_ftruncate: { args: [i32, i64], returns: i64_fast },
   mfa_fallocate: { args: [i32, i64, i64], returns: i64_fast },
-  mfa_mmap: { args: [i32, i64, i32], returns: i64_fast },
+  mfa_mmap: { args: [i32, i64, i32, i64], returns: i64_fast },
+  mfa_seek: { args: [i32, i64, i32], returns: i64_fast },
+  mfa_free_bytes: { args: [i32], returns: i64_fast },
+  mfa_reserved_prefix: { args: [i32, i64], returns: i64_fast },
   mfa_munmap: { args: [i64, i64], returns: i64_fast },
-  mfa_mmap_placeholder: { args: [i64, i64], returns: i64_fast },
+  mfa_mmap_placeholder: { args: [i64, i64, i32], returns: i64_fast },
   mfa_msync: { args: [i64, i64], returns: i64_fast },
   mfa_pread: { args: [i32, ptr, i64, i64], returns: i64_fast },
   mfa_pwrite: { args: [i32, ptr, i64, i64], returns: i64_fast },
@@ -82,6 +85,8 @@ const callNames = {
   pread: ["pread", "ReadFile"],
   pwrite: ["pwrite", "WriteFile"],
   fstatfs: ["fstatfs", "GetVolumeInformationByHandleW"],
+  lseek: ["lseek", "(none)"],
+  freeBytes: ["fstatfs", "(none)"],
 } as const;
 
 /** Turns the shim's "negative errno" convention into a value or an ArenaError. */
@@ -230,16 +235,26 @@ export interface FileStatus {
   /** st_blocks * 512: the disk actually reserved for the file. */
   allocatedBytes: number;
   kind: FileKind;
+  /** "device:inode": the same for every name and descriptor of one file ("" unless asked for). */
+  identity: string;
 }
 
 const kinds: FileKind[] = ["file", "directory", "other"];
 /** fstat's output words, reused: read before the next call can overwrite them. */
-const statWords = new BigInt64Array(3);
-/** fstat: size, disk reserved and kind of the open file. */
-export function statFile(fd: number, path: string): FileStatus {
+const statWords = new BigInt64Array(5);
+/**
+ * fstat: size, disk reserved and kind of the open file; and its identity when
+ * `withIdentity` (making the string costs more than the call, so only on request).
+ */
+export function statFile(fd: number, path: string, withIdentity = false): FileStatus {
   const out = statWords;
   check(native().mfa_fstat(fd, out), "fstat", path);
-  return { sizeBytes: Number(out[0]), allocatedBytes: Number(out[1]), kind: kinds[Number(out[2])]! };
+  return {
+    sizeBytes: Number(out[0]),
+    allocatedBytes: Number(out[1]),
+    kind: kinds[Number(out[2])]!,
+    identity: withIdentity ? `${BigInt.asUintN(64, out[3]!)}:${BigInt.asUintN(64, out[4]!)}` : "",
+  };
 }
 
 /**
@@ -262,6 +277,56 @@ export function truncateFile(fd: number, sizeBytes: number, path: string): void 
 export function reserveDisk(fd: number, offset: number, endOffset: number): number {
   const result = Number(native().mfa_fallocate(fd, offset, endOffset));
   return result < 0 ? -result : 0;
+}
+
+const SEEK_HOLE = 0;
+const SEEK_DATA = 1;
+
+/**
+ * lseek SEEK_HOLE: the first offset at or after `offset` that is not known to
+ * hold data (the end of the file counts). A file system without holes, or one
+ * that does not say, reports the end of the file.
+ */
+export function firstHoleAt(fd: number, offset: number, path: string): number {
+  const result = Number(native().mfa_seek(fd, offset, SEEK_HOLE));
+  // A file system that cannot say proves nothing: a hole right there.
+  if (result < 0 && isCallUnsupported(-result)) return offset;
+  return check(result, "lseek", path);
+}
+
+function isCallUnsupported(errno: number): boolean {
+  const name = errnoName(errno);
+  return name === "EINVAL" || name === "EOPNOTSUPP" || name === "ENOTSUP";
+}
+
+/** lseek SEEK_DATA: the first offset at or after `offset` holding data; undefined when none does. */
+export function firstDataAt(fd: number, offset: number, path: string): number | undefined {
+  const result = Number(native().mfa_seek(fd, offset, SEEK_DATA));
+  if (result < 0 && errnoName(-result) === "ENXIO") return undefined;
+  // A file system that cannot say: data right there.
+  if (result < 0 && isCallUnsupported(-result)) return offset;
+  return check(result, "lseek", path);
+}
+
+/**
+ * FIEMAP: the end of the run of extents with reserved blocks (written or
+ * unwritten) from offset 0, as far as one call over [0, endBytes) shows it; a
+ * shorter answer proves no hole. Undefined where it cannot be asked (not Linux,
+ * a file system without FIEMAP such as tmpfs, any failure): lseek decides then.
+ */
+export function reservedPrefixBytes(fd: number, endBytes: number): number | undefined {
+  const result = Number(native().mfa_reserved_prefix(fd, endBytes));
+  return result < 0 ? undefined : result;
+}
+
+/**
+ * The bytes still free for this user on the file system that holds `fd` (statfs);
+ * Infinity where the shim cannot say (Windows, where nothing reserves disk ahead).
+ */
+export function freeDiskBytes(fd: number, path: string): number {
+  const result = Number(native().mfa_free_bytes(fd));
+  if (result < 0 && isCallUnsupported(-result)) return Number.POSITIVE_INFINITY;
+  return check(result, "freeBytes", path);
 }
 
 /** pread: fills `into` from file offset `offset`; returns the bytes read (short at end of file). */
@@ -302,10 +367,12 @@ const fileOfMapping = new Map<number, number>();
 /**
  * Maps the first `lengthBytes` of the file read-write: "shared" (writes reach the
  * file), or "private" (copy-on-write: writes stay in this process's own pages and
- * never reach the file; works on a read-only descriptor). Returns the address.
+ * never reach the file; works on a read-only descriptor). At `at` exactly (over a
+ * placeholder range the caller owns; never on Windows) when given, else anywhere.
+ * Returns the address.
  */
-export function mapFile(fd: number, lengthBytes: number, path: string, sharing: "shared" | "private" = "shared"): number {
-  const address = check(native().mfa_mmap(fd, lengthBytes, sharing === "private" ? 1 : 0), "mmap", path);
+export function mapFile(fd: number, lengthBytes: number, path: string, sharing: "shared" | "private" = "shared", at = 0): number {
+  const address = check(native().mfa_mmap(fd, lengthBytes, sharing === "private" ? 1 : 0, at), "mmap", path);
   if (isWindows) fileOfMapping.set(address, fd);
   return address;
 }
@@ -318,12 +385,12 @@ export function unmap(address: number, lengthBytes: number, path: string): void 
 
 /**
  * Replaces a page-aligned range of a mapping with private zero pages (mmap
- * MAP_FIXED | MAP_ANONYMOUS | MAP_NORESERVE): the file is no longer mapped there,
- * but the addresses stay readable, as zeros, until the process exits. Not on
+ * MAP_FIXED | MAP_ANONYMOUS | MAP_NORESERVE), read-write or read-only: the file
+ * is no longer mapped there, but the addresses stay readable, as zeros. Not on
  * Windows, which unmaps a view whole or not at all (see lib/arena/platform.ts).
  */
-export function replaceWithPlaceholder(address: number, lengthBytes: number, path: string): void {
-  check(native().mfa_mmap_placeholder(address, lengthBytes), "mmap", path);
+export function replaceWithPlaceholder(address: number, lengthBytes: number, path: string, writable: boolean): void {
+  check(native().mfa_mmap_placeholder(address, lengthBytes, writable ? 1 : 0), "mmap", path);
 }
 
 /**

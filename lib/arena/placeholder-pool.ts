@@ -1,0 +1,54 @@
+/**
+ * Address ranges left by closed arenas, kept and reused for the next mapping of
+ * the same length.
+ *
+ * A closed arena's memory cannot simply be unmapped: a view's pointer may still
+ * be in use where close() cannot detach it (node:zlib's asynchronous calls read
+ * it on a worker thread; a buffer transferred to a stream or a Worker is out of
+ * our reach), and touching an unmapped page kills the process. So close() puts
+ * private zero pages (a placeholder) under the whole mapping instead, and the
+ * addresses stay reserved. Left at that, every close would leak its range: a
+ * process that opens and closes in a loop runs out of mappings (the kernel's
+ * vm.max_map_count; observed as ENOMEM after ~32,000 cycles). So the ranges are
+ * kept here, per length, and the next open of that length maps the file over one
+ * of them (MAP_FIXED) instead of taking new addresses.
+ *
+ * Reuse means a pointer that outlived its arena's close may, later, reach another
+ * arena's bytes: never a crash, but a late reader reads them and a late writer
+ * changes them. The most recent closes are held back (quarantineRanges), so what
+ * is still in flight just after a close (an asynchronous compression, a pending
+ * stream read) meets zeros; only a pointer kept across later closes of
+ * same-length arenas can alias. The pool is per thread (module state), which is
+ * all it needs: each Worker maps and closes its own arenas.
+ */
+import { mapFile } from "../native/native.ts";
+
+/** How many of the latest placeholders of one length are never reused. */
+const quarantineRanges = 2;
+
+/** Placeholder addresses by mapping length, oldest first. */
+const placeholders = new Map<number, number[]>();
+
+/**
+ * Maps the first `lengthBytes` of `fd` ("shared" for a writer, "private" for a
+ * read-only opener; see mapFile): over the oldest placeholder of that length past
+ * the quarantine, else at new addresses. Returns the address. A read-only
+ * opener's mapping is the file's length at open, not the capacity, so its
+ * placeholders are pooled under that length, and reused by any mapping of it.
+ */
+export function mapOverPlaceholder(fd: number, lengthBytes: number, path: string, sharing: "shared" | "private" = "shared"): number {
+  const ranges = placeholders.get(lengthBytes);
+  if (ranges === undefined || ranges.length <= quarantineRanges) return mapFile(fd, lengthBytes, path, sharing);
+  // Taken before the call: if MAP_FIXED fails, what is left there is unknown
+  // (possibly nothing, and then maybe someone else's next mapping), so the range
+  // is forgotten rather than reused or unmapped.
+  const address = ranges.shift()!;
+  return mapFile(fd, lengthBytes, path, sharing, address);
+}
+
+/** Keeps the placeholder at [address, address + lengthBytes) for a later mapping. */
+export function keepPlaceholder(address: number, lengthBytes: number): void {
+  const ranges = placeholders.get(lengthBytes);
+  if (ranges === undefined) placeholders.set(lengthBytes, [address]);
+  else ranges.push(address);
+}

@@ -1,0 +1,55 @@
+/**
+ * Issue 8 review, item 3 ("the local reserved figure never exceeds what
+ * st_blocks proves"): st_blocks is a count of blocks anywhere in the file, not a
+ * proof that the prefix [0, N) is reserved (SEEK_HOLE is); and the shared word
+ * may be rewritten by anyone while the arena is open, so each instance
+ * allocates from the figure it proved itself. Runs on a small tmpfs (we are root),
+ * the arena in a child, so a SIGBUS is a reported signal.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { lastJson, runIsolatedChild } from "../../support/isolated-runs.ts";
+
+const root = mkdtempSync(join(tmpdir(), "mfa-issue8-full-"));
+const mountPoint = join(root, "tmpfs");
+let mountError: string | undefined;
+
+beforeAll(() => {
+  mkdirSync(mountPoint);
+  const result = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mountPoint]);
+  if (result.exitCode !== 0) mountError = `cannot mount a tmpfs (need root): ${result.stderr.toString().trim()}`;
+});
+
+afterAll(() => {
+  if (mountError === undefined) Bun.spawnSync(["umount", mountPoint]);
+  rmSync(root, { recursive: true, force: true });
+});
+
+function freshDisk(): string {
+  if (mountError !== undefined) throw new Error(mountError);
+  for (const name of readdirSync(mountPoint)) rmSync(join(mountPoint, name), { force: true, recursive: true });
+  return join(mountPoint, "holes.arena");
+}
+
+for (const what of ["new", "old"] as const) {
+  test(`issue 8 review: holes below bumpPtr are found by SEEK_HOLE even when blocks past it make st_blocks large: a write into ${what === "new" ? "a new" : "an old"} allocation on a full disk is ENOSPC or works, never SIGBUS`, async () => {
+    const path = freshDisk();
+    const result = await runIsolatedChild("blocks-not-a-prefix.ts", [path, what]);
+    expect({ signal: result.signalCode, exitCode: result.exitCode }).toEqual({ signal: null, exitCode: 0 });
+    const report = lastJson(result.stdout);
+    // Either the open refuses (ENOSPC reserving the holes) or the write works: never a signal.
+    if (report.error !== undefined) expect(report.error).toBe("ENOSPC");
+    else expect(report.wrote).toBe(true);
+  }, 60_000);
+}
+
+test("issue 8 review: allocatedSize raised by another opener while open (LLVM stores st_blksize * 512) is not trusted: a write on a full disk is ENOSPC or works, never SIGBUS", async () => {
+  const path = freshDisk();
+  const result = await runIsolatedChild("word-raised-while-open.ts", [path]);
+  expect({ signal: result.signalCode, exitCode: result.exitCode }).toEqual({ signal: null, exitCode: 0 });
+  const report = lastJson(result.stdout);
+  if (report.error !== undefined) expect(report.error).toBe("ENOSPC");
+  else expect(report.wrote).toBe(true);
+}, 60_000);
