@@ -28,7 +28,8 @@ import { bunBinary, oldestBunVersion, pinnedBunVersion, type Arch } from "./bun-
 import { buildPrebuilds } from "./build-prebuilds.ts";
 import { repositoryRoot } from "./zig.ts";
 
-const usage = "usage: bun scripts/test-on-bun.ts [--oldest | --version X.Y.Z] [--arch x64|arm64] [-- bun test arguments]";
+const usage =
+  "usage: bun scripts/test-on-bun.ts [--oldest | --version X.Y.Z] [--arch x64|arm64] [--exclude SUBSTRING]... [-- bun test arguments]";
 
 const arm64LibraryRoot = "/usr/aarch64-linux-gnu";
 const binfmtEntry = "/proc/sys/fs/binfmt_misc/qemu-aarch64";
@@ -48,6 +49,7 @@ function parseCommandLine() {
         oldest: { type: "boolean", default: false },
         version: { type: "string" },
         arch: { type: "string", default: process.arch },
+        exclude: { type: "string", multiple: true, default: [] },
         help: { type: "boolean", default: false },
       },
     });
@@ -58,11 +60,27 @@ function parseCommandLine() {
     if (values.arch !== "x64" && values.arch !== "arm64") throw new Error(`--arch must be x64 or arm64, got ${values.arch}`);
     if (values.oldest && values.version !== undefined) throw new Error("give --oldest or --version, not both");
     const version = values.oldest ? oldestBunVersion : (values.version ?? pinnedBunVersion);
-    return { version, arch: values.arch as Arch, testArguments: positionals };
+    return { version, arch: values.arch as Arch, testArguments: withoutExcluded(positionals, values.exclude as string[]) };
   } catch (error) {
     console.error(`${(error as Error).message}\n${usage}`);
     process.exit(2);
   }
+}
+
+/**
+ * bun test takes paths to include, not to leave out: with --exclude, every path
+ * argument that is a folder becomes the test files under it, less those whose path
+ * contains an excluded substring.
+ */
+function withoutExcluded(paths: string[], excluded: string[]): string[] {
+  if (excluded.length === 0) return paths;
+  const files: string[] = [];
+  for (const path of paths) {
+    const isFolder = existsSync(join(repositoryRoot, path)) && !path.endsWith(".ts");
+    const expanded = isFolder ? [...new Bun.Glob(`${path.replace(/\/$/, "")}/**/*.test.ts`).scanSync({ cwd: repositoryRoot })].sort() : [path];
+    files.push(...expanded.filter((file) => !excluded.some((part) => file.includes(part))));
+  }
+  return files;
 }
 
 /** Says what is missing for running arm64 binaries here, or nothing. */
