@@ -16,7 +16,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, write
 import { join } from "node:path";
 import { MappedFileRegionArena } from "../../lib/index.ts";
 import { expectArenaError } from "../support/expect.ts";
-import { finished, lineReader, spawnChild, type ChildResult } from "../support/processes.ts";
+import { asOtherUserPrefix, finished, lineReader, spawnChild, type ChildResult } from "../support/processes.ts";
 import { withReadOnlyMount } from "../support/read-only-mount.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
 
@@ -282,7 +282,7 @@ describe("where the file cannot be opened for writing", () => {
     for (const path of [readableShared, unreadableShared]) chmodSync(path, 0o444);
     chmodSync(`${readableShared}.shared`, 0o444);
     chmodSync(`${unreadableShared}.shared`, 0o000);
-    const asUser = process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+    const asUser = asOtherUserPrefix();
     try {
       for (const path of [readableShared, unreadableShared]) {
         const before = readFileSync(path);

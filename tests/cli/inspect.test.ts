@@ -2,6 +2,7 @@
 // bin script itself in a child process. Bad input must give one line on stderr and
 // a non-zero exit, never a stack trace; inspecting must change nothing, not even
 // create FILE.shared.
+import { asOtherUserPrefix } from "../support/processes.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -264,7 +265,7 @@ describe("an unreadable FILE.shared (issue 8 item 8)", () => {
     chmodSync(path, 0o644);
     chmodSync(`${path}.shared`, 0o000);
     // Root reads anything: run the command as nobody then (setpriv, util-linux).
-    const asUser = process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+    const asUser = asOtherUserPrefix();
     const result = Bun.spawnSync([...asUser, process.execPath, bin, "inspect", path], { stdout: "pipe", stderr: "pipe", cwd: folder });
     expectUnknownOpenState({ exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() });
   });

@@ -11,7 +11,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, write
 import { join } from "node:path";
 import { RecordLog } from "../../lib/index.ts";
 import { expectArenaError } from "../support/expect.ts";
-import { lineReader, type ChildResult } from "../support/processes.ts";
+import { asOtherUserPrefix, lineReader, type ChildResult } from "../support/processes.ts";
 import { withReadOnlyMount } from "../support/read-only-mount.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
 import { spawnLogChild } from "./support/children.ts";
@@ -116,7 +116,7 @@ describe("RecordLog.openReadOnly", () => {
     chmodSync(directory, 0o755);
     chmodSync(path, 0o444);
     chmodSync(folder, 0o555);
-    const asUser = process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+    const asUser = asOtherUserPrefix();
     try {
       const before = readFileSync(path);
       const report = await runReader(path, count, ["open", "records", "refuse", "scribble", "close"], undefined, asUser);

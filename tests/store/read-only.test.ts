@@ -12,7 +12,7 @@ import { chmodSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ContentStore } from "../../lib/index.ts";
 import { expectArenaError } from "../support/expect.ts";
-import { finished, type ChildResult } from "../support/processes.ts";
+import { asOtherUserPrefix, finished, type ChildResult } from "../support/processes.ts";
 import { withReadOnlyMount } from "../support/read-only-mount.ts";
 import { tempDirectory } from "../support/temp.ts";
 import { objectBytes } from "./read-only-objects.ts";
@@ -119,7 +119,7 @@ describe("ContentStore.openReadOnly", () => {
     const before = snapshot(root);
     chmodSync(directory, 0o755);
     chmodTree(root, 0o555, 0o444);
-    const asUser = process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+    const asUser = asOtherUserPrefix();
     try {
       const report = await runReader(root, 100, 100, ["create", ...everything], asUser);
       expect(report).toMatchObject({ create: "EACCES", readOnly: true, got: 100, has: 100, actions: 100, valid: true, refused: allRefused });

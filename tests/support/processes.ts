@@ -1,5 +1,6 @@
 // Running child Bun processes (the scripts in tests/support/children/) from tests.
-import { join } from "node:path";
+import { chmodSync, realpathSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 
 export const childrenDirectory = join(import.meta.dir, "children");
 
@@ -110,4 +111,25 @@ export function diedOf(result: ChildResult, signal: "SIGBUS" | "SIGSEGV"): boole
   if (result.signalCode === signal) return true;
   const report = signal === "SIGBUS" ? "Bus error" : "Segmentation fault";
   return result.signalCode === "SIGILL" && new RegExp(`panic\\(.*\\): ${report} at address`).test(result.stderr);
+}
+
+/**
+ * The command prefix that runs a child as `nobody` when the tests run as root
+ * (root may read and write anything, so a permission test needs another user),
+ * or nothing otherwise. `nobody` must be able to reach this checkout and the Bun
+ * it runs: a clone inside a 0700 folder (what `mktemp -d` makes) would fail the
+ * child before it tests anything. So each folder above them gains the search bit
+ * (o+x: enter, not list or write), which on a test machine changes no access
+ * that matters. Only root gets here.
+ */
+export function asOtherUserPrefix(): string[] {
+  if (process.getuid?.() !== 0) return [];
+  for (const start of [join(import.meta.dir, "..", ".."), dirname(realpathSync(process.execPath))]) {
+    for (let folder = resolve(start); ; folder = dirname(folder)) {
+      const mode = statSync(folder).mode;
+      if ((mode & 0o001) === 0) chmodSync(folder, mode | 0o001);
+      if (dirname(folder) === folder) break;
+    }
+  }
+  return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
 }
