@@ -10,7 +10,7 @@
  *
  *   bun fuzz-arena-log-read-only.ts DIRECTORY SEED CASES arena|log
  */
-import { copyFileSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from "node:fs";
+import { readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ArenaError, MappedFileRegionArena, RecordLog } from "../../../../lib/index.ts";
 import { prng } from "../../../support/random.ts";
@@ -101,7 +101,6 @@ for (let index = 0; index < Number(casesText); index++) {
     } else {
       rmSync(logPath, { force: true });
       writeFileSync(logPath, file);
-      copyFileSync(logPath, logPath); // (no-op: keep the file as written)
       const flips = 1 + below(16);
       const bytes = readFileSync(logPath);
       for (let flip = 0; flip < flips; flip++) {
