@@ -10,7 +10,8 @@
  * than RAM + swap is refused: a writer maps an arena of that capacity, and a
  * reader of the same file, while the writer has it open (the file is then at
  * its capacity), gets ENOMEM. Nothing is touched: the file is sparse, and an
- * ENOMEM is an exception, so this runs in-process.
+ * ENOMEM is an exception, so this runs in-process. (Under vm.overcommit_memory=1,
+ * "always", nothing is refused and these pass on main; the default is 0.)
  */
 import { describe, expect, test } from "bun:test";
 import { readFileSync, statSync } from "node:fs";
