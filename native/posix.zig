@@ -140,9 +140,12 @@ fn preallocateDarwin(fd: i32, length_bytes: i64) c_int {
 /// file; this works on a read-only descriptor). Anywhere when `at` is 0; else
 /// exactly at `at` (MAP_FIXED), which must be a range the caller owns (a
 /// placeholder of mfa_mmap_placeholder's). Returns the address.
+/// A private mapping is MAP_NORESERVE: a writable private mapping is otherwise
+/// charged as committed memory for its whole length (Linux refuses one larger
+/// than RAM + swap), though only the pages a reader writes to ever cost any.
 export fn mfa_mmap(fd: i32, length_bytes: i64, private: i32, at: i64) i64 {
     const hint: ?*align(std.heap.page_size_min) anyopaque = if (at == 0) null else page(at);
-    const flags: c.MAP = .{ .TYPE = if (private != 0) .PRIVATE else .SHARED, .FIXED = at != 0 };
+    const flags: c.MAP = .{ .TYPE = if (private != 0) .PRIVATE else .SHARED, .FIXED = at != 0, .NORESERVE = private != 0 };
     const address = c.mmap(hint, @intCast(length_bytes), c.PROT.READ | c.PROT.WRITE, flags, fd, 0);
     if (address == c.MAP_FAILED) return failed();
     return @intCast(@intFromPtr(address));

@@ -36,7 +36,7 @@ import {
   settleAtMost,
 } from "./header.ts";
 import { closeArena, openArena, type OpenArena } from "./protocol.ts";
-import { closeArenaReadOnly, extendReadOnlyMapping, openArenaReadOnly } from "./read-only.ts";
+import { closeArenaReadOnly, extendReadOnlyView, openArenaReadOnly } from "./read-only.ts";
 import { wordLoadsFor, type WordLoads } from "./word-loads.ts";
 import { readAt, reserveDisk } from "../native/native.ts";
 import { BlockAllocator } from "./block-allocator.ts";
@@ -218,7 +218,7 @@ export class MappedFileRegionArena implements Disposable {
     this.#header = arena.header;
     this.#allocationHeader = arena.readOnly ? null : arena.header;
     this.#loads = wordLoadsFor(this.readOnly);
-    this.#visibleEnd = arena.mapping.lengthBytes;
+    this.#visibleEnd = arena.visibleBytes ?? arena.mapping.lengthBytes;
     this.#open = arena;
     this.#overflowMark = BigInt(arena.capacity) + BigInt(alignmentBytes);
     this.#firstOffset = arena.headerOffset + headerSizeBytes;
@@ -333,6 +333,25 @@ export class MappedFileRegionArena implements Disposable {
     return bumpPointer <= this.#visibleEnd ? bumpPointer : this.#sizePastView(bumpPointer);
   }
 
+  /** The bump pointer, capped at what this instance can view now, without extending it. */
+  #sizeInView(): number {
+    return Math.min(Number(this.#loads.uint64(this.#header!, bumpPointerWord)), this.#visibleEnd);
+  }
+
+  /**
+   * A reader's size at close: never by extending its view, and never an error,
+   * so that close() releases the locks and descriptors whatever happens (a
+   * reader left open would keep every writer from shrinking the file).
+   */
+  #sizeAtReadOnlyClose(open: OpenArena): number {
+    if (this.#headerTouched) return this.#sizeInView();
+    try {
+      return this.#sizeFromFile(open);
+    } catch {
+      return this.#sizeInView();
+    }
+  }
+
   /**
    * The bump pointer is past what this instance can view. A writer: past the
    * capacity, only while an overflowing allocation backs out, and that is full.
@@ -343,11 +362,11 @@ export class MappedFileRegionArena implements Disposable {
     return Math.min(bumpPointer, this.#visibleEnd);
   }
 
-  /** A reader's mapping grown to the file's length, if that reaches `end`; whether it does now. */
+  /** A reader's view grown to what it may now touch (read-only.ts), if that reaches `end`; whether it does now. */
   #extendView(end: number): boolean {
     const open = this.#open;
     if (open === null || !open.readOnly || this.#visibleEnd >= this.capacity) return false;
-    if (extendReadOnlyMapping(open)) this.#visibleEnd = open.mapping.lengthBytes;
+    this.#visibleEnd = extendReadOnlyView(open);
     return end <= this.#visibleEnd;
   }
 
@@ -392,7 +411,7 @@ export class MappedFileRegionArena implements Disposable {
         { path: this.path },
       );
     }
-    this.#sizeAtClose = this.#headerTouched ? this.size : this.#sizeFromFile(open);
+    this.#sizeAtClose = open.readOnly ? this.#sizeAtReadOnlyClose(open) : this.#headerTouched ? this.size : this.#sizeFromFile(open);
     this.#open = null;
     this.#header = null;
     this.#allocationHeader = null;
@@ -523,7 +542,7 @@ export class MappedFileRegionArena implements Disposable {
       if (word[0] === previous) return Math.min(Number(previous), this.#visibleEnd);
       previous = word[0]!;
     }
-    return this.size;
+    return open.readOnly ? this.#sizeInView() : this.size;
   }
 
   /**

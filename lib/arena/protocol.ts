@@ -99,9 +99,11 @@ export interface OpenArena {
    * for a read-only opener that found no PATH.shared it could open.
    */
   sharedIdentity: string;
-  /** Set by openArenaReadOnly (read-only.ts): a private mapping of the file's length at open. */
+  /** Set by openArenaReadOnly (read-only.ts): a private mapping, of which only `visibleBytes` may be touched. */
   readOnly?: true;
-  /** A read-only opener's earlier, shorter mappings, kept (views over them live) until close. */
+  /** A read-only opener's bound on what it may touch (read-only.ts): it only grows. */
+  visibleBytes?: number;
+  /** Windows: a read-only opener's earlier, shorter mappings, kept (views over them live) until close. */
   superseded?: Mapping[];
 }
 

@@ -3,66 +3,78 @@
  * (EROFS), or a file the user may only read (EACCES on a read-write open).
  *
  * The effect we want: every reader sees the arena's bytes through zero-copy views,
- * as a writer does, changes nothing on disk, and cannot be killed by anything a
- * writer elsewhere does, nor by a write through one of its own views.
+ * as a writer does, changes nothing on disk, costs address space and not memory,
+ * and cannot be killed by anything a writer elsewhere does, nor by a write
+ * through one of its own views.
  *
  * Why the obvious ways fail:
  *  - A read-write open of the file or of PATH.shared fails (EROFS, EACCES), and
  *    PATH.shared cannot be created in a read-only directory.
- *  - Mapping the whole capacity, as a writer does, maps pages past the end of a
- *    closed file (the last closer shrank it to the bump pointer): reading one is
- *    SIGBUS. And a file that is full-size while writers have it open shrinks when
- *    the last of them closes: any page of ours past the new end is then SIGBUS.
- *    The bump pointer cannot bound what is safe: it goes down as well as up (a
- *    block allocator gives back its tail, a failed reservation or a full arena
- *    undoes its add), so the shrink can cut below a value a reader once saw.
- *  - A PROT_READ mapping turns a JavaScript write through a view into SIGSEGV.
+ *  - Touching a page past the end of the file is SIGBUS. A closed file is only as
+ *    long as its bump pointer (the last closer shrank it), and a file that is
+ *    full-size while writers have it open shrinks when the last of them closes.
+ *  - A PROT_READ mapping turns a JavaScript write through a view into SIGSEGV; a
+ *    writable private mapping is charged as committed memory for its whole length
+ *    (Linux refuses one larger than RAM + swap) unless it is MAP_NORESERVE.
+ *  - Mapping the file's length at open, and again when a writer grows it, gives
+ *    every reader a mapping of a different length: closes could not reuse each
+ *    other's address ranges (placeholder-pool.ts), and each open leaked one.
  *
  * The way chosen:
  *  - The main file is opened O_RDONLY and PATH.shared is opened O_RDONLY if it
  *    exists, never created. The reader takes the same "in use" locks as a writer,
  *    shared, for its whole life: the inode lock (an F_RDLCK open-file-description
- *    lock, which needs only read permission) and PATH.shared's flock when it could
- *    open it (flock needs no write permission). A closer that finds them held is
- *    not the last one and does not shrink: no Bun writer, under any name of the
- *    file, and no LLVM writer under this name when PATH.shared exists, can cut
- *    the file under a reader. The main file's flock is taken shared while opening,
- *    so a creation in progress is waited for, never seen half done.
- *  - The mapping is the file's length at open (capped at the capacity), not the
- *    capacity: every page of it lies inside the file, and with the locks held the
- *    file does not get shorter. Views, the header and `size` stay inside it.
- *  - When the bump pointer (read live through the header) passes the end of the
- *    mapping, a writer has grown the file since: the reader maps the file again
- *    at its new length (extendReadOnlyMapping). The old mapping is not unmapped,
- *    so every view handed out stays valid; it goes at close. A file grows only
- *    from its closed length to its capacity (a writer's open), so this happens
- *    at most about once per reader.
- *  - The mapping is MAP_PRIVATE and PROT_READ|PROT_WRITE. Pages the reader only
- *    reads are the page cache's own pages (Linux maps them until the first write),
- *    so writers' later stores to them are seen; a write through a view copies that
- *    one page into memory private to this process: it never reaches the file,
- *    does not crash, and is lost at close (that page stops seeing writers' stores).
+ *    lock, which needs only read permission) and PATH.shared's flock (flock needs
+ *    no write permission). A closer that finds them held is not the last one and
+ *    does not shrink. The main file's flock is taken shared while opening, so a
+ *    creation that holds it is waited for.
+ *  - The mapping is the capacity, as a writer's (POSIX; Windows below), but
+ *    MAP_PRIVATE | MAP_NORESERVE, PROT_READ | PROT_WRITE. Pages the reader only
+ *    reads are the page cache's own pages, so writers' later stores are seen; a
+ *    write through a view copies that one page into memory private to this
+ *    process: it never reaches the file and does not crash. Placeholders are
+ *    pooled by capacity with the writers' (closes reuse each other's addresses).
+ *  - What the reader may touch (`visibleBytes`, the arena's readableBytes) is
+ *    bounded by what no closer can cut:
+ *     - Holding PATH.shared: the file's length. No LLVM closer under this name and
+ *       no Bun closer under any name shrinks it while the locks are held.
+ *     - Holding no PATH.shared (there was none, or it was not ours to read): the
+ *       file's length, but never past the bump pointer the reader has seen.
+ *       Every closer truncates to the bump pointer, and no writer lowers it below
+ *       a value it held while no writer had the file open (a lowering undoes an
+ *       add that started at or above it). When the bump pointer passes that
+ *       bound, the reader first tries again to open PATH.shared (a writer has
+ *       made one since) and take its flock without waiting; from then on it is
+ *       protected as above.
+ *    The view grows as the file does (extendReadOnlyView): one fstat, no mapping.
+ *  - Windows cannot map a read-only file past its end, and cannot shrink a file
+ *    anyone has mapped: there the mapping is the file's length, and a longer one
+ *    is made when a writer grows it (the old one stays until close, so views over
+ *    it stay valid).
  *
  * What it gives up:
- *  - Address space: a reader that was opened on a closed file and then saw it
- *    grow holds two mappings (the first one's length plus the capacity) until close.
  *  - While a reader holds the file, the last writer to close does not shrink it:
  *    it stays at its capacity (sparse, so no disk) until a writer closes last.
- *  - Where there are no open-file-description locks (macOS, Linux before 3.15) a
- *    reader is protected only by PATH.shared, as in LLVM: if it could not open
- *    one, a writer arriving later can shrink the file under it. LLVM closers
- *    under another name (a symlink, a hard link) ignore the inode lock, as they do
- *    for writers (docs/DESIGN.md, "Arena locks"). docs/DESIGN.md, "Read-only
- *    opens", has the reasoning in full, and the tests that prove each point.
+ *  - Under vm.overcommit_memory=2 (strict), Linux ignores MAP_NORESERVE for
+ *    writable private mappings: a reader is charged its capacity.
+ *  - A reader without PATH.shared that saw a bump pointer a Bun writer then
+ *    lowered (a block allocator returning its tail) is not protected from an
+ *    LLVM closer's shrink to the lower value for the bytes in between; nor is a
+ *    reader holding PATH.shared from an LLVM closer under another name (a
+ *    symlink, a hard link), which ignores the inode lock as it does for writers.
+ *    docs/DESIGN.md, "Read-only opens", has the reasoning in full, and the tests
+ *    that prove each point.
  */
 import { ArenaError } from "../common/errors.ts";
-import { headerSizeBytes } from "./header.ts";
+import { bumpPointerWord, headerSizeBytes } from "./header.ts";
 import { InUseLocks, LockedFile } from "./locks.ts";
 import { Mapping } from "./mapping.ts";
 import { holdLockFile, releaseLockFile } from "./own-files.ts";
 import { mapOverPlaceholder } from "./placeholder-pool.ts";
+import { canReplaceMappedRanges } from "./platform.ts";
 import { checkFileIsUsable, checkLockFile, readAndJudgeHeader, refuseOwnLock, type OpenArena } from "./protocol.ts";
-import { closeFile, openFile, statFile } from "../native/native.ts";
+import { copyFreeWordLoads } from "./word-loads.ts";
+import { closeFile, openFile, statFile, tryLockFile } from "../native/native.ts";
 
 /** A broken variant for tests (read-only-testing.ts); null in normal use. */
 export type BrokenReadOnlyOpen = "no-in-use-locks" | null;
@@ -100,22 +112,28 @@ export function openArenaReadOnly(request: ReadOnlyOpenRequest): OpenArena {
     main.acquire("shared");
     if (readOnlyOpenVariant.broken !== "no-in-use-locks") locks.hold();
     const status = statFile(mainFd, path);
+    // Not created (yet): a creator between its open and its exclusive lock, or
+    // one that died. A code of its own, so that a caller (the content store
+    // beside a rotating writer) can tell "not finished" from "damaged".
     if (status.sizeBytes === 0) {
-      throw new ArenaError("ERR_ARENA_CORRUPT", `${path} is empty: no arena was ever created in it; it was left untouched`, { path });
+      throw new ArenaError("ERR_ARENA_NOT_CREATED", `${path} is empty: no arena was ever created in it; it was left untouched`, { path });
     }
     const verdict = readAndJudgeHeader(mainFd, status, headerOffset, path);
     if (verdict.kind !== "valid") {
       throw new ArenaError(
-        "ERR_ARENA_CORRUPT",
+        "ERR_ARENA_NOT_CREATED",
         `${path}: its creation was interrupted and a read-only open cannot redo it; open it once with create()`,
         { path },
       );
     }
-    const mappedBytes = Math.min(status.sizeBytes, verdict.capacity);
+    const fileBytes = Math.min(status.sizeBytes, verdict.capacity);
+    const mappedBytes = canReplaceMappedRanges ? verdict.capacity : fileBytes;
     mapping = new Mapping(mapOverPlaceholder(mainFd, mappedBytes, path, "private"), mappedBytes, path);
     const header = new BigUint64Array(mapping.dedicatedBuffer(headerOffset, headerSizeBytes));
     main.release();
+    const firstAllocation = headerOffset + headerSizeBytes;
     return {
+      visibleBytes: sharedFd !== -1 ? fileBytes : Math.min(fileBytes, Math.max(firstAllocation, bumpPointerOf(header))),
       path,
       mainFd,
       sharedFd,
@@ -149,19 +167,57 @@ export function openArenaReadOnly(request: ReadOnlyOpenRequest): OpenArena {
 }
 
 /**
- * Maps the file again when it has grown past the current mapping (a writer
- * opened it): safe while the in-use locks are held, since then nobody shrinks
- * it. The old mapping stays until close, so views over it stay valid. Returns
- * whether the mapping grew.
+ * How far the reader may look now (see the comment at the top): the file's
+ * length, and without PATH.shared's flock never past the bump pointer. First
+ * tries to take PATH.shared if the reader has none (a writer made it since).
+ * Never lower than before: no closer cuts below what was allowed. On Windows,
+ * maps the file again when it grew past the mapping (the old one stays until
+ * close, so views over it stay valid). One fstat, and on POSIX no mapping, so
+ * it cannot fail for want of memory.
  */
-export function extendReadOnlyMapping(arena: OpenArena): boolean {
+export function extendReadOnlyView(arena: OpenArena): number {
+  if (arena.sharedFd === -1) holdSharedIfNowThere(arena);
   const { mainFd, path, capacity } = arena;
   const fileBytes = Math.min(statFile(mainFd, path).sizeBytes, capacity);
-  if (fileBytes <= arena.mapping.lengthBytes) return false;
-  const mapping = new Mapping(mapOverPlaceholder(mainFd, fileBytes, path, "private"), fileBytes, path);
-  (arena.superseded ??= []).push(arena.mapping);
-  arena.mapping = mapping;
-  return true;
+  const safeEnd = arena.sharedFd !== -1 ? fileBytes : Math.min(fileBytes, bumpPointerOf(arena.header));
+  const visible = Math.max(arena.visibleBytes ?? 0, safeEnd);
+  if (visible > arena.mapping.lengthBytes) {
+    const mapping = new Mapping(mapOverPlaceholder(mainFd, visible, path, "private"), visible, path);
+    (arena.superseded ??= []).push(arena.mapping);
+    arena.mapping = mapping;
+  }
+  arena.visibleBytes = visible;
+  return visible;
+}
+
+/** The bump pointer, loaded without writing to the private page (word-loads.ts). */
+function bumpPointerOf(header: BigUint64Array): number {
+  return Number(copyFreeWordLoads.uint64(header, bumpPointerWord));
+}
+
+/**
+ * For a reader that found no PATH.shared at open: opens it if it is there now,
+ * and takes its flock shared without waiting. Anything in the way (still
+ * absent, not ours to read, not a lock file, a closer holding it exclusively
+ * this moment) leaves the reader as it was, to try again on a later growth.
+ */
+function holdSharedIfNowThere(arena: OpenArena): void {
+  const sharedPath = `${arena.path}.shared`;
+  let fd = -1;
+  try {
+    fd = openSharedIfPossible(sharedPath);
+    if (fd === -1) return;
+    const identity = checkLockFile(fd, statFile(arena.mainFd, arena.path, true).identity, arena.path);
+    if (!tryLockFile(fd, "shared", sharedPath)) return;
+    holdLockFile(identity);
+    arena.sharedFd = fd;
+    arena.sharedIdentity = identity;
+    fd = -1;
+  } catch {
+    // Not usable as a lock: stay bounded by the bump pointer.
+  } finally {
+    if (fd !== -1) closeFile(fd, sharedPath);
+  }
 }
 
 /**
@@ -192,7 +248,8 @@ export function closeArenaReadOnly(arena: OpenArena): void {
 /**
  * PATH.shared opened read-only, or -1 when it is not there or not ours to read:
  * a reader never creates it (the directory may be read-only, and a read-only open
- * changes nothing on disk). Without it the inode lock alone protects the reader.
+ * changes nothing on disk). Without it the reader looks no further than the bump
+ * pointer (see the comment at the top).
  */
 function openSharedIfPossible(sharedPath: string): number {
   try {

@@ -17,6 +17,7 @@ export type ArenaErrorCode =
   | "ERR_ARENA_NATIVE_LIBRARY"
   | "ERR_ARENA_CREATING"
   | "ERR_ARENA_READ_ONLY"
+  | "ERR_ARENA_NOT_CREATED"
   | "ERR_ARENA_UNSUPPORTED_RUNTIME"
   | (string & {});
 

@@ -4,9 +4,9 @@
  * pread from a read-only descriptor. Nothing is mapped, locked or written: writer
  * liveness comes from lock queries (F_OFD_GETLK), which take no lock.
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, readSync } from "node:fs";
 import { decodeHeader } from "../arena/header.ts";
-import { openRegularFileToRead } from "../arena/regular-file.ts";
+import { openRegularFile, openRegularFileToRead } from "../arena/regular-file.ts";
 import { atomicWordLoads } from "../arena/word-loads.ts";
 import type { BlockView } from "./blocks.ts";
 import { arenaHeaderOffset, decodeLogHeader, firstBlockOffset, logHeaderBytes, logHeaderProblem, logMagic, type LogHeader } from "./format.ts";
@@ -35,7 +35,7 @@ export function isRecordLogFile(path: string): boolean {
 
 /** Reads the log header and every claimed block of the log at `path`. */
 export function inspectLogFile(path: string): LogFileInspection {
-  const fd = openSync(path, "r");
+  const fd = openRegularFile(path, "read"); // it may have become a FIFO since it was judged
   try {
     const headerBytes = new Uint8Array(logHeaderBytes + 32);
     readSync(fd, headerBytes, 0, headerBytes.length, 0);

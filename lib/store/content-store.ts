@@ -31,10 +31,11 @@
  * idle pins the generations it holds; and like the arena it needs one machine and
  * a local file system.
  */
-import { closeSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { optionalBoolean, requireBytes, requireString } from "../common/arguments.ts";
 import { ArenaError, readOnlyError } from "../common/errors.ts";
+import { openRegularFile } from "../arena/regular-file.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
 import { ActionCache } from "./action-cache.ts";
 import { wrapFsErrors } from "./fs-errors.ts";
@@ -618,12 +619,17 @@ export class ContentStore implements Disposable {
   }
 }
 
-/** The store's root lock file: created by a writer; a reader only opens it for reading. */
+/**
+ * The store's root lock file: created by a writer; a reader only opens it for
+ * reading. Never waits on a FIFO there (regular-file.ts): a reader is exactly
+ * who does not own the store, so one mkfifo by its owner must not hang it.
+ */
 function openRootLock(lockPath: string, readOnly: boolean): number {
-  if (!readOnly) return openSync(lockPath, "a+");
+  if (!readOnly) return openRegularFile(lockPath, "lock");
   try {
-    return openSync(lockPath, "r");
+    return openRegularFile(lockPath, "read");
   } catch (error) {
+    if (error instanceof ArenaError) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? "EIO";
     throw new ArenaError(code, `cannot open ${lockPath} to read the store: ${code} (is it a content store?)`, { path: lockPath });
   }

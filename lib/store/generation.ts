@@ -10,8 +10,9 @@
  * process sets when it has made a newer generation, which every other process
  * checks with one atomic load per operation.
  */
-import { closeSync, fstatSync, openSync, statSync } from "node:fs";
+import { closeSync, fstatSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { openRegularFile } from "../arena/regular-file.ts";
 import { wordLoadsFor, type WordLoads } from "../arena/word-loads.ts";
 import { ArenaError } from "../common/errors.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
@@ -89,7 +90,7 @@ export class Generation {
     const lockPath = join(directory, "lock");
     let fd: number;
     try {
-      fd = openSync(lockPath, readOnly ? "r" : "a+");
+      fd = openRegularFile(lockPath, readOnly ? "read" : "lock"); // never waits on a FIFO
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw toArenaError(error, lockPath);

@@ -15,7 +15,8 @@
  * A generation is deleted only when no process holds it open (its lock file), so
  * a slow process never writes into a generation that is gone.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { closeSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { openRegularFile } from "../arena/regular-file.ts";
 import { join } from "node:path";
 import { ArenaError } from "../common/errors.ts";
 import { tryLockFile, unlockFile } from "../native/native.ts";
@@ -197,7 +198,7 @@ function moveAside(root: string, name: string, to: string): void {
 export function withExclusiveLock(lockPath: string, action: () => void): boolean {
   let fd: number;
   try {
-    fd = openSync(lockPath, "a+"); // made if missing (a generation whose maker died before opening it)
+    fd = openRegularFile(lockPath, "lock"); // made if missing (a generation whose maker died before opening it)
   } catch {
     return false;
   }

@@ -10,9 +10,10 @@
  * needs the store's `lock` exclusively, so it is refused while any process has
  * the store open, as in LLVM.
  */
-import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, mkdirSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { uptime } from "node:os";
 import { join } from "node:path";
+import { openRegularFile } from "../arena/regular-file.ts";
 import { ArenaError } from "../common/errors.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
 import { toArenaError, wrapFsErrors } from "./fs-errors.ts";
@@ -45,13 +46,13 @@ export function validateIfNeeded(
   const markerPath = join(directory, "v1.validation");
   const fd = wrapFsErrors(directory, () => {
     mkdirSync(directory, { recursive: true });
-    return openSync(markerPath, "a+");
+    return openRegularFile(markerPath, "lock"); // a FIFO there would hang the read below
   });
   try {
     lockFile(fd, "exclusive", markerPath);
     try {
       const boot = bootTime();
-      const stamp = wrapFsErrors(markerPath, () => readFileSync(markerPath, "utf8")).trim();
+      const stamp = wrapFsErrors(markerPath, () => readFileSync(fd, "utf8")).trim(); // the descriptor checked to be a file
       if (stamp === String(boot) && !options.force) return { outcome: "skipped", problems: [] };
       const problems = validate(options.deep);
       if (problems.length > 0) {

@@ -27,8 +27,9 @@
  * `NewTable.judge`), so the read-only open (`openReadOnly`, over the arena's
  * read-only open) runs the same checks over the part of the file it mapped.
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, readSync } from "node:fs";
 import { MappedFileRegionArena } from "../arena/arena.ts";
+import { openRegularFileToRead } from "../arena/regular-file.ts";
 import { wordLoadsFor, type WordLoads } from "../arena/word-loads.ts";
 import { ArenaError } from "../common/errors.ts";
 import { requireNonNegativeInteger, requireString } from "../common/arguments.ts";
@@ -314,12 +315,9 @@ const snapshotBytes = 128 * 1024;
  * pointer (the table may lie past it): the judgement after opening decides those.
  */
 function precheckExisting(path: string, table: NewTable, nameBytes: Uint8Array): void {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch {
-    return;
-  }
+  // Not openSync(path, "r"): on a FIFO that blocks forever; the arena refuses it.
+  const fd = openRegularFileToRead(path);
+  if (fd === undefined) return;
   try {
     const fileSize = fstatSync(fd).size;
     if (fileSize < firstAllocationOffset) return;

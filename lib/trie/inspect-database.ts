@@ -9,8 +9,8 @@
  * snapshot that may be torn, and a failure says so only as "invalid" (the CLI
  * prints whether the file is open).
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { openRegularFileToRead } from "../arena/regular-file.ts";
+import { closeSync, fstatSync, readSync } from "node:fs";
+import { openRegularFile, openRegularFileToRead } from "../arena/regular-file.ts";
 import { atomicWordLoads } from "../arena/word-loads.ts";
 import { ArenaError } from "../common/errors.ts";
 import { alignUp8, corruptAt } from "./corruption.ts";
@@ -105,7 +105,7 @@ function kindName(kind: number): string {
 
 /** The file's first `bumpPointer` bytes (fewer if the file is shorter), with the views the judges read. */
 function readFile(path: string, bumpPointer: number): MappingViews {
-  const fd = openSync(path, "r");
+  const fd = openRegularFile(path, "read"); // it may have become a FIFO since it was judged
   try {
     const length = Math.min(bumpPointer, fstatSync(fd).size, maxDatabaseCapacity);
     const buffer = new ArrayBuffer(alignUp8(length));

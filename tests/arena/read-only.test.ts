@@ -152,10 +152,10 @@ describe("openReadOnly refuses what it cannot read, and creates nothing", () => 
     expect(existsSync(`${path}.shared`)).toBe(false);
   });
 
-  test("an empty file, a file that is not an arena, a directory", () => {
+  test("an empty file (not created yet: a code of its own), a file that is not an arena, a directory", () => {
     const empty = freshPath(directory);
     writeFileSync(empty, "");
-    expectArenaError(() => MappedFileRegionArena.openReadOnly(empty), "ERR_ARENA_CORRUPT");
+    expectArenaError(() => MappedFileRegionArena.openReadOnly(empty), "ERR_ARENA_NOT_CREATED");
     const stranger = freshPath(directory);
     writeFileSync(stranger, Buffer.alloc(4096, 0x5a));
     expectArenaError(() => MappedFileRegionArena.openReadOnly(stranger), "ERR_ARENA_CORRUPT");
