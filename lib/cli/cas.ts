@@ -13,9 +13,9 @@ import { casRemoteUsage } from "./cas-remote.ts";
 
 export const casUsage = `usage: mapped-file-arena cas <stats|validate|gc|push|pull> DIR [options]
 
-  cas stats DIR      generations, their sizes, the size limit, disk used
+  cas stats DIR      generations, their sizes, the size limit, disk used (read-only)
   cas validate DIR   check every index entry, pool record and large-object file;
-                     exit 0 if valid, 1 with one line per problem
+                     exit 0 if valid, 1 with one line per problem (read-only)
     --deep           also re-hash every object
   cas gc DIR         delete generations no process uses, and leftovers
     --include-corrupt  also delete what recovery moved aside (corrupt.*)
@@ -50,7 +50,9 @@ export function casMain(args: string[]): CliResult {
     return { exitCode: 2, stdout: "", stderr: `mapped-file-arena: ${directory} is not a directory\n` };
   }
   try {
-    using store = ContentStore.open(directory);
+    // Inspection reads, and must work where the store can only be read (a
+    // read-only mount, another user's cache) and change nothing: only gc writes.
+    using store = command === "gc" ? ContentStore.open(directory) : ContentStore.openReadOnly(directory);
     if (command === "stats") return stats(store, values.json);
     if (command === "validate") return validate(store, values.deep, values.json);
     const removed = store.gc({ includeCorrupt: values["include-corrupt"] });

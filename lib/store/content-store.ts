@@ -40,7 +40,7 @@ import { lockFile, unlockFile } from "../native/native.ts";
 import { ActionCache } from "./action-cache.ts";
 import { wrapFsErrors } from "./fs-errors.ts";
 import { capacitiesFor, hardLimitShare, type Generation, type GenerationCapacities } from "./generation.ts";
-import { collectGarbage, openNewest, removeAbandonedTemporaries, startNextGeneration } from "./generations.ts";
+import { collectGarbage, openFinishedNewerThan, openNewest, removeAbandonedTemporaries, startNextGeneration } from "./generations.ts";
 import { hashObjectInto, idBytes, idScratch, idToHex, requireIdInto, sameId } from "./hashing.ts";
 import { isPresent, poolLeafView, repairLargeObject, locate, readObject, storeObject, type ObjectContent, type ObjectLocation } from "./object-io.ts";
 import { maxRefs, StorageKind } from "./object-record.ts";
@@ -516,8 +516,11 @@ export class ContentStore implements Disposable {
    * the new pair skipped past stays open ("retained") until its next follow.
    */
   #follow(): Generation {
-    const [primary, upstream] = openNewest(this.directory, this.#capacities, this.readOnly);
     const previous = this.#primary!;
+    const pair = this.readOnly ? openFinishedNewerThan(this.directory, this.#capacities, previous.number) : openNewest(this.directory, this.#capacities);
+    // A reader whose successor is not finished yet keeps its pair: all put before the flag is in it.
+    if (pair === null) return previous;
+    const [primary, upstream] = pair;
     const newest = upstream === null ? [primary] : [primary, upstream];
     const had = [previous, ...this.#older.filter((generation) => !this.#retained.has(generation))];
     const keep = had.filter((generation) => !newest.some((fresh) => fresh.number === generation.number));

@@ -83,7 +83,9 @@ export class Generation {
    * Opens generation `number` under `root`, or returns null if it does not exist
    * (any more: a collector may have just removed it). `readOnly`: its lock file
    * opened for reading (a shared flock needs no more) and its tables with
-   * openReadOnly; nothing is created.
+   * openReadOnly; nothing is created, and a generation that is not finished (no
+   * lock file, a table missing or not created yet) is null too: a reader cannot
+   * finish it (generations.ts, openNewestFinished).
    */
   static open(root: string, number: number, capacities: GenerationCapacities, readOnly = false): Generation | null {
     const directory = join(root, `${generationPrefix}${number}`);
@@ -107,6 +109,7 @@ export class Generation {
       return new Generation(number, directory, fd, tables);
     } catch (error) {
       closeSync(fd);
+      if (readOnly && isUnfinished(error)) return null;
       throw toArenaError(error, directory);
     }
   }
@@ -204,6 +207,12 @@ export class Generation {
       closeSync(this.#lockFd);
     }
   }
+}
+
+/** A table a rotator has not made yet (ENOENT) or not finished creating (empty, or its creation interrupted). */
+function isUnfinished(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "ENOENT" || code === "ERR_ARENA_NOT_CREATED";
 }
 
 function sameFile(fd: number, path: string): boolean {

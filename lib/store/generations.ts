@@ -54,20 +54,21 @@ export function listGenerations(root: string): number[] {
 
 /**
  * The two newest generations, open: [primary, upstream or null]. `readOnly`:
- * opened read-only, and a store with no generation is an error, not made.
+ * the two newest finished ones (openNewestFinished), and a store with no
+ * generation is an error, not made.
  */
 export function openNewest(root: string, capacities: GenerationCapacities, readOnly = false): [Generation, Generation | null] {
+  if (readOnly) return openNewestFinished(root, capacities);
   for (let attempt = 0; attempt < openAttempts; attempt++) {
     let numbers = listGenerations(root);
     if (numbers.length === 0) {
-      if (readOnly) throw new ArenaError("ERR_CAS_CORRUPT", `${root} holds no generation (v1.<n>): not a content store`, { path: root });
       makeGeneration(root, 0);
       numbers = [0];
     }
     const newest = numbers[numbers.length - 1]!;
-    const primary = Generation.open(root, newest, capacities, readOnly);
+    const primary = Generation.open(root, newest, capacities);
     if (primary === null) continue;
-    if (primary.superseded && !readOnly && !storeTestHooks.noRotationRepair) {
+    if (primary.superseded && !storeTestHooks.noRotationRepair) {
       // Its rotator flagged it and died (or is about to make the next): finish for it.
       primary.close();
       makeGeneration(root, newest + 1);
@@ -77,9 +78,9 @@ export function openNewest(root: string, capacities: GenerationCapacities, readO
     let upstream: Generation | null = null;
     if (previous !== null) {
       try {
-        upstream = Generation.open(root, previous, capacities, readOnly);
-        // Set already, unless its rotator died between mkdir and flag (a reader changes nothing).
-        if (!readOnly && !storeTestHooks.noRotationRepair) upstream?.markSuperseded();
+        upstream = Generation.open(root, previous, capacities);
+        // Set already, unless its rotator died between mkdir and flag.
+        if (!storeTestHooks.noRotationRepair) upstream?.markSuperseded();
       } catch (error) {
         primary.close();
         throw error;
@@ -90,6 +91,56 @@ export function openNewest(root: string, capacities: GenerationCapacities, readO
   throw new ArenaError("ERR_CAS_BUSY", `could not open the newest generations of ${root}: they kept being removed`, {
     path: root,
   });
+}
+
+/**
+ * A reader's pair: the newest *finished* generation, open read-only, and the
+ * one before it. A reader cannot finish a generation, and a rotator leaves its
+ * next one unfinished for a moment (mkdir, then the lock file, then each table,
+ * then each table's header; Generation.open says null until all are there), or
+ * for good if it is killed in between. Everything put before the rotator's flag
+ * is in the generation before it, so an unfinished generation means "no newer
+ * generation yet", never an error.
+ */
+export function openNewestFinished(root: string, capacities: GenerationCapacities): [Generation, Generation | null] {
+  for (let attempt = 0; attempt < openAttempts; attempt++) {
+    const numbers = listGenerations(root);
+    if (numbers.length === 0) throw new ArenaError("ERR_CAS_CORRUPT", `${root} holds no generation (v1.<n>): not a content store`, { path: root });
+    const pair = openFinishedFrom(root, numbers, capacities, -1);
+    if (pair !== null) return pair;
+    // None finished: either a collector removed what was listed (list again), or
+    // the store's first generation is still being made (or its maker died).
+    const again = listGenerations(root);
+    if (again.length === numbers.length && again.every((number, index) => number === numbers[index])) break;
+  }
+  throw new ArenaError(
+    "ERR_ARENA_NOT_CREATED",
+    `no generation of ${root} is finished: a writer is making the store, or died making it (open it once with ContentStore.open)`,
+    { path: root },
+  );
+}
+
+/** A reader's pair whose primary is newer than `number`; null while none is finished (keep the current pair). */
+export function openFinishedNewerThan(root: string, capacities: GenerationCapacities, number: number): [Generation, Generation | null] | null {
+  return openFinishedFrom(root, listGenerations(root), capacities, number);
+}
+
+/** The newest finished generation of `numbers` above `newerThan`, read-only, and the one listed before it. */
+function openFinishedFrom(root: string, numbers: number[], capacities: GenerationCapacities, newerThan: number): [Generation, Generation | null] | null {
+  for (let index = numbers.length - 1; index >= 0 && numbers[index]! > newerThan; index--) {
+    const primary = Generation.open(root, numbers[index]!, capacities, true);
+    if (primary === null && storeTestHooks.noFallbackForReaders) {
+      throw new ArenaError("ERR_CAS_BUSY", `${root}: generation ${numbers[index]} is not finished (BROKEN on purpose: no fallback)`, { path: root });
+    }
+    if (primary === null) continue;
+    try {
+      return [primary, index > 0 ? Generation.open(root, numbers[index - 1]!, capacities, true) : null];
+    } catch (error) {
+      primary.close();
+      throw error;
+    }
+  }
+  return null;
 }
 
 /**

@@ -16,6 +16,8 @@ export const storeTestHooks = {
   collectWithoutLocks: false,
   /** Opening does not finish a rotation its rotator died in (neither makes the next generation nor flags the one before). */
   noRotationRepair: false,
+  /** A read-only store does not fall back from an unfinished newest generation: it fails, as a writer would wait. */
+  noFallbackForReaders: false,
   /** put returns once the object is in the generation it started with, even two rotations behind. */
   noStoreRetry: false,
   /** Called at named points inside put; a test child kills itself there. */
@@ -36,4 +38,5 @@ export type BrokenVariant =
   | "noCopyForward"
   | "collectWithoutLocks"
   | "noRotationRepair"
-  | "noStoreRetry";
+  | "noStoreRetry"
+  | "noFallbackForReaders";
