@@ -9,16 +9,19 @@ import { wordLoadsVariant } from "./word-loads.ts";
 /**
  * "no-in-use-locks": a read-only open takes none of the in-use locks, so the
  * last writer to close shrinks the file under the reader's mapping (SIGBUS on
- * its next read past the new end). "atomic-loads": read-only openers (the arena,
+ * its next read past the new end). "no-bump-bound": a reader that holds no
+ * PATH.shared looks as far as the file's length anyway, and never takes a
+ * PATH.shared made after its open, so an LLVM closer's shrink to the bump
+ * pointer cuts under it (SIGBUS). "atomic-loads": read-only openers (the arena,
  * and the trie, the log and the store over it) load shared words with
  * Atomics.load, as writers do, which copies the private page it loads from
  * (word-loads.ts), so the reader stops seeing writers' stores to it. null: the
  * real thing. Applies to opens after the call.
  */
-export function useBrokenReadOnlyOpenForTests(kind: "no-in-use-locks" | "atomic-loads" | null): void {
-  if (kind !== null && kind !== "no-in-use-locks" && kind !== "atomic-loads") {
-    throw new RangeError(`kind must be "no-in-use-locks", "atomic-loads" or null, got ${String(kind)}`);
+export function useBrokenReadOnlyOpenForTests(kind: "no-in-use-locks" | "no-bump-bound" | "atomic-loads" | null): void {
+  if (kind !== null && kind !== "no-in-use-locks" && kind !== "no-bump-bound" && kind !== "atomic-loads") {
+    throw new RangeError(`kind must be "no-in-use-locks", "no-bump-bound", "atomic-loads" or null, got ${String(kind)}`);
   }
-  readOnlyOpenVariant.broken = kind === "no-in-use-locks" ? kind : null;
+  readOnlyOpenVariant.broken = kind === "no-in-use-locks" || kind === "no-bump-bound" ? kind : null;
   wordLoadsVariant.broken = kind === "atomic-loads" ? kind : null;
 }

@@ -77,7 +77,7 @@ import { copyFreeWordLoads } from "./word-loads.ts";
 import { closeFile, openFile, statFile, tryLockFile } from "../native/native.ts";
 
 /** A broken variant for tests (read-only-testing.ts); null in normal use. */
-export type BrokenReadOnlyOpen = "no-in-use-locks" | null;
+export type BrokenReadOnlyOpen = "no-in-use-locks" | "no-bump-bound" | null;
 export const readOnlyOpenVariant: { broken: BrokenReadOnlyOpen } = { broken: null };
 
 export interface ReadOnlyOpenRequest {
@@ -133,7 +133,7 @@ export function openArenaReadOnly(request: ReadOnlyOpenRequest): OpenArena {
     main.release();
     const firstAllocation = headerOffset + headerSizeBytes;
     return {
-      visibleBytes: sharedFd !== -1 ? fileBytes : Math.min(fileBytes, Math.max(firstAllocation, bumpPointerOf(header))),
+      visibleBytes: isProtected(sharedFd) ? fileBytes : Math.min(fileBytes, Math.max(firstAllocation, bumpPointerOf(header))),
       path,
       mainFd,
       sharedFd,
@@ -176,10 +176,10 @@ export function openArenaReadOnly(request: ReadOnlyOpenRequest): OpenArena {
  * it cannot fail for want of memory.
  */
 export function extendReadOnlyView(arena: OpenArena): number {
-  if (arena.sharedFd === -1) holdSharedIfNowThere(arena);
+  if (arena.sharedFd === -1 && readOnlyOpenVariant.broken !== "no-bump-bound") holdSharedIfNowThere(arena);
   const { mainFd, path, capacity } = arena;
   const fileBytes = Math.min(statFile(mainFd, path).sizeBytes, capacity);
-  const safeEnd = arena.sharedFd !== -1 ? fileBytes : Math.min(fileBytes, bumpPointerOf(arena.header));
+  const safeEnd = isProtected(arena.sharedFd) ? fileBytes : Math.min(fileBytes, bumpPointerOf(arena.header));
   const visible = Math.max(arena.visibleBytes ?? 0, safeEnd);
   if (visible > arena.mapping.lengthBytes) {
     const mapping = new Mapping(mapOverPlaceholder(mainFd, visible, path, "private"), visible, path);
@@ -188,6 +188,11 @@ export function extendReadOnlyView(arena: OpenArena): number {
   }
   arena.visibleBytes = visible;
   return visible;
+}
+
+/** Whether the reader holds PATH.shared's flock (or, broken on purpose, acts as if it did). */
+function isProtected(sharedFd: number): boolean {
+  return sharedFd !== -1 || readOnlyOpenVariant.broken === "no-bump-bound";
 }
 
 /** The bump pointer, loaded without writing to the private page (word-loads.ts). */

@@ -10,6 +10,7 @@
  * generation's files can be listed and checked against its index.
  */
 import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { openRegularFile } from "../arena/regular-file.ts";
 import { join } from "node:path";
 import { ArenaError } from "../common/errors.ts";
 import { toArenaError, wrapFsErrors } from "./fs-errors.ts";
@@ -56,13 +57,24 @@ export function writeWholeFile(finalPath: string, parts: Uint8Array[]): number {
   }
 }
 
-/** The whole file, or null if it does not exist. */
+/**
+ * The whole file, or null if it does not exist. Never waits on a FIFO put there
+ * (regular-file.ts): a store's reader may be another user than its owner.
+ */
 export function readWholeFile(path: string): Uint8Array | null {
+  let fd: number;
   try {
-    return readFileSync(path);
+    fd = openRegularFile(path, "read");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw toArenaError(error, path);
+  }
+  try {
+    return readFileSync(fd);
+  } catch (error) {
+    throw toArenaError(error, path);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -1,11 +1,13 @@
 /**
- * Child of store-rotation.test.ts: a writer that makes its store rotate again and
+ * Child of tests/store/read-only-rotation.test.ts: a writer that makes its store rotate again and
  * again (a 32 MiB limit, 16 KiB objects: a new generation every ~1000 puts), for
- * `ms` milliseconds, then prints how many generations it went through.
+ * `ms` milliseconds or until DIRECTORY/stop exists, then prints how many objects it put.
  *
  *   bun rotating-writer.ts DIRECTORY MS
  */
-import { ContentStore } from "../../../../lib/index.ts";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { ContentStore } from "../../../lib/index.ts";
 
 const [directory, msText] = process.argv.slice(2);
 using store = ContentStore.open(directory!, { maxBytes: 32 * 2 ** 20 });
@@ -13,7 +15,8 @@ const bytes = new Uint8Array(16 * 1024);
 const words = new DataView(bytes.buffer);
 const until = performance.now() + Number(msText);
 let puts = 0;
-while (performance.now() < until) {
+const stopFile = join(directory!, "stop");
+while (performance.now() < until && (puts % 64 !== 0 || !existsSync(stopFile))) {
   words.setUint32(0, puts++);
   words.setUint32(4, process.pid);
   store.put(bytes);

@@ -1,12 +1,12 @@
 /**
- * Child of address-space.test.ts: CYCLES times, a writer appends STEP bytes and
+ * Child of tests/arena/read-only-memory.test.ts: CYCLES times, a writer appends STEP bytes and
  * closes (the file shrinks to its new, longer bump pointer), then a reader opens
  * it read-only, makes a view and closes. Prints {vmSizeGrowthBytes, lastFileBytes}.
  *
  *   bun reopen-growing.ts PATH CYCLES STEP
  */
 import { readFileSync, statSync } from "node:fs";
-import { MappedFileRegionArena } from "../../../../lib/index.ts";
+import { MappedFileRegionArena } from "../../../lib/index.ts";
 
 const [path, cyclesText, stepText] = process.argv.slice(2) as [string, string, string];
 const vmSize = () => Number(/^VmSize:\s+(\d+) kB/m.exec(readFileSync("/proc/self/status", "utf8"))![1]) * 1024;

@@ -1,16 +1,19 @@
 /**
- * Child of llvm-writer.test.ts: a read-only arena driven by lines on stdin, so
- * that a SIGBUS kills only this process.
+ * A read-only arena driven by lines on stdin, so that a test can interleave it
+ * with writers step by step and a SIGBUS kills only this process.
  *
- *   bun reader-steps.ts PATH
+ *   bun read-only-arena-steps.ts PATH [no-bump-bound]
  *
- * stdin lines: "open", "size" (reads size: maps the grown file again), "touch"
+ * With "no-bump-bound", the broken read-only open (read-only-testing.ts). stdin
+ * lines: "open", "size" (reads size: may extend what the reader views), "touch"
  * (reads every byte bytes() can reach, 0..readableBytes), "close". After each it
  * prints one JSON line: {step, size?, readableBytes?, sum?}.
  */
-import { MappedFileRegionArena } from "../../../../lib/index.ts";
+import { MappedFileRegionArena } from "../../../lib/index.ts";
+import { useBrokenReadOnlyOpenForTests } from "../../../lib/arena/read-only-testing.ts";
 
-const path = process.argv[2]!;
+const [path, variant] = process.argv.slice(2) as [string, string | undefined];
+if (variant === "no-bump-bound") useBrokenReadOnlyOpenForTests("no-bump-bound");
 let arena: MappedFileRegionArena | undefined;
 const say = (report: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(report)}\n`);
 for await (const line of console) {

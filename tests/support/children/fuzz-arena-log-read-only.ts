@@ -1,5 +1,6 @@
 /**
- * Child of fuzz.test.ts: corrupt arena headers, file sizes and log blocks, each
+ * Child of tests/arena/read-only-fuzz.test.ts and tests/log/read-only-fuzz.test.ts:
+ * corrupt arena headers, file sizes and log blocks, each
  * opened READ-ONLY. For an arena: random header words (bump pointer, capacity,
  * header offset, allocatedSize) and a random file length (shorter, longer, not a
  * page multiple); then size, readableBytes, bytes() at random ranges, close. For
@@ -12,8 +13,8 @@
  */
 import { readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { ArenaError, MappedFileRegionArena, RecordLog } from "../../../../lib/index.ts";
-import { prng } from "../../../support/random.ts";
+import { ArenaError, MappedFileRegionArena, RecordLog } from "../../../lib/index.ts";
+import { prng } from "../random.ts";
 
 const [directory = ".", seedText, casesText, target = "arena"] = process.argv.slice(2);
 const random = prng(Number(seedText));

@@ -1,5 +1,5 @@
 /**
- * Child of tests/review/read-only/fuzz.test.ts: the trie and pool corruption
+ * Child of tests/trie/read-only-fuzz.test.ts: the trie and pool corruption
  * fuzzer (tests/support/trie-mutations.ts, pool-mutations.ts) over the READ-ONLY
  * opens, which tests/trie/fuzz.test.ts never exercises. A reader maps only the
  * file's length, not the capacity, so bounds that are safe for a writer are not
@@ -12,12 +12,12 @@
  */
 import { readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { ArenaError, OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../../../lib/index.ts";
-import { mutatePool } from "../../../support/pool-mutations.ts";
-import { prng } from "../../../support/random.ts";
-import { databaseHeader, readTrieLayout } from "../../../support/trie-layout.ts";
-import { dataBytes, keyHash, writeKeyData } from "../../../support/trie-keys.ts";
-import { mutate, type Mutated } from "../../../support/trie-mutations.ts";
+import { ArenaError, OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../../lib/index.ts";
+import { mutatePool } from "../../support/pool-mutations.ts";
+import { prng } from "../../support/random.ts";
+import { databaseHeader, readTrieLayout } from "../../support/trie-layout.ts";
+import { dataBytes, keyHash, writeKeyData } from "../../support/trie-keys.ts";
+import { mutate, type Mutated } from "../../support/trie-mutations.ts";
 
 const [directory = ".", seedText, firstText, countText, target = "trie", ...flags] = process.argv.slice(2);
 const seed = Number(seedText);
