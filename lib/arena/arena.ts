@@ -192,9 +192,10 @@ export class MappedFileRegionArena implements Disposable {
   /**
    * Opens the existing arena at `path` read-only: it works on a read-only mount
    * and on a file the caller may only read, and changes nothing on disk. Every
-   * allocation method throws ArenaError ERR_ARENA_READ_ONLY. Views cover the
-   * file's length at open; a write through one stays in this process (a private
-   * copy of the page) and never reaches the file. See docs/read-only.md.
+   * allocation method throws ArenaError ERR_ARENA_READ_ONLY. Views reach what no
+   * writer's close can cut (`readableBytes`); a write through one stays in this
+   * process (a private copy of the page) and never reaches the file. See
+   * docs/read-only.md and read-only.ts.
    */
   static openReadOnly(path: string, options: ReadOnlyArenaOptions = {}): MappedFileRegionArena {
     requireString(path, "path");
@@ -297,8 +298,8 @@ export class MappedFileRegionArena implements Disposable {
 
   /**
    * A zero-copy view of `length` bytes at file offset `offset`: anything inside the
-   * capacity, including the bytes before headerOffset. Read-only: anything inside
-   * the file's length at open (`readableBytes`); writes through it stay in this process.
+   * capacity, including the bytes before headerOffset. Read-only: anything below
+   * `readableBytes`, which grows as writers grow the file; writes through it stay in this process.
    */
   bytes(offset: number, length: number): Uint8Array {
     const open = this.#open;
@@ -355,7 +356,7 @@ export class MappedFileRegionArena implements Disposable {
   /**
    * The bump pointer is past what this instance can view. A writer: past the
    * capacity, only while an overflowing allocation backs out, and that is full.
-   * A reader: a writer has grown the file since it was mapped; map it again.
+   * A reader: a writer has grown the file since it last looked; look again.
    */
   #sizePastView(bumpPointer: number): number {
     this.#extendView(bumpPointer);
@@ -371,9 +372,10 @@ export class MappedFileRegionArena implements Disposable {
   }
 
   /**
-   * Bytes `bytes()` can reach now: the capacity, or for a read-only arena the
-   * file's length when it was last mapped (at open, or when `size` or `bytes()`
-   * found the bump pointer past it and the file had grown).
+   * Bytes `bytes()` can reach now: the capacity, or for a read-only arena what no
+   * writer's close can cut: the file's length when it last looked (at open, or
+   * when `size` or `bytes()` found the bump pointer past it), and without
+   * PATH.shared never past the bump pointer (read-only.ts).
    */
   get readableBytes(): number {
     return this.#visibleEnd;

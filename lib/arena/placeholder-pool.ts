@@ -33,8 +33,9 @@ const placeholders = new Map<number, number[]>();
  * Maps the first `lengthBytes` of `fd` ("shared" for a writer, "private" for a
  * read-only opener; see mapFile): over the oldest placeholder of that length past
  * the quarantine, else at new addresses. Returns the address. A read-only
- * opener's mapping is the file's length at open, not the capacity, so its
- * placeholders are pooled under that length, and reused by any mapping of it.
+ * opener maps the capacity too (read-only.ts), so readers and writers of one
+ * capacity reuse each other's ranges (Windows readers map the file's length,
+ * and Windows has no placeholders).
  */
 export function mapOverPlaceholder(fd: number, lengthBytes: number, path: string, sharing: "shared" | "private" = "shared"): number {
   const ranges = placeholders.get(lengthBytes);

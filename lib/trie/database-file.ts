@@ -211,8 +211,8 @@ function tooLarge(path: string, capacity: bigint): ArenaError {
 
 /**
  * Views over the whole mapping, from the arena's one buffer (detached by the
- * arena on close). For a read-only arena, over what it mapped: the file's length
- * at open, which is also as far as its `size` goes.
+ * arena on close). For a read-only arena, over what it may touch now
+ * (`readableBytes`), which is also as far as its `size` goes.
  */
 export function mappingViews(arena: MappedFileRegionArena): MappingViews {
   const length = arena.readableBytes;
