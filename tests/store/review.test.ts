@@ -116,6 +116,8 @@ describe("content store review (branch review-store)", () => {
   test("issue 11 review: the CLI answers a store error (not 'internal error') on a directory whose v1.N is a file", () => {
     const directory = freshDirectory();
     writeFileSync(join(directory, "v1.5"), "not a generation");
+    // `cas validate` opens read-only (it makes nothing): a store has its root lock file.
+    writeFileSync(join(directory, "lock"), "");
     const cli = join(import.meta.dir, "../../bin/mapped-file-arena.ts");
     const run = Bun.spawnSync([process.execPath, cli, "cas", "validate", directory], { timeout: 30_000 });
     expect(run.stderr.toString()).not.toContain("internal error");
