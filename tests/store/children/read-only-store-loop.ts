@@ -1,27 +1,32 @@
 /**
  * Child of tests/store/read-only-rotation.test.ts: a read-only store user beside
- * a writer that rotates. For MS milliseconds it opens the store read-only, calls
- * has and get (each follows a rotation), and reopens every 20 calls. Prints one
- * JSON line: how many opens and calls succeeded and every error by code and
- * message. A healthy store must give no error.
+ * a writer that rotates. It opens the store read-only, calls has and get (each
+ * follows a rotation), and reopens every 20 calls, until the writer has made
+ * generation v1.GENERATIONS; then it makes DIRECTORY/stop (the writer stops)
+ * and prints one JSON line: how many opens and calls succeeded, the newest
+ * generation it saw, and every error by code and message. A healthy store must
+ * give no error. No clock: the writer's progress ends it.
  *
- *   bun read-only-store-loop.ts DIRECTORY MS [noFallbackForReaders]
+ *   bun read-only-store-loop.ts DIRECTORY GENERATIONS [noFallbackForReaders]
  *
  * With the broken variant it stops at its first error (the control needs one).
  */
+import { readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { ContentStore } from "../../../lib/index.ts";
 import { useBrokenVariantForTests } from "../../../lib/store/testing.ts";
 
-const [directory, msText, variant] = process.argv.slice(2) as [string, string, string | undefined];
+const [directory, generationsText, variant] = process.argv.slice(2) as [string, string, string | undefined];
 const broken = variant === "noFallbackForReaders";
 if (broken) useBrokenVariantForTests("noFallbackForReaders");
 const errors: Record<string, number> = {};
-const until = performance.now() + Number(msText);
 let opens = 0;
 let calls = 0;
+let newest = 0;
 let store: ContentStore | null = null;
 const probe = "0".repeat(64);
-while (performance.now() < until && !(broken && Object.keys(errors).length > 0)) {
+const newestGeneration = () => Math.max(0, ...readdirSync(directory).map((name) => Number(/^v1\.(\d+)$/.exec(name)?.[1] ?? 0)));
+while (newest < Number(generationsText) && !(broken && Object.keys(errors).length > 0)) {
   try {
     if (store === null) {
       store = ContentStore.openReadOnly(directory);
@@ -33,6 +38,7 @@ while (performance.now() < until && !(broken && Object.keys(errors).length > 0))
     if (calls % 20 === 0) {
       store.close();
       store = null;
+      newest = newestGeneration();
     }
   } catch (error) {
     const key = `${(error as { code?: string }).code ?? (error as Error).name}: ${String((error as Error).message).replaceAll(directory, "DIR").slice(0, 160)}`;
@@ -43,7 +49,9 @@ while (performance.now() < until && !(broken && Object.keys(errors).length > 0))
       // Counting the first error is enough.
     }
     store = null;
+    newest = newestGeneration();
   }
 }
 store?.close();
-process.stdout.write(`${JSON.stringify({ opens, calls, errors })}\n`);
+writeFileSync(join(directory, "stop"), "");
+process.stdout.write(`${JSON.stringify({ opens, calls, newest, errors })}\n`);
