@@ -173,6 +173,11 @@ export class OnDiskDataAllocator implements Disposable {
     return this.#knownEnd;
   }
 
+  /** The offset of the first block: get() refuses anything below it. */
+  get dataStart(): number {
+    return this.#floor;
+  }
+
   /** The user header: userHeaderBytes, a view of the file. */
   get userHeader(): Uint8Array {
     const file = this.#file;
