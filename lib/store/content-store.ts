@@ -254,6 +254,8 @@ export class ContentStore implements Disposable {
       const [primary, upstream] = openNewest(directory, this.#capacities, readOnly);
       this.#primary = primary;
       if (upstream !== null) this.#older = [upstream];
+      // What a process killed while holding old generations left behind.
+      if (!readOnly && !storeTestHooks.noCollectOnClose) collectQuietly(directory);
     } catch (error) {
       closeSync(this.#rootLockFd);
       throw error;
@@ -539,6 +541,10 @@ export class ContentStore implements Disposable {
     for (const generation of this.#older) generation.close();
     this.#older = [];
     this.#retained.clear();
+    // The generations this process held may have been all that kept old ones on
+    // disk: with them let go, delete what nobody else holds, so the store ends
+    // within its limit without waiting for the next rotation.
+    if (!this.readOnly && !storeTestHooks.noCollectOnClose) collectQuietly(this.directory);
     try {
       unlockFile(this.#rootLockFd, join(this.directory, "lock"));
     } finally {
@@ -558,16 +564,18 @@ export class ContentStore implements Disposable {
   }
 
   /**
-   * Reopens on the newest two generations. What this process had open before and
-   * the new pair skipped past stays open ("retained") until its next follow.
+   * Moves on to the newest two generations, keeping open (not reopening) those
+   * of them it has, so views of them stay valid. What this process had open
+   * before and the new pair skipped past stays open ("retained") until its next
+   * follow.
    */
   #follow(): Generation {
-    const [primary, upstream] = openNewest(this.directory, this.#capacities, this.readOnly);
     const previous = this.#primary!;
+    const [primary, upstream] = openNewest(this.directory, this.#capacities, this.readOnly, storeTestHooks.reopenOnFollow ? [] : [previous, ...this.#older]);
     const newest = upstream === null ? [primary] : [primary, upstream];
     const had = [previous, ...this.#older.filter((generation) => !this.#retained.has(generation))];
     const keep = had.filter((generation) => !newest.some((fresh) => fresh.number === generation.number));
-    for (const generation of [previous, ...this.#older]) if (!keep.includes(generation)) generation.close();
+    for (const generation of [previous, ...this.#older]) if (!keep.includes(generation) && !newest.includes(generation)) generation.close();
     this.#primary = primary;
     this.#older = [...newest.slice(1), ...keep];
     this.#retained = new Set(keep);
@@ -666,6 +674,19 @@ export class ContentStore implements Disposable {
     const refs: string[] = new Array(content.refCount);
     for (let index = 0; index < content.refCount; index++) refs[index] = idToHex(content.refBytes, index * idBytes);
     return { data: content.data, refs };
+  }
+}
+
+/**
+ * collectGarbage where it is housekeeping, not what the caller asked for (at
+ * open and close): a failure (a generation another process is deleting, a
+ * read-only file system) leaves the rest to the next collector.
+ */
+function collectQuietly(directory: string): void {
+  try {
+    collectGarbage(directory);
+  } catch {
+    // The next open, follow, close or gc() tries again.
   }
 }
 
