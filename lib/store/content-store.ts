@@ -254,8 +254,6 @@ export class ContentStore implements Disposable {
       const [primary, upstream] = openNewest(directory, this.#capacities, readOnly);
       this.#primary = primary;
       if (upstream !== null) this.#older = [upstream];
-      // What a process killed while holding old generations left behind.
-      if (!readOnly && !storeTestHooks.noCollectOnClose) collectQuietly(directory);
     } catch (error) {
       closeSync(this.#rootLockFd);
       throw error;
@@ -399,7 +397,7 @@ export class ContentStore implements Disposable {
     const wanted = this.#id;
     requireIdInto(id, "id", wanted);
     const length = this.#findLeaf(generation, wanted);
-    if (length >= 0) return new Uint8Array(generation.poolBytes.buffer, this.#leafStart, length);
+    if (length >= 0) return generation.poolView(this.#leafStart, length);
     return this.#viewSlowly(wanted);
   }
 
@@ -410,9 +408,14 @@ export class ContentStore implements Disposable {
     for (const generation of [this.#current(), ...this.#older]) {
       const location = locate(generation, wanted);
       if (location.kind === StorageKind.none) continue;
-      const content = location.kind === StorageKind.pool ? poolRecordViews(generation, wanted, location.offset) : readObject(generation, wanted, location);
+      if (location.kind !== StorageKind.pool) {
+        const content = readObject(generation, wanted, location); // a copy: there is no mapping to view
+        this.#verify(content, wanted);
+        return content.data;
+      }
+      const content = poolRecordViews(generation, wanted, location.offset); // views for our eyes only
       this.#verify(content, wanted);
-      return content.data;
+      return generation.poolView(content.data.byteOffset, content.data.length);
     }
     return null;
   }
@@ -679,14 +682,14 @@ export class ContentStore implements Disposable {
 
 /**
  * collectGarbage where it is housekeeping, not what the caller asked for (at
- * open and close): a failure (a generation another process is deleting, a
+ * close): a failure (a generation another process is deleting, a
  * read-only file system) leaves the rest to the next collector.
  */
 function collectQuietly(directory: string): void {
   try {
     collectGarbage(directory);
   } catch {
-    // The next open, follow, close or gc() tries again.
+    // The next follow, close or gc() tries again.
   }
 }
 

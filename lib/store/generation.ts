@@ -75,6 +75,8 @@ export class Generation {
    * ContentStore.view transferred it away).
    */
   #poolBytes = new Uint8Array(0);
+  /** Under the views poolView hands out; 0 bytes long once detached (taken away, or closed). */
+  #viewBuffer: ArrayBuffer | null = null;
   #poolStart = 0;
   #poolEnd = 0;
 
@@ -176,6 +178,19 @@ export class Generation {
   poolBytesOver(offset: number, end: number): Uint8Array | null {
     if (offset >= this.#poolStart && end <= this.#poolEnd && end <= this.#poolBytes.length) return this.#poolBytes;
     return this.#poolBytesSlowly(offset, end);
+  }
+
+  /**
+   * A view of the pool's [start, start + length) for a caller to keep (view()),
+   * over a buffer of its own (see OnDiskDataAllocator.separateBuffer): a caller
+   * who transfers it away takes that one only, never the buffer the tables and
+   * this generation's flags are read through; the next view makes another.
+   * The range must be one that poolBytesOver vouched for.
+   */
+  poolView(start: number, length: number): Uint8Array {
+    let buffer = this.#viewBuffer;
+    if (buffer === null || buffer.byteLength < start + length) buffer = this.#viewBuffer = this.pool.separateBuffer(start + length);
+    return new Uint8Array(buffer, start, length);
   }
 
   /** The array poolBytesOver last returned: read only ranges it vouched for. */

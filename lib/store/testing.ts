@@ -20,7 +20,7 @@ export const storeTestHooks = {
   noStoreRetry: false,
   /** Following a rotation reopens every generation instead of keeping those open it has (their views go empty at once). */
   reopenOnFollow: false,
-  /** close() leaves old generations for the next process to collect, even when it was the last holding them. */
+  /** close() leaves old generations for a later rotation or gc(), even when it was the last to hold them. */
   noCollectOnClose: false,
   /** Called at named points inside put; a test child kills itself there. */
   at: null as ((point: CrashPoint) => void) | null,
