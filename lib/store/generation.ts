@@ -12,6 +12,7 @@
  */
 import { closeSync, fstatSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { wordLoadsFor, type WordLoads } from "../arena/word-loads.ts";
 import { ArenaError } from "../common/errors.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
 import { toArenaError } from "./fs-errors.ts";
@@ -71,14 +72,16 @@ export class Generation {
    * hold stored records, [#poolStart, #poolEnd): lets a read check a record's
    * bounds and read it without making a view or loading the bump pointer (a
    * BigInt) per call. Taken on first use, and again when a record lies past
-   * #poolEnd (the pool grew), or when the buffer was detached (a caller of
-   * ContentStore.view transferred it away).
+   * #poolEnd (the pool grew). Never handed to a caller (views get poolView's
+   * buffer), so nobody can detach it before close.
    */
   #poolBytes = new Uint8Array(0);
   /** Under the views poolView hands out; 0 bytes long once detached (taken away, or closed). */
   #viewBuffer: ArrayBuffer | null = null;
   #poolStart = 0;
   #poolEnd = 0;
+  /** Atomics.load for a writer; loads that never copy a page for a read-only opener. */
+  readonly #loads: WordLoads;
 
   private constructor(number: number, directory: string, lockFd: number, tables: Tables) {
     this.number = number;
@@ -88,6 +91,7 @@ export class Generation {
     const header = this.pool.userHeader;
     this.#flags = new Int32Array(header.buffer, header.byteOffset, userHeaderBytes / 4);
     this.#counters = new BigInt64Array(header.buffer, header.byteOffset, userHeaderBytes / 8);
+    this.#loads = wordLoadsFor(this.pool.readOnly);
   }
 
   /**
@@ -231,7 +235,7 @@ export class Generation {
   }
 
   get largeObjectBytes(): number {
-    return Number(Atomics.load(this.#counters, largeBytesWord));
+    return Number(this.#loads.int64(this.#counters, largeBytesWord));
   }
 
   addLargeObjectBytes(bytes: number): void {
@@ -240,7 +244,7 @@ export class Generation {
 
   /** True once some process has started a newer generation. One atomic load. */
   get superseded(): boolean {
-    return Atomics.load(this.#flags, supersededWord) !== 0;
+    return this.#loads.int32(this.#flags, supersededWord) !== 0;
   }
 
   markSuperseded(): void {
