@@ -35,7 +35,7 @@ import {
   raiseTo,
   settleAtMost,
 } from "./header.ts";
-import { closeArena, openArena, type OpenArena } from "./protocol.ts";
+import { closeArena, headerOf, openArena, type OpenArena } from "./protocol.ts";
 import { closeArenaReadOnly, extendReadOnlyMapping, openArenaReadOnly } from "./read-only.ts";
 import { readAt, reserveDisk } from "../native/native.ts";
 import { BlockAllocator } from "./block-allocator.ts";
@@ -91,6 +91,9 @@ const cachedIncrements: bigint[] = Array.from(
 );
 
 const constructing = Symbol("constructing");
+/** #sizeWithoutTouching's pread target, reused (close is synchronous). */
+const sizeWord = new BigUint64Array(1);
+const sizeWordBytes = new Uint8Array(sizeWord.buffer);
 const twoToThe64 = 2n ** 64n;
 
 /**
@@ -117,8 +120,13 @@ export class MappedFileRegionArena implements Disposable {
   readonly readOnly: boolean;
 
   // Hot-path state, kept in fields so allocation reads no more than it must.
+  /**
+   * The header words over the mapping: null when closed, and until first used
+   * (an open and close that never looks at the header makes no buffer over the
+   * mapping and never faults its header page in).
+   */
   #header: BigUint64Array | null;
-  /** The header for allocation: null when closed or read-only (then #cannotAllocate says which). */
+  /** The header for allocation: null when closed, read-only, or not made yet (#headerForAllocation). */
   #allocationHeader: BigUint64Array | null;
   /** What `size` and views are bounded by: the capacity, or a read-only opener's mapped length. */
   #visibleEnd: number;
@@ -141,8 +149,6 @@ export class MappedFileRegionArena implements Disposable {
   readonly #firstOffset: number;
   /** What an allocation that starts past the end settles the bump pointer back to; see #refuseFull. */
   readonly #overflowMark: bigint;
-  /** Whether this instance has read or written the header through the mapping. */
-  #headerTouched = false;
   /** True while onCreate runs: create() owns the files until it returns. */
   #creating = false;
 
@@ -213,7 +219,7 @@ export class MappedFileRegionArena implements Disposable {
     this.headerOffset = arena.headerOffset;
     this.readOnly = arena.readOnly === true;
     this.#header = arena.header;
-    this.#allocationHeader = arena.readOnly ? null : arena.header;
+    this.#allocationHeader = arena.readOnly === true ? null : arena.header;
     this.#visibleEnd = arena.mapping.lengthBytes;
     this.#open = arena;
     this.#overflowMark = BigInt(arena.capacity) + BigInt(alignmentBytes);
@@ -223,8 +229,7 @@ export class MappedFileRegionArena implements Disposable {
 
   /** Returns the file offset of a new allocation of `size` bytes, aligned to 8. */
   allocateOffset(size: number): number {
-    const header = this.#allocationHeader;
-    if (header === null) throw this.#cannotAllocate("allocateOffset()");
+    const header = this.#allocationHeader ?? this.#headerForAllocation("allocateOffset()");
     if (!(size >= 0 && size <= this.capacity && Number.isInteger(size))) this.#rejectSize(size);
     const rounded = Math.ceil(size / alignmentBytes) * alignmentBytes;
     const increment = rounded <= cachedIncrementLimitBytes ? cachedIncrements[rounded / alignmentBytes]! : BigInt(rounded);
@@ -248,8 +253,7 @@ export class MappedFileRegionArena implements Disposable {
    * it). False when someone allocated first: read `size` and try again.
    */
   tryAllocateAt(offset: number, size: number): boolean {
-    const header = this.#allocationHeader;
-    if (header === null) throw this.#cannotAllocate("tryAllocateAt()");
+    const header = this.#allocationHeader ?? this.#headerForAllocation("tryAllocateAt()");
     requireNonNegativeInteger(offset, "offset");
     if (!(size >= 0 && size <= this.capacity && Number.isInteger(size))) this.#rejectSize(size);
     if (offset % alignmentBytes !== 0) throw new RangeError(`offset must be a multiple of ${alignmentBytes}, got ${offset}`);
@@ -322,9 +326,8 @@ export class MappedFileRegionArena implements Disposable {
 
   /** The bump pointer: the file offset where the next allocation would start. */
   get size(): number {
-    const header = this.#header;
+    const header = this.#header ?? this.#headerIfOpen();
     if (header === null) return this.#sizeAtClose;
-    this.#headerTouched = true;
     const bumpPointer = Number(Atomics.load(header, bumpPointerWord));
     return bumpPointer <= this.#visibleEnd ? bumpPointer : this.#sizePastView(bumpPointer);
   }
@@ -388,7 +391,7 @@ export class MappedFileRegionArena implements Disposable {
         { path: this.path },
       );
     }
-    this.#sizeAtClose = this.#headerTouched ? this.size : this.#sizeFromFile(open);
+    this.#sizeAtClose = this.#header !== null ? this.size : this.#sizeWithoutTouching(open);
     this.#open = null;
     this.#header = null;
     this.#allocationHeader = null;
@@ -408,7 +411,6 @@ export class MappedFileRegionArena implements Disposable {
    * others reserved already costs only a cheap, redundant fallocate).
    */
   #reserveOrFail(header: BigUint64Array, previous: bigint, increment: bigint): void {
-    this.#headerTouched = true;
     const oldEnd = Number(previous);
     const newEnd = oldEnd + Number(increment);
     if (oldEnd < this.#firstOffset || previous + increment >= twoToThe64) this.#refuseBroken(header, previous, increment);
@@ -429,7 +431,6 @@ export class MappedFileRegionArena implements Disposable {
    */
   #reserveThrough(header: BigUint64Array, newEnd: number): void {
     // Every instance's first allocation comes here (#reservedEnd starts at 0).
-    this.#headerTouched = true;
     const capacity = this.capacity;
     let reserved = this.#provenEnd;
     if (newEnd > reserved) {
@@ -453,6 +454,8 @@ export class MappedFileRegionArena implements Disposable {
       raiseTo(header, allocatedSizeWord, target);
       reserved = target;
       this.#provenEnd = target;
+      const live = this.#open!.live;
+      if (live !== null && live.provenBytes < target) live.provenBytes = target;
     }
     this.#reservedEnd = Math.min(reserved, capacity);
   }
@@ -503,16 +506,21 @@ export class MappedFileRegionArena implements Disposable {
   }
 
   /**
-   * The size at close, for an instance that never touched the header page: read
-   * from the file, so that an open and close that did nothing else never fault a
-   * page of the mapping in (a read fault costs ~4 us of an open and close's ~25).
-   * pread copies bytes, not one atomic word, and could tear against another
-   * process's add; two equal reads in a row are a value the pointer held. Past a
-   * few tries (or a short read), through the mapping after all.
+   * The size at close, for an instance that never touched the header page, so
+   * that an open and close that did nothing else never faults a page of its
+   * mapping in (the fault and its unmapping cost ~10 us of an open and close's
+   * ~20): through the header of another arena of this thread that has the file
+   * open and has made its header (live-files.ts: the same page-cache page, so
+   * an atomic load), else read from the file. pread copies bytes, not one
+   * atomic word, and could tear against another process's add; two equal reads
+   * in a row are a value the pointer held. Past a few tries (or a short read),
+   * through the mapping after all.
    */
-  #sizeFromFile(open: OpenArena): number {
-    const word = new BigUint64Array(1);
-    const bytes = new Uint8Array(word.buffer);
+  #sizeWithoutTouching(open: OpenArena): number {
+    const lent = open.live?.header ?? null;
+    if (lent !== null) return Math.min(Number(Atomics.load(lent, bumpPointerWord)), this.#visibleEnd);
+    const word = sizeWord;
+    const bytes = sizeWordBytes;
     let previous: bigint | undefined;
     for (let attempt = 0; attempt < 4; attempt++) {
       if (readAt(open.mainFd, bytes, this.headerOffset, this.path) !== bytes.length) break;
@@ -527,8 +535,25 @@ export class MappedFileRegionArena implements Disposable {
    * only if it is still at `blockEnd` (nothing was allocated after the block).
    * Returns whether it did. The disk reserved for the tail stays reserved.
    */
+  /** The header, made now if this open instance has not used it yet; null when closed. */
+  #headerIfOpen(): BigUint64Array | null {
+    const open = this.#open;
+    if (open === null) return null;
+    const header = headerOf(open);
+    this.#header = header;
+    if (!open.readOnly) this.#allocationHeader = header;
+    return header;
+  }
+
+  /** allocateOffset's and tryAllocateAt's way out of a null #allocationHeader: made now, or the error. */
+  #headerForAllocation(what: string): BigUint64Array {
+    const open = this.#open;
+    if (open === null || open.readOnly) throw this.#cannotAllocate(what);
+    return this.#headerIfOpen()!;
+  }
+
   #returnTail(blockEnd: number, usedEnd: number): boolean {
-    const header = this.#header;
+    const header = this.#header ?? this.#headerIfOpen();
     if (header === null) return false;
     const expected = BigInt(blockEnd);
     return Atomics.compareExchange(header, bumpPointerWord, expected, BigInt(usedEnd)) === expected;

@@ -47,7 +47,9 @@ export function provenPrefixBytes(fd: number, path: string, neededBytes = Number
 /**
  * Reserves the holes among the bytes of an existing arena that may have been
  * handed out, so that a write into any of them is never SIGBUS; on a full disk
- * that is an ENOSPC from create. Returns the prefix now proven reserved.
+ * that is an ENOSPC from create. Returns the prefix now proven reserved. Nothing
+ * is asked of the file when `alreadyProvenBytes` (what an arena of this thread
+ * that has held the file open all along proved: live-files.ts) covers them.
  *
  * Which bytes may have been handed out: those below the bump pointer; for an
  * arena left past its capacity by a killed overflowing allocation (full: where
@@ -56,7 +58,13 @@ export function provenPrefixBytes(fd: number, path: string, neededBytes = Number
  * capacity would take disk for a whole capacity nobody used (or fail forever
  * on a disk smaller than it).
  */
-export function reserveHandedOutBytes(fd: number, verdict: Extract<HeaderVerdict, { kind: "valid" }>, path: string): number {
+export function reserveHandedOutBytes(
+  fd: number,
+  verdict: Extract<HeaderVerdict, { kind: "valid" }>,
+  path: string,
+  alreadyProvenBytes: number,
+): number {
+  if (alreadyProvenBytes >= (verdict.overflowed ? verdict.capacity : verdict.usedBytes)) return alreadyProvenBytes;
   const usedBytes = verdict.overflowed ? dataEndBytes(fd, verdict.capacity, path) : verdict.usedBytes;
   const firstHole = provenPrefixBytes(fd, path, usedBytes);
   if (firstHole >= usedBytes) return firstHole;

@@ -72,8 +72,9 @@ export type HeaderVerdict =
    * usedBytes: the bump pointer, capped at the capacity. overflowed: the pointer
    * is past the capacity (an overflowing allocation was killed before it backed
    * out): full, and how much below the capacity was handed out is unknown.
+   * allocatedSize: the word as read, a claim only (see disk-proof.ts).
    */
-  | { kind: "valid"; capacity: number; usedBytes: number; overflowed: boolean }
+  | { kind: "valid"; capacity: number; usedBytes: number; overflowed: boolean; allocatedSize: bigint }
   /**
    * The creator was killed after it set bumpPtr and headerOffset but before it
    * wrote capacity (which it writes last, after onCreate). The file holds nothing
@@ -128,7 +129,13 @@ export function judgeHeader(words: HeaderWords, fileSizeBytes: number, headerOff
   const pastEnd = words.bumpPtr > size;
   if (pastEnd && size < words.capacity) return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} is past the end of the file (${size} bytes)`));
   const usedBytes = words.bumpPtr < words.capacity ? Number(words.bumpPtr) : Number(words.capacity);
-  return { kind: "valid", capacity: Number(words.capacity), usedBytes, overflowed: words.bumpPtr > words.capacity };
+  return {
+    kind: "valid",
+    capacity: Number(words.capacity),
+    usedBytes,
+    overflowed: words.bumpPtr > words.capacity,
+    allocatedSize: words.allocatedSize,
+  };
 }
 
 function throwing(error: ArenaError): never {

@@ -55,6 +55,14 @@ export class LockedFile {
     this.lock = null;
     unlockFile(this.fd, this.path);
   }
+
+  /** Takes the lock shared if nobody holds it exclusively; false, holding nothing, if someone does. */
+  tryAcquireShared(): boolean {
+    if (this.lock !== null) return this.lock === "shared";
+    if (!tryLockFile(this.fd, "shared", this.path)) return false;
+    this.lock = "shared";
+    return true;
+  }
 }
 
 /**
@@ -64,14 +72,14 @@ export class LockedFile {
  */
 export class InUseLocks {
   #held = false;
+  /** PATH.shared, for errors. */
+  readonly sharedPath: string;
   constructor(
     readonly mainFd: number,
     readonly sharedFd: number,
     readonly path: string,
-  ) {}
-
-  get sharedPath(): string {
-    return `${this.path}.shared`;
+  ) {
+    this.sharedPath = `${path}.shared`;
   }
 
   /** Takes both shared, waiting for a closer that is shrinking the file. */
@@ -80,6 +88,21 @@ export class InUseLocks {
     if (this.sharedFd !== -1) lockFile(this.sharedFd, "shared", this.sharedPath);
     lockRange(this.mainFd, "shared", inodeLockByte, this.path, true);
     this.#held = true;
+  }
+
+  /**
+   * hold() without waiting: false, holding neither, when a closer that is
+   * shrinking the file (or anyone else holding one exclusively) is in the way.
+   */
+  tryHold(): boolean {
+    if (this.#held) return true;
+    if (this.sharedFd !== -1 && !tryLockFile(this.sharedFd, "shared", this.sharedPath)) return false;
+    if (lockRange(this.mainFd, "shared", inodeLockByte, this.path, false) === "busy") {
+      if (this.sharedFd !== -1) unlockFile(this.sharedFd, this.sharedPath);
+      return false;
+    }
+    this.#held = true;
+    return true;
   }
 
   /**

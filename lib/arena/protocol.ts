@@ -66,8 +66,10 @@ import {
   truncateFile,
   unlockFile,
   writeAt,
+  type FileKind,
   type FileStatus,
 } from "../native/native.ts";
+import { enterLiveFile, leaveLiveFile, liveFile, type LiveFile } from "./live-files.ts";
 
 export interface OpenRequest {
   path: string;
@@ -84,8 +86,12 @@ export interface OpenArena {
   /** PATH.shared's flock and the inode lock, held shared until close. */
   inUse: InUseLocks;
   mapping: Mapping;
-  /** The four header words, over the mapping; unsigned, as on disk. */
-  header: BigUint64Array;
+  /** The four header words, over the mapping; unsigned, as on disk. Made on first use (headerOf). */
+  header: BigUint64Array | null;
+  /** The main file's device and inode. */
+  identity: string;
+  /** What this thread's arenas share about the file (live-files.ts); null for a read-only opener. */
+  live: LiveFile | null;
   capacity: number;
   headerOffset: number;
   /**
@@ -113,29 +119,15 @@ export interface OpenArena {
  */
 export function openArena(request: OpenRequest, initializeNewArena: (arena: OpenArena) => void): OpenArena {
   const { path, headerOffset } = request;
-  // The main file is opened first, so that a path that cannot be an arena (a
-  // directory, a device, an unsafe file system) is refused before a .shared
-  // companion is created beside it.
+  const sharedPath = `${path}.shared`;
   const mainFd = openMainFile(path);
   let sharedFd = -1;
   let mapping: Mapping | undefined;
   let isNew = false;
   const main = new LockedFile(mainFd, path);
+  let locks: InUseLocks | undefined;
   let sharedIdentity: string | undefined;
   try {
-    const mainIdentity = checkFileIsUsable(mainFd, path, request.allowUnsafeFileSystem);
-    refuseOwnLock(mainIdentity, path, "");
-    // The pre-check only keeps a refused file from gaining a .shared companion;
-    // when one exists (every reopen), the judging below, under the locks, suffices.
-    sharedFd = openExistingFile(`${path}.shared`);
-    if (sharedFd === -1) {
-      refuseIfNotAnArena(mainFd, headerOffset, path);
-      sharedFd = openFile(`${path}.shared`, { create: true });
-    }
-    sharedIdentity = checkLockFile(sharedFd, mainIdentity, path);
-    holdLockFile(sharedIdentity);
-    const locks = new InUseLocks(mainFd, sharedFd, path);
-
     // Look at the file under the main lock, shared first; exclusive when it must
     // be created, grown or repaired, which needs one opener alone. The in-use
     // locks are taken after the main lock and before the size is read (a closer
@@ -143,23 +135,71 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
     // dropped while we wait for the main lock: an opener blocked there holds
     // nothing, so whoever redoes an interrupted creation can tell openers that
     // have the file mapped from openers that merely wait (issue 8 item 5).
-    let status: FileStatus;
+    let status: FileStatus | undefined;
+    sharedFd = openExistingFile(sharedPath);
+    if (sharedFd !== -1) {
+      // Every reopen: the three locks without waiting, then one fstat for the
+      // size, the kind and the identity. Waiting for a lock our own thread holds
+      // would be forever, which is why the careful way below checks the identity
+      // first; but a lock that is granted at once was waited for by nobody, and
+      // the identity checks then follow before anything waits (the exclusive
+      // main lock below) or is written. (A FIFO or device here was opened
+      // non-blocking and is refused by its kind before it is read.)
+      locks = new InUseLocks(mainFd, sharedFd, path);
+      if (main.tryAcquireShared() && locks.tryHold()) {
+        status = statFile(mainFd, path, true);
+        checkFileKind(status.kind, path);
+      } else {
+        locks.release();
+        main.release();
+      }
+    }
+    let mainIdentity: string;
+    let fileSystemCheckedSafe: boolean;
+    if (status !== undefined) {
+      mainIdentity = status.identity;
+      refuseOwnLock(mainIdentity, path, "");
+      fileSystemCheckedSafe = checkFileSystem(mainFd, path, request.allowUnsafeFileSystem, mainIdentity);
+      sharedIdentity = checkLockFile(sharedFd, mainIdentity, path);
+      holdLockFile(sharedIdentity);
+    } else {
+      // The careful way: the main file is checked first, so that a path that
+      // cannot be an arena (a directory, a device, an unsafe file system) is
+      // refused before a .shared companion is created beside it, and before any
+      // lock that could be our own is waited for.
+      const { kind, identity } = statFile(mainFd, path, true);
+      checkFileKind(kind, path);
+      mainIdentity = identity;
+      fileSystemCheckedSafe = checkFileSystem(mainFd, path, request.allowUnsafeFileSystem, mainIdentity);
+      refuseOwnLock(mainIdentity, path, "");
+      if (sharedFd === -1) {
+        refuseIfNotAnArena(mainFd, headerOffset, path);
+        sharedFd = openFile(sharedPath, { create: true });
+        locks = new InUseLocks(mainFd, sharedFd, path);
+      }
+      sharedIdentity = checkLockFile(sharedFd, mainIdentity, path);
+      holdLockFile(sharedIdentity);
+      main.acquire("shared");
+      locks!.hold();
+      status = statFile(mainFd, path);
+    }
+    const inUse = locks!;
+
     let capacity = request.capacity;
     let verdict: HeaderVerdict | undefined;
-    for (const kind of ["shared", "exclusive"] as const) {
-      locks.release();
-      main.acquire(kind);
-      locks.hold();
-      status = statFile(mainFd, path);
+    for (;;) {
       isNew = status.sizeBytes === 0;
       verdict = isNew ? undefined : readAndJudgeHeader(mainFd, status, headerOffset, path);
       capacity = verdict?.kind === "valid" ? verdict.capacity : request.capacity;
       const mustBeAlone = verdict?.kind !== "valid" || status.sizeBytes < capacity;
-      if (!mustBeAlone) break;
+      if (!mustBeAlone || main.lock === "exclusive") break;
+      inUse.release();
+      main.acquire("exclusive");
+      inUse.hold();
+      status = statFile(mainFd, path);
     }
-    status = status!;
     if (verdict?.kind === "creation-interrupted") {
-      discardInterruptedCreation(mainFd, locks, status, headerOffset, path);
+      discardInterruptedCreation(mainFd, inUse, status, headerOffset, path);
       isNew = true;
       status = { ...status, sizeBytes: 0 };
     }
@@ -179,8 +219,11 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       truncateFile(mainFd, capacity, path);
     }
     // What this opener proves reserved: allocations below it need no fallocate.
+    // An arena of this thread that has had the file open all along proved (or
+    // reserved) a prefix already, and it is still reserved (live-files.ts).
     let reservedBytes = 0;
-    if (verdict?.kind === "valid") reservedBytes = reserveHandedOutBytes(mainFd, verdict, path);
+    const live = liveFile(mainIdentity);
+    if (verdict?.kind === "valid") reservedBytes = reserveHandedOutBytes(mainFd, verdict, path, live?.provenBytes ?? 0);
     if (isNew) {
       // onCreate may write the caller's bytes before the header through the mapping,
       // before any allocation reserves disk: on a full disk that write into a sparse
@@ -190,25 +233,28 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
     }
 
     mapping = new Mapping(mapOverPlaceholder(mainFd, capacity, path), capacity, path);
-    const header = new BigUint64Array(mapping.dedicatedBuffer(headerOffset, headerSizeBytes));
     const arena: OpenArena = {
       path,
       mainFd,
       sharedFd,
-      inUse: locks,
+      inUse,
       mapping,
-      header,
+      header: null,
       capacity,
       headerOffset,
       sharedIdentity,
+      identity: mainIdentity,
+      live: null,
       reservedBytes: Math.min(reservedBytes, capacity),
     };
     // LLVM sets a zero bumpPtr here with a compare-and-swap; we need not: a new
     // file's header was written by pwrite above, and an existing one passed
     // judgeHeader, the one judge of headers (inspect and verify use it too). Not
-    // doing it also keeps an open from touching the mapping: a write fault on the
-    // header page is a quarter of what an open and close cost (~7 of ~30 us).
+    // doing it also keeps an open from touching the mapping: a fault on the
+    // header page, and the unmapping of it at close, cost more than all of
+    // LLVM's system calls together (~10 of ~20 us).
     if (isNew) {
+      const header = headerOf(arena);
       whileCreating(mainIdentity, () => initializeNewArena(arena));
       // Capacity first: it is what ends the creation (until it is set, the header
       // reads as an unfinished creation, which the next opener redoes). Then the
@@ -223,18 +269,40 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       // trust it (each instance allocates from what it proved itself), but LLVM
       // openers do: lower it to what we proved, so that they reserve what is
       // missing (a lowered word costs only a redundant fallocate later). Setting
-      // it is LLVM's rule for an exclusive holder, which we keep.
+      // it is LLVM's rule for an exclusive holder, which we keep. Decided on the
+      // word as read with pread under the main lock, so the mapping is written
+      // (its header page faulted in) only when the word must change: nobody can
+      // have raised it past our proof since without reserving first (LLVM's
+      // blind store of st_blksize * 512 needs the main lock exclusively).
       const provenBytes = BigInt(arena.reservedBytes);
-      if (main.lock === "exclusive") Atomics.store(header, allocatedSizeWord, provenBytes);
-      else settleAtMost(header, allocatedSizeWord, provenBytes);
+      const stored = verdict!.kind === "valid" ? verdict!.allocatedSize : undefined;
+      if (main.lock === "exclusive") {
+        if (stored !== provenBytes) Atomics.store(headerOf(arena), allocatedSizeWord, provenBytes);
+      } else if (stored === undefined || stored > provenBytes) settleAtMost(headerOf(arena), allocatedSizeWord, provenBytes);
     }
     main.release();
+    arena.live = enterLiveFile(mainIdentity, arena.reservedBytes, fileSystemCheckedSafe);
+    if (arena.header !== null) arena.live.header ??= arena.header;
     return arena;
   } catch (error) {
     abandonOpen({ path, mainFd, sharedFd, mapping, main, isNew });
     if (sharedIdentity !== undefined) releaseLockFile(sharedIdentity);
     throw error;
   }
+}
+
+/**
+ * The header words over the mapping, made on first use: an open and close that
+ * never allocates makes no buffer over the mapping at all.
+ */
+export function headerOf(arena: OpenArena): BigUint64Array {
+  let header = arena.header;
+  if (header === null) {
+    header = new BigUint64Array(arena.mapping.dedicatedBuffer(arena.headerOffset, headerSizeBytes));
+    arena.header = header;
+    if (arena.live !== null) arena.live.header ??= header;
+  }
+  return header;
 }
 
 function openMainFile(path: string): number {
@@ -367,11 +435,25 @@ export function checkLockFile(sharedFd: number, mainIdentity: string, path: stri
 /** Refuses what cannot hold an arena; returns the file's identity (device and inode). */
 export function checkFileIsUsable(fd: number, path: string, allowUnsafeFileSystem: boolean): string {
   const { kind, identity } = statFile(fd, path, true);
-  if (kind !== "file") {
-    const what = kind === "directory" ? "a directory" : "not a regular file";
-    throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path} is ${what}`, { path });
-  }
-  if (allowUnsafeFileSystem) return identity;
+  checkFileKind(kind, path);
+  checkFileSystem(fd, path, allowUnsafeFileSystem, identity);
+  return identity;
+}
+
+function checkFileKind(kind: FileKind, path: string): void {
+  if (kind === "file") return;
+  const what = kind === "directory" ? "a directory" : "not a regular file";
+  throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path} is ${what}`, { path });
+}
+
+/**
+ * Refuses a network or FUSE file system unless allowed. Returns whether the file
+ * system is known safe: by fstatfs, or because an arena of this thread has the
+ * file open and found it safe (live-files.ts: the descriptor pins the mount).
+ */
+function checkFileSystem(fd: number, path: string, allowUnsafeFileSystem: boolean, identity: string): boolean {
+  if (liveFile(identity)?.safeFileSystem === true) return true;
+  if (allowUnsafeFileSystem) return false;
   const unsafe = unsafeFileSystemName(fileSystemOf(fd, path));
   if (unsafe !== undefined) {
     throw new ArenaError(
@@ -382,7 +464,7 @@ export function checkFileIsUsable(fd: number, path: string, allowUnsafeFileSyste
       { path },
     );
   }
-  return identity;
+  return true;
 }
 
 export function readAndJudgeHeader(fd: number, status: FileStatus, headerOffset: number, path: string) {
@@ -456,6 +538,8 @@ function abandonOpen(state: {
  */
 export function closeArena(arena: OpenArena): void {
   const { path, mainFd, sharedFd, inUse: locks, mapping, capacity, headerOffset } = arena;
+  // Before the unmap detaches our header: nobody may read through it after.
+  if (arena.live !== null) leaveLiveFile(arena.identity, arena.live, arena.header);
   mapping.unmap();
   let firstError: unknown;
   const attempt = (step: () => void) => {
