@@ -147,8 +147,6 @@ export class MappedFileRegionArena implements Disposable {
   #sizeAtClose = 0;
   /** headerOffset + 32: no allocation starts below it. */
   readonly #firstOffset: number;
-  /** What an allocation that starts past the end settles the bump pointer back to; see #refuseFull. */
-  readonly #overflowMark: bigint;
   /** True while onCreate runs: create() owns the files until it returns. */
   #creating = false;
 
@@ -222,7 +220,6 @@ export class MappedFileRegionArena implements Disposable {
     this.#allocationHeader = arena.readOnly === true ? null : arena.header;
     this.#visibleEnd = arena.mapping.lengthBytes;
     this.#open = arena;
-    this.#overflowMark = BigInt(arena.capacity) + BigInt(alignmentBytes);
     this.#firstOffset = arena.headerOffset + headerSizeBytes;
     this.#provenEnd = arena.reservedBytes;
   }
@@ -475,10 +472,15 @@ export class MappedFileRegionArena implements Disposable {
    * allocation's put-back (an exchange, not a compare-and-swap) still restores
    * its exact start. The word stays within the capacity plus what is in flight.
    */
+  /** What an allocation that starts past the end settles the bump pointer back to; see #refuseFull. */
+  #overflowMark(): bigint {
+    return BigInt(this.capacity) + BigInt(alignmentBytes);
+  }
+
   #refuseFull(header: BigUint64Array, oldEnd: number, newEnd: number): never {
     const capacity = this.capacity;
     if (oldEnd <= capacity) Atomics.exchange(header, bumpPointerWord, BigInt(oldEnd));
-    else settleAtMost(header, bumpPointerWord, this.#overflowMark);
+    else settleAtMost(header, bumpPointerWord, this.#overflowMark());
     throw new ArenaError(
       "ERR_ARENA_FULL",
       `arena is full: ${newEnd - oldEnd} bytes do not fit in the capacity ${capacity} of ${this.path}`,
@@ -497,7 +499,7 @@ export class MappedFileRegionArena implements Disposable {
    */
   #refuseBroken(header: BigUint64Array, previous: bigint, increment: bigint): never {
     const after = BigInt.asUintN(64, previous + increment);
-    Atomics.compareExchange(header, bumpPointerWord, after, this.#overflowMark);
+    Atomics.compareExchange(header, bumpPointerWord, after, this.#overflowMark());
     throw new ArenaError(
       "ERR_ARENA_FULL",
       `arena is full: its bump pointer (${hex(previous)}) was set outside the arena by another process; ${this.path} takes no more allocations`,

@@ -69,7 +69,7 @@ import {
   type FileKind,
   type FileStatus,
 } from "../native/native.ts";
-import { enterLiveFile, leaveLiveFile, liveFile, type LiveFile } from "./live-files.ts";
+import { enterLiveFile, holdsInodeLock, leaveLiveFile, liveFile, liveFileAt, type LiveFile } from "./live-files.ts";
 
 export interface OpenRequest {
   path: string;
@@ -119,7 +119,7 @@ export interface OpenArena {
  */
 export function openArena(request: OpenRequest, initializeNewArena: (arena: OpenArena) => void): OpenArena {
   const { path, headerOffset } = request;
-  const sharedPath = `${path}.shared`;
+  const sharedPath = lockFilePathOf(path);
   const mainFd = openMainFile(path);
   let sharedFd = -1;
   let mapping: Mapping | undefined;
@@ -145,11 +145,18 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       // the identity checks then follow before anything waits (the exclusive
       // main lock below) or is written. (A FIFO or device here was opened
       // non-blocking and is refused by its kind before it is read.)
-      locks = new InUseLocks(mainFd, sharedFd, path);
-      if (main.tryAcquireShared() && locks.tryHold()) {
+      // The inode lock, too, is skipped when an arena of this thread that was
+      // opened by this path holds it (live-files.ts); the fstat then confirms
+      // that the path still names that file, or we start again the careful way.
+      locks = new InUseLocks(mainFd, sharedFd, path, sharedPath);
+      const earlier = liveFileAt(path);
+      const inodeLockHeld = holdsInodeLock(earlier);
+      if (main.tryAcquireShared() && locks.tryHold(inodeLockHeld)) {
         status = statFile(mainFd, path, true);
-        checkFileKind(status.kind, path);
-      } else {
+        if (inodeLockHeld && status.identity !== earlier!.identity) status = undefined;
+        else checkFileKind(status.kind, path);
+      }
+      if (status === undefined) {
         locks.release();
         main.release();
       }
@@ -175,7 +182,7 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       if (sharedFd === -1) {
         refuseIfNotAnArena(mainFd, headerOffset, path);
         sharedFd = openFile(sharedPath, { create: true });
-        locks = new InUseLocks(mainFd, sharedFd, path);
+        locks = new InUseLocks(mainFd, sharedFd, path, sharedPath);
       }
       sharedIdentity = checkLockFile(sharedFd, mainIdentity, path);
       holdLockFile(sharedIdentity);
@@ -281,7 +288,7 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       } else if (stored === undefined || stored > provenBytes) settleAtMost(headerOf(arena), allocatedSizeWord, provenBytes);
     }
     main.release();
-    arena.live = enterLiveFile(mainIdentity, arena.reservedBytes, fileSystemCheckedSafe);
+    arena.live = enterLiveFile(mainIdentity, path, inUse, arena.reservedBytes, fileSystemCheckedSafe);
     if (arena.header !== null) arena.live.header ??= arena.header;
     return arena;
   } catch (error) {
@@ -303,6 +310,18 @@ export function headerOf(arena: OpenArena): BigUint64Array {
     if (arena.live !== null) arena.live.header ??= header;
   }
   return header;
+}
+
+/** PATH.shared for the last few paths: the same string each time, whose hash (native.ts's cache of encoded paths) is made once. */
+const lockFilePaths = new Map<string, string>();
+function lockFilePathOf(path: string): string {
+  let sharedPath = lockFilePaths.get(path);
+  if (sharedPath === undefined) {
+    sharedPath = `${path}.shared`;
+    if (lockFilePaths.size >= 8) lockFilePaths.clear();
+    lockFilePaths.set(path, sharedPath);
+  }
+  return sharedPath;
 }
 
 function openMainFile(path: string): number {
@@ -484,13 +503,16 @@ function readAndJudgeHeaderAt(fd: number, status: FileStatus, headerOffset: numb
       { path },
     );
   }
-  const bytes = new Uint8Array(headerSizeBytes);
+  const bytes = headerReadBytes;
   const read = readAt(fd, bytes, headerOffset, path);
   if (read !== headerSizeBytes) {
     throw new ArenaError("ERR_ARENA_CORRUPT", `${path}: short read of the header (${read} bytes)`, { path });
   }
   return judgeHeader(decodeHeader(bytes), status.sizeBytes, headerOffset, path);
 }
+
+/** readAndJudgeHeaderAt's pread target, reused: decoded before anything else can read into it. */
+const headerReadBytes = new Uint8Array(headerSizeBytes);
 
 /** A valid header at another offset means the caller asked for the wrong one. */
 function throwIfHeaderIsElsewhere(fd: number, status: FileStatus, headerOffset: number, path: string): void {
@@ -538,32 +560,49 @@ function abandonOpen(state: {
  */
 export function closeArena(arena: OpenArena): void {
   const { path, mainFd, sharedFd, inUse: locks, mapping, capacity, headerOffset } = arena;
-  // Before the unmap detaches our header: nobody may read through it after.
-  if (arena.live !== null) leaveLiveFile(arena.identity, arena.live, arena.header);
+  // Before the unmap detaches our header (nobody may read through it after),
+  // and while we hold our locks (if ours is this thread's inode lock, another
+  // arena of the thread takes its own first).
+  const othersOfThisThreadStay = arena.live !== null && leaveLiveFile(arena.live, locks, arena.header);
   mapping.unmap();
+  // Each step is tried whatever the ones before did; the first failure is thrown
+  // at the end. (Plain try blocks: a closure per step costs more than the step.)
   let firstError: unknown;
-  const attempt = (step: () => void) => {
-    try {
-      step();
-    } catch (error) {
-      firstError ??= error;
-    }
-  };
   // Alone only if no opener holds PATH.shared (LLVM's test) nor the inode lock
   // (ours, for every name of the file: a symlink, a hard link, a bind mount or a
   // deleted PATH.shared must not let us shrink the file under a process that
-  // maps it, which would die of SIGBUS on its next write).
+  // maps it, which would die of SIGBUS on its next write). While another arena
+  // of this thread has the file mapped, we are not the last: no need to ask.
   let last = false;
-  attempt(() => {
-    last = locks.tryAlone();
-  });
-  if (last) {
-    // Windows: the shrink is skipped if another closer has not unmapped yet (see platform.ts).
-    attempt(() => shrinkAfterLastClose(mainFd, settleBumpPointer(mainFd, headerOffset, capacity, path), path));
-    attempt(() => locks.releaseAlone());
+  try {
+    if (othersOfThisThreadStay) locks.release();
+    else last = locks.tryAlone();
+  } catch (error) {
+    firstError ??= error;
   }
-  attempt(() => closeFile(mainFd, path));
-  attempt(() => closeFile(sharedFd, `${path}.shared`));
+  if (last) {
+    try {
+      // Windows: the shrink is skipped if another closer has not unmapped yet (see platform.ts).
+      shrinkAfterLastClose(mainFd, settleBumpPointer(mainFd, headerOffset, capacity, path), path);
+    } catch (error) {
+      firstError ??= error;
+    }
+    try {
+      locks.releaseAlone();
+    } catch (error) {
+      firstError ??= error;
+    }
+  }
+  try {
+    closeFile(mainFd, path);
+  } catch (error) {
+    firstError ??= error;
+  }
+  try {
+    closeFile(sharedFd, locks.sharedPath);
+  } catch (error) {
+    firstError ??= error;
+  }
   releaseLockFile(arena.sharedIdentity);
   if (firstError !== undefined) throw firstError;
 }

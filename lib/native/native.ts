@@ -104,14 +104,18 @@ const encoder = new TextEncoder();
  * A path as the shim takes it: NUL-terminated UTF-8 on Linux and macOS; UTF-16 on
  * Windows, whose file names are UTF-16 (a JavaScript string's code units, as they are).
  * Every open encodes two paths (PATH, PATH.shared); an arena reopened in a loop
- * encodes the same two again, so the last few are kept (encoding costs ~0.2 us).
+ * encodes the same two again, so the last few are kept (encoding costs ~0.2 us;
+ * a look-up by the same string is a hash already made).
  */
-const recentPaths: { path: string; bytes: Uint8Array }[] = [];
-const recentPathsLimit = 4;
+const recentPaths = new Map<string, Uint8Array>();
+const recentPathsLimit = 8;
 function pathArgument(path: string): Uint8Array {
-  for (const recent of recentPaths) if (recent.path === path) return recent.bytes;
-  const bytes = isWindows ? utf16(path) : encoder.encode(`${path}\0`);
-  if (recentPaths.unshift({ path, bytes }) > recentPathsLimit) recentPaths.pop();
+  let bytes = recentPaths.get(path);
+  if (bytes === undefined) {
+    bytes = isWindows ? utf16(path) : encoder.encode(`${path}\0`);
+    if (recentPaths.size >= recentPathsLimit) recentPaths.clear();
+    recentPaths.set(path, bytes);
+  }
   return bytes;
 }
 
