@@ -39,6 +39,7 @@ import { closeArena, headerOf, openArena, type OpenArena } from "./protocol.ts";
 import { closeArenaReadOnly, extendReadOnlyMapping, openArenaReadOnly } from "./read-only.ts";
 import { readAt, reserveDisk } from "../native/native.ts";
 import { BlockAllocator } from "./block-allocator.ts";
+import { arenaVariant } from "./broken-variants.ts";
 import {
   optionalBoolean,
   optionalFunction,
@@ -410,7 +411,8 @@ export class MappedFileRegionArena implements Disposable {
   #reserveOrFail(header: BigUint64Array, previous: bigint, increment: bigint): void {
     const oldEnd = Number(previous);
     const newEnd = oldEnd + Number(increment);
-    if (oldEnd < this.#firstOffset || previous + increment >= twoToThe64) this.#refuseBroken(header, previous, increment);
+    const broken = oldEnd < this.#firstOffset || previous + increment >= twoToThe64;
+    if (broken && arenaVariant.broken !== "no-wrap-check") this.#refuseBroken(header, previous, increment);
     if (newEnd > this.capacity) this.#refuseFull(header, oldEnd, newEnd);
     try {
       this.#reserveThrough(header, newEnd);
@@ -430,6 +432,7 @@ export class MappedFileRegionArena implements Disposable {
     // Every instance's first allocation comes here (#reservedEnd starts at 0).
     const capacity = this.capacity;
     let reserved = this.#provenEnd;
+    if (arenaVariant.broken === "trust-allocated-size") reserved = Math.max(reserved, Number(Atomics.load(header, allocatedSizeWord)));
     if (newEnd > reserved) {
       let target = Math.min(capacity, newEnd + preallocationIncrementBytes);
       let errno = reserveDisk(this.#open!.mainFd, reserved, target);

@@ -28,6 +28,7 @@ import { ArenaError } from "../common/errors.ts";
 import { errnoName, isPreallocationUnsupported } from "../native/errno.ts";
 import { firstDataAt, firstHoleAt, freeDiskBytes, reserveDisk, reservedPrefixBytes, statFile } from "../native/native.ts";
 import type { HeaderVerdict } from "./header.ts";
+import { arenaVariant } from "./broken-variants.ts";
 
 /** A file's extents are walked at most this far; past it, the walk assumes the worst. */
 const extentWalkLimit = 1024;
@@ -65,8 +66,9 @@ export function reserveHandedOutBytes(
   alreadyProvenBytes: number,
 ): number {
   if (alreadyProvenBytes >= (verdict.overflowed ? verdict.capacity : verdict.usedBytes)) return alreadyProvenBytes;
-  const usedBytes = verdict.overflowed ? dataEndBytes(fd, verdict.capacity, path) : verdict.usedBytes;
-  const firstHole = provenPrefixBytes(fd, path, usedBytes);
+  const overflowedEnd = arenaVariant.broken === "reserve-overflowed-to-capacity" ? verdict.capacity : dataEndBytes(fd, verdict.capacity, path);
+  const usedBytes = verdict.overflowed ? overflowedEnd : verdict.usedBytes;
+  const firstHole = arenaVariant.broken === "blocks-count-as-proof" ? statFile(fd, path).allocatedBytes : provenPrefixBytes(fd, path, usedBytes);
   if (firstHole >= usedBytes) return firstHole;
   reserveRange(fd, firstHole, usedBytes, `the ${usedBytes} used bytes (holes: a sparse copy?)`, path);
   return usedBytes;

@@ -42,6 +42,7 @@
 import { bufferOverMemory, maxExternalBufferBytes, replaceWithPlaceholder, syncMapping, unmap } from "../native/native.ts";
 import { keepPlaceholder } from "./placeholder-pool.ts";
 import { canReplaceMappedRanges } from "./platform.ts";
+import { arenaVariant } from "./broken-variants.ts";
 
 const windowStrideBytes = maxExternalBufferBytes / 2;
 /** Stand-ins for a mapping's window arrays until it makes a window: never written (frozen, so a write would throw). */
@@ -245,7 +246,7 @@ export class Mapping {
     this.#wholeBytes = null;
     this.#windows = noWindows;
     this.#windowBytes = noWindowBytes;
-    if (!this.#viewed || (!canReplaceMappedRanges && !stolen)) {
+    if (!this.#viewed || (!canReplaceMappedRanges && !stolen) || arenaVariant.broken === "no-placeholder-at-close") {
       unmap(this.address, this.lengthBytes, this.path);
       this.#unmapped = true;
       return;

@@ -69,6 +69,7 @@ import {
   type FileKind,
   type FileStatus,
 } from "../native/native.ts";
+import { arenaVariant } from "./broken-variants.ts";
 import { enterLiveFile, holdsInodeLock, leaveLiveFile, liveFile, liveFileAt, type LiveFile } from "./live-files.ts";
 
 export interface OpenRequest {
@@ -269,8 +270,10 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       // leaves a valid header whose word still holds the marker: harmless, since
       // the word is only a hint that every opener lowers to what it can prove.
       // (The other order left capacity 0 without the marker: refused forever.)
+      const allocatedSize = BigInt(Math.min(provenPrefixBytes(mainFd, path), capacity));
+      if (arenaVariant.broken === "allocated-size-before-capacity") Atomics.store(header, allocatedSizeWord, allocatedSize);
       Atomics.store(header, capacityWord, BigInt(capacity));
-      Atomics.store(header, allocatedSizeWord, BigInt(Math.min(provenPrefixBytes(mainFd, path), capacity)));
+      Atomics.store(header, allocatedSizeWord, allocatedSize);
     } else {
       // The word is only what its last writer claimed (see disk-proof.ts). We never
       // trust it (each instance allocates from what it proved itself), but LLVM
@@ -416,6 +419,7 @@ function refuseIfNotAnArena(fd: number, headerOffset: number, path: string): voi
  * itself forever (see own-files.ts); `suffix` names which of the arena's files.
  */
 export function refuseOwnLock(identity: string, path: string, suffix: string): void {
+  if (arenaVariant.broken === "no-own-lock-checks") return;
   if (isBeingCreated(identity)) {
     throw new ArenaError(
       "ERR_ARENA_CREATING",
@@ -441,6 +445,7 @@ export function refuseOwnLock(identity: string, path: string, suffix: string): v
  */
 export function checkLockFile(sharedFd: number, mainIdentity: string, path: string): string {
   const { kind, identity } = statFile(sharedFd, `${path}.shared`, true);
+  if (arenaVariant.broken === "no-own-lock-checks") return identity;
   if (kind !== "file") {
     throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path}.shared is not a regular file, so it cannot be the arena's lock file`, { path });
   }
@@ -564,6 +569,8 @@ export function closeArena(arena: OpenArena): void {
   // and while we hold our locks (if ours is this thread's inode lock, another
   // arena of the thread takes its own first).
   const othersOfThisThreadStay = arena.live !== null && leaveLiveFile(arena.live, locks, arena.header);
+  let lastBeforeUnmap = false;
+  if (arenaVariant.broken === "in-use-locks-dropped-before-unmap") lastBeforeUnmap = locks.tryAlone();
   mapping.unmap();
   // Each step is tried whatever the ones before did; the first failure is thrown
   // at the end. (Plain try blocks: a closure per step costs more than the step.)
@@ -573,9 +580,11 @@ export function closeArena(arena: OpenArena): void {
   // deleted PATH.shared must not let us shrink the file under a process that
   // maps it, which would die of SIGBUS on its next write). While another arena
   // of this thread has the file mapped, we are not the last: no need to ask.
-  let last = false;
+  let last = lastBeforeUnmap;
   try {
-    if (othersOfThisThreadStay) locks.release();
+    if (arenaVariant.broken === "in-use-locks-dropped-before-unmap") {
+      // (tried above, before the unmap)
+    } else if (othersOfThisThreadStay) locks.release();
     else last = locks.tryAlone();
   } catch (error) {
     firstError ??= error;
