@@ -66,8 +66,7 @@ export function reserveHandedOutBytes(
   alreadyProvenBytes: number,
 ): number {
   if (alreadyProvenBytes >= (verdict.overflowed ? verdict.capacity : verdict.usedBytes)) return alreadyProvenBytes;
-  const overflowedEnd = arenaVariant.broken === "reserve-overflowed-to-capacity" ? verdict.capacity : dataEndBytes(fd, verdict.capacity, path);
-  const usedBytes = verdict.overflowed ? overflowedEnd : verdict.usedBytes;
+  const usedBytes = verdict.overflowed ? overflowedEndBytes(fd, verdict.capacity, path) : verdict.usedBytes;
   const firstHole = arenaVariant.broken === "blocks-count-as-proof" ? statFile(fd, path).allocatedBytes : provenPrefixBytes(fd, path, usedBytes);
   if (firstHole >= usedBytes) return firstHole;
   reserveRange(fd, firstHole, usedBytes, `the ${usedBytes} used bytes (holes: a sparse copy?)`, path);
@@ -92,6 +91,12 @@ export function reserveRange(fd: number, start: number, end: number, what: strin
 }
 
 const enospc = 28;
+
+/** What may have been handed out of an arena left past its capacity: up to its last data. */
+function overflowedEndBytes(fd: number, capacity: number, path: string): number {
+  if (arenaVariant.broken === "reserve-overflowed-to-capacity") return capacity;
+  return dataEndBytes(fd, capacity, path);
+}
 
 /**
  * Where the file's last data ends, below `end`; walks at most extentWalkLimit
