@@ -20,6 +20,8 @@ export type BrokenArenaVariant =
   | "no-wrap-check"
   /** close() unmaps a viewed mapping instead of putting zero pages under it (async-reader-at-close). */
   | "no-placeholder-at-close"
+  /** A closer that holds its thread's inode lock leaves without handing it to the thread's other openers (one-file-many-names). */
+  | "no-inode-lock-handoff"
   /** No refusal of a file this thread holds a lock on, nor of a PATH.shared that is no lock file (reentrant-create, lock-file-is-not-a-lock-file). */
   | "no-own-lock-checks";
 
@@ -31,6 +33,7 @@ export const brokenArenaVariants: readonly BrokenArenaVariant[] = [
   "reserve-overflowed-to-capacity",
   "no-wrap-check",
   "no-placeholder-at-close",
+  "no-inode-lock-handoff",
   "no-own-lock-checks",
 ];
 

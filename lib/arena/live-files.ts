@@ -29,6 +29,7 @@
  * its own copy), and it proves no reservation.
  */
 import type { InUseLocks } from "./locks.ts";
+import { arenaVariant } from "./broken-variants.ts";
 
 export interface LiveFile {
   /** The file's device and inode. */
@@ -93,7 +94,8 @@ export function leaveLiveFile(entry: LiveFile, locks: InUseLocks, header: BigUin
     for (const path of entry.paths) if (livePaths.get(path) === entry) livePaths.delete(path);
     return false;
   }
-  if (locks.holdsInodeLock && !holdsInodeLock(entry)) openers[openers.length - 1]!.takeInodeLock();
+  const handOn = locks.holdsInodeLock && !holdsInodeLock(entry) && arenaVariant.broken !== "no-inode-lock-handoff";
+  if (handOn) openers[openers.length - 1]!.takeInodeLock();
   return true;
 }
 
