@@ -22,6 +22,8 @@ export type BrokenArenaVariant =
   | "no-placeholder-at-close"
   /** A closer that holds its thread's inode lock leaves without handing it to the thread's other openers (one-file-many-names). */
   | "no-inode-lock-handoff"
+  /** What this thread's arenas know about a file is kept after the last of them closed (reservation-proof). */
+  | "live-file-kept-after-close"
   /** No refusal of a file this thread holds a lock on, nor of a PATH.shared that is no lock file (reentrant-create, lock-file-is-not-a-lock-file). */
   | "no-own-lock-checks";
 
@@ -34,6 +36,7 @@ export const brokenArenaVariants: readonly BrokenArenaVariant[] = [
   "no-wrap-check",
   "no-placeholder-at-close",
   "no-inode-lock-handoff",
+  "live-file-kept-after-close",
   "no-own-lock-checks",
 ];
 

@@ -90,6 +90,7 @@ export function leaveLiveFile(entry: LiveFile, locks: InUseLocks, header: BigUin
   const index = openers.indexOf(locks);
   if (index !== -1) openers.splice(index, 1);
   if (openers.length === 0) {
+    if (arenaVariant.broken === "live-file-kept-after-close") return false;
     if (liveFiles.get(entry.identity) === entry) liveFiles.delete(entry.identity);
     for (const path of entry.paths) if (livePaths.get(path) === entry) livePaths.delete(path);
     return false;

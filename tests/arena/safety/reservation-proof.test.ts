@@ -69,3 +69,11 @@ test("issue 8 review: allocatedSize raised by another opener while open (LLVM st
 test("issue 8 review, control: with the raised word trusted (broken variant), the write is SIGBUS, and the check catches it", async () => {
   expectCaught(await runIsolatedChild("word-raised-while-open.ts", [freshDisk()], undefined, "trust-allocated-size"));
 }, 60_000);
+
+test("a proof lent by this thread's arenas (live-files.ts) ends with the last of them: a hole punched after they closed is found by the next open", async () => {
+  expectEnospcOrWritten(await runIsolatedChild("reopen-after-hole.ts", [freshDisk()]));
+}, 60_000);
+
+test("control: with the lent proof kept after the last close (broken variant), the write into the hole is SIGBUS, and the check catches it", async () => {
+  expectCaught(await runIsolatedChild("reopen-after-hole.ts", [freshDisk()], undefined, "live-file-kept-after-close"));
+}, 60_000);
