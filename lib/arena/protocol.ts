@@ -153,10 +153,10 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       // first; but a lock that is granted at once was waited for by nobody, and
       // the identity checks then follow before anything waits (the exclusive
       // main lock below) or is written. (A FIFO or device here was opened
-      // non-blocking and is refused by its kind before it is read.)
-      // The inode lock, too, is skipped when an arena of this thread that was
-      // opened by this path holds it (live-files.ts); the fstat then confirms
-      // that the path still names that file, or we start again the careful way.
+      // non-blocking and is refused by its kind before it is read.) The inode
+      // lock is skipped when an arena of this thread opened by this path holds
+      // it (live-files.ts); the fstat confirms that the path still names that
+      // file, or we start again the careful way. Any lock refused: the same.
       locks = new InUseLocks(mainFd, sharedFd, path, sharedPath);
       const earlier = liveFileAt(path);
       const inodeLockHeld = holdsInodeLock(earlier);
