@@ -37,6 +37,7 @@ import {
 } from "./header.ts";
 import { closeArena, headerOf, openArena, type OpenArena } from "./protocol.ts";
 import { closeArenaReadOnly, extendReadOnlyMapping, openArenaReadOnly } from "./read-only.ts";
+import { wordLoadsFor, type WordLoads } from "./word-loads.ts";
 import { readAt, reserveDisk } from "../native/native.ts";
 import { BlockAllocator } from "./block-allocator.ts";
 import { arenaVariant } from "./broken-variants.ts";
@@ -129,6 +130,8 @@ export class MappedFileRegionArena implements Disposable {
   #header: BigUint64Array | null;
   /** The header for allocation: null when closed, read-only, or not made yet (#headerForAllocation). */
   #allocationHeader: BigUint64Array | null;
+  /** How `size` loads the bump pointer: a read-only opener's loads must not write (word-loads.ts). */
+  readonly #loads: WordLoads;
   /** What `size` and views are bounded by: the capacity, or a read-only opener's mapped length. */
   #visibleEnd: number;
   #open: OpenArena | null;
@@ -219,6 +222,7 @@ export class MappedFileRegionArena implements Disposable {
     this.readOnly = arena.readOnly === true;
     this.#header = arena.header;
     this.#allocationHeader = arena.readOnly === true ? null : arena.header;
+    this.#loads = wordLoadsFor(this.readOnly);
     this.#visibleEnd = arena.mapping.lengthBytes;
     this.#open = arena;
     this.#firstOffset = arena.headerOffset + headerSizeBytes;
@@ -326,7 +330,7 @@ export class MappedFileRegionArena implements Disposable {
   get size(): number {
     const header = this.#header ?? this.#headerIfOpen();
     if (header === null) return this.#sizeAtClose;
-    const bumpPointer = Number(Atomics.load(header, bumpPointerWord));
+    const bumpPointer = Number(this.#loads.uint64(header, bumpPointerWord));
     return bumpPointer <= this.#visibleEnd ? bumpPointer : this.#sizePastView(bumpPointer);
   }
 

@@ -30,6 +30,7 @@
  * that disagrees (a child published between the two loads) is reread with one
  * 64-bit load before it is called corrupt. The argument is in docs/DESIGN.md.
  */
+import type { WordLoads } from "../arena/word-loads.ts";
 import { corruptAt } from "./corruption.ts";
 import type { MappingViews, RootTable } from "./database-file.ts";
 import { maxRootBits } from "./hash-index.ts";
@@ -75,6 +76,8 @@ export class TrieLayout {
   int32: Int32Array;
   int64: BigInt64Array;
   view: DataView;
+  /** Atomics.load for a writer; loads that never copy a page for a read-only opener. */
+  loads: WordLoads;
   readonly hashBits: number;
   readonly hashBytes: number;
   readonly dataBytes: number;
@@ -105,6 +108,7 @@ export class TrieLayout {
     this.int32 = views.int32;
     this.int64 = views.int64;
     this.view = views.view;
+    this.loads = views.loads;
     this.hashBits = shape.hashBits;
     this.hashBytes = shape.hashBits / 8;
     this.dataBytes = shape.dataBytes;
@@ -127,11 +131,12 @@ export class TrieLayout {
     this.int32 = views.int32;
     this.int64 = views.int64;
     this.view = views.view;
+    this.loads = views.loads;
   }
 
   /** The table's root word, read atomically; 0 if there is no root yet. */
   storedRoot(): number {
-    const stored = Atomics.load(this.int64, (this.table.offset + rootAt) >>> 3);
+    const stored = this.loads.int64(this.int64, (this.table.offset + rootAt) >>> 3);
     if (stored === 0n) return 0;
     if (stored < 0n || stored >= twoTo31) {
       throw corruptAt(this.path, this.table.offset + rootAt, `root subtrie offset 0x${stored.toString(16)} is outside the file`);
@@ -165,11 +170,12 @@ export class TrieLayout {
    */
   loadSlot(slot: number): number {
     const int32 = this.int32;
+    const loads = this.loads;
     // `>>> 2`, not `/ 4`: a division gives a double, and a double index sends
     // Atomics.load down its generic path (measured: twice the cost of the walk).
     const word = slot >>> 2;
-    const high = Atomics.load(int32, word + 1);
-    const low = Atomics.load(int32, word);
+    const high = loads.int32(int32, word + 1);
+    const low = loads.int32(int32, word);
     // Every state a writer leaves has high === low >> 31 (empty 0:0, a record
     // 0:offset, a child -1:-offset), and the low word alone tells them apart; so
     // the low word, read last, is the slot's value at that moment. A mismatch is
@@ -180,7 +186,7 @@ export class TrieLayout {
 
   /** A slot read again with one 64-bit load: a state that changed under us, or a value no writer stores. */
   #settledSlot(slot: number): number {
-    const value = Atomics.load(this.int64, slot >>> 3);
+    const value = this.loads.int64(this.int64, slot >>> 3);
     if (value > -twoTo31 && value < twoTo31) return Number(value);
     throw corruptAt(this.path, slot, `slot value 0x${BigInt.asUintN(64, value).toString(16)} points outside the file`);
   }
