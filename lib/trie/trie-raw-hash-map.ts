@@ -36,7 +36,7 @@ import { closedError, readOnlyError } from "../common/errors.ts";
 import { optionalBoolean, optionalFunction, requireNonNegativeInteger } from "../common/arguments.ts";
 import { alignUp8, corruptAt, headerMismatch } from "./corruption.ts";
 import { DatabaseFile, TableKind, type ByteViews, type MappingViews, type RootTable } from "./database-file.ts";
-import { indexAt, indexBits, maxHashBits, maxLevels, maxRootBits, maxSubtrieBits } from "./hash-index.ts";
+import { indexAt, indexBits, maxHashBits, maxRootBits, maxSubtrieBits } from "./hash-index.ts";
 import { slotPublish } from "./slot-publish.ts";
 import {
   dataSizeAt,
@@ -122,7 +122,6 @@ export class OnDiskTrieRawHashMap implements Disposable {
 
   #file: DatabaseFile | null;
   #layout: TrieLayout | null;
-  #maxLevels: number;
   /** A child subtrie that lost its race, kept to serve the next sink: offset and allocated bits. */
   #spare = 0;
   #spareBits = 0;
@@ -200,7 +199,6 @@ export class OnDiskTrieRawHashMap implements Disposable {
     const root = layout.storedRoot();
     if (root !== 0) layout.adoptRoot(root);
     this.#layout = layout;
-    this.#maxLevels = maxLevels(layout.rootBits || storedSubtrieBits, storedSubtrieBits, hashBits);
   }
 
   /** Root subtrie bits of the file (0 while it has no root, which only other writers leave). */
@@ -213,35 +211,19 @@ export class OnDiskTrieRawHashMap implements Disposable {
    * allocated. `hash` must be hashBytes long.
    */
   findOffset(hash: Uint8Array): number {
+    // Small enough for the JIT to inline into the caller's loop: one call per lookup.
+    const layout = this.#layout;
+    if (layout !== null && hash instanceof Uint8Array && hash.length === this.hashBytes && layout.rootOffset !== 0) return layout.findRecord(hash);
+    return this.#findOffsetSlowly(hash);
+  }
+
+  /** findOffset when the fast path's conditions fail: closed, a bad argument, or no root adopted yet. */
+  #findOffsetSlowly(hash: Uint8Array): number {
     const layout = this.#layout;
     if (layout === null) throw closedError(this.path);
     if (!(hash instanceof Uint8Array) || hash.length !== this.hashBytes) this.#rejectHash(hash);
-    let subtrie = layout.rootOffset;
-    if (subtrie === 0) subtrie = this.#lateRoot(layout);
-    if (subtrie === 0) return -1;
-    const hashBits = this.hashBits;
-    const hashBytes = this.hashBytes;
-    let startBit = 0;
-    let nominalBits = layout.rootBits;
-    // Each level starts further into the hash (requireSubtrie checks it), so this
-    // ends within maxLevels; the bound is explicit all the same.
-    for (let level = 0; level < this.#maxLevels; level++) {
-      const bits = nominalBits < hashBits - startBit ? nominalBits : hashBits - startBit;
-      const slot = subtrie + subtrieHeaderBytes + indexAt(hash, 0, hashBytes, startBit, bits) * 8;
-      const value = layout.loadSlot(slot);
-      if (value === 0) return -1;
-      if (value > 0) {
-        if (!layout.isRecord(value)) layout.requireRecord(value, slot);
-        // The first record on the path decides: insert sinks a resident record
-        // before it places a different hash below it.
-        return layout.hashEquals(value, hash) ? value : -1;
-      }
-      startBit += nominalBits;
-      nominalBits = this.subtrieBits;
-      layout.requireSubtrie(-value, startBit, slot);
-      subtrie = -value;
-    }
-    throw corruptAt(this.path, subtrie, `the walk for a hash went deeper than ${this.#maxLevels} levels`);
+    if (layout.rootOffset === 0 && this.#lateRoot(layout) === 0) return -1;
+    return layout.findRecord(hash);
   }
 
   /** The record for `hash` (views of the file), or null. */
@@ -291,7 +273,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
     let nominalBits = layout.rootBits;
     // Per level: at most empty -> lost publish -> record -> sink -> child. More
     // steps than that mean the slots change in ways no writer makes.
-    const stepLimit = this.#maxLevels * 4 + 8;
+    const stepLimit = layout.maxLevels * 4 + 8;
     for (let step = 0; step < stepLimit; step++) {
       const bits = indexBits(nominalBits, startBit, hashBits);
       const slot = subtrie + subtrieHeaderBytes + indexAt(hash, 0, this.hashBytes, startBit, bits) * 8;
@@ -485,7 +467,6 @@ export class OnDiskTrieRawHashMap implements Disposable {
     const previous = Atomics.compareExchange(layout.int64, word, 0n, BigInt(root));
     if (previous !== 0n) this.#leak("subtries", subtrieBytes(bits));
     layout.adoptRoot(previous === 0n ? root : layout.storedRoot());
-    this.#maxLevels = maxLevels(layout.rootBits, this.subtrieBits, this.hashBits);
     return layout.rootOffset;
   }
 
@@ -494,7 +475,6 @@ export class OnDiskTrieRawHashMap implements Disposable {
     const root = layout.storedRoot();
     if (root === 0) return 0;
     layout.adoptRoot(root);
-    this.#maxLevels = maxLevels(layout.rootBits, this.subtrieBits, this.hashBits);
     return root;
   }
 
