@@ -106,7 +106,7 @@ export class TrieLayout {
   recordLimit = 0;
   childLimit = 0;
   /** Hashes can be compared a word at a time: little-endian, whole words, 4-aligned in every record. */
-  readonly #wordHashes: boolean;
+  readonly wordHashes: boolean;
   readonly #bumpPointer: () => number;
   readonly #latestViews: (() => MappingViews) | undefined;
 
@@ -130,7 +130,7 @@ export class TrieLayout {
     this.subtrieBits = shape.subtrieBits;
     this.table = table;
     this.floor = table.end;
-    this.#wordHashes = littleEndian && this.hashBytes % 4 === 0 && this.dataBytes % 4 === 0;
+    this.wordHashes = littleEndian && this.hashBytes % 4 === 0 && this.dataBytes % 4 === 0;
     this.knownEnd = 0;
     this.#setKnownEnd(bumpPointer());
   }
@@ -203,7 +203,7 @@ export class TrieLayout {
   findRecord(hash: Uint8Array): number {
     let int32 = this.int32;
     // The caller's key as words, when it passes the same 4-aligned array again (see hashEquals).
-    const keyWords = hash === this.#lastHash && this.#wordHashes ? this.#lastHashWords : null;
+    const keyWords = hash === this.#lastHash && this.wordHashes ? this.#lastHashWords : null;
     // Integer arithmetic below is `| 0`: the JIT then checks no overflow, and
     // keeps fewer values alive for the checks it would bail out from.
     const length = hash.length;
@@ -365,6 +365,16 @@ export class TrieLayout {
     const bytes = this.bytes;
     for (; index < length; index++) {
       if (bytes[at + index] !== hash[index]) return false;
+    }
+    return true;
+  }
+
+  /** Whether the record at `record` (checked) holds the hash at `hashes[base .. base + hashBytes)`, byte by byte. */
+  hashBytesEqual(record: number, hashes: Uint8Array, base: number): boolean {
+    const bytes = this.bytes;
+    const at = record + this.dataBytes;
+    for (let index = 0; index < this.hashBytes; index++) {
+      if (bytes[at + index] !== hashes[base + index]) return false;
     }
     return true;
   }

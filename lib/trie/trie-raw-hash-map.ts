@@ -36,6 +36,7 @@ import { closedError, readOnlyError } from "../common/errors.ts";
 import { optionalBoolean, optionalFunction, requireNonNegativeInteger } from "../common/arguments.ts";
 import { alignUp8, corruptAt, headerMismatch } from "./corruption.ts";
 import { DatabaseFile, TableKind, type ByteViews, type MappingViews, type RootTable } from "./database-file.ts";
+import { findMany } from "./find-many.ts";
 import { indexAt, indexBits, maxHashBits, maxRootBits, maxSubtrieBits } from "./hash-index.ts";
 import { slotPublish } from "./slot-publish.ts";
 import {
@@ -224,6 +225,36 @@ export class OnDiskTrieRawHashMap implements Disposable {
     if (!(hash instanceof Uint8Array) || hash.length !== this.hashBytes) this.#rejectHash(hash);
     if (layout.rootOffset === 0 && this.#lateRoot(layout) === 0) return -1;
     return layout.findRecord(hash);
+  }
+
+  /**
+   * Looks up many hashes in one call: `hashes` holds them one after another (a
+   * multiple of hashBytes long), and `offsets[i]` receives the record offset of
+   * hash i, or -1 if it is absent. Returns how many were found. Nothing is
+   * allocated per hash.
+   *
+   * Cheaper per hash than findOffset in a loop when the trie is larger than the
+   * cache: the walks of eight hashes at a time go level by level side by side,
+   * so their cache misses overlap instead of following one another (find-many.ts).
+   *
+   * ```ts
+   * const offsets = new Int32Array(hashes.length / map.hashBytes);
+   * map.findOffsets(hashes, offsets);
+   * ```
+   */
+  findOffsets(hashes: Uint8Array, offsets: Int32Array): number {
+    const layout = this.#layout;
+    if (layout === null) throw closedError(this.path);
+    if (!(hashes instanceof Uint8Array)) throw new TypeError(`hashes must be a Uint8Array, got ${hashes === null ? "null" : typeof hashes}`);
+    if (hashes.length % this.hashBytes !== 0) throw new RangeError(`hashes must be a multiple of ${this.hashBytes} bytes (hashes of ${this.hashBits} bits), got ${hashes.length}`);
+    if (!(offsets instanceof Int32Array)) throw new TypeError(`offsets must be an Int32Array, got ${offsets === null ? "null" : typeof offsets}`);
+    const count = hashes.length / this.hashBytes;
+    if (offsets.length < count) throw new RangeError(`offsets must hold ${count} offsets (one per hash), got ${offsets.length}`);
+    if (layout.rootOffset === 0 && this.#lateRoot(layout) === 0) {
+      offsets.fill(-1, 0, count);
+      return 0;
+    }
+    return findMany(layout, hashes, offsets, count);
   }
 
   /** The record for `hash` (views of the file), or null. */
