@@ -413,7 +413,13 @@ export class OnDiskTrieRawHashMap implements Disposable {
   /** A new record: zeroed data, then the hash, then the caller's initializer. Not yet published. */
   #createRecord(layout: TrieLayout, hash: Uint8Array, initialize: RecordInitializer | undefined): number {
     const offset = this.#file!.arena.allocateOffset(layout.recordBytes);
-    layout.bytes.fill(0, offset, offset + layout.dataBytes);
+    // A few words of data are zeroed in place: a fill() call costs more than the stores.
+    if (layout.wordHashes && layout.dataBytes <= 64) {
+      const int32 = layout.int32;
+      for (let word = offset >> 2, end = (offset + layout.dataBytes) >> 2; word < end; word++) int32[word] = 0;
+    } else {
+      layout.bytes.fill(0, offset, offset + layout.dataBytes);
+    }
     layout.bytes.set(hash, offset + layout.dataBytes);
     if (initialize !== undefined) {
       try {
@@ -428,8 +434,19 @@ export class OnDiskTrieRawHashMap implements Disposable {
 
   /**
    * Publishes `value` in the slot if it still holds `expected`; returns what the
-   * slot held (so `expected` means success). One 64-bit compare-and-swap, unless
-   * a test switched to the broken plain store (testing.ts).
+   * slot held (so `expected` means success). One compare-and-swap, unless a test
+   * switched to the broken plain store (testing.ts).
+   *
+   * A record into an empty slot (the common case) swaps the low word alone, from
+   * 0 to the record's offset, as a 32-bit compare-and-swap: on a BigInt64Array
+   * the swap takes JavaScriptCore's generic path and two BigInts (~50 ns, against
+   * ~6 ns). It is the 64-bit swap's equal here: the caller has just read the slot
+   * as empty (both words 0), no writer ever stores a state with a low word of 0
+   * other than empty, and the high word of a record is 0, so "the low word is
+   * still 0" is "the slot is still empty", and writing the low word leaves the
+   * whole slot holding the record. A swap that finds the low word changed returns
+   * the slot's value read again (never 0 again: no state goes back to empty). A
+   * sink (record to child) changes both words and keeps the 64-bit swap.
    */
   #publish(layout: TrieLayout, slot: number, expected: number, value: number): number {
     const word = slot >>> 3;
@@ -441,8 +458,11 @@ export class OnDiskTrieRawHashMap implements Disposable {
       }
       return previous;
     }
-    // 0n for the common case (publishing into an empty slot): no BigInt made for it.
-    return Number(Atomics.compareExchange(layout.int64, word, expected === 0 ? 0n : BigInt(expected), BigInt(value)));
+    if (expected === 0 && value > 0) {
+      if (Atomics.compareExchange(layout.int32, slot >>> 2, 0, value) === 0) return 0;
+      return layout.loadSlot(slot);
+    }
+    return Number(Atomics.compareExchange(layout.int64, word, BigInt(expected), BigInt(value)));
   }
 
   /**
