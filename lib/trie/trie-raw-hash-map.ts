@@ -445,8 +445,9 @@ export class OnDiskTrieRawHashMap implements Disposable {
    * other than empty, and the high word of a record is 0, so "the low word is
    * still 0" is "the slot is still empty", and writing the low word leaves the
    * whole slot holding the record. A swap that finds the low word changed returns
-   * the slot's value read again (never 0 again: no state goes back to empty). A
-   * sink (record to child) changes both words and keeps the 64-bit swap.
+   * the slot's value read again (no writer empties a slot; if one did, the low
+   * word the swap saw is returned, never 0). A sink (record to child) changes
+   * both words and keeps the 64-bit swap.
    */
   #publish(layout: TrieLayout, slot: number, expected: number, value: number): number {
     const word = slot >>> 3;
@@ -459,8 +460,11 @@ export class OnDiskTrieRawHashMap implements Disposable {
       return previous;
     }
     if (expected === 0 && value > 0) {
-      if (Atomics.compareExchange(layout.int32, slot >>> 2, 0, value) === 0) return 0;
-      return layout.loadSlot(slot);
+      const low = Atomics.compareExchange(layout.int32, slot >>> 2, 0, value);
+      if (low === 0) return 0;
+      // Failure must not read as success: if a foreign write emptied the slot since, the low word the swap saw stands in.
+      const now = layout.loadSlot(slot);
+      return now !== 0 ? now : low;
     }
     return Number(Atomics.compareExchange(layout.int64, word, BigInt(expected), BigInt(value)));
   }
