@@ -37,6 +37,7 @@ import {
 } from "./header.ts";
 import { closeArena, openArena, type OpenArena } from "./protocol.ts";
 import { closeArenaReadOnly, extendReadOnlyMapping, openArenaReadOnly } from "./read-only.ts";
+import { wordLoadsFor, type WordLoads } from "./word-loads.ts";
 import { readAt, reserveDisk } from "../native/native.ts";
 import { BlockAllocator } from "./block-allocator.ts";
 import {
@@ -120,6 +121,8 @@ export class MappedFileRegionArena implements Disposable {
   #header: BigUint64Array | null;
   /** The header for allocation: null when closed or read-only (then #cannotAllocate says which). */
   #allocationHeader: BigUint64Array | null;
+  /** How `size` loads the bump pointer: a read-only opener's loads must not write (word-loads.ts). */
+  readonly #loads: WordLoads;
   /** What `size` and views are bounded by: the capacity, or a read-only opener's mapped length. */
   #visibleEnd: number;
   #open: OpenArena | null;
@@ -214,6 +217,7 @@ export class MappedFileRegionArena implements Disposable {
     this.readOnly = arena.readOnly === true;
     this.#header = arena.header;
     this.#allocationHeader = arena.readOnly ? null : arena.header;
+    this.#loads = wordLoadsFor(this.readOnly);
     this.#visibleEnd = arena.mapping.lengthBytes;
     this.#open = arena;
     this.#overflowMark = BigInt(arena.capacity) + BigInt(alignmentBytes);
@@ -325,7 +329,7 @@ export class MappedFileRegionArena implements Disposable {
     const header = this.#header;
     if (header === null) return this.#sizeAtClose;
     this.#headerTouched = true;
-    const bumpPointer = Number(Atomics.load(header, bumpPointerWord));
+    const bumpPointer = Number(this.#loads.uint64(header, bumpPointerWord));
     return bumpPointer <= this.#visibleEnd ? bumpPointer : this.#sizePastView(bumpPointer);
   }
 

@@ -12,6 +12,7 @@
  */
 import { closeSync, fstatSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { wordLoadsFor, type WordLoads } from "../arena/word-loads.ts";
 import { ArenaError } from "../common/errors.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
 import { toArenaError } from "./fs-errors.ts";
@@ -63,6 +64,8 @@ export class Generation {
   #indexWords = new Int32Array(0);
   #indexWordsLength = 0;
   readonly #counters: BigInt64Array;
+  /** Atomics.load for a writer; loads that never copy a page for a read-only opener. */
+  readonly #loads: WordLoads;
 
   private constructor(number: number, directory: string, lockFd: number, tables: Tables) {
     this.number = number;
@@ -72,6 +75,7 @@ export class Generation {
     const header = this.pool.userHeader;
     this.#flags = new Int32Array(header.buffer, header.byteOffset, userHeaderBytes / 4);
     this.#counters = new BigInt64Array(header.buffer, header.byteOffset, userHeaderBytes / 8);
+    this.#loads = wordLoadsFor(this.pool.readOnly);
   }
 
   /**
@@ -169,7 +173,7 @@ export class Generation {
   }
 
   get largeObjectBytes(): number {
-    return Number(Atomics.load(this.#counters, largeBytesWord));
+    return Number(this.#loads.int64(this.#counters, largeBytesWord));
   }
 
   addLargeObjectBytes(bytes: number): void {
@@ -178,7 +182,7 @@ export class Generation {
 
   /** True once some process has started a newer generation. One atomic load. */
   get superseded(): boolean {
-    return Atomics.load(this.#flags, supersededWord) !== 0;
+    return this.#loads.int32(this.#flags, supersededWord) !== 0;
   }
 
   markSuperseded(): void {

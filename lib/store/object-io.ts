@@ -5,6 +5,7 @@
  * sees half an object. Reading checks every offset and length against the pool
  * before making a view, so a corrupt index is an ArenaError, never a wild read.
  */
+import { wordLoadsFor } from "../arena/word-loads.ts";
 import { ArenaError } from "../common/errors.ts";
 import type { Generation } from "./generation.ts";
 import { idBytes, idToHex } from "./hashing.ts";
@@ -133,7 +134,7 @@ function readPoolRecord(generation: Generation, id: Uint8Array, offset: number):
     // A byte-wise read of the word can race a compare-and-swap publish (only after
     // a crash left an unpublished record); the atomic read settles it.
     const record = generation.objects.find(id);
-    const settled = record === null ? 0n : Number(loadWordAtomically(record.data) & 0xff_ffff_ffff_ffffn);
+    const settled = record === null ? 0n : Number(loadWordAtomically(record.data, wordLoadsFor(generation.objects.readOnly)) & 0xff_ffff_ffff_ffffn);
     if (settled === offset || settled === 0n) throw corrupt(generation, id, `its pool offset ${offset} is outside the pool`);
     return readPoolRecord(generation, id, Number(settled));
   }

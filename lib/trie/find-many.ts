@@ -54,6 +54,7 @@ function walkGroup(layout: TrieLayout, hashes: Uint8Array, hashWords: Int32Array
   const hashBits = layout.hashBits;
   const childHeader = layout.subtrieBits << 16;
   const levels = layout.maxLevels;
+  const atomicLoads = layout.slotLoadsAtomic; // the read-only tests' broken variant only
   let int32 = layout.int32;
   let found = 0;
   let pending = size;
@@ -79,7 +80,7 @@ function walkGroup(layout: TrieLayout, hashes: Uint8Array, hashWords: Int32Array
       if (byte + 1 < hashBytes) window |= hashes[base + byte + 1]! << 8;
       if (byte + 2 < hashBytes) window |= hashes[base + byte + 2]!;
       const word = (((subtries[k]! >>> 2) + 2 + (((window >>> shift) & mask) << 1)) | 0);
-      let value = int32[word]!;
+      let value = atomicLoads ? Atomics.load(int32, word) : int32[word]!;
       if (int32[word + 1] !== value >> 31) {
         value = layout.loadSlot(word << 2); // reread atomically, or throw
         int32 = layout.int32;

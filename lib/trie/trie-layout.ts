@@ -24,7 +24,10 @@
  * JavaScriptCore compiles to a locked read-modify-write on x86 (`lock xadd 0`):
  * a full fence that stops the next lookup's loads from starting while this one
  * waits on a cache miss, and that takes the cache line exclusive, so readers in
- * two processes bounce it between cores. Plain loads are enough because of how
+ * two processes bounce it between cores (and, on a read-only opener's private
+ * mapping, a write copies the page: lib/arena/word-loads.ts; a plain load writes
+ * nothing, so writers and read-only openers read slots alike, while the words
+ * without an address dependency, the root word, keep `loads`). Plain loads are enough because of how
  * slots change: 0, then a record (high word 0), then a child (high word -1),
  * never back; and offsets are below 2^31 (the mapping is at most 2 GiB), so the
  * low word alone, read as a signed integer, is the whole value. Every state has
@@ -38,6 +41,7 @@
  * after it on every processor Bun runs on (x86 keeps loads in order; ARM orders
  * a load after the load its address depends on). The argument is in docs/DESIGN.md.
  */
+import { atomicWordLoads, type WordLoads } from "../arena/word-loads.ts";
 import { corruptAt } from "./corruption.ts";
 import type { MappingViews, RootTable } from "./database-file.ts";
 import { maxLevels, maxRootBits } from "./hash-index.ts";
@@ -83,6 +87,8 @@ export class TrieLayout {
   int32: Int32Array;
   int64: BigInt64Array;
   view: DataView;
+  /** Atomics.load for a writer; loads that never copy a page for a read-only opener. */
+  loads: WordLoads;
   readonly hashBits: number;
   readonly hashBytes: number;
   readonly dataBytes: number;
@@ -107,6 +113,13 @@ export class TrieLayout {
   childLimit = 0;
   /** Hashes can be compared a word at a time: little-endian, whole words, 4-aligned in every record. */
   readonly wordHashes: boolean;
+  /**
+   * Slots read with Atomics.load instead of plain loads: only a read-only opener
+   * handed the writers' loads, which only the broken variant "atomic-loads"
+   * (lib/arena/read-only-testing.ts) does, so the read-only tests can show the
+   * page copies that plain loads avoid. A predictable branch on the hot path.
+   */
+  readonly slotLoadsAtomic: boolean;
   readonly #bumpPointer: () => number;
   readonly #latestViews: (() => MappingViews) | undefined;
 
@@ -123,6 +136,7 @@ export class TrieLayout {
     this.int32 = views.int32;
     this.int64 = views.int64;
     this.view = views.view;
+    this.loads = views.loads;
     this.hashBits = shape.hashBits;
     this.hashBytes = shape.hashBits / 8;
     this.dataBytes = shape.dataBytes;
@@ -131,6 +145,7 @@ export class TrieLayout {
     this.table = table;
     this.floor = table.end;
     this.wordHashes = littleEndian && this.hashBytes % 4 === 0 && this.dataBytes % 4 === 0;
+    this.slotLoadsAtomic = latestViews !== undefined && views.loads === atomicWordLoads;
     this.knownEnd = 0;
     this.#setKnownEnd(bumpPointer());
   }
@@ -153,11 +168,12 @@ export class TrieLayout {
     this.int32 = views.int32;
     this.int64 = views.int64;
     this.view = views.view;
+    this.loads = views.loads;
   }
 
   /** The table's root word, read atomically; 0 if there is no root yet. */
   storedRoot(): number {
-    const stored = Atomics.load(this.int64, (this.table.offset + rootAt) >>> 3);
+    const stored = this.loads.int64(this.int64, (this.table.offset + rootAt) >>> 3);
     if (stored === 0n) return 0;
     if (stored < 0n || stored >= twoTo31) {
       throw corruptAt(this.path, this.table.offset + rootAt, `root subtrie offset 0x${stored.toString(16)} is outside the file`);
@@ -211,6 +227,7 @@ export class TrieLayout {
     const floor = this.floor;
     const childHeader = this.subtrieBits << 16;
     const levels = this.maxLevels;
+    const atomicLoads = this.slotLoadsAtomic;
     let subtrie = this.rootOffset;
     let startBit = 0;
     let nominalBits = this.rootBits;
@@ -226,7 +243,7 @@ export class TrieLayout {
       const index = (window >>> (24 - (startBit & 7) - bits)) & ((1 << bits) - 1);
       const word = ((subtrie >>> 2) + 2 + (index << 1)) | 0;
       // loadSlot, inline: the low word is the value; the high word must agree.
-      let value = int32[word]!;
+      let value = atomicLoads ? Atomics.load(int32, word) : int32[word]!;
       if (int32[word + 1] !== value >> 31) {
         value = this.#settledSlot(word << 2);
         int32 = this.int32;
@@ -271,9 +288,10 @@ export class TrieLayout {
   loadSlot(slot: number): number {
     const int32 = this.int32;
     // `>>> 2`, not `/ 4`: a division gives a double, and a double index sends
-    // typed-array reads down their generic path.
+    // typed-array reads down their generic path. Plain loads for writers and
+    // read-only openers alike (no `this.loads`): see the comment at the top.
     const word = slot >>> 2;
-    const low = int32[word]!;
+    const low = this.slotLoadsAtomic ? Atomics.load(int32, word) : int32[word]!;
     // Every state a writer leaves has high === low >> 31 (empty 0:0, a record
     // 0:offset, a child -1:-offset), and the low word alone tells them apart; so
     // an agreeing pair's low word is a value the slot held. A mismatch is a child
@@ -284,7 +302,7 @@ export class TrieLayout {
 
   /** A slot read again with one 64-bit load: a state that changed under us, or a value no writer stores. */
   #settledSlot(slot: number): number {
-    const value = Atomics.load(this.int64, slot >>> 3);
+    const value = this.loads.int64(this.int64, slot >>> 3);
     if (value > -twoTo31 && value < twoTo31) return Number(value);
     throw corruptAt(this.path, slot, `slot value 0x${BigInt.asUintN(64, value).toString(16)} points outside the file`);
   }
