@@ -37,6 +37,7 @@ import {
 } from "./header.ts";
 import { closeArena, openArena, type OpenArena } from "./protocol.ts";
 import { closeArenaReadOnly, extendReadOnlyMapping, openArenaReadOnly } from "./read-only.ts";
+import type { Mapping } from "./mapping.ts";
 import { wordLoadsFor, type WordLoads } from "./word-loads.ts";
 import { readAt, reserveDisk } from "../native/native.ts";
 import { BlockAllocator } from "./block-allocator.ts";
@@ -301,13 +302,29 @@ export class MappedFileRegionArena implements Disposable {
    * the file's length at open (`readableBytes`); writes through it stay in this process.
    */
   bytes(offset: number, length: number): Uint8Array {
+    return this.#viewableMapping(offset, length).view(offset, length);
+  }
+
+  /**
+   * An ArrayBuffer of its own over [offset, offset + length) of the mapping, with
+   * the bounds of bytes(): for a layer that hands views to callers, so that a
+   * caller who transfers a view's buffer away (structuredClone, a byte stream's
+   * enqueue) takes only this one, not the buffer bytes() views share. Detached
+   * at close like every view. Each call makes a new buffer (~1 us): keep it.
+   */
+  separateBuffer(offset: number, length: number): ArrayBuffer {
+    return this.#viewableMapping(offset, length).separateBuffer(offset, length);
+  }
+
+  /** The mapping, once [offset, offset + length) is checked to be viewable in one piece. */
+  #viewableMapping(offset: number, length: number): Mapping {
     const open = this.#open;
     if (open === null) throw closedError(this.path);
     requireNonNegativeInteger(offset, "offset");
     requireNonNegativeInteger(length, "length");
     if (offset + length > this.#visibleEnd && !this.#extendView(offset + length)) this.#rejectRange(offset, length);
     if (length > open.mapping.maxViewBytes) this.#rejectViewLength(length, "length");
-    return open.mapping.view(offset, length);
+    return open.mapping;
   }
 
   /**

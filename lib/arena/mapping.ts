@@ -115,6 +115,18 @@ export class Mapping {
     this.#writeSlow(offset, bytes);
   }
 
+  /**
+   * A buffer of its own over [offset, offset + length), for views handed to
+   * callers who may transfer their buffer away (a byte stream's enqueue does):
+   * taking it leaves the buffers the arena and its tables read through in place.
+   * Detached at close with the rest, and the mapping counts as viewed (so
+   * close puts a placeholder under it). Same preconditions as view().
+   */
+  separateBuffer(offset: number, length: number): ArrayBuffer {
+    this.#viewed = true;
+    return this.#bufferOver(offset, length);
+  }
+
   /** A buffer of its own over a small fixed range (the header), detached with the rest. */
   dedicatedBuffer(offset: number, length: number): ArrayBuffer {
     return this.#bufferOver(offset, length);

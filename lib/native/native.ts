@@ -8,7 +8,7 @@
  * disk), the wrapper makes them here, so that the arena above reads the same
  * everywhere; errors then name the Windows call (CreateFileW, LockFileEx, ...).
  */
-import { dlopen, FFIType, toArrayBuffer, type Pointer } from "bun:ffi";
+import { dlopen, FFIType, ptr as addressOf, toArrayBuffer, type Pointer } from "bun:ffi";
 import { ArenaError } from "../common/errors.ts";
 import { describeError, errnoName, isPreallocationUnsupported, isWouldBlock } from "./errno.ts";
 import { locateLibrary, missingLibraryAdvice } from "./library-path.ts";
@@ -410,6 +410,24 @@ const MADV_POPULATE_WRITE = 23;
 export function populateMapping(view: Uint8Array, access: "read" | "write"): number {
   if (process.platform !== "linux") return 22; // EINVAL: no such advice here
   const result = Number(native().mfa_madvise(view, view.byteLength, access === "read" ? MADV_POPULATE_READ : MADV_POPULATE_WRITE));
+  return result < 0 ? -result : 0;
+}
+
+const MADV_HUGEPAGE = 14;
+const pageBytes = 4096;
+
+/**
+ * madvise(MADV_HUGEPAGE) on the whole pages inside `view` (any memory: an
+ * ArrayBuffer's, a mapping's): the kernel backs its 2 MiB-aligned parts with 2 MiB
+ * pages where it can. For bench/host-memory.ts, which shows what fresh 2 MiB pages
+ * cost on first touch. Returns 0 or the errno (EINVAL off Linux).
+ */
+export function adviseHugePages(view: Uint8Array): number {
+  if (process.platform !== "linux" || view.byteLength < 2 * pageBytes) return 22;
+  const address = addressOf(view);
+  const start = Math.ceil(address / pageBytes) * pageBytes - address;
+  const end = Math.floor((address + view.byteLength) / pageBytes) * pageBytes - address;
+  const result = Number(native().mfa_madvise(view.subarray(start, end), end - start, MADV_HUGEPAGE));
   return result < 0 ? -result : 0;
 }
 
