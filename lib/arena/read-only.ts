@@ -59,7 +59,6 @@
  *    opens", has the reasoning in full, and the tests that prove each point.
  */
 import { ArenaError } from "../common/errors.ts";
-import { headerSizeBytes } from "./header.ts";
 import { InUseLocks, LockedFile } from "./locks.ts";
 import { Mapping } from "./mapping.ts";
 import { holdLockFile, releaseLockFile } from "./own-files.ts";
@@ -116,7 +115,6 @@ export function openArenaReadOnly(request: ReadOnlyOpenRequest): OpenArena {
     }
     const mappedBytes = Math.min(status.sizeBytes, verdict.capacity);
     mapping = new Mapping(mapOverPlaceholder(mainFd, mappedBytes, path, "private"), mappedBytes, path);
-    const header = new BigUint64Array(mapping.dedicatedBuffer(headerOffset, headerSizeBytes));
     main.release();
     return {
       path,
@@ -124,7 +122,9 @@ export function openArenaReadOnly(request: ReadOnlyOpenRequest): OpenArena {
       sharedFd,
       inUse: locks,
       mapping,
-      header,
+      header: null,
+      identity: mainIdentity,
+      live: null,
       capacity: verdict.capacity,
       headerOffset,
       reservedBytes: 0,
