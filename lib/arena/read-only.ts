@@ -42,6 +42,9 @@
  *    so writers' later stores to them are seen; a write through a view copies that
  *    one page into memory private to this process: it never reaches the file,
  *    does not crash, and is lost at close (that page stops seeing writers' stores).
+ *    "Only reads" must hold for the library's own loads too: Atomics.load is a
+ *    write in JavaScriptCore, so every layer over a read-only arena loads the
+ *    words writers store to through word-loads.ts, which never writes.
  *
  * What it gives up:
  *  - Address space: a reader that was opened on a closed file and then saw it
