@@ -14,7 +14,8 @@ import { wordLoadsVariant } from "./word-loads.ts";
  * PATH.shared made after its open, so an LLVM closer's shrink to the bump
  * pointer cuts under it (SIGBUS). "atomic-loads": read-only openers (the arena,
  * and the trie, the log and the store over it) load shared words with
- * Atomics.load, as writers do, which copies the private page it loads from
+ * Atomics.load (as writers do for the arena's, the log's and the store's words;
+ * the trie's slots every opener loads plainly), which copies the private page it loads from
  * (word-loads.ts), so the reader stops seeing writers' stores to it. null: the
  * real thing. Applies to opens after the call.
  */

@@ -51,6 +51,9 @@
  *    anyone has mapped: there the mapping is the file's length, and a longer one
  *    is made when a writer grows it (the old one stays until close, so views over
  *    it stay valid).
+ *  - "Only reads" must hold for the library's own loads too: Atomics.load is a
+ *    write in JavaScriptCore, so every layer over a read-only arena loads the
+ *    words writers store to through word-loads.ts, which never writes.
  *
  * What it gives up:
  *  - While a reader holds the file, the last writer to close does not shrink it:
@@ -66,13 +69,13 @@
  *    that prove each point.
  */
 import { ArenaError } from "../common/errors.ts";
-import { bumpPointerWord, headerSizeBytes } from "./header.ts";
+import { bumpPointerWord } from "./header.ts";
 import { InUseLocks, LockedFile } from "./locks.ts";
 import { Mapping } from "./mapping.ts";
 import { holdLockFile, releaseLockFile } from "./own-files.ts";
 import { mapOverPlaceholder } from "./placeholder-pool.ts";
 import { canReplaceMappedRanges } from "./platform.ts";
-import { checkFileIsUsable, checkLockFile, readAndJudgeHeader, refuseOwnLock, type OpenArena } from "./protocol.ts";
+import { checkFileIsUsable, checkLockFile, headerOf, readAndJudgeHeader, refuseOwnLock, type OpenArena } from "./protocol.ts";
 import { copyFreeWordLoads } from "./word-loads.ts";
 import { closeFile, openFile, statFile, tryLockFile } from "../native/native.ts";
 
@@ -129,17 +132,19 @@ export function openArenaReadOnly(request: ReadOnlyOpenRequest): OpenArena {
     const fileBytes = Math.min(status.sizeBytes, verdict.capacity);
     const mappedBytes = canReplaceMappedRanges ? verdict.capacity : fileBytes;
     mapping = new Mapping(mapOverPlaceholder(mainFd, mappedBytes, path, "private"), mappedBytes, path);
-    const header = new BigUint64Array(mapping.dedicatedBuffer(headerOffset, headerSizeBytes));
     main.release();
-    const firstAllocation = headerOffset + headerSizeBytes;
     return {
-      visibleBytes: isProtected(sharedFd) ? fileBytes : Math.min(fileBytes, Math.max(firstAllocation, bumpPointerOf(header))),
+      // Without PATH.shared, no further than the bump pointer (from the pread the
+      // header was judged by: the header page is not touched at open).
+      visibleBytes: isProtected(sharedFd) ? fileBytes : Math.min(fileBytes, verdict.usedBytes),
       path,
       mainFd,
       sharedFd,
       inUse: locks,
       mapping,
-      header,
+      header: null,
+      identity: mainIdentity,
+      live: null,
       capacity: verdict.capacity,
       headerOffset,
       reservedBytes: 0,
@@ -179,7 +184,7 @@ export function extendReadOnlyView(arena: OpenArena): number {
   if (arena.sharedFd === -1 && readOnlyOpenVariant.broken !== "no-bump-bound") holdSharedIfNowThere(arena);
   const { mainFd, path, capacity } = arena;
   const fileBytes = Math.min(statFile(mainFd, path).sizeBytes, capacity);
-  const safeEnd = isProtected(arena.sharedFd) ? fileBytes : Math.min(fileBytes, bumpPointerOf(arena.header));
+  const safeEnd = isProtected(arena.sharedFd) ? fileBytes : Math.min(fileBytes, bumpPointerOf(headerOf(arena)));
   const visible = Math.max(arena.visibleBytes ?? 0, safeEnd);
   if (visible > arena.mapping.lengthBytes) {
     const mapping = new Mapping(mapOverPlaceholder(mainFd, visible, path, "private"), visible, path);

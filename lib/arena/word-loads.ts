@@ -17,25 +17,27 @@
  * 1.4.5 (the page's Private_Dirty in /proc/self/smaps): on arm64 every
  * Atomics.load does this, in every tier; on x86-64 an Int32Array load does once
  * the DFG compiles it (a BigInt64Array load stays a plain mov). Plain loads and
- * `ldar` do not, natively or under qemu (docs/compatibility.md has the C and Bun
- * reproductions). A PROT_READ mapping instead turns that fetch-and-add into
- * SIGSEGV; a shared writable one needs write permission to the file.
+ * `ldar` do not, natively or under qemu (docs/DESIGN.md, "Read-only opens", 5,
+ * has the measurements). A PROT_READ mapping instead turns that fetch-and-add
+ * into SIGSEGV; a shared writable one needs write permission to the file.
  *
  * The way chosen: an opener picks its loads once, at open. Writers (shared
  * mappings) keep Atomics.load. Read-only openers read the element plainly (an
  * aligned load of the word's width, which neither architecture tears) and then
  * fence: an atomic read-modify-write on a word of this process's own, which is a
- * full barrier in JavaScriptCore's code on both (`lock xadd` on x86-64; `ldaddal`
- * on arm64 with the LSE atomics every arm64 server and Apple core has), so no
- * later load is performed before the word was, and the optimizer cannot move
- * loads across it either.
+ * full barrier as JavaScriptCore compiles it (a locked `xadd` on x86-64; on arm64
+ * `ldaddal`, from the LSE atomics Bun's arm64 builds are compiled for), so no
+ * later load is performed before the word was, and the optimizer moves no load
+ * across it.
  *
  * What it gives up: a reader's load costs a plain load and an uncontended atomic
  * on a private cache line, about what the writers' contended one costs. The
  * argument leans on how JavaScriptCore compiles Atomics, which JavaScript's
  * memory model does not promise (it has no fences); the read-only tests check
  * the effect (no page of a reader's mapping copied, writers' stores seen) on
- * each architecture CI runs.
+ * each architecture CI runs. On an arm64 core without LSE (ARMv8.0), a build
+ * using load/store-exclusive pairs would make the fence weaker: it orders a
+ * load with the loads after the next fence, not always with the very next one.
  */
 
 /** The loads one opener uses on words that other processes store to. */

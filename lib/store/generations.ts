@@ -55,10 +55,13 @@ export function listGenerations(root: string): number[] {
 /**
  * The two newest generations, open: [primary, upstream or null]. `readOnly`:
  * the two newest finished ones (openNewestFinished), and a store with no
- * generation is an error, not made.
+ * generation is an error, not made. A generation in `opened` (what the caller
+ * holds open) is returned as it is, not opened again: views of its mapping that
+ * the caller handed out stay valid.
  */
-export function openNewest(root: string, capacities: GenerationCapacities, readOnly = false): [Generation, Generation | null] {
-  if (readOnly) return openNewestFinished(root, capacities);
+export function openNewest(root: string, capacities: GenerationCapacities, readOnly = false, opened: readonly Generation[] = []): [Generation, Generation | null] {
+  if (readOnly) return openNewestFinished(root, capacities, opened);
+  const open = (number: number) => opened.find((generation) => generation.number === number) ?? Generation.open(root, number, capacities);
   for (let attempt = 0; attempt < openAttempts; attempt++) {
     let numbers = listGenerations(root);
     if (numbers.length === 0) {
@@ -66,11 +69,11 @@ export function openNewest(root: string, capacities: GenerationCapacities, readO
       numbers = [0];
     }
     const newest = numbers[numbers.length - 1]!;
-    const primary = Generation.open(root, newest, capacities);
+    const primary = open(newest);
     if (primary === null) continue;
     if (primary.superseded && !storeTestHooks.noRotationRepair) {
       // Its rotator flagged it and died (or is about to make the next): finish for it.
-      primary.close();
+      if (!opened.includes(primary)) primary.close();
       makeGeneration(root, newest + 1);
       continue;
     }
@@ -78,11 +81,11 @@ export function openNewest(root: string, capacities: GenerationCapacities, readO
     let upstream: Generation | null = null;
     if (previous !== null) {
       try {
-        upstream = Generation.open(root, previous, capacities);
+        upstream = open(previous);
         // Set already, unless its rotator died between mkdir and flag.
         if (!storeTestHooks.noRotationRepair) upstream?.markSuperseded();
       } catch (error) {
-        primary.close();
+        if (!opened.includes(primary)) primary.close();
         throw error;
       }
     }
@@ -102,11 +105,11 @@ export function openNewest(root: string, capacities: GenerationCapacities, readO
  * is in the generation before it, so an unfinished generation means "no newer
  * generation yet", never an error.
  */
-export function openNewestFinished(root: string, capacities: GenerationCapacities): [Generation, Generation | null] {
+export function openNewestFinished(root: string, capacities: GenerationCapacities, opened: readonly Generation[] = []): [Generation, Generation | null] {
   for (let attempt = 0; attempt < openAttempts; attempt++) {
     const numbers = listGenerations(root);
     if (numbers.length === 0) throw new ArenaError("ERR_CAS_CORRUPT", `${root} holds no generation (v1.<n>): not a content store`, { path: root });
-    const pair = openFinishedFrom(root, numbers, capacities, -1);
+    const pair = openFinishedFrom(root, numbers, capacities, -1, opened);
     if (pair !== null) return pair;
     // None finished: either a collector removed what was listed (list again), or
     // the store's first generation is still being made (or its maker died).
@@ -120,23 +123,38 @@ export function openNewestFinished(root: string, capacities: GenerationCapacitie
   );
 }
 
-/** A reader's pair whose primary is newer than `number`; null while none is finished (keep the current pair). */
-export function openFinishedNewerThan(root: string, capacities: GenerationCapacities, number: number): [Generation, Generation | null] | null {
-  return openFinishedFrom(root, listGenerations(root), capacities, number);
+/**
+ * A reader's pair whose primary is newer than `number`; null while none is
+ * finished (keep the current pair). Generations in `opened` are reused, as by openNewest.
+ */
+export function openFinishedNewerThan(
+  root: string,
+  capacities: GenerationCapacities,
+  number: number,
+  opened: readonly Generation[],
+): [Generation, Generation | null] | null {
+  return openFinishedFrom(root, listGenerations(root), capacities, number, opened);
 }
 
 /** The newest finished generation of `numbers` above `newerThan`, read-only, and the one listed before it. */
-function openFinishedFrom(root: string, numbers: number[], capacities: GenerationCapacities, newerThan: number): [Generation, Generation | null] | null {
+function openFinishedFrom(
+  root: string,
+  numbers: number[],
+  capacities: GenerationCapacities,
+  newerThan: number,
+  opened: readonly Generation[],
+): [Generation, Generation | null] | null {
+  const open = (number: number) => opened.find((generation) => generation.number === number) ?? Generation.open(root, number, capacities, true);
   for (let index = numbers.length - 1; index >= 0 && numbers[index]! > newerThan; index--) {
-    const primary = Generation.open(root, numbers[index]!, capacities, true);
+    const primary = open(numbers[index]!);
     if (primary === null && storeTestHooks.noFallbackForReaders) {
       throw new ArenaError("ERR_CAS_BUSY", `${root}: generation ${numbers[index]} is not finished (BROKEN on purpose: no fallback)`, { path: root });
     }
     if (primary === null) continue;
     try {
-      return [primary, index > 0 ? Generation.open(root, numbers[index - 1]!, capacities, true) : null];
+      return [primary, index > 0 ? open(numbers[index - 1]!) : null];
     } catch (error) {
-      primary.close();
+      if (!opened.includes(primary)) primary.close();
       throw error;
     }
   }

@@ -20,6 +20,10 @@ export const storeTestHooks = {
   noFallbackForReaders: false,
   /** put returns once the object is in the generation it started with, even two rotations behind. */
   noStoreRetry: false,
+  /** Following a rotation reopens every generation instead of keeping those open it has (their views go empty at once). */
+  reopenOnFollow: false,
+  /** close() leaves old generations for a later rotation or gc(), even when it was the last to hold them. */
+  noCollectOnClose: false,
   /** Called at named points inside put; a test child kills itself there. */
   at: null as ((point: CrashPoint) => void) | null,
 };
@@ -39,4 +43,6 @@ export type BrokenVariant =
   | "collectWithoutLocks"
   | "noRotationRepair"
   | "noStoreRetry"
+  | "reopenOnFollow"
+  | "noCollectOnClose"
   | "noFallbackForReaders";

@@ -13,7 +13,8 @@
  * how much of the file it holds as private copies (/proc/self/smaps).
  *
  * Broken variant caught, built in: "atomic-loads" (lib/arena/read-only-testing.ts),
- * readers loading with Atomics.load as writers do. The trie and the log go stale
+ * readers loading with Atomics.load (the trie's slots included, which every
+ * other opener loads plainly). The trie and the log go stale
  * on both architectures; the arena's bump pointer (a BigUint64Array, which x86-64
  * loads with a plain mov) only on arm64.
  */
