@@ -217,7 +217,7 @@ function holdSharedIfNowThere(arena: OpenArena): void {
   try {
     fd = openSharedIfPossible(sharedPath);
     if (fd === -1) return;
-    const identity = checkLockFile(fd, statFile(arena.mainFd, arena.path, true).identity, arena.path);
+    const identity = checkLockFile(fd, arena.identity, arena.path);
     if (!tryLockFile(fd, "shared", sharedPath)) return;
     holdLockFile(identity);
     arena.sharedFd = fd;
