@@ -123,6 +123,20 @@ export interface OpenArena {
 }
 
 /**
+ * The reopen's locks without waiting. A lock the system refuses outright (not
+ * "busy": Windows gives EBADF for the NUL device, whose every name, NUL.shared
+ * too, is the device) sends the open the careful way, which judges the file's
+ * kind before any lock and names what it is.
+ */
+function tryFastLocks(main: LockedFile, locks: InUseLocks, inodeLockHeld: boolean): boolean {
+  try {
+    return main.tryAcquireShared() && locks.tryHold(inodeLockHeld);
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Opens (creating if needed) the arena at request.path. When this opener creates
  * the file, `initializeNewArena` runs with exclusive access after the bump pointer
  * is set and before capacity and headerOffset are written; if it throws, the file
@@ -162,7 +176,7 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       locks = new InUseLocks(mainFd, sharedFd, path, sharedPath);
       const earlier = liveFileAt(path);
       const inodeLockHeld = holdsInodeLock(earlier);
-      if (main.tryAcquireShared() && locks.tryHold(inodeLockHeld)) {
+      if (tryFastLocks(main, locks, inodeLockHeld)) {
         status = statFile(mainFd, path, true);
         if (inodeLockHeld && status.identity !== earlier!.identity) status = undefined;
         else checkFileKind(status.kind, path);
