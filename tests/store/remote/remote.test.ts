@@ -8,7 +8,7 @@ import { remoteTestHooks } from "../../../lib/store/remote/testing.ts";
 import { tempDirectory } from "../../support/temp.ts";
 import { objectBytes, sha256Hex } from "../support.ts";
 import { startNginx, type Nginx } from "./nginx.ts";
-import { concurrencyMeter, fixedStatus, redirectLoop, resetMidBody, slowProxy } from "./servers.ts";
+import { concurrencyMeter, countingCache, fixedStatus, redirectLoop, resetMidBody, slowProxy } from "./servers.ts";
 
 const root = tempDirectory("store-remote-");
 let stores = 0;
@@ -268,19 +268,44 @@ describe("servers that misbehave", () => {
     }
   });
 
-  test("5xx is retried with backoff, then given up; the auth header is sent", async () => {
+  test("5xx is retried with backoff, then given up; the auth header is sent with every PUT and GET", async () => {
     const { server, seen } = fixedStatus(503);
     try {
       using store = machine(`http://127.0.0.1:${server.port}`, { maxAttempts: 3, headers: { authorization: "Bearer secret" } });
       const id = store.put(objectBytes(80, 10));
       expect(await store.flush()).toBe(true);
       expect(store.remoteStats()).toMatchObject({ uploadsFailed: 1, uploadRetries: 2, serverErrors: 3 });
-      expect(seen.map((request) => `${request.method} ${request.path}`)).toEqual(Array(3).fill(`PUT /cas/${id}`));
+      const absent = sha256Hex(objectBytes(81, 10));
+      expect(await store.remote!.get(absent)).toBeNull();
+      expect(seen.map((request) => `${request.method} ${request.path}`)).toEqual([...Array(3).fill(`PUT /cas/${id}`), `GET /cas/${absent}`]);
       expect(seen.every((request) => request.headers.get("authorization") === "Bearer secret")).toBe(true);
     } finally {
       server.stop(true);
     }
   });
+
+  for (const broken of [false, true]) {
+    test(`two callers asking for one id share one request, and each owns its bytes${broken ? " (BROKEN variant noSharedDownloads: the test must see it)" : ""}`, async () => {
+      const blob = objectBytes(85 + (broken ? 1 : 0), 3000);
+      const id = sha256Hex(blob);
+      const { server, counts } = countingCache(new Map([[id, blob]]));
+      remoteTestHooks.noSharedDownloads = broken;
+      try {
+        using store = machine(`http://127.0.0.1:${server.port}`);
+        // Both calls are made before either awaits: the second finds the first's request in flight.
+        const [first, second] = await Promise.all([store.remote!.get(id), store.remote!.get(id)]);
+        expect(first!.data).toEqual(blob);
+        expect(second!.data).toEqual(blob);
+        first!.data[0] = first!.data[0]! ^ 0xff;
+        expect(second!.data).toEqual(blob);
+        expect(await store.remote!.get(id)).not.toBeNull(); // local now: no third request
+        expect(counts.gets === 1).toBe(!broken);
+      } finally {
+        remoteTestHooks.noSharedDownloads = false;
+        server.stop(true);
+      }
+    });
+  }
 
   test("uploads go out at most `concurrency` at once; past maxPending a put is not queued", async () => {
     const { server, meter } = concurrencyMeter(20);
