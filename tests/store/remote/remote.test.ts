@@ -228,19 +228,36 @@ describe("servers that misbehave", () => {
     try {
       using store = machine(`http://127.0.0.1:${proxy.port}/cache`, { timeoutMs: 300, maxAttempts: 2 });
       const started = Date.now();
-      const pending = store.remote!.get(sha256Hex(objectBytes(50, 10)));
-      // While the request waits, local work goes on.
+      // Requests started together share one deadline (deadlines.ts): every one of them ends.
+      const pending = [52, 53, 54].map((seed) => store.remote!.get(sha256Hex(objectBytes(seed, 10))));
+      // While the requests wait, local work goes on.
       const id = store.put(objectBytes(51, 100));
       expect(store.get(id)).not.toBeNull();
-      expect(await pending).toBeNull();
+      expect(await Promise.all(pending)).toEqual([null, null, null]);
       expect(await store.flush()).toBe(true);
       expect(Date.now() - started).toBeLessThan(50_000); // far below the server's 60 s
-      expect(store.remoteStats()).toMatchObject({ downloadsFailed: 1, uploadsFailed: 1, uploadRetries: 1, timeouts: 3 });
+      expect(store.remoteStats()).toMatchObject({ downloadsFailed: 3, uploadsFailed: 1, uploadRetries: 1, timeouts: 5 });
       expect(store.remoteStats()!.lastError).toContain("no answer within 300 ms");
     } finally {
       proxy.stop(true);
     }
   });
+
+  test("a process that is done with its store exits at once, whatever its remote's timeoutMs (deadline timers do not hold it)", async () => {
+    const child = Bun.spawn([process.execPath, join(import.meta.dir, "..", "children", "remote-exit.ts"), nginx.url, join(root, "exiting")], {
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    const killer = setTimeout(() => child.kill("SIGKILL"), 100_000); // the child's timeoutMs is 120 s
+    const reader = child.stdout.getReader();
+    const line = new TextDecoder().decode((await reader.read()).value);
+    const printed = Date.now();
+    await child.exited;
+    clearTimeout(killer);
+    expect(JSON.parse(line)).toEqual({ missed: true, flushed: true });
+    expect(child.signalCode).toBeNull(); // not killed: it ended on its own
+    expect(Date.now() - printed).toBeLessThan(60_000); // seconds at most on a loaded machine; 120 s if a timer held it
+  }, 120_000);
 
   test("a reset in the middle of a body is a failed download, not an error", async () => {
     for (const declared of [4096, 3 * 2 ** 20]) {
