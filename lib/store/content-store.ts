@@ -315,7 +315,7 @@ export class ContentStore implements Disposable {
       }
       // By number: a rotation (ours or another's, on following) may have closed `generation`.
       if (generation.number >= this.#current().number - 1 || storeTestHooks.noStoreRetry) {
-        if (wrote && refCount === 0) this.remote?.objectStored(idHex);
+        if (wrote && refCount === 0) this.remote?.objectStored(id);
         return idHex;
       }
     }

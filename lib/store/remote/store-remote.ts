@@ -111,9 +111,9 @@ export class StoreRemote {
     return this.#settings.closeTimeoutMs;
   }
 
-  /** @internal put() stored a new leaf. */
-  objectStored(id: string): void {
-    if (!this.#receiving) this.#uploader.enqueue("cas", id, null);
+  /** @internal put() stored a new leaf, `id` (its 32 bytes, copied: the caller may reuse them). */
+  objectStored(id: Uint8Array): void {
+    if (!this.#receiving) this.#uploader.enqueueObject(id);
   }
 
   /** @internal actions.put() recorded an entry. */
