@@ -92,6 +92,9 @@ export class StoreRemote {
   #receiving = false;
   /** The id a download asks for, parsed (a Buffer: parseIdInto decodes into it without allocating). */
   readonly #wanted = idScratch();
+  /** An upload's id, parsed, and the SHA-256 of its bytes: checked when its body is made. */
+  readonly #uploadId = idScratch();
+  readonly #uploadHash = new Uint8Array(idBytes);
   /** The largest download accepted: the option, within half the store's size limit. */
   readonly #maxObjectBytes: number;
 
@@ -338,9 +341,11 @@ export class StoreRemote {
     if (file !== null) return verifiedFileBody(file.path, file.length, upload.hex);
     const object = this.#store.get(upload.hex);
     if (object === null || object.refs.length > 0) return null;
-    const hash = new Uint8Array(idBytes);
+    const hash = this.#uploadHash;
     Bun.SHA256.hash(object.data, hash);
-    return { body: object.data, length: object.data.length, damaged: () => hexOf(hash) !== upload.hex };
+    parseIdInto(upload.hex, this.#uploadId);
+    const damaged = !sameId(hash, 0, this.#uploadId, 0);
+    return { body: object.data, length: object.data.length, damaged: () => damaged };
   }
 }
 
