@@ -206,6 +206,8 @@ async function benchHit(nginx: Nginx, label: string, size: number, ops: number):
 
 async function benchPut(nginx: Nginx): Promise<{ rows: Row[]; goal: Goal }> {
   const ops = 2000;
+  // A round's put loop takes a few ms, a slice a neighbour's burst can fill: more rounds than the hits.
+  const rounds = 31;
   let salt = 0;
   const freshBlobs = () => {
     salt += 1;

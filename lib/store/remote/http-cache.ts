@@ -104,6 +104,9 @@ export class HttpCache {
     try {
       const response = await this.#fetchGet(area, hex, deadline);
       const declared = declaredLength(response);
+      if (response.status === 200 && declared < this.#wholeBodyBytes && declared <= maxBytes) {
+        return this.#whole(await response.bytes(), area, hex, maxBytes); // the common case, without another await
+      }
       if (response.ok && !(declared < this.#wholeBodyBytes) && !(declared > maxBytes)) {
         // Large (but allowed), or of no declared length: ask again on a deadline that grows with the body.
         await response.body?.cancel().catch(() => {});
@@ -128,8 +131,20 @@ export class HttpCache {
   }
 
   #fetchGet(area: CacheArea, hex: string, deadline: RequestDeadline): Promise<Response> {
-    // One shape for every request (no spread): fetch reads each option once.
+    // No spread, and no options that say nothing: fetch reads each one it is given.
+    if (this.#getHeaders === undefined && this.#tls === undefined) {
+      return fetch(this.url(area, hex), { redirect: "manual", signal: deadline.signal });
+    }
     return fetch(this.url(area, hex), { headers: this.#getHeaders, redirect: "manual", signal: deadline.signal, tls: this.#tls });
+  }
+
+  /** A body read whole: checked against `maxBytes`, counted, hashed. */
+  #whole(bytes: Uint8Array, area: CacheArea, hex: string, maxBytes: number): Body | Failure {
+    if (bytes.length > maxBytes) return this.#fail(false, `GET ${area}/${hex}: the body is larger than ${maxBytes} bytes`);
+    this.#stats.bytesDownloaded += bytes.length;
+    const sha256 = new Uint8Array(32);
+    Bun.SHA256.hash(bytes, sha256);
+    return { failed: false, bytes, sha256, release: noRelease };
   }
 
   /**
@@ -159,15 +174,7 @@ export class HttpCache {
       return this.#fail(false, `GET ${area}/${hex}: the server declares ${declared} bytes, more than the ${maxBytes} allowed`);
     }
     if (declared > 0) deadline?.allow(declared);
-    if (deadline === null || declared <= this.#settings.memoryBufferBytes) {
-      // The fast path: one read, one hash, as a plain fetch would do.
-      const bytes = await response.bytes();
-      if (bytes.length > maxBytes) return this.#fail(false, `GET ${area}/${hex}: the body is larger than ${maxBytes} bytes`);
-      this.#stats.bytesDownloaded += bytes.length;
-      const sha256 = new Uint8Array(32);
-      Bun.SHA256.hash(bytes, sha256);
-      return { failed: false, bytes, sha256, release: noRelease };
-    }
+    if (deadline === null || declared <= this.#settings.memoryBufferBytes) return this.#whole(await response.bytes(), area, hex, maxBytes);
     return await this.#stream(response, area, hex, maxBytes, deadline);
   }
 
