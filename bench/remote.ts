@@ -26,6 +26,8 @@
  *   returns at local speed). "put and its upload": the CPU time of this process
  *   over the put loop and the flush that waits for its uploads, so the uploads'
  *   work (Bun's HTTP thread included) is counted; nginx's own CPU is not.
+ *   Beside it, the floor of an upload: the same puts, then one plain fetch PUT
+ *   per blob, as many at once as the uploader sends (its default concurrency).
  */
 import { join } from "node:path";
 import { ContentStore } from "../lib/index.ts";
@@ -215,6 +217,7 @@ async function benchPut(nginx: Nginx): Promise<{ rows: Row[]; goal: Goal }> {
   };
   const withRemote = ContentStore.open(freshDirectory("put-remote"), { remote: { url: nginx.url, maxPending: 1_000_000 } });
   const withoutRemote = ContentStore.open(freshDirectory("put-local"));
+  const floorStore = ContentStore.open(freshDirectory("put-floor"));
   try {
     let blobs: Uint8Array[] = [];
     const prepare = () => {
@@ -237,6 +240,22 @@ async function benchPut(nginx: Nginx): Promise<{ rows: Row[]; goal: Goal }> {
     const costs = await compareAsync("put 1 KiB and its upload (CPU time of this process)", { baseline: local, ops, rounds, clock: "cpu" }, [
       { name: local, prepare, run: putAll(withoutRemote) },
       {
+        // The least an upload can cost: one plain PUT per object, `concurrency` (4) at a time, as the uploader sends them.
+        name: "floor: put, no remote, then a plain fetch PUT of each blob, 4 at a time",
+        prepare,
+        async run() {
+          const ids = blobs.map((bytes) => floorStore.put(bytes));
+          let next = 0;
+          const worker = async () => {
+            while (next < ids.length) {
+              const index = next++;
+              await (await fetch(`${nginx.url}/cas/${ids[index]}`, { method: "PUT", body: blobs[index] })).arrayBuffer();
+            }
+          };
+          await Promise.all([worker(), worker(), worker(), worker()]);
+        },
+      },
+      {
         name: "put + flush, remote configured (the upload's CPU counted; nginx's not)",
         prepare,
         async run() {
@@ -256,6 +275,7 @@ async function benchPut(nginx: Nginx): Promise<{ rows: Row[]; goal: Goal }> {
   } finally {
     withRemote.close();
     withoutRemote.close();
+    floorStore.close();
   }
 }
 

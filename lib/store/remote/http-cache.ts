@@ -109,7 +109,7 @@ export class HttpCache {
       }
       if (response.ok && !(declared < this.#wholeBodyBytes) && !(declared > maxBytes)) {
         // Large (but allowed), or of no declared length: ask again on a deadline that grows with the body.
-        await response.body?.cancel().catch(() => {});
+        await discard(response);
         return await this.#getOnOwnDeadline(area, hex, maxBytes);
       }
       return await this.#receive(response, declared, area, hex, maxBytes, null);
@@ -161,16 +161,16 @@ export class HttpCache {
     deadline: Deadline | null,
   ): Promise<Body | typeof miss | Failure> {
     if (response.status === 404) {
-      await response.body?.cancel().catch(() => {});
+      await discard(response);
       return miss;
     }
     const bad = this.#statusFailure(response, "GET", area, hex);
     if (bad !== null) {
-      await response.body?.cancel().catch(() => {});
+      await discard(response);
       return bad;
     }
     if (declared > maxBytes) {
-      await response.body?.cancel().catch(() => {});
+      await discard(response);
       return this.#fail(false, `GET ${area}/${hex}: the server declares ${declared} bytes, more than the ${maxBytes} allowed`);
     }
     if (declared > 0) deadline?.allow(declared);
@@ -196,9 +196,9 @@ export class HttpCache {
         headers: this.#putHeaders,
         redirect: "manual",
         signal: deadline.signal,
-        tls: this.#tls,
+        ...(this.#tls === undefined ? null : { tls: this.#tls }),
       });
-      await response.body?.cancel().catch(() => {});
+      await discard(response);
       if (damaged?.() === true) return this.#refuseDamaged(area, hex); // the server cannot have kept a body cut short, but say so
       const bad = this.#statusFailure(response, "PUT", area, hex);
       if (bad !== null) return bad;
@@ -282,6 +282,24 @@ export class HttpCache {
   #fail(retryable: boolean, reason: string): Failure {
     this.#stats.lastError = reason;
     return { failed: true, retryable, reason };
+  }
+}
+
+/** Bodies up to this size that we do not want are read and dropped rather than cancelled. */
+const discardReadBytes = 64 * 1024;
+
+/**
+ * Drops a body we do not want. A small one is read (the connection is kept
+ * either way, and reading costs ~20 µs of CPU less per request than making
+ * `response.body` a stream to cancel it); a large or unsized one is cancelled,
+ * so it is never buffered.
+ */
+async function discard(response: Response): Promise<void> {
+  try {
+    if (declaredLength(response) <= discardReadBytes) await response.arrayBuffer();
+    else await response.body?.cancel();
+  } catch {
+    // The body failed or was already gone: nothing to drop.
   }
 }
 
