@@ -5,9 +5,9 @@
  *
  * The effect we want: that bound, at a cost a 1 KiB hit does not notice. Why the
  * obvious way fails: an AbortController and a timer armed and cleared per
- * request cost ~10 µs of a ~55 µs loopback GET (bench/remote-breakdown.ts: fetch
- * + put with a controller and a timer each, against one signal shared by every
- * request), a fifth of the whole request. The way chosen: a request whose
+ * request cost 2-12 µs of a ~55 µs loopback GET, against ~1 µs for one signal
+ * shared by every request (bench/remote-breakdown.ts 1024, the "fixed cost"
+ * rows, over several runs). The way chosen: a request whose
  * deadline is fixed when it starts (no body to wait for beyond one piece, below)
  * joins a shared deadline: every request that starts within one slot
  * (`timeoutMs / 8`) shares one controller, aborted by one timer at the slot's
