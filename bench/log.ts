@@ -14,7 +14,9 @@
  *   only ever adds to a round.
  *   Logs are recycled before 256 MiB (untimed), so the page faults of first
  *   touching fresh pages of a shared file mapping stay in the figures (see
- *   bench/page-faults.ts): they are most of what an append costs.
+ *   bench/page-faults.ts): they are most of what an append costs, and on this VM
+ *   they cost 5-8x more in phases when new memory comes from what the host took
+ *   back (bench/host-memory.ts; bench/log-floor.ts splits an append's CPU).
  * - 4 writer processes at once, 5 rounds: aggregate records/s over the wall
  *   clock (median), and records per CPU second of the writers (median and best;
  *   the best decides).

@@ -9,11 +9,11 @@
  *
  * A third row makes the same system calls as the C floor from Bun, through the
  * shim (lib/native), with nothing else: what crossing into the kernel from Bun
- * costs by itself. The arena's distance from it is its own work, less what it
- * skips: two more system calls per open (fstat for the file's kind, fstatfs for
- * network file systems) and the JavaScript of validating, locking and tracking
- * buffers; but no write to the header through the mapping (LLVM's compare-and-
- * swap on bumpPtr), so no page fault.
+ * costs by itself, and LLVM's write to the header through the mapping (its
+ * compare-and-swap on bumpPtr), a page fault. The arena makes no such write.
+ * With the holder in this thread it makes the same 13 calls as LLVM (it reuses
+ * what the holder proved and holds: lib/arena/live-files.ts); with a holder in
+ * another process, 7 more (docs/DESIGN.md, "What an open and a close cost").
  */
 import { join } from "node:path";
 import { MappedFileRegionArena } from "../lib/index.ts";

@@ -11,6 +11,14 @@
  * thread, so collection counts): on the 2 shared cores this runs on, wall time
  * mostly measures the other tenants. Also: ContentStore.has against the trie's own find at
  * the same number of keys, and verifyOnRead's cost per byte.
+ *
+ * A get of 1 KiB is compared two ways, each fair to both sides, and the goal is
+ * judged on both: a fresh copy the caller owns (ContentStore.get, lmdb-js
+ * getBinary, bun:sqlite, cacache), and each store's fastest read (ContentStore.view,
+ * a view of the mapping; lmdb-js getBinaryFast, which below 16 MiB copies into a
+ * buffer it reuses on the next get: lmdb-js has no zero-copy read at this size;
+ * bun:sqlite and cacache have nothing faster than their copy). getInto, a copy
+ * into the caller's reused buffer, is shown beside getBinaryFast (the same work).
  */
 import { Database } from "bun:sqlite";
 import cacache from "cacache";
@@ -45,12 +53,18 @@ interface Peer {
   directory: string;
   /** Puts blobs 0..count-1; returns their ids. */
   fill(blob: (index: number) => Uint8Array, count: number): Promise<string[]>;
+  /** A get that returns a fresh copy, the caller's own. */
   get?(id: string): Uint8Array | null;
   getAsync?(id: string): Promise<Uint8Array | null>;
-  /** A get without a fresh copy per call (a row of its own): returns the data's length. */
-  noCopy?: { name: string; size(id: string): number };
+  /** Named rows of reads without a fresh copy per call; each returns the data's length. */
+  noCopy?: { name: string; size(id: string): number }[];
+  /** The row of noCopy that is this store's fastest read (else its get is). */
+  fastest?: string;
   close(): void;
 }
+
+const ourFastest = "ContentStore view (no copy: a view of the mapping)";
+const lmdbFastest = "lmdb-js getBinaryFast (copy into lmdb's reused buffer)";
 
 function ourStore(directory: string, verifyOnRead = false): Peer & { store: ContentStore } {
   const store = ContentStore.open(directory, { verifyOnRead });
@@ -66,8 +80,12 @@ function ourStore(directory: string, verifyOnRead = false): Peer & { store: Cont
     },
     get: (id) => store.get(id)?.data ?? null,
     close: () => store.close(),
-    // getInto copies into the caller's buffer: the same copy as get, without allocating one.
-    noCopy: { name: "ContentStore getInto (copy into one reused buffer)", size: (id: string) => store.getInto(id, into) },
+    noCopy: [
+      // getInto copies into the caller's buffer: the same copy as get, without allocating one.
+      { name: "ContentStore getInto (copy into one reused buffer)", size: (id: string) => store.getInto(id, into) },
+      { name: ourFastest, size: (id: string) => store.view(id)!.length },
+    ],
+    fastest: ourFastest,
   };
 }
 
@@ -89,11 +107,14 @@ function lmdbPeer(directory: string): Peer {
       }
       return ids;
     },
-    // getBinary returns a fresh copy, as ContentStore.get does: the like-for-like row.
+    // getBinary returns a fresh copy, as ContentStore.get does.
     get: (id) => db.getBinary(id) ?? null,
     close: () => void db.close(),
-    // getBinaryFast returns a buffer lmdb-js reuses on the next get (no copy): shown beside, not compared in the goals.
-    noCopy: { name: "lmdb-js getBinaryFast (no copy: lmdb's reused buffer)", size: (id: string) => db.getBinaryFast(id)!.length },
+    // getBinaryFast copies the value out of LMDB's map into one buffer lmdb-js
+    // reuses on the next get (read.js; a view of the map only from 16 MiB up):
+    // its fastest read, and the same work as getInto.
+    noCopy: [{ name: lmdbFastest, size: (id: string) => db.getBinaryFast(id)!.length }],
+    fastest: lmdbFastest,
   };
 }
 
@@ -212,7 +233,7 @@ export async function benchStore(log: (line: string) => void): Promise<StoreBenc
   log("  get 1 KiB ...");
   // Each row says what it does: "ContentStore", "lmdb-js" and "bun:sqlite" return a fresh copy per get.
   const copying = (peer: Peer) => ({ name: peer.name, size: (id: string) => peer.get!(id)!.length });
-  const noCopy = syncPeers.flatMap((peer) => (peer.noCopy === undefined ? [] : [peer.noCopy]));
+  const noCopy = syncPeers.flatMap((peer) => peer.noCopy ?? []);
   rows.push(...compare("store get 1 KiB", getCandidates(lookups, [...syncPeers.map(copying), ...noCopy]), { baseline: "ContentStore", clock: "cpu" }));
   log("  get 1 MiB ...");
   const ours = peers.ContentStore as ReturnType<typeof ourStore>;
@@ -264,9 +285,18 @@ export async function benchStore(log: (line: string) => void): Promise<StoreBenc
   const row = (group: string, name: string) => rows.find((entry) => entry.group === group && entry.name === name)!;
   const ourGet = row("store get 1 KiB", "ContentStore").nsPerOp;
   const peerGet = (name: string) => (name === "cacache" ? results.cacache!.getSmall! : row("store get 1 KiB", name).nsPerOp);
+  // A store's fastest read: its `fastest` row, else its get (a fresh copy).
+  const fastestRow = (name: string) => peers[name]!.fastest ?? name;
+  const fastestNs = (name: string) => (name === "cacache" ? peerGet(name) : row("store get 1 KiB", fastestRow(name)).nsPerOp);
   const goals: StoreBench["goals"] = [];
   for (const name of ["cacache", "lmdb-js", "bun:sqlite"]) {
-    goals.push({ goal: `store get 1 KiB >= 5x faster than ${name}`, value: peerGet(name) / ourGet, unit: "x faster", met: peerGet(name) / ourGet >= 5 });
+    const ratio = peerGet(name) / ourGet;
+    goals.push({ goal: `store get 1 KiB, a fresh copy each (get vs ${name === "lmdb-js" ? "getBinary" : name}) >= 5x faster than ${name}`, value: ratio, unit: "x faster", met: ratio >= 5 });
+  }
+  for (const name of ["cacache", "lmdb-js", "bun:sqlite"]) {
+    const ratio = fastestNs(name) / fastestNs("ContentStore");
+    const theirs = peers[name]!.fastest === undefined ? "its get" : "getBinaryFast";
+    goals.push({ goal: `store get 1 KiB, each store's fastest read (view vs ${theirs}) >= 5x faster than ${name}`, value: ratio, unit: "x faster", met: ratio >= 5 });
   }
   for (const name of ["cacache", "lmdb-js", "bun:sqlite"]) {
     const ratio = results[name]!.small / results.ContentStore!.small;

@@ -35,10 +35,13 @@ import {
   raiseTo,
   settleAtMost,
 } from "./header.ts";
-import { closeArena, openArena, type OpenArena } from "./protocol.ts";
+import { closeArena, headerOf, openArena, type OpenArena } from "./protocol.ts";
 import { closeArenaReadOnly, extendReadOnlyMapping, openArenaReadOnly } from "./read-only.ts";
+import type { Mapping } from "./mapping.ts";
+import { wordLoadsFor, type WordLoads } from "./word-loads.ts";
 import { readAt, reserveDisk } from "../native/native.ts";
 import { BlockAllocator } from "./block-allocator.ts";
+import { arenaVariant } from "./broken-variants.ts";
 import {
   optionalBoolean,
   optionalFunction,
@@ -91,6 +94,9 @@ const cachedIncrements: bigint[] = Array.from(
 );
 
 const constructing = Symbol("constructing");
+/** #sizeWithoutTouching's pread target, reused (close is synchronous). */
+const sizeWord = new BigUint64Array(1);
+const sizeWordBytes = new Uint8Array(sizeWord.buffer);
 const twoToThe64 = 2n ** 64n;
 
 /**
@@ -117,9 +123,16 @@ export class MappedFileRegionArena implements Disposable {
   readonly readOnly: boolean;
 
   // Hot-path state, kept in fields so allocation reads no more than it must.
+  /**
+   * The header words over the mapping: null when closed, and until first used
+   * (an open and close that never looks at the header makes no buffer over the
+   * mapping and never faults its header page in).
+   */
   #header: BigUint64Array | null;
-  /** The header for allocation: null when closed or read-only (then #cannotAllocate says which). */
+  /** The header for allocation: null when closed, read-only, or not made yet (#headerForAllocation). */
   #allocationHeader: BigUint64Array | null;
+  /** How `size` loads the bump pointer: a read-only opener's loads must not write (word-loads.ts). */
+  readonly #loads: WordLoads;
   /** What `size` and views are bounded by: the capacity, or a read-only opener's mapped length. */
   #visibleEnd: number;
   #open: OpenArena | null;
@@ -139,10 +152,6 @@ export class MappedFileRegionArena implements Disposable {
   #sizeAtClose = 0;
   /** headerOffset + 32: no allocation starts below it. */
   readonly #firstOffset: number;
-  /** What an allocation that starts past the end settles the bump pointer back to; see #refuseFull. */
-  readonly #overflowMark: bigint;
-  /** Whether this instance has read or written the header through the mapping. */
-  #headerTouched = false;
   /** True while onCreate runs: create() owns the files until it returns. */
   #creating = false;
 
@@ -213,18 +222,17 @@ export class MappedFileRegionArena implements Disposable {
     this.headerOffset = arena.headerOffset;
     this.readOnly = arena.readOnly === true;
     this.#header = arena.header;
-    this.#allocationHeader = arena.readOnly ? null : arena.header;
+    this.#allocationHeader = arena.readOnly === true ? null : arena.header;
+    this.#loads = wordLoadsFor(this.readOnly);
     this.#visibleEnd = arena.mapping.lengthBytes;
     this.#open = arena;
-    this.#overflowMark = BigInt(arena.capacity) + BigInt(alignmentBytes);
     this.#firstOffset = arena.headerOffset + headerSizeBytes;
     this.#provenEnd = arena.reservedBytes;
   }
 
   /** Returns the file offset of a new allocation of `size` bytes, aligned to 8. */
   allocateOffset(size: number): number {
-    const header = this.#allocationHeader;
-    if (header === null) throw this.#cannotAllocate("allocateOffset()");
+    const header = this.#allocationHeader ?? this.#headerForAllocation("allocateOffset()");
     if (!(size >= 0 && size <= this.capacity && Number.isInteger(size))) this.#rejectSize(size);
     const rounded = Math.ceil(size / alignmentBytes) * alignmentBytes;
     const increment = rounded <= cachedIncrementLimitBytes ? cachedIncrements[rounded / alignmentBytes]! : BigInt(rounded);
@@ -248,8 +256,7 @@ export class MappedFileRegionArena implements Disposable {
    * it). False when someone allocated first: read `size` and try again.
    */
   tryAllocateAt(offset: number, size: number): boolean {
-    const header = this.#allocationHeader;
-    if (header === null) throw this.#cannotAllocate("tryAllocateAt()");
+    const header = this.#allocationHeader ?? this.#headerForAllocation("tryAllocateAt()");
     requireNonNegativeInteger(offset, "offset");
     if (!(size >= 0 && size <= this.capacity && Number.isInteger(size))) this.#rejectSize(size);
     if (offset % alignmentBytes !== 0) throw new RangeError(`offset must be a multiple of ${alignmentBytes}, got ${offset}`);
@@ -297,13 +304,29 @@ export class MappedFileRegionArena implements Disposable {
    * the file's length at open (`readableBytes`); writes through it stay in this process.
    */
   bytes(offset: number, length: number): Uint8Array {
+    return this.#viewableMapping(offset, length).view(offset, length);
+  }
+
+  /**
+   * An ArrayBuffer of its own over [offset, offset + length) of the mapping, with
+   * the bounds of bytes(): for a layer that hands views to callers, so that a
+   * caller who transfers a view's buffer away (structuredClone, a byte stream's
+   * enqueue) takes only this one, not the buffer bytes() views share. Detached
+   * at close like every view. Each call makes a new buffer (~1 us): keep it.
+   */
+  separateBuffer(offset: number, length: number): ArrayBuffer {
+    return this.#viewableMapping(offset, length).separateBuffer(offset, length);
+  }
+
+  /** The mapping, once [offset, offset + length) is checked to be viewable in one piece. */
+  #viewableMapping(offset: number, length: number): Mapping {
     const open = this.#open;
     if (open === null) throw closedError(this.path);
     requireNonNegativeInteger(offset, "offset");
     requireNonNegativeInteger(length, "length");
     if (offset + length > this.#visibleEnd && !this.#extendView(offset + length)) this.#rejectRange(offset, length);
     if (length > open.mapping.maxViewBytes) this.#rejectViewLength(length, "length");
-    return open.mapping.view(offset, length);
+    return open.mapping;
   }
 
   /**
@@ -322,10 +345,9 @@ export class MappedFileRegionArena implements Disposable {
 
   /** The bump pointer: the file offset where the next allocation would start. */
   get size(): number {
-    const header = this.#header;
+    const header = this.#header ?? this.#headerIfOpen();
     if (header === null) return this.#sizeAtClose;
-    this.#headerTouched = true;
-    const bumpPointer = Number(Atomics.load(header, bumpPointerWord));
+    const bumpPointer = Number(this.#loads.uint64(header, bumpPointerWord));
     return bumpPointer <= this.#visibleEnd ? bumpPointer : this.#sizePastView(bumpPointer);
   }
 
@@ -388,7 +410,7 @@ export class MappedFileRegionArena implements Disposable {
         { path: this.path },
       );
     }
-    this.#sizeAtClose = this.#headerTouched ? this.size : this.#sizeFromFile(open);
+    this.#sizeAtClose = this.#header !== null ? this.size : this.#sizeWithoutTouching(open);
     this.#open = null;
     this.#header = null;
     this.#allocationHeader = null;
@@ -408,10 +430,10 @@ export class MappedFileRegionArena implements Disposable {
    * others reserved already costs only a cheap, redundant fallocate).
    */
   #reserveOrFail(header: BigUint64Array, previous: bigint, increment: bigint): void {
-    this.#headerTouched = true;
     const oldEnd = Number(previous);
     const newEnd = oldEnd + Number(increment);
-    if (oldEnd < this.#firstOffset || previous + increment >= twoToThe64) this.#refuseBroken(header, previous, increment);
+    const broken = oldEnd < this.#firstOffset || previous + increment >= twoToThe64;
+    if (broken && arenaVariant.broken !== "no-wrap-check") this.#refuseBroken(header, previous, increment);
     if (newEnd > this.capacity) this.#refuseFull(header, oldEnd, newEnd);
     try {
       this.#reserveThrough(header, newEnd);
@@ -429,9 +451,9 @@ export class MappedFileRegionArena implements Disposable {
    */
   #reserveThrough(header: BigUint64Array, newEnd: number): void {
     // Every instance's first allocation comes here (#reservedEnd starts at 0).
-    this.#headerTouched = true;
     const capacity = this.capacity;
     let reserved = this.#provenEnd;
+    if (arenaVariant.broken === "trust-allocated-size") reserved = Math.max(reserved, Number(Atomics.load(header, allocatedSizeWord)));
     if (newEnd > reserved) {
       let target = Math.min(capacity, newEnd + preallocationIncrementBytes);
       let errno = reserveDisk(this.#open!.mainFd, reserved, target);
@@ -453,6 +475,8 @@ export class MappedFileRegionArena implements Disposable {
       raiseTo(header, allocatedSizeWord, target);
       reserved = target;
       this.#provenEnd = target;
+      const live = this.#open!.live;
+      if (live !== null && live.provenBytes < target) live.provenBytes = target;
     }
     this.#reservedEnd = Math.min(reserved, capacity);
   }
@@ -472,10 +496,15 @@ export class MappedFileRegionArena implements Disposable {
    * allocation's put-back (an exchange, not a compare-and-swap) still restores
    * its exact start. The word stays within the capacity plus what is in flight.
    */
+  /** What an allocation that starts past the end settles the bump pointer back to; see #refuseFull. */
+  #overflowMark(): bigint {
+    return BigInt(this.capacity) + BigInt(alignmentBytes);
+  }
+
   #refuseFull(header: BigUint64Array, oldEnd: number, newEnd: number): never {
     const capacity = this.capacity;
     if (oldEnd <= capacity) Atomics.exchange(header, bumpPointerWord, BigInt(oldEnd));
-    else settleAtMost(header, bumpPointerWord, this.#overflowMark);
+    else settleAtMost(header, bumpPointerWord, this.#overflowMark());
     throw new ArenaError(
       "ERR_ARENA_FULL",
       `arena is full: ${newEnd - oldEnd} bytes do not fit in the capacity ${capacity} of ${this.path}`,
@@ -494,7 +523,7 @@ export class MappedFileRegionArena implements Disposable {
    */
   #refuseBroken(header: BigUint64Array, previous: bigint, increment: bigint): never {
     const after = BigInt.asUintN(64, previous + increment);
-    Atomics.compareExchange(header, bumpPointerWord, after, this.#overflowMark);
+    Atomics.compareExchange(header, bumpPointerWord, after, this.#overflowMark());
     throw new ArenaError(
       "ERR_ARENA_FULL",
       `arena is full: its bump pointer (${hex(previous)}) was set outside the arena by another process; ${this.path} takes no more allocations`,
@@ -503,16 +532,21 @@ export class MappedFileRegionArena implements Disposable {
   }
 
   /**
-   * The size at close, for an instance that never touched the header page: read
-   * from the file, so that an open and close that did nothing else never fault a
-   * page of the mapping in (a read fault costs ~4 us of an open and close's ~25).
-   * pread copies bytes, not one atomic word, and could tear against another
-   * process's add; two equal reads in a row are a value the pointer held. Past a
-   * few tries (or a short read), through the mapping after all.
+   * The size at close, for an instance that never touched the header page, so
+   * that an open and close that did nothing else never faults a page of its
+   * mapping in (the fault and its unmapping cost ~10 us of an open and close's
+   * ~20): through the header of another arena of this thread that has the file
+   * open and has made its header (live-files.ts: the same page-cache page, so
+   * an atomic load), else read from the file. pread copies bytes, not one
+   * atomic word, and could tear against another process's add; two equal reads
+   * in a row are a value the pointer held. Past a few tries (or a short read),
+   * through the mapping after all.
    */
-  #sizeFromFile(open: OpenArena): number {
-    const word = new BigUint64Array(1);
-    const bytes = new Uint8Array(word.buffer);
+  #sizeWithoutTouching(open: OpenArena): number {
+    const lent = open.live?.header ?? null;
+    if (lent !== null) return Math.min(Number(Atomics.load(lent, bumpPointerWord)), this.#visibleEnd);
+    const word = sizeWord;
+    const bytes = sizeWordBytes;
     let previous: bigint | undefined;
     for (let attempt = 0; attempt < 4; attempt++) {
       if (readAt(open.mainFd, bytes, this.headerOffset, this.path) !== bytes.length) break;
@@ -527,8 +561,25 @@ export class MappedFileRegionArena implements Disposable {
    * only if it is still at `blockEnd` (nothing was allocated after the block).
    * Returns whether it did. The disk reserved for the tail stays reserved.
    */
+  /** The header, made now if this open instance has not used it yet; null when closed. */
+  #headerIfOpen(): BigUint64Array | null {
+    const open = this.#open;
+    if (open === null) return null;
+    const header = headerOf(open);
+    this.#header = header;
+    if (!open.readOnly) this.#allocationHeader = header;
+    return header;
+  }
+
+  /** allocateOffset's and tryAllocateAt's way out of a null #allocationHeader: made now, or the error. */
+  #headerForAllocation(what: string): BigUint64Array {
+    const open = this.#open;
+    if (open === null || open.readOnly) throw this.#cannotAllocate(what);
+    return this.#headerIfOpen()!;
+  }
+
   #returnTail(blockEnd: number, usedEnd: number): boolean {
-    const header = this.#header;
+    const header = this.#header ?? this.#headerIfOpen();
     if (header === null) return false;
     const expected = BigInt(blockEnd);
     return Atomics.compareExchange(header, bumpPointerWord, expected, BigInt(usedEnd)) === expected;

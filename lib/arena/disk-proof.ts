@@ -28,6 +28,7 @@ import { ArenaError } from "../common/errors.ts";
 import { errnoName, isPreallocationUnsupported } from "../native/errno.ts";
 import { firstDataAt, firstHoleAt, freeDiskBytes, reserveDisk, reservedPrefixBytes, statFile } from "../native/native.ts";
 import type { HeaderVerdict } from "./header.ts";
+import { arenaVariant } from "./broken-variants.ts";
 
 /** A file's extents are walked at most this far; past it, the walk assumes the worst. */
 const extentWalkLimit = 1024;
@@ -47,7 +48,9 @@ export function provenPrefixBytes(fd: number, path: string, neededBytes = Number
 /**
  * Reserves the holes among the bytes of an existing arena that may have been
  * handed out, so that a write into any of them is never SIGBUS; on a full disk
- * that is an ENOSPC from create. Returns the prefix now proven reserved.
+ * that is an ENOSPC from create. Returns the prefix now proven reserved. Nothing
+ * is asked of the file when `alreadyProvenBytes` (what an arena of this thread
+ * that has held the file open all along proved: live-files.ts) covers them.
  *
  * Which bytes may have been handed out: those below the bump pointer; for an
  * arena left past its capacity by a killed overflowing allocation (full: where
@@ -56,9 +59,15 @@ export function provenPrefixBytes(fd: number, path: string, neededBytes = Number
  * capacity would take disk for a whole capacity nobody used (or fail forever
  * on a disk smaller than it).
  */
-export function reserveHandedOutBytes(fd: number, verdict: Extract<HeaderVerdict, { kind: "valid" }>, path: string): number {
-  const usedBytes = verdict.overflowed ? dataEndBytes(fd, verdict.capacity, path) : verdict.usedBytes;
-  const firstHole = provenPrefixBytes(fd, path, usedBytes);
+export function reserveHandedOutBytes(
+  fd: number,
+  verdict: Extract<HeaderVerdict, { kind: "valid" }>,
+  path: string,
+  alreadyProvenBytes: number,
+): number {
+  if (alreadyProvenBytes >= (verdict.overflowed ? verdict.capacity : verdict.usedBytes)) return alreadyProvenBytes;
+  const usedBytes = verdict.overflowed ? overflowedEndBytes(fd, verdict.capacity, path) : verdict.usedBytes;
+  const firstHole = arenaVariant.broken === "blocks-count-as-proof" ? statFile(fd, path).allocatedBytes : provenPrefixBytes(fd, path, usedBytes);
   if (firstHole >= usedBytes) return firstHole;
   reserveRange(fd, firstHole, usedBytes, `the ${usedBytes} used bytes (holes: a sparse copy?)`, path);
   return usedBytes;
@@ -82,6 +91,12 @@ export function reserveRange(fd: number, start: number, end: number, what: strin
 }
 
 const enospc = 28;
+
+/** What may have been handed out of an arena left past its capacity: up to its last data. */
+function overflowedEndBytes(fd: number, capacity: number, path: string): number {
+  if (arenaVariant.broken === "reserve-overflowed-to-capacity") return capacity;
+  return dataEndBytes(fd, capacity, path);
+}
 
 /**
  * Where the file's last data ends, below `end`; walks at most extentWalkLimit

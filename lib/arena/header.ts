@@ -55,9 +55,12 @@ export interface HeaderWords {
   headerOffset: bigint;
 }
 
-/** Reads the four little-endian words from the first 32 bytes of `bytes`. */
-export function decodeHeader(bytes: Uint8Array): HeaderWords {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, headerSizeBytes);
+/**
+ * Reads the four little-endian words from the first 32 bytes of `bytes` (or of
+ * `view`, a DataView over the same bytes that the caller keeps, so that a
+ * reader called on every open makes none).
+ */
+export function decodeHeader(bytes: Uint8Array, view = new DataView(bytes.buffer, bytes.byteOffset, headerSizeBytes)): HeaderWords {
   return {
     bumpPtr: view.getBigUint64(0, true),
     allocatedSize: view.getBigUint64(8, true),
@@ -72,8 +75,9 @@ export type HeaderVerdict =
    * usedBytes: the bump pointer, capped at the capacity. overflowed: the pointer
    * is past the capacity (an overflowing allocation was killed before it backed
    * out): full, and how much below the capacity was handed out is unknown.
+   * allocatedSize: the word as read, a claim only (see disk-proof.ts).
    */
-  | { kind: "valid"; capacity: number; usedBytes: number; overflowed: boolean }
+  | { kind: "valid"; capacity: number; usedBytes: number; overflowed: boolean; allocatedSize: bigint }
   /**
    * The creator was killed after it set bumpPtr and headerOffset but before it
    * wrote capacity (which it writes last, after onCreate). The file holds nothing
@@ -92,9 +96,7 @@ export function judgeHeader(words: HeaderWords, fileSizeBytes: number, headerOff
   const size = BigInt(fileSizeBytes);
   const offset = BigInt(headerOffset);
   const headerEnd = offset + BigInt(headerSizeBytes);
-  const aligned = (value: bigint) => value % BigInt(alignmentBytes) === 0n;
-  const corrupt = (why: string) =>
-    new ArenaError("ERR_ARENA_CORRUPT", `${path} is not a valid arena: ${why}; it was left untouched`, { path });
+  const corrupt = (why: string) => corruptHeader(path, why);
 
   // Only our own unfinished creation is redone: the marker, this headerOffset and
   // capacity 0, which the creator writes in one pwrite before the file has any
@@ -128,11 +130,26 @@ export function judgeHeader(words: HeaderWords, fileSizeBytes: number, headerOff
   const pastEnd = words.bumpPtr > size;
   if (pastEnd && size < words.capacity) return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} is past the end of the file (${size} bytes)`));
   const usedBytes = words.bumpPtr < words.capacity ? Number(words.bumpPtr) : Number(words.capacity);
-  return { kind: "valid", capacity: Number(words.capacity), usedBytes, overflowed: words.bumpPtr > words.capacity };
+  return {
+    kind: "valid",
+    capacity: Number(words.capacity),
+    usedBytes,
+    overflowed: words.bumpPtr > words.capacity,
+    allocatedSize: words.allocatedSize,
+  };
 }
 
 function throwing(error: ArenaError): never {
   throw error;
+}
+
+function aligned(value: bigint): boolean {
+  return value % alignmentBigInt === 0n;
+}
+const alignmentBigInt = BigInt(alignmentBytes);
+
+function corruptHeader(path: string, why: string): ArenaError {
+  return new ArenaError("ERR_ARENA_CORRUPT", `${path} is not a valid arena: ${why}; it was left untouched`, { path });
 }
 
 /** A header word in hex, always as the unsigned 64-bit number it is on disk (never "0x-..."). */

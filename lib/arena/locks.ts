@@ -55,6 +55,14 @@ export class LockedFile {
     this.lock = null;
     unlockFile(this.fd, this.path);
   }
+
+  /** Takes the lock shared if nobody holds it exclusively; false, holding nothing, if someone does. */
+  tryAcquireShared(): boolean {
+    if (this.lock !== null) return this.lock === "shared";
+    if (!tryLockFile(this.fd, "shared", this.path)) return false;
+    this.lock = "shared";
+    return true;
+  }
 }
 
 /**
@@ -64,14 +72,25 @@ export class LockedFile {
  */
 export class InUseLocks {
   #held = false;
+  /**
+   * Whether this opener holds the inode lock itself. An opener may go without
+   * while another arena of its thread holds it for the same file (live-files.ts
+   * keeps one of them holding it until the last closes).
+   */
+  #holdsInodeLock = false;
+  /** PATH.shared, for errors. */
+  readonly sharedPath: string;
   constructor(
     readonly mainFd: number,
     readonly sharedFd: number,
     readonly path: string,
-  ) {}
+    sharedPath = `${path}.shared`,
+  ) {
+    this.sharedPath = sharedPath;
+  }
 
-  get sharedPath(): string {
-    return `${this.path}.shared`;
+  get holdsInodeLock(): boolean {
+    return this.#holdsInodeLock;
   }
 
   /** Takes both shared, waiting for a closer that is shrinking the file. */
@@ -80,6 +99,39 @@ export class InUseLocks {
     if (this.sharedFd !== -1) lockFile(this.sharedFd, "shared", this.sharedPath);
     lockRange(this.mainFd, "shared", inodeLockByte, this.path, true);
     this.#held = true;
+    this.#holdsInodeLock = true;
+  }
+
+  /**
+   * hold() without waiting: false, holding neither, when a closer that is
+   * shrinking the file (or anyone else holding one exclusively) is in the way.
+   * Without the inode lock when `inodeLockHeldByThisThread`: the caller has
+   * made sure that an arena of this thread holds it on this very file.
+   */
+  tryHold(inodeLockHeldByThisThread: boolean): boolean {
+    if (this.#held) return true;
+    if (this.sharedFd !== -1 && !tryLockFile(this.sharedFd, "shared", this.sharedPath)) return false;
+    if (!inodeLockHeldByThisThread) {
+      if (lockRange(this.mainFd, "shared", inodeLockByte, this.path, false) === "busy") {
+        if (this.sharedFd !== -1) unlockFile(this.sharedFd, this.sharedPath);
+        return false;
+      }
+      this.#holdsInodeLock = true;
+    }
+    this.#held = true;
+    return true;
+  }
+
+  /**
+   * Takes the inode lock shared on this opener's own descriptor, for an opener
+   * that went without it (tryHold) and whose thread's holder is closing. It
+   * cannot have to wait: only a closer alone with the file holds it
+   * exclusively, and the holder still holds it shared.
+   */
+  takeInodeLock(): void {
+    if (this.#holdsInodeLock) return;
+    lockRange(this.mainFd, "shared", inodeLockByte, this.path, true);
+    this.#holdsInodeLock = true;
   }
 
   /**
@@ -93,7 +145,10 @@ export class InUseLocks {
   release(): void {
     if (!this.#held) return;
     this.#held = false;
-    unlockRange(this.mainFd, inodeLockByte, this.path);
+    if (this.#holdsInodeLock) {
+      this.#holdsInodeLock = false;
+      unlockRange(this.mainFd, inodeLockByte, this.path);
+    }
     if (this.sharedFd !== -1) unlockFile(this.sharedFd, this.sharedPath);
   }
 

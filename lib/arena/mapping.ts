@@ -42,8 +42,12 @@
 import { bufferOverMemory, maxExternalBufferBytes, replaceWithPlaceholder, syncMapping, unmap } from "../native/native.ts";
 import { keepPlaceholder } from "./placeholder-pool.ts";
 import { canReplaceMappedRanges } from "./platform.ts";
+import { arenaVariant } from "./broken-variants.ts";
 
 const windowStrideBytes = maxExternalBufferBytes / 2;
+/** Stand-ins for a mapping's window arrays until it makes a window: never written (frozen, so a write would throw). */
+const noWindows = Object.freeze([]) as unknown as (ArrayBuffer | undefined)[];
+const noWindowBytes = Object.freeze([]) as unknown as (Uint8Array | undefined)[];
 
 /** A buffer made over [offset, offset + lengthBytes) of the mapping. */
 interface TrackedBuffer {
@@ -63,11 +67,12 @@ export class Mapping {
   #whole: ArrayBuffer | null = null;
   /** A long-lived byte view of #whole, so that write() makes no view per call. */
   #wholeBytes: Uint8Array | null = null;
-  readonly #windows: (ArrayBuffer | undefined)[] = [];
+  /** Mappings larger than one buffer: the windows made so far (the arrays are made with the first). */
+  #windows: (ArrayBuffer | undefined)[] = noWindows;
   /** The same for each window, made with it. */
-  readonly #windowBytes: (Uint8Array | undefined)[] = [];
-  /** Every buffer made over the mapping: all are detached before it is unmapped. */
-  readonly #buffers: TrackedBuffer[] = [];
+  #windowBytes: (Uint8Array | undefined)[] = noWindowBytes;
+  /** Every buffer made over the mapping: all are detached before it is unmapped. Made with the first. */
+  #buffers: TrackedBuffer[] | null = null;
   #unmapped = false;
   /** Whether a buffer that views can reach was made (not only dedicated ones, which stay ours). */
   #viewed = false;
@@ -113,6 +118,18 @@ export class Mapping {
       }
     }
     this.#writeSlow(offset, bytes);
+  }
+
+  /**
+   * A buffer of its own over [offset, offset + length), for views handed to
+   * callers who may transfer their buffer away (a byte stream's enqueue does):
+   * taking it leaves the buffers the arena and its tables read through in place.
+   * Detached at close with the rest, and the mapping counts as viewed (so
+   * close puts a placeholder under it). Same preconditions as view().
+   */
+  separateBuffer(offset: number, length: number): ArrayBuffer {
+    this.#viewed = true;
+    return this.#bufferOver(offset, length);
   }
 
   /** A buffer of its own over a small fixed range (the header), detached with the rest. */
@@ -172,7 +189,7 @@ export class Mapping {
 
   #bufferOver(offset: number, lengthBytes: number): ArrayBuffer {
     const buffer = bufferOverMemory(this.address, offset, lengthBytes);
-    this.#buffers.push({ buffer, offset, lengthBytes });
+    (this.#buffers ??= []).push({ buffer, offset, lengthBytes });
     return buffer;
   }
 
@@ -197,6 +214,10 @@ export class Mapping {
     const start = index * windowStrideBytes;
     const length = Math.min(maxExternalBufferBytes, this.lengthBytes - start);
     this.#viewed = true;
+    if (this.#windows === noWindows) {
+      this.#windows = [];
+      this.#windowBytes = [];
+    }
     const window = this.#bufferOver(start, length);
     this.#windows[index] = window;
     this.#windowBytes[index] = new Uint8Array(window);
@@ -225,16 +246,19 @@ export class Mapping {
   unmap(): void {
     if (this.#unmapped) return;
     let stolen = false;
-    for (const { buffer } of this.#buffers) {
-      if (buffer.detached) stolen = true;
-      else buffer.transfer(0);
+    const buffers = this.#buffers;
+    if (buffers !== null) {
+      for (const { buffer } of buffers) {
+        if (buffer.detached) stolen = true;
+        else buffer.transfer(0);
+      }
+      this.#buffers = null;
     }
-    this.#buffers.length = 0;
     this.#whole = null;
     this.#wholeBytes = null;
-    this.#windows.length = 0;
-    this.#windowBytes.length = 0;
-    if (!this.#viewed || (!canReplaceMappedRanges && !stolen)) {
+    this.#windows = noWindows;
+    this.#windowBytes = noWindowBytes;
+    if (!this.#viewed || (!canReplaceMappedRanges && !stolen) || arenaVariant.broken === "no-placeholder-at-close") {
       unmap(this.address, this.lengthBytes, this.path);
       this.#unmapped = true;
       return;

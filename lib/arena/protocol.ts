@@ -33,6 +33,14 @@
  *  - The inode lock: a symlink, a hard link, a bind mount or a deleted
  *    PATH.shared can no longer make a Bun closer shrink the file under another
  *    Bun opener.
+ *  - Cost: the same system calls as LLVM's open and close, and no page fault
+ *    (docs/DESIGN.md, "What an open and a close cost"). The header is judged
+ *    from the pread and never touched through the mapping at open; a reopen
+ *    takes its locks without waiting and reads size, kind and identity in one
+ *    fstat (a lock granted at once was waited for by nobody, so the identity
+ *    checks may follow it); and what another arena of this thread that has the
+ *    file open already holds (its disk proof, file-system check, inode lock and
+ *    header) is reused, not asked of the kernel again (live-files.ts).
  */
 import { ArenaError } from "../common/errors.ts";
 import {
@@ -66,8 +74,11 @@ import {
   truncateFile,
   unlockFile,
   writeAt,
+  type FileKind,
   type FileStatus,
 } from "../native/native.ts";
+import { arenaVariant } from "./broken-variants.ts";
+import { enterLiveFile, holdsInodeLock, leaveLiveFile, liveFile, liveFileAt, type LiveFile } from "./live-files.ts";
 
 export interface OpenRequest {
   path: string;
@@ -84,8 +95,12 @@ export interface OpenArena {
   /** PATH.shared's flock and the inode lock, held shared until close. */
   inUse: InUseLocks;
   mapping: Mapping;
-  /** The four header words, over the mapping; unsigned, as on disk. */
-  header: BigUint64Array;
+  /** The four header words, over the mapping; unsigned, as on disk. Made on first use (headerOf). */
+  header: BigUint64Array | null;
+  /** The main file's device and inode. */
+  identity: string;
+  /** What this thread's arenas share about the file (live-files.ts); null for a read-only opener. */
+  live: LiveFile | null;
   capacity: number;
   headerOffset: number;
   /**
@@ -113,29 +128,15 @@ export interface OpenArena {
  */
 export function openArena(request: OpenRequest, initializeNewArena: (arena: OpenArena) => void): OpenArena {
   const { path, headerOffset } = request;
-  // The main file is opened first, so that a path that cannot be an arena (a
-  // directory, a device, an unsafe file system) is refused before a .shared
-  // companion is created beside it.
+  const sharedPath = lockFilePathOf(path);
   const mainFd = openMainFile(path);
   let sharedFd = -1;
   let mapping: Mapping | undefined;
   let isNew = false;
   const main = new LockedFile(mainFd, path);
+  let locks: InUseLocks | undefined;
   let sharedIdentity: string | undefined;
   try {
-    const mainIdentity = checkFileIsUsable(mainFd, path, request.allowUnsafeFileSystem);
-    refuseOwnLock(mainIdentity, path, "");
-    // The pre-check only keeps a refused file from gaining a .shared companion;
-    // when one exists (every reopen), the judging below, under the locks, suffices.
-    sharedFd = openExistingFile(`${path}.shared`);
-    if (sharedFd === -1) {
-      refuseIfNotAnArena(mainFd, headerOffset, path);
-      sharedFd = openFile(`${path}.shared`, { create: true });
-    }
-    sharedIdentity = checkLockFile(sharedFd, mainIdentity, path);
-    holdLockFile(sharedIdentity);
-    const locks = new InUseLocks(mainFd, sharedFd, path);
-
     // Look at the file under the main lock, shared first; exclusive when it must
     // be created, grown or repaired, which needs one opener alone. The in-use
     // locks are taken after the main lock and before the size is read (a closer
@@ -143,23 +144,78 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
     // dropped while we wait for the main lock: an opener blocked there holds
     // nothing, so whoever redoes an interrupted creation can tell openers that
     // have the file mapped from openers that merely wait (issue 8 item 5).
-    let status: FileStatus;
+    let status: FileStatus | undefined;
+    sharedFd = openExistingFile(sharedPath);
+    if (sharedFd !== -1) {
+      // Every reopen: the three locks without waiting, then one fstat for the
+      // size, the kind and the identity. Waiting for a lock our own thread holds
+      // would be forever, which is why the careful way below checks the identity
+      // first; but a lock that is granted at once was waited for by nobody, and
+      // the identity checks then follow before anything waits (the exclusive
+      // main lock below) or is written. (A FIFO or device here was opened
+      // non-blocking and is refused by its kind before it is read.) The inode
+      // lock is skipped when an arena of this thread opened by this path holds
+      // it (live-files.ts); the fstat confirms that the path still names that
+      // file, or we start again the careful way. Any lock refused: the same.
+      locks = new InUseLocks(mainFd, sharedFd, path, sharedPath);
+      const earlier = liveFileAt(path);
+      const inodeLockHeld = holdsInodeLock(earlier);
+      if (main.tryAcquireShared() && locks.tryHold(inodeLockHeld)) {
+        status = statFile(mainFd, path, true);
+        if (inodeLockHeld && status.identity !== earlier!.identity) status = undefined;
+        else checkFileKind(status.kind, path);
+      }
+      if (status === undefined) {
+        locks.release();
+        main.release();
+      }
+    }
+    let mainIdentity: string;
+    let fileSystemCheckedSafe: boolean;
+    if (status !== undefined) {
+      mainIdentity = status.identity;
+      refuseOwnLock(mainIdentity, path, "");
+      fileSystemCheckedSafe = checkFileSystem(mainFd, path, request.allowUnsafeFileSystem, mainIdentity);
+      sharedIdentity = checkLockFile(sharedFd, mainIdentity, path);
+      holdLockFile(sharedIdentity);
+    } else {
+      // The careful way: the main file is checked first, so that a path that
+      // cannot be an arena (a directory, a device, an unsafe file system) is
+      // refused before a .shared companion is created beside it, and before any
+      // lock that could be our own is waited for.
+      const { kind, identity } = statFile(mainFd, path, true);
+      checkFileKind(kind, path);
+      mainIdentity = identity;
+      fileSystemCheckedSafe = checkFileSystem(mainFd, path, request.allowUnsafeFileSystem, mainIdentity);
+      refuseOwnLock(mainIdentity, path, "");
+      if (sharedFd === -1) {
+        refuseIfNotAnArena(mainFd, headerOffset, path);
+        sharedFd = openFile(sharedPath, { create: true });
+        locks = new InUseLocks(mainFd, sharedFd, path, sharedPath);
+      }
+      sharedIdentity = checkLockFile(sharedFd, mainIdentity, path);
+      holdLockFile(sharedIdentity);
+      main.acquire("shared");
+      locks!.hold();
+      status = statFile(mainFd, path);
+    }
+    const inUse = locks!;
+
     let capacity = request.capacity;
     let verdict: HeaderVerdict | undefined;
-    for (const kind of ["shared", "exclusive"] as const) {
-      locks.release();
-      main.acquire(kind);
-      locks.hold();
-      status = statFile(mainFd, path);
+    for (;;) {
       isNew = status.sizeBytes === 0;
       verdict = isNew ? undefined : readAndJudgeHeader(mainFd, status, headerOffset, path);
       capacity = verdict?.kind === "valid" ? verdict.capacity : request.capacity;
       const mustBeAlone = verdict?.kind !== "valid" || status.sizeBytes < capacity;
-      if (!mustBeAlone) break;
+      if (!mustBeAlone || main.lock === "exclusive") break;
+      inUse.release();
+      main.acquire("exclusive");
+      inUse.hold();
+      status = statFile(mainFd, path);
     }
-    status = status!;
     if (verdict?.kind === "creation-interrupted") {
-      discardInterruptedCreation(mainFd, locks, status, headerOffset, path);
+      discardInterruptedCreation(mainFd, inUse, status, headerOffset, path);
       isNew = true;
       status = { ...status, sizeBytes: 0 };
     }
@@ -179,8 +235,11 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       truncateFile(mainFd, capacity, path);
     }
     // What this opener proves reserved: allocations below it need no fallocate.
+    // An arena of this thread that has had the file open all along proved (or
+    // reserved) a prefix already, and it is still reserved (live-files.ts).
     let reservedBytes = 0;
-    if (verdict?.kind === "valid") reservedBytes = reserveHandedOutBytes(mainFd, verdict, path);
+    const live = liveFile(mainIdentity);
+    if (verdict?.kind === "valid") reservedBytes = reserveHandedOutBytes(mainFd, verdict, path, live?.provenBytes ?? 0);
     if (isNew) {
       // onCreate may write the caller's bytes before the header through the mapping,
       // before any allocation reserves disk: on a full disk that write into a sparse
@@ -190,25 +249,28 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
     }
 
     mapping = new Mapping(mapOverPlaceholder(mainFd, capacity, path), capacity, path);
-    const header = new BigUint64Array(mapping.dedicatedBuffer(headerOffset, headerSizeBytes));
     const arena: OpenArena = {
       path,
       mainFd,
       sharedFd,
-      inUse: locks,
+      inUse,
       mapping,
-      header,
+      header: null,
       capacity,
       headerOffset,
       sharedIdentity,
+      identity: mainIdentity,
+      live: null,
       reservedBytes: Math.min(reservedBytes, capacity),
     };
     // LLVM sets a zero bumpPtr here with a compare-and-swap; we need not: a new
     // file's header was written by pwrite above, and an existing one passed
     // judgeHeader, the one judge of headers (inspect and verify use it too). Not
-    // doing it also keeps an open from touching the mapping: a write fault on the
-    // header page is a quarter of what an open and close cost (~7 of ~30 us).
+    // doing it also keeps an open from touching the mapping: a fault on the
+    // header page, and the unmapping of it at close, cost more than all of
+    // LLVM's system calls together (~10 of ~20 us).
     if (isNew) {
+      const header = headerOf(arena);
       whileCreating(mainIdentity, () => initializeNewArena(arena));
       // Capacity first: it is what ends the creation (until it is set, the header
       // reads as an unfinished creation, which the next opener redoes). Then the
@@ -216,25 +278,61 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       // leaves a valid header whose word still holds the marker: harmless, since
       // the word is only a hint that every opener lowers to what it can prove.
       // (The other order left capacity 0 without the marker: refused forever.)
+      const allocatedSize = BigInt(Math.min(provenPrefixBytes(mainFd, path), capacity));
+      if (arenaVariant.broken === "allocated-size-before-capacity") Atomics.store(header, allocatedSizeWord, allocatedSize);
       Atomics.store(header, capacityWord, BigInt(capacity));
-      Atomics.store(header, allocatedSizeWord, BigInt(Math.min(provenPrefixBytes(mainFd, path), capacity)));
+      Atomics.store(header, allocatedSizeWord, allocatedSize);
     } else {
       // The word is only what its last writer claimed (see disk-proof.ts). We never
       // trust it (each instance allocates from what it proved itself), but LLVM
       // openers do: lower it to what we proved, so that they reserve what is
       // missing (a lowered word costs only a redundant fallocate later). Setting
-      // it is LLVM's rule for an exclusive holder, which we keep.
+      // it is LLVM's rule for an exclusive holder, which we keep. Decided on the
+      // word as read with pread under the main lock, so the mapping is written
+      // (its header page faulted in) only when the word must change: nobody can
+      // have raised it past our proof since without reserving first (LLVM's
+      // blind store of st_blksize * 512 needs the main lock exclusively).
       const provenBytes = BigInt(arena.reservedBytes);
-      if (main.lock === "exclusive") Atomics.store(header, allocatedSizeWord, provenBytes);
-      else settleAtMost(header, allocatedSizeWord, provenBytes);
+      const stored = verdict!.kind === "valid" ? verdict!.allocatedSize : undefined;
+      if (main.lock === "exclusive") {
+        if (stored !== provenBytes) Atomics.store(headerOf(arena), allocatedSizeWord, provenBytes);
+      } else if (stored === undefined || stored > provenBytes) settleAtMost(headerOf(arena), allocatedSizeWord, provenBytes);
     }
     main.release();
+    arena.live = enterLiveFile(mainIdentity, path, inUse, arena.reservedBytes, fileSystemCheckedSafe);
+    if (arena.header !== null) arena.live.header ??= arena.header;
     return arena;
   } catch (error) {
     abandonOpen({ path, mainFd, sharedFd, mapping, main, isNew });
     if (sharedIdentity !== undefined) releaseLockFile(sharedIdentity);
     throw error;
   }
+}
+
+/**
+ * The header words over the mapping, made on first use: an open and close that
+ * never allocates makes no buffer over the mapping at all.
+ */
+export function headerOf(arena: OpenArena): BigUint64Array {
+  let header = arena.header;
+  if (header === null) {
+    header = new BigUint64Array(arena.mapping.dedicatedBuffer(arena.headerOffset, headerSizeBytes));
+    arena.header = header;
+    if (arena.live !== null) arena.live.header ??= header;
+  }
+  return header;
+}
+
+/** PATH.shared for the last few paths: the same string each time, whose hash (native.ts's cache of encoded paths) is made once. */
+const lockFilePaths = new Map<string, string>();
+function lockFilePathOf(path: string): string {
+  let sharedPath = lockFilePaths.get(path);
+  if (sharedPath === undefined) {
+    sharedPath = `${path}.shared`;
+    if (lockFilePaths.size >= 8) lockFilePaths.clear();
+    lockFilePaths.set(path, sharedPath);
+  }
+  return sharedPath;
 }
 
 function openMainFile(path: string): number {
@@ -329,6 +427,7 @@ function refuseIfNotAnArena(fd: number, headerOffset: number, path: string): voi
  * itself forever (see own-files.ts); `suffix` names which of the arena's files.
  */
 export function refuseOwnLock(identity: string, path: string, suffix: string): void {
+  if (arenaVariant.broken === "no-own-lock-checks") return;
   if (isBeingCreated(identity)) {
     throw new ArenaError(
       "ERR_ARENA_CREATING",
@@ -354,6 +453,7 @@ export function refuseOwnLock(identity: string, path: string, suffix: string): v
  */
 export function checkLockFile(sharedFd: number, mainIdentity: string, path: string): string {
   const { kind, identity } = statFile(sharedFd, `${path}.shared`, true);
+  if (arenaVariant.broken === "no-own-lock-checks") return identity;
   if (kind !== "file") {
     throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path}.shared is not a regular file, so it cannot be the arena's lock file`, { path });
   }
@@ -367,11 +467,25 @@ export function checkLockFile(sharedFd: number, mainIdentity: string, path: stri
 /** Refuses what cannot hold an arena; returns the file's identity (device and inode). */
 export function checkFileIsUsable(fd: number, path: string, allowUnsafeFileSystem: boolean): string {
   const { kind, identity } = statFile(fd, path, true);
-  if (kind !== "file") {
-    const what = kind === "directory" ? "a directory" : "not a regular file";
-    throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path} is ${what}`, { path });
-  }
-  if (allowUnsafeFileSystem) return identity;
+  checkFileKind(kind, path);
+  checkFileSystem(fd, path, allowUnsafeFileSystem, identity);
+  return identity;
+}
+
+function checkFileKind(kind: FileKind, path: string): void {
+  if (kind === "file") return;
+  const what = kind === "directory" ? "a directory" : "not a regular file";
+  throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path} is ${what}`, { path });
+}
+
+/**
+ * Refuses a network or FUSE file system unless allowed. Returns whether the file
+ * system is known safe: by fstatfs, or because an arena of this thread has the
+ * file open and found it safe (live-files.ts: the descriptor pins the mount).
+ */
+function checkFileSystem(fd: number, path: string, allowUnsafeFileSystem: boolean, identity: string): boolean {
+  if (liveFile(identity)?.safeFileSystem === true) return true;
+  if (allowUnsafeFileSystem) return false;
   const unsafe = unsafeFileSystemName(fileSystemOf(fd, path));
   if (unsafe !== undefined) {
     throw new ArenaError(
@@ -382,7 +496,7 @@ export function checkFileIsUsable(fd: number, path: string, allowUnsafeFileSyste
       { path },
     );
   }
-  return identity;
+  return true;
 }
 
 export function readAndJudgeHeader(fd: number, status: FileStatus, headerOffset: number, path: string) {
@@ -402,13 +516,17 @@ function readAndJudgeHeaderAt(fd: number, status: FileStatus, headerOffset: numb
       { path },
     );
   }
-  const bytes = new Uint8Array(headerSizeBytes);
+  const bytes = headerReadBytes;
   const read = readAt(fd, bytes, headerOffset, path);
   if (read !== headerSizeBytes) {
     throw new ArenaError("ERR_ARENA_CORRUPT", `${path}: short read of the header (${read} bytes)`, { path });
   }
-  return judgeHeader(decodeHeader(bytes), status.sizeBytes, headerOffset, path);
+  return judgeHeader(decodeHeader(bytes, headerReadView), status.sizeBytes, headerOffset, path);
 }
+
+/** readAndJudgeHeaderAt's pread target, reused: decoded before anything else can read into it. */
+const headerReadBytes = new Uint8Array(headerSizeBytes);
+const headerReadView = new DataView(headerReadBytes.buffer);
 
 /** A valid header at another offset means the caller asked for the wrong one. */
 function throwIfHeaderIsElsewhere(fd: number, status: FileStatus, headerOffset: number, path: string): void {
@@ -456,30 +574,53 @@ function abandonOpen(state: {
  */
 export function closeArena(arena: OpenArena): void {
   const { path, mainFd, sharedFd, inUse: locks, mapping, capacity, headerOffset } = arena;
+  // Before the unmap detaches our header (nobody may read through it after),
+  // and while we hold our locks (if ours is this thread's inode lock, another
+  // arena of the thread takes its own first).
+  const othersOfThisThreadStay = arena.live !== null && leaveLiveFile(arena.live, locks, arena.header);
+  let lastBeforeUnmap = false;
+  if (arenaVariant.broken === "in-use-locks-dropped-before-unmap") lastBeforeUnmap = locks.tryAlone();
   mapping.unmap();
+  // Each step is tried whatever the ones before did; the first failure is thrown
+  // at the end. (Plain try blocks: a closure per step costs more than the step.)
   let firstError: unknown;
-  const attempt = (step: () => void) => {
-    try {
-      step();
-    } catch (error) {
-      firstError ??= error;
-    }
-  };
   // Alone only if no opener holds PATH.shared (LLVM's test) nor the inode lock
   // (ours, for every name of the file: a symlink, a hard link, a bind mount or a
   // deleted PATH.shared must not let us shrink the file under a process that
-  // maps it, which would die of SIGBUS on its next write).
-  let last = false;
-  attempt(() => {
-    last = locks.tryAlone();
-  });
-  if (last) {
-    // Windows: the shrink is skipped if another closer has not unmapped yet (see platform.ts).
-    attempt(() => shrinkAfterLastClose(mainFd, settleBumpPointer(mainFd, headerOffset, capacity, path), path));
-    attempt(() => locks.releaseAlone());
+  // maps it, which would die of SIGBUS on its next write). While another arena
+  // of this thread has the file mapped, we are not the last: no need to ask.
+  let last = lastBeforeUnmap;
+  try {
+    if (arenaVariant.broken === "in-use-locks-dropped-before-unmap") {
+      // (tried above, before the unmap)
+    } else if (othersOfThisThreadStay) locks.release();
+    else last = locks.tryAlone();
+  } catch (error) {
+    firstError ??= error;
   }
-  attempt(() => closeFile(mainFd, path));
-  attempt(() => closeFile(sharedFd, `${path}.shared`));
+  if (last) {
+    try {
+      // Windows: the shrink is skipped if another closer has not unmapped yet (see platform.ts).
+      shrinkAfterLastClose(mainFd, settleBumpPointer(mainFd, headerOffset, capacity, path), path);
+    } catch (error) {
+      firstError ??= error;
+    }
+    try {
+      locks.releaseAlone();
+    } catch (error) {
+      firstError ??= error;
+    }
+  }
+  try {
+    closeFile(mainFd, path);
+  } catch (error) {
+    firstError ??= error;
+  }
+  try {
+    closeFile(sharedFd, locks.sharedPath);
+  } catch (error) {
+    firstError ??= error;
+  }
   releaseLockFile(arena.sharedIdentity);
   if (firstError !== undefined) throw firstError;
 }

@@ -42,6 +42,9 @@
  *    so writers' later stores to them are seen; a write through a view copies that
  *    one page into memory private to this process: it never reaches the file,
  *    does not crash, and is lost at close (that page stops seeing writers' stores).
+ *    "Only reads" must hold for the library's own loads too: Atomics.load is a
+ *    write in JavaScriptCore, so every layer over a read-only arena loads the
+ *    words writers store to through word-loads.ts, which never writes.
  *
  * What it gives up:
  *  - Address space: a reader that was opened on a closed file and then saw it
@@ -56,7 +59,6 @@
  *    opens", has the reasoning in full, and the tests that prove each point.
  */
 import { ArenaError } from "../common/errors.ts";
-import { headerSizeBytes } from "./header.ts";
 import { InUseLocks, LockedFile } from "./locks.ts";
 import { Mapping } from "./mapping.ts";
 import { holdLockFile, releaseLockFile } from "./own-files.ts";
@@ -113,7 +115,6 @@ export function openArenaReadOnly(request: ReadOnlyOpenRequest): OpenArena {
     }
     const mappedBytes = Math.min(status.sizeBytes, verdict.capacity);
     mapping = new Mapping(mapOverPlaceholder(mainFd, mappedBytes, path, "private"), mappedBytes, path);
-    const header = new BigUint64Array(mapping.dedicatedBuffer(headerOffset, headerSizeBytes));
     main.release();
     return {
       path,
@@ -121,7 +122,9 @@ export function openArenaReadOnly(request: ReadOnlyOpenRequest): OpenArena {
       sharedFd,
       inUse: locks,
       mapping,
-      header,
+      header: null,
+      identity: mainIdentity,
+      live: null,
       capacity: verdict.capacity,
       headerOffset,
       reservedBytes: 0,

@@ -4,6 +4,7 @@
  * reported (and skipped) instead of read out of bounds or looped over forever.
  * Shared by the writer's log (over the mapping) and the CLI (over pread copies).
  */
+import type { WordLoads } from "../arena/word-loads.ts";
 import {
   blockCommitWord,
   blockGenerationWord,
@@ -21,24 +22,26 @@ export interface BlockView {
   start: number;
   bytes: Uint8Array;
   words: Int32Array;
+  /** How the header's words are loaded: never a write for a read-only opener (lib/arena/word-loads.ts). */
+  loads: WordLoads;
 }
 
 /** The owner word: 0 (not yet written), slot + 1, or -1 when it cannot be an owner. */
-export function loadOwner(words: Int32Array): number {
-  const owner = Atomics.load(words, blockOwnerWord);
+export function loadOwner(block: BlockView): number {
+  const owner = block.loads.int32(block.words, blockOwnerWord);
   return owner >= 0 && owner <= slotCount ? owner : -1;
 }
 
-export function loadGeneration(words: Int32Array): number {
-  return Atomics.load(words, blockGenerationWord);
+export function loadGeneration(block: BlockView): number {
+  return block.loads.int32(block.words, blockGenerationWord);
 }
 
 /**
  * The commit word, checked: the end of the committed records (at least the block
  * header's end) | sealedBit, or -1 when the word is impossible (corrupt).
  */
-export function loadCommit(words: Int32Array, blockSizeBytes: number): number {
-  const commit = Atomics.load(words, blockCommitWord);
+export function loadCommit(block: BlockView, blockSizeBytes: number): number {
+  const commit = block.loads.int32(block.words, blockCommitWord);
   if (commit < 0 || (commit & ~(sealedBit | commitEndMask)) !== 0) return -1;
   const end = commit & commitEndMask;
   if (end === 0) return blockHeaderBytes | (commit & sealedBit);

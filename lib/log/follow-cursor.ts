@@ -112,7 +112,7 @@ export class FollowCursor {
   }
 
   #advance(block: PendingBlock, out: LogRecord[], probe: boolean): void {
-    const { words } = block.view;
+    const view = block.view;
     const size = this.#source.blockSizeBytes;
     if (block.owner === 0) {
       const owner = this.#noteOwner(block);
@@ -120,18 +120,18 @@ export class FollowCursor {
       if (owner === 0) {
         // Claimed, not stamped. Never will be if no live writer is claiming it and
         // the stamp is still missing after looking (writer-slots.ts says why).
-        if (probe && !this.#source.liveness.claimInProgress(block.index) && loadOwner(words) === 0) block.done = true;
+        if (probe && !this.#source.liveness.claimInProgress(block.index) && loadOwner(view) === 0) block.done = true;
         return;
       }
     }
-    let commit = loadCommit(words, size);
+    let commit = loadCommit(view, size);
     if (commit < 0) return this.#corrupt(block);
     let writerDied = false;
     if (!isSealed(commit) && commitEnd(commit) === block.readAt) {
       if (!probe || this.#source.liveness.isAlive(block.owner - 1, block.generation)) return;
       // Dead: what it committed before dying is final; read it, then let go.
       writerDied = true;
-      commit = loadCommit(words, size);
+      commit = loadCommit(view, size);
       if (commit < 0) return this.#corrupt(block);
     }
     const end = commitEnd(commit);
@@ -141,10 +141,10 @@ export class FollowCursor {
 
   /** Loads the block's owner; once it is stamped, keeps owner and generation (stored before it). */
   #noteOwner(block: PendingBlock): number {
-    const owner = loadOwner(block.view.words);
+    const owner = loadOwner(block.view);
     if (owner > 0) {
       block.owner = owner;
-      block.generation = loadGeneration(block.view.words);
+      block.generation = loadGeneration(block.view);
       this.#stamped += 1;
     }
     return owner;

@@ -7,6 +7,7 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { decodeHeader } from "../arena/header.ts";
 import { openRegularFileToRead } from "../arena/regular-file.ts";
+import { atomicWordLoads } from "../arena/word-loads.ts";
 import type { BlockView } from "./blocks.ts";
 import { arenaHeaderOffset, decodeLogHeader, firstBlockOffset, logHeaderBytes, logHeaderProblem, logMagic, type LogHeader } from "./format.ts";
 import { verifyBlocks, type LogStats } from "./verify.ts";
@@ -46,7 +47,7 @@ export function inspectLogFile(path: string): LogFileInspection {
     const claimedEnd = Math.min(Number(arena.bumpPtr), Number(arena.capacity), fileSize);
     const blockSize = header.blockSizeBytes;
     const buffer = new Uint8Array(blockSize);
-    const view: BlockView = { start: 0, bytes: buffer, words: new Int32Array(buffer.buffer) };
+    const view: BlockView = { start: 0, bytes: buffer, words: new Int32Array(buffer.buffer), loads: atomicWordLoads };
     const slotWords = new Int32Array(headerBytes.buffer, 0, logHeaderBytes / 4);
     const stats = verifyBlocks({
       blockSizeBytes: blockSize,
@@ -57,7 +58,7 @@ export function inspectLogFile(path: string): LogFileInspection {
         buffer.fill(0, readSync(fd, buffer, 0, blockSize, view.start));
         return view;
       },
-      liveness: slotLiveness(fd, path, slotWords, () => -1),
+      liveness: slotLiveness(fd, path, slotWords, () => -1, atomicWordLoads),
     });
     return { header, problem: offGridProblem(stats, claimedEnd), stats };
   } finally {

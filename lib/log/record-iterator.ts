@@ -107,8 +107,8 @@ export class RecordIterator implements IterableIterator<LogRecord> {
     this.#at = blockHeaderBytes;
     this.#end = 0;
     // As follow() does: an unstamped or impossible owner, or commit word, hides the block.
-    if (loadOwner(view.words) <= 0) return;
-    const commit = loadCommit(view.words, this.#source.blockSizeBytes);
+    if (loadOwner(view) <= 0) return;
+    const commit = loadCommit(view, this.#source.blockSizeBytes);
     if (commit >= 0) this.#end = commitEnd(commit);
   }
 }

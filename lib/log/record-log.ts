@@ -40,6 +40,7 @@ import { ArenaError, closedError, readOnlyError } from "../common/errors.ts";
 import { optionalBoolean, requireBytes, requireNonNegativeInteger, requireString } from "../common/arguments.ts";
 import { MappedFileRegionArena } from "../arena/arena.ts";
 import { openRegularFileToRead } from "../arena/regular-file.ts";
+import { wordLoadsFor, type WordLoads } from "../arena/word-loads.ts";
 import { closeFile, openFile } from "../native/native.ts";
 import { commitEnd, isFreshBlock, loadCommit, loadOwner, recordLengthAt, type BlockView } from "./blocks.ts";
 import { RecordIterator, type RecordVisitor } from "./record-iterator.ts";
@@ -134,6 +135,8 @@ export class RecordLog implements Disposable {
    */
   #fd: number;
   #slotWords: Int32Array;
+  /** Atomics.load for a writer; loads that never copy a page for a read-only opener. */
+  readonly #loads: WordLoads;
   #liveness: Liveness;
   #held: HeldSlot | null = null;
 
@@ -220,7 +223,8 @@ export class RecordLog implements Disposable {
     this.#fd = fd;
     const header = arena.bytes(0, logHeaderBytes);
     this.#slotWords = new Int32Array(header.buffer, header.byteOffset, logHeaderBytes / 4);
-    this.#liveness = slotLiveness(fd, this.path, this.#slotWords, () => this.#held?.slot ?? -1);
+    this.#loads = wordLoadsFor(arena.readOnly);
+    this.#liveness = slotLiveness(fd, this.path, this.#slotWords, () => this.#held?.slot ?? -1, this.#loads);
     this.#used = blockSize;
   }
 
@@ -359,8 +363,9 @@ export class RecordLog implements Disposable {
     requireNonNegativeInteger(position, "position");
     const index = Math.floor((position - firstBlockOffset) / this.blockSize);
     if (position >= firstBlockOffset && index < this.#claimedBlocks()) {
-      const { bytes, words, start } = this.#block(index);
-      const commit = loadOwner(words) > 0 ? loadCommit(words, this.blockSize) : -1;
+      const block = this.#block(index);
+      const { bytes, words, start } = block;
+      const commit = loadOwner(block) > 0 ? loadCommit(block, this.blockSize) : -1;
       const end = commit < 0 ? 0 : commitEnd(commit);
       for (let at = blockHeaderBytes; at < end && start + at <= position; ) {
         const length = recordLengthAt(words, at, end);
@@ -579,7 +584,7 @@ export class RecordLog implements Disposable {
   #block(index: number): BlockView {
     const start = firstBlockOffset + index * this.blockSize;
     const bytes = this.#openArena().bytes(start, this.blockSize);
-    return { start, bytes, words: new Int32Array(bytes.buffer, bytes.byteOffset, this.blockSize / 4) };
+    return { start, bytes, words: new Int32Array(bytes.buffer, bytes.byteOffset, this.blockSize / 4), loads: this.#loads };
   }
 
   #cursorSource(): CursorSource {

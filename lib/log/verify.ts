@@ -89,25 +89,25 @@ export function verifyBlocks(source: BlockSource): LogStats {
     into.bytes += bytes;
   };
   for (let index = 0; index < blockCount; index++) {
-    const { words } = source.block(index);
-    const owner = loadOwner(words);
+    const view = source.block(index);
+    const owner = loadOwner(view);
     if (owner === 0) {
       // Claimed, not stamped: being stamped, or never will be (see writer-slots.ts).
-      if (source.liveness.claimInProgress(index) || loadOwner(words) !== 0) add(stats.claiming, size);
+      if (source.liveness.claimInProgress(index) || loadOwner(view) !== 0) add(stats.claiming, size);
       else add(stats.holes, size);
       continue;
     }
-    let commit = loadCommit(words, size);
-    const alive = commit >= 0 && !isSealed(commit) && source.liveness.isAlive(owner - 1, loadGeneration(words));
+    let commit = loadCommit(view, size);
+    const alive = commit >= 0 && !isSealed(commit) && source.liveness.isAlive(owner - 1, loadGeneration(view));
     // A writer judged dead may have committed more just before it died: read again.
-    if (commit >= 0 && !isSealed(commit) && !alive) commit = loadCommit(words, size);
+    if (commit >= 0 && !isSealed(commit) && !alive) commit = loadCommit(view, size);
     if (owner < 0 || commit < 0) {
       add(stats.corrupt, size);
       continue;
     }
     const end = commitEnd(commit);
     // Readers read the records before a damaged one; so are they counted.
-    const counted = countRecords(words, blockHeaderBytes, end);
+    const counted = countRecords(view.words, blockHeaderBytes, end);
     stats.committed.count += counted.records;
     stats.committed.bytes += counted.bytes;
     if (!counted.whole) {
@@ -121,7 +121,7 @@ export function verifyBlocks(source: BlockSource): LogStats {
       add(stats.open, size - end);
     } else {
       add(stats.abandoned, size - end);
-      stats.abandoned.records += countBegunRecords(words, end, size);
+      stats.abandoned.records += countBegunRecords(view.words, end, size);
     }
   }
   return stats;

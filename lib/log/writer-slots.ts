@@ -28,6 +28,7 @@
  *
  * Linux only: macOS has no public OFD locks (see native/shim.zig).
  */
+import type { WordLoads } from "../arena/word-loads.ts";
 import { ArenaError } from "../common/errors.ts";
 import { lockRange, testRange, unlockRange, type RangeLockResult } from "../native/native.ts";
 import { claimingSomeBlock, claimingValue, slotClaimingWord, slotCount, slotGenerationWord, slotLockByte } from "./format.ts";
@@ -42,21 +43,21 @@ export interface Liveness {
 
 /**
  * Liveness from the slot table (`slotWords`, the log header as 32-bit words: live
- * in the mapping, or a pread copy) and lock queries on `fd`. `ownSlot` is the slot
+ * in the mapping, or a pread copy, loaded with `loads`) and lock queries on `fd`. `ownSlot` is the slot
  * this process holds through `fd` itself, which a query on `fd` cannot see.
  */
-export function slotLiveness(fd: number, path: string, slotWords: Int32Array, ownSlot: () => number): Liveness {
+export function slotLiveness(fd: number, path: string, slotWords: Int32Array, ownSlot: () => number, loads: WordLoads): Liveness {
   const isLocked = (slot: number) => slot === ownSlot() || supported(testRange(fd, slotLockByte(slot), path), path) === "busy";
   return {
     isAlive(slot, generation) {
       if (slot < 0 || slot >= slotCount) return false;
-      if (Atomics.load(slotWords, slotGenerationWord(slot)) !== generation) return false;
+      if (loads.int32(slotWords, slotGenerationWord(slot)) !== generation) return false;
       return isLocked(slot);
     },
     claimInProgress(index) {
       const claimingThis = claimingValue(index);
       for (let slot = 0; slot < slotCount; slot++) {
-        const claiming = Atomics.load(slotWords, slotClaimingWord(slot));
+        const claiming = loads.int32(slotWords, slotClaimingWord(slot));
         if ((claiming === claimingThis || claiming === claimingSomeBlock) && isLocked(slot)) return true;
       }
       return false;

@@ -8,7 +8,7 @@
  * disk), the wrapper makes them here, so that the arena above reads the same
  * everywhere; errors then name the Windows call (CreateFileW, LockFileEx, ...).
  */
-import { dlopen, FFIType, toArrayBuffer, type Pointer } from "bun:ffi";
+import { dlopen, FFIType, ptr as addressOf, toArrayBuffer, type Pointer } from "bun:ffi";
 import { ArenaError } from "../common/errors.ts";
 import { describeError, errnoName, isPreallocationUnsupported, isWouldBlock } from "./errno.ts";
 import { locateLibrary, missingLibraryAdvice } from "./library-path.ts";
@@ -104,14 +104,18 @@ const encoder = new TextEncoder();
  * A path as the shim takes it: NUL-terminated UTF-8 on Linux and macOS; UTF-16 on
  * Windows, whose file names are UTF-16 (a JavaScript string's code units, as they are).
  * Every open encodes two paths (PATH, PATH.shared); an arena reopened in a loop
- * encodes the same two again, so the last few are kept (encoding costs ~0.2 us).
+ * encodes the same two again, so the last few are kept (encoding costs ~0.2 us;
+ * a look-up by the same string is a hash already made).
  */
-const recentPaths: { path: string; bytes: Uint8Array }[] = [];
-const recentPathsLimit = 4;
+const recentPaths = new Map<string, Uint8Array>();
+const recentPathsLimit = 8;
 function pathArgument(path: string): Uint8Array {
-  for (const recent of recentPaths) if (recent.path === path) return recent.bytes;
-  const bytes = isWindows ? utf16(path) : encoder.encode(`${path}\0`);
-  if (recentPaths.unshift({ path, bytes }) > recentPathsLimit) recentPaths.pop();
+  let bytes = recentPaths.get(path);
+  if (bytes === undefined) {
+    bytes = isWindows ? utf16(path) : encoder.encode(`${path}\0`);
+    if (recentPaths.size >= recentPathsLimit) recentPaths.clear();
+    recentPaths.set(path, bytes);
+  }
   return bytes;
 }
 
@@ -240,20 +244,34 @@ export interface FileStatus {
 }
 
 const kinds: FileKind[] = ["file", "directory", "other"];
-/** fstat's output words, reused: read before the next call can overwrite them. */
-const statWords = new BigInt64Array(5);
+/**
+ * fstat's output words (five little-endian i64), reused: read before the next
+ * call can overwrite them. Read as 32-bit halves, not as a BigInt64Array, whose
+ * every element read makes a BigInt.
+ */
+const statWords = new Uint32Array(10);
+const twoToThe32 = 2 ** 32;
+/** Output word `index` as a number; exact below 2^53 (sizes and block counts always are). */
+function statWord(index: number): number {
+  return statWords[index * 2 + 1]! * twoToThe32 + statWords[index * 2]!;
+}
+/** Output word `index` as the unsigned decimal it is, exact whatever its size. */
+function statWordText(index: number): string {
+  const high = statWords[index * 2 + 1]!;
+  if (high < 0x200000) return String(high * twoToThe32 + statWords[index * 2]!);
+  return String((BigInt(high) << 32n) | BigInt(statWords[index * 2]!));
+}
 /**
  * fstat: size, disk reserved and kind of the open file; and its identity when
  * `withIdentity` (making the string costs more than the call, so only on request).
  */
 export function statFile(fd: number, path: string, withIdentity = false): FileStatus {
-  const out = statWords;
-  check(native().mfa_fstat(fd, out), "fstat", path);
+  check(native().mfa_fstat(fd, statWords), "fstat", path);
   return {
-    sizeBytes: Number(out[0]),
-    allocatedBytes: Number(out[1]),
-    kind: kinds[Number(out[2])]!,
-    identity: withIdentity ? `${BigInt.asUintN(64, out[3]!)}:${BigInt.asUintN(64, out[4]!)}` : "",
+    sizeBytes: statWord(0),
+    allocatedBytes: statWord(1),
+    kind: kinds[statWords[4]!]!,
+    identity: withIdentity ? `${statWordText(3)}:${statWordText(4)}` : "",
   };
 }
 
@@ -350,8 +368,9 @@ export interface FileSystemId {
 }
 
 /** fstatfs: identifies the file system of `fd`, to refuse network and FUSE ones. */
+const fileSystemName = new Uint8Array(32);
 export function fileSystemOf(fd: number, path: string): FileSystemId {
-  const name = new Uint8Array(32);
+  const name = fileSystemName;
   const result = check(native().mfa_fstatfs(fd, name, name.byteLength), "fstatfs", path);
   if (process.platform === "linux") return { magic: result };
   const typeName = new TextDecoder().decode(name.subarray(0, name.indexOf(0)));
@@ -410,6 +429,24 @@ const MADV_POPULATE_WRITE = 23;
 export function populateMapping(view: Uint8Array, access: "read" | "write"): number {
   if (process.platform !== "linux") return 22; // EINVAL: no such advice here
   const result = Number(native().mfa_madvise(view, view.byteLength, access === "read" ? MADV_POPULATE_READ : MADV_POPULATE_WRITE));
+  return result < 0 ? -result : 0;
+}
+
+const MADV_HUGEPAGE = 14;
+const pageBytes = 4096;
+
+/**
+ * madvise(MADV_HUGEPAGE) on the whole pages inside `view` (any memory: an
+ * ArrayBuffer's, a mapping's): the kernel backs its 2 MiB-aligned parts with 2 MiB
+ * pages where it can. For bench/host-memory.ts, which shows what fresh 2 MiB pages
+ * cost on first touch. Returns 0 or the errno (EINVAL off Linux).
+ */
+export function adviseHugePages(view: Uint8Array): number {
+  if (process.platform !== "linux" || view.byteLength < 2 * pageBytes) return 22;
+  const address = addressOf(view);
+  const start = Math.ceil(address / pageBytes) * pageBytes - address;
+  const end = Math.floor((address + view.byteLength) / pageBytes) * pageBytes - address;
+  const result = Number(native().mfa_madvise(view.subarray(start, end), end - start, MADV_HUGEPAGE));
   return result < 0 ? -result : 0;
 }
 

@@ -23,7 +23,10 @@
  * object or nothing, and racing writers agree on one copy (the loser's bytes leak,
  * as in LLVM). Bounding is by generations (generations.ts): writes go to the
  * newest, reads fall back to the one before and copy what they find forward, and
- * older ones are deleted once no process holds them open.
+ * older ones are deleted once no process holds them open. Stored bytes never
+ * change, so a read can hand out a view of the mapping (view(), LLVM's getData)
+ * as well as a copy (get()): a view lives while this process holds its
+ * generation, and is detached, never left dangling, when it lets go.
  *
  * What it gives up: space lost to races and crashes is reclaimed only when its
  * generation is deleted; an object survives a rotation only if something reads
@@ -41,8 +44,8 @@ import { wrapFsErrors } from "./fs-errors.ts";
 import { capacitiesFor, hardLimitShare, type Generation, type GenerationCapacities } from "./generation.ts";
 import { collectGarbage, openNewest, removeAbandonedTemporaries, startNextGeneration } from "./generations.ts";
 import { hashObjectInto, idBytes, idScratch, idToHex, requireIdInto, sameId } from "./hashing.ts";
-import { isPresent, poolLeafView, repairLargeObject, locate, readObject, storeObject, type ObjectContent, type ObjectLocation } from "./object-io.ts";
-import { maxRefs, StorageKind } from "./object-record.ts";
+import { isPresent, poolLeafLength, poolRecordViews, repairLargeObject, locate, readObject, storeObject, type ObjectContent, type ObjectLocation } from "./object-io.ts";
+import { maxRefs, recordHeaderBytes, StorageKind } from "./object-record.ts";
 import { storeTestHooks } from "./testing.ts";
 import { validateGeneration, type ValidationReport } from "./validate.ts";
 import { validateIfNeeded, type ValidateIfNeededOptions, type ValidationOutcome } from "./recovery.ts";
@@ -172,6 +175,8 @@ export class ContentStore implements Disposable {
   /** Scratch for the id being looked up: parsed once, never allocated per call. */
   readonly #id = idScratch();
   readonly #check = new Uint8Array(idBytes);
+  /** Where the data of the leaf #findLeaf found starts in the primary's pool. */
+  #leafStart = 0;
   /** Bytes this process wrote since it last compared the primary with its budget. */
   #unchecked = 0;
 
@@ -334,16 +339,15 @@ export class ContentStore implements Disposable {
     }
   }
 
-  /** The object `id`, or null if the store does not have it. `data` is a copy. */
+  /** The object `id`, or null if the store does not have it. `data` is a copy: the caller's own. */
   get(id: string): StoredObject | null {
     const generation = this.#current();
     const wanted = this.#id;
     requireIdInto(id, "id", wanted);
-    const view = this.#leafView(generation, wanted);
-    if (view !== null) {
-      const data = new Uint8Array(view.length);
-      data.set(view);
-      return { data, refs: [] };
+    const length = this.#findLeaf(generation, wanted);
+    if (length >= 0) {
+      const start = this.#leafStart;
+      return { data: generation.poolBytes.slice(start, start + length), refs: [] };
     }
     return this.#getSlowly(generation, wanted);
   }
@@ -360,29 +364,80 @@ export class ContentStore implements Disposable {
     const wanted = this.#id;
     requireIdInto(id, "id", wanted);
     requireBytes(target, "target");
-    let data = this.#leafView(generation, wanted);
-    if (data === null) {
-      const object = this.#getSlowly(generation, wanted);
-      if (object === null) return -1;
-      data = object.data;
+    const length = this.#findLeaf(generation, wanted);
+    if (length >= 0) {
+      const start = this.#leafStart;
+      if (length <= target.length) target.set(generation.poolBytes.subarray(start, start + length));
+      return length;
     }
-    if (data.length <= target.length) target.set(data);
-    return data.length;
+    const object = this.#getSlowly(generation, wanted);
+    if (object === null) return -1;
+    if (object.data.length <= target.length) target.set(object.data);
+    return object.data.length;
   }
 
   /**
-   * The common case of a read: a leaf in the primary's pool, as a view of the
-   * mapping (copied by the caller before it returns), without the location and
-   * content objects of the general path. Null for everything else.
+   * The data of object `id` without a copy: a view of the store's mapping (as
+   * LLVM's ObjectProxy::getData, a reference into the mapped file), or null if
+   * the store does not have it. For an object in a file of its own (64 KiB and
+   * up) there is no mapping: the view is a fresh copy, read from the file.
+   *
+   * The bytes are immutable: nothing in the store ever writes to them again. The
+   * view is for reading. Writing through it is not prevented: in a store opened
+   * with open() it changes the object on disk for every process (it no longer
+   * hashes to its id: verifyOnRead and validate({ deep: true }) report it as
+   * ERR_CAS_CORRUPT); with openReadOnly it changes this process's private copy
+   * of the page. Either way nothing crashes.
+   *
+   * It stays valid while this process keeps the object's generation open: until
+   * close(), and through rotations as "Views" in docs/store.md says. Then its
+   * buffer is detached: the view reads as length 0 (an index reads undefined, a
+   * write is ignored), never the bytes of another object, and never a fault.
+   * Copy what must outlive that (`view.slice()`), or use get().
    */
-  #leafView(generation: Generation, id: Uint8Array): Uint8Array | null {
-    if (this.verifyOnRead) return null;
-    const at = generation.findWord(id);
-    if (at < 0 || generation.wordKindAt(at) !== StorageKind.pool) return null;
-    return poolLeafView(generation, generation.wordOffsetAt(at));
+  view(id: string): Uint8Array | null {
+    const generation = this.#current();
+    const wanted = this.#id;
+    requireIdInto(id, "id", wanted);
+    const length = this.#findLeaf(generation, wanted);
+    if (length >= 0) return generation.poolView(this.#leafStart, length);
+    return this.#viewSlowly(wanted);
   }
 
-  /** get() for everything #leafView does not serve: older generations, refs, large objects, verifyOnRead. */
+  /** view() for everything #findLeaf does not serve: older generations, refs, large objects, verifyOnRead. */
+  #viewSlowly(wanted: Uint8Array): Uint8Array | null {
+    // Copied forward first (unless read-only), which may rotate: look again after.
+    if (!this.#ensurePresent(wanted)) return null;
+    for (const generation of [this.#current(), ...this.#older]) {
+      const location = locate(generation, wanted);
+      if (location.kind === StorageKind.none) continue;
+      if (location.kind !== StorageKind.pool) {
+        const content = readObject(generation, wanted, location); // a copy: there is no mapping to view
+        this.#verify(content, wanted);
+        return content.data;
+      }
+      const content = poolRecordViews(generation, wanted, location.offset); // views for our eyes only
+      this.#verify(content, wanted);
+      return generation.poolView(content.data.byteOffset, content.data.length);
+    }
+    return null;
+  }
+
+  /**
+   * The common case of a read: a leaf in the primary's pool. Returns its data's
+   * length, its start left in #leafStart (the data is in generation.poolBytes);
+   * -1 for everything else (and with verifyOnRead, which must hash it first).
+   */
+  #findLeaf(generation: Generation, id: Uint8Array): number {
+    if (this.verifyOnRead) return -1;
+    const at = generation.findWord(id);
+    if (at < 0 || generation.wordKindAt(at) !== StorageKind.pool) return -1;
+    const offset = generation.wordOffsetAt(at);
+    this.#leafStart = offset + recordHeaderBytes;
+    return poolLeafLength(generation, offset);
+  }
+
+  /** get() for everything #findLeaf does not serve: older generations, refs, large objects, verifyOnRead. */
   #getSlowly(generation: Generation, wanted: Uint8Array): StoredObject | null {
     let location = locate(generation, wanted);
     let from = generation;
@@ -492,6 +547,10 @@ export class ContentStore implements Disposable {
     for (const generation of this.#older) generation.close();
     this.#older = [];
     this.#retained.clear();
+    // The generations this process held may have been all that kept old ones on
+    // disk: with them let go, delete what nobody else holds, so the store ends
+    // within its limit without waiting for the next rotation.
+    if (!this.readOnly && !storeTestHooks.noCollectOnClose) collectQuietly(this.directory);
     try {
       unlockFile(this.#rootLockFd, join(this.directory, "lock"));
     } finally {
@@ -511,16 +570,18 @@ export class ContentStore implements Disposable {
   }
 
   /**
-   * Reopens on the newest two generations. What this process had open before and
-   * the new pair skipped past stays open ("retained") until its next follow.
+   * Moves on to the newest two generations, keeping open (not reopening) those
+   * of them it has, so views of them stay valid. What this process had open
+   * before and the new pair skipped past stays open ("retained") until its next
+   * follow.
    */
   #follow(): Generation {
-    const [primary, upstream] = openNewest(this.directory, this.#capacities, this.readOnly);
     const previous = this.#primary!;
+    const [primary, upstream] = openNewest(this.directory, this.#capacities, this.readOnly, storeTestHooks.reopenOnFollow ? [] : [previous, ...this.#older]);
     const newest = upstream === null ? [primary] : [primary, upstream];
     const had = [previous, ...this.#older.filter((generation) => !this.#retained.has(generation))];
     const keep = had.filter((generation) => !newest.some((fresh) => fresh.number === generation.number));
-    for (const generation of [previous, ...this.#older]) if (!keep.includes(generation)) generation.close();
+    for (const generation of [previous, ...this.#older]) if (!keep.includes(generation) && !newest.includes(generation)) generation.close();
     this.#primary = primary;
     this.#older = [...newest.slice(1), ...keep];
     this.#retained = new Set(keep);
@@ -603,18 +664,35 @@ export class ContentStore implements Disposable {
     }
   }
 
-  #finish(content: ObjectContent, id: Uint8Array): StoredObject {
-    if (this.verifyOnRead) {
-      hashObjectInto(content.data, content.refBytes, content.refCount, this.#check);
-      if (!sameId(this.#check, 0, id, 0)) {
-        throw new ArenaError("ERR_CAS_CORRUPT", `object ${idToHex(id)} in ${this.directory} does not hash to its id`, {
-          path: this.directory,
-        });
-      }
+  /** With verifyOnRead: throws ERR_CAS_CORRUPT unless `content` hashes to `id`. */
+  #verify(content: ObjectContent, id: Uint8Array): void {
+    if (!this.verifyOnRead) return;
+    hashObjectInto(content.data, content.refBytes, content.refCount, this.#check);
+    if (!sameId(this.#check, 0, id, 0)) {
+      throw new ArenaError("ERR_CAS_CORRUPT", `object ${idToHex(id)} in ${this.directory} does not hash to its id`, {
+        path: this.directory,
+      });
     }
+  }
+
+  #finish(content: ObjectContent, id: Uint8Array): StoredObject {
+    this.#verify(content, id);
     const refs: string[] = new Array(content.refCount);
     for (let index = 0; index < content.refCount; index++) refs[index] = idToHex(content.refBytes, index * idBytes);
     return { data: content.data, refs };
+  }
+}
+
+/**
+ * collectGarbage where it is housekeeping, not what the caller asked for (at
+ * close): a failure (a generation another process is deleting, a
+ * read-only file system) leaves the rest to the next collector.
+ */
+function collectQuietly(directory: string): void {
+  try {
+    collectGarbage(directory);
+  } catch {
+    // The next follow, close or gc() tries again.
   }
 }
 

@@ -12,6 +12,7 @@
  */
 import { closeSync, fstatSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { wordLoadsFor, type WordLoads } from "../arena/word-loads.ts";
 import { ArenaError } from "../common/errors.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
 import { toArenaError } from "./fs-errors.ts";
@@ -36,6 +37,9 @@ export function capacitiesFor(maxBytes: number | undefined): GenerationCapacitie
   const pool = maxBytes === undefined ? maxTableBytes : Math.max(64 * 2 ** 20, Math.min(maxTableBytes, maxBytes));
   return { indexBytes: Math.min(maxTableBytes, pool), poolBytes: pool, actionsBytes: Math.min(GiB, pool) };
 }
+
+/** The longest typed array JavaScriptCore indexes on its fast path (8-aligned): 2^31 - 8. */
+const maxFastBytes = 2 ** 31 - 8;
 
 /** The share of a table's capacity past which the generation counts as full (LLVM: 85%). */
 export const hardLimitShare = 0.85;
@@ -63,6 +67,21 @@ export class Generation {
   #indexWords = new Int32Array(0);
   #indexWordsLength = 0;
   readonly #counters: BigInt64Array;
+  /**
+   * The pool's mapping as one long-lived byte view, and the range of it known to
+   * hold stored records, [#poolStart, #poolEnd): lets a read check a record's
+   * bounds and read it without making a view or loading the bump pointer (a
+   * BigInt) per call. Taken on first use, and again when a record lies past
+   * #poolEnd (the pool grew). Never handed to a caller (views get poolView's
+   * buffer), so nobody can detach it before close.
+   */
+  #poolBytes = new Uint8Array(0);
+  /** Under the views poolView hands out; 0 bytes long once detached (taken away, or closed). */
+  #viewBuffer: ArrayBuffer | null = null;
+  #poolStart = 0;
+  #poolEnd = 0;
+  /** Atomics.load for a writer; loads that never copy a page for a read-only opener. */
+  readonly #loads: WordLoads;
 
   private constructor(number: number, directory: string, lockFd: number, tables: Tables) {
     this.number = number;
@@ -72,6 +91,7 @@ export class Generation {
     const header = this.pool.userHeader;
     this.#flags = new Int32Array(header.buffer, header.byteOffset, userHeaderBytes / 4);
     this.#counters = new BigInt64Array(header.buffer, header.byteOffset, userHeaderBytes / 8);
+    this.#loads = wordLoadsFor(this.pool.readOnly);
   }
 
   /**
@@ -154,6 +174,52 @@ export class Generation {
     return offset;
   }
 
+  /**
+   * The pool's bytes, if [offset, end) lies between the table's end and the bump
+   * pointer (inside stored records); null if not (a damaged index word). The
+   * returned array is valid until this generation is closed.
+   */
+  poolBytesOver(offset: number, end: number): Uint8Array | null {
+    if (offset >= this.#poolStart && end <= this.#poolEnd && end <= this.#poolBytes.length) return this.#poolBytes;
+    return this.#poolBytesSlowly(offset, end);
+  }
+
+  /**
+   * A view of the pool's [start, start + length) for a caller to keep (view()),
+   * over a buffer of its own (see OnDiskDataAllocator.separateBuffer): a caller
+   * who transfers it away takes that one only, never the buffer the tables and
+   * this generation's flags are read through; the next view makes another.
+   * The range must be one that poolBytesOver vouched for.
+   */
+  poolView(start: number, length: number): Uint8Array {
+    let buffer = this.#viewBuffer;
+    if (buffer === null || buffer.byteLength < start + length) buffer = this.#viewBuffer = this.pool.separateBuffer(start + length);
+    return new Uint8Array(buffer, start, length);
+  }
+
+  /** The array poolBytesOver last returned: read only ranges it vouched for. */
+  get poolBytes(): Uint8Array {
+    return this.#poolBytes;
+  }
+
+  #poolBytesSlowly(offset: number, end: number): Uint8Array | null {
+    let block: Uint8Array;
+    try {
+      block = this.pool.get(offset, end - offset); // checks the bounds, and follows a grown read-only file
+    } catch (error) {
+      if (error instanceof ArenaError && error.code === "ERR_ARENA_CORRUPT") return null;
+      throw error;
+    }
+    // Under 2^31 bytes: JavaScriptCore indexes a longer typed array on a slow path
+    // (a 2 GiB pool's whole mapping is 2^31). The last bytes of a full pool are
+    // then read by the general path (pool.get), as is anything past #poolEnd.
+    const buffer = block.buffer as ArrayBuffer;
+    this.#poolBytes = new Uint8Array(buffer, 0, Math.min(buffer.byteLength, maxFastBytes));
+    this.#poolStart = this.pool.dataStart;
+    this.#poolEnd = Math.min(this.pool.size, this.#poolBytes.length);
+    return end <= this.#poolEnd ? this.#poolBytes : null;
+  }
+
   /** Bytes this generation holds: its three files' used sizes and its large-object files. */
   get storageBytes(): number {
     return this.objects.size + this.pool.size + this.actions.size + this.largeObjectBytes;
@@ -169,7 +235,7 @@ export class Generation {
   }
 
   get largeObjectBytes(): number {
-    return Number(Atomics.load(this.#counters, largeBytesWord));
+    return Number(this.#loads.int64(this.#counters, largeBytesWord));
   }
 
   addLargeObjectBytes(bytes: number): void {
@@ -178,7 +244,7 @@ export class Generation {
 
   /** True once some process has started a newer generation. One atomic load. */
   get superseded(): boolean {
-    return Atomics.load(this.#flags, supersededWord) !== 0;
+    return this.#loads.int32(this.#flags, supersededWord) !== 0;
   }
 
   markSuperseded(): void {

@@ -54,8 +54,11 @@ export function listGenerations(root: string): number[] {
 /**
  * The two newest generations, open: [primary, upstream or null]. `readOnly`:
  * opened read-only, and a store with no generation is an error, not made.
+ * A generation in `opened` (what the caller holds open) is returned as it is,
+ * not opened again: views of its mapping that the caller handed out stay valid.
  */
-export function openNewest(root: string, capacities: GenerationCapacities, readOnly = false): [Generation, Generation | null] {
+export function openNewest(root: string, capacities: GenerationCapacities, readOnly = false, opened: readonly Generation[] = []): [Generation, Generation | null] {
+  const open = (number: number) => opened.find((generation) => generation.number === number) ?? Generation.open(root, number, capacities, readOnly);
   for (let attempt = 0; attempt < openAttempts; attempt++) {
     let numbers = listGenerations(root);
     if (numbers.length === 0) {
@@ -64,11 +67,11 @@ export function openNewest(root: string, capacities: GenerationCapacities, readO
       numbers = [0];
     }
     const newest = numbers[numbers.length - 1]!;
-    const primary = Generation.open(root, newest, capacities, readOnly);
+    const primary = open(newest);
     if (primary === null) continue;
     if (primary.superseded && !readOnly && !storeTestHooks.noRotationRepair) {
       // Its rotator flagged it and died (or is about to make the next): finish for it.
-      primary.close();
+      if (!opened.includes(primary)) primary.close();
       makeGeneration(root, newest + 1);
       continue;
     }
@@ -76,11 +79,11 @@ export function openNewest(root: string, capacities: GenerationCapacities, readO
     let upstream: Generation | null = null;
     if (previous !== null) {
       try {
-        upstream = Generation.open(root, previous, capacities, readOnly);
+        upstream = open(previous);
         // Set already, unless its rotator died between mkdir and flag (a reader changes nothing).
         if (!readOnly && !storeTestHooks.noRotationRepair) upstream?.markSuperseded();
       } catch (error) {
-        primary.close();
+        if (!opened.includes(primary)) primary.close();
         throw error;
       }
     }

@@ -5,6 +5,7 @@
  * sees half an object. Reading checks every offset and length against the pool
  * before making a view, so a corrupt index is an ArenaError, never a wild read.
  */
+import { wordLoadsFor } from "../arena/word-loads.ts";
 import { ArenaError } from "../common/errors.ts";
 import type { Generation } from "./generation.ts";
 import { idBytes, idToHex } from "./hashing.ts";
@@ -98,32 +99,31 @@ export function readObject(generation: Generation, id: Uint8Array, location: Obj
 const emptyRefs = new Uint8Array(0);
 
 /**
- * A view, in the mapping, of the data of the leaf (no refs) whose record is at
- * pool `offset`; null when the record has refs or its header is not a plain
- * leaf's, so the caller takes readObject's general path (which also reports
- * corruption). The hot path of get() and getInto(): one bounds-checked view of
- * the header, read byte-wise (no shape object), one view of the data. The view
- * must not escape to a caller: a generation's mapping goes when it is closed.
+ * The data length of the leaf (no refs) whose record is at pool `offset`, whose
+ * data starts recordHeaderBytes later; -1 when the record has refs, its header
+ * is not a plain leaf's or it lies outside the pool, so the caller takes
+ * readObject's general path (which also reports corruption). The hot path of
+ * get(), getInto() and view(): the header read byte-wise from the pool's
+ * long-lived view and the record's bounds checked against it; nothing allocated.
  */
-export function poolLeafView(generation: Generation, offset: number): Uint8Array | null {
-  if (offset % 8 !== 0) return null;
-  const pool = generation.pool;
-  let header: Uint8Array;
-  try {
-    header = pool.get(offset, recordHeaderBytes); // checks the table's end and the bump pointer
-  } catch {
-    return null;
-  }
+export function poolLeafLength(generation: Generation, offset: number): number {
+  if (offset % 8 !== 0) return -1;
+  const bytes = generation.poolBytesOver(offset, offset + recordHeaderBytes);
+  if (bytes === null) return -1;
   // u64le data length (a leaf in the pool is under 64 KiB: bytes 3..7 are 0), then u32 ref count 0, u32 0.
   let high = 0;
-  for (let index = 3; index < recordHeaderBytes; index++) high |= header[index]!;
-  if (high !== 0) return null;
-  const dataLength = header[0]! | (header[1]! << 8) | (header[2]! << 16);
-  if (offset + recordHeaderBytes + dataLength > pool.size) return null;
-  return new Uint8Array(header.buffer, header.byteOffset + recordHeaderBytes, dataLength);
+  for (let index = 3; index < recordHeaderBytes; index++) high |= bytes[offset + index]!;
+  if (high !== 0) return -1;
+  const dataLength = bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16);
+  return generation.poolBytesOver(offset, offset + recordHeaderBytes + dataLength) === null ? -1 : dataLength;
 }
 
-function readPoolRecord(generation: Generation, id: Uint8Array, offset: number): ObjectContent {
+/**
+ * The record at pool `offset` as views of the mapping (data and refs), after
+ * checking its header and bounds: what readObject copies out and view() hands
+ * out. The views go empty (length 0) when the generation is closed.
+ */
+export function poolRecordViews(generation: Generation, id: Uint8Array, offset: number): ObjectContent {
   const pool = generation.pool;
   let header: Uint8Array;
   try {
@@ -133,26 +133,28 @@ function readPoolRecord(generation: Generation, id: Uint8Array, offset: number):
     // A byte-wise read of the word can race a compare-and-swap publish (only after
     // a crash left an unpublished record); the atomic read settles it.
     const record = generation.objects.find(id);
-    const settled = record === null ? 0n : Number(loadWordAtomically(record.data) & 0xff_ffff_ffff_ffffn);
+    const settled = record === null ? 0n : Number(loadWordAtomically(record.data, wordLoadsFor(generation.objects.readOnly)) & 0xff_ffff_ffff_ffffn);
     if (settled === offset || settled === 0n) throw corrupt(generation, id, `its pool offset ${offset} is outside the pool`);
-    return readPoolRecord(generation, id, Number(settled));
+    return poolRecordViews(generation, id, Number(settled));
   }
   const shape = readRecordShape(header);
   if (shape === null) throw corrupt(generation, id, `the record at pool offset ${offset} has an impossible header`);
   if (offset % 8 !== 0 || offset + shape.totalBytes > pool.size) {
     throw corrupt(generation, id, `the record at pool offset ${offset} runs past the pool`);
   }
-  // Copies out of the mapping through the header view's buffer (checked above):
-  // no view per field, and a fresh array is cheaper to fill than a slice.
-  const start = header.byteOffset + shape.dataStart;
-  const data = new Uint8Array(shape.dataLength);
-  data.set(new Uint8Array(header.buffer, start, shape.dataLength));
-  let refBytes = emptyRefs;
-  if (shape.refCount > 0) {
-    refBytes = new Uint8Array(shape.refCount * idBytes);
-    refBytes.set(new Uint8Array(header.buffer, header.byteOffset + recordHeaderBytes, refBytes.length));
-  }
-  return { data, refBytes, refCount: shape.refCount };
+  // Through the header view's buffer (checked above): the views lie inside the record.
+  const { buffer, byteOffset } = header;
+  return {
+    data: new Uint8Array(buffer, byteOffset + shape.dataStart, shape.dataLength),
+    refBytes: shape.refCount === 0 ? emptyRefs : new Uint8Array(buffer, byteOffset + recordHeaderBytes, shape.refCount * idBytes),
+    refCount: shape.refCount,
+  };
+}
+
+/** A pool record copied out of the mapping: the caller owns it. */
+function readPoolRecord(generation: Generation, id: Uint8Array, offset: number): ObjectContent {
+  const views = poolRecordViews(generation, id, offset);
+  return { data: views.data.slice(), refBytes: views.refCount === 0 ? emptyRefs : views.refBytes.slice(), refCount: views.refCount };
 }
 
 /**

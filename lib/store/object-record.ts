@@ -16,6 +16,7 @@
  * same thing in every generation, so copying it forward is a byte copy. A large
  * leaf's file is its bytes and nothing else.
  */
+import type { WordLoads } from "../arena/word-loads.ts";
 import { idBytes } from "./hashing.ts";
 
 export const StorageKind = {
@@ -104,9 +105,9 @@ export function wordOffset(word: Uint8Array, at = 0): number {
   return (word[at + 4]! | (word[at + 5]! << 8) | (word[at + 6]! << 16)) * 2 ** 32 + low;
 }
 
-/** The word as one atomic 64-bit load (the slow, certain path). */
-export function loadWordAtomically(word: Uint8Array): bigint {
-  return Atomics.load(new BigInt64Array(word.buffer, word.byteOffset, 1), 0);
+/** The word as one atomic 64-bit load (the slow, certain path), with the opener's loads (word-loads.ts). */
+export function loadWordAtomically(word: Uint8Array, loads: WordLoads): bigint {
+  return loads.int64(new BigInt64Array(word.buffer, word.byteOffset, 1), 0);
 }
 
 /** Writes the word for `kind` at `offset` into an unpublished record's bytes at `at`. */

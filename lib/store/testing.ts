@@ -18,6 +18,10 @@ export const storeTestHooks = {
   noRotationRepair: false,
   /** put returns once the object is in the generation it started with, even two rotations behind. */
   noStoreRetry: false,
+  /** Following a rotation reopens every generation instead of keeping those open it has (their views go empty at once). */
+  reopenOnFollow: false,
+  /** close() leaves old generations for a later rotation or gc(), even when it was the last to hold them. */
+  noCollectOnClose: false,
   /** Called at named points inside put; a test child kills itself there. */
   at: null as ((point: CrashPoint) => void) | null,
 };
@@ -36,4 +40,6 @@ export type BrokenVariant =
   | "noCopyForward"
   | "collectWithoutLocks"
   | "noRotationRepair"
-  | "noStoreRetry";
+  | "noStoreRetry"
+  | "reopenOnFollow"
+  | "noCollectOnClose";

@@ -173,6 +173,26 @@ export class OnDiskDataAllocator implements Disposable {
     return this.#knownEnd;
   }
 
+  /**
+   * An ArrayBuffer of its own over the file from offset 0, covering at least
+   * [0, end) of the stored blocks (ERR_ARENA_CORRUPT if `end` is past the bump
+   * pointer): for views of blocks handed to callers, who may transfer the buffer
+   * away without taking get()'s. Detached at close.
+   */
+  separateBuffer(end: number): ArrayBuffer {
+    const file = this.#file;
+    if (file === null) throw closedError(this.path);
+    if (end > this.#knownEnd && end > this.#refreshEnd()) {
+      throw corruptAt(this.path, end, `the end of a block there is past the bump pointer 0x${this.#knownEnd.toString(16)}`);
+    }
+    return file.arena.separateBuffer(0, file.arena.readableBytes);
+  }
+
+  /** The offset of the first block: get() refuses anything below it. */
+  get dataStart(): number {
+    return this.#floor;
+  }
+
   /** The user header: userHeaderBytes, a view of the file. */
   get userHeader(): Uint8Array {
     const file = this.#file;

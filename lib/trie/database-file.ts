@@ -29,6 +29,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { MappedFileRegionArena } from "../arena/arena.ts";
+import { wordLoadsFor, type WordLoads } from "../arena/word-loads.ts";
 import { ArenaError } from "../common/errors.ts";
 import { requireNonNegativeInteger, requireString } from "../common/arguments.ts";
 import { alignUp8, corruptAt, headerMismatch } from "./corruption.ts";
@@ -63,6 +64,8 @@ export interface ByteViews {
 export interface MappingViews extends ByteViews {
   int32: Int32Array;
   int64: BigInt64Array;
+  /** How words that writers store to are loaded through these views (lib/arena/word-loads.ts). */
+  loads: WordLoads;
 }
 
 /** What a new table looks like: the kind-specific part is written by `initialize`. */
@@ -219,6 +222,7 @@ export function mappingViews(arena: MappedFileRegionArena): MappingViews {
     view: new DataView(buffer, whole.byteOffset, length),
     int32: new Int32Array(buffer, whole.byteOffset, Math.floor(length / 4)),
     int64: new BigInt64Array(buffer, whole.byteOffset, Math.floor(length / 8)),
+    loads: wordLoadsFor(arena.readOnly),
   };
 }
 

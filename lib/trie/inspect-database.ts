@@ -11,6 +11,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { openRegularFileToRead } from "../arena/regular-file.ts";
+import { atomicWordLoads } from "../arena/word-loads.ts";
 import { ArenaError } from "../common/errors.ts";
 import { alignUp8, corruptAt } from "./corruption.ts";
 import { dataAllocatorHeaderBytes, userHeaderSizeAt } from "./data-allocator.ts";
@@ -116,7 +117,7 @@ function readFile(path: string, bumpPointer: number): MappingViews {
       if (read <= 0) throw corruptAt(path, done, `the file ends at ${done}, before its bump pointer ${bumpPointer}`);
       done += read;
     }
-    return { bytes, view: new DataView(buffer, 0, length), int32: new Int32Array(buffer), int64: new BigInt64Array(buffer) };
+    return { bytes, view: new DataView(buffer, 0, length), int32: new Int32Array(buffer), int64: new BigInt64Array(buffer), loads: atomicWordLoads };
   } finally {
     closeSync(fd);
   }

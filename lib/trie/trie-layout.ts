@@ -19,20 +19,32 @@
  * hash's bit count, because each level starts further into the hash. LLVM checks
  * none of this on find or insert, so a bad slot there reads out of bounds or loops.
  *
- * Slots are read as two 32-bit atomic loads, not one 64-bit load: a BigInt64Array
- * load boxes a BigInt (~20 ns here), the two loads cost ~3 ns. That is safe only
- * because of how slots change: 0, then a record (high word 0), then a child
- * (high word -1), never back; and offsets are below 2^31 (the mapping is at most
- * 2 GiB), so the low word alone, read as a signed integer, is the whole value.
- * Every state has high === low >> 31, and the low word alone tells the three
- * apart, so the low word (loaded second) is the slot's value at the moment it was
- * read; the high word is read only to catch a value no writer stores. A pair
- * that disagrees (a child published between the two loads) is reread with one
- * 64-bit load before it is called corrupt. The argument is in docs/DESIGN.md.
+ * Slots are read as two plain 32-bit loads, not one 64-bit load: a BigInt64Array
+ * load boxes a BigInt (~20 ns here), and not Atomics.load either, which
+ * JavaScriptCore compiles to a locked read-modify-write on x86 (`lock xadd 0`):
+ * a full fence that stops the next lookup's loads from starting while this one
+ * waits on a cache miss, and that takes the cache line exclusive, so readers in
+ * two processes bounce it between cores (and, on a read-only opener's private
+ * mapping, a write copies the page: lib/arena/word-loads.ts; a plain load writes
+ * nothing, so writers and read-only openers read slots alike, while the words
+ * without an address dependency, the root word, keep `loads`). Plain loads are enough because of how
+ * slots change: 0, then a record (high word 0), then a child (high word -1),
+ * never back; and offsets are below 2^31 (the mapping is at most 2 GiB), so the
+ * low word alone, read as a signed integer, is the whole value. Every state has
+ * high === low >> 31 and the low word alone tells the three apart, so whichever
+ * of the two loads happens first, a pair that agrees holds a value the slot had;
+ * the high word is read only to catch a value no writer stores, and a pair that
+ * disagrees (a child published between the two loads) is reread with one atomic
+ * 64-bit load before it is called corrupt. An aligned 32-bit typed-array read
+ * cannot tear (ECMAScript's [[NoTear]]), and what a slot points at is read
+ * through an address computed from the slot's value, which orders those reads
+ * after it on every processor Bun runs on (x86 keeps loads in order; ARM orders
+ * a load after the load its address depends on). The argument is in docs/DESIGN.md.
  */
+import { atomicWordLoads, type WordLoads } from "../arena/word-loads.ts";
 import { corruptAt } from "./corruption.ts";
 import type { MappingViews, RootTable } from "./database-file.ts";
-import { maxRootBits } from "./hash-index.ts";
+import { maxLevels, maxRootBits } from "./hash-index.ts";
 
 export const trieTableHeaderBytes = 32;
 export const subtrieBitsAt = 8;
@@ -75,6 +87,8 @@ export class TrieLayout {
   int32: Int32Array;
   int64: BigInt64Array;
   view: DataView;
+  /** Atomics.load for a writer; loads that never copy a page for a read-only opener. */
+  loads: WordLoads;
   readonly hashBits: number;
   readonly hashBytes: number;
   readonly dataBytes: number;
@@ -89,6 +103,23 @@ export class TrieLayout {
   /** The root subtrie's offset, or 0 while the table has none (LLVM creates it lazily then). */
   rootOffset = 0;
   rootBits = 0;
+  /** Levels a walk can take at most (hash-index.ts maxLevels); set with the root. */
+  maxLevels = 0;
+  /**
+   * The highest offset a record, or a child of subtrieBits bits, can start at
+   * below knownEnd: find's bounds check is one comparison each. Kept with knownEnd.
+   */
+  recordLimit = 0;
+  childLimit = 0;
+  /** Hashes can be compared a word at a time: little-endian, whole words, 4-aligned in every record. */
+  readonly wordHashes: boolean;
+  /**
+   * Slots read with Atomics.load instead of plain loads: only a read-only opener
+   * handed the writers' loads, which only the broken variant "atomic-loads"
+   * (lib/arena/read-only-testing.ts) does, so the read-only tests can show the
+   * page copies that plain loads avoid. A predictable branch on the hot path.
+   */
+  readonly slotLoadsAtomic: boolean;
   readonly #bumpPointer: () => number;
   readonly #latestViews: (() => MappingViews) | undefined;
 
@@ -105,6 +136,7 @@ export class TrieLayout {
     this.int32 = views.int32;
     this.int64 = views.int64;
     this.view = views.view;
+    this.loads = views.loads;
     this.hashBits = shape.hashBits;
     this.hashBytes = shape.hashBits / 8;
     this.dataBytes = shape.dataBytes;
@@ -112,14 +144,23 @@ export class TrieLayout {
     this.subtrieBits = shape.subtrieBits;
     this.table = table;
     this.floor = table.end;
-    this.knownEnd = bumpPointer();
+    this.wordHashes = littleEndian && this.hashBytes % 4 === 0 && this.dataBytes % 4 === 0;
+    this.slotLoadsAtomic = latestViews !== undefined && views.loads === atomicWordLoads;
+    this.knownEnd = 0;
+    this.#setKnownEnd(bumpPointer());
   }
 
   /** Reads the bump pointer again; it only grows. A read-only file's views follow it. */
   refreshEnd(): number {
-    this.knownEnd = this.#bumpPointer();
+    this.#setKnownEnd(this.#bumpPointer());
     if (this.knownEnd > this.bytes.length && this.#latestViews !== undefined) this.#adoptViews(this.#latestViews());
     return this.knownEnd;
+  }
+
+  #setKnownEnd(end: number): void {
+    this.knownEnd = end;
+    this.recordLimit = end - this.recordBytes;
+    this.childLimit = end - subtrieBytes(this.subtrieBits);
   }
 
   #adoptViews(views: MappingViews): void {
@@ -127,11 +168,12 @@ export class TrieLayout {
     this.int32 = views.int32;
     this.int64 = views.int64;
     this.view = views.view;
+    this.loads = views.loads;
   }
 
   /** The table's root word, read atomically; 0 if there is no root yet. */
   storedRoot(): number {
-    const stored = Atomics.load(this.int64, (this.table.offset + rootAt) >>> 3);
+    const stored = this.loads.int64(this.int64, (this.table.offset + rootAt) >>> 3);
     if (stored === 0n) return 0;
     if (stored < 0n || stored >= twoTo31) {
       throw corruptAt(this.path, this.table.offset + rootAt, `root subtrie offset 0x${stored.toString(16)} is outside the file`);
@@ -155,6 +197,86 @@ export class TrieLayout {
     }
     this.rootBits = bits;
     this.rootOffset = offset;
+    this.maxLevels = maxLevels(bits, this.subtrieBits, this.hashBits);
+  }
+
+  /**
+   * The offset of the record for `hash` (hashBytes long), or -1; the root must
+   * be adopted. The lookup's hot path, in one function so that the JIT compiles
+   * it whole: nothing allocated, no call unless a check fails, every check of
+   * requireSubtrie and isRecord made inline first as one or two comparisons
+   * against limits kept with knownEnd (recordLimit, childLimit), the slow
+   * versions called only to refresh knownEnd or to say what is wrong. Each level
+   * starts further into the hash (the child's header must say so), and the loop
+   * is bounded by maxLevels all the same.
+   *
+   * Why it matters beyond the instructions saved: a lookup waits on two or three
+   * cache misses in a row, and the processor can only start the next lookup's
+   * misses while this one waits if the instructions between them fit its
+   * reorder window (a few hundred). A walk that calls out per level, or fences
+   * (Atomics.load), runs its lookups one after another.
+   */
+  findRecord(hash: Uint8Array): number {
+    let int32 = this.int32;
+    // The caller's key as words, when it passes the same 4-aligned array again (see hashEquals).
+    const keyWords = hash === this.#lastHash && this.wordHashes ? this.#lastHashWords : null;
+    // Integer arithmetic below is `| 0`: the JIT then checks no overflow, and
+    // keeps fewer values alive for the checks it would bail out from.
+    const length = hash.length;
+    const hashBits = this.hashBits;
+    const floor = this.floor;
+    const childHeader = this.subtrieBits << 16;
+    const levels = this.maxLevels;
+    const atomicLoads = this.slotLoadsAtomic;
+    let subtrie = this.rootOffset;
+    let startBit = 0;
+    let nominalBits = this.rootBits;
+    for (let level = 0; level < levels; level++) {
+      const left = (hashBits - startBit) | 0;
+      const bits = nominalBits < left ? nominalBits : left;
+      // indexAt (hash-index.ts), inline; `length` rather than hashBytes lets the
+      // JIT drop the bounds checks the conditions already make.
+      const byte = startBit >>> 3;
+      let window = hash[byte]! << 16;
+      if (byte + 1 < length) window |= hash[byte + 1]! << 8;
+      if (byte + 2 < length) window |= hash[byte + 2]!;
+      const index = (window >>> (24 - (startBit & 7) - bits)) & ((1 << bits) - 1);
+      const word = ((subtrie >>> 2) + 2 + (index << 1)) | 0;
+      // loadSlot, inline: the low word is the value; the high word must agree.
+      let value = atomicLoads ? Atomics.load(int32, word) : int32[word]!;
+      if (int32[word + 1] !== value >> 31) {
+        value = this.#settledSlot(word << 2);
+        int32 = this.int32;
+      }
+      if (value === 0) return -1;
+      if (value > 0) {
+        if ((value & 7) !== 0 || value < floor || value > this.recordLimit) {
+          if (!this.isRecord(value)) this.requireRecord(value, word << 2);
+          int32 = this.int32;
+        }
+        // The first record on the path decides: insert sinks a resident record
+        // before it places a different hash below it.
+        if (keyWords === null) return this.hashEquals(value, hash) ? value : -1;
+        const first = (value + this.dataBytes) >> 2;
+        for (let w = 0; w < keyWords.length; w++) {
+          if (int32[first + w] !== keyWords[w]) return -1;
+        }
+        return value;
+      }
+      startBit = (startBit + nominalBits) | 0;
+      nominalBits = this.subtrieBits;
+      // A child at or below childLimit, 8-aligned, whose header (start bit u16,
+      // bit count u8) says it is the level that starts here with subtrieBits bits;
+      // anything else, a last level narrower than subtrieBits included, goes to
+      // requireSubtrie, which checks it exactly or throws.
+      const child = -value | 0;
+      if ((child & 7) !== 0 || child < floor || child > this.childLimit || (int32[child >> 2]! & 0xffffff) !== (startBit | childHeader)) {
+        this.requireSubtrie(-value, startBit, word << 2);
+        int32 = this.int32;
+      }
+      subtrie = child;
+    }
+    throw corruptAt(this.path, subtrie, `the walk for a hash went deeper than ${levels} levels`);
   }
 
   /**
@@ -166,21 +288,21 @@ export class TrieLayout {
   loadSlot(slot: number): number {
     const int32 = this.int32;
     // `>>> 2`, not `/ 4`: a division gives a double, and a double index sends
-    // Atomics.load down its generic path (measured: twice the cost of the walk).
+    // typed-array reads down their generic path. Plain loads for writers and
+    // read-only openers alike (no `this.loads`): see the comment at the top.
     const word = slot >>> 2;
-    const high = Atomics.load(int32, word + 1);
-    const low = Atomics.load(int32, word);
+    const low = this.slotLoadsAtomic ? Atomics.load(int32, word) : int32[word]!;
     // Every state a writer leaves has high === low >> 31 (empty 0:0, a record
     // 0:offset, a child -1:-offset), and the low word alone tells them apart; so
-    // the low word, read last, is the slot's value at that moment. A mismatch is
-    // a child published between the two loads, or a value no writer stores.
-    if (high === low >> 31) return low;
+    // an agreeing pair's low word is a value the slot held. A mismatch is a child
+    // published between the two loads, or a value no writer stores.
+    if (int32[word + 1] === low >> 31) return low;
     return this.#settledSlot(slot);
   }
 
   /** A slot read again with one 64-bit load: a state that changed under us, or a value no writer stores. */
   #settledSlot(slot: number): number {
-    const value = Atomics.load(this.int64, slot >>> 3);
+    const value = this.loads.int64(this.int64, slot >>> 3);
     if (value > -twoTo31 && value < twoTo31) return Number(value);
     throw corruptAt(this.path, slot, `slot value 0x${BigInt.asUintN(64, value).toString(16)} points outside the file`);
   }
@@ -261,6 +383,16 @@ export class TrieLayout {
     const bytes = this.bytes;
     for (; index < length; index++) {
       if (bytes[at + index] !== hash[index]) return false;
+    }
+    return true;
+  }
+
+  /** Whether the record at `record` (checked) holds the hash at `hashes[base .. base + hashBytes)`, byte by byte. */
+  hashBytesEqual(record: number, hashes: Uint8Array, base: number): boolean {
+    const bytes = this.bytes;
+    const at = record + this.dataBytes;
+    for (let index = 0; index < this.hashBytes; index++) {
+      if (bytes[at + index] !== hashes[base + index]) return false;
     }
     return true;
   }

@@ -36,7 +36,8 @@ import { closedError, readOnlyError } from "../common/errors.ts";
 import { optionalBoolean, optionalFunction, requireNonNegativeInteger } from "../common/arguments.ts";
 import { alignUp8, corruptAt, headerMismatch } from "./corruption.ts";
 import { DatabaseFile, TableKind, type ByteViews, type MappingViews, type RootTable } from "./database-file.ts";
-import { indexAt, indexBits, maxHashBits, maxLevels, maxRootBits, maxSubtrieBits } from "./hash-index.ts";
+import { findMany } from "./find-many.ts";
+import { indexAt, indexBits, maxHashBits, maxRootBits, maxSubtrieBits } from "./hash-index.ts";
 import { slotPublish } from "./slot-publish.ts";
 import {
   dataSizeAt,
@@ -122,7 +123,6 @@ export class OnDiskTrieRawHashMap implements Disposable {
 
   #file: DatabaseFile | null;
   #layout: TrieLayout | null;
-  #maxLevels: number;
   /** A child subtrie that lost its race, kept to serve the next sink: offset and allocated bits. */
   #spare = 0;
   #spareBits = 0;
@@ -200,7 +200,6 @@ export class OnDiskTrieRawHashMap implements Disposable {
     const root = layout.storedRoot();
     if (root !== 0) layout.adoptRoot(root);
     this.#layout = layout;
-    this.#maxLevels = maxLevels(layout.rootBits || storedSubtrieBits, storedSubtrieBits, hashBits);
   }
 
   /** Root subtrie bits of the file (0 while it has no root, which only other writers leave). */
@@ -213,35 +212,49 @@ export class OnDiskTrieRawHashMap implements Disposable {
    * allocated. `hash` must be hashBytes long.
    */
   findOffset(hash: Uint8Array): number {
+    // Small enough for the JIT to inline into the caller's loop: one call per lookup.
+    const layout = this.#layout;
+    if (layout !== null && hash instanceof Uint8Array && hash.length === this.hashBytes && layout.rootOffset !== 0) return layout.findRecord(hash);
+    return this.#findOffsetSlowly(hash);
+  }
+
+  /** findOffset when the fast path's conditions fail: closed, a bad argument, or no root adopted yet. */
+  #findOffsetSlowly(hash: Uint8Array): number {
     const layout = this.#layout;
     if (layout === null) throw closedError(this.path);
     if (!(hash instanceof Uint8Array) || hash.length !== this.hashBytes) this.#rejectHash(hash);
-    let subtrie = layout.rootOffset;
-    if (subtrie === 0) subtrie = this.#lateRoot(layout);
-    if (subtrie === 0) return -1;
-    const hashBits = this.hashBits;
-    const hashBytes = this.hashBytes;
-    let startBit = 0;
-    let nominalBits = layout.rootBits;
-    // Each level starts further into the hash (requireSubtrie checks it), so this
-    // ends within maxLevels; the bound is explicit all the same.
-    for (let level = 0; level < this.#maxLevels; level++) {
-      const bits = nominalBits < hashBits - startBit ? nominalBits : hashBits - startBit;
-      const slot = subtrie + subtrieHeaderBytes + indexAt(hash, 0, hashBytes, startBit, bits) * 8;
-      const value = layout.loadSlot(slot);
-      if (value === 0) return -1;
-      if (value > 0) {
-        if (!layout.isRecord(value)) layout.requireRecord(value, slot);
-        // The first record on the path decides: insert sinks a resident record
-        // before it places a different hash below it.
-        return layout.hashEquals(value, hash) ? value : -1;
-      }
-      startBit += nominalBits;
-      nominalBits = this.subtrieBits;
-      layout.requireSubtrie(-value, startBit, slot);
-      subtrie = -value;
+    if (layout.rootOffset === 0 && this.#lateRoot(layout) === 0) return -1;
+    return layout.findRecord(hash);
+  }
+
+  /**
+   * Looks up many hashes in one call: `hashes` holds them one after another (a
+   * multiple of hashBytes long), and `offsets[i]` receives the record offset of
+   * hash i, or -1 if it is absent. Returns how many were found. Nothing is
+   * allocated per hash.
+   *
+   * Cheaper per hash than findOffset in a loop when the trie is larger than the
+   * cache: the walks of eight hashes at a time go level by level side by side,
+   * so their cache misses overlap instead of following one another (find-many.ts).
+   *
+   * ```ts
+   * const offsets = new Int32Array(hashes.length / map.hashBytes);
+   * map.findOffsets(hashes, offsets);
+   * ```
+   */
+  findOffsets(hashes: Uint8Array, offsets: Int32Array): number {
+    const layout = this.#layout;
+    if (layout === null) throw closedError(this.path);
+    if (!(hashes instanceof Uint8Array)) throw new TypeError(`hashes must be a Uint8Array, got ${hashes === null ? "null" : typeof hashes}`);
+    if (hashes.length % this.hashBytes !== 0) throw new RangeError(`hashes must be a multiple of ${this.hashBytes} bytes (hashes of ${this.hashBits} bits), got ${hashes.length}`);
+    if (!(offsets instanceof Int32Array)) throw new TypeError(`offsets must be an Int32Array, got ${offsets === null ? "null" : typeof offsets}`);
+    const count = hashes.length / this.hashBytes;
+    if (offsets.length < count) throw new RangeError(`offsets must hold ${count} offsets (one per hash), got ${offsets.length}`);
+    if (layout.rootOffset === 0 && this.#lateRoot(layout) === 0) {
+      offsets.fill(-1, 0, count);
+      return 0;
     }
-    throw corruptAt(this.path, subtrie, `the walk for a hash went deeper than ${this.#maxLevels} levels`);
+    return findMany(layout, hashes, offsets, count);
   }
 
   /** The record for `hash` (views of the file), or null. */
@@ -291,7 +304,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
     let nominalBits = layout.rootBits;
     // Per level: at most empty -> lost publish -> record -> sink -> child. More
     // steps than that mean the slots change in ways no writer makes.
-    const stepLimit = this.#maxLevels * 4 + 8;
+    const stepLimit = layout.maxLevels * 4 + 8;
     for (let step = 0; step < stepLimit; step++) {
       const bits = indexBits(nominalBits, startBit, hashBits);
       const slot = subtrie + subtrieHeaderBytes + indexAt(hash, 0, this.hashBytes, startBit, bits) * 8;
@@ -400,7 +413,13 @@ export class OnDiskTrieRawHashMap implements Disposable {
   /** A new record: zeroed data, then the hash, then the caller's initializer. Not yet published. */
   #createRecord(layout: TrieLayout, hash: Uint8Array, initialize: RecordInitializer | undefined): number {
     const offset = this.#file!.arena.allocateOffset(layout.recordBytes);
-    layout.bytes.fill(0, offset, offset + layout.dataBytes);
+    // A few words of data are zeroed in place: a fill() call costs more than the stores.
+    if (layout.wordHashes && layout.dataBytes <= 64) {
+      const int32 = layout.int32;
+      for (let word = offset >> 2, end = (offset + layout.dataBytes) >> 2; word < end; word++) int32[word] = 0;
+    } else {
+      layout.bytes.fill(0, offset, offset + layout.dataBytes);
+    }
     layout.bytes.set(hash, offset + layout.dataBytes);
     if (initialize !== undefined) {
       try {
@@ -415,8 +434,20 @@ export class OnDiskTrieRawHashMap implements Disposable {
 
   /**
    * Publishes `value` in the slot if it still holds `expected`; returns what the
-   * slot held (so `expected` means success). One 64-bit compare-and-swap, unless
-   * a test switched to the broken plain store (testing.ts).
+   * slot held (so `expected` means success). One compare-and-swap, unless a test
+   * switched to the broken plain store (testing.ts).
+   *
+   * A record into an empty slot (the common case) swaps the low word alone, from
+   * 0 to the record's offset, as a 32-bit compare-and-swap: on a BigInt64Array
+   * the swap takes JavaScriptCore's generic path and two BigInts (~50 ns, against
+   * ~6 ns). It is the 64-bit swap's equal here: the caller has just read the slot
+   * as empty (both words 0), no writer ever stores a state with a low word of 0
+   * other than empty, and the high word of a record is 0, so "the low word is
+   * still 0" is "the slot is still empty", and writing the low word leaves the
+   * whole slot holding the record. A swap that finds the low word changed returns
+   * the slot's value read again (no writer empties a slot; if one did, the low
+   * word the swap saw is returned, never 0). A sink (record to child) changes
+   * both words and keeps the 64-bit swap.
    */
   #publish(layout: TrieLayout, slot: number, expected: number, value: number): number {
     const word = slot >>> 3;
@@ -428,8 +459,14 @@ export class OnDiskTrieRawHashMap implements Disposable {
       }
       return previous;
     }
-    // 0n for the common case (publishing into an empty slot): no BigInt made for it.
-    return Number(Atomics.compareExchange(layout.int64, word, expected === 0 ? 0n : BigInt(expected), BigInt(value)));
+    if (expected === 0 && value > 0) {
+      const low = Atomics.compareExchange(layout.int32, slot >>> 2, 0, value);
+      if (low === 0) return 0;
+      // Failure must not read as success: if a foreign write emptied the slot since, the low word the swap saw stands in.
+      const now = layout.loadSlot(slot);
+      return now !== 0 ? now : low;
+    }
+    return Number(Atomics.compareExchange(layout.int64, word, BigInt(expected), BigInt(value)));
   }
 
   /**
@@ -485,7 +522,6 @@ export class OnDiskTrieRawHashMap implements Disposable {
     const previous = Atomics.compareExchange(layout.int64, word, 0n, BigInt(root));
     if (previous !== 0n) this.#leak("subtries", subtrieBytes(bits));
     layout.adoptRoot(previous === 0n ? root : layout.storedRoot());
-    this.#maxLevels = maxLevels(layout.rootBits, this.subtrieBits, this.hashBits);
     return layout.rootOffset;
   }
 
@@ -494,7 +530,6 @@ export class OnDiskTrieRawHashMap implements Disposable {
     const root = layout.storedRoot();
     if (root === 0) return 0;
     layout.adoptRoot(root);
-    this.#maxLevels = maxLevels(layout.rootBits, this.subtrieBits, this.hashBits);
     return root;
   }
 

@@ -58,9 +58,12 @@ function otherName(path: string, kind: string): string {
   return path; // "deleted PATH.shared": the same name, after its lock file is gone
 }
 
-async function closeUnderAnotherName(kind: string, closer: Closer) {
+/** How the victim opens: once; or twice in one thread, the first closed (its inode lock handed on, or, broken, not). */
+type VictimMode = "once" | "handed-on" | "handed-on-broken";
+
+async function closeUnderAnotherName(kind: string, closer: Closer, mode: VictimMode = "once") {
   const path = freshPath(directory);
-  const victim = spawnChild("mapped-victim.ts", [path, capacity]);
+  const victim = spawnChild("mapped-victim.ts", mode === "once" ? [path, capacity] : [path, capacity, mode]);
   try {
     const lines = lineReader(victim.stdout);
     await lines.waitFor((line) => line === "open");
@@ -68,8 +71,9 @@ async function closeUnderAnotherName(kind: string, closer: Closer) {
       const name = otherName(path, kind);
       if (kind === "deleted PATH.shared") unlinkSync(`${path}.shared`);
       if (closer === "bun") {
-        // inspect sees the victim under the other name too: it tests the inode lock.
-        expect(inspectArenaFile(name).openState).toBe("open");
+        // inspect sees the victim under the other name too: it tests the inode lock
+        // (which, in the broken variant, nobody holds any more).
+        if (mode !== "handed-on-broken") expect(inspectArenaFile(name).openState).toBe("open");
         MappedFileRegionArena.create(name, { capacity }).close();
       } else {
         const result = await runLlvmPeer(peer, name, capacity);
@@ -94,6 +98,22 @@ for (const kind of ["symlink", "hard link", "bind mount", "deleted PATH.shared"]
   describe(`one file, two names (${kind})`, () => {
     test("a Bun opener's close under the other name does not shrink the file under the victim (issue 8 item 2)", async () => {
       const { path, sizeAfterOtherClose, result } = await closeUnderAnotherName(kind, "bun");
+      expectVictimUnharmed(path, sizeAfterOtherClose, result);
+    }, 60_000);
+
+    test("the same when the victim's thread opened the arena twice and closed the instance that held its inode lock (handed on)", async () => {
+      const { path, sizeAfterOtherClose, result } = await closeUnderAnotherName(kind, "bun", "handed-on");
+      expectVictimUnharmed(path, sizeAfterOtherClose, result);
+    }, 60_000);
+
+    test("broken variant: an inode lock not handed on leaves the victim's second instance unprotected, and it dies of SIGBUS", async () => {
+      const { sizeAfterOtherClose, result } = await closeUnderAnotherName(kind, "bun", "handed-on-broken");
+      expect(sizeAfterOtherClose).toBeLessThan(capacity);
+      expect(diedOf({ ...result, stdout: "" }, "SIGBUS")).toBe(true);
+      expect(result.survived).toBe(false);
+    }, 60_000);
+
+    function expectVictimUnharmed(path: string, sizeAfterOtherClose: number, result: Awaited<ReturnType<typeof closeUnderAnotherName>>["result"]): void {
       expect(sizeAfterOtherClose).toBe(capacity);
       expect(result.signalCode).toBeNull();
       expect(result.stderr).toBe("");
@@ -101,7 +121,7 @@ for (const kind of ["symlink", "hard link", "bind mount", "deleted PATH.shared"]
       expect(result.exitCode).toBe(0);
       // The victim was the last one out: it shrank the file to what was used.
       expect(statSync(path).size).toBe(32 + 8192 + 8 * 64 * 1024);
-    }, 60_000);
+    }
 
     test("broken variant: a closer without the inode lock (LLVM's protocol) shrinks it, and the victim dies of SIGBUS", async () => {
       const { sizeAfterOtherClose, result } = await closeUnderAnotherName(kind, "llvm-protocol");

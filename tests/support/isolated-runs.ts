@@ -2,6 +2,7 @@
 // in a child Bun process, so a SIGBUS or a hang is a reported outcome.
 import { openSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import type { BrokenArenaVariant } from "../../lib/arena/broken-variants.ts";
 
 export const isolatedChildren = join(import.meta.dir, "children");
 export const cliPath = join(import.meta.dir, "..", "..", "bin", "mapped-file-arena.ts");
@@ -14,9 +15,13 @@ export interface Outcome {
   stderr: string;
 }
 
-/** Runs `bun <file> ...args` to its end, SIGKILLed after timeoutMs (then timedOut is true). */
-export async function runBun(file: string, args: (string | number)[], timeoutMs = 30_000): Promise<Outcome> {
-  const child = Bun.spawn([process.execPath, file, ...args.map(String)], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+/**
+ * Runs `bun <file> ...args` to its end, SIGKILLed after timeoutMs (then timedOut
+ * is true); with the arena's broken variant `brokenVariant` turned on in the
+ * child (lib/arena/broken-variants.ts), for a test's control.
+ */
+export async function runBun(file: string, args: (string | number)[], timeoutMs = 30_000, brokenVariant?: BrokenArenaVariant): Promise<Outcome> {
+  const child = spawnBun(file, args, brokenVariant);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -31,9 +36,16 @@ export async function runBun(file: string, args: (string | number)[], timeoutMs 
   }
 }
 
-/** A child script in ./children. */
-export function runIsolatedChild(script: string, args: (string | number)[], timeoutMs?: number): Promise<Outcome> {
-  return runBun(join(isolatedChildren, script), args, timeoutMs);
+/** Starts `bun <file> ...args`, piped, with the arena's broken variant `brokenVariant` turned on if given. */
+export function spawnBun(file: string, args: (string | number)[], brokenVariant?: BrokenArenaVariant) {
+  const preload = brokenVariant === undefined ? [] : ["--preload", join(import.meta.dir, "use-broken-arena.ts")];
+  const env = brokenVariant === undefined ? process.env : { ...process.env, MFA_TEST_BROKEN_ARENA: brokenVariant };
+  return Bun.spawn([process.execPath, ...preload, file, ...args.map(String)], { stdout: "pipe", stderr: "pipe", stdin: "ignore", env });
+}
+
+/** A child script in ./children (with an arena broken variant turned on, for a control). */
+export function runIsolatedChild(script: string, args: (string | number)[], timeoutMs?: number, brokenVariant?: BrokenArenaVariant): Promise<Outcome> {
+  return runBun(join(isolatedChildren, script), args, timeoutMs, brokenVariant);
 }
 
 /** The last line of a child's stdout, as JSON. */

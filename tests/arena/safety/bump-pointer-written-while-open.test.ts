@@ -4,19 +4,21 @@
  * word at 2^62, but nothing bounds what another process stores in the shared
  * header while we have it open. The 64-bit add then wraps and the next
  * allocations are handed out inside the header.
+ *
+ * Broken variant caught ("no-wrap-check"): an offset inside the header is handed out.
  */
 import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "bun:test";
-import { lastJson, runIsolatedChild } from "../../support/isolated-runs.ts";
+import { lastJson, runIsolatedChild, type Outcome } from "../../support/isolated-runs.ts";
 
 const directory = mkdtempSync(join(tmpdir(), "mfa-issue8-bump-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-test("issue 8 review: a bumpPtr near 2^64 stored by another process while open: the add that wraps makes the arena full, never an offset inside the header", async () => {
-  const result = await runIsolatedChild("wrapped-bump.ts", [join(directory, "wrapped.arena")]);
+/** The test's check on the child's report: every allocation inside the arena, or ERR_ARENA_FULL. */
+function expectNothingOutside(result: Outcome): void {
   expect(result.signalCode).toBeNull();
   const report = lastJson(result.stdout);
   for (const entry of report.results) {
@@ -28,4 +30,15 @@ test("issue 8 review: a bumpPtr near 2^64 stored by another process while open: 
     }
   }
   expect(report.size).toBeGreaterThanOrEqual(report.firstAllowed);
+}
+
+test("issue 8 review: a bumpPtr near 2^64 stored by another process while open: the add that wraps makes the arena full, never an offset inside the header", async () => {
+  expectNothingOutside(await runIsolatedChild("wrapped-bump.ts", [join(directory, "wrapped.arena")]));
+});
+
+test("issue 8 review, control: without the wrap check (broken variant) an offset inside the header is handed out, and the check catches it", async () => {
+  const result = await runIsolatedChild("wrapped-bump.ts", [join(directory, "broken-wrapped.arena")], undefined, "no-wrap-check");
+  const report = lastJson(result.stdout);
+  expect(report.results.some((entry: unknown) => typeof entry === "number" && entry < report.firstAllowed)).toBe(true);
+  expect(() => expectNothingOutside(result)).toThrow();
 });

@@ -6,12 +6,16 @@
  * capacity the arena can never be opened again (ENOSPC); on ext4 the failed
  * fallocate is not undone, so the refused open also leaves the disk full for
  * every other process. Runs on a small tmpfs and a small ext4 loop mount (root).
+ *
+ * Broken variant caught ("reserve-overflowed-to-capacity", the old way): the open
+ * is refused with ENOSPC.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, statfsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { lastJson, runIsolatedChild } from "../../support/isolated-runs.ts";
+import type { BrokenArenaVariant } from "../../../lib/arena/broken-variants.ts";
 
 const root = mkdtempSync(join(tmpdir(), "mfa-issue8-overflow-"));
 const mounts: Record<string, string> = { tmpfs: join(root, "tmpfs"), ext4: join(root, "ext4") };
@@ -54,14 +58,26 @@ for (const kind of ["tmpfs", "ext4"] as const) {
     const directory = mounts[kind]!;
     const path = join(directory, "overflowed.arena");
     const capacity = 256 * MiB; // larger than the disk: sparse
-    const killed = await runIsolatedChild("killed-mid-overflow.ts", ["kill", path, capacity]);
-    expect(killed.signalCode).toBe("SIGKILL");
-    const freeBefore = freeBytes(directory);
-    const opened = await runIsolatedChild("killed-mid-overflow.ts", ["open", path, capacity]);
-    expect(opened.signalCode).toBeNull();
-    const freeAfter = freeBytes(directory);
+    const { report, takenBytes } = await killThenOpen(path, capacity);
     // An arena holding 1000 bytes opens as full and takes no more than a few MiB more disk.
-    expect(freeBefore - freeAfter).toBeLessThan(4 * MiB);
-    expect(lastJson(opened.stdout)).toEqual({ size: capacity });
+    expect(takenBytes).toBeLessThan(4 * MiB);
+    expect(report).toEqual({ size: capacity });
   }, 60_000);
 }
+
+/** Kills an arena inside an overflowing allocation, then opens it: what the open printed, and the disk it took. */
+async function killThenOpen(path: string, capacity: number, brokenVariant?: BrokenArenaVariant) {
+  const killed = await runIsolatedChild("killed-mid-overflow.ts", ["kill", path, capacity]);
+  expect(killed.signalCode).toBe("SIGKILL");
+  const freeBefore = freeBytes(dirname(path));
+  const opened = await runIsolatedChild("killed-mid-overflow.ts", ["open", path, capacity], undefined, brokenVariant);
+  expect(opened.signalCode).toBeNull();
+  return { report: lastJson(opened.stdout), takenBytes: freeBefore - freeBytes(dirname(path)) };
+}
+
+test("issue 8 review, control: reserving up to the capacity (broken variant) refuses the open on the small disk, and the check catches it", async () => {
+  if (errors.tmpfs !== undefined) throw new Error(errors.tmpfs);
+  for (const name of readdirSync(mounts.tmpfs!)) rmSync(join(mounts.tmpfs!, name), { force: true, recursive: true });
+  const { report } = await killThenOpen(join(mounts.tmpfs!, "broken-overflowed.arena"), 256 * MiB, "reserve-overflowed-to-capacity");
+  expect(report.error).toBe("ENOSPC");
+}, 60_000);

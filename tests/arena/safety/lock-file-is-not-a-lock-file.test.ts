@@ -4,12 +4,15 @@
  * conflict between descriptors of the same process. When PATH.shared is (a link
  * to) the arena file itself, or is itself an arena this process has open, the
  * opener blocks on its own lock forever instead of refusing with an ArenaError.
+ *
+ * Broken variant caught ("no-own-lock-checks"): a symlink waits for itself
+ * forever, and a FIFO is taken as a lock file.
  */
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { lastJson, runIsolatedChild } from "../../support/isolated-runs.ts";
+import { lastJson, runIsolatedChild, type Outcome } from "../../support/isolated-runs.ts";
 
 const directory = mkdtempSync(join(tmpdir(), "mfa-issue8-lockfile-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -22,11 +25,24 @@ const cases = {
 
 for (const [mode, name] of Object.entries(cases)) {
   test(name, async () => {
-    const result = await runIsolatedChild("shared-is-the-arena.ts", [mode, join(directory, `${mode}.arena`)], 8_000);
-    expect(result.timedOut).toBe(false);
-    expect(result.signalCode).toBeNull();
-    // Refused with an ArenaError: never a hang.
-    const report = lastJson(result.stdout);
-    expect(report).toEqual({ outcome: "threw", name: "ArenaError", code: "ERR_ARENA_NOT_A_FILE" });
+    expectRefused(await runIsolatedChild("shared-is-the-arena.ts", [mode, join(directory, `${mode}.arena`)], 8_000));
+  }, 30_000);
+}
+
+/** The tests' check: refused with an ArenaError, never a hang. */
+function expectRefused(result: Outcome): void {
+  expect(result.timedOut).toBe(false);
+  expect(result.signalCode).toBeNull();
+  const report = lastJson(result.stdout);
+  expect(report).toEqual({ outcome: "threw", name: "ArenaError", code: "ERR_ARENA_NOT_A_FILE" });
+}
+
+for (const mode of ["symlink", "fifo"] as const) {
+  test(`issue 8 review, control: without the lock-file checks (broken variant), PATH.shared ${mode === "symlink" ? "a symlink to PATH waits for itself forever" : "a FIFO is taken as a lock file"}, and the check catches it`, async () => {
+    // A deadlock does not end: the timeout only bounds how long we watch it.
+    const result = await runIsolatedChild("shared-is-the-arena.ts", [mode, join(directory, `broken-${mode}.arena`)], 4_000, "no-own-lock-checks");
+    if (mode === "symlink") expect(result.timedOut).toBe(true);
+    else expect(lastJson(result.stdout)).toEqual({ outcome: "opened" });
+    expect(() => expectRefused(result)).toThrow();
   }, 30_000);
 }

@@ -5,12 +5,17 @@
  * may be rewritten by anyone while the arena is open, so each instance
  * allocates from the figure it proved itself. Runs on a small tmpfs (we are root),
  * the arena in a child, so a SIGBUS is a reported signal.
+ *
+ * Broken variants caught: "blocks-count-as-proof" (st_blocks * 512 taken as a
+ * reserved prefix) and "trust-allocated-size" (the shared word taken as reserved
+ * disk): the child dies of SIGBUS.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { lastJson, runIsolatedChild } from "../../support/isolated-runs.ts";
+import { lastJson, runIsolatedChild, type Outcome } from "../../support/isolated-runs.ts";
+import type { BrokenArenaVariant } from "../../../lib/arena/broken-variants.ts";
 
 const root = mkdtempSync(join(tmpdir(), "mfa-issue8-full-"));
 const mountPoint = join(root, "tmpfs");
@@ -33,23 +38,53 @@ function freshDisk(): string {
   return join(mountPoint, "holes.arena");
 }
 
+/** The tests' check: the child ended by itself, and either refused with ENOSPC or wrote. */
+function expectEnospcOrWritten(result: Outcome): void {
+  expect({ signal: result.signalCode, exitCode: result.exitCode }).toEqual({ signal: null, exitCode: 0 });
+  const report = lastJson(result.stdout);
+  // Either the open refuses (ENOSPC reserving the holes) or the write works: never a signal.
+  if (report.error !== undefined) expect(report.error).toBe("ENOSPC");
+  else expect(report.wrote).toBe(true);
+}
+
+/** A control: the same child with a broken variant dies of SIGBUS, which the check does not let through. */
+function expectCaught(result: Outcome): void {
+  expect(result.signalCode).toBe("SIGBUS");
+  expect(() => expectEnospcOrWritten(result)).toThrow();
+}
+
 for (const what of ["new", "old"] as const) {
   test(`issue 8 review: holes below bumpPtr are found by SEEK_HOLE even when blocks past it make st_blocks large: a write into ${what === "new" ? "a new" : "an old"} allocation on a full disk is ENOSPC or works, never SIGBUS`, async () => {
-    const path = freshDisk();
-    const result = await runIsolatedChild("blocks-not-a-prefix.ts", [path, what]);
-    expect({ signal: result.signalCode, exitCode: result.exitCode }).toEqual({ signal: null, exitCode: 0 });
-    const report = lastJson(result.stdout);
-    // Either the open refuses (ENOSPC reserving the holes) or the write works: never a signal.
-    if (report.error !== undefined) expect(report.error).toBe("ENOSPC");
-    else expect(report.wrote).toBe(true);
+    expectEnospcOrWritten(await runIsolatedChild("blocks-not-a-prefix.ts", [freshDisk(), what]));
+  }, 60_000);
+
+  test(`issue 8 review, control: with st_blocks taken as the proof (broken variant), a write into ${what === "new" ? "a new" : "an old"} allocation is SIGBUS, and the check catches it`, async () => {
+    expectCaught(await runIsolatedChild("blocks-not-a-prefix.ts", [freshDisk(), what], undefined, "blocks-count-as-proof"));
   }, 60_000);
 }
 
-test("issue 8 review: allocatedSize raised by another opener while open (LLVM stores st_blksize * 512) is not trusted: a write on a full disk is ENOSPC or works, never SIGBUS", async () => {
-  const path = freshDisk();
-  const result = await runIsolatedChild("word-raised-while-open.ts", [path]);
-  expect({ signal: result.signalCode, exitCode: result.exitCode }).toEqual({ signal: null, exitCode: 0 });
-  const report = lastJson(result.stdout);
-  if (report.error !== undefined) expect(report.error).toBe("ENOSPC");
-  else expect(report.wrote).toBe(true);
-}, 60_000);
+/** Each child with the test of the real thing and the broken variant its control runs against. */
+const guarded: { child: string; test: string; variant: BrokenArenaVariant; control: string }[] = [
+  {
+    child: "word-raised-while-open.ts",
+    test: "issue 8 review: allocatedSize raised by another opener while open (LLVM stores st_blksize * 512) is not trusted: a write on a full disk is ENOSPC or works, never SIGBUS",
+    variant: "trust-allocated-size",
+    control: "issue 8 review, control: with the raised word trusted (broken variant), the write is SIGBUS, and the check catches it",
+  },
+  {
+    child: "reopen-after-hole.ts",
+    test: "a proof lent by this thread's arenas (live-files.ts) ends with the last of them: a hole punched after they closed is found by the next open",
+    variant: "live-file-kept-after-close",
+    control: "control: with the lent proof kept after the last close (broken variant), the write into the hole is SIGBUS, and the check catches it",
+  },
+];
+
+for (const { child, test: name, variant, control } of guarded) {
+  test(name, async () => {
+    expectEnospcOrWritten(await runIsolatedChild(child, [freshDisk()]));
+  }, 60_000);
+
+  test(control, async () => {
+    expectCaught(await runIsolatedChild(child, [freshDisk()], undefined, variant));
+  }, 60_000);
+}

@@ -6,6 +6,7 @@
  * that is alive but has nothing to say, however many records come after it.
  */
 import { MappedFileRegionArena } from "../../../lib/index.ts";
+import { atomicWordLoads } from "../../../lib/arena/word-loads.ts";
 import { commitEnd, isSealed, loadCommit, recordLengthAt } from "../../../lib/log/blocks.ts";
 import { arenaHeaderOffset, blockHeaderBytes, firstBlockOffset, recordHeaderBytes } from "../../../lib/log/format.ts";
 
@@ -18,7 +19,7 @@ export async function* fileOrderFollow(path: string, capacity: number, blockSize
     if (start + blockSize <= arena.size) {
       const bytes = arena.bytes(start, blockSize);
       const words = new Int32Array(bytes.buffer, bytes.byteOffset, blockSize / 4);
-      const commit = loadCommit(words, blockSize);
+      const commit = loadCommit({ start, bytes, words, loads: atomicWordLoads }, blockSize);
       const end = commitEnd(commit);
       while (at < end) {
         const length = recordLengthAt(words, at, end);

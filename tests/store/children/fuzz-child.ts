@@ -1,5 +1,5 @@
 // Damages a copy of a store at random (seeded) and uses it: open, validate (deep),
-// get/has every known id, actions.get. Anything but an ArenaError from the store is
+// has/get/view/getInto every known id, actions.get. Anything but an ArenaError from the store is
 // a bug, and so is a crash or a hang; prints one JSON line per case.
 import { cpSync, openSync, readdirSync, readSync, statSync, writeSync, closeSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -39,12 +39,15 @@ for (let seed = Number(firstSeed); seed < Number(firstSeed) + Number(cases); see
   try {
     using store = ContentStore.open(directory, { verifyOnRead: random() < 0.5 });
     const report = store.validate({ deep: true });
+    const into = new Uint8Array(256);
     for (const id of ids) {
-      try {
-        store.has(id);
-        store.get(id);
-      } catch (error) {
-        if (!(error instanceof ArenaError)) throw error;
+      // Each read on its own: one that throws must not spare the others.
+      for (const read of [() => store.has(id), () => store.get(id), () => store.view(id)?.[0], () => store.getInto(id, into)]) {
+        try {
+          read();
+        } catch (error) {
+          if (!(error instanceof ArenaError)) throw error;
+        }
       }
     }
     store.actions.get("action 1");

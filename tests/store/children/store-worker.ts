@@ -6,6 +6,9 @@
 //   ack-until-killed DIR START SIZE              put objects forever, printing "ack INDEX ID" after each
 //   fill DIR GO MAXBYTES START TOTAL VARIANT     put TOTAL bytes of objects into a bounded store, reading each back at once
 //   hot DIR GO MAXBYTES DONE VARIANT             put a hot set, then read it over and over until DONE exists
+//   hold DIR MAXBYTES FILL READY RELEASE VARIANT put FILL bytes, read the hot set, create READY, then do
+//                                                 nothing (holding the generations it has open) until RELEASE
+//                                                 exists; then close
 import { ContentStore } from "../../../lib/index.ts";
 import { storeTestHooks, useBrokenVariantForTests, type BrokenVariant, type CrashPoint } from "../../../lib/store/testing.ts";
 import { hotSet, objectBytes, readHotSet, sha256Hex, waitForGo } from "../support.ts";
@@ -121,6 +124,19 @@ if (mode === "write") {
     sweeps += 1;
   }
   console.log(JSON.stringify({ lost, sweeps, generations: generations.size }));
+} else if (mode === "hold") {
+  const [maxBytes, fill, ready, release, broken] = rest;
+  variant(broken);
+  const { existsSync, writeFileSync } = await import("node:fs");
+  const store = ContentStore.open(directory!, { maxBytes: Number(maxBytes) });
+  for (let index = 5_000_000, written = 0; written < Number(fill); index++, written += 8192) store.put(objectBytes(index, 8192));
+  const lost = readHotSet(store, hotSet());
+  const held = store.stats().generations.map((generation) => generation.number);
+  writeFileSync(ready!, "");
+  const deadline = Date.now() + 240_000;
+  while (!existsSync(release!) && Date.now() < deadline) Bun.sleepSync(10);
+  store.close();
+  console.log(JSON.stringify({ lost, held }));
 } else {
   throw new Error(`unknown mode ${mode}`);
 }

@@ -3,7 +3,7 @@
  *
  *   bun close-window.ts holder PATH   opens the arena, prints "open", waits for
  *                                     PATH.go to appear, closes, creates PATH.closed.
- *   bun close-window.ts victim PATH   opens the arena, lets a consumer take its
+ *   bun close-window.ts victim PATH   opens the arena (then creates PATH.victim-open), lets a consumer take its
  *                                     buffer (transfer()), waits for a holder to be
  *                                     open, then closes. Inside the close, at its
  *                                     first detach (transfer(0), hooked), it tells
@@ -37,6 +37,7 @@ if (role === "holder") {
   writeFileSync(`${path}.closed`, "");
 } else {
   const arena = MappedFileRegionArena.create(path, { capacity });
+  writeFileSync(`${path}.victim-open`, "");
   const view = arena.allocate(16);
   const taken = new Uint8Array((view.buffer as ArrayBuffer).transfer());
   arena.bytes(0, 8); // a fresh buffer, which close detaches with transfer(0)

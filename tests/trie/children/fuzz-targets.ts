@@ -67,9 +67,21 @@ export function trieTarget(directory: string): FuzzTarget {
       if (!map) return count("refused");
       count("opened");
       try {
+        const probes: number[] = [];
+        const foundOffsets: number[] = [];
         for (let probe = 0; probe < 24; probe++) {
           const key = probe < 20 ? Math.floor(random() * baseKeys) : baseKeys + 1000 + probe;
-          step(`find ${key}`, () => map.find(keyHash(key, hash)));
+          probes.push(key);
+          foundOffsets.push(step(`find ${key}`, () => map.findOffset(keyHash(key, hash))) ?? -2);
+        }
+        // The batch walk reads the same slots its own way: the same answers, or an ArenaError.
+        const batch = new Uint8Array(probes.length * 32);
+        probes.forEach((key, i) => keyHash(key, batch.subarray(i * 32, (i + 1) * 32)));
+        const batchOffsets = new Int32Array(probes.length);
+        if (step("findOffsets", () => map.findOffsets(batch, batchOffsets)) !== undefined) {
+          probes.forEach((key, i) => {
+            if (foundOffsets[i] !== -2 && batchOffsets[i] !== foundOffsets[i]) fail(`findOffsets says ${batchOffsets[i]} for key ${key}, findOffset ${foundOffsets[i]}`);
+          });
         }
         for (let probe = 0; probe < 4; probe++) {
           const offset = Math.floor(random() * (fileBytes + 64));
