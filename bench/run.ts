@@ -93,7 +93,7 @@ const lines: string[] = [];
 lines.push(`Command: \`bun run bench\` (${seconds.toFixed(0)} s)`);
 lines.push(`Machine: ${machine.nproc} CPUs (\`nproc\`), ${machine.cpu}, ${machine.platform}, Bun ${machine.bun}, ${machine.date}`);
 lines.push("");
-lines.push("Medians of interleaved rounds; ratio is against the group's baseline, the row at 1.00x (for allocate 8 B the bare Atomics.add, for append 64 B arena.append, for log 64 B records one fs.writeSync per record, for create+close the system calls LLVM makes, in C). create+close is CPU time (user + system, every thread), since its baseline runs in another process; the rest is wall time.");
+lines.push("Medians of interleaved rounds; ratio is against the group's baseline, the row at 1.00x (for allocate 8 B the bare Atomics.add, for append 64 B arena.append, for log 64 B records one fs.writeSync per record, for create+close the system calls LLVM makes, in C). create+close is CPU time (user + system, every thread), since its baseline runs in another process, and so is every group whose name says 'CPU time'; the rest is wall time.");
 lines.push("");
 lines.push("| group | candidate | per op (median) | min - max | ratio |");
 lines.push("|---|---|--:|--:|--:|");

@@ -271,7 +271,7 @@ export class ContentStore implements Disposable {
       recorded: (keyHash, id) => this.remote?.actionStored(idToHex(keyHash), id),
     });
     const generations = () => [this.#current(), ...this.#older];
-    const putLeaf = (bytes: Uint8Array, id: Uint8Array) => this.#storeHashed(bytes, noRefs, 0, id);
+    const putLeaf = (bytes: Uint8Array, id: Uint8Array, idHex: string) => this.#storeHashed(bytes, noRefs, 0, id, idHex);
     this.remote = remote === null ? null : new StoreRemote(this, remoteAccess(generations, this.actions, putLeaf), remote);
   }
 
@@ -299,13 +299,13 @@ export class ContentStore implements Disposable {
   }
 
   /**
-   * put() once the id is known (the remote's downloads arrive hashed already).
+   * put() once the id is known (the remote's downloads arrive hashed already,
+   * and with the id in hex: `idHex`, lowercase, is `id`'s).
    * The object must end in a generation other processes read: the primary or its
    * upstream. When other processes rotate twice while it is being written, the
    * generation it went into is two behind: store it again in the new primary.
    */
-  #storeHashed(bytes: Uint8Array, refBytes: Uint8Array, refCount: number, id: Uint8Array): string {
-    const idHex = idToHex(id);
+  #storeHashed(bytes: Uint8Array, refBytes: Uint8Array, refCount: number, id: Uint8Array, idHex = idToHex(id)): string {
     let wrote = false;
     for (let attempt = 0; attempt < maxStoreAttempts; attempt++) {
       const generation = this.#current(); // after the refs: copying them forward may have rotated
@@ -321,7 +321,7 @@ export class ContentStore implements Disposable {
       }
       // By number: a rotation (ours or another's, on following) may have closed `generation`.
       if (generation.number >= this.#current().number - 1 || storeTestHooks.noStoreRetry) {
-        if (wrote && refCount === 0) this.remote?.objectStored(idHex);
+        if (wrote && refCount === 0) this.remote?.objectStored(id);
         return idHex;
       }
     }

@@ -14,19 +14,26 @@
  * AbortSignal armed with one deadline for the whole request, `timeoutMs` plus
  * `timeoutMs` more for each `max(memoryBufferBytes, 1 MiB)` of body (declared,
  * or received so far): a body must keep arriving at that minimum rate, and no
- * download outlives the deadline of `maxBytes`. Redirects are not followed (a
+ * download outlives the deadline of `maxBytes` (deadlines.ts: most requests
+ * share one signal, which costs a 1 KiB hit nothing it would notice; a large
+ * body has one of its own). Redirects are not followed (a
  * cache that redirects is misconfigured; Bazel does not follow them either), and
  * every exception becomes a Failure. What it gives up: a cache behind a redirect
  * (an http -> https upgrade) must be given its final URL, and a link slower than
  * that minimum rate cannot move large objects.
  *
- * Bodies up to `memoryBufferBytes` are read whole (the fast path, as fast as a
- * plain fetch); larger ones stream to a temporary file in the store's `tmp/`
+ * Bodies up to `memoryBufferBytes` are read whole (the fast path: one buffer,
+ * handed over by Bun's HTTP client without a copy, then one SHA-256, as a plain
+ * fetch would do); larger ones stream to a temporary file in the store's `tmp/`
  * directory (named by pid, so the store's gc removes it when its process died),
- * hashed as they arrive, so memory stays bounded whatever the object's size.
+ * hashed as they arrive, so memory stays bounded whatever the object's size. A
+ * GET starts on the shared deadline; when the response declares a body large
+ * enough to earn more time (or no length), it is dropped and asked again with a
+ * deadline of its own: one more round trip, for a body of megabytes.
  */
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { Deadline, pieceBytes, SharedDeadline, type RequestDeadline } from "./deadlines.ts";
 import type { RemoteSettings } from "./options.ts";
 import type { RemoteStats } from "./remote-stats.ts";
 import type { UploadBody } from "./uploader.ts";
@@ -56,21 +63,32 @@ const noRelease = () => {};
 export class HttpCache {
   readonly #settings: RemoteSettings;
   readonly #stats: RemoteStats;
-  readonly #getHeaders: Record<string, string>;
+  /** The extra headers, or undefined when there are none (an empty object still costs fetch a conversion). */
+  readonly #getHeaders: Record<string, string> | undefined;
   readonly #putHeaders: Record<string, string>;
-  /** Bun's fetch option for an extra certificate authority, or nothing. */
-  readonly #tls: { tls?: { ca: string } };
+  /** Bun's fetch option for an extra certificate authority, or undefined. */
+  readonly #tls: { ca: string } | undefined;
   /** Where large downloads spill: the store's `tmp/`. */
   readonly #spillDirectory: string;
   #spillCounter = 0;
+  /** The deadline of requests that cannot earn more time: most of them. */
+  readonly #shared: SharedDeadline;
+  /** A body below this size is read whole on the shared deadline (its deadline does not grow). */
+  readonly #wholeBodyBytes: number;
+  /** A body this size or larger earns more time (deadlines.ts). */
+  readonly #pieceBytes: number;
 
   constructor(settings: RemoteSettings, stats: RemoteStats, spillDirectory: string) {
     this.#settings = settings;
+    this.#shared = new SharedDeadline(settings);
+    this.#pieceBytes = pieceBytes(settings);
+    // Read whole: up to memoryBufferBytes, which is at most a piece; a whole piece earns more time.
+    this.#wholeBodyBytes = Math.min(settings.memoryBufferBytes + 1, this.#pieceBytes);
     this.#spillDirectory = spillDirectory;
     this.#stats = stats;
-    this.#getHeaders = { ...settings.headers };
+    this.#getHeaders = Object.keys(settings.headers).length === 0 ? undefined : { ...settings.headers };
     this.#putHeaders = { ...settings.headers, "content-type": "application/octet-stream" };
-    this.#tls = settings.ca === null ? {} : { tls: { ca: settings.ca } };
+    this.#tls = settings.ca === null ? undefined : { ca: settings.ca };
   }
 
   url(area: CacheArea, hex: string): string {
@@ -82,44 +100,82 @@ export class HttpCache {
    * `maxBytes` is refused as it arrives.
    */
   async get(area: CacheArea, hex: string, maxBytes: number): Promise<Body | typeof miss | Failure> {
+    const deadline = this.#shared.join();
+    try {
+      const response = await this.#fetchGet(area, hex, deadline);
+      const declared = declaredLength(response);
+      if (response.status === 200 && declared < this.#wholeBodyBytes && declared <= maxBytes) {
+        return this.#whole(await response.bytes(), area, hex, maxBytes); // the common case, without another await
+      }
+      if (response.ok && !(declared < this.#wholeBodyBytes) && !(declared > maxBytes)) {
+        // Large (but allowed), or of no declared length: ask again on a deadline that grows with the body.
+        await discard(response);
+        return await this.#getOnOwnDeadline(area, hex, maxBytes);
+      }
+      return await this.#receive(response, declared, area, hex, maxBytes, null);
+    } catch (error) {
+      return this.#exception(error, deadline, "GET", area, hex);
+    }
+  }
+
+  async #getOnOwnDeadline(area: CacheArea, hex: string, maxBytes: number): Promise<Body | typeof miss | Failure> {
     const deadline = new Deadline(this.#settings);
     try {
-      const response = await fetch(this.url(area, hex), {
-        headers: this.#getHeaders,
-        redirect: "manual",
-        signal: deadline.signal,
-        ...this.#tls,
-      });
-      if (response.status === 404) {
-        await response.body?.cancel().catch(() => {});
-        return miss;
-      }
-      const bad = this.#statusFailure(response, "GET", area, hex);
-      if (bad !== null) {
-        await response.body?.cancel().catch(() => {});
-        return bad;
-      }
-      const declared = Number(response.headers.get("content-length") ?? NaN);
-      if (declared > maxBytes) {
-        await response.body?.cancel().catch(() => {});
-        return this.#fail(false, `GET ${area}/${hex}: the server declares ${declared} bytes, more than the ${maxBytes} allowed`);
-      }
-      if (declared > 0) deadline.allow(declared);
-      if (declared <= this.#settings.memoryBufferBytes) {
-        // The fast path: one read, one hash, as a plain fetch would do.
-        const bytes = new Uint8Array(await response.arrayBuffer());
-        if (bytes.length > maxBytes) return this.#fail(false, `GET ${area}/${hex}: the body is larger than ${maxBytes} bytes`);
-        this.#stats.bytesDownloaded += bytes.length;
-        const sha256 = new Uint8Array(32);
-        Bun.SHA256.hash(bytes, sha256);
-        return { failed: false, bytes, sha256, release: noRelease };
-      }
-      return await this.#stream(response, area, hex, maxBytes, deadline);
+      const response = await this.#fetchGet(area, hex, deadline);
+      return await this.#receive(response, declaredLength(response), area, hex, maxBytes, deadline);
     } catch (error) {
       return this.#exception(error, deadline, "GET", area, hex);
     } finally {
       deadline.clear();
     }
+  }
+
+  #fetchGet(area: CacheArea, hex: string, deadline: RequestDeadline): Promise<Response> {
+    // No spread, and no options that say nothing: fetch reads each one it is given.
+    if (this.#getHeaders === undefined && this.#tls === undefined) {
+      return fetch(this.url(area, hex), { redirect: "manual", signal: deadline.signal });
+    }
+    return fetch(this.url(area, hex), { headers: this.#getHeaders, redirect: "manual", signal: deadline.signal, tls: this.#tls });
+  }
+
+  /** A body read whole: checked against `maxBytes`, counted, hashed. */
+  #whole(bytes: Uint8Array, area: CacheArea, hex: string, maxBytes: number): Body | Failure {
+    if (bytes.length > maxBytes) return this.#fail(false, `GET ${area}/${hex}: the body is larger than ${maxBytes} bytes`);
+    this.#stats.bytesDownloaded += bytes.length;
+    const sha256 = new Uint8Array(32);
+    Bun.SHA256.hash(bytes, sha256);
+    return { failed: false, bytes, sha256, release: noRelease };
+  }
+
+  /**
+   * A response's body (`declared` bytes long, NaN if not said), read whole or
+   * streamed to a file: only with a deadline of its own, which it moves out as
+   * the body grows.
+   */
+  async #receive(
+    response: Response,
+    declared: number,
+    area: CacheArea,
+    hex: string,
+    maxBytes: number,
+    deadline: Deadline | null,
+  ): Promise<Body | typeof miss | Failure> {
+    if (response.status === 404) {
+      await discard(response);
+      return miss;
+    }
+    const bad = this.#statusFailure(response, "GET", area, hex);
+    if (bad !== null) {
+      await discard(response);
+      return bad;
+    }
+    if (declared > maxBytes) {
+      await discard(response);
+      return this.#fail(false, `GET ${area}/${hex}: the server declares ${declared} bytes, more than the ${maxBytes} allowed`);
+    }
+    if (declared > 0) deadline?.allow(declared);
+    if (deadline === null || declared <= this.#settings.memoryBufferBytes) return this.#whole(await response.bytes(), area, hex, maxBytes);
+    return await this.#stream(response, area, hex, maxBytes, deadline);
   }
 
   /**
@@ -129,8 +185,10 @@ export class HttpCache {
    */
   async put(area: CacheArea, hex: string, { body, length, damaged }: UploadBody): Promise<Failure | null> {
     if (damaged?.() === true) return this.#refuseDamaged(area, hex);
-    const deadline = new Deadline(this.#settings);
-    deadline.allow(length);
+    // A body of a piece or more earns more time: a deadline of its own.
+    const own = length >= this.#pieceBytes ? new Deadline(this.#settings) : null;
+    own?.allow(length);
+    const deadline = own ?? this.#shared.join();
     try {
       const response = await fetch(this.url(area, hex), {
         method: "PUT",
@@ -138,9 +196,9 @@ export class HttpCache {
         headers: this.#putHeaders,
         redirect: "manual",
         signal: deadline.signal,
-        ...this.#tls,
+        ...(this.#tls === undefined ? null : { tls: this.#tls }),
       });
-      await response.body?.cancel().catch(() => {});
+      await discard(response);
       if (damaged?.() === true) return this.#refuseDamaged(area, hex); // the server cannot have kept a body cut short, but say so
       const bad = this.#statusFailure(response, "PUT", area, hex);
       if (bad !== null) return bad;
@@ -150,7 +208,7 @@ export class HttpCache {
       if (damaged?.() === true) return this.#refuseDamaged(area, hex);
       return this.#exception(error, deadline, "PUT", area, hex);
     } finally {
-      deadline.clear();
+      own?.clear();
     }
   }
 
@@ -212,7 +270,7 @@ export class HttpCache {
     return this.#fail(status === 408 || status === 429, what);
   }
 
-  #exception(error: unknown, deadline: Deadline, method: string, area: CacheArea, hex: string): Failure {
+  #exception(error: unknown, deadline: RequestDeadline, method: string, area: CacheArea, hex: string): Failure {
     if (deadline.expired) {
       this.#stats.timeouts += 1;
       return this.#fail(true, `${method} ${area}/${hex}: no answer within ${deadline.allowedMs} ms (its whole deadline)`);
@@ -227,55 +285,27 @@ export class HttpCache {
   }
 }
 
+/** Bodies up to this size that we do not want are read and dropped rather than cancelled. */
+const discardReadBytes = 64 * 1024;
+
 /**
- * One deadline for a whole request: `timeoutMs` from its start, plus `timeoutMs`
- * for each `max(memoryBufferBytes, 1 MiB)` of body allowed so far. Never reset
- * by progress alone, so a trickling or endless body ends.
+ * Drops a body we do not want. A small one is read (the connection is kept
+ * either way, and reading costs ~20 µs of CPU less per request than making
+ * `response.body` a stream to cancel it); a large or unsized one is cancelled,
+ * so it is never buffered.
  */
-class Deadline {
-  readonly #controller = new AbortController();
-  readonly #timeoutMs: number;
-  readonly #pieceBytes: number;
-  readonly #started = performance.now();
-  #pieces = 0;
-  #timer: ReturnType<typeof setTimeout>;
-  expired = false;
-
-  constructor(settings: RemoteSettings) {
-    this.#timeoutMs = settings.timeoutMs;
-    this.#pieceBytes = Math.max(settings.memoryBufferBytes, 2 ** 20);
-    this.#timer = this.#arm();
+async function discard(response: Response): Promise<void> {
+  try {
+    if (declaredLength(response) <= discardReadBytes) await response.arrayBuffer();
+    else await response.body?.cancel();
+  } catch {
+    // The body failed or was already gone: nothing to drop.
   }
+}
 
-  get signal(): AbortSignal {
-    return this.#controller.signal;
-  }
-
-  /** Milliseconds from the start the request is allowed now. */
-  get allowedMs(): number {
-    return this.#timeoutMs * (1 + this.#pieces);
-  }
-
-  /** Moves the deadline out to what a body of `bytes` may take (never in). */
-  allow(bytes: number): void {
-    const pieces = Math.floor(bytes / this.#pieceBytes);
-    if (pieces <= this.#pieces || this.expired) return;
-    this.#pieces = pieces;
-    clearTimeout(this.#timer);
-    this.#timer = this.#arm();
-  }
-
-  clear(): void {
-    clearTimeout(this.#timer);
-  }
-
-  #arm(): ReturnType<typeof setTimeout> {
-    const dueMs = this.#started + this.allowedMs - performance.now();
-    return setTimeout(() => {
-      this.expired = true;
-      this.#controller.abort();
-    }, Math.max(0, dueMs));
-  }
+/** The response's Content-Length, or NaN when it has none. */
+function declaredLength(response: Response): number {
+  return Number(response.headers.get("content-length") ?? NaN);
 }
 
 function openSpillFile(directory: string, path: string): number {

@@ -17,7 +17,7 @@ import type { RemoteStoreAccess } from "./store-remote.ts";
 export function remoteAccess(
   generations: () => (Generation | null)[],
   actions: ActionCache,
-  putLeaf: (bytes: Uint8Array, id: Uint8Array) => string,
+  putLeaf: (bytes: Uint8Array, id: Uint8Array, idHex: string) => string,
 ): RemoteStoreAccess {
   const id = idScratch();
   return {

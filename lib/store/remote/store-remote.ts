@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { ArenaError } from "../../common/errors.ts";
 import type { ContentStore, StoredObject } from "../content-store.ts";
 import { spillDirectoryName } from "../generations.ts";
-import { idBytes, parseIdInto, sameId } from "../hashing.ts";
+import { idBytes, idScratch, idToHex, parseIdInto, sameId } from "../hashing.ts";
 import { HttpCache, miss } from "./http-cache.ts";
 import type { RemoteSettings } from "./options.ts";
 import { emptyRemoteStats, type RemoteStats } from "./remote-stats.ts";
@@ -32,8 +32,8 @@ import { Uploader, type Upload, type UploadBody } from "./uploader.ts";
 
 /** What the store lets its remote see besides its public API. */
 export interface RemoteStoreAccess {
-  /** Stores a leaf whose SHA-256 `id` the caller has computed: put() without hashing again. */
-  putLeaf(bytes: Uint8Array, id: Uint8Array): string;
+  /** Stores a leaf whose SHA-256 `id` (and its lowercase hex, `idHex`) the caller has computed: put() without hashing again. */
+  putLeaf(bytes: Uint8Array, id: Uint8Array, idHex: string): string;
   /** The path of `id`'s own file when it is a large leaf (streamed on upload), else null. */
   leafFile(id: string): { path: string; length: number } | null;
   /** Every object id and action entry (key hash, id) of the live generations. */
@@ -90,7 +90,11 @@ export class StoreRemote {
   readonly #fetching = new Map<string, Promise<Uint8Array | null>>();
   /** True while storing what the remote sent: it is not uploaded back. */
   #receiving = false;
-  readonly #wanted = new Uint8Array(idBytes);
+  /** The id a download asks for, parsed (a Buffer: parseIdInto decodes into it without allocating). */
+  readonly #wanted = idScratch();
+  /** An upload's id, parsed, and the SHA-256 of its bytes: checked when its body is made. */
+  readonly #uploadId = idScratch();
+  readonly #uploadHash = new Uint8Array(idBytes);
   /** The largest download accepted: the option, within half the store's size limit. */
   readonly #maxObjectBytes: number;
 
@@ -110,9 +114,9 @@ export class StoreRemote {
     return this.#settings.closeTimeoutMs;
   }
 
-  /** @internal put() stored a new leaf. */
-  objectStored(id: string): void {
-    if (!this.#receiving) this.#uploader.enqueue("cas", id, null);
+  /** @internal put() stored a new leaf, `id` (its 32 bytes, copied: the caller may reuse them). */
+  objectStored(id: Uint8Array): void {
+    if (!this.#receiving) this.#uploader.enqueueObject(id);
   }
 
   /** @internal actions.put() recorded an entry. */
@@ -245,15 +249,20 @@ export class StoreRemote {
   #fetchObject(id: string): Promise<Uint8Array | null> {
     const inFlight = this.#fetching.get(id);
     // Each caller owns what it is given: the second one gets a copy.
-    if (inFlight !== undefined) return inFlight.then((bytes) => bytes?.slice() ?? null);
-    const fetching = this.#download(id).finally(() => this.#fetching.delete(id));
+    if (inFlight !== undefined && !remoteTestHooks.noSharedDownloads) return inFlight.then((bytes) => bytes?.slice() ?? null);
+    const fetching = this.#download(id);
     this.#fetching.set(id, fetching);
     return fetching;
   }
 
   async #download(id: string): Promise<Uint8Array | null> {
     const stats = this.#stats;
-    const result = await this.#http.get("cas", id, this.#maxObjectBytes);
+    let result;
+    try {
+      result = await this.#http.get("cas", id, this.#maxObjectBytes);
+    } finally {
+      this.#fetching.delete(id); // before the local put: a caller arriving after it finds the object local
+    }
     if (result === miss) {
       stats.misses += 1;
       return null;
@@ -263,8 +272,9 @@ export class StoreRemote {
       return null;
     }
     try {
-      parseIdInto(id, this.#wanted);
-      if (!sameId(result.sha256, 0, this.#wanted, 0) && !remoteTestHooks.trustRemoteBytes) {
+      parseIdInto(id, this.#wanted); // id is 64 hex digits: get() and has() checked it
+      const verified = sameId(result.sha256, 0, this.#wanted, 0);
+      if (!verified && !remoteTestHooks.trustRemoteBytes) {
         stats.corrupt += 1;
         stats.downloadsFailed += 1;
         stats.lastError = `GET cas/${id}: the server sent ${result.bytes.length} bytes that do not hash to the id; refused`;
@@ -272,7 +282,8 @@ export class StoreRemote {
       }
       if (this.#store.closed) return null;
       // Hashed already (into result.sha256): the broken variant stores under what the bytes hash to.
-      this.#receive(() => this.#access.putLeaf(result.bytes, result.sha256));
+      const hex = verified ? id : idToHex(result.sha256);
+      this.#receive(() => this.#access.putLeaf(result.bytes, result.sha256, hex));
       stats.hits += 1;
       return result.bytes;
     } finally {
@@ -330,9 +341,11 @@ export class StoreRemote {
     if (file !== null) return verifiedFileBody(file.path, file.length, upload.hex);
     const object = this.#store.get(upload.hex);
     if (object === null || object.refs.length > 0) return null;
-    const hash = new Uint8Array(idBytes);
+    const hash = this.#uploadHash;
     Bun.SHA256.hash(object.data, hash);
-    return { body: object.data, length: object.data.length, damaged: () => hexOf(hash) !== upload.hex };
+    parseIdInto(upload.hex, this.#uploadId);
+    const damaged = !sameId(hash, 0, this.#uploadId, 0);
+    return { body: object.data, length: object.data.length, damaged: () => damaged };
   }
 }
 

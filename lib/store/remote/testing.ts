@@ -5,4 +5,6 @@
 export const remoteTestHooks = {
   /** Downloads are stored without checking that their SHA-256 is the id asked for. */
   trustRemoteBytes: false,
+  /** Every remote get of an id makes its own request, even while one for the id is in flight. */
+  noSharedDownloads: false,
 };

@@ -8,8 +8,9 @@
  * obvious way fails: awaiting the upload inside put makes every put as slow as
  * the network and as fragile as the server; firing a fetch per put floods a slow
  * server with thousands of sockets and memory with thousands of copies. The way
- * chosen: the queue holds only ids (the bytes are read back from the local store
- * when their turn comes, streamed from disk for large objects), the queue is
+ * chosen: the queue holds only ids, 32 bytes each in one buffer (id-queue.ts: a
+ * put allocates nothing for its upload; the bytes are read back from the local
+ * store when their turn comes, streamed from disk for large objects), the queue is
  * bounded (`maxPending`; beyond it a put is not uploaded and `uploadsDropped`
  * says so), and the drain runs when the event loop is free. What it gives up:
  * an upload can be lost (queue full, given up, process exit before flush); the
@@ -19,6 +20,7 @@
 import type { RemoteSettings } from "./options.ts";
 import type { RemoteStats } from "./remote-stats.ts";
 import type { CacheArea, HttpCache } from "./http-cache.ts";
+import { IdQueue } from "./id-queue.ts";
 
 export interface Upload {
   area: CacheArea;
@@ -44,7 +46,9 @@ export class Uploader {
   readonly #settings: RemoteSettings;
   readonly #stats: RemoteStats;
   readonly #bodyOf: BodySource;
-  /** Waiting uploads; `#head` is the next one (an index, so taking one is O(1)). */
+  /** Objects put and waiting for their first attempt: the hot path's queue. */
+  readonly #objects = new IdQueue();
+  /** Other waiting uploads (action entries, push, retries); `#head` is the next one (an index, so taking one is O(1)). */
   #queue: Upload[] = [];
   #head = 0;
   #active = 0;
@@ -60,20 +64,35 @@ export class Uploader {
     this.#bodyOf = bodyOf;
   }
 
-  /** The hot path, called by put: one push, and a drain scheduled once per burst. */
+  /** The hot path, called by put: the id's 32 bytes copied into the queue, and a drain scheduled once per burst. */
+  enqueueObject(id: Uint8Array): void {
+    if (!this.#admit()) return;
+    this.#objects.push(id);
+    this.#schedule();
+  }
+
   enqueue(area: CacheArea, hex: string, value: string | null): void {
+    if (!this.#admit()) return;
+    this.#queue.push({ area, hex, value, attempts: 0 });
+    this.#schedule();
+  }
+
+  /** Counts one more pending upload, unless closed or `maxPending` are waiting (then it is dropped, and counted). */
+  #admit(): boolean {
     const stats = this.#stats;
-    if (this.#closed) return;
+    if (this.#closed) return false;
     if (stats.pending >= this.#settings.maxPending) {
       stats.uploadsDropped += 1;
-      return;
+      return false;
     }
     stats.pending += 1;
-    this.#queue.push({ area, hex, value, attempts: 0 });
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#drain);
-    }
+    return true;
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(this.#drain);
   }
 
   /** Resolves when nothing is pending (true), or after `timeoutMs` (false). */
@@ -99,15 +118,16 @@ export class Uploader {
     stats.pending = 0;
     this.#queue = [];
     this.#head = 0;
+    this.#objects.clear();
     this.#wakeIdle();
   }
 
   readonly #drain = (): void => {
     this.#scheduled = false;
-    // Bounded by the queue: each pass takes one upload off it.
-    while (!this.#closed && this.#active < this.#settings.concurrency && this.#head < this.#queue.length) {
-      const upload = this.#queue[this.#head]!;
-      this.#head += 1;
+    // Bounded by the queues: each pass takes one upload off one of them.
+    while (!this.#closed && this.#active < this.#settings.concurrency) {
+      const upload = this.#next();
+      if (upload === undefined) break;
       this.#active += 1;
       void this.#send(upload);
     }
@@ -116,6 +136,17 @@ export class Uploader {
       this.#head = 0;
     }
   };
+
+  /** The next upload to start: retries, entries and pushed objects first, then objects put. */
+  #next(): Upload | undefined {
+    if (this.#head < this.#queue.length) {
+      const upload = this.#queue[this.#head]!;
+      this.#head += 1;
+      return upload;
+    }
+    const hex = this.#objects.shift();
+    return hex === undefined ? undefined : { area: "cas", hex, value: null, attempts: 0 };
+  }
 
   async #send(upload: Upload): Promise<void> {
     let settled = true;

@@ -8,7 +8,7 @@ import { remoteTestHooks } from "../../../lib/store/remote/testing.ts";
 import { tempDirectory } from "../../support/temp.ts";
 import { objectBytes, sha256Hex } from "../support.ts";
 import { startNginx, type Nginx } from "./nginx.ts";
-import { concurrencyMeter, fixedStatus, redirectLoop, resetMidBody, slowProxy } from "./servers.ts";
+import { concurrencyMeter, countingCache, fixedStatus, redirectLoop, resetMidBody, slowProxy } from "./servers.ts";
 
 const root = tempDirectory("store-remote-");
 let stores = 0;
@@ -228,19 +228,36 @@ describe("servers that misbehave", () => {
     try {
       using store = machine(`http://127.0.0.1:${proxy.port}/cache`, { timeoutMs: 300, maxAttempts: 2 });
       const started = Date.now();
-      const pending = store.remote!.get(sha256Hex(objectBytes(50, 10)));
-      // While the request waits, local work goes on.
+      // Requests started together share one deadline (deadlines.ts): every one of them ends.
+      const pending = [52, 53, 54].map((seed) => store.remote!.get(sha256Hex(objectBytes(seed, 10))));
+      // While the requests wait, local work goes on.
       const id = store.put(objectBytes(51, 100));
       expect(store.get(id)).not.toBeNull();
-      expect(await pending).toBeNull();
+      expect(await Promise.all(pending)).toEqual([null, null, null]);
       expect(await store.flush()).toBe(true);
       expect(Date.now() - started).toBeLessThan(50_000); // far below the server's 60 s
-      expect(store.remoteStats()).toMatchObject({ downloadsFailed: 1, uploadsFailed: 1, uploadRetries: 1, timeouts: 3 });
+      expect(store.remoteStats()).toMatchObject({ downloadsFailed: 3, uploadsFailed: 1, uploadRetries: 1, timeouts: 5 });
       expect(store.remoteStats()!.lastError).toContain("no answer within 300 ms");
     } finally {
       proxy.stop(true);
     }
   });
+
+  test("a process that is done with its store exits at once, whatever its remote's timeoutMs (deadline timers do not hold it)", async () => {
+    const child = Bun.spawn([process.execPath, join(import.meta.dir, "..", "children", "remote-exit.ts"), nginx.url, join(root, "exiting")], {
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    const killer = setTimeout(() => child.kill("SIGKILL"), 100_000); // the child's timeoutMs is 120 s
+    const reader = child.stdout.getReader();
+    const line = new TextDecoder().decode((await reader.read()).value);
+    const printed = Date.now();
+    await child.exited;
+    clearTimeout(killer);
+    expect(JSON.parse(line)).toEqual({ missed: true, flushed: true });
+    expect(child.signalCode).toBeNull(); // not killed: it ended on its own
+    expect(Date.now() - printed).toBeLessThan(60_000); // seconds at most on a loaded machine; 120 s if a timer held it
+  }, 120_000);
 
   test("a reset in the middle of a body is a failed download, not an error", async () => {
     for (const declared of [4096, 3 * 2 ** 20]) {
@@ -268,19 +285,44 @@ describe("servers that misbehave", () => {
     }
   });
 
-  test("5xx is retried with backoff, then given up; the auth header is sent", async () => {
+  test("5xx is retried with backoff, then given up; the auth header is sent with every PUT and GET", async () => {
     const { server, seen } = fixedStatus(503);
     try {
       using store = machine(`http://127.0.0.1:${server.port}`, { maxAttempts: 3, headers: { authorization: "Bearer secret" } });
       const id = store.put(objectBytes(80, 10));
       expect(await store.flush()).toBe(true);
       expect(store.remoteStats()).toMatchObject({ uploadsFailed: 1, uploadRetries: 2, serverErrors: 3 });
-      expect(seen.map((request) => `${request.method} ${request.path}`)).toEqual(Array(3).fill(`PUT /cas/${id}`));
+      const absent = sha256Hex(objectBytes(81, 10));
+      expect(await store.remote!.get(absent)).toBeNull();
+      expect(seen.map((request) => `${request.method} ${request.path}`)).toEqual([...Array(3).fill(`PUT /cas/${id}`), `GET /cas/${absent}`]);
       expect(seen.every((request) => request.headers.get("authorization") === "Bearer secret")).toBe(true);
     } finally {
       server.stop(true);
     }
   });
+
+  for (const broken of [false, true]) {
+    test(`two callers asking for one id share one request, and each owns its bytes${broken ? " (BROKEN variant noSharedDownloads: the test must see it)" : ""}`, async () => {
+      const blob = objectBytes(85 + (broken ? 1 : 0), 3000);
+      const id = sha256Hex(blob);
+      const { server, counts } = countingCache(new Map([[id, blob]]));
+      remoteTestHooks.noSharedDownloads = broken;
+      try {
+        using store = machine(`http://127.0.0.1:${server.port}`);
+        // Both calls are made before either awaits: the second finds the first's request in flight.
+        const [first, second] = await Promise.all([store.remote!.get(id), store.remote!.get(id)]);
+        expect(first!.data).toEqual(blob);
+        expect(second!.data).toEqual(blob);
+        first!.data[0] = first!.data[0]! ^ 0xff;
+        expect(second!.data).toEqual(blob);
+        expect(await store.remote!.get(id)).not.toBeNull(); // local now: no third request
+        expect(counts.gets === 1).toBe(!broken);
+      } finally {
+        remoteTestHooks.noSharedDownloads = false;
+        server.stop(true);
+      }
+    });
+  }
 
   test("uploads go out at most `concurrency` at once; past maxPending a put is not queued", async () => {
     const { server, meter } = concurrencyMeter(20);

@@ -19,6 +19,21 @@ export function slowProxy(target: string, delayMs: number) {
   });
 }
 
+/** A cache that serves `blobs` by id at `/cas/<id>` (404 otherwise), counting the GETs. */
+export function countingCache(blobs: Map<string, Uint8Array>) {
+  const counts = { gets: 0 };
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch(request) {
+      counts.gets += request.method === "GET" ? 1 : 0;
+      const blob = blobs.get(new URL(request.url).pathname.replace(/^\/cas\//, ""));
+      return blob === undefined ? new Response("not found", { status: 404 }) : new Response(blob);
+    },
+  });
+  return { server, counts };
+}
+
 /** A server that redirects every request to itself. */
 export function redirectLoop() {
   return Bun.serve({
