@@ -39,6 +39,7 @@ import { closeArena, headerOf, openArena, type OpenArena } from "./protocol.ts";
 import { closeArenaReadOnly, extendReadOnlyView, openArenaReadOnly } from "./read-only.ts";
 import type { Mapping } from "./mapping.ts";
 import { wordLoadsFor, type WordLoads } from "./word-loads.ts";
+import { lentHeader } from "./live-files.ts";
 import { readAt, reserveDisk } from "../native/native.ts";
 import { BlockAllocator } from "./block-allocator.ts";
 import { arenaVariant } from "./broken-variants.ts";
@@ -496,8 +497,6 @@ export class MappedFileRegionArena implements Disposable {
       raiseTo(header, allocatedSizeWord, target);
       reserved = target;
       this.#provenEnd = target;
-      const live = this.#open!.live;
-      if (live !== null && live.provenBytes < target) live.provenBytes = target;
     }
     this.#reservedEnd = Math.min(reserved, capacity);
   }
@@ -564,7 +563,7 @@ export class MappedFileRegionArena implements Disposable {
    * through the mapping after all.
    */
   #sizeWithoutTouching(open: OpenArena): number {
-    const lent = open.live?.header ?? null;
+    const lent = lentHeader(open.live, this.headerOffset);
     if (lent !== null) return Math.min(Number(Atomics.load(lent, bumpPointerWord)), this.#visibleEnd);
     const word = sizeWord;
     const bytes = sizeWordBytes;

@@ -22,8 +22,8 @@ export type BrokenArenaVariant =
   | "no-placeholder-at-close"
   /** A closer that holds its thread's inode lock leaves without handing it to the thread's other openers (one-file-many-names). */
   | "no-inode-lock-handoff"
-  /** What this thread's arenas know about a file is kept after the last of them closed (reservation-proof). */
-  | "live-file-kept-after-close"
+  /** An open beside an arena of this thread that holds the file takes the used prefix as proven, without asking the file (reservation-proof). */
+  | "lent-proof"
   /** No refusal of a file this thread holds a lock on, nor of a PATH.shared that is no lock file (reentrant-create, lock-file-is-not-a-lock-file). */
   | "no-own-lock-checks";
 
@@ -36,7 +36,7 @@ export const brokenArenaVariants: readonly BrokenArenaVariant[] = [
   "no-wrap-check",
   "no-placeholder-at-close",
   "no-inode-lock-handoff",
-  "live-file-kept-after-close",
+  "lent-proof",
   "no-own-lock-checks",
 ];
 

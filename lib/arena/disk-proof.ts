@@ -63,9 +63,7 @@ export function reserveHandedOutBytes(
   fd: number,
   verdict: Extract<HeaderVerdict, { kind: "valid" }>,
   path: string,
-  alreadyProvenBytes: number,
 ): number {
-  if (alreadyProvenBytes >= (verdict.overflowed ? verdict.capacity : verdict.usedBytes)) return alreadyProvenBytes;
   const usedBytes = verdict.overflowed ? overflowedEndBytes(fd, verdict.capacity, path) : verdict.usedBytes;
   const firstHole = arenaVariant.broken === "blocks-count-as-proof" ? statFile(fd, path).allocatedBytes : provenPrefixBytes(fd, path, usedBytes);
   if (firstHole >= usedBytes) return firstHole;

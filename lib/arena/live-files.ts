@@ -9,10 +9,6 @@
  * here is above zero:
  *  - the file system is the one that was checked: an open descriptor pins it
  *    (its device number cannot be reused, even after a lazy unmount);
- *  - every prefix an opener proved reserved (disk-proof.ts), or reserved itself,
- *    is still reserved: blocks leave a file only by a truncate (which needs the
- *    locks we hold) or a hole punch, which the arena never makes and which no
- *    instance defends against anyway (each trusts its own proof for its life);
  *  - a live opener's header words are the file's own (a shared mapping of the
  *    same page-cache page), so reading bumpPtr through them is an atomic load:
  *    no pread, which is no atomic read, and no page fault of our own mapping;
@@ -23,6 +19,12 @@
  *    (leaveLiveFile); and a closer that leaves others of this thread behind is
  *    not the last one, without asking the kernel.
  * When the last of them closes, the entry goes and the next open asks afresh.
+ *
+ * What is not lent: the proof that the used prefix is on disk (disk-proof.ts).
+ * Blocks can leave a file without a truncate while it is held: a hole punched,
+ * or a sparse copy written over it in place (same inode). No holder can defend
+ * its own mapping against that, but a new open can find it, and each opener
+ * proves the prefix itself (docs/guarantees.md), at one FIEMAP call.
  *
  * Per thread (module state): each Worker keeps its own, which is all it needs.
  * A read-only opener adds nothing: its mapping is private (a page it wrote is
@@ -36,14 +38,17 @@ export interface LiveFile {
   identity: string;
   /** The in-use locks of the writable arenas of this thread that have the file open. */
   openers: InUseLocks[];
-  /** The paths they were opened by: a later open by one of them may skip the inode lock. */
-  paths: string[];
-  /** A prefix of the file proven (or made) reserved since the first of them opened. */
-  provenBytes: number;
+  /**
+   * The paths they were opened by, each with how many of them it opened: a later
+   * open by one of them may skip the inode lock. A path goes when its last opener closes.
+   */
+  paths: Map<string, number>;
   /** Whether an opener's fstatfs found the file system safe (not merely allowed). */
   safeFileSystem: boolean;
   /** The header words of a live opener that has made them; null when none has. */
   header: BigUint64Array | null;
+  /** The offset of that header in the file: only an opener of the same header may read it. */
+  headerOffset: number;
 }
 
 const liveFiles = new Map<string, LiveFile>();
@@ -64,18 +69,33 @@ export function liveFileAt(path: string): LiveFile | undefined {
 }
 
 /** Adds an opener of `identity` (holding `locks`) opened by `path`, and returns the entry. */
-export function enterLiveFile(identity: string, path: string, locks: InUseLocks, provenBytes: number, safeFileSystem: boolean): LiveFile {
+export function enterLiveFile(identity: string, path: string, locks: InUseLocks, safeFileSystem: boolean): LiveFile {
   let entry = liveFiles.get(identity);
   if (entry === undefined) {
-    entry = { identity, openers: [], paths: [], provenBytes: 0, safeFileSystem: false, header: null };
+    entry = { identity, openers: [], paths: new Map(), safeFileSystem: false, header: null, headerOffset: -1 };
     liveFiles.set(identity, entry);
   }
   entry.openers.push(locks);
-  if (!entry.paths.includes(path)) entry.paths.push(path);
+  entry.paths.set(path, (entry.paths.get(path) ?? 0) + 1);
   livePaths.set(path, entry);
-  if (entry.provenBytes < provenBytes) entry.provenBytes = provenBytes;
   if (safeFileSystem) entry.safeFileSystem = true;
   return entry;
+}
+
+/** Offers an opener's header words (at `headerOffset`) to the others, if none has yet. */
+export function lendHeader(entry: LiveFile, header: BigUint64Array, headerOffset: number): void {
+  if (entry.header !== null) return;
+  entry.header = header;
+  entry.headerOffset = headerOffset;
+}
+
+/**
+ * A live opener's header words for an opener of the header at `headerOffset`,
+ * or null: a file may hold arenas at two offsets (the bytes before a header are
+ * the caller's), and one's bump pointer says nothing of the other's.
+ */
+export function lentHeader(entry: LiveFile | null, headerOffset: number): BigUint64Array | null {
+  return entry !== null && entry.headerOffset === headerOffset ? entry.header : null;
 }
 
 /**
@@ -84,15 +104,17 @@ export function enterLiveFile(identity: string, path: string, locks: InUseLocks,
  * thread and others stay, one of them takes it first. Returns whether others
  * of this thread still have the file open: then this closer is not the last.
  */
-export function leaveLiveFile(entry: LiveFile, locks: InUseLocks, header: BigUint64Array | null): boolean {
-  if (header !== null && entry.header === header) entry.header = null;
+export function leaveLiveFile(entry: LiveFile, path: string, locks: InUseLocks, header: BigUint64Array | null): boolean {
+  if (header !== null && entry.header === header) {
+    entry.header = null;
+    entry.headerOffset = -1;
+  }
+  forgetPath(entry, path);
   const openers = entry.openers;
   const index = openers.indexOf(locks);
   if (index !== -1) openers.splice(index, 1);
   if (openers.length === 0) {
-    if (arenaVariant.broken === "live-file-kept-after-close") return false;
     if (liveFiles.get(entry.identity) === entry) liveFiles.delete(entry.identity);
-    for (const path of entry.paths) if (livePaths.get(path) === entry) livePaths.delete(path);
     return false;
   }
   const handOn = locks.holdsInodeLock && !holdsInodeLock(entry) && arenaVariant.broken !== "no-inode-lock-handoff";
@@ -105,4 +127,15 @@ export function holdsInodeLock(entry: LiveFile | undefined): boolean {
   if (entry === undefined) return false;
   for (const locks of entry.openers) if (locks.holdsInodeLock) return true;
   return false;
+}
+
+/** One opener by `path` has closed: the path goes with the last of them. */
+function forgetPath(entry: LiveFile, path: string): void {
+  const count = entry.paths.get(path) ?? 0;
+  if (count > 1) {
+    entry.paths.set(path, count - 1);
+    return;
+  }
+  entry.paths.delete(path);
+  if (livePaths.get(path) === entry) livePaths.delete(path);
 }

@@ -78,7 +78,7 @@ import {
   type FileStatus,
 } from "../native/native.ts";
 import { arenaVariant } from "./broken-variants.ts";
-import { enterLiveFile, holdsInodeLock, leaveLiveFile, liveFile, liveFileAt, type LiveFile } from "./live-files.ts";
+import { enterLiveFile, holdsInodeLock, leaveLiveFile, lendHeader, liveFile, liveFileAt, type LiveFile } from "./live-files.ts";
 
 export interface OpenRequest {
   path: string;
@@ -251,11 +251,14 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       truncateFile(mainFd, capacity, path);
     }
     // What this opener proves reserved: allocations below it need no fallocate.
-    // An arena of this thread that has had the file open all along proved (or
-    // reserved) a prefix already, and it is still reserved (live-files.ts).
+    // Proven by every opener, even beside an arena of this thread that proved it
+    // before: blocks can leave a held file (live-files.ts says how).
     let reservedBytes = 0;
-    const live = liveFile(mainIdentity);
-    if (verdict?.kind === "valid") reservedBytes = reserveHandedOutBytes(mainFd, verdict, path, live?.provenBytes ?? 0);
+    if (verdict?.kind === "valid") {
+      reservedBytes = arenaVariant.broken === "lent-proof" && liveFile(mainIdentity) !== undefined
+        ? verdict.usedBytes
+        : reserveHandedOutBytes(mainFd, verdict, path);
+    }
     if (isNew) {
       // onCreate may write the caller's bytes before the header through the mapping,
       // before any allocation reserves disk: on a full disk that write into a sparse
@@ -315,8 +318,8 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       } else if (stored === undefined || stored > provenBytes) settleAtMost(headerOf(arena), allocatedSizeWord, provenBytes);
     }
     main.release();
-    arena.live = enterLiveFile(mainIdentity, path, inUse, arena.reservedBytes, fileSystemCheckedSafe);
-    if (arena.header !== null) arena.live.header ??= arena.header;
+    arena.live = enterLiveFile(mainIdentity, path, inUse, fileSystemCheckedSafe);
+    if (arena.header !== null) lendHeader(arena.live, arena.header, headerOffset);
     return arena;
   } catch (error) {
     abandonOpen({ path, mainFd, sharedFd, mapping, main, isNew });
@@ -334,7 +337,7 @@ export function headerOf(arena: OpenArena): BigUint64Array {
   if (header === null) {
     header = new BigUint64Array(arena.mapping.dedicatedBuffer(arena.headerOffset, headerSizeBytes));
     arena.header = header;
-    if (arena.live !== null) arena.live.header ??= header;
+    if (arena.live !== null) lendHeader(arena.live, header, arena.headerOffset);
   }
   return header;
 }
@@ -593,7 +596,7 @@ export function closeArena(arena: OpenArena): void {
   // Before the unmap detaches our header (nobody may read through it after),
   // and while we hold our locks (if ours is this thread's inode lock, another
   // arena of the thread takes its own first).
-  const othersOfThisThreadStay = arena.live !== null && leaveLiveFile(arena.live, locks, arena.header);
+  const othersOfThisThreadStay = arena.live !== null && leaveLiveFile(arena.live, path, locks, arena.header);
   let lastBeforeUnmap = false;
   if (arenaVariant.broken === "in-use-locks-dropped-before-unmap") lastBeforeUnmap = locks.tryAlone();
   mapping.unmap();

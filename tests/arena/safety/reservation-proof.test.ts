@@ -7,8 +7,9 @@
  * the arena in a child, so a SIGBUS is a reported signal.
  *
  * Broken variants caught: "blocks-count-as-proof" (st_blocks * 512 taken as a
- * reserved prefix) and "trust-allocated-size" (the shared word taken as reserved
- * disk): the child dies of SIGBUS.
+ * reserved prefix), "trust-allocated-size" (the shared word taken as reserved
+ * disk) and "lent-proof" (an open beside an arena of this thread that holds the
+ * file takes its used prefix as proven): the child dies of SIGBUS.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -64,27 +65,29 @@ for (const what of ["new", "old"] as const) {
 }
 
 /** Each child with the test of the real thing and the broken variant its control runs against. */
-const guarded: { child: string; test: string; variant: BrokenArenaVariant; control: string }[] = [
+const guarded: { child: string; args: string[]; test: string; variant: BrokenArenaVariant; control: string }[] = [
   {
     child: "word-raised-while-open.ts",
+    args: [],
     test: "issue 8 review: allocatedSize raised by another opener while open (LLVM stores st_blksize * 512) is not trusted: a write on a full disk is ENOSPC or works, never SIGBUS",
     variant: "trust-allocated-size",
     control: "issue 8 review, control: with the raised word trusted (broken variant), the write is SIGBUS, and the check catches it",
   },
-  {
-    child: "reopen-after-hole.ts",
-    test: "a proof lent by this thread's arenas (live-files.ts) ends with the last of them: a hole punched after they closed is found by the next open",
-    variant: "live-file-kept-after-close",
-    control: "control: with the lent proof kept after the last close (broken variant), the write into the hole is SIGBUS, and the check catches it",
-  },
+  ...(["punch", "copy"] as const).map((how) => ({
+    child: "hole-while-held.ts",
+    args: [how],
+    test: `review of the fast reopen: a hole ${how === "punch" ? "punched into" : "left by a sparse copy written in place over"} a file an arena of this thread holds is found by the next open of it (no proof is lent, live-files.ts): a write into the hole on a full disk is ENOSPC or works, never SIGBUS`,
+    variant: "lent-proof" as const,
+    control: `review of the fast reopen, control (${how}): with the holder's proof lent to the next open (broken variant), the write into the hole is SIGBUS, and the check catches it`,
+  })),
 ];
 
-for (const { child, test: name, variant, control } of guarded) {
+for (const { child, args, test: name, variant, control } of guarded) {
   test(name, async () => {
-    expectEnospcOrWritten(await runIsolatedChild(child, [freshDisk()]));
+    expectEnospcOrWritten(await runIsolatedChild(child, [freshDisk(), ...args]));
   }, 60_000);
 
   test(control, async () => {
-    expectCaught(await runIsolatedChild(child, [freshDisk()], undefined, variant));
+    expectCaught(await runIsolatedChild(child, [freshDisk(), ...args], undefined, variant));
   }, 60_000);
 }

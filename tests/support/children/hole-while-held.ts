@@ -1,5 +1,6 @@
 /**
- * Child for lent-proof.test.ts: an arena of this thread holds the file open
+ * Child for tests/arena/safety/reservation-proof.test.ts (found by the review of
+ * the fast reopen): an arena of this thread holds the file open
  * (and proved its prefix reserved); then, under the same path, the file loses
  * blocks below its bump pointer while it stays the same inode:
  *  - "punch": another tool's `fallocate --punch-hole`;
@@ -11,8 +12,8 @@
  *
  *   bun hole-while-held.ts PATH punch|copy
  */
-import { MappedFileRegionArena } from "../../../../lib/index.ts";
-import { fillDisk } from "../../../support/isolated-runs.ts";
+import { MappedFileRegionArena } from "../../../lib/index.ts";
+import { fillDisk } from "../isolated-runs.ts";
 
 const [path, how] = process.argv.slice(2) as [string, "punch" | "copy"];
 const KiB = 1024;
