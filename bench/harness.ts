@@ -59,7 +59,8 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-function cpuNanoseconds(): number {
+/** CPU time of this process (user + system, every thread), in ns. */
+export function cpuNanoseconds(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) * 1000;
 }
@@ -103,18 +104,23 @@ export function compare(group: string, candidates: Candidate[], options: Compare
       samples[index]!.push(timeRound(candidates[index]!, opsFor[index]!, clock));
     }
   }
+  return rowsFromSamples(group, candidates.map((candidate) => candidate.name), samples, options.baseline, opsFor);
+}
+
+/** The rows of a group from each candidate's per-round samples (ns per op): medians, ranges, ratios to `baseline`. */
+export function rowsFromSamples(group: string, names: string[], samples: number[][], baseline: string, opsPerRound: number[]): Row[] {
   const medians = samples.map(median);
-  const baselineIndex = candidates.findIndex((candidate) => candidate.name === options.baseline);
-  if (baselineIndex === -1) throw new Error(`no baseline ${options.baseline} in ${group}`);
-  return candidates.map((candidate, index) => ({
+  const baselineIndex = names.indexOf(baseline);
+  if (baselineIndex === -1) throw new Error(`no baseline ${baseline} in ${group}`);
+  return names.map((name, index) => ({
     group,
-    name: candidate.name,
+    name,
     nsPerOp: medians[index]!,
     minNsPerOp: Math.min(...samples[index]!),
     maxNsPerOp: Math.max(...samples[index]!),
-    rounds,
-    opsPerRound: opsFor[index]!,
-    baseline: options.baseline,
+    rounds: samples[index]!.length,
+    opsPerRound: opsPerRound[index]!,
+    baseline,
     ratio: medians[index]! / medians[baselineIndex]!,
   }));
 }

@@ -32,7 +32,7 @@
 import { join } from "node:path";
 import { ContentStore } from "../lib/index.ts";
 import { startNginx, type Nginx } from "../tests/store/remote/nginx.ts";
-import { median, type Row } from "./harness.ts";
+import { cpuNanoseconds, rowsFromSamples, type Row } from "./harness.ts";
 import { scratchDirectory } from "./scratch.ts";
 
 interface AsyncCandidate {
@@ -43,11 +43,6 @@ interface AsyncCandidate {
   run(round: number): Promise<void> | void;
   /** Untimed, after each round. */
   after?(round: number): Promise<void> | void;
-}
-
-function cpuNanoseconds(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) * 1000;
 }
 
 /** harness.ts's compare() for candidates that await: interleaved rounds, medians, ratios. */
@@ -72,20 +67,7 @@ async function compareAsync(
       if (round >= 0) samples[index]!.push(nsPerOp);
     }
   }
-  const medians = samples.map(median);
-  const baselineIndex = candidates.findIndex((candidate) => candidate.name === baseline);
-  if (baselineIndex === -1) throw new Error(`no baseline ${baseline} in ${group}`);
-  return candidates.map((candidate, index) => ({
-    group,
-    name: candidate.name,
-    nsPerOp: medians[index]!,
-    minNsPerOp: Math.min(...samples[index]!),
-    maxNsPerOp: Math.max(...samples[index]!),
-    rounds,
-    opsPerRound: ops,
-    baseline,
-    ratio: medians[index]! / medians[baselineIndex]!,
-  }));
+  return rowsFromSamples(group, candidates.map((candidate) => candidate.name), samples, baseline, candidates.map(() => ops));
 }
 
 /** A blob no other (index, salt) gives: random head (so it does not compress), the two numbers, zeros. */

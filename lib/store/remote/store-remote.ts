@@ -24,7 +24,7 @@ import { ArenaError } from "../../common/errors.ts";
 import type { ContentStore, StoredObject } from "../content-store.ts";
 import { spillDirectoryName } from "../generations.ts";
 import { idBytes, idScratch, idToHex, parseIdInto, sameId } from "../hashing.ts";
-import { HttpCache, miss } from "./http-cache.ts";
+import { HttpCache, miss, type Body, type Failure } from "./http-cache.ts";
 import type { RemoteSettings } from "./options.ts";
 import { emptyRemoteStats, type RemoteStats } from "./remote-stats.ts";
 import { remoteTestHooks } from "./testing.ts";
@@ -263,14 +263,7 @@ export class StoreRemote {
     } finally {
       this.#fetching.delete(id); // before the local put: a caller arriving after it finds the object local
     }
-    if (result === miss) {
-      stats.misses += 1;
-      return null;
-    }
-    if (result.failed) {
-      stats.downloadsFailed += 1;
-      return null;
-    }
+    if (!this.#arrived(result)) return null;
     try {
       parseIdInto(id, this.#wanted); // id is 64 hex digits: get() and has() checked it
       const verified = sameId(result.sha256, 0, this.#wanted, 0);
@@ -291,19 +284,20 @@ export class StoreRemote {
     }
   }
 
+  /** Whether a GET brought a body; a miss or a failure is counted in the stats. */
+  #arrived(result: Body | typeof miss | Failure): result is Body {
+    if (result === miss) this.#stats.misses += 1;
+    else if (result.failed) this.#stats.downloadsFailed += 1;
+    else return true;
+    return false;
+  }
+
   /** The id the remote's entry for `keyHash` names, once its object is local; else null. */
   async #remoteActionId(keyHash: Uint8Array): Promise<string | null> {
     const stats = this.#stats;
     const keyHex = hexOf(keyHash);
     const result = await this.#http.get("ac", keyHex, maxActionBodyBytes);
-    if (result === miss) {
-      stats.misses += 1;
-      return null;
-    }
-    if (result.failed) {
-      stats.downloadsFailed += 1;
-      return null;
-    }
+    if (!this.#arrived(result)) return null;
     const id = new TextDecoder().decode(result.bytes).trim();
     result.release();
     if (!hexId.test(id)) {
