@@ -64,6 +64,18 @@ const twoTo31 = 2n ** 31n;
 /** Int32Array reads in the platform's byte order; hashEquals assembles words little-endian. */
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
+/**
+ * Whether words [first, first + 8) of `int32` equal `key` (a 256-bit hash): one
+ * expression, no loop (a loop with an early exit here measured ~1.5x slower
+ * lookups: see findRecord).
+ */
+function sameEightWords(int32: Int32Array, first: number, key: Int32Array): boolean {
+  return (
+    int32[first] === key[0] && int32[first + 1] === key[1] && int32[first + 2] === key[2] && int32[first + 3] === key[3] &&
+    int32[first + 4] === key[4] && int32[first + 5] === key[5] && int32[first + 6] === key[6] && int32[first + 7] === key[7]
+  );
+}
+
 /** A record as the API hands it out: views of the mapping, valid until close. */
 export interface TrieRecord {
   /** File offset of the record (of its data); what LLVM calls its FileOffset. */
@@ -111,6 +123,12 @@ export class TrieLayout {
    */
   recordLimit = 0;
   childLimit = 0;
+  /**
+   * findQuick serves this trie: 256-bit hashes compared as words, every level
+   * below the root as wide as subtrieBits (none narrowed at the hash's end),
+   * plain slot loads. Set with the root.
+   */
+  quickWalk = false;
   /** Hashes can be compared a word at a time: little-endian, whole words, 4-aligned in every record. */
   readonly wordHashes: boolean;
   /**
@@ -198,25 +216,101 @@ export class TrieLayout {
     this.rootBits = bits;
     this.rootOffset = offset;
     this.maxLevels = maxLevels(bits, this.subtrieBits, this.hashBits);
+    this.quickWalk = this.wordHashes && this.hashBytes === 32 && !this.slotLoadsAtomic && (this.hashBits - bits) % this.subtrieBits === 0;
   }
 
   /**
    * The offset of the record for `hash` (hashBytes long), or -1; the root must
-   * be adopted. The lookup's hot path, in one function so that the JIT compiles
-   * it whole: nothing allocated, no call unless a check fails, every check of
-   * requireSubtrie and isRecord made inline first as one or two comparisons
-   * against limits kept with knownEnd (recordLimit, childLimit), the slow
-   * versions called only to refresh knownEnd or to say what is wrong. Each level
-   * starts further into the hash (the child's header must say so), and the loop
-   * is bounded by maxLevels all the same.
+   * be adopted. Two walks: findQuick answers the common cases with nothing on
+   * its path but the loads; findChecked, which checks every value before it
+   * uses it, answers the rest and says what is wrong with a corrupt file.
    *
-   * Why it matters beyond the instructions saved: a lookup waits on two or three
-   * cache misses in a row, and the processor can only start the next lookup's
-   * misses while this one waits if the instructions between them fit its
-   * reorder window (a few hundred). A walk that calls out per level, or fences
-   * (Atomics.load), runs its lookups one after another.
+   * Why two: a lookup waits on two or three cache misses in a row, and the
+   * processor can start the next lookup's misses while this one waits only if
+   * the instructions between them fit its reorder window (a few hundred). Every
+   * check on the path adds instructions per level, and so do a call out, a
+   * fence (Atomics.load) or a loop with early exits for the hash compare.
+   * Measured side by side (a scratch copy of bench/trie.ts, 1 M keys, keys
+   * reused in one buffer): findChecked alone runs at ~1.9x the C walk's time
+   * per lookup, findQuick at 1.0-1.2x, hits and misses alike.
+   *
+   * How much JavaScriptCore keeps of that depends on the caller's loop: it
+   * hoists the map's fields out of a loop only while nothing in the loop may
+   * call out. A loop that allocates (find's record, anything else) or that has
+   * taken one of findOffset's slow paths since the JIT profiled it runs at
+   * ~1.8x the C walk; docs/trie.md has the figures.
    */
   findRecord(hash: Uint8Array): number {
+    const found = this.findQuick(hash);
+    return found !== 0 ? found : this.findChecked(hash);
+  }
+
+  /**
+   * findRecord's first walk: the record's offset, -1 if the hash is absent, or
+   * 0 when only findChecked can tell. Serves 256-bit hashes compared as words
+   * (quickWalk), passed in an array seen before (its word view is kept: see
+   * hashEquals). A hit is checked once, at the end: an aligned record after the
+   * table and below the bump pointer that holds exactly the caller's hash is
+   * the answer, whatever the slots on the way held.
+   */
+  findQuick(hash: Uint8Array): number {
+    const keyWords = hash === this.#lastHash ? this.#lastHashWords : null;
+    if (keyWords === null || !this.quickWalk) return 0;
+    const found = this.#findUnchecked(hash, keyWords);
+    if (found > 0) return (found & 7) === 0 && found >= this.floor && found <= this.recordLimit ? found : 0;
+    return found;
+  }
+
+  /**
+   * The walk itself, nothing checked on the way: every read is inside the views
+   * or undefined (JavaScript typed arrays never fault), and the loop is bounded
+   * by maxLevels. Returns the record holding `key` (the hash as 8 words), -1 for
+   * an empty slot or a record holding another hash read inside the views (a
+   * miss: the first record on the path decides, as in findChecked), or 0 for
+   * anything else: a read past the views (a read-only opener's file grew), a
+   * walk deeper than the hash. Only a corrupt file can make it answer -1 for a
+   * hash that validate() would find: find trusts the slots it follows as far as
+   * that, and validate() and insert() check every node. Past the hash's last
+   * byte, hash[] is undefined and shifts as 0, as in indexAt.
+   */
+  #findUnchecked(hash: Uint8Array, key: Int32Array): number {
+    const int32 = this.int32;
+    const levels = this.maxLevels;
+    const subtrieBits = this.subtrieBits;
+    const dataBytes = this.dataBytes;
+    let subtrie = this.rootOffset;
+    let startBit = 0;
+    let bits = this.rootBits;
+    for (let level = 0; level < levels; level++) {
+      const byte = startBit >>> 3;
+      const window = (hash[byte]! << 16) | (hash[byte + 1]! << 8) | hash[byte + 2]!;
+      const index = (window >>> (24 - (startBit & 7) - bits)) & ((1 << bits) - 1);
+      const value = int32[((subtrie >>> 2) + 2 + (index << 1)) | 0]!;
+      if (value < 0) {
+        startBit = (startBit + bits) | 0;
+        bits = subtrieBits;
+        subtrie = -value | 0;
+        continue;
+      }
+      if (value > 0) {
+        const first = (value + dataBytes) >> 2;
+        if (sameEightWords(int32, first, key)) return value;
+        return first + 8 <= int32.length ? -1 : 0;
+      }
+      return value === 0 ? -1 : 0;
+    }
+    return 0;
+  }
+
+  /**
+   * findRecord's checked walk: nothing allocated, no call unless a check fails,
+   * every check of requireSubtrie and isRecord made inline first as one or two
+   * comparisons against limits kept with knownEnd (recordLimit, childLimit), the
+   * slow versions called only to refresh knownEnd or to say what is wrong. Each
+   * level starts further into the hash (the child's header must say so), and
+   * the loop is bounded by maxLevels all the same.
+   */
+  findChecked(hash: Uint8Array): number {
     let int32 = this.int32;
     // The caller's key as words, when it passes the same 4-aligned array again (see hashEquals).
     const keyWords = hash === this.#lastHash && this.wordHashes ? this.#lastHashWords : null;
@@ -258,6 +352,7 @@ export class TrieLayout {
         // before it places a different hash below it.
         if (keyWords === null) return this.hashEquals(value, hash) ? value : -1;
         const first = (value + this.dataBytes) >> 2;
+        if (keyWords.length === 8) return sameEightWords(int32, first, keyWords) ? value : -1;
         for (let w = 0; w < keyWords.length; w++) {
           if (int32[first + w] !== keyWords[w]) return -1;
         }
@@ -397,7 +492,12 @@ export class TrieLayout {
     return true;
   }
 
-  /** The hash array last compared, and its word view once it came a second time (null: not yet, or unaligned). */
+  /**
+   * The hash array last compared, and its word view once it came a second time
+   * (null: not yet, or unaligned). TypeScript-private, not `#`: find reads them
+   * on every lookup, and with `#` fields the lookup loop of bench/trie.ts ran
+   * ~1.5x slower (JavaScriptCore's private-name reads; see findRecord).
+   */
   #lastHash: Uint8Array | null = null;
   #lastHashWords: Int32Array | null = null;
   #lastHashAligned = false;

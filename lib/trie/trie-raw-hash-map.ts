@@ -214,17 +214,24 @@ export class OnDiskTrieRawHashMap implements Disposable {
   findOffset(hash: Uint8Array): number {
     // Small enough for the JIT to inline into the caller's loop: one call per lookup.
     const layout = this.#layout;
-    if (layout !== null && hash instanceof Uint8Array && hash.length === this.hashBytes && layout.rootOffset !== 0) return layout.findRecord(hash);
-    return this.#findOffsetSlowly(hash);
+    if (layout !== null && hash instanceof Uint8Array && hash.length === this.hashBytes && layout.rootOffset !== 0) {
+      const found = layout.findQuick(hash);
+      if (found !== 0) return found;
+    }
+    return this.findOffsetSlowly(hash);
   }
 
-  /** findOffset when the fast path's conditions fail: closed, a bad argument, or no root adopted yet. */
-  #findOffsetSlowly(hash: Uint8Array): number {
+  /**
+   * findOffset when its fast path gives no answer: closed, a bad argument, no
+   * root adopted yet, a miss, or a key findQuick does not serve. Kept out of
+   * findOffset so that the checked walk is not compiled into the caller's loop.
+   */
+  private findOffsetSlowly(hash: Uint8Array): number {
     const layout = this.#layout;
     if (layout === null) throw closedError(this.path);
     if (!(hash instanceof Uint8Array) || hash.length !== this.hashBytes) this.#rejectHash(hash);
     if (layout.rootOffset === 0 && this.#lateRoot(layout) === 0) return -1;
-    return layout.findRecord(hash);
+    return layout.findChecked(hash);
   }
 
   /**

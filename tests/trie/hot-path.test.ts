@@ -72,3 +72,19 @@ test("a record's views, made on first access, are the record's bytes; asked for 
   expect(foundLater.data.length).toBe(0);
   expect(foundLater.hash.length).toBe(0);
 });
+
+test("findOffset's quick walk (a reused key buffer) and its checked walk (fresh arrays) agree on 4000 present and 4000 absent keys", () => {
+  const present = Array.from({ length: 4000 }, (_, i) => `present ${i}`);
+  const { map, offsets } = filledTrie(present);
+  using _ = map;
+  const reused = new Uint8Array(32);
+  const answers = (texts: string[]) =>
+    texts.map((text) => {
+      const hash = sha256(text);
+      reused.set(hash);
+      return [map.findOffset(reused), map.findOffset(hash.slice())];
+    });
+  expect(answers(present)).toEqual(offsets.map((offset) => [offset, offset]));
+  const absent = present.map((text) => `absent ${text}`);
+  expect(answers(absent)).toEqual(absent.map(() => [-1, -1]));
+});
