@@ -11,6 +11,9 @@
  *   0 empty, positive the offset of a record, negative minus the offset of a child.
  * Record: the data (dataBytes), then the hash, padded to 8 by the allocation.
  *
+ * (find's first walk, findQuick, is the exception: it checks only its answer; see
+ * findRecord.)
+ *
  * Why every read is checked: the slots and headers come from a file that another
  * process, an older version or a disk error may have written. A slot value is used
  * as an index into the mapping only after it is known to be 8-aligned, past the
