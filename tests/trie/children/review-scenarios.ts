@@ -1,0 +1,186 @@
+/**
+ * Child process of tests/trie/review.test.ts (the adversarial review of lib/trie):
+ * runs one scenario and prints one JSON object, so a crash is a reported signal,
+ * never the test runner's death.
+ *
+ *   bun review-scenarios.ts <scenario> <directory> [args...]
+ *
+ * Each scenario reports what the library answered (offsets, counts, and for every
+ * throw the error's class and `code`); the test judges it.
+ */
+import { closeSync, openSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { main } from "../../../lib/cli/cli.ts";
+import { MappedFileRegionArena, OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../../lib/index.ts";
+import { keyHash } from "../../support/trie-keys.ts";
+
+const [scenario, directory, ...rest] = process.argv.slice(2) as [string, string, ...string[]];
+const capacity = 16 * 1024 * 1024;
+
+/** What a call threw, as the test compares it: "ok", or the error's class and code. */
+function outcome(action: () => unknown): string {
+  try {
+    action();
+    return "ok";
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    return `${(error as Error)?.constructor?.name ?? typeof error}${code ? ` ${code}` : ""}`;
+  }
+}
+
+function poke(path: string, at: number, bytes: Uint8Array): void {
+  const fd = openSync(path, "r+");
+  try {
+    writeSync(fd, bytes, 0, bytes.length, at);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function int64(value: number): Uint8Array {
+  const bytes = new Uint8Array(8);
+  new DataView(bytes.buffer).setBigInt64(0, BigInt(value), true);
+  return bytes;
+}
+
+function int32(value: number): Uint8Array {
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setInt32(0, value, true);
+  return bytes;
+}
+
+function keyTrie(path: string): OnDiskTrieRawHashMap {
+  return OnDiskTrieRawHashMap.create(path, { name: "index", hashBits: 256, dataBytes: 8, capacity });
+}
+
+const scenarios: Record<string, () => unknown> = {
+  /** A writer: inserts keys rest[1] .. rest[2] - 1 into the trie at rest[0], closes. */
+  "grow-writer": () => {
+    const [path, from, to] = [rest[0]!, Number(rest[1]), Number(rest[2])];
+    using map = keyTrie(path);
+    for (let i = from; i < to; i++) map.insert(keyHash(i), (data) => void (data[0] = i & 0xff));
+    return { size: map.size };
+  },
+
+  /**
+   * A read-only opener whose file a writer grows while it opens: after
+   * DatabaseFile has made its views (arena.bytes) and before the trie reads the
+   * bump pointer. The writer runs synchronously at exactly that point (a hook on
+   * arena.bytes), so the race is certain, not hoped for.
+   */
+  "read-only-open-while-growing": () => {
+    const path = join(directory, "growing.db");
+    const total = Number(rest[0]);
+    runWriter(path, 0, 10);
+    const prototype = MappedFileRegionArena.prototype as unknown as { bytes: (offset: number, length: number) => Uint8Array };
+    const original = prototype.bytes;
+    let armed = true;
+    prototype.bytes = function (this: MappedFileRegionArena, offset: number, length: number) {
+      const views = original.call(this, offset, length);
+      if (armed) {
+        armed = false;
+        runWriter(path, 10, total);
+      }
+      return views;
+    };
+    let map: OnDiskTrieRawHashMap;
+    try {
+      map = OnDiskTrieRawHashMap.openReadOnly(path, { name: "index", hashBits: 256, dataBytes: 8 });
+    } finally {
+      prototype.bytes = original;
+    }
+    let found = 0;
+    const errors = new Set<string>();
+    for (let i = 0; i < total; i++) {
+      try {
+        if (map.findOffset(keyHash(i)) >= 0) found += 1;
+      } catch (error) {
+        errors.add((error as { code?: string }).code ?? String(error));
+      }
+    }
+    const validate = outcome(() => map.validate());
+    map.close();
+    return { found, errors: [...errors], validate };
+  },
+
+  /** Iteration resumed after the map was closed between two records. */
+  "iterate-after-close": () => {
+    const map = keyTrie(join(directory, "iterate.db"));
+    for (let i = 0; i < 100; i++) map.insert(keyHash(i));
+    const records = map[Symbol.iterator]();
+    records.next();
+    map.close();
+    return { next: outcome(() => records.next()) };
+  },
+
+  /** validate() whose visitor closes the map at the first record. */
+  "validate-visitor-closes": () => {
+    const map = keyTrie(join(directory, "validate-close.db"));
+    for (let i = 0; i < 100; i++) map.insert(keyHash(i));
+    return { validate: outcome(() => map.validate(() => map.close())) };
+  },
+
+  /**
+   * A trie table whose name offset (16) puts the name inside the trie's own
+   * 32-byte header, over the low byte of the root word (88 = "X"): the table's
+   * end, below which no node may start, moves to 72, inside the header. Root
+   * slot 0 then points at 72, the reserved allocator word (8 zero bytes: a
+   * 64-bit hash of zeros, with no data).
+   */
+  "trie-name-inside-header": () => {
+    const path = join(directory, "name-inside-header.db");
+    const options = { name: "X", hashBits: 64, dataBytes: 0, rootBits: 8, capacity: 1 << 20 };
+    OnDiskTrieRawHashMap.create(path, options).close();
+    // Table at 48: name offset at +4; the root subtrie at 88 (after the 32-byte header and "X\0"), slot 0 at 96.
+    poke(path, 48 + 4, int32(16));
+    poke(path, 88 + 8, int64(72));
+    const report: Record<string, unknown> = {};
+    report.open = outcome(() => {
+      using map = OnDiskTrieRawHashMap.create(path, options);
+      report.findOffset = map.findOffset(new Uint8Array(8));
+      report.validate = outcome(() => map.validate());
+    });
+    const verify = main(["verify", path]);
+    report.verifyExitCode = verify.exitCode;
+    return report;
+  },
+
+  /**
+   * A data pool whose name offset (24) puts the name inside its 64-byte user
+   * header (the creator wrote "p" there): the first block may then start in the
+   * user header, and get() hands out header bytes as a block.
+   */
+  "pool-name-inside-user-header": () => {
+    const path = join(directory, "pool-name.db");
+    OnDiskDataAllocator.create(path, { name: "p", capacity: 1 << 20, userHeaderBytes: 64, initializeUserHeader: (header) => void (header[0] = "p".charCodeAt(0)) }).close();
+    poke(path, 48 + 4, int32(24));
+    const report: Record<string, unknown> = {};
+    report.open = outcome(() => {
+      using pool = OnDiskDataAllocator.create(path, { name: "p", capacity: 1 << 20 });
+      report.userHeaderEnd = pool.userHeader.byteOffset + pool.userHeader.length;
+      report.dataStart = pool.dataStart;
+      report.getInsideHeader = outcome(() => pool.get(pool.dataStart, 8));
+    });
+    return report;
+  },
+
+  /** separateBuffer's `end` is an offset like get()'s: checked the same way. */
+  "separate-buffer-arguments": () => {
+    using pool = OnDiskDataAllocator.create(join(directory, "separate.db"), { name: "p", capacity: 1 << 20 });
+    return {
+      nan: outcome(() => pool.separateBuffer(Number.NaN)),
+      negative: outcome(() => pool.separateBuffer(-1)),
+      text: outcome(() => pool.separateBuffer("64" as unknown as number)),
+      fraction: outcome(() => pool.separateBuffer(0.5)),
+    };
+  },
+};
+
+function runWriter(path: string, from: number, to: number): void {
+  const result = Bun.spawnSync([process.execPath, import.meta.path, "grow-writer", directory, path, String(from), String(to)]);
+  if (result.exitCode !== 0) throw new Error(`writer failed: ${result.stderr.toString()}`);
+}
+
+const run = scenarios[scenario];
+if (run === undefined) throw new Error(`unknown scenario ${scenario}`);
+process.stdout.write(`${JSON.stringify(run())}\n`);
