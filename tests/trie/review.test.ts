@@ -78,3 +78,22 @@ describe("review of lib/trie", () => {
     expect(report.fraction).toMatch(/^(TypeError|RangeError)$/);
   }, 60_000);
 });
+
+describe("review of lib/trie: lower severity", () => {
+  // Finding 5: precheckExisting drops its corruption verdict when the snapshot
+  // ends before the bump pointer, and the arena's open then writes the header.
+  test("F5: a refused writer open of a corrupt file larger than the snapshot changes no byte on disk", async () => {
+    const report = await scenario("refused-open-of-large-corrupt-file");
+    expect(report.open).toMatch(/^ArenaError ERR_ARENA_(CORRUPT|HEADER_MISMATCH)$/);
+    expect(report.lengthAfter).toBe(report.lengthBefore);
+    expect(report.changedAt).toEqual([]);
+  }, 60_000);
+
+  // Finding 6: findOffsets writes -2 into offsets before it reads the group's
+  // hashes: when offsets overlaps hashes, a present key is answered -1.
+  test("F6: findOffsets whose offsets overlap its hashes refuses them (RangeError) or answers right", async () => {
+    const report = await scenario("find-offsets-into-the-hashes-buffer");
+    if (report.call === "ok") expect(report.right).toBe(true);
+    else expect(report.call).toBe("RangeError");
+  }, 60_000);
+});

@@ -8,7 +8,7 @@
  * Each scenario reports what the library answered (offsets, counts, and for every
  * throw the error's class and `code`); the test judges it.
  */
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { main } from "../../../lib/cli/cli.ts";
 import { MappedFileRegionArena, OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../../lib/index.ts";
@@ -162,6 +162,42 @@ const scenarios: Record<string, () => unknown> = {
       report.getInsideHeader = outcome(() => pool.get(pool.dataStart, 8));
     });
     return report;
+  },
+
+  /**
+   * A writer's open of a corrupt database file larger than the pre-open
+   * snapshot (128 KiB): its root table offset points past the snapshot, at
+   * bytes that are no table. The open must refuse it and leave every byte as it was.
+   */
+  "refused-open-of-large-corrupt-file": () => {
+    const path = join(directory, "large-corrupt.db");
+    {
+      using map = keyTrie(path);
+      for (let i = 0; i < 5000; i++) map.insert(keyHash(i));
+    }
+    poke(path, 8, int64(200_000)); // 8-aligned, below the bump pointer (~800 KB), past the snapshot
+    const before = readFileSync(path);
+    const open = outcome(() => keyTrie(path).close());
+    const after = readFileSync(path);
+    const changedAt: number[] = [];
+    for (let at = 0; at < Math.max(before.length, after.length) && changedAt.length < 8; at++) if (before[at] !== after[at]) changedAt.push(at);
+    return { open, lengthBefore: before.length, lengthAfter: after.length, changedAt };
+  },
+
+  /** findOffsets with its answers written over the hashes' own buffer (a caller reusing one buffer). */
+  "find-offsets-into-the-hashes-buffer": () => {
+    using map = keyTrie(join(directory, "aliased.db"));
+    const count = 20;
+    const buffer = new ArrayBuffer(count * 32);
+    const hashes = new Uint8Array(buffer);
+    const expected: number[] = [];
+    for (let i = 0; i < count; i++) {
+      expected.push(map.insertOffset(keyHash(i)));
+      hashes.set(keyHash(i), i * 32);
+    }
+    const offsets = new Int32Array(buffer, 0, count);
+    const outcomeOfCall = outcome(() => map.findOffsets(hashes, offsets));
+    return { call: outcomeOfCall, right: outcomeOfCall === "ok" ? Array.from(offsets).every((offset, i) => offset === expected[i]) : null };
   },
 
   /** separateBuffer's `end` is an offset like get()'s: checked the same way. */
