@@ -35,9 +35,23 @@ describe("review of lib/trie", () => {
     expect(report).toEqual({ found: total, errors: [], validate: "ok" });
   }, 120_000);
 
-  // Finding 2: the table's end (the floor below which no node may start) comes
+  // Finding 2: a write through a
+  // read-only opener's view privatizes the whole page (MAP_PRIVATE copy on
+  // write), and the walk reads its slots through the same mapping, so that page
+  // never again shows what writers put there.
+  test("F2: a read-only opener that wrote into a record's data still finds every later key and validates", async () => {
+    const total = 3000;
+    expect(await scenario("read-only-scribble-then-writer-inserts", total)).toEqual({ found: total, errors: [], validate: "ok" });
+  }, 120_000);
+
+  test("F2: a read-only pool that wrote into a block, or its user header, still reads the writer's later blocks", async () => {
+    const clean = { wrong: 0, errors: [] };
+    expect(await scenario("read-only-pool-scribble-then-writer-allocates")).toEqual({ block: clean, userHeader: clean });
+  }, 60_000);
+
+  // Finding 3: the table's end (the floor below which no node may start) comes
   // from the file's name offset, which may lie inside the kind's own header.
-  test("F2: a trie table whose name sits inside its header is refused, not read as a record", async () => {
+  test("F3: a trie table whose name sits inside its header is refused, not read as a record", async () => {
     const report = await scenario("trie-name-inside-header");
     // Either the open refuses the table, or nothing reads the header as a record.
     if (report.open === "ok") {
@@ -49,7 +63,7 @@ describe("review of lib/trie", () => {
     expect(report.verifyExitCode).toBe(1);
   }, 60_000);
 
-  test("F2: a data pool whose name sits inside its user header is refused, or its blocks start after the header", async () => {
+  test("F3: a data pool whose name sits inside its user header is refused, or its blocks start after the header", async () => {
     const report = await scenario("pool-name-inside-user-header");
     if (report.open === "ok") {
       expect(report.dataStart).toBeGreaterThanOrEqual(report.userHeaderEnd);
@@ -59,30 +73,28 @@ describe("review of lib/trie", () => {
     }
   }, 60_000);
 
-  // Finding 3: the iterator and validate() read the next slot before checking
+  // Finding 5: the iterator and validate() read the next slot before checking
   // that the map is still open: a detached view throws a TypeError.
-  test("F3: iteration resumed after close() is ERR_ARENA_CLOSED, not a TypeError", async () => {
+  test("F5: iteration resumed after close() is ERR_ARENA_CLOSED, not a TypeError", async () => {
     expect(await scenario("iterate-after-close")).toEqual({ next: "ArenaError ERR_ARENA_CLOSED" });
   }, 60_000);
 
-  test("F3: validate() whose visitor closes the map is ERR_ARENA_CLOSED, not a TypeError", async () => {
+  test("F5: validate() whose visitor closes the map is ERR_ARENA_CLOSED, not a TypeError", async () => {
     expect(await scenario("validate-visitor-closes")).toEqual({ validate: "ArenaError ERR_ARENA_CLOSED" });
   }, 60_000);
 
-  // Finding 4: OnDiskDataAllocator.separateBuffer does not check its argument.
-  test("F4: separateBuffer(end) refuses an end that is not a non-negative integer", async () => {
+  // Finding 7: OnDiskDataAllocator.separateBuffer does not check its argument.
+  test("F7: separateBuffer(end) refuses an end that is not a non-negative integer", async () => {
     const report = await scenario("separate-buffer-arguments");
     expect(report.nan).toMatch(/^(TypeError|RangeError)$/);
     expect(report.negative).toMatch(/^(TypeError|RangeError)$/);
     expect(report.text).toMatch(/^(TypeError|RangeError)$/);
     expect(report.fraction).toMatch(/^(TypeError|RangeError)$/);
   }, 60_000);
-});
 
-describe("review of lib/trie: lower severity", () => {
-  // Finding 5: precheckExisting drops its corruption verdict when the snapshot
+  // Finding 4: precheckExisting drops its corruption verdict when the snapshot
   // ends before the bump pointer, and the arena's open then writes the header.
-  test("F5: a refused writer open of a corrupt file larger than the snapshot changes no byte on disk", async () => {
+  test("F4: a refused writer open of a corrupt file larger than the snapshot changes no byte on disk", async () => {
     const report = await scenario("refused-open-of-large-corrupt-file");
     expect(report.open).toMatch(/^ArenaError ERR_ARENA_(CORRUPT|HEADER_MISMATCH)$/);
     expect(report.lengthAfter).toBe(report.lengthBefore);

@@ -103,6 +103,67 @@ const scenarios: Record<string, () => unknown> = {
     return { found, errors: [...errors], validate };
   },
 
+  /**
+   * A read-only opener writes into a record's data (documented: "a write through
+   * their views stays in this process"), then a writer (another instance, here
+   * in the same process: the mappings are separate) inserts more. The reader
+   * must still find every key, and validate the healthy file.
+   */
+  "read-only-scribble-then-writer-inserts": () => {
+    const path = join(directory, "scribble.db");
+    const total = Number(rest[0]);
+    using writer = keyTrie(path);
+    for (let i = 0; i < 100; i++) writer.insert(keyHash(i));
+    using reader = OnDiskTrieRawHashMap.openReadOnly(path, { name: "index", hashBits: 256, dataBytes: 8 });
+    reader.find(keyHash(99))!.data[0] = 0xee; // the last record: its page also holds what comes next
+    for (let i = 100; i < total; i++) writer.insert(keyHash(i));
+    let found = 0;
+    const errors = new Set<string>();
+    for (let i = 0; i < total; i++) {
+      try {
+        if (reader.findOffset(keyHash(i)) >= 0) found += 1;
+      } catch (error) {
+        errors.add((error as { code?: string }).code ?? String(error));
+      }
+    }
+    return { found, errors: [...errors], validate: outcome(() => reader.validate()) };
+  },
+
+  /**
+   * The same for a data pool, two ways: a block written through a read-only
+   * view on a page of its own (the writer's later blocks on that page), and the
+   * user header written through its read-only view (the page that also holds the
+   * arena header, so the bump pointer). The reader must read every later block.
+   */
+  "read-only-pool-scribble-then-writer-allocates": () => {
+    const report: Record<string, unknown> = {};
+    for (const scribble of ["block", "userHeader"] as const) {
+      const path = join(directory, `pool-scribble-${scribble}.db`);
+      using writer = OnDiskDataAllocator.create(path, { name: "p", capacity, userHeaderBytes: 8 });
+      writer.allocate(8192); // the scribbled block sits past the header's page
+      const first = writer.allocate(16);
+      using reader = OnDiskDataAllocator.openReadOnly(path, { name: "p" });
+      if (scribble === "block") reader.get(first.offset, 16).fill(0xee);
+      else reader.userHeader[0] = 0xee;
+      const later = Array.from({ length: 100 }, (_, i) => {
+        const block = writer.allocate(16);
+        block.data.fill(i + 2);
+        return block.offset;
+      });
+      let wrong = 0;
+      const errors = new Set<string>();
+      later.forEach((offset, i) => {
+        try {
+          if (reader.get(offset, 16).some((byte) => byte !== i + 2)) wrong += 1;
+        } catch (error) {
+          errors.add((error as { code?: string }).code ?? String(error));
+        }
+      });
+      report[scribble] = { wrong, errors: [...errors] };
+    }
+    return report;
+  },
+
   /** Iteration resumed after the map was closed between two records. */
   "iterate-after-close": () => {
     const map = keyTrie(join(directory, "iterate.db"));
