@@ -49,6 +49,20 @@ function int32(value: number): Uint8Array {
   return bytes;
 }
 
+/** Looks up keys 0 .. total - 1: how many were found, and the codes of what threw. */
+function findKeys(map: OnDiskTrieRawHashMap, total: number): { found: number; errors: string[] } {
+  let found = 0;
+  const errors = new Set<string>();
+  for (let i = 0; i < total; i++) {
+    try {
+      if (map.findOffset(keyHash(i)) >= 0) found += 1;
+    } catch (error) {
+      errors.add((error as { code?: string }).code ?? String(error));
+    }
+  }
+  return { found, errors: [...errors] };
+}
+
 function keyTrie(path: string): OnDiskTrieRawHashMap {
   return OnDiskTrieRawHashMap.create(path, { name: "index", hashBits: 256, dataBytes: 8, capacity });
 }
@@ -89,18 +103,9 @@ const scenarios: Record<string, () => unknown> = {
     } finally {
       prototype.bytes = original;
     }
-    let found = 0;
-    const errors = new Set<string>();
-    for (let i = 0; i < total; i++) {
-      try {
-        if (map.findOffset(keyHash(i)) >= 0) found += 1;
-      } catch (error) {
-        errors.add((error as { code?: string }).code ?? String(error));
-      }
-    }
-    const validate = outcome(() => map.validate());
+    const report = { ...findKeys(map, total), validate: outcome(() => map.validate()) };
     map.close();
-    return { found, errors: [...errors], validate };
+    return report;
   },
 
   /**
@@ -117,16 +122,7 @@ const scenarios: Record<string, () => unknown> = {
     using reader = OnDiskTrieRawHashMap.openReadOnly(path, { name: "index", hashBits: 256, dataBytes: 8 });
     reader.find(keyHash(99))!.data[0] = 0xee; // the last record: its page also holds what comes next
     for (let i = 100; i < total; i++) writer.insert(keyHash(i));
-    let found = 0;
-    const errors = new Set<string>();
-    for (let i = 0; i < total; i++) {
-      try {
-        if (reader.findOffset(keyHash(i)) >= 0) found += 1;
-      } catch (error) {
-        errors.add((error as { code?: string }).code ?? String(error));
-      }
-    }
-    return { found, errors: [...errors], validate: outcome(() => reader.validate()) };
+    return { ...findKeys(reader, total), validate: outcome(() => reader.validate()) };
   },
 
   /**
