@@ -92,6 +92,14 @@ describe("review of lib/trie", () => {
     expect(report.fraction).toMatch(/^(TypeError|RangeError)$/);
   }, 60_000);
 
+  // Finding 8: insert's initializer and initializeUserHeader may return a
+  // promise: the record is published before the data is written, and a failure
+  // after the first await is an unhandled rejection that ends the process.
+  test("F8: an async insert initializer or user header initializer is refused (TypeError), nothing published, the process lives", async () => {
+    const report = await scenario("async-initializers");
+    expect(report).toEqual({ insert: "TypeError", publishedBeforeWritten: false, poolCreate: "TypeError" });
+  }, 60_000);
+
   // Finding 4: precheckExisting drops its corruption verdict when the snapshot
   // ends before the bump pointer, and the arena's open then writes the header.
   test("F4: a refused writer open of a corrupt file larger than the snapshot changes no byte on disk", async () => {

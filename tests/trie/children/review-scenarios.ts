@@ -67,7 +67,7 @@ function keyTrie(path: string): OnDiskTrieRawHashMap {
   return OnDiskTrieRawHashMap.create(path, { name: "index", hashBits: 256, dataBytes: 8, capacity });
 }
 
-const scenarios: Record<string, () => unknown> = {
+const scenarios: Record<string, () => unknown | Promise<unknown>> = {
   /** A writer: inserts keys rest[1] .. rest[2] - 1 into the trie at rest[0], closes. */
   "grow-writer": () => {
     const [path, from, to] = [rest[0]!, Number(rest[1]), Number(rest[2])];
@@ -257,6 +257,40 @@ const scenarios: Record<string, () => unknown> = {
     return { call: outcomeOfCall, right: outcomeOfCall === "ok" ? Array.from(offsets).every((offset, i) => offset === expected[i]) : null };
   },
 
+  /**
+   * An async initializer returns at its first await: insert would publish the
+   * record before the initializer writes its data, and a failure after the
+   * await would be an unhandled rejection. The arena refuses a thenable from
+   * onCreate for exactly this (refuseThenable); insert and initializeUserHeader
+   * must too. Reports, after the rejections have had time to land, what each
+   * call did and whether the record was published with its data unwritten.
+   */
+  "async-initializers": async () => {
+    using map = keyTrie(join(directory, "async-initializer.db"));
+    const insert = outcome(() =>
+      map.insert(keyHash(1), (async (data: Uint8Array) => {
+        await Bun.sleep(1);
+        data[0] = 1;
+        throw new Error("the initializer failed after its first await");
+      }) as unknown as (data: Uint8Array) => void),
+    );
+    const publishedBeforeWritten = map.find(keyHash(1))?.data[0] === 0;
+    const poolCreate = outcome(() =>
+      OnDiskDataAllocator.create(join(directory, "async-header.db"), {
+        name: "p",
+        capacity: 1 << 20,
+        userHeaderBytes: 8,
+        initializeUserHeader: (async (header: Uint8Array) => {
+          await Bun.sleep(1);
+          header[0] = 1;
+          throw new Error("the header initializer failed after its first await");
+        }) as unknown as (header: Uint8Array) => void,
+      }).close(),
+    );
+    await Bun.sleep(100); // the rejections land here: unhandled, they end this process
+    return { insert, publishedBeforeWritten, poolCreate };
+  },
+
   /** separateBuffer's `end` is an offset like get()'s: checked the same way. */
   "separate-buffer-arguments": () => {
     using pool = OnDiskDataAllocator.create(join(directory, "separate.db"), { name: "p", capacity: 1 << 20 });
@@ -276,4 +310,4 @@ function runWriter(path: string, from: number, to: number): void {
 
 const run = scenarios[scenario];
 if (run === undefined) throw new Error(`unknown scenario ${scenario}`);
-process.stdout.write(`${JSON.stringify(run())}\n`);
+process.stdout.write(`${JSON.stringify(await run())}\n`);
