@@ -291,14 +291,27 @@ const scenarios: Record<string, () => unknown | Promise<unknown>> = {
     return { insert, publishedBeforeWritten, poolCreate };
   },
 
-  /** separateBuffer's `end` is an offset like get()'s: checked the same way. */
-  "separate-buffer-arguments": () => {
+  /**
+   * separateBuffer's `end` is an offset like get()'s: checked the same way. And
+   * findOffsets with a detached `hashes`: an argument error that names it.
+   */
+  "argument-checks": () => {
     using pool = OnDiskDataAllocator.create(join(directory, "separate.db"), { name: "p", capacity: 1 << 20 });
+    using map = keyTrie(join(directory, "detached-hashes.db"));
+    const hashes = keyHash(1);
+    (hashes.buffer as ArrayBuffer).transfer(); // detaches `hashes`
+    let detachedHashes = "no error";
+    try {
+      map.findOffsets(hashes, new Int32Array(1));
+    } catch (error) {
+      detachedHashes = `${(error as Error).constructor.name}: ${(error as Error).message}`;
+    }
     return {
       nan: outcome(() => pool.separateBuffer(Number.NaN)),
       negative: outcome(() => pool.separateBuffer(-1)),
       text: outcome(() => pool.separateBuffer("64" as unknown as number)),
       fraction: outcome(() => pool.separateBuffer(0.5)),
+      detachedHashes,
     };
   },
 };
