@@ -118,4 +118,16 @@ describe("review of lib/trie", () => {
     const report = await scenario("async-initializers");
     expect(report).toEqual({ insert: "TypeError", publishedBeforeWritten: false, poolCreate: "TypeError" });
   }, 60_000);
+
+  // Finding 9: findRecord's and findMany's inline child check compares the
+  // header with subtrieBits, also at a last level that has fewer bits.
+  test("F9: a child whose header is wider than its last level is corrupt for find and findOffsets, as for validate", async () => {
+    const report = await scenario("full-width-header-at-a-narrow-last-level");
+    expect(report).toEqual({
+      childBitsBefore: 6,
+      findOffset: "ArenaError ERR_ARENA_CORRUPT",
+      findOffsets: "ArenaError ERR_ARENA_CORRUPT",
+      validate: "ArenaError ERR_ARENA_CORRUPT",
+    });
+  }, 60_000);
 });

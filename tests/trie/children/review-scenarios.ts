@@ -160,6 +160,36 @@ const scenarios: Record<string, () => unknown | Promise<unknown>> = {
     return report;
   },
 
+  /**
+   * A last level narrower than subtrieBits (16-bit hashes, 10-bit root and
+   * levels: the level at bit 10 has 6 bits) whose child header says 10 bits.
+   * requireSubtrie (insert, validate) calls it corrupt; find's inline check,
+   * once the bump pointer is far enough past the child for a 10-bit subtrie to fit,
+   * accepts it. find and validate must agree.
+   */
+  "full-width-header-at-a-narrow-last-level": () => {
+    const path = join(directory, "narrow-last-level.db");
+    const options = { name: "t", hashBits: 16, dataBytes: 0, capacity: 1 << 20, rootBits: 10, subtrieBits: 10 };
+    {
+      using map = OnDiskTrieRawHashMap.create(path, options);
+      map.insert(new Uint8Array([0, 1]));
+      map.insert(new Uint8Array([0, 2])); // the same first 10 bits: a 6-bit child at bit 10
+      for (let i = 256; i < 4000; i++) map.insert(new Uint8Array([i >> 8, i & 0xff])); // 8 bytes each: past the child + 8 KiB
+    }
+    const image = readFileSync(path);
+    const root = Number(image.readBigInt64LE(48 + 16));
+    const child = -Number(image.readBigInt64LE(root + 8)); // root slot 0
+    poke(path, child + 2, new Uint8Array([10]));
+    using map = OnDiskTrieRawHashMap.create(path, options);
+    const key = new Uint8Array([0, 1]);
+    return {
+      childBitsBefore: image[child + 2],
+      findOffset: outcome(() => map.findOffset(key)),
+      findOffsets: outcome(() => map.findOffsets(key, new Int32Array(1))),
+      validate: outcome(() => map.validate()),
+    };
+  },
+
   /** Iteration resumed after the map was closed between two records. */
   "iterate-after-close": () => {
     const map = keyTrie(join(directory, "iterate.db"));
