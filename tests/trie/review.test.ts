@@ -80,6 +80,7 @@ describe("review of lib/trie", () => {
     expect(report.open).toMatch(/^ArenaError ERR_ARENA_(CORRUPT|HEADER_MISMATCH)$/);
     expect(report.lengthAfter).toBe(report.lengthBefore);
     expect(report.changedAt).toEqual([]);
+    expect(report.sharedCreated).toBe(false);
   }, 60_000);
 
   // Finding 5: the iterator and validate() read the next slot before checking

@@ -8,7 +8,7 @@
  * Each scenario reports what the library answered (offsets, counts, and for every
  * throw the error's class and `code`); the test judges it.
  */
-import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { main } from "../../../lib/cli/cli.ts";
 import { MappedFileRegionArena, OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../../lib/index.ts";
@@ -263,12 +263,13 @@ const scenarios: Record<string, () => unknown | Promise<unknown>> = {
       for (let i = 0; i < 5000; i++) map.insert(keyHash(i));
     }
     poke(path, 8, int64(200_000)); // 8-aligned, below the bump pointer (~800 KB), past the snapshot
+    rmSync(`${path}.shared`, { force: true }); // as a file copied elsewhere arrives
     const before = readFileSync(path);
     const open = outcome(() => keyTrie(path).close());
     const after = readFileSync(path);
     const changedAt: number[] = [];
     for (let at = 0; at < Math.max(before.length, after.length) && changedAt.length < 8; at++) if (before[at] !== after[at]) changedAt.push(at);
-    return { open, lengthBefore: before.length, lengthAfter: after.length, changedAt };
+    return { open, lengthBefore: before.length, lengthAfter: after.length, changedAt, sharedCreated: existsSync(`${path}.shared`) };
   },
 
   /** findOffsets with its answers written over the hashes' own buffer (a caller reusing one buffer). */
