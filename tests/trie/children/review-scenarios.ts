@@ -190,6 +190,32 @@ const scenarios: Record<string, () => unknown | Promise<unknown>> = {
     };
   },
 
+  /**
+   * A healthy trie with one long chain: 4096-bit hashes, 1-bit levels, and two
+   * hashes that differ only in their last bit (a chain of 4095 subtries, 100 KB).
+   * validate() and iteration copy the whole path into every frame, so their
+   * memory grows with the square of the depth (the 65528-bit hashes the format
+   * allows make it tens of GB: the process dies). Reports how much the resident
+   * set grew during each; a walk that keeps one path needs a few MB.
+   */
+  "deep-chain-walk-memory": () => {
+    const hashBits = Number(rest[0]);
+    using map = OnDiskTrieRawHashMap.create(join(directory, "deep-chain.db"), { name: "t", hashBits, dataBytes: 0, capacity: 1 << 26, rootBits: 1, subtrieBits: 1 });
+    const last = new Uint8Array(hashBits / 8);
+    last[last.length - 1] = 1;
+    map.insert(new Uint8Array(hashBits / 8));
+    map.insert(last);
+    Bun.gc(true);
+    const before = process.memoryUsage().rss;
+    const depth = map.validate().maxDepth;
+    const afterValidate = process.memoryUsage().rss;
+    let records = 0;
+    for (const _record of map) records += 1;
+    const afterIteration = process.memoryUsage().rss;
+    const MB = 1024 * 1024;
+    return { depth, records, validateGrowthMB: Math.round((afterValidate - before) / MB), iterationGrowthMB: Math.round((afterIteration - before) / MB) };
+  },
+
   /** Iteration resumed after the map was closed between two records. */
   "iterate-after-close": () => {
     const map = keyTrie(join(directory, "iterate.db"));
