@@ -191,8 +191,9 @@ const scenarios: Record<string, () => unknown | Promise<unknown>> = {
   },
 
   /**
-   * A healthy trie with one long chain: 4096-bit hashes, 1-bit levels, and two
-   * hashes that differ only in their last bit (a chain of 4095 subtries, 100 KB).
+   * A healthy trie with one long chain: rest[0]-bit hashes (3072 in the test),
+   * 1-bit levels, and two hashes that differ only in their last bit (a chain of
+   * 3071 subtries, 75 KB).
    * validate() and iteration copy the whole path into every frame, so their
    * memory grows with the square of the depth (the 65528-bit hashes the format
    * allows make it tens of GB: the process dies). Reports how much the resident
