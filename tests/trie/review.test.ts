@@ -142,4 +142,11 @@ describe("review of lib/trie", () => {
       validate: "ArenaError ERR_ARENA_CORRUPT",
     });
   }, 60_000);
+
+  // Finding 11: precheckExisting reads the arena's capacity word before it has
+  // looked at the magic: any other file is "a database of capacity <junk>".
+  test("F11: a file that is not a database file is refused as such (ERR_ARENA_HEADER_MISMATCH), not as too large", async () => {
+    const report = await scenario("non-database-files");
+    expect(report).toEqual({ plainArena: "ArenaError ERR_ARENA_HEADER_MISMATCH", randomBytes: "ArenaError ERR_ARENA_HEADER_MISMATCH" });
+  }, 60_000);
 });

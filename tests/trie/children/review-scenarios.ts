@@ -8,7 +8,7 @@
  * Each scenario reports what the library answered (offsets, counts, and for every
  * throw the error's class and `code`); the test judges it.
  */
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { main } from "../../../lib/cli/cli.ts";
 import { MappedFileRegionArena, OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../../lib/index.ts";
@@ -215,6 +215,24 @@ const scenarios: Record<string, () => unknown | Promise<unknown>> = {
     const afterIteration = process.memoryUsage().rss;
     const MB = 1024 * 1024;
     return { depth, records, validateGrowthMB: Math.round((afterValidate - before) / MB), iterationGrowthMB: Math.round((afterIteration - before) / MB) };
+  },
+
+  /**
+   * Files that are not database files at all, opened as a trie by a writer: a
+   * plain arena (header at 0, data at 32) and random bytes. Each must be refused
+   * as "not an LLVM database file" (ERR_ARENA_HEADER_MISMATCH, as the read-only
+   * open of the plain arena says), not as a database of some huge capacity.
+   */
+  "non-database-files": () => {
+    const plain = join(directory, "plain-arena.db");
+    {
+      using arena = MappedFileRegionArena.create(plain, { capacity: 1 << 20 });
+      arena.append(new Uint8Array(300).fill(7));
+    }
+    const random = join(directory, "random.db");
+    writeFileSync(random, new Uint8Array(4096).map((_, i) => (i * 37) & 0xff));
+    const open = (path: string) => outcome(() => keyTrie(path).close());
+    return { plainArena: open(plain), randomBytes: open(random) };
   },
 
   /** Iteration resumed after the map was closed between two records. */
