@@ -235,6 +235,36 @@ const scenarios: Record<string, () => unknown | Promise<unknown>> = {
     return { plainArena: open(plain), randomBytes: open(random) };
   },
 
+  /**
+   * A read-only opener of a closed trie (its file shrunk to the bump pointer,
+   * 8 KB of a 64 MiB capacity) copies a record's data with structuredClone, the
+   * way one hands bytes to a worker (postMessage clones the same way). A typed
+   * array is cloned with its whole buffer, and the buffer behind every view the
+   * library hands out is the capacity-sized mapping: the copy reads past the end
+   * of the file. rest[0]: "trie" (record.data) or "pool" (get()).
+   */
+  "read-only-structured-clone": () => {
+    const path = join(directory, `clone-${rest[0]}.db`);
+    let view: Uint8Array;
+    if (rest[0] === "trie") {
+      {
+        using writer = OnDiskTrieRawHashMap.create(path, { name: "index", hashBits: 256, dataBytes: 8, capacity: 64 << 20 });
+        writer.insert(keyHash(1), (data) => data.fill(9));
+      }
+      const reader = OnDiskTrieRawHashMap.openReadOnly(path, { name: "index", hashBits: 256, dataBytes: 8 });
+      view = reader.find(keyHash(1))!.data;
+    } else {
+      {
+        using writer = OnDiskDataAllocator.create(path, { name: "p", capacity: 64 << 20 });
+        writer.allocate(8).data.fill(9);
+      }
+      const reader = OnDiskDataAllocator.openReadOnly(path, { name: "p" });
+      view = reader.get(reader.dataStart, 8);
+    }
+    const copy = structuredClone(view);
+    return { copied: Array.from(copy) };
+  },
+
   /** Iteration resumed after the map was closed between two records. */
   "iterate-after-close": () => {
     const map = keyTrie(join(directory, "iterate.db"));
