@@ -1,7 +1,7 @@
 /**
- * The adversarial review of lib/trie (FINDINGS.md): each test here names a
- * finding and asserts what the library promises, so it fails until the finding
- * is fixed. Every scenario runs in a child process (children/review-scenarios.ts):
+ * The adversarial review of lib/trie (FINDINGS.md at the root): each test here
+ * names a finding and asserts what the library promises, so it fails until the
+ * finding is fixed. Every scenario runs in a child process (children/review-scenarios.ts):
  * a crash is a reported signal, not the runner's death.
  */
 import { describe, expect, test } from "bun:test";
@@ -57,10 +57,9 @@ describe("review of lib/trie", () => {
     expect(report).toEqual({ found: total, errors: [], validate: "ok" });
   }, 120_000);
 
-  // Finding 4: a write through a
-  // read-only opener's view privatizes the whole page (MAP_PRIVATE copy on
-  // write), and the walk reads its slots through the same mapping, so that page
-  // never again shows what writers put there.
+  // Finding 4: a write through a read-only opener's view privatizes the whole
+  // page (MAP_PRIVATE copy on write), and the walk reads its slots through the
+  // same mapping, so that page never again shows what writers put there.
   test("F4: a read-only opener that wrote into a record's data still finds every later key and validates", async () => {
     const total = 3000;
     expect(await scenario("read-only-scribble-then-writer-inserts", total)).toEqual({ found: total, errors: [], validate: "ok" });
