@@ -20,20 +20,21 @@
  * stored offset: the root table offset, the name's offset and size are bounds-
  * checked against the bump pointer. LLVM trusts them.
  *
- * An existing file is judged twice: from a pread snapshot before the arena opens
- * it (so a file of another kind, name or shape is refused with not a byte
- * changed: opening refreshes the arena's allocatedSize word), and again over the
- * mapping, which is what counts. Opening is split from judging (`judgeDatabase`,
+ * An existing file is judged twice: with pread before the arena opens it (so a
+ * file of another kind, name or shape, or a corrupt one, is refused with not a
+ * byte changed: opening refreshes the arena's allocatedSize word), and again
+ * over the mapping, which is what counts. Opening is split from judging (`judgeDatabase`,
  * `NewTable.judge`), so the read-only open (`openReadOnly`, over the arena's
  * read-only open) runs the same checks over the part of the file it mapped.
  */
-import { closeSync, fstatSync, readSync } from "node:fs";
+import { closeSync, fstatSync } from "node:fs";
 import { MappedFileRegionArena } from "../arena/arena.ts";
 import { openRegularFileToRead } from "../arena/regular-file.ts";
 import { wordLoadsFor, type WordLoads } from "../arena/word-loads.ts";
 import { ArenaError } from "../common/errors.ts";
 import { requireNonNegativeInteger, requireString } from "../common/arguments.ts";
 import { alignUp8, corruptAt, headerMismatch } from "./corruption.ts";
+import { PreadViews } from "./pread-views.ts";
 
 export const databaseMagic = 0xda7aba53;
 export const databaseVersion = 1;
@@ -55,14 +56,19 @@ const kindNames: Record<number, string> = { 1: "a trie (OnDiskTrieRawHashMap)", 
  */
 export const maxDatabaseCapacity = 2 ** 31;
 
-/** What the judges read: bytes of the file from offset 0 (the mapping, or a snapshot). */
+/**
+ * What the judges read: bytes of the file by file offset, through the mapping
+ * (MappingViews) or pread where they ask (PreadViews, before the file is opened).
+ */
 export interface ByteViews {
-  bytes: Uint8Array;
-  view: DataView;
+  bytes: { subarray(start: number, end: number): Uint8Array };
+  view: Pick<DataView, "getUint8" | "getUint16" | "getUint32" | "getInt32" | "getBigInt64" | "getBigUint64">;
 }
 
 /** Long-lived views over the whole mapping: the hot paths index into these. */
 export interface MappingViews extends ByteViews {
+  bytes: Uint8Array;
+  view: DataView;
   int32: Int32Array;
   int64: BigInt64Array;
   /** How words that writers store to are loaded through these views (lib/arena/word-loads.ts). */
@@ -161,10 +167,12 @@ export class DatabaseFile implements Disposable {
       if (arena.capacity > maxDatabaseCapacity) {
         throw tooLarge(path, BigInt(arena.capacity));
       }
+      // The bump pointer first: reading it may grow a read-only arena's view, and the views must cover it.
+      const size = arena.size;
       const views = mappingViews(arena);
-      const table = judgeDatabase(views, arena.size, path);
+      const table = judgeDatabase(views, size, path);
       checkTableIdentity(views, table, expected.kind, nameBytes, expected.name, path);
-      expected.judge(views, table, arena.size);
+      expected.judge(views, table, size);
       return new DatabaseFile(arena, views, table);
     } catch (error) {
       arena.close();
@@ -257,18 +265,7 @@ function createTable(arena: MappedFileRegionArena, table: NewTable, nameBytes: U
  */
 export function judgeDatabase(views: ByteViews, size: number, path: string): RootTable {
   const { view } = views;
-  const magic = view.getUint32(0, true);
-  if (magic !== databaseMagic) {
-    throw new ArenaError(
-      "ERR_ARENA_HEADER_MISMATCH",
-      `${path} is not an LLVM database file: magic 0x${magic.toString(16)}, expected 0x${databaseMagic.toString(16)}`,
-      { path },
-    );
-  }
-  const version = view.getUint32(4, true);
-  if (version !== databaseVersion) {
-    throw new ArenaError("ERR_ARENA_HEADER_MISMATCH", `${path} is database version ${version}, expected ${databaseVersion}`, { path });
-  }
+  judgeDatabaseHeader(views, path);
   const stored = view.getBigInt64(rootTableOffsetAt, true);
   if (stored === 0n) throw corruptAt(path, rootTableOffsetAt, "the database has no root table");
   if (stored < BigInt(firstAllocationOffset) || stored % 8n !== 0n || stored + BigInt(genericTableHeaderBytes) > BigInt(size)) {
@@ -283,6 +280,23 @@ export function judgeDatabase(views: ByteViews, size: number, path: string): Roo
   }
   const end = Math.min(size, alignUp8(offset + nameRelOffset + nameSize + 1));
   return { offset, kind, nameSize, nameRelOffset, end };
+}
+
+/** The magic and version: ERR_ARENA_HEADER_MISMATCH for a file that is not an LLVM database file (of this version). */
+function judgeDatabaseHeader(views: ByteViews, path: string): void {
+  const { view } = views;
+  const magic = view.getUint32(0, true);
+  if (magic !== databaseMagic) {
+    throw new ArenaError(
+      "ERR_ARENA_HEADER_MISMATCH",
+      `${path} is not an LLVM database file: magic 0x${magic.toString(16)}, expected 0x${databaseMagic.toString(16)}`,
+      { path },
+    );
+  }
+  const version = view.getUint32(4, true);
+  if (version !== databaseVersion) {
+    throw new ArenaError("ERR_ARENA_HEADER_MISMATCH", `${path} is database version ${version}, expected ${databaseVersion}`, { path });
+  }
 }
 
 /** The stored table's name, decoded. */
@@ -304,15 +318,16 @@ function checkTableIdentity(views: ByteViews, table: RootTable, kind: number, na
   }
 }
 
-/** How much of an existing file the pre-open check reads: headers, a table and its name. */
-const snapshotBytes = 128 * 1024;
-
 /**
- * Judges an existing, fully created file from a pread snapshot, before the arena
- * maps (and so touches) it. Skipped for what the arena must judge itself (no
- * file, too short, no finished arena header at 16: a creation may be under way),
- * and its corruption verdicts are dropped when the snapshot ends before the bump
- * pointer (the table may lie past it): the judgement after opening decides those.
+ * Judges an existing, fully created file before the arena maps (and so touches)
+ * it, reading with pread what the judges ask for wherever it lies (PreadViews):
+ * a file of another kind, name or shape, or a corrupt one, is refused with not
+ * a byte changed (opening refreshes the arena's allocatedSize word and may
+ * create PATH.shared). Skipped for what the arena must judge itself (no file,
+ * too short, no finished arena header at 16: a creation may be under way). Its
+ * corruption verdicts are dropped only for a file shorter than its bump pointer
+ * (the arena's open decides what that is); the judgement after opening, over
+ * the mapping, is what counts.
  */
 function precheckExisting(path: string, table: NewTable, nameBytes: Uint8Array): void {
   // Not openSync(path, "r"): on a FIFO that blocks forever; the arena refuses it.
@@ -321,20 +336,18 @@ function precheckExisting(path: string, table: NewTable, nameBytes: Uint8Array):
   try {
     const fileSize = fstatSync(fd).size;
     if (fileSize < firstAllocationOffset) return;
-    // The creator writes the capacity word last: read it first, alone.
-    const capacityWord = new Uint8Array(8);
-    if (readSync(fd, capacityWord, 0, 8, databaseHeaderBytes + 16) !== 8) return;
-    const storedCapacity = new DataView(capacityWord.buffer).getBigUint64(0, true);
+    const views = new PreadViews(fd, path, fileSize);
+    // The creator writes the capacity word last (after onCreate wrote the magic): read it first.
+    const storedCapacity = views.view.getBigUint64(databaseHeaderBytes + 16, true);
     if (storedCapacity === 0n) return;
+    // The magic before the capacity: in any other file, that word is whatever is there.
+    judgeDatabaseHeader(views, path);
     if (storedCapacity > BigInt(maxDatabaseCapacity)) throw tooLarge(path, storedCapacity);
-    const snapshot = new Uint8Array(Math.min(fileSize, snapshotBytes));
-    const length = readSync(fd, snapshot, 0, snapshot.length, 0);
-    const views: ByteViews = { bytes: snapshot.subarray(0, length), view: new DataView(snapshot.buffer, 0, length) };
     if (views.view.getBigUint64(databaseHeaderBytes + 24, true) !== BigInt(databaseHeaderBytes)) return;
     const bump = views.view.getBigUint64(databaseHeaderBytes, true);
-    const complete = bump <= BigInt(length);
+    const complete = bump <= BigInt(fileSize);
     try {
-      const size = complete ? Number(bump) : length;
+      const size = complete ? Number(bump) : fileSize;
       const found = judgeDatabase(views, size, path);
       checkTableIdentity(views, found, table.kind, nameBytes, table.name, path);
       table.judge(views, found, size);

@@ -43,7 +43,7 @@
  */
 import { atomicWordLoads, type WordLoads } from "../arena/word-loads.ts";
 import { corruptAt } from "./corruption.ts";
-import type { MappingViews, RootTable } from "./database-file.ts";
+import type { ByteViews, MappingViews, RootTable } from "./database-file.ts";
 import { maxLevels, maxRootBits } from "./hash-index.ts";
 
 export const trieTableHeaderBytes = 32;
@@ -58,6 +58,36 @@ export const subtrieHeaderBytes = 8;
 /** Bytes of a subtrie of `bits` bits: the header and its slots. */
 export function subtrieBytes(bits: number): number {
   return subtrieHeaderBytes + (8 << bits);
+}
+
+/** A trie table's stored fields (readTrieTableHeader). */
+export interface TrieTableHeader {
+  hashBits: number;
+  dataBytes: number;
+  subtrieBits: number;
+  flags: number;
+}
+
+/**
+ * The stored fields of a trie table, checked for what every trie needs (the
+ * library's judge compares them with what the caller asked; `mapped-file-arena
+ * inspect` takes them as they are): the header below the bump pointer, and the
+ * name right after it, where LLVM writes it. The table's end (table.end, the
+ * floor below which no node may start) comes from the name's place: a name
+ * inside the header would let a slot point at the header as a record.
+ */
+export function readTrieTableHeader(views: ByteViews, table: RootTable, size: number, path: string): TrieTableHeader {
+  const { view } = views;
+  if (table.offset + trieTableHeaderBytes > size) throw corruptAt(path, table.offset, "the trie table header runs past the bump pointer");
+  if (table.nameRelOffset !== trieTableHeaderBytes) {
+    throw corruptAt(path, table.offset + 4, `table name offset ${table.nameRelOffset} is not right after the ${trieTableHeaderBytes}-byte trie header`);
+  }
+  return {
+    hashBits: view.getUint16(table.offset + hashBitsAt, true),
+    dataBytes: view.getUint32(table.offset + dataSizeAt, true),
+    subtrieBits: view.getUint8(table.offset + subtrieBitsAt),
+    flags: view.getUint8(table.offset + flagsAt),
+  };
 }
 
 const twoTo31 = 2n ** 31n;
@@ -165,13 +195,20 @@ export class TrieLayout {
     this.wordHashes = littleEndian && this.hashBytes % 4 === 0 && this.dataBytes % 4 === 0;
     this.slotLoadsAtomic = latestViews !== undefined && views.loads === atomicWordLoads;
     this.knownEnd = 0;
-    this.#setKnownEnd(bumpPointer());
+    this.refreshEnd();
   }
 
-  /** Reads the bump pointer again; it only grows. A read-only file's views follow it. */
+  /**
+   * Reads the bump pointer again; it only grows. A read-only file's views follow
+   * it. The one place knownEnd is set, and it never passes the views: every
+   * check against knownEnd (or the limits kept with it) is then also a bounds
+   * check. (A read-only arena's view grows when its size is read: a bump pointer
+   * taken after the views were made may be past them, until latestViews.)
+   */
   refreshEnd(): number {
-    this.#setKnownEnd(this.#bumpPointer());
-    if (this.knownEnd > this.bytes.length && this.#latestViews !== undefined) this.#adoptViews(this.#latestViews());
+    const end = this.#bumpPointer();
+    if (end > this.bytes.length && this.#latestViews !== undefined) this.#adoptViews(this.#latestViews());
+    this.#setKnownEnd(end < this.bytes.length ? end : this.bytes.length);
     return this.knownEnd;
   }
 
@@ -319,7 +356,7 @@ export class TrieLayout {
     const length = hash.length;
     const hashBits = this.hashBits;
     const floor = this.floor;
-    const childHeader = this.subtrieBits << 16;
+    const subtrieBits = this.subtrieBits;
     const levels = this.maxLevels;
     const atomicLoads = this.slotLoadsAtomic;
     let subtrie = this.rootOffset;
@@ -359,13 +396,17 @@ export class TrieLayout {
         return value;
       }
       startBit = (startBit + nominalBits) | 0;
-      nominalBits = this.subtrieBits;
+      nominalBits = subtrieBits;
       // A child at or below childLimit, 8-aligned, whose header (start bit u16,
-      // bit count u8) says it is the level that starts here with subtrieBits bits;
-      // anything else, a last level narrower than subtrieBits included, goes to
-      // requireSubtrie, which checks it exactly or throws.
+      // bit count u8) says it is the level that starts here, as wide as the bits
+      // the hash has left for it (a last level may be narrower than subtrieBits);
+      // anything else goes to requireSubtrie, which checks it exactly or throws.
+      // (A narrow last child near the bump pointer fails childLimit, made for a
+      // full-width one, and is checked there too.)
+      const childLeft = (hashBits - startBit) | 0;
+      const childHeader = startBit | ((childLeft < subtrieBits ? childLeft : subtrieBits) << 16);
       const child = -value | 0;
-      if ((child & 7) !== 0 || child < floor || child > this.childLimit || (int32[child >> 2]! & 0xffffff) !== (startBit | childHeader)) {
+      if ((child & 7) !== 0 || child < floor || child > this.childLimit || (int32[child >> 2]! & 0xffffff) !== childHeader) {
         this.requireSubtrie(-value, startBit, word << 2);
         int32 = this.int32;
       }
