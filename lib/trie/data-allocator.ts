@@ -101,7 +101,9 @@ export class OnDiskDataAllocator implements Disposable {
   /**
    * Opens the pool in the existing database file at `path` read-only (see
    * MappedFileRegionArena.openReadOnly): get and userHeader work (a write through
-   * their views stays in this process); allocate throws ERR_ARENA_READ_ONLY.
+   * their views stays in this process, and in those views: what get() returns
+   * afterwards still follows the file, see DatabaseFile.handoutView);
+   * allocate throws ERR_ARENA_READ_ONLY.
    */
   static openReadOnly(path: string, options: ReadOnlyDataAllocatorOptions): OnDiskDataAllocator {
     if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
@@ -164,8 +166,8 @@ export class OnDiskDataAllocator implements Disposable {
     if (offset < this.#floor || (end > this.#knownEnd && end > this.#refreshEnd())) {
       throw corruptAt(this.path, offset, `a block of ${size} bytes there is not between the table end 0x${this.#floor.toString(16)} and the bump pointer 0x${this.#knownEnd.toString(16)}`);
     }
-    // #refreshEnd may have replaced the views (a read-only file that grew).
-    return new Uint8Array(this.#bytes!.buffer as ArrayBuffer, offset, size);
+    // A read-only opener's views are not over the pages the library reads (DatabaseFile.handoutView).
+    return this.#file!.handoutView(offset, size);
   }
 
   /** Reads the bump pointer again; a read-only file's views follow it, and #knownEnd never passes them. */
@@ -202,7 +204,7 @@ export class OnDiskDataAllocator implements Disposable {
   get userHeader(): Uint8Array {
     const file = this.#file;
     if (file === null) throw closedError(this.path);
-    return new Uint8Array(this.#bytes!.buffer as ArrayBuffer, file.table.offset + dataAllocatorHeaderBytes, this.userHeaderBytes);
+    return file.handoutView(file.table.offset + dataAllocatorHeaderBytes, this.userHeaderBytes);
   }
 
   /** The bump pointer of the file. */

@@ -27,6 +27,7 @@
  * `NewTable.judge`), so the read-only open (`openReadOnly`, over the arena's
  * read-only open) runs the same checks over the part of the file it mapped.
  */
+import { Buffer } from "node:buffer";
 import { closeSync, fstatSync } from "node:fs";
 import { MappedFileRegionArena } from "../arena/arena.ts";
 import { openRegularFileToRead } from "../arena/regular-file.ts";
@@ -194,6 +195,39 @@ export class DatabaseFile implements Disposable {
     if (this.arena.readableBytes > this.views.bytes.length) this.views = mappingViews(this.arena);
     return this.views;
   }
+
+  /**
+   * A view of [offset, offset + length) for a caller (a record's data or hash,
+   * a block, the user header), checked to be inside the views by the caller;
+   * its byteOffset is the file offset, and its buffer starts at offset 0. A
+   * writer: over the mapping's own buffer, as the library's views. A read-only
+   * opener: over a buffer of its own on the arena's second mapping
+   * (MappedFileRegionArena.separateBuffer), only as long as the file may be
+   * read (readableBytes), so that:
+   *  - structuredClone or postMessage of a view, which copies the view's whole
+   *    buffer, never reads past the end of the file (a SIGBUS);
+   *  - a caller's write through a view, which copies that page into this
+   *    process for good, leaves the pages the library reads (slots, headers,
+   *    the bump pointer) following the file.
+   * A page a caller wrote to no longer follows the file either: a view whose
+   * bytes differ from the library's is made again over a fresh second mapping
+   * (one mapping per page a caller wrote and then asked for again; the
+   * caller's earlier views keep their bytes). After close, an empty view.
+   */
+  handoutView(offset: number, length: number): Uint8Array {
+    if (this.closed) return new Uint8Array(0);
+    if (!this.readOnly) return new Uint8Array(this.views.bytes.buffer as ArrayBuffer, offset, length);
+    const end = offset + length;
+    let buffer = this.#handout;
+    if (buffer === null || buffer.byteLength < end) buffer = this.#handout = this.arena.separateBuffer(0, this.arena.readableBytes);
+    const view = new Uint8Array(buffer, offset, length);
+    const library = this.latestViews().bytes;
+    if (end > library.length || Buffer.compare(view, library.subarray(offset, end)) === 0) return view;
+    this.#handout = this.arena.freshSeparateBuffer(0, this.arena.readableBytes);
+    return new Uint8Array(this.#handout, offset, length);
+  }
+
+  #handout: ArrayBuffer | null = null;
 
   /** The bump pointer: every byte below it has been handed out. */
   get size(): number {

@@ -116,6 +116,14 @@ export interface TrieRecord {
   readonly data: Uint8Array;
 }
 
+/** What a read-only opener's layout needs of its file (DatabaseFile). */
+export interface ReadOnlyFile {
+  /** Views covering at least as far as the bump pointer last read. */
+  latestViews(): MappingViews;
+  /** A view for a caller, never over the pages the library reads (DatabaseFile.handoutView). */
+  handoutView(offset: number, length: number): Uint8Array;
+}
+
 export interface TrieShape {
   hashBits: number;
   dataBytes: number;
@@ -169,17 +177,17 @@ export class TrieLayout {
    */
   readonly slotLoadsAtomic: boolean;
   readonly #bumpPointer: () => number;
-  readonly #latestViews: (() => MappingViews) | undefined;
+  readonly #readOnlyFile: ReadOnlyFile | undefined;
 
   /**
    * `bumpPointer` reads the current bump pointer (the arena's size, or a snapshot's
-   * end). `latestViews`, for a read-only file whose mapping can grow, gives views
-   * that cover at least that far (DatabaseFile.latestViews).
+   * end). `readOnlyFile`, for a read-only opener: views that follow the file as
+   * it grows, and the buffer for views handed to callers (DatabaseFile).
    */
-  constructor(path: string, bumpPointer: () => number, views: MappingViews, table: RootTable, shape: TrieShape, latestViews?: () => MappingViews) {
+  constructor(path: string, bumpPointer: () => number, views: MappingViews, table: RootTable, shape: TrieShape, readOnlyFile?: ReadOnlyFile) {
     this.path = path;
     this.#bumpPointer = bumpPointer;
-    this.#latestViews = latestViews;
+    this.#readOnlyFile = readOnlyFile;
     this.bytes = views.bytes;
     this.int32 = views.int32;
     this.int64 = views.int64;
@@ -193,7 +201,7 @@ export class TrieLayout {
     this.table = table;
     this.floor = table.end;
     this.wordHashes = littleEndian && this.hashBytes % 4 === 0 && this.dataBytes % 4 === 0;
-    this.slotLoadsAtomic = latestViews !== undefined && views.loads === atomicWordLoads;
+    this.slotLoadsAtomic = readOnlyFile !== undefined && views.loads === atomicWordLoads;
     this.knownEnd = 0;
     this.refreshEnd();
   }
@@ -207,7 +215,7 @@ export class TrieLayout {
    */
   refreshEnd(): number {
     const end = this.#bumpPointer();
-    if (end > this.bytes.length && this.#latestViews !== undefined) this.#adoptViews(this.#latestViews());
+    if (end > this.bytes.length && this.#readOnlyFile !== undefined) this.#adoptViews(this.#readOnlyFile.latestViews());
     this.#setKnownEnd(end < this.bytes.length ? end : this.bytes.length);
     return this.knownEnd;
   }
@@ -560,6 +568,13 @@ export class TrieLayout {
   record(offset: number): TrieRecord {
     return new LazyTrieRecord(this, offset);
   }
+
+  /** A view for a caller of checked bytes: a writer's over the mapping, a read-only opener's from DatabaseFile.handoutView. */
+  handoutView(offset: number, length: number): Uint8Array {
+    if (this.#readOnlyFile !== undefined) return this.#readOnlyFile.handoutView(offset, length);
+    const buffer = this.bytes.buffer as ArrayBuffer;
+    return buffer.byteLength === 0 ? new Uint8Array(0) : new Uint8Array(buffer, offset, length);
+  }
 }
 
 /**
@@ -581,15 +596,10 @@ class LazyTrieRecord implements TrieRecord {
   }
 
   get data(): Uint8Array {
-    return (this.#data ??= this.#view(this.offset, this.#layout.dataBytes));
+    return (this.#data ??= this.#layout.handoutView(this.offset, this.#layout.dataBytes));
   }
 
   get hash(): Uint8Array {
-    return (this.#hash ??= this.#view(this.offset + this.#layout.dataBytes, this.#layout.hashBytes));
-  }
-
-  #view(offset: number, length: number): Uint8Array {
-    const buffer = this.#layout.bytes.buffer as ArrayBuffer;
-    return buffer.byteLength === 0 ? new Uint8Array(0) : new Uint8Array(buffer, offset, length);
+    return (this.#hash ??= this.#layout.handoutView(this.offset + this.#layout.dataBytes, this.#layout.hashBytes));
   }
 }

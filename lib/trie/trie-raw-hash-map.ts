@@ -200,8 +200,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
     this.#file = file;
     const arena = file.arena;
     const shape = { hashBits, dataBytes, subtrieBits: storedSubtrieBits };
-    const latestViews = file.readOnly ? () => file.latestViews() : undefined;
-    const layout = new TrieLayout(path, () => arena.size, file.views, table, shape, latestViews);
+    const layout = new TrieLayout(path, () => arena.size, file.views, table, shape, file.readOnly ? file : undefined);
     const root = layout.storedRoot();
     if (root !== 0) layout.adoptRoot(root);
     this.#layout = layout;
@@ -364,9 +363,10 @@ export class OnDiskTrieRawHashMap implements Disposable {
     if (!layout.isRecord(offset)) {
       throw corruptAt(this.path, offset, `not a record: a ${layout.recordBytes}-byte record there is not between the table end 0x${layout.floor.toString(16)} and the bump pointer 0x${layout.knownEnd.toString(16)}`);
     }
-    const record = layout.record(offset);
-    if (this.findOffset(record.hash) !== offset) throw corruptAt(this.path, offset, "not a record: the trie does not map its hash to this offset");
-    return record;
+    // The hash as the library reads it, not through a view a caller may have written to.
+    const hash = layout.bytes.subarray(offset + layout.dataBytes, offset + layout.recordBytes);
+    if (this.findOffset(hash) !== offset) throw corruptAt(this.path, offset, "not a record: the trie does not map its hash to this offset");
+    return layout.record(offset);
   }
 
   /**
