@@ -16,6 +16,7 @@
  */
 import { closedError, readOnlyError } from "../common/errors.ts";
 import { optionalBoolean, optionalFunction, refuseThenable, requireNonNegativeInteger, type NotAPromise } from "../common/arguments.ts";
+import { trieVariant } from "./broken-variants.ts";
 import { corruptAt, headerMismatch } from "./corruption.ts";
 import { DatabaseFile, TableKind, type ByteViews, type RootTable } from "./database-file.ts";
 
@@ -90,7 +91,8 @@ export class OnDiskDataAllocator implements Disposable {
           const header = tableOffset + dataAllocatorHeaderBytes;
           views.bytes.fill(0, header, header + userHeaderBytes);
           // A promise would finish after the creation: refused, the creation undone (as a throw).
-          refuseThenable(initialize?.(new Uint8Array(views.bytes.buffer as ArrayBuffer, header, userHeaderBytes)), "options.initializeUserHeader");
+          const result = initialize?.(new Uint8Array(views.bytes.buffer as ArrayBuffer, header, userHeaderBytes));
+          if (trieVariant.broken !== "async-initializers") refuseThenable(result, "options.initializeUserHeader");
         },
         judge: (views, table, size) => judgeDataAllocatorTable(views, table, size, path, options.name, requested),
       },

@@ -34,6 +34,7 @@ import { openRegularFileToRead } from "../arena/regular-file.ts";
 import { wordLoadsFor, type WordLoads } from "../arena/word-loads.ts";
 import { ArenaError } from "../common/errors.ts";
 import { requireNonNegativeInteger, requireString } from "../common/arguments.ts";
+import { trieVariant } from "./broken-variants.ts";
 import { alignUp8, corruptAt, headerMismatch } from "./corruption.ts";
 import { PreadViews } from "./pread-views.ts";
 
@@ -216,7 +217,7 @@ export class DatabaseFile implements Disposable {
    */
   handoutView(offset: number, length: number): Uint8Array {
     if (this.closed) return new Uint8Array(0);
-    if (!this.readOnly) return new Uint8Array(this.views.bytes.buffer as ArrayBuffer, offset, length);
+    if (!this.readOnly || trieVariant.broken === "views-over-the-mapping") return new Uint8Array(this.latestViews().bytes.buffer as ArrayBuffer, offset, length);
     const end = offset + length;
     let buffer = this.#handout;
     if (buffer === null || buffer.byteLength < end) buffer = this.#handout = this.arena.separateBuffer(0, this.arena.readableBytes);

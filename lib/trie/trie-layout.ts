@@ -42,6 +42,7 @@
  * a load after the load its address depends on). The argument is in docs/DESIGN.md.
  */
 import { atomicWordLoads, type WordLoads } from "../arena/word-loads.ts";
+import { trieVariant } from "./broken-variants.ts";
 import { corruptAt } from "./corruption.ts";
 import type { ByteViews, MappingViews, RootTable } from "./database-file.ts";
 import { maxLevels, maxRootBits } from "./hash-index.ts";
@@ -203,7 +204,8 @@ export class TrieLayout {
     this.wordHashes = littleEndian && this.hashBytes % 4 === 0 && this.dataBytes % 4 === 0;
     this.slotLoadsAtomic = readOnlyFile !== undefined && views.loads === atomicWordLoads;
     this.knownEnd = 0;
-    this.refreshEnd();
+    if (trieVariant.broken === "bump-pointer-past-views") this.#setKnownEnd(bumpPointer());
+    else this.refreshEnd();
   }
 
   /**

@@ -34,6 +34,7 @@
 import type { MappedFileRegionArena } from "../arena/arena.ts";
 import { closedError, readOnlyError } from "../common/errors.ts";
 import { optionalBoolean, optionalFunction, refuseThenable, requireNonNegativeInteger, type NotAPromise } from "../common/arguments.ts";
+import { trieVariant } from "./broken-variants.ts";
 import { alignUp8, corruptAt, headerMismatch } from "./corruption.ts";
 import { DatabaseFile, TableKind, type ByteViews, type MappingViews, type RootTable } from "./database-file.ts";
 import { findMany } from "./find-many.ts";
@@ -440,7 +441,8 @@ export class OnDiskTrieRawHashMap implements Disposable {
     if (initialize !== undefined) {
       try {
         // A promise would publish the record before its data is written: refused (the record is leaked).
-        refuseThenable(initialize(new Uint8Array(layout.bytes.buffer as ArrayBuffer, offset, layout.dataBytes), offset), "initialize");
+        const result = initialize(new Uint8Array(layout.bytes.buffer as ArrayBuffer, offset, layout.dataBytes), offset);
+        if (trieVariant.broken !== "async-initializers") refuseThenable(result, "initialize");
       } catch (error) {
         this.#leak("records", layout.recordBytes);
         throw new InitializerFailed(error);

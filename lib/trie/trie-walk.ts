@@ -23,6 +23,7 @@
  * or by the visitor: `isOpen` is asked before each step reads the views again.
  */
 import { closedError } from "../common/errors.ts";
+import { trieVariant } from "./broken-variants.ts";
 import { alignUp8, corruptAt } from "./corruption.ts";
 import { firstAllocationOffset } from "./database-file.ts";
 import { indexAt, indexBits } from "./hash-index.ts";
@@ -62,6 +63,8 @@ interface Frame {
   next: number;
   /** Levels above this one: the walk's path holds 3 * depth numbers for them. */
   depth: number;
+  /** Only in the broken variant "path-per-frame" (broken-variants.ts): a copy of the path. */
+  pathCopy?: number[];
 }
 
 /** Walks the whole trie (see trieRecordOffsets) and returns what it found. */
@@ -106,7 +109,9 @@ export function* trieRecordOffsets(
     result.maxDepth = Math.max(result.maxDepth, depth + 1);
     if (strict) intervals.push(offset, offset + footprint);
     const bits = indexBits(nominalBits, startBit, layout.hashBits);
-    stack.push({ offset, startBit, nominalBits, bits, slotCount: 2 ** storedBits, next: 0, depth });
+    const frame: Frame = { offset, startBit, nominalBits, bits, slotCount: 2 ** storedBits, next: 0, depth };
+    if (trieVariant.broken === "path-per-frame") frame.pathCopy = path.slice(0, 3 * depth);
+    stack.push(frame);
   };
 
   let root = layout.rootOffset;

@@ -1,31 +1,56 @@
 /**
- * The adversarial review of lib/trie (FINDINGS.md at the root): each test here
- * names a finding and asserts what the library promises, so it fails until the
- * finding is fixed. Every scenario runs in a child process (children/review-scenarios.ts):
- * a crash is a reported signal, not the runner's death.
+ * The findings of the adversarial review of lib/trie (FINDINGS.md at the root),
+ * all fixed: each test names its finding and asserts what the library promises.
+ * Every scenario runs in a child process (children/review-scenarios.ts): a crash
+ * is a reported signal, not the runner's death. The tests that guard a crash
+ * (F1's OOM, F2's SIGBUS, F10's unhandled rejection) or a race (F3), and F4,
+ * are also run on the broken variant that undoes their fix
+ * (lib/trie/broken-variants.ts), and must see it fail.
  */
 import { describe, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import type { BrokenTrieVariant } from "../../lib/trie/broken-variants.ts";
 import { tempDirectory } from "../support/temp.ts";
 
 const directory = tempDirectory("trie-review-");
 const childScript = join(import.meta.dir, "children", "review-scenarios.ts");
+let runs = 0;
 
-/** Runs a scenario in a child; it must exit 0 and print one JSON object. */
-async function scenario(name: string, ...args: (string | number)[]): Promise<Record<string, any>> {
-  const child = Bun.spawn([process.execPath, childScript, name, directory, ...args.map(String)], { stdout: "pipe", stderr: "pipe" });
+interface ScenarioRun {
+  /** The exit code, or the signal that ended the child. */
+  ended: number | string;
+  stderr: string;
+  /** The JSON object printed last, if the child printed one. */
+  report: Record<string, any> | undefined;
+}
+
+/** Runs a scenario in a child, on the real library or on a broken variant. */
+async function runScenario(broken: BrokenTrieVariant, name: string, ...args: (string | number)[]): Promise<ScenarioRun> {
+  const env: Record<string, string | undefined> = { ...process.env, MFA_TEST_BROKEN_TRIE: broken ?? undefined };
+  // A directory per run: scenarios name their files, and a second run must start afresh.
+  const runDirectory = join(directory, `run-${runs++}`);
+  mkdirSync(runDirectory);
+  const child = Bun.spawn([process.execPath, childScript, name, runDirectory, ...args.map(String)], { stdout: "pipe", stderr: "pipe", env });
   const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
   try {
     const [stdout, stderr] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
     await child.exited;
-    if (child.exitCode !== 0) throw new Error(`scenario ${name} ended with ${child.exitCode ?? child.signalCode}: ${stderr}`);
-    return JSON.parse(stdout.trim().split("\n").pop()!);
+    const last = stdout.trim().split("\n").pop();
+    return { ended: child.exitCode ?? child.signalCode ?? "unknown", stderr, report: last ? JSON.parse(last) : undefined };
   } finally {
     clearTimeout(timer);
   }
 }
 
-describe("review of lib/trie", () => {
+/** Runs a scenario in a child; it must exit 0 and print one JSON object. */
+async function scenario(name: string, ...args: (string | number)[]): Promise<Record<string, any>> {
+  const run = await runScenario(null, name, ...args);
+  if (run.ended !== 0 || run.report === undefined) throw new Error(`scenario ${name} ended with ${run.ended}: ${run.stderr}`);
+  return run.report;
+}
+
+describe("findings of the review of lib/trie", () => {
   // Finding 1: trie-walk.ts copies the whole path into every frame it pushes,
   // so validate() and iteration need memory quadratic in the depth of the trie.
   test("F1: validate() and iteration of a 3072-level chain need memory linear in its depth, not quadratic", async () => {
@@ -158,5 +183,42 @@ describe("review of lib/trie", () => {
   test("F12: a file that is not a database file is refused as such (ERR_ARENA_HEADER_MISMATCH), not as too large", async () => {
     const report = await scenario("non-database-files");
     expect(report).toEqual({ plainArena: "ArenaError ERR_ARENA_HEADER_MISMATCH", randomBytes: "ArenaError ERR_ARENA_HEADER_MISMATCH" });
+  }, 60_000);
+});
+
+describe("findings of the review of lib/trie, on the broken variants that undo their fixes", () => {
+  test("F1 on path-per-frame (a copy of the path in every frame): the walk's memory grows past the limit", async () => {
+    const { report } = await runScenario("path-per-frame", "deep-chain-walk-memory", 3072);
+    expect(report?.depth).toBe(3072);
+    expect(Math.max(report!.validateGrowthMB, report!.iterationGrowthMB)).toBeGreaterThanOrEqual(32);
+  }, 120_000);
+
+  test("F2 on views-over-the-mapping (views over the capacity-sized buffer): structuredClone kills the reader", async () => {
+    for (const kind of ["trie", "pool"]) {
+      const run = await runScenario("views-over-the-mapping", "read-only-structured-clone", kind);
+      expect(run.ended).not.toBe(0);
+      expect(run.report).toBeUndefined();
+    }
+  }, 60_000);
+
+  test("F3 on bump-pointer-past-views (the bump pointer taken at open without views that cover it): keys missed or a false corruption", async () => {
+    const total = 3000;
+    const { report } = await runScenario("bump-pointer-past-views", "read-only-open-while-growing", total);
+    expect(report).not.toEqual({ found: total, errors: [], validate: "ok" });
+  }, 120_000);
+
+  test("F4 on views-over-the-mapping (callers write into the pages the library reads): keys missed, blocks stale", async () => {
+    const total = 3000;
+    const trie = await runScenario("views-over-the-mapping", "read-only-scribble-then-writer-inserts", total);
+    expect(trie.report).not.toEqual({ found: total, errors: [], validate: "ok" });
+    const pool = await runScenario("views-over-the-mapping", "read-only-pool-scribble-then-writer-allocates");
+    const clean = { wrong: 0, errors: [] };
+    expect(pool.report?.block).not.toEqual(clean);
+    expect(pool.report?.userHeader).not.toEqual(clean);
+  }, 120_000);
+
+  test("F10 on async-initializers (a promise accepted): the record is published unwritten, or the rejection ends the process", async () => {
+    const run = await runScenario("async-initializers", "async-initializers");
+    expect(run.ended !== 0 || run.report?.publishedBeforeWritten === true).toBe(true);
   }, 60_000);
 });

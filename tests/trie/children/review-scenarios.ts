@@ -3,7 +3,7 @@
  * runs one scenario and prints one JSON object, so a crash is a reported signal,
  * never the test runner's death.
  *
- *   bun review-scenarios.ts <scenario> <directory> [args...]
+ *   [MFA_TEST_BROKEN_TRIE=<variant>] bun review-scenarios.ts <scenario> <directory> [args...]
  *
  * Each scenario reports what the library answered (offsets, counts, and for every
  * throw the error's class and `code`); the test judges it.
@@ -12,7 +12,12 @@ import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, w
 import { join } from "node:path";
 import { main } from "../../../lib/cli/cli.ts";
 import { MappedFileRegionArena, OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../../lib/index.ts";
+import { useBrokenTrieForTests } from "../../../lib/trie/testing.ts";
+import type { BrokenTrieVariant } from "../../../lib/trie/broken-variants.ts";
 import { keyHash } from "../../support/trie-keys.ts";
+
+// A broken variant for the whole child (and the writers it spawns), to show a test fails without its fix.
+useBrokenTrieForTests((process.env.MFA_TEST_BROKEN_TRIE as BrokenTrieVariant | undefined) ?? null);
 
 const [scenario, directory, ...rest] = process.argv.slice(2) as [string, string, ...string[]];
 const capacity = 16 * 1024 * 1024;
