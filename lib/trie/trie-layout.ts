@@ -11,6 +11,9 @@
  *   0 empty, positive the offset of a record, negative minus the offset of a child.
  * Record: the data (dataBytes), then the hash, padded to 8 by the allocation.
  *
+ * (find's first walk, findQuick, is the exception: it checks only its answer; see
+ * findRecord.)
+ *
  * Why every read is checked: the slots and headers come from a file that another
  * process, an older version or a disk error may have written. A slot value is used
  * as an index into the mapping only after it is known to be 8-aligned, past the
@@ -297,14 +300,19 @@ export class TrieLayout {
    * 0 when only findChecked can tell. Serves 256-bit hashes compared as words
    * (quickWalk), passed in an array seen before (its word view is kept: see
    * hashEquals). A hit is checked once, at the end: an aligned record after the
-   * table and below the bump pointer that holds exactly the caller's hash is
-   * the answer, whatever the slots on the way held.
+   * table, inside the views, that holds exactly the caller's hash is the
+   * answer, whatever the slots on the way held. Not against knownEnd: records
+   * published since it was last read (by any process, this one included) are
+   * the common case, and sending them to findChecked would put its call on
+   * the hot path (see findRecord); a published record is below the bump
+   * pointer, and only a crafted file can point past it at bytes that equal the
+   * key (inside the views, so reading them is safe).
    */
   findQuick(hash: Uint8Array): number {
     const keyWords = hash === this.#lastHash ? this.#lastHashWords : null;
     if (keyWords === null || !this.quickWalk) return 0;
     const found = this.#findUnchecked(hash, keyWords);
-    if (found > 0) return (found & 7) === 0 && found >= this.floor && found <= this.recordLimit ? found : 0;
+    if (found > 0) return (found & 7) === 0 && found >= this.floor ? found : 0;
     return found;
   }
 

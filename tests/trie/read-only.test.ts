@@ -76,6 +76,7 @@ const allRefused = {
 function expectEverythingRead(report: Record<string, any>, records = count): void {
   expect(report.readOnly).toEqual([true, true]);
   expect(report.found).toBe(records);
+  expect(report.foundThroughReused).toBe(records);
   expect(report.dataRight).toBe(records);
   expect(report.iterated).toBe(records);
   expect(report.validated).toBe(records);

@@ -39,8 +39,13 @@ for (const step of steps) {
   } else if (step === "read") {
     let found = 0;
     let dataRight = 0;
+    // One key buffer reused for every lookup: find's quick walk (a fresh array each time takes the checked one).
+    const reused = new Uint8Array(32);
+    let foundThroughReused = 0;
     for (let i = 0; i < count; i++) {
       const record = trie!.find(hashOf(i));
+      reused.set(hashOf(i));
+      if (trie!.findOffset(reused) === (record?.offset ?? -1)) foundThroughReused++;
       if (record === null) continue;
       found++;
       if (new DataView(record.data.buffer, record.data.byteOffset, 8).getBigUint64(0, true) === BigInt(i)) dataRight++;
@@ -49,7 +54,7 @@ for (const step of steps) {
     poolOffsets.forEach((offset, i) => {
       if (pool!.get(offset, 16).every((byte) => byte === (i & 0xff))) blocksRight++;
     });
-    Object.assign(report, { found, dataRight, iterated: [...trie!].length, validated: trie!.validate().records, blocksRight });
+    Object.assign(report, { found, foundThroughReused, dataRight, iterated: [...trie!].length, validated: trie!.validate().records, blocksRight });
   } else if (step === "refuse") {
     report.refused = {
       insertPresent: errorCodeOf(() => trie!.insert(hashOf(0))),
