@@ -59,6 +59,13 @@ const kindNames: Record<number, string> = { 1: "a trie (OnDiskTrieRawHashMap)", 
 export const maxDatabaseCapacity = 2 ** 31;
 
 /**
+ * Fresh second mappings a read-only opener makes at most (handoutView): each
+ * is the capacity's address space until close. Past it, a view of a page the
+ * caller wrote shows the caller's bytes (and misses writers' later stores there).
+ */
+const maxFreshMappings = 64;
+
+/**
  * What the judges read: bytes of the file by file offset, through the mapping
  * (MappingViews) or pread where they ask (PreadViews, before the file is opened).
  */
@@ -211,9 +218,11 @@ export class DatabaseFile implements Disposable {
    *    process for good, leaves the pages the library reads (slots, headers,
    *    the bump pointer) following the file.
    * A page a caller wrote to no longer follows the file either: a view whose
-   * bytes differ from the library's is made again over a fresh second mapping
-   * (one mapping per page a caller wrote and then asked for again; the
-   * caller's earlier views keep their bytes). After close, an empty view.
+   * bytes differ from the library's (twice: a writer's store landing between
+   * the two reads of one compare is not a private page) is made again over a
+   * fresh second mapping (one per page a caller wrote and then asked for
+   * again, at most maxFreshMappings; the caller's earlier views keep their
+   * bytes). After close, an empty view.
    */
   handoutView(offset: number, length: number): Uint8Array {
     if (this.closed) return new Uint8Array(0);
@@ -222,13 +231,21 @@ export class DatabaseFile implements Disposable {
     let buffer = this.#handout;
     if (buffer === null || buffer.byteLength < end) buffer = this.#handout = this.arena.separateBuffer(0, this.arena.readableBytes);
     const view = new Uint8Array(buffer, offset, length);
-    const library = this.latestViews().bytes;
-    if (end > library.length || Buffer.compare(view, library.subarray(offset, end)) === 0) return view;
+    if (this.#freshMappings >= maxFreshMappings || this.#sameAsLibrary(view) || this.#sameAsLibrary(view)) return view;
+    this.#freshMappings += 1;
     this.#handout = this.arena.freshSeparateBuffer(0, this.arena.readableBytes);
     return new Uint8Array(this.#handout, offset, length);
   }
 
   #handout: ArrayBuffer | null = null;
+  #freshMappings = 0;
+
+  /** Whether `view` (a caller's, at its file offset) holds what the library reads there. */
+  #sameAsLibrary(view: Uint8Array): boolean {
+    const library = this.latestViews().bytes;
+    const end = view.byteOffset + view.length;
+    return end > library.length || Buffer.compare(view, library.subarray(view.byteOffset, end)) === 0;
+  }
 
   /** The bump pointer: every byte below it has been handed out. */
   get size(): number {
