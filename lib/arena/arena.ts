@@ -36,7 +36,7 @@ import {
   settleAtMost,
 } from "./header.ts";
 import { closeArena, headerOf, openArena, type OpenArena } from "./protocol.ts";
-import { closeArenaReadOnly, extendReadOnlyView, openArenaReadOnly } from "./read-only.ts";
+import { closeArenaReadOnly, extendReadOnlyView, handoutMapping, openArenaReadOnly } from "./read-only.ts";
 import type { Mapping } from "./mapping.ts";
 import { wordLoadsFor, type WordLoads } from "./word-loads.ts";
 import { lentHeader } from "./live-files.ts";
@@ -315,9 +315,28 @@ export class MappedFileRegionArena implements Disposable {
    * caller who transfers a view's buffer away (structuredClone, a byte stream's
    * enqueue) takes only this one, not the buffer bytes() views share. Detached
    * at close like every view. Each call makes a new buffer (~1 us): keep it.
+   * Read-only (POSIX): over a second mapping of the file, so that a caller's
+   * write through it (which copies the page into this process) leaves the
+   * pages bytes() views read unchanged, following the file (read-only.ts
+   * handoutMapping); writes through bytes() views are not seen here either.
    */
   separateBuffer(offset: number, length: number): ArrayBuffer {
-    return this.#viewableMapping(offset, length).separateBuffer(offset, length);
+    const mapping = this.#viewableMapping(offset, length);
+    const open = this.#open!;
+    return (open.readOnly ? handoutMapping(open) : mapping).separateBuffer(offset, length);
+  }
+
+  /**
+   * separateBuffer, read-only (POSIX): over a new second mapping, for a layer
+   * that found bytes of the current one differ from the file's (a caller wrote
+   * through a view: that page is this process's copy now). Buffers made earlier
+   * keep their mapping, with the caller's writes, until close. Costs one mapping
+   * of the capacity (address space). A writer: separateBuffer.
+   */
+  freshSeparateBuffer(offset: number, length: number): ArrayBuffer {
+    const mapping = this.#viewableMapping(offset, length);
+    const open = this.#open!;
+    return (open.readOnly ? handoutMapping(open, true) : mapping).separateBuffer(offset, length);
   }
 
   /** The mapping, once [offset, offset + length) is checked to be viewable in one piece. */

@@ -118,8 +118,13 @@ export interface OpenArena {
   readOnly?: true;
   /** A read-only opener's bound on what it may touch (read-only.ts): it only grows. */
   visibleBytes?: number;
-  /** Windows: a read-only opener's earlier, shorter mappings, kept (views over them live) until close. */
+  /**
+   * A read-only opener's earlier mappings, kept (views over them live) until
+   * close: on Windows, shorter ones; on POSIX, handout mappings a caller wrote to.
+   */
   superseded?: Mapping[];
+  /** POSIX: a read-only opener's second private mapping, for separateBuffer's buffers (read-only.ts handoutMapping). */
+  handout?: Mapping;
 }
 
 /**

@@ -195,6 +195,33 @@ export function extendReadOnlyView(arena: OpenArena): number {
   return visible;
 }
 
+/**
+ * The mapping a read-only opener's separateBuffer makes buffers over: the
+ * buffers layers hand to callers. A second private mapping of the file (the
+ * same length and flags as `mapping`), made on first use. Why: a write through
+ * a view of a private mapping copies that page into this process for good, so
+ * the page stops following the file; if callers' views and the layers' own
+ * reads (slots, headers, the bump pointer) shared one mapping, one caller's
+ * write would freeze those reads on that page (missed keys, a healthy file
+ * called corrupt). Here a caller's write copies a page of this mapping only.
+ * It costs address space, not memory (pages only read are the page cache's).
+ * `fresh`: a new one, for a layer that found a page of the current one
+ * written by a caller (it no longer follows the file); the old one stays, with
+ * the caller's views and writes, until close. Windows (a mapping per file
+ * length, no placeholders): the one mapping serves both, and a write through a
+ * view still freezes that page there.
+ */
+export function handoutMapping(arena: OpenArena, fresh = false): Mapping {
+  if (!canReplaceMappedRanges) return arena.mapping;
+  if (fresh && arena.handout !== undefined) {
+    (arena.superseded ??= []).push(arena.handout);
+    arena.handout = undefined;
+  }
+  const { mainFd, path } = arena;
+  const lengthBytes = arena.mapping.lengthBytes;
+  return (arena.handout ??= new Mapping(mapOverPlaceholder(mainFd, lengthBytes, path, "private"), lengthBytes, path));
+}
+
 /** Whether the reader holds PATH.shared's flock (or, broken on purpose, acts as if it did). */
 function isProtected(sharedFd: number): boolean {
   return sharedFd !== -1 || readOnlyOpenVariant.broken === "no-bump-bound";
@@ -247,6 +274,8 @@ export function closeArenaReadOnly(arena: OpenArena): void {
     }
   };
   attempt(() => mapping.unmap());
+  const handout = arena.handout;
+  if (handout !== undefined) attempt(() => handout.unmap());
   for (const earlier of arena.superseded ?? []) attempt(() => earlier.unmap());
   attempt(() => inUse.release());
   attempt(() => closeFile(mainFd, path));

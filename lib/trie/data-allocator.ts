@@ -15,7 +15,8 @@
  * offset + size >= size()); we accept it, so the last block written is readable.
  */
 import { closedError, readOnlyError } from "../common/errors.ts";
-import { optionalBoolean, optionalFunction, requireNonNegativeInteger } from "../common/arguments.ts";
+import { optionalBoolean, optionalFunction, refuseThenable, requireNonNegativeInteger, type NotAPromise } from "../common/arguments.ts";
+import { trieVariant } from "./broken-variants.ts";
 import { corruptAt, headerMismatch } from "./corruption.ts";
 import { DatabaseFile, TableKind, type ByteViews, type RootTable } from "./database-file.ts";
 
@@ -29,8 +30,8 @@ export interface DataAllocatorOptions {
   capacity: number;
   /** Bytes of user header for a new file (default 0). An existing file must have the same, when given. */
   userHeaderBytes?: number;
-  /** Fills a new file's user header (zeroed before), once, in the creating process. */
-  initializeUserHeader?: (header: Uint8Array) => void;
+  /** Fills a new file's user header (zeroed before), once, in the creating process. Synchronous: a promise is a TypeError. */
+  initializeUserHeader?: (header: Uint8Array) => NotAPromise;
   allowUnsafeFileSystem?: boolean;
 }
 
@@ -76,7 +77,7 @@ export class OnDiskDataAllocator implements Disposable {
     if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
     const requested = options.userHeaderBytes === undefined ? undefined : requireNonNegativeInteger(options.userHeaderBytes, "options.userHeaderBytes");
     if (requested !== undefined && requested > 0xffffffff - dataAllocatorHeaderBytes) throw new RangeError(`options.userHeaderBytes is too large: ${requested}`);
-    const initialize = optionalFunction<(header: Uint8Array) => void>(options.initializeUserHeader, "options.initializeUserHeader");
+    const initialize = optionalFunction<(header: Uint8Array) => NotAPromise>(options.initializeUserHeader, "options.initializeUserHeader");
     const userHeaderBytes = requested ?? 0;
     const file = DatabaseFile.open(path, {
       capacity: options.capacity,
@@ -89,7 +90,9 @@ export class OnDiskDataAllocator implements Disposable {
           views.view.setBigUint64(tableOffset + userHeaderSizeAt, BigInt(userHeaderBytes), true);
           const header = tableOffset + dataAllocatorHeaderBytes;
           views.bytes.fill(0, header, header + userHeaderBytes);
-          initialize?.(new Uint8Array(views.bytes.buffer as ArrayBuffer, header, userHeaderBytes));
+          // A promise would finish after the creation: refused, the creation undone (as a throw).
+          const result = initialize?.(new Uint8Array(views.bytes.buffer as ArrayBuffer, header, userHeaderBytes));
+          if (trieVariant.broken !== "async-initializers") refuseThenable(result, "options.initializeUserHeader");
         },
         judge: (views, table, size) => judgeDataAllocatorTable(views, table, size, path, options.name, requested),
       },
@@ -100,7 +103,9 @@ export class OnDiskDataAllocator implements Disposable {
   /**
    * Opens the pool in the existing database file at `path` read-only (see
    * MappedFileRegionArena.openReadOnly): get and userHeader work (a write through
-   * their views stays in this process); allocate throws ERR_ARENA_READ_ONLY.
+   * their views stays in this process, and in those views: what get() returns
+   * afterwards still follows the file, see DatabaseFile.handoutView);
+   * allocate throws ERR_ARENA_READ_ONLY.
    */
   static openReadOnly(path: string, options: ReadOnlyDataAllocatorOptions): OnDiskDataAllocator {
     if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
@@ -128,7 +133,9 @@ export class OnDiskDataAllocator implements Disposable {
     this.#file = file;
     this.#bytes = views.bytes;
     this.#floor = table.end;
-    this.#knownEnd = file.size;
+    // Through #refreshEnd: a bump pointer read after the views were made may be past them (a read-only file that grew).
+    this.#knownEnd = 0;
+    this.#refreshEnd();
   }
 
   /** Allocates `size` bytes (8-aligned) and returns its offset and a view. */
@@ -161,15 +168,16 @@ export class OnDiskDataAllocator implements Disposable {
     if (offset < this.#floor || (end > this.#knownEnd && end > this.#refreshEnd())) {
       throw corruptAt(this.path, offset, `a block of ${size} bytes there is not between the table end 0x${this.#floor.toString(16)} and the bump pointer 0x${this.#knownEnd.toString(16)}`);
     }
-    // #refreshEnd may have replaced the views (a read-only file that grew).
-    return new Uint8Array(this.#bytes!.buffer as ArrayBuffer, offset, size);
+    // A read-only opener's views are not over the pages the library reads (DatabaseFile.handoutView).
+    return this.#file!.handoutView(offset, size);
   }
 
-  /** Reads the bump pointer again; a read-only file's views follow it. */
+  /** Reads the bump pointer again; a read-only file's views follow it, and #knownEnd never passes them. */
   #refreshEnd(): number {
     const file = this.#file!;
-    this.#knownEnd = file.size;
-    if (this.#knownEnd > this.#bytes!.length) this.#bytes = file.latestViews().bytes;
+    const end = file.size;
+    if (end > this.#bytes!.length) this.#bytes = file.latestViews().bytes;
+    this.#knownEnd = Math.min(end, this.#bytes!.length);
     return this.#knownEnd;
   }
 
@@ -182,6 +190,7 @@ export class OnDiskDataAllocator implements Disposable {
   separateBuffer(end: number): ArrayBuffer {
     const file = this.#file;
     if (file === null) throw closedError(this.path);
+    requireNonNegativeInteger(end, "end");
     if (end > this.#knownEnd && end > this.#refreshEnd()) {
       throw corruptAt(this.path, end, `the end of a block there is past the bump pointer 0x${this.#knownEnd.toString(16)}`);
     }
@@ -197,7 +206,7 @@ export class OnDiskDataAllocator implements Disposable {
   get userHeader(): Uint8Array {
     const file = this.#file;
     if (file === null) throw closedError(this.path);
-    return new Uint8Array(this.#bytes!.buffer as ArrayBuffer, file.table.offset + dataAllocatorHeaderBytes, this.userHeaderBytes);
+    return file.handoutView(file.table.offset + dataAllocatorHeaderBytes, this.userHeaderBytes);
   }
 
   /** The bump pointer of the file. */
@@ -224,12 +233,29 @@ export class OnDiskDataAllocator implements Disposable {
 
 /** Judges an existing data allocator table's header: the user header inside the file, of the size asked for. */
 function judgeDataAllocatorTable(views: ByteViews, table: RootTable, size: number, path: string, name: string, requested: number | undefined): void {
+  const stored = readDataAllocatorHeader(views, table, size, path);
+  if (requested !== undefined && stored !== requested) {
+    throw headerMismatch(path, name, `mismatched user header size (expected: ${requested}, observed: ${stored})`);
+  }
+}
+
+/**
+ * The stored user header size of a data allocator table, checked for what any
+ * pool needs (also by `mapped-file-arena inspect`): the header and user header
+ * below the bump pointer, and the name right after the user header, where LLVM
+ * writes it. The table's end (table.end, the floor of every block) comes from
+ * the name's place: a name inside the user header would hand out its bytes as
+ * blocks. ERR_ARENA_CORRUPT otherwise.
+ */
+export function readDataAllocatorHeader(views: ByteViews, table: RootTable, size: number, path: string): number {
   if (table.offset + dataAllocatorHeaderBytes > size) throw corruptAt(path, table.offset, "the data allocator table header runs past the bump pointer");
   const stored = views.view.getBigUint64(table.offset + userHeaderSizeAt, true);
   if (BigInt(table.offset + dataAllocatorHeaderBytes) + stored > BigInt(size)) {
     throw corruptAt(path, table.offset + userHeaderSizeAt, `user header size ${stored} runs past the bump pointer 0x${size.toString(16)}`);
   }
-  if (requested !== undefined && stored !== BigInt(requested)) {
-    throw headerMismatch(path, name, `mismatched user header size (expected: ${requested}, observed: ${stored})`);
+  const userHeaderBytes = Number(stored);
+  if (table.nameRelOffset !== dataAllocatorHeaderBytes + userHeaderBytes) {
+    throw corruptAt(path, table.offset + 4, `table name offset ${table.nameRelOffset} is not right after the ${userHeaderBytes}-byte user header (${dataAllocatorHeaderBytes + userHeaderBytes})`);
   }
+  return userHeaderBytes;
 }

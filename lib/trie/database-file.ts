@@ -20,20 +20,23 @@
  * stored offset: the root table offset, the name's offset and size are bounds-
  * checked against the bump pointer. LLVM trusts them.
  *
- * An existing file is judged twice: from a pread snapshot before the arena opens
- * it (so a file of another kind, name or shape is refused with not a byte
- * changed: opening refreshes the arena's allocatedSize word), and again over the
- * mapping, which is what counts. Opening is split from judging (`judgeDatabase`,
+ * An existing file is judged twice: with pread before the arena opens it (so a
+ * file of another kind, name or shape, or a corrupt one, is refused with not a
+ * byte changed: opening refreshes the arena's allocatedSize word), and again
+ * over the mapping, which is what counts. Opening is split from judging (`judgeDatabase`,
  * `NewTable.judge`), so the read-only open (`openReadOnly`, over the arena's
  * read-only open) runs the same checks over the part of the file it mapped.
  */
-import { closeSync, fstatSync, readSync } from "node:fs";
+import { Buffer } from "node:buffer";
+import { closeSync, fstatSync } from "node:fs";
 import { MappedFileRegionArena } from "../arena/arena.ts";
 import { openRegularFileToRead } from "../arena/regular-file.ts";
 import { wordLoadsFor, type WordLoads } from "../arena/word-loads.ts";
 import { ArenaError } from "../common/errors.ts";
 import { requireNonNegativeInteger, requireString } from "../common/arguments.ts";
+import { trieVariant } from "./broken-variants.ts";
 import { alignUp8, corruptAt, headerMismatch } from "./corruption.ts";
+import { PreadViews } from "./pread-views.ts";
 
 export const databaseMagic = 0xda7aba53;
 export const databaseVersion = 1;
@@ -55,14 +58,26 @@ const kindNames: Record<number, string> = { 1: "a trie (OnDiskTrieRawHashMap)", 
  */
 export const maxDatabaseCapacity = 2 ** 31;
 
-/** What the judges read: bytes of the file from offset 0 (the mapping, or a snapshot). */
+/**
+ * Fresh second mappings a read-only opener makes at most (handoutView): each
+ * is the capacity's address space until close. Past it, a view of a page the
+ * caller wrote shows the caller's bytes (and misses writers' later stores there).
+ */
+const maxFreshMappings = 64;
+
+/**
+ * What the judges read: bytes of the file by file offset, through the mapping
+ * (MappingViews) or pread where they ask (PreadViews, before the file is opened).
+ */
 export interface ByteViews {
-  bytes: Uint8Array;
-  view: DataView;
+  bytes: { subarray(start: number, end: number): Uint8Array };
+  view: Pick<DataView, "getUint8" | "getUint16" | "getUint32" | "getInt32" | "getBigInt64" | "getBigUint64">;
 }
 
 /** Long-lived views over the whole mapping: the hot paths index into these. */
 export interface MappingViews extends ByteViews {
+  bytes: Uint8Array;
+  view: DataView;
   int32: Int32Array;
   int64: BigInt64Array;
   /** How words that writers store to are loaded through these views (lib/arena/word-loads.ts). */
@@ -161,10 +176,12 @@ export class DatabaseFile implements Disposable {
       if (arena.capacity > maxDatabaseCapacity) {
         throw tooLarge(path, BigInt(arena.capacity));
       }
+      // The bump pointer first: reading it may grow a read-only arena's view, and the views must cover it.
+      const size = arena.size;
       const views = mappingViews(arena);
-      const table = judgeDatabase(views, arena.size, path);
+      const table = judgeDatabase(views, size, path);
       checkTableIdentity(views, table, expected.kind, nameBytes, expected.name, path);
-      expected.judge(views, table, arena.size);
+      expected.judge(views, table, size);
       return new DatabaseFile(arena, views, table);
     } catch (error) {
       arena.close();
@@ -185,6 +202,49 @@ export class DatabaseFile implements Disposable {
   latestViews(): MappingViews {
     if (this.arena.readableBytes > this.views.bytes.length) this.views = mappingViews(this.arena);
     return this.views;
+  }
+
+  /**
+   * A view of [offset, offset + length) for a caller (a record's data or hash,
+   * a block, the user header), checked to be inside the views by the caller;
+   * its byteOffset is the file offset, and its buffer starts at offset 0. A
+   * writer: over the mapping's own buffer, as the library's views. A read-only
+   * opener: over a buffer of its own on the arena's second mapping
+   * (MappedFileRegionArena.separateBuffer), only as long as the file may be
+   * read (readableBytes), so that:
+   *  - structuredClone or postMessage of a view, which copies the view's whole
+   *    buffer, never reads past the end of the file (a SIGBUS);
+   *  - a caller's write through a view, which copies that page into this
+   *    process for good, leaves the pages the library reads (slots, headers,
+   *    the bump pointer) following the file.
+   * A page a caller wrote to no longer follows the file either: a view whose
+   * bytes differ from the library's (twice: a writer's store landing between
+   * the two reads of one compare is not a private page) is made again over a
+   * fresh second mapping (one per page a caller wrote and then asked for
+   * again, at most maxFreshMappings; the caller's earlier views keep their
+   * bytes). After close, an empty view.
+   */
+  handoutView(offset: number, length: number): Uint8Array {
+    if (this.closed) return new Uint8Array(0);
+    if (!this.readOnly || trieVariant.broken === "views-over-the-mapping") return new Uint8Array(this.latestViews().bytes.buffer as ArrayBuffer, offset, length);
+    const end = offset + length;
+    let buffer = this.#handout;
+    if (buffer === null || buffer.byteLength < end) buffer = this.#handout = this.arena.separateBuffer(0, this.arena.readableBytes);
+    const view = new Uint8Array(buffer, offset, length);
+    if (this.#freshMappings >= maxFreshMappings || this.#sameAsLibrary(view) || this.#sameAsLibrary(view)) return view;
+    this.#freshMappings += 1;
+    this.#handout = this.arena.freshSeparateBuffer(0, this.arena.readableBytes);
+    return new Uint8Array(this.#handout, offset, length);
+  }
+
+  #handout: ArrayBuffer | null = null;
+  #freshMappings = 0;
+
+  /** Whether `view` (a caller's, at its file offset) holds what the library reads there. */
+  #sameAsLibrary(view: Uint8Array): boolean {
+    const library = this.latestViews().bytes;
+    const end = view.byteOffset + view.length;
+    return end > library.length || Buffer.compare(view, library.subarray(view.byteOffset, end)) === 0;
   }
 
   /** The bump pointer: every byte below it has been handed out. */
@@ -257,18 +317,7 @@ function createTable(arena: MappedFileRegionArena, table: NewTable, nameBytes: U
  */
 export function judgeDatabase(views: ByteViews, size: number, path: string): RootTable {
   const { view } = views;
-  const magic = view.getUint32(0, true);
-  if (magic !== databaseMagic) {
-    throw new ArenaError(
-      "ERR_ARENA_HEADER_MISMATCH",
-      `${path} is not an LLVM database file: magic 0x${magic.toString(16)}, expected 0x${databaseMagic.toString(16)}`,
-      { path },
-    );
-  }
-  const version = view.getUint32(4, true);
-  if (version !== databaseVersion) {
-    throw new ArenaError("ERR_ARENA_HEADER_MISMATCH", `${path} is database version ${version}, expected ${databaseVersion}`, { path });
-  }
+  judgeDatabaseHeader(views, path);
   const stored = view.getBigInt64(rootTableOffsetAt, true);
   if (stored === 0n) throw corruptAt(path, rootTableOffsetAt, "the database has no root table");
   if (stored < BigInt(firstAllocationOffset) || stored % 8n !== 0n || stored + BigInt(genericTableHeaderBytes) > BigInt(size)) {
@@ -283,6 +332,23 @@ export function judgeDatabase(views: ByteViews, size: number, path: string): Roo
   }
   const end = Math.min(size, alignUp8(offset + nameRelOffset + nameSize + 1));
   return { offset, kind, nameSize, nameRelOffset, end };
+}
+
+/** The magic and version: ERR_ARENA_HEADER_MISMATCH for a file that is not an LLVM database file (of this version). */
+function judgeDatabaseHeader(views: ByteViews, path: string): void {
+  const { view } = views;
+  const magic = view.getUint32(0, true);
+  if (magic !== databaseMagic) {
+    throw new ArenaError(
+      "ERR_ARENA_HEADER_MISMATCH",
+      `${path} is not an LLVM database file: magic 0x${magic.toString(16)}, expected 0x${databaseMagic.toString(16)}`,
+      { path },
+    );
+  }
+  const version = view.getUint32(4, true);
+  if (version !== databaseVersion) {
+    throw new ArenaError("ERR_ARENA_HEADER_MISMATCH", `${path} is database version ${version}, expected ${databaseVersion}`, { path });
+  }
 }
 
 /** The stored table's name, decoded. */
@@ -304,15 +370,16 @@ function checkTableIdentity(views: ByteViews, table: RootTable, kind: number, na
   }
 }
 
-/** How much of an existing file the pre-open check reads: headers, a table and its name. */
-const snapshotBytes = 128 * 1024;
-
 /**
- * Judges an existing, fully created file from a pread snapshot, before the arena
- * maps (and so touches) it. Skipped for what the arena must judge itself (no
- * file, too short, no finished arena header at 16: a creation may be under way),
- * and its corruption verdicts are dropped when the snapshot ends before the bump
- * pointer (the table may lie past it): the judgement after opening decides those.
+ * Judges an existing, fully created file before the arena maps (and so touches)
+ * it, reading with pread what the judges ask for wherever it lies (PreadViews):
+ * a file of another kind, name or shape, or a corrupt one, is refused with not
+ * a byte changed (opening refreshes the arena's allocatedSize word and may
+ * create PATH.shared). Skipped for what the arena must judge itself (no file,
+ * too short, no finished arena header at 16: a creation may be under way). Its
+ * corruption verdicts are dropped only for a file shorter than its bump pointer
+ * (the arena's open decides what that is); the judgement after opening, over
+ * the mapping, is what counts.
  */
 function precheckExisting(path: string, table: NewTable, nameBytes: Uint8Array): void {
   // Not openSync(path, "r"): on a FIFO that blocks forever; the arena refuses it.
@@ -321,20 +388,18 @@ function precheckExisting(path: string, table: NewTable, nameBytes: Uint8Array):
   try {
     const fileSize = fstatSync(fd).size;
     if (fileSize < firstAllocationOffset) return;
-    // The creator writes the capacity word last: read it first, alone.
-    const capacityWord = new Uint8Array(8);
-    if (readSync(fd, capacityWord, 0, 8, databaseHeaderBytes + 16) !== 8) return;
-    const storedCapacity = new DataView(capacityWord.buffer).getBigUint64(0, true);
+    const views = new PreadViews(fd, path, fileSize);
+    // The creator writes the capacity word last (after onCreate wrote the magic): read it first.
+    const storedCapacity = views.view.getBigUint64(databaseHeaderBytes + 16, true);
     if (storedCapacity === 0n) return;
+    // The magic before the capacity: in any other file, that word is whatever is there.
+    judgeDatabaseHeader(views, path);
     if (storedCapacity > BigInt(maxDatabaseCapacity)) throw tooLarge(path, storedCapacity);
-    const snapshot = new Uint8Array(Math.min(fileSize, snapshotBytes));
-    const length = readSync(fd, snapshot, 0, snapshot.length, 0);
-    const views: ByteViews = { bytes: snapshot.subarray(0, length), view: new DataView(snapshot.buffer, 0, length) };
     if (views.view.getBigUint64(databaseHeaderBytes + 24, true) !== BigInt(databaseHeaderBytes)) return;
     const bump = views.view.getBigUint64(databaseHeaderBytes, true);
-    const complete = bump <= BigInt(length);
+    const complete = bump <= BigInt(fileSize);
     try {
-      const size = complete ? Number(bump) : length;
+      const size = complete ? Number(bump) : fileSize;
       const found = judgeDatabase(views, size, path);
       checkTableIdentity(views, found, table.kind, nameBytes, table.name, path);
       table.judge(views, found, size);

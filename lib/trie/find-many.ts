@@ -52,7 +52,7 @@ export function findMany(layout: TrieLayout, hashes: Uint8Array, offsets: Int32A
 function walkGroup(layout: TrieLayout, hashes: Uint8Array, hashWords: Int32Array | null, offsets: Int32Array, first: number, size: number, subtries: Int32Array): number {
   const hashBytes = layout.hashBytes;
   const hashBits = layout.hashBits;
-  const childHeader = layout.subtrieBits << 16;
+  const subtrieBits = layout.subtrieBits;
   const levels = layout.maxLevels;
   const atomicLoads = layout.slotLoadsAtomic; // the read-only tests' broken variant only
   let int32 = layout.int32;
@@ -71,6 +71,9 @@ function walkGroup(layout: TrieLayout, hashes: Uint8Array, hashWords: Int32Array
     const shift = 24 - (startBit & 7) - bits;
     const mask = (1 << bits) - 1;
     const childStart = (startBit + nominalBits) | 0;
+    // The header a child here must have: its start bit, and the bits the hash has left for it (findChecked's check).
+    const childLeft = (hashBits - childStart) | 0;
+    const childHeader = childStart | ((childLeft < subtrieBits ? childLeft : subtrieBits) << 16);
     for (let k = 0; k < size; k++) {
       const at = first + k;
       if (offsets[at] !== -2) continue;
@@ -101,14 +104,14 @@ function walkGroup(layout: TrieLayout, hashes: Uint8Array, hashWords: Int32Array
         continue;
       }
       const child = -value | 0;
-      if ((child & 7) !== 0 || child < layout.floor || child > layout.childLimit || (int32[child >> 2]! & 0xffffff) !== (childStart | childHeader)) {
+      if ((child & 7) !== 0 || child < layout.floor || child > layout.childLimit || (int32[child >> 2]! & 0xffffff) !== childHeader) {
         layout.requireSubtrie(-value, childStart, word << 2);
         int32 = layout.int32;
       }
       subtries[k] = child;
     }
     startBit = childStart;
-    nominalBits = layout.subtrieBits;
+    nominalBits = subtrieBits;
   }
   if (pending > 0) {
     const deep = Array.from(offsets.subarray(first, first + size)).indexOf(-2);

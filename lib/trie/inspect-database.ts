@@ -14,10 +14,10 @@ import { openRegularFile, openRegularFileToRead } from "../arena/regular-file.ts
 import { atomicWordLoads } from "../arena/word-loads.ts";
 import { ArenaError } from "../common/errors.ts";
 import { alignUp8, corruptAt } from "./corruption.ts";
-import { dataAllocatorHeaderBytes, userHeaderSizeAt } from "./data-allocator.ts";
+import { readDataAllocatorHeader } from "./data-allocator.ts";
 import { databaseMagic, firstAllocationOffset, judgeDatabase, maxDatabaseCapacity, TableKind, tableName, type MappingViews } from "./database-file.ts";
 import { maxSubtrieBits } from "./hash-index.ts";
-import { dataSizeAt, flagsAt, hashBitsAt, subtrieBitsAt, trieTableHeaderBytes, TrieLayout } from "./trie-layout.ts";
+import { flagsAt, hashBitsAt, readTrieTableHeader, subtrieBitsAt, TrieLayout } from "./trie-layout.ts";
 import { walkTrie, type TrieValidation } from "./trie-walk.ts";
 
 export interface DatabaseInspection {
@@ -67,11 +67,7 @@ export function inspectDatabaseFile(path: string, bumpPointer: number): Database
     const table = judgeDatabase(views, size, path);
     inspection.table = { offset: table.offset, kind: table.kind, kindName: kindName(table.kind), name: tableName(views, table) };
     if (table.kind === TableKind.trieRawHashMap) {
-      if (table.offset + trieTableHeaderBytes > size) throw corruptAt(path, table.offset, "the trie table header runs past the bump pointer");
-      const hashBits = views.view.getUint16(table.offset + hashBitsAt, true);
-      const dataBytes = views.view.getUint32(table.offset + dataSizeAt, true);
-      const subtrieBits = views.bytes[table.offset + subtrieBitsAt]!;
-      const flags = views.bytes[table.offset + flagsAt]!;
+      const { hashBits, dataBytes, subtrieBits, flags } = readTrieTableHeader(views, table, size, path);
       if (hashBits === 0 || hashBits % 8 !== 0) throw corruptAt(path, table.offset + hashBitsAt, `hash bits ${hashBits} is not a positive multiple of 8`);
       if (subtrieBits < 1 || subtrieBits > maxSubtrieBits) throw corruptAt(path, table.offset + subtrieBitsAt, `subtrie bits ${subtrieBits}`);
       if (flags !== 0) throw corruptAt(path, table.offset + flagsAt, `unsupported flags ${flags}`);
@@ -81,12 +77,8 @@ export function inspectDatabaseFile(path: string, bumpPointer: number): Database
       const validation = walkTrie(layout, { strict: true, onRecord: undefined });
       inspection.trie = { hashBits, dataBytes, subtrieBits, rootBits: layout.rootBits, rootOffset: root, validation };
     } else if (table.kind === TableKind.dataAllocator) {
-      if (table.offset + dataAllocatorHeaderBytes > size) throw corruptAt(path, table.offset, "the data allocator table header runs past the bump pointer");
-      const userHeaderBytes = views.view.getBigUint64(table.offset + userHeaderSizeAt, true);
-      if (BigInt(table.offset + dataAllocatorHeaderBytes) + userHeaderBytes > BigInt(size)) {
-        throw corruptAt(path, table.offset + userHeaderSizeAt, `user header size ${userHeaderBytes} runs past the bump pointer`);
-      }
-      inspection.dataAllocator = { userHeaderBytes: Number(userHeaderBytes), dataBytes: size - table.end };
+      const userHeaderBytes = readDataAllocatorHeader(views, table, size, path);
+      inspection.dataAllocator = { userHeaderBytes, dataBytes: size - table.end };
     } else {
       throw corruptAt(path, table.offset, `unknown table kind ${table.kind}`);
     }

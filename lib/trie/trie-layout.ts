@@ -45,8 +45,9 @@
  * a load after the load its address depends on). The argument is in docs/DESIGN.md.
  */
 import { atomicWordLoads, type WordLoads } from "../arena/word-loads.ts";
+import { trieVariant } from "./broken-variants.ts";
 import { corruptAt } from "./corruption.ts";
-import type { MappingViews, RootTable } from "./database-file.ts";
+import type { ByteViews, MappingViews, RootTable } from "./database-file.ts";
 import { maxLevels, maxRootBits } from "./hash-index.ts";
 
 export const trieTableHeaderBytes = 32;
@@ -61,6 +62,36 @@ export const subtrieHeaderBytes = 8;
 /** Bytes of a subtrie of `bits` bits: the header and its slots. */
 export function subtrieBytes(bits: number): number {
   return subtrieHeaderBytes + (8 << bits);
+}
+
+/** A trie table's stored fields (readTrieTableHeader). */
+export interface TrieTableHeader {
+  hashBits: number;
+  dataBytes: number;
+  subtrieBits: number;
+  flags: number;
+}
+
+/**
+ * The stored fields of a trie table, checked for what every trie needs (the
+ * library's judge compares them with what the caller asked; `mapped-file-arena
+ * inspect` takes them as they are): the header below the bump pointer, and the
+ * name right after it, where LLVM writes it. The table's end (table.end, the
+ * floor below which no node may start) comes from the name's place: a name
+ * inside the header would let a slot point at the header as a record.
+ */
+export function readTrieTableHeader(views: ByteViews, table: RootTable, size: number, path: string): TrieTableHeader {
+  const { view } = views;
+  if (table.offset + trieTableHeaderBytes > size) throw corruptAt(path, table.offset, "the trie table header runs past the bump pointer");
+  if (table.nameRelOffset !== trieTableHeaderBytes) {
+    throw corruptAt(path, table.offset + 4, `table name offset ${table.nameRelOffset} is not right after the ${trieTableHeaderBytes}-byte trie header`);
+  }
+  return {
+    hashBits: view.getUint16(table.offset + hashBitsAt, true),
+    dataBytes: view.getUint32(table.offset + dataSizeAt, true),
+    subtrieBits: view.getUint8(table.offset + subtrieBitsAt),
+    flags: view.getUint8(table.offset + flagsAt),
+  };
 }
 
 const twoTo31 = 2n ** 31n;
@@ -87,6 +118,14 @@ export interface TrieRecord {
   readonly hash: Uint8Array;
   /** The record's data, a view of the file (dataBytes long). */
   readonly data: Uint8Array;
+}
+
+/** What a read-only opener's layout needs of its file (DatabaseFile). */
+export interface ReadOnlyFile {
+  /** Views covering at least as far as the bump pointer last read. */
+  latestViews(): MappingViews;
+  /** A view for a caller, never over the pages the library reads (DatabaseFile.handoutView). */
+  handoutView(offset: number, length: number): Uint8Array;
 }
 
 export interface TrieShape {
@@ -142,17 +181,17 @@ export class TrieLayout {
    */
   readonly slotLoadsAtomic: boolean;
   readonly #bumpPointer: () => number;
-  readonly #latestViews: (() => MappingViews) | undefined;
+  readonly #readOnlyFile: ReadOnlyFile | undefined;
 
   /**
    * `bumpPointer` reads the current bump pointer (the arena's size, or a snapshot's
-   * end). `latestViews`, for a read-only file whose mapping can grow, gives views
-   * that cover at least that far (DatabaseFile.latestViews).
+   * end). `readOnlyFile`, for a read-only opener: views that follow the file as
+   * it grows, and the buffer for views handed to callers (DatabaseFile).
    */
-  constructor(path: string, bumpPointer: () => number, views: MappingViews, table: RootTable, shape: TrieShape, latestViews?: () => MappingViews) {
+  constructor(path: string, bumpPointer: () => number, views: MappingViews, table: RootTable, shape: TrieShape, readOnlyFile?: ReadOnlyFile) {
     this.path = path;
     this.#bumpPointer = bumpPointer;
-    this.#latestViews = latestViews;
+    this.#readOnlyFile = readOnlyFile;
     this.bytes = views.bytes;
     this.int32 = views.int32;
     this.int64 = views.int64;
@@ -166,15 +205,23 @@ export class TrieLayout {
     this.table = table;
     this.floor = table.end;
     this.wordHashes = littleEndian && this.hashBytes % 4 === 0 && this.dataBytes % 4 === 0;
-    this.slotLoadsAtomic = latestViews !== undefined && views.loads === atomicWordLoads;
+    this.slotLoadsAtomic = readOnlyFile !== undefined && views.loads === atomicWordLoads;
     this.knownEnd = 0;
-    this.#setKnownEnd(bumpPointer());
+    if (trieVariant.broken === "bump-pointer-past-views") this.#setKnownEnd(bumpPointer());
+    else this.refreshEnd();
   }
 
-  /** Reads the bump pointer again; it only grows. A read-only file's views follow it. */
+  /**
+   * Reads the bump pointer again; it only grows. A read-only file's views follow
+   * it. The one place knownEnd is set, and it never passes the views: every
+   * check against knownEnd (or the limits kept with it) is then also a bounds
+   * check. (A read-only arena's view grows when its size is read: a bump pointer
+   * taken after the views were made may be past them, until latestViews.)
+   */
   refreshEnd(): number {
-    this.#setKnownEnd(this.#bumpPointer());
-    if (this.knownEnd > this.bytes.length && this.#latestViews !== undefined) this.#adoptViews(this.#latestViews());
+    const end = this.#bumpPointer();
+    if (end > this.bytes.length && this.#readOnlyFile !== undefined) this.#adoptViews(this.#readOnlyFile.latestViews());
+    this.#setKnownEnd(end < this.bytes.length ? end : this.bytes.length);
     return this.knownEnd;
   }
 
@@ -327,7 +374,7 @@ export class TrieLayout {
     const length = hash.length;
     const hashBits = this.hashBits;
     const floor = this.floor;
-    const childHeader = this.subtrieBits << 16;
+    const subtrieBits = this.subtrieBits;
     const levels = this.maxLevels;
     const atomicLoads = this.slotLoadsAtomic;
     let subtrie = this.rootOffset;
@@ -367,13 +414,17 @@ export class TrieLayout {
         return value;
       }
       startBit = (startBit + nominalBits) | 0;
-      nominalBits = this.subtrieBits;
+      nominalBits = subtrieBits;
       // A child at or below childLimit, 8-aligned, whose header (start bit u16,
-      // bit count u8) says it is the level that starts here with subtrieBits bits;
-      // anything else, a last level narrower than subtrieBits included, goes to
-      // requireSubtrie, which checks it exactly or throws.
+      // bit count u8) says it is the level that starts here, as wide as the bits
+      // the hash has left for it (a last level may be narrower than subtrieBits);
+      // anything else goes to requireSubtrie, which checks it exactly or throws.
+      // (A narrow last child near the bump pointer fails childLimit, made for a
+      // full-width one, and is checked there too.)
+      const childLeft = (hashBits - startBit) | 0;
+      const childHeader = startBit | ((childLeft < subtrieBits ? childLeft : subtrieBits) << 16);
       const child = -value | 0;
-      if ((child & 7) !== 0 || child < floor || child > this.childLimit || (int32[child >> 2]! & 0xffffff) !== (startBit | childHeader)) {
+      if ((child & 7) !== 0 || child < floor || child > this.childLimit || (int32[child >> 2]! & 0xffffff) !== childHeader) {
         this.requireSubtrie(-value, startBit, word << 2);
         int32 = this.int32;
       }
@@ -527,6 +578,13 @@ export class TrieLayout {
   record(offset: number): TrieRecord {
     return new LazyTrieRecord(this, offset);
   }
+
+  /** A view for a caller of checked bytes: a writer's over the mapping, a read-only opener's from DatabaseFile.handoutView. */
+  handoutView(offset: number, length: number): Uint8Array {
+    if (this.#readOnlyFile !== undefined) return this.#readOnlyFile.handoutView(offset, length);
+    const buffer = this.bytes.buffer as ArrayBuffer;
+    return buffer.byteLength === 0 ? new Uint8Array(0) : new Uint8Array(buffer, offset, length);
+  }
 }
 
 /**
@@ -548,15 +606,10 @@ class LazyTrieRecord implements TrieRecord {
   }
 
   get data(): Uint8Array {
-    return (this.#data ??= this.#view(this.offset, this.#layout.dataBytes));
+    return (this.#data ??= this.#layout.handoutView(this.offset, this.#layout.dataBytes));
   }
 
   get hash(): Uint8Array {
-    return (this.#hash ??= this.#view(this.offset + this.#layout.dataBytes, this.#layout.hashBytes));
-  }
-
-  #view(offset: number, length: number): Uint8Array {
-    const buffer = this.#layout.bytes.buffer as ArrayBuffer;
-    return buffer.byteLength === 0 ? new Uint8Array(0) : new Uint8Array(buffer, offset, length);
+    return (this.#hash ??= this.#layout.handoutView(this.offset + this.#layout.dataBytes, this.#layout.hashBytes));
   }
 }

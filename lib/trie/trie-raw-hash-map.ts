@@ -33,7 +33,8 @@
  */
 import type { MappedFileRegionArena } from "../arena/arena.ts";
 import { closedError, readOnlyError } from "../common/errors.ts";
-import { optionalBoolean, optionalFunction, requireNonNegativeInteger } from "../common/arguments.ts";
+import { optionalBoolean, optionalFunction, refuseThenable, requireNonNegativeInteger, type NotAPromise } from "../common/arguments.ts";
+import { trieVariant } from "./broken-variants.ts";
 import { alignUp8, corruptAt, headerMismatch } from "./corruption.ts";
 import { DatabaseFile, TableKind, type ByteViews, type MappingViews, type RootTable } from "./database-file.ts";
 import { findMany } from "./find-many.ts";
@@ -43,6 +44,7 @@ import {
   dataSizeAt,
   flagsAt,
   hashBitsAt,
+  readTrieTableHeader,
   rootAt,
   subtrieBitsAt,
   subtrieBytes,
@@ -94,8 +96,12 @@ export interface TrieLeaks {
   bytes: number;
 }
 
-/** Called with the new record's data (zeroed, dataBytes long) and its offset; runs only for a new hash. */
-export type RecordInitializer = (data: Uint8Array, offset: number) => void;
+/**
+ * Called with the new record's data (zeroed, dataBytes long) and its offset;
+ * runs only for a new hash. Synchronous: a promise returned is a TypeError
+ * (the record would be published before its data is written).
+ */
+export type RecordInitializer = (data: Uint8Array, offset: number) => NotAPromise;
 
 export const defaultRootBits = 10;
 export const defaultSubtrieBits = 6;
@@ -195,8 +201,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
     this.#file = file;
     const arena = file.arena;
     const shape = { hashBits, dataBytes, subtrieBits: storedSubtrieBits };
-    const latestViews = file.readOnly ? () => file.latestViews() : undefined;
-    const layout = new TrieLayout(path, () => arena.size, file.views, table, shape, latestViews);
+    const layout = new TrieLayout(path, () => arena.size, file.views, table, shape, file.readOnly ? file : undefined);
     const root = layout.storedRoot();
     if (root !== 0) layout.adoptRoot(root);
     this.#layout = layout;
@@ -253,10 +258,15 @@ export class OnDiskTrieRawHashMap implements Disposable {
     const layout = this.#layout;
     if (layout === null) throw closedError(this.path);
     if (!(hashes instanceof Uint8Array)) throw new TypeError(`hashes must be a Uint8Array, got ${hashes === null ? "null" : typeof hashes}`);
+    if ((hashes.buffer as ArrayBuffer).detached === true) throw new TypeError("hashes must not be detached (its buffer was transferred)");
     if (hashes.length % this.hashBytes !== 0) throw new RangeError(`hashes must be a multiple of ${this.hashBytes} bytes (hashes of ${this.hashBits} bits), got ${hashes.length}`);
     if (!(offsets instanceof Int32Array)) throw new TypeError(`offsets must be an Int32Array, got ${offsets === null ? "null" : typeof offsets}`);
     const count = hashes.length / this.hashBytes;
     if (offsets.length < count) throw new RangeError(`offsets must hold ${count} offsets (one per hash), got ${offsets.length}`);
+    // The walk marks a hash pending in `offsets` before it reads the hash: answers over the hashes would overwrite them.
+    if (offsets.buffer === hashes.buffer && offsets.byteOffset < hashes.byteOffset + hashes.length && hashes.byteOffset < offsets.byteOffset + count * 4) {
+      throw new RangeError("offsets must not overlap hashes (the answers would overwrite hashes not yet read)");
+    }
     if (layout.rootOffset === 0 && this.#lateRoot(layout) === 0) {
       offsets.fill(-1, 0, count);
       return 0;
@@ -354,9 +364,10 @@ export class OnDiskTrieRawHashMap implements Disposable {
     if (!layout.isRecord(offset)) {
       throw corruptAt(this.path, offset, `not a record: a ${layout.recordBytes}-byte record there is not between the table end 0x${layout.floor.toString(16)} and the bump pointer 0x${layout.knownEnd.toString(16)}`);
     }
-    const record = layout.record(offset);
-    if (this.findOffset(record.hash) !== offset) throw corruptAt(this.path, offset, "not a record: the trie does not map its hash to this offset");
-    return record;
+    // The hash as the library reads it, not through a view a caller may have written to.
+    const hash = layout.bytes.subarray(offset + layout.dataBytes, offset + layout.recordBytes);
+    if (this.findOffset(hash) !== offset) throw corruptAt(this.path, offset, "not a record: the trie does not map its hash to this offset");
+    return layout.record(offset);
   }
 
   /**
@@ -372,7 +383,8 @@ export class OnDiskTrieRawHashMap implements Disposable {
     const layout = this.#layout;
     if (layout === null) throw closedError(this.path);
     optionalFunction(visit, "visit");
-    return walkTrie(layout, { strict: true, onRecord: visit ? (offset) => visit(layout.record(offset)) : undefined });
+    const onRecord = visit ? (offset: number) => visit(layout.record(offset)) : undefined;
+    return walkTrie(layout, { strict: true, onRecord, isOpen: () => this.#layout !== null });
   }
 
   /**
@@ -383,10 +395,8 @@ export class OnDiskTrieRawHashMap implements Disposable {
   *[Symbol.iterator](): Generator<TrieRecord> {
     const layout = this.#layout;
     if (layout === null) throw closedError(this.path);
-    for (const offset of trieRecordOffsets(layout, false)) {
-      if (this.#layout === null) throw closedError(this.path);
-      yield layout.record(offset);
-    }
+    // The walk asks isOpen before each step: a caller may close the map between two records.
+    for (const offset of trieRecordOffsets(layout, false, undefined, () => this.#layout !== null)) yield layout.record(offset);
   }
 
   /** Space this instance leaked to lost races since it opened. */
@@ -430,7 +440,9 @@ export class OnDiskTrieRawHashMap implements Disposable {
     layout.bytes.set(hash, offset + layout.dataBytes);
     if (initialize !== undefined) {
       try {
-        initialize(new Uint8Array(layout.bytes.buffer as ArrayBuffer, offset, layout.dataBytes), offset);
+        // A promise would publish the record before its data is written: refused (the record is leaked).
+        const result = initialize(new Uint8Array(layout.bytes.buffer as ArrayBuffer, offset, layout.dataBytes), offset);
+        if (trieVariant.broken !== "async-initializers") refuseThenable(result, "initialize");
       } catch (error) {
         this.#leak("records", layout.recordBytes);
         throw new InitializerFailed(error);
@@ -584,17 +596,12 @@ function checkShape(options: TrieOptions): { hashBits: number; dataBytes: number
 
 /** Judges an existing trie table's header against what the caller asked for. */
 function judgeTrieTable(views: ByteViews, table: RootTable, size: number, path: string, name: string, shape: { hashBits: number; dataBytes: number }): void {
-  const { view } = views;
-  if (table.offset + trieTableHeaderBytes > size) throw corruptAt(path, table.offset, "the trie table header runs past the bump pointer");
-  const storedHashBits = view.getUint16(table.offset + hashBitsAt, true);
-  const storedDataBytes = view.getUint32(table.offset + dataSizeAt, true);
-  const storedSubtrieBits = view.getUint8(table.offset + subtrieBitsAt);
-  const flags = view.getUint8(table.offset + flagsAt);
-  if (storedHashBits !== shape.hashBits) throw headerMismatch(path, name, `mismatched hash size (expected: ${shape.hashBits}, observed: ${storedHashBits})`);
-  if (storedDataBytes !== shape.dataBytes) throw headerMismatch(path, name, `mismatched data size (expected: ${shape.dataBytes}, observed: ${storedDataBytes})`);
-  if (flags !== 0) throw headerMismatch(path, name, `unsupported flags: ${flags}`);
-  if (storedSubtrieBits < 1 || storedSubtrieBits > maxSubtrieBits) {
-    throw corruptAt(path, table.offset + subtrieBitsAt, `subtrie bits ${storedSubtrieBits} (1..${maxSubtrieBits} allowed)`);
+  const stored = readTrieTableHeader(views, table, size, path);
+  if (stored.hashBits !== shape.hashBits) throw headerMismatch(path, name, `mismatched hash size (expected: ${shape.hashBits}, observed: ${stored.hashBits})`);
+  if (stored.dataBytes !== shape.dataBytes) throw headerMismatch(path, name, `mismatched data size (expected: ${shape.dataBytes}, observed: ${stored.dataBytes})`);
+  if (stored.flags !== 0) throw headerMismatch(path, name, `unsupported flags: ${stored.flags}`);
+  if (stored.subtrieBits < 1 || stored.subtrieBits > maxSubtrieBits) {
+    throw corruptAt(path, table.offset + subtrieBitsAt, `subtrie bits ${stored.subtrieBits} (1..${maxSubtrieBits} allowed)`);
   }
 }
 

@@ -12,13 +12,22 @@
  * The walk is an explicit stack, not recursion, depth-first in slot order (so
  * records come in hash order), and it visits each subtrie once (a set of visited
  * offsets), so a file whose slots all point at one subtrie costs one visit, not
- * 64^depth.
+ * 64^depth. The levels above the frame on top (start bit, width, index each)
+ * are one array for the whole walk, cut back to the frame's depth before each
+ * slot: depth-first, the path of the frame on top is always a prefix of it. A
+ * copy per frame would cost memory quadratic in the depth, and a healthy file
+ * may be 65528 levels deep (a 65528-bit hash, 1-bit levels, two hashes that
+ * share all but their last bit): tens of GB, where one path is a few MB.
+ *
+ * The map may be closed while the walk is suspended (an iterator resumed later)
+ * or by the visitor: `isOpen` is asked before each step reads the views again.
  */
-import { corruptAt } from "./corruption.ts";
+import { closedError } from "../common/errors.ts";
+import { trieVariant } from "./broken-variants.ts";
+import { alignUp8, corruptAt } from "./corruption.ts";
 import { firstAllocationOffset } from "./database-file.ts";
 import { indexAt, indexBits } from "./hash-index.ts";
 import { subtrieBytes, subtrieHeaderBytes, type TrieLayout } from "./trie-layout.ts";
-import { alignUp8 } from "./corruption.ts";
 
 /** What validate() found. */
 export interface TrieValidation {
@@ -39,6 +48,8 @@ export interface WalkOptions {
   /** Also check that no node is reached twice or overlaps another (costs memory per node). */
   strict: boolean;
   onRecord: ((offset: number) => void) | undefined;
+  /** False once the map is closed (its views detached): the walk then throws ERR_ARENA_CLOSED. */
+  isOpen?: () => boolean;
 }
 
 /** A subtrie being walked: where it is, the level it serves, the next slot to read. */
@@ -50,14 +61,16 @@ interface Frame {
   bits: number;
   slotCount: number;
   next: number;
-  /** Flat [startBit, bits, index] for each level above this one. */
-  path: number[];
+  /** Levels above this one: the walk's path holds 3 * depth numbers for them. */
+  depth: number;
+  /** Only in the broken variant "path-per-frame" (broken-variants.ts): a copy of the path. */
+  pathCopy?: number[];
 }
 
 /** Walks the whole trie (see trieRecordOffsets) and returns what it found. */
 export function walkTrie(layout: TrieLayout, options: WalkOptions): TrieValidation {
   const result = emptyValidation();
-  for (const offset of trieRecordOffsets(layout, options.strict, result)) options.onRecord?.(offset);
+  for (const offset of trieRecordOffsets(layout, options.strict, result, options.isOpen)) options.onRecord?.(offset);
   return result;
 }
 
@@ -69,26 +82,36 @@ function emptyValidation(): TrieValidation {
  * Yields every record's offset in hash order (a depth-first walk in slot order,
  * and slot indices are the hash's bits, most significant first), checking each
  * node on the way and counting into `result`, which is complete once the
- * generator is exhausted.
+ * generator is exhausted. Throws ERR_ARENA_CLOSED at the first step after
+ * `isOpen` says the map was closed.
  */
-export function* trieRecordOffsets(layout: TrieLayout, strict: boolean, result: TrieValidation = emptyValidation()): Generator<number, TrieValidation> {
+export function* trieRecordOffsets(
+  layout: TrieLayout,
+  strict: boolean,
+  result: TrieValidation = emptyValidation(),
+  isOpen: () => boolean = () => true,
+): Generator<number, TrieValidation> {
   result.reachableBytes += layout.floor - layout.table.offset;
   const intervals: number[] = strict ? [layout.table.offset, layout.floor] : [];
   const seenSubtries = new Set<number>();
   const seenRecords = strict ? new Set<number>() : null;
   const recordFootprint = alignUp8(layout.recordBytes);
   const stack: Frame[] = [];
+  // Flat [startBit, bits, index] per level above the frame on top (see the top of the file).
+  const path: number[] = [];
 
-  const enter = (offset: number, startBit: number, nominalBits: number, path: number[]) => {
+  const enter = (offset: number, startBit: number, nominalBits: number, depth: number) => {
     const storedBits = layout.bytes[offset + 2]!;
     const footprint = subtrieBytes(storedBits);
     seenSubtries.add(offset);
     result.subtries += 1;
     result.reachableBytes += footprint;
-    result.maxDepth = Math.max(result.maxDepth, path.length / 3 + 1);
+    result.maxDepth = Math.max(result.maxDepth, depth + 1);
     if (strict) intervals.push(offset, offset + footprint);
     const bits = indexBits(nominalBits, startBit, layout.hashBits);
-    stack.push({ offset, startBit, nominalBits, bits, slotCount: 2 ** storedBits, next: 0, path });
+    const frame: Frame = { offset, startBit, nominalBits, bits, slotCount: 2 ** storedBits, next: 0, depth };
+    if (trieVariant.broken === "path-per-frame") frame.pathCopy = path.slice(0, 3 * depth);
+    stack.push(frame);
   };
 
   let root = layout.rootOffset;
@@ -96,11 +119,12 @@ export function* trieRecordOffsets(layout: TrieLayout, strict: boolean, result: 
     root = layout.storedRoot();
     if (root !== 0) layout.adoptRoot(root);
   }
-  if (root !== 0) enter(root, 0, layout.rootBits, []);
+  if (root !== 0) enter(root, 0, layout.rootBits, 0);
 
   // Each step reads one slot of a subtrie or leaves a finished one; each subtrie
   // is entered once (seenSubtries) and lies below the bump pointer: the loop ends.
   while (stack.length > 0) {
+    if (!isOpen()) throw closedError(layout.path);
     const frame = stack[stack.length - 1]!;
     if (frame.next === frame.slotCount) {
       stack.pop();
@@ -111,13 +135,14 @@ export function* trieRecordOffsets(layout: TrieLayout, strict: boolean, result: 
     const value = layout.loadSlot(slot);
     if (value === 0) continue;
     if (index >= 2 ** frame.bits) throw corruptAt(layout.path, slot, `slot ${index} is used, but a hash can only reach slots below ${2 ** frame.bits} here`);
-    const path = [...frame.path, frame.startBit, frame.bits, index];
+    path.length = 3 * frame.depth;
+    path.push(frame.startBit, frame.bits, index);
     if (value < 0) {
       const child = -value;
       const childStart = frame.startBit + frame.nominalBits;
       layout.requireSubtrie(child, childStart, slot);
       if (seenSubtries.has(child)) throw corruptAt(layout.path, slot, `subtrie 0x${child.toString(16)} is reached from more than one slot`);
-      enter(child, childStart, layout.subtrieBits, path);
+      enter(child, childStart, layout.subtrieBits, frame.depth + 1);
       continue;
     }
     layout.requireRecord(value, slot);
@@ -131,6 +156,7 @@ export function* trieRecordOffsets(layout: TrieLayout, strict: boolean, result: 
     result.reachableBytes += recordFootprint;
     yield value;
   }
+  if (!isOpen()) throw closedError(layout.path);
   result.usedBytes = layout.refreshEnd() - firstAllocationOffset;
   result.leakedBytes = result.usedBytes - result.reachableBytes;
   if (strict) checkOverlaps(layout, intervals);

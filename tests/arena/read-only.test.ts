@@ -129,6 +129,28 @@ describe("openReadOnly on a closed arena", () => {
     expect(() => arena.bytes(length, 1)).toThrow(/which this read-only arena cannot extend/);
   });
 
+  // Windows keeps one mapping per file length for both (read-only.ts handoutMapping).
+  test.skipIf(process.platform === "win32")(
+    "separateBuffer is over a second mapping: a write through it leaves bytes() following the file; freshSeparateBuffer starts afresh",
+    () => {
+      const path = freshPath(directory);
+      makeArena(path, 1);
+      const before = readFileSync(path);
+      using arena = MappedFileRegionArena.openReadOnly(path, { headerOffset });
+      const separate = new Uint8Array(arena.separateBuffer(0, arena.readableBytes));
+      separate.fill(0xee, firstAllocation, firstAllocation + 64);
+      expect(arena.bytes(firstAllocation, 64).every((byte) => byte === 1)).toBe(true);
+      // Later separate buffers share the second mapping (the write shows); a fresh one does not.
+      expect(new Uint8Array(arena.separateBuffer(0, arena.readableBytes))[firstAllocation]).toBe(0xee);
+      const fresh = new Uint8Array(arena.freshSeparateBuffer(0, arena.readableBytes));
+      expect(fresh.subarray(firstAllocation, firstAllocation + 64).every((byte) => byte === 1)).toBe(true);
+      expect(separate[firstAllocation]).toBe(0xee);
+      arena.close();
+      expect(separate.length).toBe(0); // detached at close, as every view
+      expect(readFileSync(path).equals(before)).toBe(true);
+    },
+  );
+
   test("close is idempotent; a closed reader reports ERR_ARENA_CLOSED", () => {
     const path = freshPath(directory);
     makeArena(path, 1);

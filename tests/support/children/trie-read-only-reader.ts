@@ -8,7 +8,8 @@
  *             (block i: 16 bytes of (i & 0xff))
  *   refuse    insert (a present hash and a new one) and pool allocate: record what each throws
  *   scribble  write 0xEE over the first record's data and the first block through
- *             their views, and read them back (private pages: the files must not change)
+ *             their views: the written views keep it (private pages: the files must
+ *             not change), and views asked for again read the file (finding F4)
  *   close     close both
  * Prints one JSON object last. Runs in its own process: a crash is a reported signal.
  */
@@ -66,7 +67,9 @@ for (const step of steps) {
     data.fill(0xee);
     const block = pool!.get(poolOffsets[0]!, 16);
     block.fill(0xee);
-    report.scribbledReadsBack = trie!.find(hashOf(0))!.data.every((byte) => byte === 0xee) && pool!.get(poolOffsets[0]!, 16)[0] === 0xee;
+    report.scribbleStaysInItsView = data.every((byte) => byte === 0xee) && block.every((byte) => byte === 0xee);
+    // Record 0's data is 0 as a u64; block 0 is 16 bytes of 0.
+    report.laterViewsReadTheFile = trie!.find(hashOf(0))!.data.every((byte) => byte === 0) && pool!.get(poolOffsets[0]!, 16).every((byte) => byte === 0);
   } else if (step === "close") {
     trie!.close();
     pool!.close();
