@@ -8,45 +8,20 @@
  * Each scenario reports what the library answered (offsets, counts, and for every
  * throw the error's class and `code`); the test judges it.
  */
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { main } from "../../../lib/cli/cli.ts";
 import { MappedFileRegionArena, OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../../lib/index.ts";
 import { useBrokenTrieForTests } from "../../../lib/trie/testing.ts";
 import type { BrokenTrieVariant } from "../../../lib/trie/broken-variants.ts";
 import { keyHash } from "../../support/trie-keys.ts";
+import { int64, outcome, poke } from "../../support/scenario-outcomes.ts";
 
 // A broken variant for the whole child (and the writers it spawns), to show a test fails without its fix.
 useBrokenTrieForTests((process.env.MFA_TEST_BROKEN_TRIE as BrokenTrieVariant | undefined) ?? null);
 
 const [scenario, directory, ...rest] = process.argv.slice(2) as [string, string, ...string[]];
 const capacity = 16 * 1024 * 1024;
-
-/** What a call threw, as the test compares it: "ok", or the error's class and code. */
-function outcome(action: () => unknown): string {
-  try {
-    action();
-    return "ok";
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    return `${(error as Error)?.constructor?.name ?? typeof error}${code ? ` ${code}` : ""}`;
-  }
-}
-
-function poke(path: string, at: number, bytes: Uint8Array): void {
-  const fd = openSync(path, "r+");
-  try {
-    writeSync(fd, bytes, 0, bytes.length, at);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function int64(value: number): Uint8Array {
-  const bytes = new Uint8Array(8);
-  new DataView(bytes.buffer).setBigInt64(0, BigInt(value), true);
-  return bytes;
-}
 
 function int32(value: number): Uint8Array {
   const bytes = new Uint8Array(4);
