@@ -54,6 +54,16 @@ describe("defects found by the second review of lib/trie", () => {
     expect(report.askedAgain).toBe(42);
     expect(report.viewMadeAfter).toBe(42);
   }, 60_000);
+
+  // R2-3: R2-2's cause reaches the content store, with no compare at all: a
+  // read-only store's view() is over pool.separateBuffer, the same handout
+  // mapping its callers' views privatize pages of.
+  test("R2-3: a read-only content store's view() of an object put after a caller wrote into another object's view shows its bytes", async () => {
+    const report = await scenario("store-view-after-caller-write");
+    expect(report.samePage).toBe(true);
+    expect(report.get).toEqual([2, 2, 2, 2]);
+    expect(report.view).toEqual([2, 2, 2, 2]);
+  }, 60_000);
 });
 
 describe("attacks of the second review of lib/trie that held", () => {

@@ -8,7 +8,7 @@
  */
 import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { OnDiskTrieRawHashMap } from "../../../lib/index.ts";
+import { ContentStore, OnDiskTrieRawHashMap } from "../../../lib/index.ts";
 import { int64, outcome, poke } from "../../support/scenario-outcomes.ts";
 
 const [scenario, directory] = process.argv.slice(2) as [string, string];
@@ -126,6 +126,25 @@ const scenarios: Record<string, () => unknown> = {
     const viewOfB = reader.find(keyB)!.data; // made after: B's bytes still equal the file's
     writer.find(keyB)!.data[0] = 42; // a writer's in-place update of B
     const report = { samePage: a >>> 12 === b >>> 12, viewMadeAfter: viewOfB[0], askedAgain: reader.find(keyB)!.data[0] };
+    reader.close();
+    writer.close();
+    return report;
+  },
+
+  /**
+   * The same through the content store: a read-only store's caller writes into
+   * object X's view; a writer then puts object Y, which lands on X's page; the
+   * reader's view(Y) must show Y's bytes (get(Y), a copy, is the reference).
+   */
+  "store-view-after-caller-write"() {
+    const writer = ContentStore.open(directory);
+    const x = writer.put(new Uint8Array(16).fill(1));
+    const reader = ContentStore.openReadOnly(directory);
+    const viewOfX = reader.view(x)!;
+    viewOfX[0] = 9; // the caller's write: documented to stay in this process
+    const y = writer.put(new Uint8Array(16).fill(2));
+    const viewOfY = reader.view(y)!;
+    const report = { samePage: viewOfX.byteOffset >>> 12 === viewOfY.byteOffset >>> 12, get: [...reader.get(y)!.data.slice(0, 4)], view: [...viewOfY.slice(0, 4)] };
     reader.close();
     writer.close();
     return report;
