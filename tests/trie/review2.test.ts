@@ -64,6 +64,14 @@ describe("defects found by the second review of lib/trie", () => {
     expect(report.get).toEqual([2, 2, 2, 2]);
     expect(report.view).toEqual([2, 2, 2, 2]);
   }, 60_000);
+
+  // R2-4 (low): the key's word view (findQuick, findChecked) comes from the
+  // key's own byteOffset getter, the walk from its indexed elements.
+  test("R2-4: find answers the same for a Uint8Array subclass key as for a plain copy of its elements, on every call", async () => {
+    const report = await scenario("key-subclass-lies-about-byte-offset");
+    expect(report.copy).toBe(-1);
+    expect(report.answers).toEqual([-1, -1, -1]);
+  }, 60_000);
 });
 
 describe("attacks of the second review of lib/trie that held", () => {

@@ -75,6 +75,34 @@ const scenarios: Record<string, () => unknown> = {
   },
 
   /**
+   * A Uint8Array subclass whose byteOffset getter lies: find reads the key's
+   * bytes by index (hash[i]) for the walk and the byte compare, but builds its
+   * word view from `byteOffset`, so from the second call on it compares other
+   * bytes than the ones it walked by.
+   */
+  "key-subclass-lies-about-byte-offset"() {
+    const map = OnDiskTrieRawHashMap.create(join(directory, "subclass.db"), writerOptions(10, 6, 1 << 20));
+    const present = new Uint8Array(32).fill(0x33);
+    map.insert(present);
+    class ShiftedKey extends Uint8Array {
+      override get byteOffset(): number {
+        return 32;
+      }
+      override get length(): number {
+        return 32;
+      }
+    }
+    const key = new ShiftedKey(64);
+    key.set(present, 32); // what the word view reads
+    key.set(present, 0);
+    key[31]! ^= 1; // what key[0..31] holds: an absent hash
+    const answers = [map.findOffset(key), map.findOffset(key), map.findOffset(key)];
+    const copy = map.findOffset(Uint8Array.from({ length: 32 }, (_, i) => key[i]!));
+    map.close();
+    return { answers, copy };
+  },
+
+  /**
    * Opens refused because the trie's root subtrie is corrupt (checked in the
    * map's constructor, after the file was opened): no byte of the file may
    * change and no PATH.shared may appear.
