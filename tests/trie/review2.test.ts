@@ -63,6 +63,7 @@ describe("defects found by the second review of lib/trie", () => {
     expect(report.samePage).toBe(true);
     expect(report.get).toEqual([2, 2, 2, 2]);
     expect(report.view).toEqual([2, 2, 2, 2]);
+    expect(report.verifiedView).toEqual([2, 2, 2, 2]);
   }, 60_000);
 
   // R2-4 (low): the key's word view (findQuick, findChecked) comes from the

@@ -167,12 +167,22 @@ const scenarios: Record<string, () => unknown> = {
   "store-view-after-caller-write"() {
     const writer = ContentStore.open(directory);
     const x = writer.put(new Uint8Array(16).fill(1));
+    // verifyOnRead hashes the object's bytes as the library reads them, then hands out a view of the handout mapping.
     const reader = ContentStore.openReadOnly(directory);
+    const verifying = ContentStore.openReadOnly(directory, { verifyOnRead: true });
     const viewOfX = reader.view(x)!;
     viewOfX[0] = 9; // the caller's write: documented to stay in this process
+    verifying.view(x)![0] = 9;
     const y = writer.put(new Uint8Array(16).fill(2));
     const viewOfY = reader.view(y)!;
-    const report = { samePage: viewOfX.byteOffset >>> 12 === viewOfY.byteOffset >>> 12, get: [...reader.get(y)!.data.slice(0, 4)], view: [...viewOfY.slice(0, 4)] };
+    const verifiedViewOfY = verifying.view(y)!;
+    const report = {
+      samePage: viewOfX.byteOffset >>> 12 === viewOfY.byteOffset >>> 12,
+      get: [...reader.get(y)!.data.slice(0, 4)],
+      view: [...viewOfY.slice(0, 4)],
+      verifiedView: [...verifiedViewOfY.slice(0, 4)],
+    };
+    verifying.close();
     reader.close();
     writer.close();
     return report;
