@@ -95,6 +95,15 @@ export function readTrieTableHeader(views: ByteViews, table: RootTable, size: nu
 }
 
 const twoTo31 = 2n ** 31n;
+
+/** %TypedArray%.prototype's own getters, which no subclass can override (see TrieLayout.#wordsOf). */
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+function intrinsicGetter<T>(name: string): (this: Uint8Array) => T {
+  return Object.getOwnPropertyDescriptor(typedArrayPrototype, name)!.get! as (this: Uint8Array) => T;
+}
+const typedArrayBuffer = intrinsicGetter<ArrayBuffer>("buffer");
+const typedArrayByteOffset = intrinsicGetter<number>("byteOffset");
+const typedArrayLength = intrinsicGetter<number>("length");
 /** Int32Array reads in the platform's byte order; hashEquals assembles words little-endian. */
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -564,13 +573,18 @@ export class TrieLayout {
   #remember(hash: Uint8Array): null {
     this.#lastHash = hash;
     this.#lastHashWords = null;
-    this.#lastHashAligned = (hash.byteOffset & 3) === 0;
+    this.#lastHashAligned = (typedArrayByteOffset.call(hash) & 3) === 0;
     return null;
   }
 
+  /**
+   * The word view over the same bytes as `hash`'s elements. Through the
+   * intrinsic getters: a subclass may override byteOffset, buffer or length,
+   * and the view must cover what the walk reads as hash[i], not what they say.
+   */
   #wordsOf(hash: Uint8Array): Int32Array | null {
     if (!this.#lastHashAligned) return null;
-    this.#lastHashWords = new Int32Array(hash.buffer, hash.byteOffset, hash.length >>> 2);
+    this.#lastHashWords = new Int32Array(typedArrayBuffer.call(hash), typedArrayByteOffset.call(hash), typedArrayLength.call(hash) >>> 2);
     return this.#lastHashWords;
   }
 

@@ -603,6 +603,32 @@ function judgeTrieTable(views: ByteViews, table: RootTable, size: number, path: 
   if (stored.subtrieBits < 1 || stored.subtrieBits > maxSubtrieBits) {
     throw corruptAt(path, table.offset + subtrieBitsAt, `subtrie bits ${stored.subtrieBits} (1..${maxSubtrieBits} allowed)`);
   }
+  judgeRoot(views, table, size, path);
+}
+
+/**
+ * The root word and the root subtrie's header, judged with the table, so that a
+ * writer's open refuses a corrupt root before the arena maps (and so touches)
+ * the file. The same checks as TrieLayout.adoptRoot, which makes them again for
+ * a root another writer creates later. A root is allocated before its word is
+ * published, so a root past `size` means corruption only if `size` was read
+ * after the word: the callers judge once more with a bump pointer read again
+ * before they believe an ERR_ARENA_CORRUPT (DatabaseFile: judgeWithSizeReread).
+ */
+function judgeRoot(views: ByteViews, table: RootTable, size: number, path: string): void {
+  const where = table.offset + rootAt;
+  const stored = views.view.getBigInt64(where, true);
+  if (stored === 0n) return; // none yet: LLVM creates the root lazily
+  if (stored < BigInt(table.end) || stored >= 2n ** 31n || stored % 8n !== 0n) {
+    throw corruptAt(path, where, `root subtrie offset 0x${BigInt.asUintN(64, stored).toString(16)} is not an allocation after the table`);
+  }
+  const root = Number(stored);
+  if (root + subtrieHeaderBytes > size) throw corruptAt(path, where, `root subtrie offset 0x${root.toString(16)} is past the bump pointer 0x${size.toString(16)}`);
+  const startBit = views.view.getUint16(root, true);
+  const bits = views.view.getUint8(root + 2);
+  if (startBit !== 0) throw corruptAt(path, root, `the root subtrie starts at bit ${startBit}, not 0`);
+  if (bits < 1 || bits > maxRootBits) throw corruptAt(path, root, `the root subtrie has ${bits} bits (1..${maxRootBits} allowed)`);
+  if (root + subtrieBytes(bits) > size) throw corruptAt(path, root, `the root subtrie (${bits} bits) runs past the bump pointer 0x${size.toString(16)}`);
 }
 
 /** onCreate: the trie's fields after the generic header, then the root subtrie (as LLVM's create does). */
