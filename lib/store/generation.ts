@@ -193,9 +193,14 @@ export class Generation {
    * over a buffer of its own (see OnDiskDataAllocator.separateBuffer): a caller
    * who transfers it away takes that one only, never the buffer the tables and
    * this generation's flags are read through; the next view makes another.
-   * The range must be one that poolBytesOver vouched for.
+   * The range must be one that poolBytesOver vouched for. A read-only
+   * generation's views come from pool.get(): it checks the pages under each view
+   * against the file first, so that a caller's write through one view (which
+   * copies its page privately) never makes a later view show that copy
+   * (DatabaseFile.handoutView).
    */
   poolView(start: number, length: number): Uint8Array {
+    if (this.pool.readOnly) return this.pool.get(start, length);
     let buffer = this.#viewBuffer;
     if (buffer === null || buffer.byteLength < start + length) buffer = this.#viewBuffer = this.pool.separateBuffer(start + length);
     return new Uint8Array(buffer, start, length);
