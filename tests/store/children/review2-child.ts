@@ -1,0 +1,68 @@
+// A child for the second review's tests (tests/store/remote/review2.test.ts and
+// tests/store/review2.test.ts): each mode does one thing that may use much memory
+// or touch memory after close, and prints one JSON line. Run in a child so that a
+// fault or an out-of-memory kill fails the test, not the runner. 127.0.0.1 only.
+//   gzip-get DIR STATUS MIB   remote.get of an object that a server on 127.0.0.1 answers
+//                             with STATUS and a gzip body of MIB MiB of zeros
+//                             (Content-Encoding: gzip; Content-Length the compressed size);
+//                             prints the peak RSS growth in MiB and the remote's counters
+//   stolen-alias DIR          a view's buffer transferred away, the store closed, then other
+//                             stores opened: what the taken bytes show, and a write through them
+import { gzipSync } from "node:zlib";
+import { join } from "node:path";
+import { ContentStore } from "../../../lib/index.ts";
+import { objectBytes, sha256Hex } from "../support.ts";
+
+const [mode, directory, ...rest] = process.argv.slice(2) as [string, string, ...string[]];
+
+/** Peak resident set size so far, in MiB (getrusage's ru_maxrss). */
+const peakMiB = () => process.resourceUsage().maxRSS / 1024;
+
+if (mode === "gzip-get") {
+  const status = Number(rest[0]);
+  const inflated = Number(rest[1]) * 2 ** 20;
+  const body = gzipSync(new Uint8Array(inflated), { level: 9 });
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch() {
+      return new Response(body, { status, headers: { "content-encoding": "gzip", "content-type": "application/octet-stream" } });
+    },
+  });
+  // maxObjectBytes 1 MiB: "a larger body is refused as it arrives"; memoryBufferBytes the default 8 MiB.
+  const store = ContentStore.open(directory, { remote: { url: `http://127.0.0.1:${server.port}`, timeoutMs: 120_000, maxObjectBytes: 2 ** 20 } });
+  const before = peakMiB();
+  const value = await store.remote!.get("ab".repeat(32));
+  const growthMiB = Math.round(peakMiB() - before);
+  console.log(JSON.stringify({ value: value === null ? null : "object", compressedBytes: body.length, growthMiB, stats: store.remoteStats() }));
+  store.close();
+  server.stop(true);
+} else if (mode === "stolen-alias") {
+  // docs/store.md, Views: a transferred buffer "is then yours and out of the store's reach
+  // (after close it reads zeros)".
+  const first = ContentStore.open(join(directory, "first"));
+  const expected = objectBytes(1, 1024);
+  const view = first.view(first.put(expected))!;
+  const { byteOffset, length } = view; // read before the transfer detaches the view
+  const taken = new Uint8Array((view.buffer as ArrayBuffer).transfer(), byteOffset, length);
+  first.close();
+  const zerosAfterClose = taken.every((byte) => byte === 0);
+  // Other stores of the same sizes, each with one object of the same length (so at the same pool offset).
+  const rounds: { otherObject: boolean; zeros: boolean; writeCorruptedOther: boolean }[] = [];
+  for (let round = 0; round < 6; round++) {
+    const other = ContentStore.open(join(directory, `other-${round}`));
+    const bytes = objectBytes(100 + round, 1024);
+    const id = other.put(bytes);
+    const otherObject = Buffer.compare(taken, bytes) === 0;
+    let writeCorruptedOther = false;
+    if (otherObject) {
+      taken[0] = taken[0]! ^ 0xff; // a late writer, through what it was handed long ago
+      writeCorruptedOther = sha256Hex(other.get(id)!.data) !== id;
+    }
+    rounds.push({ otherObject, zeros: taken.every((byte) => byte === 0), writeCorruptedOther });
+    other.close();
+  }
+  console.log(JSON.stringify({ zerosAfterClose, rounds }));
+} else {
+  throw new Error(`unknown mode ${mode}`);
+}

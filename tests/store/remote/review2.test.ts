@@ -1,0 +1,174 @@
+// Remote-cache defects found by the second independent review (branch review-remote).
+// Each test is named for what SHOULD hold and fails on the code as reviewed; the
+// finding it proves is in FINDINGS.md under the same number. Servers are Bun.serve
+// on 127.0.0.1; anything that may use much memory runs in a child process.
+import { expect, test } from "bun:test";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { ContentStore } from "../../../lib/index.ts";
+import { tempDirectory } from "../../support/temp.ts";
+import { objectBytes, runToEnd, sha256Hex, spawnStoreChild } from "../support.ts";
+
+const root = tempDirectory("review2-remote-");
+let directories = 0;
+const freshDirectory = (name: string) => join(root, `${name}-${directories++}`);
+
+/** Resolves when `condition` holds (checked every 10 ms), or after `timeoutMs` (then false). */
+async function until(condition: () => boolean, timeoutMs = 30_000): Promise<boolean> {
+  for (const started = Date.now(); Date.now() - started < timeoutMs; await Bun.sleep(10)) if (condition()) return true;
+  return condition();
+}
+
+async function gzipChild(status: number, inflatedMiB: number) {
+  const result = await runToEnd(spawnStoreChild("review2-child.ts", ["gzip-get", freshDirectory("gzip"), status, inflatedMiB]), 120_000);
+  if (result.exitCode !== 0) throw new Error(`gzip child failed (${result.exitCode ?? result.signalCode}): ${result.stderr}`);
+  return JSON.parse(result.stdout.trim().split("\n").at(-1)!) as { value: null | string; growthMiB: number; compressedBytes: number };
+}
+
+// Finding 1: a Content-Encoding: gzip body is inflated by fetch after the checks on its
+// declared (compressed) length: a 255 KiB answer becomes 256 MiB in memory before
+// maxObjectBytes (1 MiB here) refuses it, and memoryBufferBytes (8 MiB) is not the bound either.
+test("review2 finding 1: a gzip body that inflates past maxObjectBytes is refused as it arrives, never held whole in memory", async () => {
+  const { value, growthMiB, compressedBytes } = await gzipChild(200, 256);
+  expect(value).toBeNull();
+  expect(compressedBytes).toBeLessThan(8 * 2 ** 20); // declared below memoryBufferBytes: the in-memory path
+  expect(growthMiB).toBeLessThan(64); // measured: ~520 MiB
+}, 130_000);
+
+// Finding 1 (discard path): a 404 (or 5xx, or a PUT's answer) whose declared body is at most
+// 64 KiB is read whole to be dropped: inflated first.
+test("review2 finding 1: a 404 whose small gzip body inflates to 60 MiB is dropped without being inflated in memory", async () => {
+  const { value, growthMiB, compressedBytes } = await gzipChild(404, 60);
+  expect(value).toBeNull();
+  expect(compressedBytes).toBeLessThanOrEqual(64 * 1024); // discard() reads bodies up to 64 KiB
+  expect(growthMiB).toBeLessThan(32); // measured: ~120 MiB
+}, 130_000);
+
+// Finding 2: a request's deadline starts when fetch() is called, but Bun's fetch runs at most
+// 256 requests at once (BUN_CONFIG_MAX_HTTP_REQUESTS) and queues the rest. remote.get has no
+// concurrency bound of its own, so in a burst the queued requests spend their deadline
+// waiting behind the others and time out, although the server answers each within timeoutMs.
+test("review2 finding 2: a burst of 300 remote.get, each answered in 3 s with timeoutMs 5 s, has no timeouts", async () => {
+  let inFlight = 0;
+  let most = 0;
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 0,
+    async fetch() {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await Bun.sleep(3000);
+      inFlight -= 1;
+      return new Response("not found", { status: 404 });
+    },
+  });
+  try {
+    using store = ContentStore.open(freshDirectory("burst"), { remote: { url: `http://127.0.0.1:${server.port}`, timeoutMs: 5000 } });
+    const ids = Array.from({ length: 300 }, (_, index) => sha256Hex(objectBytes(index, 10)));
+    const results = await Promise.all(ids.map((id) => store.remote!.get(id)));
+    expect(results.every((result) => result === null)).toBe(true);
+    expect(most).toBeLessThanOrEqual(256);
+    expect(store.remoteStats()).toMatchObject({ misses: 300, timeouts: 0, downloadsFailed: 0 }); // measured: 44 timeouts
+  } finally {
+    server.stop(true);
+  }
+}, 60_000);
+
+// Finding 3: spill files are named download.<pid>.<counter>.tmp with a counter per HttpCache,
+// so two stores of one directory in one process (or two Workers: one pid) name their first
+// large download alike; the second's open("wx") fails with EEXIST, and the download is lost,
+// counted as a network error.
+test("review2 finding 3: two stores of one directory in one process download large objects at the same time", async () => {
+  const blobs = [objectBytes(1, 2 ** 20), objectBytes(2, 2 ** 20)];
+  const byPath = new Map(blobs.map((blob) => [`/cas/${sha256Hex(blob)}`, blob]));
+  const gets = new Map<string, number>();
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let heldBodies = 0;
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 0,
+    fetch(request) {
+      const path = new URL(request.url).pathname;
+      const blob = byPath.get(path);
+      if (blob === undefined) return new Response("not found", { status: 404 });
+      const count = (gets.get(path) ?? 0) + 1;
+      gets.set(path, count);
+      const held = count >= 2; // the first GET of an unsized body is dropped and asked again
+      if (held) heldBodies += 1;
+      // No Content-Length (a stream): the store asks again on a deadline of its own and spills to tmp/.
+      return new Response(
+        new ReadableStream({
+          async start(controller) {
+            controller.enqueue(blob.subarray(0, 256 * 1024));
+            if (held) await released;
+            controller.enqueue(blob.subarray(256 * 1024));
+            controller.close();
+          },
+        }),
+      );
+    },
+  });
+  const directory = freshDirectory("two-stores");
+  const remote = { url: `http://127.0.0.1:${server.port}`, timeoutMs: 60_000, memoryBufferBytes: 64 * 1024 };
+  const first = ContentStore.open(directory, { remote });
+  const second = ContentStore.open(directory, { remote });
+  try {
+    let settled = 0;
+    const results = [first, second].map((store, index) =>
+      store.remote!.get(sha256Hex(blobs[index]!)).finally(() => {
+        settled += 1;
+      }),
+    );
+    // Both bodies are held until both downloads spill (two files in tmp/), or one has given up.
+    const spills = () => (existsSync(join(directory, "tmp")) ? readdirSync(join(directory, "tmp")).length : 0);
+    await until(() => heldBodies === 2 && (spills() === 2 || settled > 0));
+    release();
+    const [fromFirst, fromSecond] = await Promise.all(results);
+    const stats = [first.remoteStats()!, second.remoteStats()!];
+    expect(stats.map((counts) => counts.lastError)).toEqual([null, null]); // measured: "... EEXIST ... download.<pid>.1.tmp"
+    expect(fromFirst?.data).toEqual(blobs[0]);
+    expect(fromSecond?.data).toEqual(blobs[1]);
+  } finally {
+    release();
+    first.close();
+    second.close();
+    server.stop(true);
+  }
+}, 90_000);
+
+// Finding 4: close() counts every pending upload as abandoned, including those in flight,
+// which then finish and are counted again (uploaded, or uploadsFailed).
+test("review2 finding 4: an upload in flight at close() is counted once (abandoned, uploaded or failed), not twice", async () => {
+  let arrived = 0;
+  let answered = 0;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 0,
+    async fetch(request) {
+      await request.arrayBuffer();
+      arrived += 1;
+      await released;
+      answered += 1;
+      return new Response(null, { status: 201 });
+    },
+  });
+  try {
+    const store = ContentStore.open(freshDirectory("in-flight"), { remote: { url: `http://127.0.0.1:${server.port}`, timeoutMs: 60_000 } });
+    store.put(objectBytes(3, 100));
+    expect(await until(() => arrived === 1)).toBe(true);
+    store.close();
+    release();
+    await until(() => answered === 1 && store.remote!.stats().uploaded + store.remote!.stats().uploadsFailed > 0);
+    const stats = store.remote!.stats();
+    expect(stats.uploadsAbandoned + stats.uploaded + stats.uploadsFailed).toBe(1); // measured: 2 (abandoned 1 and uploaded 1)
+  } finally {
+    release();
+    server.stop(true);
+  }
+}, 60_000);
