@@ -172,3 +172,65 @@ test("review2 finding 4: an upload in flight at close() is counted once (abandon
     server.stop(true);
   }
 }, 60_000);
+
+/** A cache on 127.0.0.1 that stores PUTs in memory, each held until `open()` is called. */
+function gatedCache() {
+  const blobs = new Map<string, Uint8Array>();
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 0,
+    async fetch(request) {
+      if (request.method !== "PUT") return new Response("not found", { status: 404 });
+      const body = new Uint8Array(await request.arrayBuffer());
+      await gate;
+      blobs.set(new URL(request.url).pathname, body);
+      return new Response(null, { status: 201 });
+    },
+  });
+  return { server, blobs, open };
+}
+
+// Finding 7: docs/remote.md and remote-stats.ts say objects with refs "are counted in
+// uploadsSkipped"; put never queues them (content-store.ts #storeHashed: refCount === 0 only),
+// so nothing counts them.
+test("review2 finding 7: an object with refs is counted in uploadsSkipped, as docs/remote.md says", async () => {
+  const { server, open } = gatedCache();
+  open();
+  try {
+    using store = ContentStore.open(freshDirectory("refs"), { remote: { url: `http://127.0.0.1:${server.port}`, timeoutMs: 30_000 } });
+    const leaf = store.put(objectBytes(10, 100));
+    store.put(objectBytes(11, 100), [leaf]);
+    expect(await store.flush(30_000)).toBe(true);
+    expect(store.remoteStats()).toMatchObject({ uploaded: 1, uploadsSkipped: 1 }); // measured: uploadsSkipped 0
+  } finally {
+    server.stop(true);
+  }
+}, 60_000);
+
+// Finding 8: with verifyOnRead, an upload reads its small object back with store.get(), which
+// throws ERR_CAS_CORRUPT for bytes damaged since the put; the uploader counts that as
+// uploadsSkipped ("gone from the local store"), not corrupt, which is what the same damage
+// counts without verifyOnRead (and for a large object with it).
+test("review2 finding 8: a small object damaged after its put is counted corrupt with verifyOnRead too, not skipped", async () => {
+  const { server, blobs, open } = gatedCache();
+  try {
+    using store = ContentStore.open(freshDirectory("damaged-small"), {
+      verifyOnRead: true,
+      remote: { url: `http://127.0.0.1:${server.port}`, timeoutMs: 30_000, concurrency: 1 },
+    });
+    store.put(objectBytes(20, 100)); // holds the one upload slot until open()
+    const damaged = store.put(objectBytes(21, 100));
+    const view = store.view(damaged)!;
+    view[0] = view[0]! ^ 0xff; // damage it after its put, before its upload's turn
+    open();
+    expect(await store.flush(30_000)).toBe(true);
+    expect(blobs.has(`/cas/${damaged}`)).toBe(false);
+    expect(store.remoteStats()).toMatchObject({ corrupt: 1, uploadsSkipped: 0 }); // measured: corrupt 0, uploadsSkipped 1
+  } finally {
+    open();
+    server.stop(true);
+  }
+}, 60_000);
