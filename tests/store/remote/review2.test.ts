@@ -3,6 +3,7 @@
 // finding it proves is in FINDINGS.md under the same number. Servers are Bun.serve
 // on 127.0.0.1; anything that may use much memory runs in a child process.
 import { expect, test } from "bun:test";
+import { heapStats } from "bun:jsc";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ContentStore } from "../../../lib/index.ts";
@@ -229,6 +230,47 @@ test("review2 finding 8: a small object damaged after its put is counted corrupt
     expect(await store.flush(30_000)).toBe(true);
     expect(blobs.has(`/cas/${damaged}`)).toBe(false);
     expect(store.remoteStats()).toMatchObject({ corrupt: 1, uploadsSkipped: 0 }); // measured: corrupt 0, uploadsSkipped 1
+  } finally {
+    open();
+    server.stop(true);
+  }
+}, 60_000);
+
+// Finding 9: flush(timeoutMs) that times out resolves false but leaves its waiter (a closure
+// holding the promise and the spent timer) in Uploader.#idleWaiters until the queue is next
+// empty: a caller that polls flush(ms) while a slow or down remote keeps uploads pending
+// grows the heap by one promise, timer and closures per call.
+test("review2 finding 9: a flush(ms) that timed out leaves nothing behind (polling flush while uploads hang does not grow the heap)", async () => {
+  const { server, open } = gatedCache();
+  try {
+    using store = ContentStore.open(freshDirectory("flush-poll"), { remote: { url: `http://127.0.0.1:${server.port}`, timeoutMs: 60_000 } });
+    store.put(objectBytes(30, 10)); // its upload hangs until open()
+    expect(await store.flush(0)).toBe(false);
+    Bun.gc(true);
+    const before = heapStats().objectTypeCounts.Promise ?? 0;
+    for (let index = 0; index < 3000; index++) await store.flush(0);
+    Bun.gc(true);
+    const retained = (heapStats().objectTypeCounts.Promise ?? 0) - before;
+    expect(retained).toBeLessThan(300); // measured: ~3000 (and as many Timeouts and 4x as many closures)
+  } finally {
+    open();
+    server.stop(true);
+  }
+}, 60_000);
+
+// Finding 10: ContentStore.flush "resolves when every upload to the remote is done (true)";
+// close() wakes the waiters of a pending flush with true while it abandons the uploads.
+test("review2 finding 10: a flush pending when close() abandons the uploads resolves false, not true", async () => {
+  const { server, blobs, open } = gatedCache();
+  try {
+    const store = ContentStore.open(freshDirectory("flush-close"), { remote: { url: `http://127.0.0.1:${server.port}`, timeoutMs: 60_000 } });
+    for (let index = 0; index < 10; index++) store.put(objectBytes(40 + index, 10));
+    const flushed = store.flush();
+    store.close();
+    const result = await flushed;
+    expect(store.remote!.stats().uploadsAbandoned).toBe(10);
+    expect(blobs.size).toBe(0);
+    expect(result).toBe(false); // measured: true
   } finally {
     open();
     server.stop(true);
