@@ -8,6 +8,8 @@
 //                             prints the peak RSS growth in MiB and the remote's counters
 //   stolen-alias DIR          a view's buffer transferred away, the store closed, then other
 //                             stores opened: what the taken bytes show, and a write through them
+//   gc DIR                    opens the store, runs gc(), prints what it removed (the test runs
+//                             it in a pid namespace of its own, as a container sharing the store)
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { ContentStore } from "../../../lib/index.ts";
@@ -63,6 +65,11 @@ if (mode === "gzip-get") {
     other.close();
   }
   console.log(JSON.stringify({ zerosAfterClose, rounds }));
+} else if (mode === "gc") {
+  const store = ContentStore.open(directory);
+  const removed = store.gc();
+  store.close();
+  console.log(JSON.stringify({ pid: process.pid, removed }));
 } else {
   throw new Error(`unknown mode ${mode}`);
 }

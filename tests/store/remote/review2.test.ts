@@ -276,3 +276,65 @@ test("review2 finding 10: a flush pending when close() abandons the uploads reso
     server.stop(true);
   }
 }, 60_000);
+
+/** Whether this process may make a pid namespace (root, and unshare(1) present): containers sharing a store. */
+const canUnshare = (() => {
+  try {
+    return Bun.spawnSync(["unshare", "--pid", "--fork", "true"], { timeout: 10_000 }).exitCode === 0;
+  } catch {
+    return false;
+  }
+})();
+
+// Finding 11: gc() (removeAbandonedTemporaries, generations.ts) deletes tmp/download.<pid>.*.tmp
+// when process.kill(pid, 0) says ESRCH. Pids are per pid namespace: a process in another
+// container sharing the store's volume (flock works across containers, so the store does)
+// sees every host pid as dead, and its gc() deletes a download in progress; the
+// downloading process then loses it (Bun.mmap of the vanished file fails, counted as a
+// network error). The same test applies to the generations' *.tmp of large puts.
+test.skipIf(!canUnshare)("review2 finding 11: gc() from another pid namespace (a container) does not delete a download in progress", async () => {
+  const blob = objectBytes(50, 2 ** 20);
+  const id = sha256Hex(blob);
+  let gets = 0;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 0,
+    fetch() {
+      gets += 1;
+      const held = gets >= 2;
+      return new Response(
+        new ReadableStream({
+          async start(controller) {
+            controller.enqueue(blob.subarray(0, 256 * 1024));
+            if (held) await released;
+            controller.enqueue(blob.subarray(256 * 1024));
+            controller.close();
+          },
+        }),
+      );
+    },
+  });
+  const directory = freshDirectory("namespaces");
+  try {
+    const store = ContentStore.open(directory, { remote: { url: `http://127.0.0.1:${server.port}`, timeoutMs: 60_000, memoryBufferBytes: 64 * 1024 } });
+    const result = store.remote!.get(id);
+    const spills = () => (existsSync(join(directory, "tmp")) ? readdirSync(join(directory, "tmp")) : []);
+    expect(await until(() => spills().length === 1)).toBe(true);
+    const child = join(import.meta.dir, "..", "children", "review2-child.ts");
+    const other = Bun.spawnSync(["unshare", "--pid", "--fork", process.execPath, child, "gc", directory], { timeout: 60_000 });
+    expect(other.exitCode).toBe(0);
+    const { removed } = JSON.parse(other.stdout.toString()) as { removed: string[] };
+    release();
+    const fetched = await result;
+    const lastError = store.remoteStats()!.lastError;
+    store.close();
+    // measured: removed ["tmp/download.<our pid>.1.tmp"], and the download lost to ENOENT
+    expect({ removed, lastError, fetched: fetched !== null && Buffer.compare(fetched.data, blob) === 0 }).toEqual({ removed: [], lastError: null, fetched: true });
+  } finally {
+    release();
+    server.stop(true);
+  }
+}, 90_000);
