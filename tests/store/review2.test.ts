@@ -41,7 +41,7 @@ test("review2 finding 6: views streamed through a byte stream (buffer transferre
     return new ReadableStream({
       type: "bytes",
       start(controller) {
-        controller.enqueue(view); // transfers view.buffer
+        controller.enqueue(view as Uint8Array<ArrayBuffer>); // transfers view.buffer
         controller.close();
       },
     });

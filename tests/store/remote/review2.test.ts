@@ -26,6 +26,45 @@ async function gzipChild(status: number, inflatedMiB: number) {
   return JSON.parse(result.stdout.trim().split("\n").at(-1)!) as { value: null | string; growthMiB: number; compressedBytes: number };
 }
 
+/**
+ * A cache on 127.0.0.1 serving `blobs` at /cas/<sha256> as streams without a Content-Length
+ * (so the store drops the first answer, asks again on a deadline of its own, and spills the
+ * body to tmp/). From the second GET of a blob on, the body stops after 256 KiB until
+ * `release()`; `held()` counts those bodies.
+ */
+function heldBodies(blobs: Uint8Array[]) {
+  const byPath = new Map(blobs.map((blob) => [`/cas/${sha256Hex(blob)}`, blob]));
+  const gets = new Map<string, number>();
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let heldCount = 0;
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 0,
+    fetch(request) {
+      const path = new URL(request.url).pathname;
+      const blob = byPath.get(path);
+      if (blob === undefined) return new Response("not found", { status: 404 });
+      const count = (gets.get(path) ?? 0) + 1;
+      gets.set(path, count);
+      const hold = count >= 2;
+      if (hold) heldCount += 1;
+      return new Response(
+        new ReadableStream({
+          async start(controller) {
+            controller.enqueue(blob.subarray(0, 256 * 1024));
+            if (hold) await released;
+            controller.enqueue(blob.subarray(256 * 1024));
+            controller.close();
+          },
+        }),
+      );
+    },
+  });
+  return { server, release, held: () => heldCount };
+}
+
 // Finding 1: a Content-Encoding: gzip body is inflated by fetch after the checks on its
 // declared (compressed) length: a 255 KiB answer becomes 256 MiB in memory before
 // maxObjectBytes (1 MiB here) refuses it, and memoryBufferBytes (8 MiB) is not the bound either.
@@ -82,36 +121,7 @@ test("review2 finding 2: a burst of 300 remote.get, each answered in 3 s with ti
 // counted as a network error.
 test("review2 finding 3: two stores of one directory in one process download large objects at the same time", async () => {
   const blobs = [objectBytes(1, 2 ** 20), objectBytes(2, 2 ** 20)];
-  const byPath = new Map(blobs.map((blob) => [`/cas/${sha256Hex(blob)}`, blob]));
-  const gets = new Map<string, number>();
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let heldBodies = 0;
-  const server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    idleTimeout: 0,
-    fetch(request) {
-      const path = new URL(request.url).pathname;
-      const blob = byPath.get(path);
-      if (blob === undefined) return new Response("not found", { status: 404 });
-      const count = (gets.get(path) ?? 0) + 1;
-      gets.set(path, count);
-      const held = count >= 2; // the first GET of an unsized body is dropped and asked again
-      if (held) heldBodies += 1;
-      // No Content-Length (a stream): the store asks again on a deadline of its own and spills to tmp/.
-      return new Response(
-        new ReadableStream({
-          async start(controller) {
-            controller.enqueue(blob.subarray(0, 256 * 1024));
-            if (held) await released;
-            controller.enqueue(blob.subarray(256 * 1024));
-            controller.close();
-          },
-        }),
-      );
-    },
-  });
+  const { server, release, held } = heldBodies(blobs);
   const directory = freshDirectory("two-stores");
   const remote = { url: `http://127.0.0.1:${server.port}`, timeoutMs: 60_000, memoryBufferBytes: 64 * 1024 };
   const first = ContentStore.open(directory, { remote });
@@ -125,7 +135,7 @@ test("review2 finding 3: two stores of one directory in one process download lar
     );
     // Both bodies are held until both downloads spill (two files in tmp/), or one has given up.
     const spills = () => (existsSync(join(directory, "tmp")) ? readdirSync(join(directory, "tmp")).length : 0);
-    await until(() => heldBodies === 2 && (spills() === 2 || settled > 0));
+    await until(() => held() === 2 && (spills() === 2 || settled > 0));
     release();
     const [fromFirst, fromSecond] = await Promise.all(results);
     const stats = [first.remoteStats()!, second.remoteStats()!];
@@ -295,28 +305,7 @@ const canUnshare = (() => {
 test.skipIf(!canUnshare)("review2 finding 11: gc() from another pid namespace (a container) does not delete a download in progress", async () => {
   const blob = objectBytes(50, 2 ** 20);
   const id = sha256Hex(blob);
-  let gets = 0;
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  const server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    idleTimeout: 0,
-    fetch() {
-      gets += 1;
-      const held = gets >= 2;
-      return new Response(
-        new ReadableStream({
-          async start(controller) {
-            controller.enqueue(blob.subarray(0, 256 * 1024));
-            if (held) await released;
-            controller.enqueue(blob.subarray(256 * 1024));
-            controller.close();
-          },
-        }),
-      );
-    },
-  });
+  const { server, release } = heldBodies([blob]);
   const directory = freshDirectory("namespaces");
   try {
     const store = ContentStore.open(directory, { remote: { url: `http://127.0.0.1:${server.port}`, timeoutMs: 60_000, memoryBufferBytes: 64 * 1024 } });
