@@ -327,3 +327,22 @@ test.skipIf(!canUnshare)("review2 finding 11: gc() from another pid namespace (a
     server.stop(true);
   }
 }, 90_000);
+
+// Finding 12: options.ts checks only that each header value is a string. A name or value that
+// fetch refuses (a space in the name, CR/LF in the value) opens fine, and then every request
+// fails as a "network error", uploads retried maxAttempts times: docs/remote.md promises that
+// "a wrong option is a TypeError or RangeError naming it, before anything is opened".
+test("review2 finding 12: a header fetch would refuse is a TypeError naming options.remote.headers, before anything is opened", () => {
+  for (const headers of [{ "bad name": "x" }, { authorization: "Bearer a\r\nx-injected: 1" }]) {
+    const directory = freshDirectory("bad-header");
+    let thrown: unknown = null;
+    try {
+      ContentStore.open(directory, { remote: { url: "http://127.0.0.1:9", headers } }).close();
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(TypeError); // measured: opens; every GET and PUT then fails "Invalid header name"
+    expect(String(thrown)).toContain("options.remote.headers");
+    expect(existsSync(directory)).toBe(false);
+  }
+});
