@@ -150,9 +150,9 @@ test("review2 finding 3: two stores of one directory in one process download lar
   }
 }, 90_000);
 
-// Finding 4: close() counts every pending upload as abandoned, including those in flight,
+// Finding 9: close() counts every pending upload as abandoned, including those in flight,
 // which then finish and are counted again (uploaded, or uploadsFailed).
-test("review2 finding 4: an upload in flight at close() is counted once (abandoned, uploaded or failed), not twice", async () => {
+test("review2 finding 9: an upload in flight at close() is counted once (abandoned, uploaded or failed), not twice", async () => {
   let arrived = 0;
   let answered = 0;
   let release!: () => void;
@@ -204,10 +204,10 @@ function gatedCache() {
   return { server, blobs, open };
 }
 
-// Finding 7: docs/remote.md and remote-stats.ts say objects with refs "are counted in
+// Finding 10: docs/remote.md and remote-stats.ts say objects with refs "are counted in
 // uploadsSkipped"; put never queues them (content-store.ts #storeHashed: refCount === 0 only),
 // so nothing counts them.
-test("review2 finding 7: an object with refs is counted in uploadsSkipped, as docs/remote.md says", async () => {
+test("review2 finding 10: an object with refs is counted in uploadsSkipped, as docs/remote.md says", async () => {
   const { server, open } = gatedCache();
   open();
   try {
@@ -221,11 +221,11 @@ test("review2 finding 7: an object with refs is counted in uploadsSkipped, as do
   }
 }, 60_000);
 
-// Finding 8: with verifyOnRead, an upload reads its small object back with store.get(), which
+// Finding 11: with verifyOnRead, an upload reads its small object back with store.get(), which
 // throws ERR_CAS_CORRUPT for bytes damaged since the put; the uploader counts that as
 // uploadsSkipped ("gone from the local store"), not corrupt, which is what the same damage
 // counts without verifyOnRead (and for a large object with it).
-test("review2 finding 8: a small object damaged after its put is counted corrupt with verifyOnRead too, not skipped", async () => {
+test("review2 finding 11: a small object damaged after its put is counted corrupt with verifyOnRead too, not skipped", async () => {
   const { server, blobs, open } = gatedCache();
   try {
     using store = ContentStore.open(freshDirectory("damaged-small"), {
@@ -246,11 +246,11 @@ test("review2 finding 8: a small object damaged after its put is counted corrupt
   }
 }, 60_000);
 
-// Finding 9: flush(timeoutMs) that times out resolves false but leaves its waiter (a closure
+// Finding 7: flush(timeoutMs) that times out resolves false but leaves its waiter (a closure
 // holding the promise and the spent timer) in Uploader.#idleWaiters until the queue is next
 // empty: a caller that polls flush(ms) while a slow or down remote keeps uploads pending
 // grows the heap by one promise, timer and closures per call.
-test("review2 finding 9: a flush(ms) that timed out leaves nothing behind (polling flush while uploads hang does not grow the heap)", async () => {
+test("review2 finding 7: a flush(ms) that timed out leaves nothing behind (polling flush while uploads hang does not grow the heap)", async () => {
   const { server, open } = gatedCache();
   try {
     using store = ContentStore.open(freshDirectory("flush-poll"), { remote: { url: `http://127.0.0.1:${server.port}`, timeoutMs: 60_000 } });
@@ -268,9 +268,9 @@ test("review2 finding 9: a flush(ms) that timed out leaves nothing behind (polli
   }
 }, 60_000);
 
-// Finding 10: ContentStore.flush "resolves when every upload to the remote is done (true)";
+// Finding 8: ContentStore.flush "resolves when every upload to the remote is done (true)";
 // close() wakes the waiters of a pending flush with true while it abandons the uploads.
-test("review2 finding 10: a flush pending when close() abandons the uploads resolves false, not true", async () => {
+test("review2 finding 8: a flush pending when close() abandons the uploads resolves false, not true", async () => {
   const { server, blobs, open } = gatedCache();
   try {
     const store = ContentStore.open(freshDirectory("flush-close"), { remote: { url: `http://127.0.0.1:${server.port}`, timeoutMs: 60_000 } });
@@ -296,13 +296,13 @@ const canUnshare = (() => {
   }
 })();
 
-// Finding 11: gc() (removeAbandonedTemporaries, generations.ts) deletes tmp/download.<pid>.*.tmp
+// Finding 4: gc() (removeAbandonedTemporaries, generations.ts) deletes tmp/download.<pid>.*.tmp
 // when process.kill(pid, 0) says ESRCH. Pids are per pid namespace: a process in another
 // container sharing the store's volume (flock works across containers, so the store does)
 // sees every host pid as dead, and its gc() deletes a download in progress; the
 // downloading process then loses it (Bun.mmap of the vanished file fails, counted as a
 // network error). The same test applies to the generations' *.tmp of large puts.
-test.skipIf(!canUnshare)("review2 finding 11: gc() from another pid namespace (a container) does not delete a download in progress", async () => {
+test.skipIf(!canUnshare)("review2 finding 4: gc() from another pid namespace (a container) does not delete a download in progress", async () => {
   const blob = objectBytes(50, 2 ** 20);
   const id = sha256Hex(blob);
   const { server, release } = heldBodies([blob]);
