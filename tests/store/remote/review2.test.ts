@@ -333,7 +333,7 @@ test.skipIf(!canUnshare)("review2 finding 4: gc() from another pid namespace (a 
 // fails as a "network error", uploads retried maxAttempts times: docs/remote.md promises that
 // "a wrong option is a TypeError or RangeError naming it, before anything is opened".
 test("review2 finding 12: a header fetch would refuse is a TypeError naming options.remote.headers, before anything is opened", () => {
-  for (const headers of [{ "bad name": "x" }, { authorization: "Bearer a\r\nx-injected: 1" }]) {
+  for (const headers of [{ "bad name": "x" }, { authorization: "Bearer a\r\nx-injected: 1" }] as Record<string, string>[]) {
     const directory = freshDirectory("bad-header");
     let thrown: unknown = null;
     try {
