@@ -8,6 +8,11 @@
 //                             prints the peak RSS growth in MiB and the remote's counters
 //   stolen-alias DIR          a view's buffer transferred away, the store closed, then other
 //                             stores opened: what the taken bytes show, and a write through them
+//   gone-uploads DIR N        a bounded store (32 MiB) with a remote on 127.0.0.1 that takes
+//                             every PUT; N puts of 1000 bytes in one synchronous run (the store
+//                             rotates while the uploads wait), then flush: prints how many PUTs
+//                             arrived, how many of the objects are still local, the counters,
+//                             and the unhandled rejections seen (counted here, not printed)
 //   gc DIR                    opens the store, runs gc(), prints what it removed (the test runs
 //                             it in a pid namespace of its own, as a container sharing the store)
 import { gzipSync } from "node:zlib";
@@ -65,6 +70,33 @@ if (mode === "gzip-get") {
     other.close();
   }
   console.log(JSON.stringify({ zerosAfterClose, rounds }));
+} else if (mode === "gone-uploads") {
+  let unhandledRejections = 0;
+  let firstRejection = "";
+  process.on("unhandledRejection", (reason) => {
+    unhandledRejections += 1;
+    firstRejection ||= String(reason);
+  });
+  const arrived = new Set<string>();
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(request) {
+      await request.arrayBuffer();
+      arrived.add(new URL(request.url).pathname.slice("/cas/".length));
+      return new Response(null, { status: 201 });
+    },
+  });
+  const store = ContentStore.open(directory, { maxBytes: 32 * 2 ** 20, remote: { url: `http://127.0.0.1:${server.port}`, timeoutMs: 60_000 } });
+  const ids: string[] = [];
+  for (let index = 0; index < Number(rest[0]); index++) ids.push(store.put(objectBytes(index, 1000)));
+  const flushed = await store.flush(120_000);
+  const local = ids.filter((id) => store.has(id));
+  const localNotUploaded = local.filter((id) => !arrived.has(id)).length;
+  const stats = store.remoteStats()!;
+  store.close();
+  server.stop(true);
+  console.log(JSON.stringify({ flushed, puts: ids.length, local: local.length, uploaded: arrived.size, localNotUploaded, unhandledRejections, firstRejection, lastError: stats.lastError, uploadsSkipped: stats.uploadsSkipped }));
 } else if (mode === "gc") {
   const store = ContentStore.open(directory);
   const removed = store.gc();

@@ -26,6 +26,22 @@ async function gzipChild(status: number, inflatedMiB: number) {
   return JSON.parse(result.stdout.trim().split("\n").at(-1)!) as { value: null | string; growthMiB: number; compressedBytes: number };
 }
 
+// Finding 1: Uploader.#send calls #drain from its finally, and #drain calls #send, which runs
+// synchronously up to its first await; an upload skipped before any await (its object rotated
+// out of a bounded store before its turn: docs/remote.md says it is then skipped) returns
+// into the next #send on the same stack. Some thousands of skipped uploads in a row overflow
+// the stack: from there every upload, of objects still in the store too, is "skipped" with
+// lastError "Maximum call stack size exceeded", and the process logs tens of thousands of
+// unhandled rejections and ends with exit code 1 (the child counts them instead).
+test("review2 finding 1: uploads skipped in a row (objects rotated out of a bounded store) do not recurse: every object still local is uploaded", async () => {
+  const result = await runToEnd(spawnStoreChild("review2-child.ts", ["gone-uploads", freshDirectory("gone"), 45_000]), 240_000);
+  expect(result.exitCode).toBe(0);
+  const outcome = JSON.parse(result.stdout.trim().split("\n").at(-1)!) as { local: number; localNotUploaded: number; lastError: string | null };
+  expect(outcome.local).toBeGreaterThan(10_000); // the newest generations still hold these
+  expect(outcome.lastError ?? "").not.toContain("call stack");
+  expect(outcome.localNotUploaded).toBe(0); // measured: 21983 of 21983 (not one PUT arrived)
+}, 250_000);
+
 /**
  * A cache on 127.0.0.1 serving `blobs` at /cas/<sha256> as streams without a Content-Length
  * (so the store drops the first answer, asks again on a deadline of its own, and spills the
@@ -65,30 +81,30 @@ function heldBodies(blobs: Uint8Array[]) {
   return { server, release, held: () => heldCount };
 }
 
-// Finding 1: a Content-Encoding: gzip body is inflated by fetch after the checks on its
+// Finding 2: a Content-Encoding: gzip body is inflated by fetch after the checks on its
 // declared (compressed) length: a 255 KiB answer becomes 256 MiB in memory before
 // maxObjectBytes (1 MiB here) refuses it, and memoryBufferBytes (8 MiB) is not the bound either.
-test("review2 finding 1: a gzip body that inflates past maxObjectBytes is refused as it arrives, never held whole in memory", async () => {
+test("review2 finding 2: a gzip body that inflates past maxObjectBytes is refused as it arrives, never held whole in memory", async () => {
   const { value, growthMiB, compressedBytes } = await gzipChild(200, 256);
   expect(value).toBeNull();
   expect(compressedBytes).toBeLessThan(8 * 2 ** 20); // declared below memoryBufferBytes: the in-memory path
   expect(growthMiB).toBeLessThan(64); // measured: ~520 MiB
 }, 130_000);
 
-// Finding 1 (discard path): a 404 (or 5xx, or a PUT's answer) whose declared body is at most
+// Finding 2 (discard path): a 404 (or 5xx, or a PUT's answer) whose declared body is at most
 // 64 KiB is read whole to be dropped: inflated first.
-test("review2 finding 1: a 404 whose small gzip body inflates to 60 MiB is dropped without being inflated in memory", async () => {
+test("review2 finding 2: a 404 whose small gzip body inflates to 60 MiB is dropped without being inflated in memory", async () => {
   const { value, growthMiB, compressedBytes } = await gzipChild(404, 60);
   expect(value).toBeNull();
   expect(compressedBytes).toBeLessThanOrEqual(64 * 1024); // discard() reads bodies up to 64 KiB
   expect(growthMiB).toBeLessThan(32); // measured: ~120 MiB
 }, 130_000);
 
-// Finding 2: a request's deadline starts when fetch() is called, but Bun's fetch runs at most
+// Finding 3: a request's deadline starts when fetch() is called, but Bun's fetch runs at most
 // 256 requests at once (BUN_CONFIG_MAX_HTTP_REQUESTS) and queues the rest. remote.get has no
 // concurrency bound of its own, so in a burst the queued requests spend their deadline
 // waiting behind the others and time out, although the server answers each within timeoutMs.
-test("review2 finding 2: a burst of 300 remote.get, each answered in 3 s with timeoutMs 5 s, has no timeouts", async () => {
+test("review2 finding 3: a burst of 300 remote.get, each answered in 3 s with timeoutMs 5 s, has no timeouts", async () => {
   let inFlight = 0;
   let most = 0;
   const server = Bun.serve({
@@ -115,11 +131,11 @@ test("review2 finding 2: a burst of 300 remote.get, each answered in 3 s with ti
   }
 }, 60_000);
 
-// Finding 3: spill files are named download.<pid>.<counter>.tmp with a counter per HttpCache,
+// Finding 4: spill files are named download.<pid>.<counter>.tmp with a counter per HttpCache,
 // so two stores of one directory in one process (or two Workers: one pid) name their first
 // large download alike; the second's open("wx") fails with EEXIST, and the download is lost,
 // counted as a network error.
-test("review2 finding 3: two stores of one directory in one process download large objects at the same time", async () => {
+test("review2 finding 4: two stores of one directory in one process download large objects at the same time", async () => {
   const blobs = [objectBytes(1, 2 ** 20), objectBytes(2, 2 ** 20)];
   const { server, release, held } = heldBodies(blobs);
   const directory = freshDirectory("two-stores");
@@ -150,9 +166,9 @@ test("review2 finding 3: two stores of one directory in one process download lar
   }
 }, 90_000);
 
-// Finding 9: close() counts every pending upload as abandoned, including those in flight,
+// Finding 10: close() counts every pending upload as abandoned, including those in flight,
 // which then finish and are counted again (uploaded, or uploadsFailed).
-test("review2 finding 9: an upload in flight at close() is counted once (abandoned, uploaded or failed), not twice", async () => {
+test("review2 finding 10: an upload in flight at close() is counted once (abandoned, uploaded or failed), not twice", async () => {
   let arrived = 0;
   let answered = 0;
   let release!: () => void;
@@ -204,10 +220,10 @@ function gatedCache() {
   return { server, blobs, open };
 }
 
-// Finding 10: docs/remote.md and remote-stats.ts say objects with refs "are counted in
+// Finding 11: docs/remote.md and remote-stats.ts say objects with refs "are counted in
 // uploadsSkipped"; put never queues them (content-store.ts #storeHashed: refCount === 0 only),
 // so nothing counts them.
-test("review2 finding 10: an object with refs is counted in uploadsSkipped, as docs/remote.md says", async () => {
+test("review2 finding 11: an object with refs is counted in uploadsSkipped, as docs/remote.md says", async () => {
   const { server, open } = gatedCache();
   open();
   try {
@@ -221,11 +237,11 @@ test("review2 finding 10: an object with refs is counted in uploadsSkipped, as d
   }
 }, 60_000);
 
-// Finding 11: with verifyOnRead, an upload reads its small object back with store.get(), which
+// Finding 12: with verifyOnRead, an upload reads its small object back with store.get(), which
 // throws ERR_CAS_CORRUPT for bytes damaged since the put; the uploader counts that as
 // uploadsSkipped ("gone from the local store"), not corrupt, which is what the same damage
 // counts without verifyOnRead (and for a large object with it).
-test("review2 finding 11: a small object damaged after its put is counted corrupt with verifyOnRead too, not skipped", async () => {
+test("review2 finding 12: a small object damaged after its put is counted corrupt with verifyOnRead too, not skipped", async () => {
   const { server, blobs, open } = gatedCache();
   try {
     using store = ContentStore.open(freshDirectory("damaged-small"), {
@@ -246,11 +262,11 @@ test("review2 finding 11: a small object damaged after its put is counted corrup
   }
 }, 60_000);
 
-// Finding 7: flush(timeoutMs) that times out resolves false but leaves its waiter (a closure
+// Finding 8: flush(timeoutMs) that times out resolves false but leaves its waiter (a closure
 // holding the promise and the spent timer) in Uploader.#idleWaiters until the queue is next
 // empty: a caller that polls flush(ms) while a slow or down remote keeps uploads pending
 // grows the heap by one promise, timer and closures per call.
-test("review2 finding 7: a flush(ms) that timed out leaves nothing behind (polling flush while uploads hang does not grow the heap)", async () => {
+test("review2 finding 8: a flush(ms) that timed out leaves nothing behind (polling flush while uploads hang does not grow the heap)", async () => {
   const { server, open } = gatedCache();
   try {
     using store = ContentStore.open(freshDirectory("flush-poll"), { remote: { url: `http://127.0.0.1:${server.port}`, timeoutMs: 60_000 } });
@@ -268,9 +284,9 @@ test("review2 finding 7: a flush(ms) that timed out leaves nothing behind (polli
   }
 }, 60_000);
 
-// Finding 8: ContentStore.flush "resolves when every upload to the remote is done (true)";
+// Finding 9: ContentStore.flush "resolves when every upload to the remote is done (true)";
 // close() wakes the waiters of a pending flush with true while it abandons the uploads.
-test("review2 finding 8: a flush pending when close() abandons the uploads resolves false, not true", async () => {
+test("review2 finding 9: a flush pending when close() abandons the uploads resolves false, not true", async () => {
   const { server, blobs, open } = gatedCache();
   try {
     const store = ContentStore.open(freshDirectory("flush-close"), { remote: { url: `http://127.0.0.1:${server.port}`, timeoutMs: 60_000 } });
@@ -296,13 +312,13 @@ const canUnshare = (() => {
   }
 })();
 
-// Finding 4: gc() (removeAbandonedTemporaries, generations.ts) deletes tmp/download.<pid>.*.tmp
+// Finding 5: gc() (removeAbandonedTemporaries, generations.ts) deletes tmp/download.<pid>.*.tmp
 // when process.kill(pid, 0) says ESRCH. Pids are per pid namespace: a process in another
 // container sharing the store's volume (flock works across containers, so the store does)
 // sees every host pid as dead, and its gc() deletes a download in progress; the
 // downloading process then loses it (Bun.mmap of the vanished file fails, counted as a
 // network error). The same test applies to the generations' *.tmp of large puts.
-test.skipIf(!canUnshare)("review2 finding 4: gc() from another pid namespace (a container) does not delete a download in progress", async () => {
+test.skipIf(!canUnshare)("review2 finding 5: gc() from another pid namespace (a container) does not delete a download in progress", async () => {
   const blob = objectBytes(50, 2 ** 20);
   const id = sha256Hex(blob);
   const { server, release } = heldBodies([blob]);
@@ -328,11 +344,11 @@ test.skipIf(!canUnshare)("review2 finding 4: gc() from another pid namespace (a 
   }
 }, 90_000);
 
-// Finding 12: options.ts checks only that each header value is a string. A name or value that
+// Finding 13: options.ts checks only that each header value is a string. A name or value that
 // fetch refuses (a space in the name, CR/LF in the value) opens fine, and then every request
 // fails as a "network error", uploads retried maxAttempts times: docs/remote.md promises that
 // "a wrong option is a TypeError or RangeError naming it, before anything is opened".
-test("review2 finding 12: a header fetch would refuse is a TypeError naming options.remote.headers, before anything is opened", () => {
+test("review2 finding 13: a header fetch would refuse is a TypeError naming options.remote.headers, before anything is opened", () => {
   for (const headers of [{ "bad name": "x" }, { authorization: "Bearer a\r\nx-injected: 1" }] as Record<string, string>[]) {
     const directory = freshDirectory("bad-header");
     let thrown: unknown = null;
