@@ -15,12 +15,29 @@
 //                             and the unhandled rejections seen (counted here, not printed)
 //   gc DIR                    opens the store, runs gc(), prints what it removed (the test runs
 //                             it in a pid namespace of its own, as a container sharing the store)
-import { gzipSync } from "node:zlib";
+import { once } from "node:events";
+import { createGzip } from "node:zlib";
 import { join } from "node:path";
 import { ContentStore } from "../../../lib/index.ts";
 import { objectBytes, sha256Hex } from "../support.ts";
 
 const [mode, directory, ...rest] = process.argv.slice(2) as [string, string, ...string[]];
+
+/**
+ * The gzip of `bytes` zeros, made a MiB at a time: the peak RSS measured after it must not
+ * already hold the inflated size (gzipSync of one big array would put it there).
+ */
+async function gzipOfZeros(bytes: number): Promise<Buffer> {
+  const gzip = createGzip({ level: 9 });
+  const chunks: Buffer[] = [];
+  gzip.on("data", (chunk: Buffer) => chunks.push(chunk));
+  const ended = once(gzip, "end");
+  const zeros = Buffer.alloc(2 ** 20);
+  for (let written = 0; written < bytes; written += zeros.length) if (!gzip.write(zeros)) await once(gzip, "drain");
+  gzip.end();
+  await ended;
+  return Buffer.concat(chunks);
+}
 
 /** Peak resident set size so far, in MiB (getrusage's ru_maxrss). */
 const peakMiB = () => process.resourceUsage().maxRSS / 1024;
@@ -28,7 +45,7 @@ const peakMiB = () => process.resourceUsage().maxRSS / 1024;
 if (mode === "gzip-get") {
   const status = Number(rest[0]);
   const inflated = Number(rest[1]) * 2 ** 20;
-  const body = gzipSync(new Uint8Array(inflated), { level: 9 });
+  const body = await gzipOfZeros(inflated);
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -41,7 +58,7 @@ if (mode === "gzip-get") {
   const before = peakMiB();
   const value = await store.remote!.get("ab".repeat(32));
   const growthMiB = Math.round(peakMiB() - before);
-  console.log(JSON.stringify({ value: value === null ? null : "object", compressedBytes: body.length, growthMiB, stats: store.remoteStats() }));
+  console.log(JSON.stringify({ value: value === null ? null : "object", compressedBytes: body.length, beforeMiB: Math.round(before), growthMiB, stats: store.remoteStats() }));
   store.close();
   server.stop(true);
 } else if (mode === "stolen-alias") {

@@ -88,7 +88,7 @@ test("review2 finding 2: a gzip body that inflates past maxObjectBytes is refuse
   const { value, growthMiB, compressedBytes } = await gzipChild(200, 256);
   expect(value).toBeNull();
   expect(compressedBytes).toBeLessThan(8 * 2 ** 20); // declared below memoryBufferBytes: the in-memory path
-  expect(growthMiB).toBeLessThan(64); // measured: ~520 MiB
+  expect(growthMiB).toBeLessThan(64); // measured: ~420-515 MiB
 }, 130_000);
 
 // Finding 2 (discard path): a 404 (or 5xx, or a PUT's answer) whose declared body is at most
@@ -97,7 +97,7 @@ test("review2 finding 2: a 404 whose small gzip body inflates to 60 MiB is dropp
   const { value, growthMiB, compressedBytes } = await gzipChild(404, 60);
   expect(value).toBeNull();
   expect(compressedBytes).toBeLessThanOrEqual(64 * 1024); // discard() reads bodies up to 64 KiB
-  expect(growthMiB).toBeLessThan(32); // measured: ~120 MiB
+  expect(growthMiB).toBeLessThan(32); // measured: ~120-170 MiB
 }, 130_000);
 
 // Finding 3: a request's deadline starts when fetch() is called, but Bun's fetch runs at most
