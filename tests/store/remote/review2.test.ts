@@ -362,3 +362,30 @@ test("review2 finding 13: a header fetch would refuse is a TypeError naming opti
     expect(existsSync(directory)).toBe(false);
   }
 });
+
+// Finding 14: Uploader.#next takes action entries (the #queue) before objects put (the id
+// queue), so `put(bytes)` then `actions.put(key, id)` uploads ac/<key> before cas/<id>. Another
+// machine's getAction meanwhile finds the entry and 404s on its object (a miss, two requests);
+// when the object's upload then fails, is dropped (maxPending) or skipped, the remote keeps an
+// entry naming an object it never gets, a miss for the whole fleet. Bazel uploads CAS blobs
+// before the action result that names them.
+test("review2 finding 14: an action entry is uploaded after the object it names", async () => {
+  const order: string[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(request) {
+      await request.arrayBuffer();
+      order.push(new URL(request.url).pathname.split("/")[1]!);
+      return new Response(null, { status: 201 });
+    },
+  });
+  try {
+    using store = ContentStore.open(freshDirectory("order"), { remote: { url: `http://127.0.0.1:${server.port}`, timeoutMs: 30_000, concurrency: 1 } });
+    store.actions.put("compile main.c", store.put(objectBytes(60, 100)));
+    expect(await store.flush(30_000)).toBe(true);
+    expect(order).toEqual(["cas", "ac"]); // measured: ["ac", "cas"]
+  } finally {
+    server.stop(true);
+  }
+}, 60_000);
