@@ -389,3 +389,30 @@ test("review2 finding 14: an action entry is uploaded after the object it names"
     server.stop(true);
   }
 }, 60_000);
+
+// Finding 15: flush(timeoutMs) checks nothing (content-store.ts flush, uploader.ts flush):
+// a string or NaN is not finite, so the timer is skipped and the promise waits for the
+// uploads however long they take, the opposite of what a caller asking for a bound meant;
+// HELPERS' standard is a TypeError or RangeError naming the argument.
+test("review2 finding 15: flush with a timeoutMs that is not a number of milliseconds is a TypeError or RangeError naming it", async () => {
+  const { server, open } = gatedCache();
+  try {
+    using store = ContentStore.open(freshDirectory("flush-arg"), { remote: { url: `http://127.0.0.1:${server.port}`, timeoutMs: 60_000 } });
+    store.put(objectBytes(70, 10)); // pending until open()
+    for (const wrong of ["1000", Number.NaN, -1]) {
+      const outcome = await Promise.race([
+        Promise.resolve()
+          .then(() => store.flush(wrong as number))
+          .then(
+            (value) => `resolved ${value}`,
+            (error: unknown) => (error instanceof TypeError || error instanceof RangeError) && String(error).includes("timeoutMs") ? "refused" : `other ${error}`,
+          ),
+        Bun.sleep(2000).then(() => "still waiting"),
+      ]);
+      expect(`${String(wrong)}: ${outcome}`).toBe(`${String(wrong)}: refused`); // measured: "still waiting" ("1000", NaN), "resolved false" (-1)
+    }
+  } finally {
+    open();
+    server.stop(true);
+  }
+}, 60_000);
