@@ -25,7 +25,7 @@ import type { ContentStore, StoredObject } from "../content-store.ts";
 import { spillDirectoryName } from "../generations.ts";
 import { idBytes, idScratch, idToHex, parseIdInto, sameId } from "../hashing.ts";
 import { HttpCache, miss, type Body, type Failure } from "./http-cache.ts";
-import type { RemoteSettings } from "./options.ts";
+import { flushTimeout, type RemoteSettings } from "./options.ts";
 import { emptyRemoteStats, type RemoteStats } from "./remote-stats.ts";
 import { remoteTestHooks } from "./testing.ts";
 import { Uploader, type Upload, type UploadBody } from "./uploader.ts";
@@ -114,9 +114,14 @@ export class StoreRemote {
     return this.#settings.closeTimeoutMs;
   }
 
-  /** @internal put() stored a new leaf, `id` (its 32 bytes, copied: the caller may reuse them). */
-  objectStored(id: Uint8Array): void {
-    if (!this.#receiving) this.#uploader.enqueueObject(id);
+  /**
+   * @internal put() stored a new object, `id` (its 32 bytes, copied: the caller
+   * may reuse them): a leaf is queued for upload; one with refs stays local, counted in uploadsSkipped.
+   */
+  objectStored(id: Uint8Array, refCount: number): void {
+    if (this.#receiving) return;
+    if (refCount === 0) this.#uploader.enqueueObject(id);
+    else this.#stats.uploadsSkipped += 1;
   }
 
   /** @internal actions.put() recorded an entry. */
@@ -150,8 +155,8 @@ export class StoreRemote {
   }
 
   /** Resolves when every pending upload is done (true), or after `timeoutMs` (false). */
-  flush(timeoutMs = Infinity): Promise<boolean> {
-    return this.#uploader.flush(timeoutMs);
+  flush(timeoutMs: number = Infinity): Promise<boolean> {
+    return this.#uploader.flush(flushTimeout(timeoutMs));
   }
 
   /** A copy of the counters. */
@@ -333,7 +338,14 @@ export class StoreRemote {
     if (this.#store.closed) return null;
     const file = this.#access.leafFile(upload.hex);
     if (file !== null) return verifiedFileBody(file.path, file.length, upload.hex);
-    const object = this.#store.get(upload.hex);
+    let object: StoredObject | null;
+    try {
+      object = this.#store.get(upload.hex);
+    } catch (error) {
+      // verifyOnRead found the bytes damaged since their put: refused as corrupt (http-cache.ts), as without it.
+      if (error instanceof ArenaError && error.code === "ERR_CAS_CORRUPT") return damagedBody;
+      throw error;
+    }
     if (object === null || object.refs.length > 0) return null;
     const hash = this.#uploadHash;
     Bun.SHA256.hash(object.data, hash);
@@ -342,6 +354,9 @@ export class StoreRemote {
     return { body: object.data, length: object.data.length, damaged: () => damaged };
   }
 }
+
+/** The body of an object whose local bytes no longer hash to its id: never sent, counted corrupt. */
+const damagedBody: UploadBody = { body: new Uint8Array(0), length: 0, damaged: () => true };
 
 /** A large leaf's file as a request body that errors at its end unless the bytes hash to `idHex`. */
 function verifiedFileBody(path: string, length: number, idHex: string): UploadBody {
