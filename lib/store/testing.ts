@@ -24,6 +24,8 @@ export const storeTestHooks = {
   reopenOnFollow: false,
   /** close() leaves old generations for a later rotation or gc(), even when it was the last to hold them. */
   noCollectOnClose: false,
+  /** gc decides a temporary file is abandoned by the pid in its name (kill(pid, 0)), not by its lock. */
+  temporariesByPid: false,
   /** Called at named points inside put; a test child kills itself there. */
   at: null as ((point: CrashPoint) => void) | null,
 };
@@ -45,4 +47,5 @@ export type BrokenVariant =
   | "noStoreRetry"
   | "reopenOnFollow"
   | "noCollectOnClose"
-  | "noFallbackForReaders";
+  | "noFallbackForReaders"
+  | "temporariesByPid";
