@@ -24,6 +24,7 @@ import { closeSync, fstatSync, openSync, rmSync, statSync } from "node:fs";
 import { openRegularFile } from "../arena/regular-file.ts";
 import { ArenaError } from "../common/errors.ts";
 import { tryLockFile } from "../native/native.ts";
+import { storeTestHooks } from "./testing.ts";
 
 export const temporarySuffix = ".tmp";
 
@@ -45,13 +46,14 @@ export interface TemporaryFile {
 export function createTemporaryFile(prefix: string, mode: number): TemporaryFile {
   // Bounded: each pass takes a new name.
   for (let attempt = 0; attempt < maxNameAttempts; attempt++) {
-    counter = (counter + 1) % 2 ** 32;
+    counter = storeTestHooks.temporaryNamesCollide ? 1 : (counter + 1) % 2 ** 32;
     const path = `${prefix}.${process.pid}.${counter}${temporarySuffix}`;
     let fd: number;
     try {
       fd = openSync(path, "wx", mode);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "EEXIST") continue; // another store or Worker of this process
+      // Another store or Worker of this process. (The broken variant gives up, as a counter per store did.)
+      if ((error as NodeJS.ErrnoException).code === "EEXIST" && !storeTestHooks.temporaryNamesCollide) continue;
       throw error;
     }
     // A gc may have locked and removed it between the open and the lock: then it is not ours any more.

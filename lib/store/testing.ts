@@ -26,6 +26,8 @@ export const storeTestHooks = {
   noCollectOnClose: false,
   /** gc decides a temporary file is abandoned by the pid in its name (kill(pid, 0)), not by its lock. */
   temporariesByPid: false,
+  /** Every temporary file of this thread is named alike (as with a counter per store), and a name taken is an error, not retried. */
+  temporaryNamesCollide: false,
   /** Called at named points inside put; a test child kills itself there. */
   at: null as ((point: CrashPoint) => void) | null,
 };
@@ -48,4 +50,5 @@ export type BrokenVariant =
   | "reopenOnFollow"
   | "noCollectOnClose"
   | "noFallbackForReaders"
-  | "temporariesByPid";
+  | "temporariesByPid"
+  | "temporaryNamesCollide";

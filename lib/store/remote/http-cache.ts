@@ -44,6 +44,7 @@ import { Deadline, pieceBytes, SharedDeadline, type RequestDeadline } from "./de
 import type { RemoteSettings } from "./options.ts";
 import type { RemoteStats } from "./remote-stats.ts";
 import { RequestSlots } from "./request-slots.ts";
+import { remoteTestHooks } from "./testing.ts";
 import type { UploadBody } from "./uploader.ts";
 
 export type CacheArea = "cas" | "ac";
@@ -92,6 +93,8 @@ export class HttpCache {
   readonly #tls: { ca: string } | undefined;
   /** Where large downloads spill: the store's `tmp/`. */
   readonly #spillDirectory: string;
+  /** fetch's option: false, unless the broken variant that inflates bodies is on. */
+  readonly #decompress = remoteTestHooks.inflateBodies;
   /** Requests in flight, at most maxRequestsInFlight. */
   readonly #slots = new RequestSlots(maxRequestsInFlight);
   /** The deadline of requests that cannot earn more time: most of them. */
@@ -109,8 +112,9 @@ export class HttpCache {
     this.#wholeBodyBytes = Math.min(settings.memoryBufferBytes + 1, this.#pieceBytes);
     this.#spillDirectory = spillDirectory;
     this.#stats = stats;
-    this.#getHeaders = { ...settings.headers, ...identityEncoding };
-    this.#putHeaders = { ...settings.headers, "content-type": "application/octet-stream", ...identityEncoding };
+    const encoding = this.#decompress ? null : identityEncoding;
+    this.#getHeaders = { ...settings.headers, ...encoding };
+    this.#putHeaders = { ...settings.headers, "content-type": "application/octet-stream", ...encoding };
     this.#tls = settings.ca === null ? undefined : { ca: settings.ca };
   }
 
@@ -123,7 +127,7 @@ export class HttpCache {
    * `maxBytes` is refused as it arrives.
    */
   async get(area: CacheArea, hex: string, maxBytes: number): Promise<Body | typeof miss | Failure> {
-    if (!this.#slots.tryTake()) await this.#slots.take();
+    if (!this.#slots.tryTake() && !remoteTestHooks.unboundedRequests) await this.#slots.take();
     const deadline = this.#shared.join(); // once it can run: the deadline measures the server, not our queue
     try {
       const response = await this.#fetchGet(area, hex, deadline);
@@ -159,9 +163,9 @@ export class HttpCache {
   #fetchGet(area: CacheArea, hex: string, deadline: RequestDeadline): Promise<Response> {
     // No spread, and no options that say nothing: fetch reads each one it is given.
     if (this.#tls === undefined) {
-      return fetch(this.url(area, hex), { headers: this.#getHeaders, decompress: false, redirect: "manual", signal: deadline.signal });
+      return fetch(this.url(area, hex), { headers: this.#getHeaders, decompress: this.#decompress, redirect: "manual", signal: deadline.signal });
     }
-    return fetch(this.url(area, hex), { headers: this.#getHeaders, decompress: false, redirect: "manual", signal: deadline.signal, tls: this.#tls });
+    return fetch(this.url(area, hex), { headers: this.#getHeaders, decompress: this.#decompress, redirect: "manual", signal: deadline.signal, tls: this.#tls });
   }
 
   /** A body read whole: checked against `maxBytes`, counted, hashed. */
@@ -211,7 +215,7 @@ export class HttpCache {
    */
   async put(area: CacheArea, hex: string, { body, length, damaged }: UploadBody): Promise<Failure | null> {
     if (damaged?.() === true) return this.#refuseDamaged(area, hex);
-    if (!this.#slots.tryTake()) await this.#slots.take();
+    if (!this.#slots.tryTake() && !remoteTestHooks.unboundedRequests) await this.#slots.take();
     // A body of a piece or more earns more time: a deadline of its own.
     const own = length >= this.#pieceBytes ? new Deadline(this.#settings) : null;
     own?.allow(length);
@@ -221,7 +225,7 @@ export class HttpCache {
         method: "PUT",
         body,
         headers: this.#putHeaders,
-        decompress: false,
+        decompress: this.#decompress,
         redirect: "manual",
         signal: deadline.signal,
         ...(this.#tls === undefined ? null : { tls: this.#tls }),

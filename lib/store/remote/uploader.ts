@@ -31,6 +31,7 @@ import type { RemoteStats } from "./remote-stats.ts";
 import type { CacheArea, HttpCache } from "./http-cache.ts";
 import { Fifo } from "./fifo.ts";
 import { IdQueue } from "./id-queue.ts";
+import { remoteTestHooks } from "./testing.ts";
 
 export interface Upload {
   area: CacheArea;
@@ -174,6 +175,11 @@ export class Uploader {
     while (!this.#closed && this.#active < this.#settings.concurrency) {
       const upload = this.#next();
       if (upload === undefined) break;
+      if (remoteTestHooks.recursiveDrain) {
+        this.#active += 1;
+        void this.#sendAsBefore(upload);
+        continue;
+      }
       const body = this.#bodyFor(upload);
       if (body === null) {
         this.#settle(upload);
@@ -242,6 +248,19 @@ export class Uploader {
     this.#active -= 1;
     if (retry) this.#retryLater(upload);
     else this.#settle(upload);
+    this.#drain();
+  }
+
+  /**
+   * BROKEN on purpose (remoteTestHooks.recursiveDrain): the shape this file had,
+   * in which an upload that ended before its first await (no body) called the
+   * drain from its own frame, and so the next upload's send, on the same stack.
+   */
+  async #sendAsBefore(upload: Upload): Promise<void> {
+    const body = this.#bodyFor(upload);
+    if (body !== null) return this.#send(upload, body);
+    this.#active -= 1;
+    this.#settle(upload);
     this.#drain();
   }
 

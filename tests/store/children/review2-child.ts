@@ -15,14 +15,38 @@
 //                             and the unhandled rejections seen (counted here, not printed)
 //   gc DIR                    opens the store, runs gc(), prints what it removed (the test runs
 //                             it in a pid namespace of its own, as a container sharing the store)
+//   two-stores DIR            two stores of DIR in this process each download a large object,
+//                             both held mid-body until both have spilled to tmp/ (or one gave
+//                             up): prints each store's lastError and whether each got its bytes
+// Any mode also takes --broken=LAYER:NAME (LAYER arena, store or remote): that broken variant
+// is turned on first, so the test can show its check failing without the fix.
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
-import { createGzip } from "node:zlib";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { createGzip } from "node:zlib";
+import { useBrokenArenaForTests } from "../../../lib/arena/arena-testing.ts";
+import type { BrokenArenaVariant } from "../../../lib/arena/broken-variants.ts";
 import { ContentStore } from "../../../lib/index.ts";
+import { useBrokenRemoteForTests, type BrokenRemoteVariant } from "../../../lib/store/remote/testing.ts";
+import { useBrokenVariantForTests, type BrokenVariant } from "../../../lib/store/testing.ts";
+import { heldBodies } from "../remote/servers.ts";
 import { objectBytes, sha256Hex } from "../support.ts";
 
-const [mode, directory, ...rest] = process.argv.slice(2) as [string, string, ...string[]];
+const broken = process.argv.find((argument) => argument.startsWith("--broken="))?.slice("--broken=".length);
+const [mode, directory, ...rest] = process.argv.slice(2).filter((argument) => !argument.startsWith("--broken=")) as [string, string, ...string[]];
+if (broken !== undefined) {
+  const [layer, name] = broken.split(":");
+  if (layer === "arena") useBrokenArenaForTests(name as BrokenArenaVariant);
+  else if (layer === "store") useBrokenVariantForTests(name as BrokenVariant);
+  else if (layer === "remote") useBrokenRemoteForTests(name as BrokenRemoteVariant);
+  else throw new Error(`unknown layer in --broken=${broken}`);
+}
+
+/** Resolves when `condition` holds (checked every 10 ms), or after `timeoutMs` (then false). */
+async function until(condition: () => boolean, timeoutMs = 30_000): Promise<boolean> {
+  for (const started = Date.now(); Date.now() - started < timeoutMs; await Bun.sleep(10)) if (condition()) return true;
+  return condition();
+}
 
 /**
  * The gzip of `bytes` zeros, made a MiB at a time: the peak RSS measured after it must not
@@ -127,6 +151,27 @@ if (mode === "gzip-get") {
   const removed = store.gc();
   store.close();
   console.log(JSON.stringify({ pid: process.pid, removed }));
+} else if (mode === "two-stores") {
+  const blobs = [objectBytes(1, 2 ** 20), objectBytes(2, 2 ** 20)];
+  const { server, release, held } = heldBodies(blobs);
+  const remote = { url: `http://127.0.0.1:${server.port}`, timeoutMs: 60_000, memoryBufferBytes: 64 * 1024 };
+  const stores = [ContentStore.open(directory, { remote }), ContentStore.open(directory, { remote })];
+  let settled = 0;
+  const results = stores.map((store, index) =>
+    store.remote!.get(sha256Hex(blobs[index]!)).finally(() => {
+      settled += 1;
+    }),
+  );
+  // Both bodies are held until both downloads spill (two files in tmp/), or one has given up.
+  const spills = () => (existsSync(join(directory, "tmp")) ? readdirSync(join(directory, "tmp")).length : 0);
+  await until(() => held() === 2 && (spills() === 2 || settled > 0));
+  release();
+  const objects = await Promise.all(results);
+  const lastErrors = stores.map((store) => store.remoteStats()!.lastError);
+  const fetched = objects.map((object, index) => object !== null && Buffer.compare(object.data, blobs[index]!) === 0);
+  for (const store of stores) store.close();
+  server.stop(true);
+  console.log(JSON.stringify({ lastErrors, fetched }));
 } else {
   throw new Error(`unknown mode ${mode}`);
 }

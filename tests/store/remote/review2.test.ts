@@ -7,8 +7,10 @@ import { heapStats } from "bun:jsc";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ContentStore } from "../../../lib/index.ts";
+import { remoteTestHooks } from "../../../lib/store/remote/testing.ts";
 import { tempDirectory } from "../../support/temp.ts";
 import { objectBytes, runToEnd, sha256Hex, spawnStoreChild } from "../support.ts";
+import { heldBodies } from "./servers.ts";
 
 const root = tempDirectory("review2-remote-");
 let directories = 0;
@@ -23,8 +25,8 @@ async function until(condition: () => boolean, timeoutMs = 30_000): Promise<bool
 /** The gzip children measure peak RSS from /proc (VmHWM). */
 const onLinux = process.platform === "linux";
 
-async function gzipChild(status: number, inflatedMiB: number) {
-  const result = await runToEnd(spawnStoreChild("review2-child.ts", ["gzip-get", freshDirectory("gzip"), status, inflatedMiB]), 120_000);
+async function gzipChild(status: number, inflatedMiB: number, broken: string[] = []) {
+  const result = await runToEnd(spawnStoreChild("review2-child.ts", ["gzip-get", freshDirectory("gzip"), status, inflatedMiB, ...broken]), 120_000);
   if (result.exitCode !== 0) throw new Error(`gzip child failed (${result.exitCode ?? result.signalCode}): ${result.stderr}`);
   return JSON.parse(result.stdout.trim().split("\n").at(-1)!) as { value: null | string; growthMiB: number; compressedBytes: number; stats: { misses: number; downloadsFailed: number; networkErrors: number; timeouts: number } };
 }
@@ -36,53 +38,26 @@ async function gzipChild(status: number, inflatedMiB: number) {
 // the stack: from there every upload, of objects still in the store too, is "skipped" with
 // lastError "Maximum call stack size exceeded", and the process logs tens of thousands of
 // unhandled rejections and ends with exit code 1 (the child counts them instead).
+async function goneUploads(broken: string[]) {
+  const result = await runToEnd(spawnStoreChild("review2-child.ts", ["gone-uploads", freshDirectory("gone"), 45_000, ...broken]), 240_000);
+  const last = result.stdout.trim().split("\n").at(-1) ?? "";
+  const outcome = (last.startsWith("{") ? JSON.parse(last) : null) as { local: number; localNotUploaded: number; lastError: string | null } | null;
+  return { exitCode: result.exitCode, outcome };
+}
+
 test("review2 finding 1: uploads skipped in a row (objects rotated out of a bounded store) do not recurse: every object still local is uploaded", async () => {
-  const result = await runToEnd(spawnStoreChild("review2-child.ts", ["gone-uploads", freshDirectory("gone"), 45_000]), 240_000);
-  expect(result.exitCode).toBe(0);
-  const outcome = JSON.parse(result.stdout.trim().split("\n").at(-1)!) as { local: number; localNotUploaded: number; lastError: string | null };
-  expect(outcome.local).toBeGreaterThan(10_000); // the newest generations still hold these
-  expect(outcome.lastError ?? "").not.toContain("call stack");
-  expect(outcome.localNotUploaded).toBe(0); // measured: 21983 of 21983 (not one PUT arrived)
+  const { exitCode, outcome } = await goneUploads([]);
+  expect(exitCode).toBe(0);
+  expect(outcome!.local).toBeGreaterThan(10_000); // the newest generations still hold these
+  expect(outcome!.lastError ?? "").not.toContain("call stack");
+  expect(outcome!.localNotUploaded).toBe(0); // measured: 21983 of 21983 (not one PUT arrived)
 }, 250_000);
 
-/**
- * A cache on 127.0.0.1 serving `blobs` at /cas/<sha256> as streams without a Content-Length
- * (so the store drops the first answer, asks again on a deadline of its own, and spills the
- * body to tmp/). From the second GET of a blob on, the body stops after 256 KiB until
- * `release()`; `held()` counts those bodies.
- */
-function heldBodies(blobs: Uint8Array[]) {
-  const byPath = new Map(blobs.map((blob) => [`/cas/${sha256Hex(blob)}`, blob]));
-  const gets = new Map<string, number>();
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let heldCount = 0;
-  const server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    idleTimeout: 0,
-    fetch(request) {
-      const path = new URL(request.url).pathname;
-      const blob = byPath.get(path);
-      if (blob === undefined) return new Response("not found", { status: 404 });
-      const count = (gets.get(path) ?? 0) + 1;
-      gets.set(path, count);
-      const hold = count >= 2;
-      if (hold) heldCount += 1;
-      return new Response(
-        new ReadableStream({
-          async start(controller) {
-            controller.enqueue(blob.subarray(0, 256 * 1024));
-            if (hold) await released;
-            controller.enqueue(blob.subarray(256 * 1024));
-            controller.close();
-          },
-        }),
-      );
-    },
-  });
-  return { server, release, held: () => heldCount };
-}
+test("review2 finding 1, broken variant: a drain that recurses for each skipped upload fails that test", async () => {
+  const { exitCode, outcome } = await goneUploads(["--broken=remote:recursiveDrain"]);
+  const held = exitCode === 0 && outcome !== null && outcome.localNotUploaded === 0 && !(outcome.lastError ?? "").includes("call stack");
+  expect(held).toBe(false);
+}, 250_000);
 
 // Finding 2: a Content-Encoding: gzip body is inflated by fetch after the checks on its
 // declared (compressed) length: a 255 KiB answer becomes 256 MiB in memory before
@@ -93,6 +68,11 @@ test.skipIf(!onLinux)("review2 finding 2: a gzip body that inflates past maxObje
   expect(stats).toMatchObject({ downloadsFailed: 1, networkErrors: 0, timeouts: 0 }); // the answer came, and was refused
   expect(compressedBytes).toBeLessThan(8 * 2 ** 20); // declared below memoryBufferBytes: the in-memory path
   expect(growthMiB).toBeLessThan(64); // measured: ~420-515 MiB
+}, 130_000);
+
+test.skipIf(!onLinux)("review2 finding 2, broken variant: a fetch that inflates bodies fails that test", async () => {
+  const { growthMiB } = await gzipChild(200, 128, ["--broken=remote:inflateBodies"]); // 128 MiB, not 256: this machine is shared
+  expect(growthMiB).toBeGreaterThanOrEqual(64);
 }, 130_000);
 
 // Finding 2 (discard path): a 404 (or 5xx, or a PUT's answer) whose declared body is at most
@@ -109,7 +89,8 @@ test.skipIf(!onLinux)("review2 finding 2: a 404 whose small gzip body inflates t
 // 256 requests at once (BUN_CONFIG_MAX_HTTP_REQUESTS) and queues the rest. remote.get has no
 // concurrency bound of its own, so in a burst the queued requests spend their deadline
 // waiting behind the others and time out, although the server answers each within timeoutMs.
-test("review2 finding 3: a burst of 300 remote.get, each answered in 3 s with timeoutMs 5 s, has no timeouts", async () => {
+/** 300 remote.get at once from a server that answers each in 3 s (a 404), with timeoutMs 5 s: the stats, and the most requests it saw at once. */
+async function slowBurst() {
   let inFlight = 0;
   let most = 0;
   const server = Bun.serve({
@@ -128,11 +109,26 @@ test("review2 finding 3: a burst of 300 remote.get, each answered in 3 s with ti
     using store = ContentStore.open(freshDirectory("burst"), { remote: { url: `http://127.0.0.1:${server.port}`, timeoutMs: 5000 } });
     const ids = Array.from({ length: 300 }, (_, index) => sha256Hex(objectBytes(index, 10)));
     const results = await Promise.all(ids.map((id) => store.remote!.get(id)));
-    expect(results.every((result) => result === null)).toBe(true);
-    expect(most).toBeLessThanOrEqual(256);
-    expect(store.remoteStats()).toMatchObject({ misses: 300, timeouts: 0, downloadsFailed: 0 }); // measured: 44 timeouts
+    return { misses: results.every((result) => result === null), most, stats: store.remoteStats()! };
   } finally {
     server.stop(true);
+  }
+}
+
+test("review2 finding 3: a burst of 300 remote.get, each answered in 3 s with timeoutMs 5 s, has no timeouts", async () => {
+  const { misses, most, stats } = await slowBurst();
+  expect(misses).toBe(true);
+  expect(most).toBeLessThanOrEqual(256);
+  expect(stats).toMatchObject({ misses: 300, timeouts: 0, downloadsFailed: 0 }); // measured: 44 timeouts
+}, 60_000);
+
+test("review2 finding 3, broken variant: requests sent to fetch at once, deadlines running in Bun's queue, fail that test", async () => {
+  remoteTestHooks.unboundedRequests = true; // read per request; this file's tests run one at a time
+  try {
+    const { stats } = await slowBurst();
+    expect(stats.timeouts).toBeGreaterThan(0);
+  } finally {
+    remoteTestHooks.unboundedRequests = false;
   }
 }, 60_000);
 
@@ -140,36 +136,20 @@ test("review2 finding 3: a burst of 300 remote.get, each answered in 3 s with ti
 // so two stores of one directory in one process (or two Workers: one pid) name their first
 // large download alike; the second's open("wx") fails with EEXIST, and the download is lost,
 // counted as a network error.
+async function twoStores(broken: string[]) {
+  const result = await runToEnd(spawnStoreChild("review2-child.ts", ["two-stores", freshDirectory("two-stores"), ...broken]), 120_000);
+  if (result.exitCode !== 0) throw new Error(`two-stores child failed (${result.exitCode ?? result.signalCode}): ${result.stderr}`);
+  return JSON.parse(result.stdout.trim().split("\n").at(-1)!) as { lastErrors: (string | null)[]; fetched: boolean[] };
+}
+
 test("review2 finding 4: two stores of one directory in one process download large objects at the same time", async () => {
-  const blobs = [objectBytes(1, 2 ** 20), objectBytes(2, 2 ** 20)];
-  const { server, release, held } = heldBodies(blobs);
-  const directory = freshDirectory("two-stores");
-  const remote = { url: `http://127.0.0.1:${server.port}`, timeoutMs: 60_000, memoryBufferBytes: 64 * 1024 };
-  const first = ContentStore.open(directory, { remote });
-  const second = ContentStore.open(directory, { remote });
-  try {
-    let settled = 0;
-    const results = [first, second].map((store, index) =>
-      store.remote!.get(sha256Hex(blobs[index]!)).finally(() => {
-        settled += 1;
-      }),
-    );
-    // Both bodies are held until both downloads spill (two files in tmp/), or one has given up.
-    const spills = () => (existsSync(join(directory, "tmp")) ? readdirSync(join(directory, "tmp")).length : 0);
-    await until(() => held() === 2 && (spills() === 2 || settled > 0));
-    release();
-    const [fromFirst, fromSecond] = await Promise.all(results);
-    const stats = [first.remoteStats()!, second.remoteStats()!];
-    expect(stats.map((counts) => counts.lastError)).toEqual([null, null]); // measured: "... EEXIST ... download.<pid>.1.tmp"
-    expect(fromFirst?.data).toEqual(blobs[0]);
-    expect(fromSecond?.data).toEqual(blobs[1]);
-  } finally {
-    release();
-    first.close();
-    second.close();
-    server.stop(true);
-  }
-}, 90_000);
+  expect(await twoStores([])).toEqual({ lastErrors: [null, null], fetched: [true, true] }); // measured: "... EEXIST ... download.<pid>.1.tmp"
+}, 130_000);
+
+test("review2 finding 4, broken variant: temporary names that collide (a counter per store), not retried, fail that test", async () => {
+  const { lastErrors } = await twoStores(["--broken=store:temporaryNamesCollide"]);
+  expect(lastErrors.some((error) => error?.includes("EEXIST"))).toBe(true);
+}, 130_000);
 
 // Finding 10: close() counts every pending upload as abandoned, including those in flight,
 // which then finish and are counted again (uploaded, or uploadsFailed).
@@ -323,7 +303,8 @@ const canUnshare = (() => {
 // sees every host pid as dead, and its gc() deletes a download in progress; the
 // downloading process then loses it (Bun.mmap of the vanished file fails, counted as a
 // network error). The same test applies to the generations' *.tmp of large puts.
-test.skipIf(!canUnshare)("review2 finding 5: gc() from another pid namespace (a container) does not delete a download in progress", async () => {
+/** A large download held mid-body while a gc runs in a pid namespace of its own: what it removed, and whether the download survived. */
+async function gcFromAnotherNamespace(broken: string[]) {
   const blob = objectBytes(50, 2 ** 20);
   const id = sha256Hex(blob);
   const { server, release } = heldBodies([blob]);
@@ -334,19 +315,28 @@ test.skipIf(!canUnshare)("review2 finding 5: gc() from another pid namespace (a 
     const spills = () => (existsSync(join(directory, "tmp")) ? readdirSync(join(directory, "tmp")) : []);
     expect(await until(() => spills().length === 1)).toBe(true);
     const child = join(import.meta.dir, "..", "children", "review2-child.ts");
-    const other = Bun.spawnSync(["unshare", "--pid", "--fork", process.execPath, child, "gc", directory], { timeout: 60_000 });
+    const other = Bun.spawnSync(["unshare", "--pid", "--fork", process.execPath, child, "gc", directory, ...broken], { timeout: 60_000 });
     expect(other.exitCode).toBe(0);
     const { removed } = JSON.parse(other.stdout.toString()) as { removed: string[] };
     release();
     const fetched = await result;
     const lastError = store.remoteStats()!.lastError;
     store.close();
-    // measured: removed ["tmp/download.<our pid>.1.tmp"], and the download lost to ENOENT
-    expect({ removed, lastError, fetched: fetched !== null && Buffer.compare(fetched.data, blob) === 0 }).toEqual({ removed: [], lastError: null, fetched: true });
+    return { removed, lastError, fetched: fetched !== null && Buffer.compare(fetched.data, blob) === 0 };
   } finally {
     release();
     server.stop(true);
   }
+}
+
+test.skipIf(!canUnshare)("review2 finding 5: gc() from another pid namespace (a container) does not delete a download in progress", async () => {
+  // measured: removed ["tmp/download.<our pid>.1.tmp"], and the download lost to ENOENT
+  expect(await gcFromAnotherNamespace([])).toEqual({ removed: [], lastError: null, fetched: true });
+}, 90_000);
+
+test.skipIf(!canUnshare)("review2 finding 5, broken variant: a gc that trusts the pid in the name fails that test", async () => {
+  const { removed } = await gcFromAnotherNamespace(["--broken=store:temporariesByPid"]);
+  expect(removed).toHaveLength(1);
 }, 90_000);
 
 // Finding 13: options.ts checks only that each header value is a string. A name or value that
