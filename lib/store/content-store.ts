@@ -515,7 +515,11 @@ export class ContentStore implements Disposable {
     return this.#primary === null;
   }
 
-  /** Resolves when every upload to the remote is done (true), or after `timeoutMs` (false). */
+  /**
+   * Resolves true when every upload to the remote is done; false after
+   * `timeoutMs` (milliseconds, 0 or more, or Infinity), or when an upload it
+   * waited for was lost (abandoned by close, unreadable locally): docs/remote.md.
+   */
   flush(timeoutMs: number = Infinity): Promise<boolean> {
     flushTimeout(timeoutMs); // checked with a remote or without: the same inputs are refused
     return this.remote === null ? Promise.resolve(true) : this.remote.flush(timeoutMs);

@@ -154,7 +154,7 @@ export class StoreRemote {
     return this.#recordPulledAction(keyHash, id) ? id : this.#store.actions.get(key);
   }
 
-  /** Resolves when every pending upload is done (true), or after `timeoutMs` (false). */
+  /** Resolves true when every pending upload is done; false after `timeoutMs`, or when one it waited for was lost (Uploader.flush). */
   flush(timeoutMs: number = Infinity): Promise<boolean> {
     return this.#uploader.flush(flushTimeout(timeoutMs));
   }
