@@ -285,7 +285,13 @@ export class HttpCache {
       // Mapped, not read: memory stays bounded. Mapped before the close that
       // drops the lock (a gc may remove the name after; the mapping stays), and
       // the file is ours alone (mode 0600), so nothing truncates it under the mapping.
-      const bytes = length === 0 ? new Uint8Array(0) : Bun.mmap(path, { shared: false });
+      let bytes: Uint8Array;
+      try {
+        bytes = length === 0 ? new Uint8Array(0) : Bun.mmap(path, { shared: false });
+      } catch (error) {
+        release();
+        return this.#localFailure(area, hex, error);
+      }
       return { failed: false, bytes, sha256: new Uint8Array(hasher.digest()), release };
     } catch (error) {
       release();
