@@ -1,6 +1,6 @@
 // Content-store (view) defects found by the second independent review (branch
 // review-remote). Each test is named for what SHOULD hold and fails on the code as
-// reviewed; FINDINGS.md explains each under the same number. Anything that touches
+// reviewed; FINDINGS.md of branch review-remote explains each under the same number. Anything that touches
 // memory after close runs in a child process (tests/store/children/review2-child.ts).
 import { expect, test } from "bun:test";
 import { heapStats } from "bun:jsc";

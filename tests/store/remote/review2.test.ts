@@ -1,6 +1,6 @@
 // Remote-cache defects found by the second independent review (branch review-remote).
 // Each test is named for what SHOULD hold and fails on the code as reviewed; the
-// finding it proves is in FINDINGS.md under the same number. Servers are Bun.serve
+// finding it proves is in FINDINGS.md of branch review-remote under the same number. Servers are Bun.serve
 // on 127.0.0.1; anything that may use much memory runs in a child process.
 import { expect, test } from "bun:test";
 import { heapStats } from "bun:jsc";
