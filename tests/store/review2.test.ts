@@ -1,7 +1,9 @@
 // Content-store (view) defects found by the second independent review (branch
-// review-remote). Each test is named for what SHOULD hold and fails on the code as
-// reviewed; FINDINGS.md of branch review-remote explains each under the same number. Anything that touches
-// memory after close runs in a child process (tests/store/children/review2-child.ts).
+// review-remote). Each test is named for what should hold; it failed on the code as
+// reviewed and passes with the fixes. FINDINGS.md of branch review-remote explains each
+// under the same number; finding 6's broken variant (lib/arena/broken-variants.ts)
+// shows its test failing. Anything that touches memory after close runs in a child
+// process (tests/store/children/review2-child.ts).
 import { expect, test } from "bun:test";
 import { heapStats } from "bun:jsc";
 import { join } from "node:path";

@@ -1,7 +1,10 @@
 // Remote-cache defects found by the second independent review (branch review-remote).
-// Each test is named for what SHOULD hold and fails on the code as reviewed; the
-// finding it proves is in FINDINGS.md of branch review-remote under the same number. Servers are Bun.serve
-// on 127.0.0.1; anything that may use much memory runs in a child process.
+// Each test is named for what should hold; it failed on the code as reviewed (its
+// comment gives what was measured) and passes with the fixes. FINDINGS.md of branch
+// review-remote explains each under the same number. Where a test guards a crash or
+// a race, the "broken variant" test beside it turns the defect back on (a hook of
+// lib/store/remote/testing.ts or lib/store/testing.ts) and shows that test failing.
+// Servers are Bun.serve on 127.0.0.1; anything that may use much memory runs in a child process.
 import { expect, test } from "bun:test";
 import { heapStats } from "bun:jsc";
 import { existsSync, readdirSync } from "node:fs";
