@@ -35,7 +35,7 @@ export interface RemoteStoreAccess {
   /** Stores a leaf whose SHA-256 `id` (and its lowercase hex, `idHex`) the caller has computed: put() without hashing again. */
   putLeaf(bytes: Uint8Array, id: Uint8Array, idHex: string): string;
   /** The path of `id`'s own file when it is a large leaf (streamed on upload), else null. */
-  leafFile(id: string): { path: string; length: number } | null;
+  leafBody(id: string): { path: string; length: number } | { bytes: Uint8Array } | null;
   /** Every object id and action entry (key hash, id) of the live generations. */
   entries(): { objects: string[]; actions: [keyHash: string, id: string][] };
   /** Records an action entry by its key's SHA-256 (what the remote holds). */
@@ -332,26 +332,28 @@ export class StoreRemote {
    * refuse it, so it would be a miss for the whole fleet). A large leaf streams
    * from its file through a hasher that fails the request at its end on a
    * mismatch (the server sees a body cut short and stores nothing); a small one
-   * is hashed before it is sent.
+   * is hashed before it is sent. Read where it lies, not through get(): no copy
+   * forward (an upload neither writes into the store nor rotates it), and no
+   * verifyOnRead (whose ERR_CAS_CORRUPT would end the upload as "skipped";
+   * damage is counted `corrupt` with it or without it).
    */
   #objectBody(upload: Upload): UploadBody | null {
     if (this.#store.closed) return null;
-    const file = this.#access.leafFile(upload.hex);
-    if (file !== null) return verifiedFileBody(file.path, file.length, upload.hex);
-    let object: StoredObject | null;
+    let leaf: ReturnType<RemoteStoreAccess["leafBody"]>;
     try {
-      object = this.#store.get(upload.hex);
+      leaf = this.#access.leafBody(upload.hex);
     } catch (error) {
-      // verifyOnRead found the bytes damaged since their put: refused as corrupt (http-cache.ts), as without it.
+      // A record too damaged to read (ERR_CAS_CORRUPT): refused as corrupt (http-cache.ts), never sent.
       if (error instanceof ArenaError && error.code === "ERR_CAS_CORRUPT") return damagedBody;
       throw error;
     }
-    if (object === null || object.refs.length > 0) return null;
+    if (leaf === null) return null;
+    if ("path" in leaf) return verifiedFileBody(leaf.path, leaf.length, upload.hex);
     const hash = this.#uploadHash;
-    Bun.SHA256.hash(object.data, hash);
+    Bun.SHA256.hash(leaf.bytes, hash);
     parseIdInto(upload.hex, this.#uploadId);
     const damaged = !sameId(hash, 0, this.#uploadId, 0);
-    return { body: object.data, length: object.data.length, damaged: () => damaged };
+    return { body: leaf.bytes, length: leaf.bytes.length, damaged: () => damaged };
   }
 }
 
