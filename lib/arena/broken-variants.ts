@@ -25,7 +25,9 @@ export type BrokenArenaVariant =
   /** An open beside an arena of this thread that holds the file takes the used prefix as proven, without asking the file (reservation-proof). */
   | "lent-proof"
   /** No refusal of a file this thread holds a lock on, nor of a PATH.shared that is no lock file (reentrant-create, lock-file-is-not-a-lock-file). */
-  | "no-own-lock-checks";
+  | "no-own-lock-checks"
+  /** close() pools the range of a mapping one of whose buffers was transferred away, for reuse (stolen-buffer-alias). */
+  | "reuse-stolen-ranges";
 
 export const brokenArenaVariants: readonly BrokenArenaVariant[] = [
   "in-use-locks-dropped-before-unmap",
@@ -38,6 +40,7 @@ export const brokenArenaVariants: readonly BrokenArenaVariant[] = [
   "no-inode-lock-handoff",
   "lent-proof",
   "no-own-lock-checks",
+  "reuse-stolen-ranges",
 ];
 
 export const arenaVariant: { broken: BrokenArenaVariant | null } = { broken: null };

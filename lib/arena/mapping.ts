@@ -37,7 +37,18 @@
  * whole mapping, in place and in one call, with private zero pages (a
  * placeholder), and a late reader reads zeros instead of killing the process.
  * The addresses go to a pool (placeholder-pool.ts) and are reused for a later
- * mapping of the same length, so closes do not leak them.
+ * mapping of the same length, so closes do not leak them: except the range of
+ * a mapping one of whose buffers was transferred away. That buffer is the
+ * caller's for as long as it lives, and a later mapping over its addresses
+ * would show it another arena's bytes and let a write through it change that
+ * arena's file. So that range stays reserved as zero pages for good (what
+ * Windows, which has no placeholders, does too): a leak of address space, not
+ * memory, bounded by how many mappings had a buffer taken.
+ *
+ * A taken buffer is forgotten as soon as it is seen detached (a view made after
+ * it makes another): only the fact that one was taken is kept, so a store that
+ * streams views through byte streams (each enqueue takes one) does not keep a
+ * record and a detached buffer per view until close.
  */
 import { bufferOverMemory, maxExternalBufferBytes, replaceWithPlaceholder, syncMapping, unmap } from "../native/native.ts";
 import { keepPlaceholder } from "./placeholder-pool.ts";
@@ -74,6 +85,8 @@ export class Mapping {
   /** Every buffer made over the mapping: all are detached before it is unmapped. Made with the first. */
   #buffers: TrackedBuffer[] | null = null;
   #unmapped = false;
+  /** Whether a buffer over the mapping was transferred away: its addresses must then never map another file. */
+  #stolen = false;
   /** Whether a buffer that views can reach was made (not only dedicated ones, which stay ours). */
   #viewed = false;
 
@@ -189,8 +202,24 @@ export class Mapping {
 
   #bufferOver(offset: number, lengthBytes: number): ArrayBuffer {
     const buffer = bufferOverMemory(this.address, offset, lengthBytes);
-    (this.#buffers ??= []).push({ buffer, offset, lengthBytes });
+    const buffers = (this.#buffers ??= []);
+    this.#forgetStolen(buffers);
+    buffers.push({ buffer, offset, lengthBytes });
     return buffer;
+  }
+
+  /**
+   * Drops the buffers that were transferred away (close cannot detach them
+   * anyway), remembering that one was. O(live buffers): the few windows and
+   * the latest separate buffers, since each new buffer clears out the taken ones.
+   */
+  #forgetStolen(buffers: TrackedBuffer[]): void {
+    let kept = 0;
+    for (const tracked of buffers) {
+      if (tracked.buffer.detached) this.#stolen = true;
+      else buffers[kept++] = tracked;
+    }
+    buffers.length = kept;
   }
 
   #openWhole(): ArrayBuffer {
@@ -245,7 +274,7 @@ export class Mapping {
    */
   unmap(): void {
     if (this.#unmapped) return;
-    let stolen = false;
+    let stolen = this.#stolen;
     const buffers = this.#buffers;
     if (buffers !== null) {
       for (const { buffer } of buffers) {
@@ -273,6 +302,7 @@ export class Mapping {
       replaceWithPlaceholder(this.address, this.lengthBytes, this.path, false);
     }
     this.#unmapped = true;
-    keepPlaceholder(this.address, this.lengthBytes);
+    // A range under a taken buffer is never reused: a later mapping there would show that buffer another file's bytes.
+    if (!stolen || arenaVariant.broken === "reuse-stolen-ranges") keepPlaceholder(this.address, this.lengthBytes);
   }
 }

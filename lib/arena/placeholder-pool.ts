@@ -18,7 +18,9 @@
  * changes them. The most recent closes are held back (quarantineRanges), so what
  * is still in flight just after a close (an asynchronous compression, a pending
  * stream read) meets zeros; only a pointer kept across later closes of
- * same-length arenas can alias. The pool is per thread (module state), which is
+ * same-length arenas can alias. A buffer transferred away (which its taker may
+ * keep for as long as it likes) never aliases: the range under it is not given
+ * to this pool at all (mapping.ts). The pool is per thread (module state), which is
  * all it needs: each Worker maps and closes its own arenas.
  */
 import { mapFile } from "../native/native.ts";

@@ -50,7 +50,7 @@ import { maxRefs, recordHeaderBytes, StorageKind } from "./object-record.ts";
 import { storeTestHooks } from "./testing.ts";
 import { validateGeneration, type ValidationReport } from "./validate.ts";
 import { validateIfNeeded, type ValidateIfNeededOptions, type ValidationOutcome } from "./recovery.ts";
-import { remoteSettings, type RemoteOptions, type RemoteSettings } from "./remote/options.ts";
+import { flushTimeout, remoteSettings, type RemoteOptions, type RemoteSettings } from "./remote/options.ts";
 import type { RemoteStats } from "./remote/remote-stats.ts";
 import { remoteAccess } from "./remote/store-access.ts";
 import { StoreRemote } from "./remote/store-remote.ts";
@@ -321,7 +321,7 @@ export class ContentStore implements Disposable {
       }
       // By number: a rotation (ours or another's, on following) may have closed `generation`.
       if (generation.number >= this.#current().number - 1 || storeTestHooks.noStoreRetry) {
-        if (wrote && refCount === 0) this.remote?.objectStored(id);
+        if (wrote) this.remote?.objectStored(id, refCount);
         return idHex;
       }
     }
@@ -515,8 +515,13 @@ export class ContentStore implements Disposable {
     return this.#primary === null;
   }
 
-  /** Resolves when every upload to the remote is done (true), or after `timeoutMs` (false). */
-  flush(timeoutMs = Infinity): Promise<boolean> {
+  /**
+   * Resolves true when every upload to the remote is done; false after
+   * `timeoutMs` (milliseconds, 0 or more, or Infinity), or when an upload it
+   * waited for was lost (abandoned by close, unreadable locally): docs/remote.md.
+   */
+  flush(timeoutMs: number = Infinity): Promise<boolean> {
+    flushTimeout(timeoutMs); // checked with a remote or without: the same inputs are refused
     return this.remote === null ? Promise.resolve(true) : this.remote.flush(timeoutMs);
   }
 

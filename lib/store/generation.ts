@@ -10,13 +10,14 @@
  * process sets when it has made a newer generation, which every other process
  * checks with one atomic load per operation.
  */
-import { closeSync, fstatSync, statSync } from "node:fs";
+import { closeSync } from "node:fs";
 import { join } from "node:path";
 import { openRegularFile } from "../arena/regular-file.ts";
 import { wordLoadsFor, type WordLoads } from "../arena/word-loads.ts";
 import { ArenaError } from "../common/errors.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
 import { toArenaError } from "./fs-errors.ts";
+import { sameFile } from "./temporary-files.ts";
 import { OnDiskDataAllocator } from "../trie/data-allocator.ts";
 import { maxDatabaseCapacity } from "../trie/database-file.ts";
 import { OnDiskTrieRawHashMap } from "../trie/trie-raw-hash-map.ts";
@@ -280,16 +281,6 @@ export class Generation {
 function isUnfinished(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === "ENOENT" || code === "ERR_ARENA_NOT_CREATED";
-}
-
-function sameFile(fd: number, path: string): boolean {
-  try {
-    const open = fstatSync(fd);
-    const named = statSync(path);
-    return open.ino === named.ino && open.dev === named.dev;
-  } catch {
-    return false;
-  }
 }
 
 type Tables = [OnDiskTrieRawHashMap, OnDiskDataAllocator, OnDiskTrieRawHashMap];

@@ -22,6 +22,7 @@ import { ArenaError } from "../common/errors.ts";
 import { tryLockFile, unlockFile } from "../native/native.ts";
 import { wrapFsErrors } from "./fs-errors.ts";
 import { Generation, generationPrefix, type GenerationCapacities } from "./generation.ts";
+import { removeIfAbandoned, temporaryName } from "./temporary-files.ts";
 import { storeTestHooks } from "./testing.ts";
 
 /** Canonical decimal only: `v1.01` would open as `v1.1`. */
@@ -222,9 +223,10 @@ export function collectGarbage(root: string, options: { includeCorrupt?: boolean
 export const spillDirectoryName = "tmp";
 
 /**
- * Removes temporary files whose writer is dead (a process killed between writing
- * and renaming, or during a download): the name holds the writer's pid. Looks in
- * every generation and in the spill folder.
+ * Removes temporary files whose writer is gone (a process killed between writing
+ * and renaming, or during a download): those no writer holds locked
+ * (temporary-files.ts; never decided by pid, which another pid namespace cannot
+ * see). Looks in every generation and in the spill folder.
  */
 export function removeAbandonedTemporaries(root: string): string[] {
   const folders = [...listGenerations(root).map((number) => `${generationPrefix}${number}`), spillDirectoryName];
@@ -238,22 +240,26 @@ export function removeAbandonedTemporaries(root: string): string[] {
       continue; // removed meanwhile, or never made
     }
     for (const name of names) {
-      const match = /\.(\d+)\.\d+\.tmp$/.exec(name);
-      if (match === null || isAlive(Number(match[1]))) continue;
-      wrapFsErrors(directory, () => rmSync(join(directory, name), { force: true }));
-      removed.push(join(folder, name));
+      if (!temporaryName.test(name)) continue;
+      if (storeTestHooks.temporariesByPid ? removeIfPidDead(join(directory, name)) : removeIfAbandoned(join(directory, name))) {
+        removed.push(join(folder, name));
+      }
     }
   }
   return removed;
 }
 
-function isAlive(pid: number): boolean {
+/** BROKEN on purpose (storeTestHooks.temporariesByPid): the pid check this replaced, for the test that shows it fails. */
+function removeIfPidDead(path: string): boolean {
+  const pid = Number(/\.(\d+)\.\d+\.tmp$/.exec(path)![1]);
   try {
     process.kill(pid, 0);
-    return true;
+    return false;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    if ((error as NodeJS.ErrnoException).code === "EPERM") return false;
   }
+  wrapFsErrors(path, () => rmSync(path, { force: true }));
+  return true;
 }
 
 function moveAside(root: string, name: string, to: string): void {

@@ -4,34 +4,30 @@
  * and would bloat every copy forward). A file is written under a temporary name
  * and renamed into place, so its final name only ever names complete bytes; the
  * index entry is published after the rename. A crash leaves at most a temporary
- * file, which nothing points to and `gc` removes.
+ * file, which nothing points to and `gc` removes (once no writer holds its lock).
  *
  * Files are named by the object's id (LLVM names them by index offset), so a
  * generation's files can be listed and checked against its index.
  */
-import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { openRegularFile } from "../arena/regular-file.ts";
 import { join } from "node:path";
 import { ArenaError } from "../common/errors.ts";
 import { toArenaError, wrapFsErrors } from "./fs-errors.ts";
 import { StorageKind } from "./object-record.ts";
-
-export const temporarySuffix = ".tmp";
+import { createTemporaryFile } from "./temporary-files.ts";
 
 export function largeObjectPath(directory: string, kind: StorageKind, idHex: string): string {
   return join(directory, `${kind === StorageKind.leafFile ? "leaf" : "obj"}.${idHex}`);
 }
 
-let temporaryCounter = 0;
-
 /**
  * Writes `parts` one after the other into `finalPath`, complete or not at all.
- * Returns the file's length.
+ * Returns the file's length. The temporary file is locked against gc from its
+ * making to its rename (temporary-files.ts).
  */
 export function writeWholeFile(finalPath: string, parts: Uint8Array[]): number {
-  temporaryCounter += 1;
-  const temporary = `${finalPath}.${process.pid}.${temporaryCounter}${temporarySuffix}`;
-  const fd = wrapFsErrors(temporary, () => openSync(temporary, "wx", 0o644));
+  const { fd, path: temporary } = wrapFsErrors(finalPath, () => createTemporaryFile(finalPath, 0o644));
   let length = 0;
   try {
     for (const part of parts) {
@@ -43,17 +39,13 @@ export function writeWholeFile(finalPath: string, parts: Uint8Array[]): number {
       }
       length += part.length;
     }
-    closeSync(fd);
-    renameSync(temporary, finalPath);
+    renameSync(temporary, finalPath); // before the close, which drops the lock that keeps gc away
     return length;
   } catch (error) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
-    }
     rmSync(temporary, { force: true });
     throw toArenaError(error, temporary);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -24,6 +24,10 @@ export const storeTestHooks = {
   reopenOnFollow: false,
   /** close() leaves old generations for a later rotation or gc(), even when it was the last to hold them. */
   noCollectOnClose: false,
+  /** gc decides a temporary file is abandoned by the pid in its name (kill(pid, 0)), not by its lock. */
+  temporariesByPid: false,
+  /** Every temporary file of this thread is named alike (as with a counter per store), and a name taken is an error, not retried. */
+  temporaryNamesCollide: false,
   /** Called at named points inside put; a test child kills itself there. */
   at: null as ((point: CrashPoint) => void) | null,
 };
@@ -45,4 +49,6 @@ export type BrokenVariant =
   | "noStoreRetry"
   | "reopenOnFollow"
   | "noCollectOnClose"
-  | "noFallbackForReaders";
+  | "noFallbackForReaders"
+  | "temporariesByPid"
+  | "temporaryNamesCollide";

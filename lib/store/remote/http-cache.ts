@@ -25,17 +25,26 @@
  * Bodies up to `memoryBufferBytes` are read whole (the fast path: one buffer,
  * handed over by Bun's HTTP client without a copy, then one SHA-256, as a plain
  * fetch would do); larger ones stream to a temporary file in the store's `tmp/`
- * directory (named by pid, so the store's gc removes it when its process died),
- * hashed as they arrive, so memory stays bounded whatever the object's size. A
- * GET starts on the shared deadline; when the response declares a body large
- * enough to earn more time (or no length), it is dropped and asked again with a
- * deadline of its own: one more round trip, for a body of megabytes.
+ * directory (locked while in use, so the store's gc removes it only once its
+ * writer is gone: temporary-files.ts), hashed as they arrive, so memory stays
+ * bounded whatever the object's size. Every request asks for the body as stored
+ * (`accept-encoding: identity`) and fetch never inflates one (`decompress:
+ * false`): the size checks count the bytes that arrive, and a compressed body
+ * fails its hash instead of growing in memory. At most maxRequestsInFlight
+ * requests run at once (request-slots.ts); each joins its deadline once it
+ * holds a slot. A GET starts on the shared deadline; when the response
+ * declares a body large enough to earn more time (or no length), it is dropped
+ * and asked again with a deadline of its own: one more round trip, for a body
+ * of megabytes.
  */
-import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { createTemporaryFile, type TemporaryFile } from "../temporary-files.ts";
 import { Deadline, pieceBytes, SharedDeadline, type RequestDeadline } from "./deadlines.ts";
 import type { RemoteSettings } from "./options.ts";
 import type { RemoteStats } from "./remote-stats.ts";
+import { RequestSlots } from "./request-slots.ts";
+import { remoteTestHooks } from "./testing.ts";
 import type { UploadBody } from "./uploader.ts";
 
 export type CacheArea = "cas" | "ac";
@@ -60,17 +69,34 @@ export const miss = "miss" as const;
 
 const noRelease = () => {};
 
+/**
+ * Requests of one store in flight at most: well under the 256 Bun's fetch runs
+ * at once (request-slots.ts), leaving room for the rest of the process.
+ */
+export const maxRequestsInFlight = 128;
+
+/**
+ * Asked of every server: the body as stored. A body encoded anyway is not
+ * inflated either (fetch's `decompress: false`): its bytes are what the size
+ * checks count, and they fail the hash. (Inflated by fetch, a 255 KiB gzip
+ * answer became 256 MiB in memory before any check could see it.)
+ */
+const identityEncoding = { "accept-encoding": "identity" };
+
 export class HttpCache {
   readonly #settings: RemoteSettings;
   readonly #stats: RemoteStats;
-  /** The extra headers, or undefined when there are none (an empty object still costs fetch a conversion). */
-  readonly #getHeaders: Record<string, string> | undefined;
+  /** The headers of a GET: the extra ones, and no content encoding. */
+  readonly #getHeaders: Record<string, string>;
   readonly #putHeaders: Record<string, string>;
   /** Bun's fetch option for an extra certificate authority, or undefined. */
   readonly #tls: { ca: string } | undefined;
   /** Where large downloads spill: the store's `tmp/`. */
   readonly #spillDirectory: string;
-  #spillCounter = 0;
+  /** fetch's option: false, unless the broken variant that inflates bodies is on. */
+  readonly #decompress = remoteTestHooks.inflateBodies;
+  /** Requests in flight, at most maxRequestsInFlight. */
+  readonly #slots = new RequestSlots(maxRequestsInFlight);
   /** The deadline of requests that cannot earn more time: most of them. */
   readonly #shared: SharedDeadline;
   /** A body below this size is read whole on the shared deadline (its deadline does not grow). */
@@ -86,8 +112,9 @@ export class HttpCache {
     this.#wholeBodyBytes = Math.min(settings.memoryBufferBytes + 1, this.#pieceBytes);
     this.#spillDirectory = spillDirectory;
     this.#stats = stats;
-    this.#getHeaders = Object.keys(settings.headers).length === 0 ? undefined : { ...settings.headers };
-    this.#putHeaders = { ...settings.headers, "content-type": "application/octet-stream" };
+    const encoding = this.#decompress ? null : identityEncoding;
+    this.#getHeaders = { ...settings.headers, ...encoding };
+    this.#putHeaders = { ...settings.headers, "content-type": "application/octet-stream", ...encoding };
     this.#tls = settings.ca === null ? undefined : { ca: settings.ca };
   }
 
@@ -100,7 +127,8 @@ export class HttpCache {
    * `maxBytes` is refused as it arrives.
    */
   async get(area: CacheArea, hex: string, maxBytes: number): Promise<Body | typeof miss | Failure> {
-    const deadline = this.#shared.join();
+    if (!this.#slots.tryTake() && !remoteTestHooks.unboundedRequests) await this.#slots.take();
+    const deadline = this.#shared.join(); // once it can run: the deadline measures the server, not our queue
     try {
       const response = await this.#fetchGet(area, hex, deadline);
       const declared = declaredLength(response);
@@ -115,6 +143,8 @@ export class HttpCache {
       return await this.#receive(response, declared, area, hex, maxBytes, null);
     } catch (error) {
       return this.#exception(error, deadline, "GET", area, hex);
+    } finally {
+      this.#slots.release();
     }
   }
 
@@ -132,10 +162,10 @@ export class HttpCache {
 
   #fetchGet(area: CacheArea, hex: string, deadline: RequestDeadline): Promise<Response> {
     // No spread, and no options that say nothing: fetch reads each one it is given.
-    if (this.#getHeaders === undefined && this.#tls === undefined) {
-      return fetch(this.url(area, hex), { redirect: "manual", signal: deadline.signal });
+    if (this.#tls === undefined) {
+      return fetch(this.url(area, hex), { headers: this.#getHeaders, decompress: this.#decompress, redirect: "manual", signal: deadline.signal });
     }
-    return fetch(this.url(area, hex), { headers: this.#getHeaders, redirect: "manual", signal: deadline.signal, tls: this.#tls });
+    return fetch(this.url(area, hex), { headers: this.#getHeaders, decompress: this.#decompress, redirect: "manual", signal: deadline.signal, tls: this.#tls });
   }
 
   /** A body read whole: checked against `maxBytes`, counted, hashed. */
@@ -185,6 +215,7 @@ export class HttpCache {
    */
   async put(area: CacheArea, hex: string, { body, length, damaged }: UploadBody): Promise<Failure | null> {
     if (damaged?.() === true) return this.#refuseDamaged(area, hex);
+    if (!this.#slots.tryTake() && !remoteTestHooks.unboundedRequests) await this.#slots.take();
     // A body of a piece or more earns more time: a deadline of its own.
     const own = length >= this.#pieceBytes ? new Deadline(this.#settings) : null;
     own?.allow(length);
@@ -194,6 +225,7 @@ export class HttpCache {
         method: "PUT",
         body,
         headers: this.#putHeaders,
+        decompress: this.#decompress,
         redirect: "manual",
         signal: deadline.signal,
         ...(this.#tls === undefined ? null : { tls: this.#tls }),
@@ -209,18 +241,25 @@ export class HttpCache {
       return this.#exception(error, deadline, "PUT", area, hex);
     } finally {
       own?.clear();
+      this.#slots.release();
     }
   }
 
   /** Streams a large body to a temporary file, hashing as it goes; the file is mapped, not read. */
   async #stream(response: Response, area: CacheArea, hex: string, maxBytes: number, deadline: Deadline): Promise<Body | Failure> {
     const reader = response.body!.getReader();
-    const hasher = new Bun.CryptoHasher("sha256");
-    this.#spillCounter += 1;
-    // The pid in the name lets gc tell an abandoned file (its process died) from one in use.
-    const path = join(this.#spillDirectory, `download.${process.pid}.${this.#spillCounter}.tmp`);
+    let spill: TemporaryFile;
+    try {
+      mkdirSync(this.#spillDirectory, { recursive: true });
+      // Locked while in use (temporary-files.ts): a gc, in any process or container, leaves it alone.
+      spill = createTemporaryFile(join(this.#spillDirectory, "download"), 0o600);
+    } catch (error) {
+      await reader.cancel().catch(() => {});
+      return this.#localFailure(area, hex, error);
+    }
+    const { fd, path } = spill;
     const release = () => rmSync(path, { force: true });
-    const fd = openSpillFile(this.#spillDirectory, path);
+    const hasher = new Bun.CryptoHasher("sha256");
     let length = 0;
     try {
       // Bounded by maxBytes: each pass consumes at least one byte or ends.
@@ -235,19 +274,36 @@ export class HttpCache {
           return this.#fail(false, `GET ${area}/${hex}: the body is larger than ${maxBytes} bytes`);
         }
         hasher.update(value);
-        for (let written = 0; written < value.length; ) written += writeSync(fd, value, written, value.length - written);
+        const written = writeAll(fd, value);
+        if (written !== null) {
+          await reader.cancel().catch(() => {});
+          release();
+          return this.#localFailure(area, hex, written);
+        }
       }
+      this.#stats.bytesDownloaded += length;
+      // Mapped, not read: memory stays bounded. Mapped before the close that
+      // drops the lock (a gc may remove the name after; the mapping stays), and
+      // the file is ours alone (mode 0600), so nothing truncates it under the mapping.
+      let bytes: Uint8Array;
+      try {
+        bytes = length === 0 ? new Uint8Array(0) : Bun.mmap(path, { shared: false });
+      } catch (error) {
+        release();
+        return this.#localFailure(area, hex, error);
+      }
+      return { failed: false, bytes, sha256: new Uint8Array(hasher.digest()), release };
     } catch (error) {
       release();
       throw error;
     } finally {
       closeSync(fd);
     }
-    this.#stats.bytesDownloaded += length;
-    // Mapped, not read: memory stays bounded. The file is ours alone (mode 0600;
-    // gc only unlinks it, and only once we are dead), so nothing truncates it under the mapping.
-    const bytes = length === 0 ? new Uint8Array(0) : Bun.mmap(path, { shared: false });
-    return { failed: false, bytes, sha256: new Uint8Array(hasher.digest()), release };
+  }
+
+  /** A download lost to the local disk (the spill folder): the remote did nothing wrong, so no network error is counted. */
+  #localFailure(area: CacheArea, hex: string, error: unknown): Failure {
+    return this.#fail(false, `GET ${area}/${hex}: the local ${this.#spillDirectory} could not take the body: ${error instanceof Error ? error.message : String(error)}`);
   }
 
   #refuseDamaged(area: CacheArea, hex: string): Failure {
@@ -291,12 +347,13 @@ const discardReadBytes = 64 * 1024;
 /**
  * Drops a body we do not want. A small one is read (the connection is kept
  * either way, and reading costs ~20 µs of CPU less per request than making
- * `response.body` a stream to cancel it); a large or unsized one is cancelled,
+ * `response.body` a stream to cancel it): at most its declared length, as fetch
+ * is asked not to inflate anything. A large, unsized or encoded one is cancelled,
  * so it is never buffered.
  */
 async function discard(response: Response): Promise<void> {
   try {
-    if (declaredLength(response) <= discardReadBytes) await response.arrayBuffer();
+    if (declaredLength(response) <= discardReadBytes && !response.headers.has("content-encoding")) await response.arrayBuffer();
     else await response.body?.cancel();
   } catch {
     // The body failed or was already gone: nothing to drop.
@@ -308,7 +365,16 @@ function declaredLength(response: Response): number {
   return Number(response.headers.get("content-length") ?? NaN);
 }
 
-function openSpillFile(directory: string, path: string): number {
-  mkdirSync(directory, { recursive: true });
-  return openSync(path, "wx", 0o600);
+/** Writes all of `bytes` to `fd`; the error if the disk refused (full, I/O), else null. */
+function writeAll(fd: number, bytes: Uint8Array): unknown {
+  try {
+    for (let written = 0; written < bytes.length; ) {
+      const count = writeSync(fd, bytes, written, bytes.length - written);
+      if (count <= 0) return new Error("a write made no progress");
+      written += count;
+    }
+    return null;
+  } catch (error) {
+    return error;
+  }
 }

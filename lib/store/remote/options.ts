@@ -61,6 +61,17 @@ function integerOption(value: unknown, name: string, fallback: number, min: numb
   return value;
 }
 
+/**
+ * A flush's `timeoutMs`: milliseconds, 0 or more, or Infinity (no bound; the
+ * default). Anything else is refused, not read as "no bound": a caller who
+ * passed a bound meant one.
+ */
+export function flushTimeout(value: unknown): number {
+  if (typeof value !== "number") throw new TypeError(`timeoutMs must be a number of milliseconds, got ${typeof value}`);
+  if (Number.isNaN(value) || value < 0) throw new RangeError(`timeoutMs must be 0 or more (or Infinity), got ${value}`);
+  return value;
+}
+
 /** Validates `options.remote`; the base URL is returned without a trailing slash. */
 export function remoteSettings(options: unknown): RemoteSettings {
   if (typeof options !== "object" || options === null) throw new TypeError("options.remote must be an object");
@@ -82,6 +93,11 @@ export function remoteSettings(options: unknown): RemoteSettings {
     for (const [name, value] of Object.entries(remote.headers)) {
       if (typeof value !== "string") throw new TypeError(`options.remote.headers[${JSON.stringify(name)}] must be a string`);
       headers[name] = value;
+    }
+    try {
+      new Headers(headers); // what fetch would refuse on every request: a bad name, CR or LF in a value
+    } catch (error) {
+      throw new TypeError(`options.remote.headers: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
   return {

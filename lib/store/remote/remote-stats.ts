@@ -15,9 +15,9 @@ export interface RemoteStats {
   uploadRetries: number;
   /** Puts not uploaded because `maxPending` uploads were already waiting. */
   uploadsDropped: number;
-  /** Uploads still pending when the store was closed. */
+  /** Uploads still waiting (not in flight) when the store was closed; those in flight count themselves. */
   uploadsAbandoned: number;
-  /** Objects with refs, which are not uploaded (see docs/remote.md). */
+  /** Objects not uploaded: with refs (see docs/remote.md), gone from the local store before their turn, or unreadable there. */
   uploadsSkipped: number;
   /** Local misses the remote satisfied (verified and stored locally). */
   hits: number;
@@ -25,7 +25,7 @@ export interface RemoteStats {
   misses: number;
   /** Downloads that failed: timeouts, errors, refused bodies (a miss for the caller). */
   downloadsFailed: number;
-  /** Bodies refused because they did not hash to their id, or were not a valid action entry. */
+  /** Bodies refused because they did not hash to their id, or were not a valid action entry; uploads stopped because the local bytes no longer hash to their id. */
   corrupt: number;
   /** Requests that timed out (a subset of the failures above). */
   timeouts: number;

@@ -2,14 +2,14 @@
  * What a store's remote sees of the store beyond its public API, and nothing
  * more: storing a leaf whose SHA-256 the download already computed (hashing
  * 1 MiB twice costs more than fetching it over loopback), a large leaf's own file (so an upload streams from disk instead of
- * reading the object into memory), the list of what the store holds (for push),
+ * reading the object into memory) or a small one's bytes read where they are (not copied forward), the list of what the store holds (for push),
  * (leaves only: the only objects a remote holds), and recording an action entry by its key's hash (what the remote holds).
  */
 import type { ActionCache } from "../action-cache.ts";
 import type { Generation } from "../generation.ts";
 import { idScratch, idToHex, parseIdInto } from "../hashing.ts";
 import { fileLength, largeObjectPath } from "../large-objects.ts";
-import { locate, locationOf } from "../object-io.ts";
+import { locate, locationOf, readObject } from "../object-io.ts";
 import { readRecordShape, recordHeaderBytes, StorageKind } from "../object-record.ts";
 import type { RemoteStoreAccess } from "./store-remote.ts";
 
@@ -22,16 +22,22 @@ export function remoteAccess(
   const id = idScratch();
   return {
     putLeaf,
-    leafFile(idHex) {
+    leafBody(idHex) {
       if (!parseIdInto(idHex, id)) return null;
+      // Read where it is, never copied forward: an upload must not write into the
+      // store (nor rotate it), nor keep alive an object the store is letting go.
       for (const generation of generations()) {
         if (generation === null) continue;
         const location = locate(generation, id);
         if (location.kind === StorageKind.none) continue;
-        if (location.kind !== StorageKind.leafFile) return null;
-        const path = largeObjectPath(generation.directory, StorageKind.leafFile, idHex);
-        const length = fileLength(path);
-        return length === location.offset ? { path, length } : null;
+        if (location.kind === StorageKind.leafFile) {
+          const path = largeObjectPath(generation.directory, StorageKind.leafFile, idHex);
+          const length = fileLength(path);
+          return length === location.offset ? { path, length } : null;
+        }
+        if (location.kind !== StorageKind.pool) return null; // a record file: an object with refs
+        const content = readObject(generation, id, location); // a copy, unverified: the caller hashes it
+        return content.refCount === 0 ? { bytes: content.data } : null;
       }
       return null;
     },

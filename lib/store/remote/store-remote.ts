@@ -25,7 +25,7 @@ import type { ContentStore, StoredObject } from "../content-store.ts";
 import { spillDirectoryName } from "../generations.ts";
 import { idBytes, idScratch, idToHex, parseIdInto, sameId } from "../hashing.ts";
 import { HttpCache, miss, type Body, type Failure } from "./http-cache.ts";
-import type { RemoteSettings } from "./options.ts";
+import { flushTimeout, type RemoteSettings } from "./options.ts";
 import { emptyRemoteStats, type RemoteStats } from "./remote-stats.ts";
 import { remoteTestHooks } from "./testing.ts";
 import { Uploader, type Upload, type UploadBody } from "./uploader.ts";
@@ -35,7 +35,7 @@ export interface RemoteStoreAccess {
   /** Stores a leaf whose SHA-256 `id` (and its lowercase hex, `idHex`) the caller has computed: put() without hashing again. */
   putLeaf(bytes: Uint8Array, id: Uint8Array, idHex: string): string;
   /** The path of `id`'s own file when it is a large leaf (streamed on upload), else null. */
-  leafFile(id: string): { path: string; length: number } | null;
+  leafBody(id: string): { path: string; length: number } | { bytes: Uint8Array } | null;
   /** Every object id and action entry (key hash, id) of the live generations. */
   entries(): { objects: string[]; actions: [keyHash: string, id: string][] };
   /** Records an action entry by its key's SHA-256 (what the remote holds). */
@@ -114,9 +114,14 @@ export class StoreRemote {
     return this.#settings.closeTimeoutMs;
   }
 
-  /** @internal put() stored a new leaf, `id` (its 32 bytes, copied: the caller may reuse them). */
-  objectStored(id: Uint8Array): void {
-    if (!this.#receiving) this.#uploader.enqueueObject(id);
+  /**
+   * @internal put() stored a new object, `id` (its 32 bytes, copied: the caller
+   * may reuse them): a leaf is queued for upload; one with refs stays local, counted in uploadsSkipped.
+   */
+  objectStored(id: Uint8Array, refCount: number): void {
+    if (this.#receiving) return;
+    if (refCount === 0) this.#uploader.enqueueObject(id);
+    else this.#stats.uploadsSkipped += 1;
   }
 
   /** @internal actions.put() recorded an entry. */
@@ -149,9 +154,9 @@ export class StoreRemote {
     return this.#recordPulledAction(keyHash, id) ? id : this.#store.actions.get(key);
   }
 
-  /** Resolves when every pending upload is done (true), or after `timeoutMs` (false). */
-  flush(timeoutMs = Infinity): Promise<boolean> {
-    return this.#uploader.flush(timeoutMs);
+  /** Resolves true when every pending upload is done; false after `timeoutMs`, or when one it waited for was lost (Uploader.flush). */
+  flush(timeoutMs: number = Infinity): Promise<boolean> {
+    return this.#uploader.flush(flushTimeout(timeoutMs));
   }
 
   /** A copy of the counters. */
@@ -327,21 +332,33 @@ export class StoreRemote {
    * refuse it, so it would be a miss for the whole fleet). A large leaf streams
    * from its file through a hasher that fails the request at its end on a
    * mismatch (the server sees a body cut short and stores nothing); a small one
-   * is hashed before it is sent.
+   * is hashed before it is sent. Read where it lies, not through get(): no copy
+   * forward (an upload neither writes into the store nor rotates it), and no
+   * verifyOnRead (whose ERR_CAS_CORRUPT would end the upload as "skipped";
+   * damage is counted `corrupt` with it or without it).
    */
   #objectBody(upload: Upload): UploadBody | null {
     if (this.#store.closed) return null;
-    const file = this.#access.leafFile(upload.hex);
-    if (file !== null) return verifiedFileBody(file.path, file.length, upload.hex);
-    const object = this.#store.get(upload.hex);
-    if (object === null || object.refs.length > 0) return null;
+    let leaf: ReturnType<RemoteStoreAccess["leafBody"]>;
+    try {
+      leaf = this.#access.leafBody(upload.hex);
+    } catch (error) {
+      // A record too damaged to read (ERR_CAS_CORRUPT): refused as corrupt (http-cache.ts), never sent.
+      if (error instanceof ArenaError && error.code === "ERR_CAS_CORRUPT") return damagedBody;
+      throw error;
+    }
+    if (leaf === null) return null;
+    if ("path" in leaf) return verifiedFileBody(leaf.path, leaf.length, upload.hex);
     const hash = this.#uploadHash;
-    Bun.SHA256.hash(object.data, hash);
+    Bun.SHA256.hash(leaf.bytes, hash);
     parseIdInto(upload.hex, this.#uploadId);
     const damaged = !sameId(hash, 0, this.#uploadId, 0);
-    return { body: object.data, length: object.data.length, damaged: () => damaged };
+    return { body: leaf.bytes, length: leaf.bytes.length, damaged: () => damaged };
   }
 }
+
+/** The body of an object whose local bytes no longer hash to its id: never sent, counted corrupt. */
+const damagedBody: UploadBody = { body: new Uint8Array(0), length: 0, damaged: () => true };
 
 /** A large leaf's file as a request body that errors at its end unless the bytes hash to `idHex`. */
 function verifiedFileBody(path: string, length: number, idHex: string): UploadBody {

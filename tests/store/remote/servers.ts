@@ -1,6 +1,7 @@
 // Misbehaving HTTP servers on 127.0.0.1 for the remote-cache tests: slow, resetting,
 // redirecting, failing. Each is stopped by the test that starts it.
 import { createServer, type Server, type Socket } from "node:net";
+import { sha256Hex } from "../support.ts";
 
 /** A proxy in front of `target` that waits `delayMs` before forwarding each request. */
 export function slowProxy(target: string, delayMs: number) {
@@ -97,4 +98,43 @@ export function concurrencyMeter(holdMs: number) {
     },
   });
   return { server, meter };
+}
+
+/**
+ * A cache on 127.0.0.1 serving `blobs` at /cas/<sha256> as streams without a Content-Length
+ * (so the store drops the first answer, asks again on a deadline of its own, and spills the
+ * body to tmp/). From the second GET of a blob on, the body stops after 256 KiB until
+ * `release()`; `held()` counts those bodies.
+ */
+export function heldBodies(blobs: Uint8Array[]) {
+  const byPath = new Map(blobs.map((blob) => [`/cas/${sha256Hex(blob)}`, blob]));
+  const gets = new Map<string, number>();
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let heldCount = 0;
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 0,
+    fetch(request) {
+      const path = new URL(request.url).pathname;
+      const blob = byPath.get(path);
+      if (blob === undefined) return new Response("not found", { status: 404 });
+      const count = (gets.get(path) ?? 0) + 1;
+      gets.set(path, count);
+      const hold = count >= 2;
+      if (hold) heldCount += 1;
+      return new Response(
+        new ReadableStream({
+          async start(controller) {
+            controller.enqueue(blob.subarray(0, 256 * 1024));
+            if (hold) await released;
+            controller.enqueue(blob.subarray(256 * 1024));
+            controller.close();
+          },
+        }),
+      );
+    },
+  });
+  return { server, release, held: () => heldCount };
 }
