@@ -3,14 +3,22 @@
 // gives what was measured on main at e371c24. FINDINGS.md (this branch) explains each.
 // Servers are Bun.serve on 127.0.0.1.
 import { expect, test } from "bun:test";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ContentStore } from "../../lib/index.ts";
 import { tempDirectory } from "../support/temp.ts";
-import { objectBytes } from "./support.ts";
+import { heldBodies } from "./remote/servers.ts";
+import { objectBytes, sha256Hex, spawnStoreChild } from "./support.ts";
 
 const root = tempDirectory("review3-");
 let directories = 0;
 const freshDirectory = (name: string) => join(root, `${name}-${directories++}`);
+
+/** Resolves when `condition` holds (checked every 10 ms), or after `timeoutMs` (then false). */
+async function until(condition: () => boolean, timeoutMs = 60_000): Promise<boolean> {
+  for (const started = Date.now(); Date.now() - started < timeoutMs; await Bun.sleep(10)) if (condition()) return true;
+  return condition();
+}
 
 // R3-1: push() queues every object with Uploader.enqueue("cas", id, null), into the same
 // #queue as the action entries, with `after` 0; the entries' wait (#objectsSettledBefore)
@@ -56,3 +64,30 @@ test("R3-1: push sends an action entry only after the upload of the object it na
     server.stop(true);
   }
 }, 60_000);
+
+// Held (a guard, not a defect): a download spilled to tmp/ by a process killed with SIGKILL
+// mid-body is removed by the next gc (its flock died with it), and a gc in the same process
+// as a live download (another open file description) leaves that download's file alone.
+test("held: gc removes the spill file of a download killed mid-body, and leaves a live one alone", async () => {
+  const blob = new Uint8Array(2 * 2 ** 20).map((_, i) => (i * 7) & 255);
+  const { server, release, held } = heldBodies([blob]);
+  const directory = freshDirectory("killed-spill");
+  const url = `http://127.0.0.1:${server.port}`;
+  const spills = () => (existsSync(join(directory, "tmp")) ? readdirSync(join(directory, "tmp")) : []);
+  try {
+    const child = spawnStoreChild("review3-child.ts", ["spill-get", directory, url, sha256Hex(blob)]);
+    expect(await until(() => held() === 1 && spills().length === 1)).toBe(true);
+    using live = ContentStore.open(directory, { remote: { url, timeoutMs: 120_000, memoryBufferBytes: 64 * 1024 } });
+    const download = live.remote!.get(sha256Hex(blob));
+    expect(await until(() => spills().length === 2)).toBe(true);
+    child.kill("SIGKILL");
+    await child.exited;
+    const removed = live.gc();
+    expect(removed.filter((name) => name.startsWith("tmp/"))).toHaveLength(1); // the dead child's, not ours
+    expect(spills()).toHaveLength(1);
+    release();
+    expect((await download)?.data.length).toBe(blob.length);
+  } finally {
+    server.stop(true);
+  }
+}, 120_000);
