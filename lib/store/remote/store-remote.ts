@@ -183,6 +183,10 @@ export class StoreRemote {
       lines.push(`o ${id}`);
       if (this.#stats.pending >= batch) await this.flush();
     }
+    // Every object's upload ended before the first entry goes: an entry must not
+    // reach the remote ahead of the object it names (entries wait only for
+    // objects queued by put, not for these).
+    await this.flush();
     for (const [keyHash, id] of actions) {
       this.#uploader.enqueue("ac", keyHash, id);
       lines.push(`a ${keyHash} ${id}`);
