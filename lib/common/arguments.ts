@@ -83,5 +83,5 @@ function describe(value: unknown): string {
   if (value === null) return "null";
   if (typeof value === "object") return value.constructor?.name ?? "object";
   if (typeof value === "string") return `the string ${JSON.stringify(value.slice(0, 40))}`;
-  return `${typeof value} ${String(value)}`;
+  return value === undefined ? "undefined" : `${typeof value} ${String(value)}`;
 }

@@ -62,10 +62,11 @@ export function closedError(path: string): ArenaError {
 }
 
 /** The ERR_ARENA_READ_ONLY error for a write entry (`what`) called on something opened read-only. */
-export function readOnlyError(path: string, what: string): ArenaError {
+/** `opener`: the static method that opens the same thing for writing (create for the arena, trie and pool; open for the store and log). */
+export function readOnlyError(path: string, what: string, opener: "create" | "open" = "create"): ArenaError {
   return new ArenaError(
     "ERR_ARENA_READ_ONLY",
-    `${what} is not possible: ${path} was opened read-only (openReadOnly); open it with create() to write`,
+    `${what} is not possible: ${path} was opened read-only (openReadOnly); open it with ${opener}() to write`,
     { path },
   );
 }

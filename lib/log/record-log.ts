@@ -289,7 +289,7 @@ export class RecordLog implements Disposable {
   }
 
   #appendChecked(records: readonly Uint8Array[]): number {
-    if (this.#openArena().readOnly) throw readOnlyError(this.path, "appendBatch()");
+    if (this.#openArena().readOnly) throw readOnlyError(this.path, "appendBatch()", "open");
     let first = -1;
     let words = this.#blockWords;
     let bytes = this.#blockBytes;
@@ -502,7 +502,7 @@ export class RecordLog implements Disposable {
    * comes here), too large, or the current block is full (or there is none).
    */
   #appendInNewBlock(bytes: Uint8Array): number {
-    if (this.#openArena().readOnly) throw readOnlyError(this.path, "append()");
+    if (this.#openArena().readOnly) throw readOnlyError(this.path, "append()", "open");
     if (bytes.length > this.maxRecordBytes) this.#rejectLength(bytes.length, "bytes.length");
     this.#claimBlock();
     return this.append(bytes);

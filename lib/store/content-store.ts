@@ -604,7 +604,7 @@ export class ContentStore implements Disposable {
   /** The store is open and may be written (not from openReadOnly): else ERR_CAS_CLOSED or ERR_ARENA_READ_ONLY. */
   #requireWritable(what: string): void {
     this.#current();
-    if (this.readOnly) throw readOnlyError(this.directory, what);
+    if (this.readOnly) throw readOnlyError(this.directory, what, "open");
   }
 
   /** The first older generation that has `id`, and where; null if none has. */

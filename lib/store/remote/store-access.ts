@@ -60,6 +60,15 @@ export function remoteAccess(
     putAction(keyHash, idHex) {
       actions.putByKeyHash(keyHash, idHex);
     },
+    isLeaf(idHex) {
+      if (!parseIdInto(idHex, id)) return false;
+      for (const generation of generations()) {
+        if (generation === null) continue;
+        const location = locate(generation, id);
+        if (location.kind !== StorageKind.none) return isLeaf(generation, location);
+      }
+      return false;
+    },
   };
 }
 

@@ -40,6 +40,8 @@ export interface RemoteStoreAccess {
   entries(): { objects: string[]; actions: [keyHash: string, id: string][] };
   /** Records an action entry by its key's SHA-256 (what the remote holds). */
   putAction(keyHash: Uint8Array, id: string): void;
+  /** True when `id` (lowercase hex) is a published object without refs: one that can travel. */
+  isLeaf(id: string): boolean;
 }
 
 /** A whole-store transfer's counts. */
@@ -126,7 +128,11 @@ export class StoreRemote {
 
   /** @internal actions.put() recorded an entry. */
   actionStored(keyHash: string, id: string): void {
-    if (!this.#receiving) this.#uploader.enqueue("ac", keyHash, id);
+    if (this.#receiving) return;
+    // An entry naming an object with refs would dangle on the remote: the object
+    // itself does not travel (its id is no SHA-256 of any bytes). Counted, not sent.
+    if (this.#access.isLeaf(id)) this.#uploader.enqueue("ac", keyHash, id);
+    else this.#stats.uploadsSkipped += 1;
   }
 
   /** The object `id`: local if the store has it, else from the remote (verified, then stored locally), else null. */
@@ -174,7 +180,12 @@ export class StoreRemote {
    * them under the action key `mapped-file-arena manifest <name>`, for `pull`.
    */
   async push(name = "default"): Promise<TransferReport> {
-    const { objects, actions } = this.#access.entries();
+    const entries = this.#access.entries();
+    const objects = entries.objects;
+    // Entries naming objects with refs stay local, as in actionStored: their objects do not travel.
+    const leaves = new Set(objects);
+    const actions = entries.actions.filter(([, id]) => leaves.has(id));
+    this.#stats.uploadsSkipped += entries.actions.length - actions.length;
     const before = this.#stats.uploadsFailed + this.#stats.uploadsDropped;
     const lines: string[] = [];
     const batch = this.#settings.concurrency * 64;

@@ -230,6 +230,32 @@ test("review2 finding 11: an object with refs is counted in uploadsSkipped, as d
   }
 }, 60_000);
 
+// A new user's trial: an action entry naming an object with refs went to the remote while its
+// object cannot (a node's id is no SHA-256 of any bytes), so another machine fetched the entry
+// and then missed: a dangling entry. Now such entries stay local, counted in uploadsSkipped,
+// from put and from push alike; entries naming leaves still travel.
+test("an action entry naming an object with refs is not uploaded (counted skipped), by put or by push; one naming a leaf is", async () => {
+  const { server, blobs, open } = gatedCache();
+  open();
+  try {
+    using store = ContentStore.open(freshDirectory("entry-of-a-node"), { remote: { url: `http://127.0.0.1:${server.port}`, timeoutMs: 30_000 } });
+    const leaf = store.put(objectBytes(30, 100));
+    const node = store.put(objectBytes(31, 100), [leaf]);
+    store.actions.put("compile a.c", node);
+    store.actions.put("compile b.c", leaf);
+    expect(await store.flush(30_000)).toBe(true);
+    const areas = () => [...blobs.keys()].map((path) => path.split("/").at(-2)).sort();
+    expect(areas()).toEqual(["ac", "cas"]); // the leaf and the entry naming it
+    expect(store.remoteStats()).toMatchObject({ uploaded: 2, uploadsSkipped: 2 }); // the node, the entry naming it
+    blobs.clear();
+    const report = await store.remote!.push();
+    expect(report.actions).toBe(1);
+    expect([...blobs.values()].some((body) => new TextDecoder().decode(body) === node)).toBe(false);
+  } finally {
+    server.stop(true);
+  }
+}, 60_000);
+
 // Finding 12: with verifyOnRead, an upload reads its small object back with store.get(), which
 // throws ERR_CAS_CORRUPT for bytes damaged since the put; the uploader counts that as
 // uploadsSkipped ("gone from the local store"), not corrupt, which is what the same damage
