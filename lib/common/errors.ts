@@ -43,8 +43,12 @@ export class ArenaError extends Error {
   readonly syscall: string | undefined;
   readonly path: string | undefined;
   readonly errno: number | undefined;
-  /** RecordLog.appendBatch only: how many of the batch's records were committed before it failed. */
-  readonly committedRecords: number | undefined;
+  /**
+   * RecordLog.appendBatch only: how many of the batch's records were committed
+   * before it failed. Absent from every other error (not even undefined, so
+   * that printing one does not show it).
+   */
+  declare readonly committedRecords?: number;
 
   constructor(code: ArenaErrorCode, message: string, details: ArenaErrorDetails = {}) {
     super(message);
@@ -52,7 +56,7 @@ export class ArenaError extends Error {
     this.syscall = details.syscall;
     this.path = details.path;
     this.errno = details.errno;
-    this.committedRecords = details.committedRecords;
+    if (details.committedRecords !== undefined) (this as { committedRecords?: number }).committedRecords = details.committedRecords;
   }
 }
 

@@ -250,7 +250,7 @@ export class ContentStore implements Disposable {
     // opens it for reading (a shared flock needs no more) and creates nothing.
     const lockPath = join(directory, "lock");
     this.#rootLockFd = wrapFsErrors(directory, () => {
-      if (!readOnly) mkdirSync(directory, { recursive: true });
+      if (!readOnly) makeStoreDirectory(directory);
       return openRootLock(lockPath, readOnly);
     });
     try {
@@ -721,5 +721,15 @@ function openRootLock(lockPath: string, readOnly: boolean): number {
     if (error instanceof ArenaError) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? "EIO";
     throw new ArenaError(code, `cannot open ${lockPath} to read the store: ${code} (is it a content store?)`, { path: lockPath });
+  }
+}
+
+/** mkdir -p of the store's directory; a file in its place is ENOTDIR saying so, not mkdir's bare EEXIST. */
+function makeStoreDirectory(directory: string): void {
+  try {
+    mkdirSync(directory, { recursive: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    throw new ArenaError("ENOTDIR", `${directory} is not a directory: a content store is a directory (of generations), and a file is there`, { path: directory, syscall: "mkdir" });
   }
 }

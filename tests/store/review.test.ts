@@ -2,7 +2,7 @@
 // regression tests: each name states what now holds. The rotation-crash and
 // put-during-rotations tests also run their broken variant and show it failing.
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ArenaError } from "../../lib/common/errors.ts";
 import { ContentStore } from "../../lib/index.ts";
@@ -91,12 +91,16 @@ describe("content store review (branch review-store)", () => {
     expect(thrown(() => ContentStore.open(directory).close())).toBeNull();
   });
 
-  test("issue 11 review: opening a store at a path that is a regular file throws an ArenaError EEXIST", () => {
+  test("issue 11 review: opening a store at a path that is a regular file throws an ArenaError ENOTDIR that says so, and leaves the file alone", () => {
     const directory = freshDirectory();
     writeFileSync(join(directory, "file"), "x");
     const error = thrown(() => ContentStore.open(join(directory, "file")));
     expect(error).toBeInstanceOf(ArenaError);
-    expect((error as ArenaError).code).toBe("EEXIST");
+    expect((error as ArenaError).code).toBe("ENOTDIR");
+    expect((error as ArenaError).message).toContain("is not a directory");
+    expect(readFileSync(join(directory, "file"), "utf8")).toBe("x");
+    // Only appendBatch's errors carry committedRecords: others do not show it at all.
+    expect(Object.keys(error as object)).not.toContain("committedRecords");
   });
 
   test("issue 11 review: an absurd generation number (v1.999999999999999) is ignored as foreign, and rotation keeps the store bounded", () => {

@@ -233,10 +233,10 @@ export class StoreRemote {
         if (line === "") continue;
         const [kind, first, second] = line.split(" ");
         if (kind === "o" && first !== undefined && hexId.test(first)) {
-          if (this.#store.has(first) || (await this.#fetchObject(first)) !== null) report.objects += 1;
+          if (await this.#pulledObject(first, manifest)) report.objects += 1;
           else report.failed += 1;
         } else if (kind === "a" && first !== undefined && second !== undefined && hexId.test(first) && hexId.test(second)) {
-          if (this.#store.has(second) || (await this.#fetchObject(second)) !== null) {
+          if (await this.#pulledObject(second, manifest)) {
             if (this.#recordPulledAction(Buffer.from(first, "hex"), second)) report.actions += 1;
             else report.actionsKept += 1;
           } else report.failed += 1;
@@ -249,6 +249,20 @@ export class StoreRemote {
     };
     await Promise.all(Array.from({ length: this.#settings.concurrency }, worker));
     return report;
+  }
+
+  /**
+   * Whether object `id`, listed in the manifest, is local now (fetched if it was
+   * not). When it cannot be had, lastError names it: a miss counts no error of
+   * its own, and "1 failed" must say which.
+   */
+  async #pulledObject(id: string, manifest: string): Promise<boolean> {
+    if (this.#store.has(id)) return true;
+    const before = this.#stats.lastError;
+    if ((await this.#fetchObject(id)) !== null) return true;
+    const why = this.#stats.lastError !== before && this.#stats.lastError !== null ? this.#stats.lastError : "the remote does not have it";
+    this.#stats.lastError = `object ${id}, listed in manifest ${manifest}, could not be fetched: ${why}`;
+    return false;
   }
 
   /**

@@ -256,6 +256,42 @@ test("an action entry naming an object with refs is not uploaded (counted skippe
   }
 }, 60_000);
 
+// A new user's trial: `cas pull` of a manifest whose object the remote lost said "1 failed; last
+// error: null". The failure now names the object.
+test("pull names the object it could not fetch in lastError", async () => {
+  const blobs = new Map<string, Uint8Array>();
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(request) {
+      const path = new URL(request.url).pathname;
+      if (request.method === "PUT") {
+        blobs.set(path, new Uint8Array(await request.arrayBuffer()));
+        return new Response(null, { status: 201 });
+      }
+      const body = blobs.get(path);
+      return body === undefined ? new Response("not found", { status: 404 }) : new Response(body);
+    },
+  });
+  try {
+    const url = `http://127.0.0.1:${server.port}`;
+    let lost = "";
+    {
+      using pusher = ContentStore.open(freshDirectory("pusher"), { remote: { url, timeoutMs: 30_000 } });
+      lost = pusher.put(objectBytes(40, 100));
+      pusher.put(objectBytes(41, 100));
+      expect((await pusher.remote!.push()).failed).toBe(0);
+    }
+    blobs.delete(`/cas/${lost}`);
+    using puller = ContentStore.open(freshDirectory("puller"), { remote: { url, timeoutMs: 30_000 } });
+    const report = await puller.remote!.pull();
+    expect(report).toMatchObject({ objects: 1, failed: 1 });
+    expect(puller.remoteStats()!.lastError ?? "").toContain(lost);
+  } finally {
+    server.stop(true);
+  }
+}, 60_000);
+
 // Finding 12: with verifyOnRead, an upload reads its small object back with store.get(), which
 // throws ERR_CAS_CORRUPT for bytes damaged since the put; the uploader counts that as
 // uploadsSkipped ("gone from the local store"), not corrupt, which is what the same damage
