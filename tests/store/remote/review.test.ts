@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ContentStore } from "../../../lib/index.ts";
 import { tempDirectory } from "../../support/temp.ts";
+import { memoryCache } from "./servers.ts";
 
 const root = tempDirectory("review-remote-");
 const child = join(import.meta.dir, "..", "children", "misbehaving-remote.ts");
@@ -90,21 +91,7 @@ test("issue 14 review: remote.get refuses an object larger than maxObjectBytes, 
 }, 60_000);
 
 test("issue 14 review: pull keeps a local action entry that differs from the manifest's, counts it and finishes the other entries", async () => {
-  // A minimal Bazel HTTP cache on 127.0.0.1: PUT stores, GET returns (in memory).
-  const blobs = new Map<string, Uint8Array>();
-  const server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    async fetch(request) {
-      const path = new URL(request.url).pathname;
-      if (request.method === "PUT") {
-        blobs.set(path, new Uint8Array(await request.arrayBuffer()));
-        return new Response(null, { status: 201 });
-      }
-      const body = blobs.get(path);
-      return body === undefined ? new Response("", { status: 404 }) : new Response(body);
-    },
-  });
+  const { server } = memoryCache();
   try {
     const remote = { url: `http://127.0.0.1:${server.port}/cache`, timeoutMs: 5000 };
     const encode = (value: string) => new TextEncoder().encode(value);

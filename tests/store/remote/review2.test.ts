@@ -13,7 +13,7 @@ import { ContentStore } from "../../../lib/index.ts";
 import { remoteTestHooks } from "../../../lib/store/remote/testing.ts";
 import { tempDirectory } from "../../support/temp.ts";
 import { objectBytes, runToEnd, sha256Hex, spawnStoreChild } from "../support.ts";
-import { heldBodies } from "./servers.ts";
+import { heldBodies, memoryCache } from "./servers.ts";
 
 const root = tempDirectory("review2-remote-");
 let directories = 0;
@@ -259,20 +259,7 @@ test("an action entry naming an object with refs is not uploaded (counted skippe
 // A new user's trial: `cas pull` of a manifest whose object the remote lost said "1 failed; last
 // error: null". The failure now names the object.
 test("pull names the object it could not fetch in lastError", async () => {
-  const blobs = new Map<string, Uint8Array>();
-  const server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    async fetch(request) {
-      const path = new URL(request.url).pathname;
-      if (request.method === "PUT") {
-        blobs.set(path, new Uint8Array(await request.arrayBuffer()));
-        return new Response(null, { status: 201 });
-      }
-      const body = blobs.get(path);
-      return body === undefined ? new Response("not found", { status: 404 }) : new Response(body);
-    },
-  });
+  const { server, blobs } = memoryCache();
   try {
     const url = `http://127.0.0.1:${server.port}`;
     let lost = "";

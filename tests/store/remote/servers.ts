@@ -35,6 +35,25 @@ export function countingCache(blobs: Map<string, Uint8Array>) {
   return { server, counts };
 }
 
+/** A minimal Bazel HTTP cache on 127.0.0.1, in memory: PUT stores a body under its path, GET returns it (404 otherwise). */
+export function memoryCache() {
+  const blobs = new Map<string, Uint8Array>();
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(request) {
+      const path = new URL(request.url).pathname;
+      if (request.method === "PUT") {
+        blobs.set(path, new Uint8Array(await request.arrayBuffer()));
+        return new Response(null, { status: 201 });
+      }
+      const body = blobs.get(path);
+      return body === undefined ? new Response("", { status: 404 }) : new Response(body);
+    },
+  });
+  return { server, blobs };
+}
+
 /** A server that redirects every request to itself. */
 export function redirectLoop() {
   return Bun.serve({
