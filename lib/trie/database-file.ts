@@ -254,8 +254,8 @@ export class DatabaseFile implements Disposable {
   #sameAsLibrary(view: Uint8Array): boolean {
     const library = this.latestViews().bytes;
     const handout = new Uint8Array(view.buffer, 0, view.buffer.byteLength);
-    const start = view.byteOffset - (view.byteOffset % pageBytes);
-    const end = Math.min(view.byteOffset + view.length + pageBytes - 1 - ((view.byteOffset + view.length + pageBytes - 1) % pageBytes), library.length, handout.length);
+    const start = Math.floor(view.byteOffset / pageBytes) * pageBytes;
+    const end = Math.min(Math.ceil((view.byteOffset + view.length) / pageBytes) * pageBytes, library.length, handout.length);
     return end <= start || Buffer.compare(handout.subarray(start, end), library.subarray(start, end)) === 0;
   }
 

@@ -8,7 +8,7 @@
  * to end on this machine. The processor overlaps the misses of consecutive
  * lookups only if the next lookup's first missing load is within its reorder
  * window (a few hundred instructions) of the current one's last: C's walk is
- * short enough; the checked JavaScript walk (TrieLayout.findRecord) is at the
+ * short enough; the checked JavaScript walk (TrieLayout.findChecked) is at the
  * edge, and one lookup per call leaves no choice.
  *
  * The way chosen: take the hashes `group` at a time, and walk the group one
@@ -17,7 +17,7 @@
  * construction, whatever the window. All hashes of a group are at the same
  * level, so the level's start bit and width are shared.
  *
- * The checks are findRecord's, made inline the same way, with the same slow
+ * The checks are findChecked's, made inline the same way, with the same slow
  * paths (TrieLayout's loadSlot, isRecord/requireRecord, requireSubtrie) to
  * refresh the bump pointer or say what is wrong; the loops are bounded by the
  * hash count, the group size and maxLevels.

@@ -12,7 +12,7 @@
  * Record: the data (dataBytes), then the hash, padded to 8 by the allocation.
  *
  * (find's first walk, findQuick, is the exception: it checks only its answer; see
- * findRecord.)
+ * findQuick.)
  *
  * Why every read is checked: the slots and headers come from a file that another
  * process, an older version or a disk error may have written. A slot value is used
@@ -110,7 +110,7 @@ const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /**
  * Whether words [first, first + 8) of `int32` equal `key` (a 256-bit hash): one
  * expression, no loop (a loop with an early exit here measured ~1.5x slower
- * lookups: see findRecord).
+ * lookups: see findQuick).
  */
 function sameEightWords(int32: Int32Array, first: number, key: Int32Array): boolean {
   return (
@@ -279,10 +279,11 @@ export class TrieLayout {
   }
 
   /**
-   * The offset of the record for `hash` (hashBytes long), or -1; the root must
-   * be adopted. Two walks: findQuick answers the common cases with nothing on
-   * its path but the loads; findChecked, which checks every value before it
-   * uses it, answers the rest and says what is wrong with a corrupt file.
+   * find's lookup, first of two walks: the record's offset, -1 if the hash is
+   * absent, or 0 when only findChecked can tell (OnDiskTrieRawHashMap.findOffset
+   * then asks it). findQuick answers the common cases with nothing on its path
+   * but the loads; findChecked, which checks every value before it uses it,
+   * answers the rest and says what is wrong with a corrupt file.
    *
    * Why two: a lookup waits on two or three cache misses in a row, and the
    * processor can start the next lookup's misses while this one waits only if
@@ -298,24 +299,17 @@ export class TrieLayout {
    * call out. A loop that allocates (find's record, anything else) or that has
    * taken one of findOffset's slow paths since the JIT profiled it runs at
    * ~1.8x the C walk; docs/trie.md has the figures.
-   */
-  findRecord(hash: Uint8Array): number {
-    const found = this.findQuick(hash);
-    return found !== 0 ? found : this.findChecked(hash);
-  }
-
-  /**
-   * findRecord's first walk: the record's offset, -1 if the hash is absent, or
-   * 0 when only findChecked can tell. Serves 256-bit hashes compared as words
-   * (quickWalk), passed in an array seen before (its word view is kept: see
+   *
+   * Serves 256-bit hashes compared as words (quickWalk, set only once a root is
+   * adopted), passed in an array seen before (its word view is kept: see
    * hashEquals). A hit is checked once, at the end: an aligned record after the
    * table, inside the views, that holds exactly the caller's hash is the
    * answer, whatever the slots on the way held. Not against knownEnd: records
    * published since it was last read (by any process, this one included) are
    * the common case, and sending them to findChecked would put its call on
-   * the hot path (see findRecord); a published record is below the bump
-   * pointer, and only a crafted file can point past it at bytes that equal the
-   * key (inside the views, so reading them is safe).
+   * the hot path; a published record is below the bump pointer, and only a
+   * crafted file can point past it at bytes that equal the key (inside the
+   * views, so reading them is safe).
    */
   findQuick(hash: Uint8Array): number {
     const keyWords = hash === this.#lastHash ? this.#lastHashWords : null;
@@ -367,7 +361,7 @@ export class TrieLayout {
   }
 
   /**
-   * findRecord's checked walk: nothing allocated, no call unless a check fails,
+   * find's checked walk (after findQuick): nothing allocated, no call unless a check fails,
    * every check of requireSubtrie and isRecord made inline first as one or two
    * comparisons against limits kept with knownEnd (recordLimit, childLimit), the
    * slow versions called only to refresh knownEnd or to say what is wrong. Each
@@ -560,12 +554,7 @@ export class TrieLayout {
     return true;
   }
 
-  /**
-   * The hash array last compared, and its word view once it came a second time
-   * (null: not yet, or unaligned). TypeScript-private, not `#`: find reads them
-   * on every lookup, and with `#` fields the lookup loop of bench/trie.ts ran
-   * ~1.5x slower (JavaScriptCore's private-name reads; see findRecord).
-   */
+  /** The hash array last compared, and its word view once it came a second time (null: not yet, or unaligned). */
   #lastHash: Uint8Array | null = null;
   #lastHashWords: Int32Array | null = null;
   #lastHashAligned = false;

@@ -218,8 +218,9 @@ export class OnDiskTrieRawHashMap implements Disposable {
    */
   findOffset(hash: Uint8Array): number {
     // Small enough for the JIT to inline into the caller's loop: one call per lookup.
+    // (No root adopted yet: findQuick answers 0, and the slow path adopts a late one.)
     const layout = this.#layout;
-    if (layout !== null && hash instanceof Uint8Array && hash.length === this.hashBytes && layout.rootOffset !== 0) {
+    if (layout !== null && hash instanceof Uint8Array && hash.length === this.hashBytes) {
       const found = layout.findQuick(hash);
       if (found !== 0) return found;
     }

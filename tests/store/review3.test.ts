@@ -8,17 +8,12 @@ import { join } from "node:path";
 import { ContentStore } from "../../lib/index.ts";
 import { tempDirectory } from "../support/temp.ts";
 import { heldBodies } from "./remote/servers.ts";
-import { objectBytes, sha256Hex, spawnStoreChild } from "./support.ts";
+import { objectBytes, sha256Hex, spawnStoreChild, until } from "./support.ts";
 
 const root = tempDirectory("review3-");
 let directories = 0;
 const freshDirectory = (name: string) => join(root, `${name}-${directories++}`);
 
-/** Resolves when `condition` holds (checked every 10 ms), or after `timeoutMs` (then false). */
-async function until(condition: () => boolean, timeoutMs = 60_000): Promise<boolean> {
-  for (const started = Date.now(); Date.now() - started < timeoutMs; await Bun.sleep(10)) if (condition()) return true;
-  return condition();
-}
 
 // R3-1: push() queues every object with Uploader.enqueue("cas", id, null), into the same
 // #queue as the action entries, with `after` 0; the entries' wait (#objectsSettledBefore)
@@ -76,10 +71,10 @@ test("held: gc removes the spill file of a download killed mid-body, and leaves 
   const spills = () => (existsSync(join(directory, "tmp")) ? readdirSync(join(directory, "tmp")) : []);
   try {
     const child = spawnStoreChild("review3-child.ts", ["spill-get", directory, url, sha256Hex(blob)]);
-    expect(await until(() => held() === 1 && spills().length === 1)).toBe(true);
+    expect(await until(() => held() === 1 && spills().length === 1, 60_000)).toBe(true);
     using live = ContentStore.open(directory, { remote: { url, timeoutMs: 120_000, memoryBufferBytes: 64 * 1024 } });
     const download = live.remote!.get(sha256Hex(blob));
-    expect(await until(() => spills().length === 2)).toBe(true);
+    expect(await until(() => spills().length === 2, 60_000)).toBe(true);
     child.kill("SIGKILL");
     await child.exited;
     const removed = live.gc();

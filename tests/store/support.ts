@@ -75,3 +75,8 @@ export function readHotSet(store: ContentStore, hot: ReturnType<typeof hotSet>):
   return missing;
 }
 
+/** Resolves when `condition` holds (checked every 10 ms), or after `timeoutMs` (then false). */
+export async function until(condition: () => boolean, timeoutMs = 30_000): Promise<boolean> {
+  for (const started = Date.now(); Date.now() - started < timeoutMs; await Bun.sleep(10)) if (condition()) return true;
+  return condition();
+}

@@ -166,7 +166,7 @@ describe("findings of the review of lib/trie", () => {
     expect(report).toEqual({ insert: "TypeError", publishedBeforeWritten: false, poolCreate: "TypeError" });
   }, 60_000);
 
-  // Finding 11: findRecord's and findMany's inline child check compares the
+  // Finding 11: findChecked's and findMany's inline child check compares the
   // header with subtrieBits, also at a last level that has fewer bits.
   test("F11: a child whose header is wider than its last level is corrupt for find and findOffsets, as for validate", async () => {
     const report = await scenario("full-width-header-at-a-narrow-last-level");

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ContentStore } from "../../../lib/index.ts";
 import { tempDirectory } from "../../support/temp.ts";
-import { memoryCache } from "./servers.ts";
+import { gatedCache, memoryCache } from "./servers.ts";
 
 const root = tempDirectory("review-remote-");
 const child = join(import.meta.dir, "..", "children", "misbehaving-remote.ts");
@@ -118,19 +118,8 @@ test("issue 14 review: pull keeps a local action entry that differs from the man
 }, 60_000);
 
 test("issue 14 review: a large object whose file was damaged is not uploaded (counted corrupt); an intact one is, whole", async () => {
-  const blobs = new Map<string, Uint8Array>();
-  let open!: () => void;
-  const gate = new Promise<void>((resolve) => (open = resolve));
-  const server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    async fetch(request) {
-      if (request.method !== "PUT") return new Response("", { status: 404 });
-      await gate; // holds the single upload slot, so the damage happens before the large upload starts
-      blobs.set(new URL(request.url).pathname, new Uint8Array(await request.arrayBuffer()));
-      return new Response(null, { status: 201 });
-    },
-  });
+  // Holds the single upload slot until open(), so the damage happens before the large upload starts.
+  const { server, blobs, open } = gatedCache();
   try {
     const directory = join(root, "upload-damaged");
     const store = ContentStore.open(directory, {

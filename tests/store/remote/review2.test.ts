@@ -12,18 +12,13 @@ import { join } from "node:path";
 import { ContentStore } from "../../../lib/index.ts";
 import { remoteTestHooks } from "../../../lib/store/remote/testing.ts";
 import { tempDirectory } from "../../support/temp.ts";
-import { objectBytes, runToEnd, sha256Hex, spawnStoreChild } from "../support.ts";
-import { heldBodies, memoryCache } from "./servers.ts";
+import { objectBytes, runToEnd, sha256Hex, spawnStoreChild, until } from "../support.ts";
+import { gatedCache, heldBodies, memoryCache } from "./servers.ts";
 
 const root = tempDirectory("review2-remote-");
 let directories = 0;
 const freshDirectory = (name: string) => join(root, `${name}-${directories++}`);
 
-/** Resolves when `condition` holds (checked every 10 ms), or after `timeoutMs` (then false). */
-async function until(condition: () => boolean, timeoutMs = 30_000): Promise<boolean> {
-  for (const started = Date.now(); Date.now() - started < timeoutMs; await Bun.sleep(10)) if (condition()) return true;
-  return condition();
-}
 
 /** The gzip children measure peak RSS from /proc (VmHWM). */
 const onLinux = process.platform === "linux";
@@ -193,25 +188,6 @@ test("review2 finding 10: an upload in flight at close() is counted once (abando
   }
 }, 60_000);
 
-/** A cache on 127.0.0.1 that stores PUTs in memory, each held until `open()` is called. */
-function gatedCache() {
-  const blobs = new Map<string, Uint8Array>();
-  let open!: () => void;
-  const gate = new Promise<void>((resolve) => (open = resolve));
-  const server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    idleTimeout: 0,
-    async fetch(request) {
-      if (request.method !== "PUT") return new Response("not found", { status: 404 });
-      const body = new Uint8Array(await request.arrayBuffer());
-      await gate;
-      blobs.set(new URL(request.url).pathname, body);
-      return new Response(null, { status: 201 });
-    },
-  });
-  return { server, blobs, open };
-}
 
 // Finding 11: docs/remote.md and remote-stats.ts say objects with refs "are counted in
 // uploadsSkipped"; put never queues them (content-store.ts #storeHashed: refCount === 0 only),

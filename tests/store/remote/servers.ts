@@ -54,6 +54,26 @@ export function memoryCache() {
   return { server, blobs };
 }
 
+/** A cache on 127.0.0.1 that stores PUTs in memory, each held until `open()` is called. */
+export function gatedCache() {
+  const blobs = new Map<string, Uint8Array>();
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 0,
+    async fetch(request) {
+      if (request.method !== "PUT") return new Response("not found", { status: 404 });
+      const body = new Uint8Array(await request.arrayBuffer());
+      await gate;
+      blobs.set(new URL(request.url).pathname, body);
+      return new Response(null, { status: 201 });
+    },
+  });
+  return { server, blobs, open };
+}
+
 /** A server that redirects every request to itself. */
 export function redirectLoop() {
   return Bun.serve({
