@@ -34,7 +34,7 @@
  * idle pins the generations it holds; and like the arena it needs one machine and
  * a local file system.
  */
-import { closeSync, mkdirSync } from "node:fs";
+import { closeSync } from "node:fs";
 import { join } from "node:path";
 import { optionalBoolean, requireBytes, requireString } from "../common/arguments.ts";
 import { ArenaError, readOnlyError } from "../common/errors.ts";
@@ -47,6 +47,7 @@ import { collectGarbage, openFinishedNewerThan, openNewest, removeAbandonedTempo
 import { hashObjectInto, idBytes, idScratch, idToHex, requireIdInto, sameId } from "./hashing.ts";
 import { isPresent, poolLeafLength, poolRecordViews, repairLargeObject, locate, readObject, storeObject, type ObjectContent, type ObjectLocation } from "./object-io.ts";
 import { maxRefs, recordHeaderBytes, StorageKind } from "./object-record.ts";
+import { claimStoreDirectory, requireStoreDirectory } from "./store-directory.ts";
 import { storeTestHooks } from "./testing.ts";
 import { validateGeneration, type ValidationReport } from "./validate.ts";
 import { validateIfNeeded, type ValidateIfNeededOptions, type ValidationOutcome } from "./recovery.ts";
@@ -250,7 +251,8 @@ export class ContentStore implements Disposable {
     // opens it for reading (a shared flock needs no more) and creates nothing.
     const lockPath = join(directory, "lock");
     this.#rootLockFd = wrapFsErrors(directory, () => {
-      if (!readOnly) makeStoreDirectory(directory);
+      if (readOnly) requireStoreDirectory(directory);
+      else claimStoreDirectory(directory);
       return openRootLock(lockPath, readOnly);
     });
     try {
@@ -721,15 +723,5 @@ function openRootLock(lockPath: string, readOnly: boolean): number {
     if (error instanceof ArenaError) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? "EIO";
     throw new ArenaError(code, `cannot open ${lockPath} to read the store: ${code} (is it a content store?)`, { path: lockPath });
-  }
-}
-
-/** mkdir -p of the store's directory; a file in its place is ENOTDIR saying so, not mkdir's bare EEXIST. */
-function makeStoreDirectory(directory: string): void {
-  try {
-    mkdirSync(directory, { recursive: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    throw new ArenaError("ENOTDIR", `${directory} is not a directory: a content store is a directory (of generations), and a file is there`, { path: directory, syscall: "mkdir" });
   }
 }

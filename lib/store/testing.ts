@@ -28,6 +28,12 @@ export const storeTestHooks = {
   temporariesByPid: false,
   /** Every temporary file of this thread is named alike (as with a counter per store), and a name taken is an error, not retried. */
   temporaryNamesCollide: false,
+  /**
+   * Not a broken variant: the most bytes one write of a large-object file asks
+   * for (large-objects.ts writeAll). Tests lower it to show that an object longer
+   * than one write is written whole, without a 2 GiB buffer.
+   */
+  writeChunkBytes: 2 ** 30,
   /** Called at named points inside put; a test child kills itself there. */
   at: null as ((point: CrashPoint) => void) | null,
 };
