@@ -45,7 +45,7 @@ import { wrapFsErrors } from "./fs-errors.ts";
 import { capacitiesFor, hardLimitShare, type Generation, type GenerationCapacities } from "./generation.ts";
 import { collectGarbage, openFinishedNewerThan, openNewest, removeAbandonedTemporaries, startNextGeneration } from "./generations.ts";
 import { hashObjectInto, idBytes, idScratch, idToHex, requireIdInto, sameId } from "./hashing.ts";
-import { isPresent, poolLeafLength, poolRecordViews, repairLargeObject, locate, readObject, storeObject, type ObjectContent, type ObjectLocation } from "./object-io.ts";
+import { isPresent, largeObjectIntact, poolLeafLength, poolRecordViews, repairLargeObject, locate, readObject, storeObject, type ObjectContent, type ObjectLocation } from "./object-io.ts";
 import { maxRefs, recordHeaderBytes, StorageKind } from "./object-record.ts";
 import { claimStoreDirectory, requireStoreDirectory } from "./store-directory.ts";
 import { storeTestHooks } from "./testing.ts";
@@ -459,12 +459,24 @@ export class ContentStore implements Disposable {
     return this.#finish(readObject(from, wanted, location), wanted);
   }
 
-  /** Whether the store has the object `id`. Allocation-free when it is in the newest generation. */
+  /**
+   * Whether the store has the object `id`: its index entry, and for a large
+   * object (a file of its own) that file, whole (one stat; a missing file is
+   * false, and putting the bytes again repairs it). Allocation-free for an
+   * object in the newest generation's pool.
+   */
   has(id: string): boolean {
     const generation = this.#current();
     const wanted = this.#id;
     requireIdInto(id, "id", wanted);
-    if (isPresent(generation, wanted)) return true;
+    const at = generation.findWord(wanted);
+    const kind = at < 0 ? StorageKind.none : generation.wordKindAt(at);
+    if (kind === StorageKind.pool) return true;
+    if (kind !== StorageKind.none) return largeObjectIntact(generation, wanted, kind, generation.wordOffsetAt(at));
+    const found = this.#findOlder(wanted);
+    if (found === null) return false;
+    const [older, location] = found;
+    if (location.kind !== StorageKind.pool && !largeObjectIntact(older, wanted, location.kind, location.offset)) return false;
     return this.#ensurePresent(wanted);
   }
 
