@@ -14,6 +14,7 @@
  * updates any opener makes to the words of a mapped header.
  */
 import { ArenaError } from "../common/errors.ts";
+import { describeFileKind } from "../common/file-kinds.ts";
 
 /** The header is four 64-bit words: 32 bytes. */
 export const headerSizeBytes = 32;
@@ -194,13 +195,13 @@ export function throwIfHeaderIsElsewhere(
   path: string,
 ): void {
   const start = new Uint8Array(Math.min(fileSizeBytes, headerSearchLimitBytes));
-  const position = findHeader(start.subarray(0, readAt(start, 0)), fileSizeBytes, headerOffset);
+  const read = start.subarray(0, readAt(start, 0));
+  const position = findHeader(read, fileSizeBytes, headerOffset);
   if (position === undefined) return;
-  throw new ArenaError(
-    "ERR_ARENA_HEADER_MISMATCH",
-    `${path} has its header at offset ${position}, not at ${headerOffset}`,
-    { path },
-  );
+  // A file of another of the library's kinds (a record log given to a trie) is named as that.
+  const kind = describeFileKind(read);
+  const what = kind === undefined ? "has its header" : `is ${kind}, with its arena header`;
+  throw new ArenaError("ERR_ARENA_HEADER_MISMATCH", `${path} ${what} at offset ${position}, not at ${headerOffset}`, { path });
 }
 
 // Updates of header words in the shared mapping, by any opener at any time.

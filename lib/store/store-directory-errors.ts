@@ -1,0 +1,55 @@
+/**
+ * What is wrong when a store's directory is not one: missing, without a store
+ * in it, or a file. The errno alone ("ENOENT on DIR/lock") leaves the reader to
+ * work out whether they mistyped the path, pointed a reader at a store no writer
+ * has made yet, or passed one of the library's other files; these say which.
+ */
+import { closeSync, readSync, statSync } from "node:fs";
+import { openRegularFileToRead } from "../arena/regular-file.ts";
+import { ArenaError, notCreatedYetMessage } from "../common/errors.ts";
+import { describeFileKind } from "../common/file-kinds.ts";
+
+const creator = "ContentStore.open(directory)";
+
+interface Details {
+  path: string;
+  syscall: string;
+}
+
+/** A reader's failure (errno name `code`, from node:fs) to open the lock file of the store in `directory`, said as what it means. */
+export function noStoreToRead(directory: string, lockPath: string, code: string): ArenaError {
+  const details = { path: lockPath, syscall: "open" };
+  const found = look(directory);
+  if (found === "missing" && code === "ENOENT") return new ArenaError(code, notCreatedYetMessage(directory, "content store", creator), details);
+  if (found === "directory" && code === "ENOENT") {
+    return new ArenaError(code, `${directory} holds no content store (it has no lock file); a writer creates one with ${creator} (openReadOnly never creates one)`, details);
+  }
+  if (found !== "missing" && found !== "directory") return notADirectory(directory, "ENOTDIR", details);
+  return new ArenaError(code, `cannot open ${lockPath} to read the store: ${code} (is it a content store?)`, details);
+}
+
+/** ENOTDIR for a file where the store's directory should be, naming the file's kind when it is one of the library's. */
+export function notADirectory(directory: string, code: string, details: Details): ArenaError {
+  const found = look(directory);
+  const what = found === "missing" || found === "directory" || found === "file" ? "a file is there" : `${directory} is ${found}`;
+  return new ArenaError(code, `${directory} is not a directory: a content store is a directory (of generations), and ${what}`, details);
+}
+
+/** "missing", "directory", "file", or the library's name for the file's kind (describeFileKind). */
+function look(path: string): string {
+  try {
+    if (statSync(path).isDirectory()) return "directory";
+  } catch {
+    return "missing";
+  }
+  const fd = openRegularFileToRead(path);
+  if (fd === undefined) return "file";
+  try {
+    const start = new Uint8Array(64);
+    return describeFileKind(start.subarray(0, readSync(fd, start, 0, start.length, 0))) ?? "file";
+  } catch {
+    return "file";
+  } finally {
+    closeSync(fd);
+  }
+}
