@@ -107,6 +107,22 @@ describe("insert and find", () => {
   });
 });
 
+describe("size", () => {
+  test("is bytes (the bump pointer), not a record or block count: validate().records and iteration count records", () => {
+    using map = indexTrie(freshPath(directory));
+    const empty = map.size;
+    for (const text of ["a", "b", "c"]) map.insert(sha256(text));
+    // Each record is its 32-byte hash and 8 bytes of data (these three share no root slot: no subtrie is made).
+    expect(map.size - empty).toBe(3 * 40);
+    expect(map.validate().records).toBe(3);
+    expect([...map].length).toBe(3);
+    using pool = OnDiskDataAllocator.create(freshPath(directory), { name: "data", capacity: MiB });
+    const before = pool.size;
+    pool.allocate(10);
+    expect(pool.size - before).toBe(16); // 8-aligned
+  });
+});
+
 describe("recoverFromOffset", () => {
   test("returns the record at a stored offset and refuses offsets that are not records", () => {
     using map = indexTrie(freshPath(directory));
