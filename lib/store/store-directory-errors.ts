@@ -53,3 +53,11 @@ function look(path: string): string {
     closeSync(fd);
   }
 }
+
+/** Why `directory` cannot hold a store to read (missing, or a file: named as its kind), or undefined when it is a directory. */
+export function notAStoreDirectory(directory: string): string | undefined {
+  const found = look(directory);
+  if (found === "directory") return undefined;
+  if (found === "missing") return `${directory}: no such directory`;
+  return notADirectory(directory, "ENOTDIR", { path: directory, syscall: "stat" }).message;
+}
