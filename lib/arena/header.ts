@@ -185,7 +185,8 @@ export function findHeader(bytes: Uint8Array, fileSizeBytes: number, exceptAt: n
 /**
  * The one search for "the header is elsewhere", for create() and the CLI alike:
  * reads the first headerSearchLimitBytes with `readAt` (a pread) and throws
- * ERR_ARENA_HEADER_MISMATCH naming the position of a header found there.
+ * ERR_ARENA_HEADER_MISMATCH naming the position of a header found there, and
+ * the file's kind when it is another of the library's (common/file-kinds.ts).
  * Returns when there is none.
  */
 export function throwIfHeaderIsElsewhere(
@@ -198,7 +199,6 @@ export function throwIfHeaderIsElsewhere(
   const read = start.subarray(0, readAt(start, 0));
   const position = findHeader(read, fileSizeBytes, headerOffset);
   if (position === undefined) return;
-  // A file of another of the library's kinds (a record log given to a trie) is named as that.
   const kind = describeFileKind(read);
   const what = kind === undefined ? "has its header" : `is ${kind}, with its arena header`;
   throw new ArenaError("ERR_ARENA_HEADER_MISMATCH", `${path} ${what} at offset ${position}, not at ${headerOffset}`, { path });

@@ -34,9 +34,7 @@ export const databaseTableKindNames: Readonly<Record<number, string>> = {
  * inside `start`: a stored offset pointing past it leaves the table's kind unnamed.
  */
 export function describeFileKind(start: Uint8Array): string | undefined {
-  if (start.length >= recordLogMagic.length && recordLogMagic.split("").every((char, index) => start[index] === char.charCodeAt(0))) {
-    return "a record log (RecordLog)";
-  }
+  if (String.fromCharCode(...start.subarray(0, recordLogMagic.length)) === recordLogMagic) return "a record log (RecordLog)";
   if (start.length < 4) return undefined;
   const view = new DataView(start.buffer, start.byteOffset, start.byteLength);
   if (view.getUint32(0, true) !== databaseMagic) return undefined;

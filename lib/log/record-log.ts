@@ -649,6 +649,7 @@ function refuseIfNotALog(path: string): void {
 function whatElseItIs(start: Uint8Array): string | undefined {
   const kind = describeFileKind(start);
   if (kind !== undefined) return `it is ${kind}`;
+  // The bytes read stand in for the file's size: findHeader only asks that a header's capacity cover it.
   const headerAt = findHeader(start, start.length, arenaHeaderOffset);
   return headerAt === undefined ? undefined : `it is an arena with its header at offset ${headerAt} (a log's is at ${arenaHeaderOffset})`;
 }

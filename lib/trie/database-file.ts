@@ -33,7 +33,7 @@ import { MappedFileRegionArena } from "../arena/arena.ts";
 import { openRegularFileToRead } from "../arena/regular-file.ts";
 import { wordLoadsFor, type WordLoads } from "../arena/word-loads.ts";
 import { ArenaError, notCreatedYet } from "../common/errors.ts";
-import { databaseMagic, databaseTableKindNames, describeFileKind } from "../common/file-kinds.ts";
+import { databaseMagic, databaseTableKindNames } from "../common/file-kinds.ts";
 import { requireNonNegativeInteger, requireString } from "../common/arguments.ts";
 import { trieVariant } from "./broken-variants.ts";
 import { alignUp8, corruptAt, headerMismatch } from "./corruption.ts";
@@ -365,9 +365,11 @@ function judgeDatabaseHeader(views: ByteViews, path: string): void {
   const { view } = views;
   const magic = view.getUint32(0, true);
   if (magic !== databaseMagic) {
-    const kind = describeFileKind(views.bytes.subarray(0, 8));
-    const why = kind === undefined ? `magic 0x${magic.toString(16)}, expected 0x${databaseMagic.toString(16)}` : `it is ${kind}`;
-    throw new ArenaError("ERR_ARENA_HEADER_MISMATCH", `${path} is not an LLVM database file: ${why}`, { path });
+    throw new ArenaError(
+      "ERR_ARENA_HEADER_MISMATCH",
+      `${path} is not an LLVM database file: magic 0x${magic.toString(16)}, expected 0x${databaseMagic.toString(16)}`,
+      { path },
+    );
   }
   const version = view.getUint32(4, true);
   if (version !== databaseVersion) {
