@@ -24,7 +24,7 @@
  * process; space is never freed; and it is safe only where processes share one page
  * cache: one machine, a local file system.
  */
-import { ArenaError, closedError, readOnlyError } from "../common/errors.ts";
+import { ArenaError, closedError, notCreatedYet, readOnlyError } from "../common/errors.ts";
 import { errnoName, isPreallocationUnsupported } from "../native/errno.ts";
 import {
   alignmentBytes,
@@ -214,7 +214,11 @@ export class MappedFileRegionArena implements Disposable {
       throw new RangeError(`options.headerOffset must be a multiple of ${alignmentBytes}, got ${headerOffset}`);
     }
     const allowUnsafeFileSystem = optionalBoolean(options.allowUnsafeFileSystem, "options.allowUnsafeFileSystem");
-    return new MappedFileRegionArena(constructing, openArenaReadOnly({ path, headerOffset, allowUnsafeFileSystem }));
+    try {
+      return new MappedFileRegionArena(constructing, openArenaReadOnly({ path, headerOffset, allowUnsafeFileSystem }));
+    } catch (error) {
+      throw notCreatedYet(error, path, "arena", "MappedFileRegionArena.create(path, { capacity })");
+    }
   }
 
   private constructor(token: typeof constructing, arena: OpenArena) {

@@ -74,3 +74,18 @@ export function readOnlyError(path: string, what: string, opener: "create" | "op
     { path },
   );
 }
+
+/**
+ * The ENOENT of a read-only open whose file is not there, said as what it means:
+ * nothing has created `what` at `path` yet, and `creator` (a writer's opener)
+ * would; openReadOnly never creates. Any other error is returned as it is.
+ */
+export function notCreatedYet(error: unknown, path: string, what: string, creator: string): unknown {
+  if (!(error instanceof ArenaError) || error.code !== "ENOENT" || error.path !== path) return error;
+  return new ArenaError("ENOENT", notCreatedYetMessage(path, what, creator), { syscall: error.syscall, path, errno: error.errno });
+}
+
+/** notCreatedYet's message, for a caller whose ENOENT is not an ArenaError yet (node:fs's). */
+export function notCreatedYetMessage(path: string, what: string, creator: string): string {
+  return `${path} does not exist: no ${what} has been created there yet; a writer creates it with ${creator} (openReadOnly never creates one)`;
+}

@@ -42,6 +42,7 @@ import { openRegularFile } from "../arena/regular-file.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
 import { ActionCache } from "./action-cache.ts";
 import { wrapFsErrors } from "./fs-errors.ts";
+import { notADirectory, noStoreToRead } from "./store-directory-errors.ts";
 import { capacitiesFor, hardLimitShare, type Generation, type GenerationCapacities } from "./generation.ts";
 import { collectGarbage, openFinishedNewerThan, openNewest, removeAbandonedTemporaries, startNextGeneration } from "./generations.ts";
 import { hashObjectInto, idBytes, idScratch, idToHex, requireIdInto, sameId } from "./hashing.ts";
@@ -251,7 +252,7 @@ export class ContentStore implements Disposable {
     const lockPath = join(directory, "lock");
     this.#rootLockFd = wrapFsErrors(directory, () => {
       if (!readOnly) makeStoreDirectory(directory);
-      return openRootLock(lockPath, readOnly);
+      return openRootLock(directory, lockPath, readOnly);
     });
     try {
       lockFile(this.#rootLockFd, "shared", lockPath);
@@ -713,14 +714,13 @@ function collectQuietly(directory: string): void {
  * reading. Never waits on a FIFO there (regular-file.ts): a reader is exactly
  * who does not own the store, so one mkfifo by its owner must not hang it.
  */
-function openRootLock(lockPath: string, readOnly: boolean): number {
+function openRootLock(directory: string, lockPath: string, readOnly: boolean): number {
   if (!readOnly) return openRegularFile(lockPath, "lock");
   try {
     return openRegularFile(lockPath, "read");
   } catch (error) {
     if (error instanceof ArenaError) throw error;
-    const code = (error as NodeJS.ErrnoException).code ?? "EIO";
-    throw new ArenaError(code, `cannot open ${lockPath} to read the store: ${code} (is it a content store?)`, { path: lockPath });
+    throw noStoreToRead(directory, lockPath, (error as NodeJS.ErrnoException).code ?? "EIO");
   }
 }
 
@@ -730,6 +730,6 @@ function makeStoreDirectory(directory: string): void {
     mkdirSync(directory, { recursive: true });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    throw new ArenaError("ENOTDIR", `${directory} is not a directory: a content store is a directory (of generations), and a file is there`, { path: directory, syscall: "mkdir" });
+    throw notADirectory(directory, "ENOTDIR", { path: directory, syscall: "mkdir" });
   }
 }

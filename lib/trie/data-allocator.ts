@@ -209,7 +209,11 @@ export class OnDiskDataAllocator implements Disposable {
     return file.handoutView(file.table.offset + dataAllocatorHeaderBytes, this.userHeaderBytes);
   }
 
-  /** The bump pointer of the file. */
+  /**
+   * Bytes, not blocks: the bump pointer of the file, where the next allocation
+   * starts (LLVM's size()). Blocks carry no header, so the pool cannot count
+   * them: count what points at them (a trie's records, say).
+   */
   get size(): number {
     return this.#file?.size ?? 0;
   }

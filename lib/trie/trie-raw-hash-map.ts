@@ -405,7 +405,11 @@ export class OnDiskTrieRawHashMap implements Disposable {
     return { ...this.#leaks };
   }
 
-  /** The bump pointer of the file. */
+  /**
+   * Bytes, not records: the bump pointer of the file, where the next allocation
+   * starts (LLVM's size()). No record count is kept; validate().records, or
+   * iterating the map, counts them by walking the whole trie.
+   */
   get size(): number {
     return this.#file?.size ?? 0;
   }
