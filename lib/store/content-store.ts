@@ -37,7 +37,7 @@
 import { closeSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { optionalBoolean, requireBytes, requireString } from "../common/arguments.ts";
-import { ArenaError, readOnlyError } from "../common/errors.ts";
+import { ArenaError, readOnlyError, type SystemErrorCode } from "../common/errors.ts";
 import { openRegularFile } from "../arena/regular-file.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
 import { ActionCache } from "./action-cache.ts";
@@ -720,7 +720,7 @@ function openRootLock(directory: string, lockPath: string, readOnly: boolean): n
     return openRegularFile(lockPath, "read");
   } catch (error) {
     if (error instanceof ArenaError) throw error;
-    throw noStoreToRead(directory, lockPath, (error as NodeJS.ErrnoException).code ?? "EIO");
+    throw noStoreToRead(directory, lockPath, ((error as NodeJS.ErrnoException).code ?? "EIO") as SystemErrorCode);
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { closeSync, readSync, statSync } from "node:fs";
 import { openRegularFileToRead } from "../arena/regular-file.ts";
-import { ArenaError, notCreatedYetMessage } from "../common/errors.ts";
+import { ArenaError, notCreatedYetMessage, type ArenaErrorCode } from "../common/errors.ts";
 import { describeFileKind } from "../common/file-kinds.ts";
 
 const creator = "ContentStore.open(directory)";
@@ -20,7 +20,7 @@ interface Details {
 type Found = { kind: "missing" } | { kind: "directory" } | { kind: "file"; libraryKind: string | undefined };
 
 /** A reader's failure (errno name `code`, from node:fs) to open the lock file of the store in `directory`, said as what it means. */
-export function noStoreToRead(directory: string, lockPath: string, code: string): ArenaError {
+export function noStoreToRead(directory: string, lockPath: string, code: ArenaErrorCode): ArenaError {
   const details = { path: lockPath, syscall: "open" };
   const found = look(directory);
   if (found.kind === "file") return notADirectory(directory, "ENOTDIR", details);
@@ -32,7 +32,7 @@ export function noStoreToRead(directory: string, lockPath: string, code: string)
 }
 
 /** ENOTDIR for a file where the store's directory should be, naming the file's kind when it is one of the library's. */
-export function notADirectory(directory: string, code: string, details: Details): ArenaError {
+export function notADirectory(directory: string, code: ArenaErrorCode, details: Details): ArenaError {
   const found = look(directory);
   const what = found.kind === "file" && found.libraryKind !== undefined ? `${directory} is ${found.libraryKind}` : "a file is there";
   return new ArenaError(code, `${directory} is not a directory: a content store is a directory (of generations), and ${what}`, details);

@@ -3,7 +3,7 @@
 // followers; random damage never crashes, hangs or throws anything else.
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
-import { MappedFileRegionArena, OnDiskDataAllocator, OnDiskTrieRawHashMap, RecordLog } from "../../lib/index.ts";
+import { MappedFileRegionArena, OnDiskDataAllocator, OnDiskTrieRawHashMap, RecordLog, type ArenaErrorCode } from "../../lib/index.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
 import { expectArenaError } from "../support/expect.ts";
 import { createTempDirectory, removeDirectory } from "../support/temp.ts";
@@ -16,7 +16,7 @@ const blockSize = 4096;
 const bytesOf = (value: string) => new TextEncoder().encode(value);
 
 /** Opening `path` as a log must fail with `code` and leave the file's bytes as they were. */
-function expectRefusedUntouched(path: string, code: string) {
+function expectRefusedUntouched(path: string, code: ArenaErrorCode) {
   const before = readFileSync(path);
   const error = expectArenaError(() => RecordLog.open(path, { capacity, blockSize }), code);
   expect(Buffer.compare(readFileSync(path), before)).toBe(0);
