@@ -24,8 +24,29 @@ export function requireString(value: unknown, name: string): string {
 /** Returns `value` if it is a Uint8Array (a Buffer is one). */
 export function requireBytes(value: unknown, name: string): Uint8Array {
   if (!(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array, got ${describe(value)}`);
+  // A detached array reads as empty; the copy would then fail with the engine's
+  // error, which names no argument. Asked only of an empty one: free otherwise.
+  if (value.length === 0) rejectDetached(value, name);
   return value;
 }
+
+/** TypeError naming `name` if `value`'s buffer was detached (transferred). */
+export function rejectDetached(value: Uint8Array, name: string): void {
+  let buffer: ArrayBuffer;
+  try {
+    buffer = typedArrayBuffer.call(value) as ArrayBuffer;
+  } catch {
+    throw notATypedArray(name);
+  }
+  if (buffer.detached === true) throw new TypeError(`${name} must not be detached (its buffer was transferred)`);
+}
+
+/** A Proxy passes instanceof, but is not a typed array. */
+function notATypedArray(name: string): TypeError {
+  return new TypeError(`${name} must be a Uint8Array, got a Proxy or another object that only claims to be one`);
+}
+
+const typedArrayBuffer = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "buffer")!.get!;
 
 const typedArrayByteLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "byteLength")!.get!;
 
@@ -37,12 +58,14 @@ const typedArrayByteLength = Object.getOwnPropertyDescriptor(Object.getPrototype
  */
 export function requireBytesLength(value: unknown, name: string): number {
   requireBytes(value, name);
+  let length: number;
   try {
-    return typedArrayByteLength.call(value) as number;
+    length = typedArrayByteLength.call(value) as number;
   } catch {
-    // A Proxy passes instanceof, but is not a typed array.
-    throw new TypeError(`${name} must be a Uint8Array, got a Proxy or another object that only claims to be one`);
+    throw notATypedArray(name);
   }
+  if (length === 0) rejectDetached(value as Uint8Array, name);
+  return length;
 }
 
 /** Returns `value` if it is a function, undefined if it is undefined; else TypeError. */
