@@ -49,7 +49,9 @@ import {
   refuseThenable,
   requireBytesLength,
   requireNonNegativeInteger,
+  requireKnownOptions,
   requireString,
+  optionNames,
   type NotAPromise,
 } from "../common/arguments.ts";
 
@@ -79,6 +81,9 @@ export interface ReadOnlyArenaOptions {
   /** Open even on NFS, SMB or FUSE, where a reader may see stale bytes. */
   allowUnsafeFileSystem?: boolean;
 }
+
+const arenaOptionNames = optionNames<ArenaOptions>({ capacity: true, headerOffset: true, onCreate: true, allowUnsafeFileSystem: true });
+const readOnlyArenaOptionNames = optionNames<ReadOnlyArenaOptions>({ headerOffset: true, allowUnsafeFileSystem: true });
 
 /**
  * LLVM reserves 1 MiB past the old reserved size, however large the allocation. We
@@ -162,6 +167,7 @@ export class MappedFileRegionArena implements Disposable {
     if (typeof options !== "object" || options === null) {
       throw new TypeError(`options must be an object with a capacity, got ${options === null ? "null" : typeof options}`);
     }
+    requireKnownOptions(options, arenaOptionNames);
     const capacity = requireNonNegativeInteger(options.capacity, "options.capacity");
     const headerOffset = requireNonNegativeInteger(options.headerOffset ?? 0, "options.headerOffset");
     if (headerOffset % alignmentBytes !== 0) {
@@ -209,6 +215,7 @@ export class MappedFileRegionArena implements Disposable {
     if (typeof options !== "object" || options === null) {
       throw new TypeError(`options must be an object, got ${options === null ? "null" : typeof options}`);
     }
+    requireKnownOptions(options, readOnlyArenaOptionNames);
     const headerOffset = requireNonNegativeInteger(options.headerOffset ?? 0, "options.headerOffset");
     if (headerOffset % alignmentBytes !== 0) {
       throw new RangeError(`options.headerOffset must be a multiple of ${alignmentBytes}, got ${headerOffset}`);

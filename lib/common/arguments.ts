@@ -108,3 +108,27 @@ function describe(value: unknown): string {
   if (typeof value === "string") return `the string ${JSON.stringify(value.slice(0, 40))}`;
   return value === undefined ? "undefined" : `${typeof value} ${String(value)}`;
 }
+
+/**
+ * Every option name of `T`, as an object with one key per option: the type
+ * requires all of them and refuses any other, so the list cannot drift from the
+ * interface. `optionNames<ArenaOptions>({ capacity: true, ... })`.
+ */
+export function optionNames<T>(names: { [K in keyof Required<T>]: true }): readonly string[] {
+  return Object.keys(names);
+}
+
+/**
+ * TypeError for an option `options` holds that `known` does not list: a misspelt
+ * one (`maxbytes` for `maxBytes`) would otherwise be ignored in silence, and the
+ * store left unbounded. Own enumerable keys, as an object literal has; a key
+ * whose value is undefined counts as absent (`{ ...defaults, signal: undefined }`).
+ */
+export function requireKnownOptions(options: object, known: readonly string[], name = "options"): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key) || (options as Record<string, unknown>)[key] === undefined) continue;
+    const near = known.find((candidate) => candidate.toLowerCase() === key.toLowerCase());
+    const hint = near === undefined ? "" : `did you mean ${near}? `;
+    throw new TypeError(`${name}.${key} is not an option (${hint}the options are ${known.join(", ")})`);
+  }
+}

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { ContentStore, MappedFileRegionArena } from "../../lib/index.ts";
+import { existsSync } from "node:fs";
+import { ContentStore, MappedFileRegionArena, OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../lib/index.ts";
 import { requireBytes, requireBytesLength } from "../../lib/common/arguments.ts";
 import { tempDirectory } from "../support/temp.ts";
 
@@ -30,5 +31,27 @@ describe("a detached array is a TypeError naming the argument, not the engine's 
     expect(() => store.put(detached())).toThrow("bytes must not be detached");
     using untouched = ContentStore.open(join(directory, "store-untouched"));
     expect(store.stats().storageBytes).toBe(untouched.stats().storageBytes);
+  });
+});
+
+describe("a misspelt option is a TypeError naming it, and nothing is created", () => {
+  const cases: [string, (path: string) => unknown][] = [
+    ["MappedFileRegionArena.create", (path) => MappedFileRegionArena.create(path, { capacity: 1 << 20, headeroffset: 8 } as never)],
+    ["MappedFileRegionArena.openReadOnly", (path) => MappedFileRegionArena.openReadOnly(path, { headeroffset: 8 } as never)],
+    ["OnDiskTrieRawHashMap.create", (path) => OnDiskTrieRawHashMap.create(path, { name: "t", hashBits: 64, dataBytes: 8, capacity: 1 << 20, rootbits: 4 } as never)],
+    ["OnDiskDataAllocator.create", (path) => OnDiskDataAllocator.create(path, { name: "p", capacity: 1 << 20, userheaderbytes: 8 } as never)],
+  ];
+  for (const [what, open] of cases) {
+    test(what, () => {
+      const path = join(directory, `misspelt-${what}`);
+      expect(() => open(path)).toThrow(TypeError);
+      expect(() => open(path)).toThrow(/^options\.\w+ is not an option \(did you mean \w+\? the options are /);
+      expect(existsSync(path)).toBe(false);
+    });
+  }
+
+  test("an option set to undefined counts as absent", () => {
+    using arena = MappedFileRegionArena.create(join(directory, "undefined-option"), { capacity: 1 << 20, ...{ extra: undefined } } as never);
+    expect(arena.capacity).toBe(1 << 20);
   });
 });
