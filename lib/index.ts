@@ -1,6 +1,6 @@
 export { MappedFileRegionArena, type ArenaOptions } from "./arena/arena.ts";
 export { BlockAllocator } from "./arena/block-allocator.ts";
-export { ArenaError, type ArenaErrorCode, type ArenaErrorDetails } from "./common/errors.ts";
+export { ArenaError, type ArenaErrorCode, type ArenaErrorDetails, type LibraryErrorCode, type SystemErrorCode } from "./common/errors.ts";
 export {
   OnDiskTrieRawHashMap,
   type TrieOptions,

@@ -24,7 +24,7 @@
  * process; space is never freed; and it is safe only where processes share one page
  * cache: one machine, a local file system.
  */
-import { ArenaError, closedError, readOnlyError } from "../common/errors.ts";
+import { ArenaError, closedError, notCreatedYet, readOnlyError } from "../common/errors.ts";
 import { errnoName, isPreallocationUnsupported } from "../native/errno.ts";
 import {
   alignmentBytes,
@@ -49,7 +49,9 @@ import {
   refuseThenable,
   requireBytesLength,
   requireNonNegativeInteger,
+  requireKnownOptions,
   requireString,
+  optionNames,
   type NotAPromise,
 } from "../common/arguments.ts";
 
@@ -79,6 +81,9 @@ export interface ReadOnlyArenaOptions {
   /** Open even on NFS, SMB or FUSE, where a reader may see stale bytes. */
   allowUnsafeFileSystem?: boolean;
 }
+
+const arenaOptionNames = optionNames<ArenaOptions>({ capacity: true, headerOffset: true, onCreate: true, allowUnsafeFileSystem: true });
+const readOnlyArenaOptionNames = optionNames<ReadOnlyArenaOptions>({ headerOffset: true, allowUnsafeFileSystem: true });
 
 /**
  * LLVM reserves 1 MiB past the old reserved size, however large the allocation. We
@@ -162,6 +167,7 @@ export class MappedFileRegionArena implements Disposable {
     if (typeof options !== "object" || options === null) {
       throw new TypeError(`options must be an object with a capacity, got ${options === null ? "null" : typeof options}`);
     }
+    requireKnownOptions(options, arenaOptionNames);
     const capacity = requireNonNegativeInteger(options.capacity, "options.capacity");
     const headerOffset = requireNonNegativeInteger(options.headerOffset ?? 0, "options.headerOffset");
     if (headerOffset % alignmentBytes !== 0) {
@@ -209,12 +215,17 @@ export class MappedFileRegionArena implements Disposable {
     if (typeof options !== "object" || options === null) {
       throw new TypeError(`options must be an object, got ${options === null ? "null" : typeof options}`);
     }
+    requireKnownOptions(options, readOnlyArenaOptionNames);
     const headerOffset = requireNonNegativeInteger(options.headerOffset ?? 0, "options.headerOffset");
     if (headerOffset % alignmentBytes !== 0) {
       throw new RangeError(`options.headerOffset must be a multiple of ${alignmentBytes}, got ${headerOffset}`);
     }
     const allowUnsafeFileSystem = optionalBoolean(options.allowUnsafeFileSystem, "options.allowUnsafeFileSystem");
-    return new MappedFileRegionArena(constructing, openArenaReadOnly({ path, headerOffset, allowUnsafeFileSystem }));
+    try {
+      return new MappedFileRegionArena(constructing, openArenaReadOnly({ path, headerOffset, allowUnsafeFileSystem }));
+    } catch (error) {
+      throw notCreatedYet(error, path, "arena", "MappedFileRegionArena.create(path, { capacity })");
+    }
   }
 
   private constructor(token: typeof constructing, arena: OpenArena) {

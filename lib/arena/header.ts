@@ -14,6 +14,7 @@
  * updates any opener makes to the words of a mapped header.
  */
 import { ArenaError } from "../common/errors.ts";
+import { describeFileKind } from "../common/file-kinds.ts";
 
 /** The header is four 64-bit words: 32 bytes. */
 export const headerSizeBytes = 32;
@@ -184,7 +185,8 @@ export function findHeader(bytes: Uint8Array, fileSizeBytes: number, exceptAt: n
 /**
  * The one search for "the header is elsewhere", for create() and the CLI alike:
  * reads the first headerSearchLimitBytes with `readAt` (a pread) and throws
- * ERR_ARENA_HEADER_MISMATCH naming the position of a header found there.
+ * ERR_ARENA_HEADER_MISMATCH naming the position of a header found there, and
+ * the file's kind when it is another of the library's (common/file-kinds.ts).
  * Returns when there is none.
  */
 export function throwIfHeaderIsElsewhere(
@@ -194,13 +196,12 @@ export function throwIfHeaderIsElsewhere(
   path: string,
 ): void {
   const start = new Uint8Array(Math.min(fileSizeBytes, headerSearchLimitBytes));
-  const position = findHeader(start.subarray(0, readAt(start, 0)), fileSizeBytes, headerOffset);
+  const read = start.subarray(0, readAt(start, 0));
+  const position = findHeader(read, fileSizeBytes, headerOffset);
   if (position === undefined) return;
-  throw new ArenaError(
-    "ERR_ARENA_HEADER_MISMATCH",
-    `${path} has its header at offset ${position}, not at ${headerOffset}`,
-    { path },
-  );
+  const kind = describeFileKind(read);
+  const what = kind === undefined ? "has its header" : `is ${kind}, with its arena header`;
+  throw new ArenaError("ERR_ARENA_HEADER_MISMATCH", `${path} ${what} at offset ${position}, not at ${headerOffset}`, { path });
 }
 
 // Updates of header words in the shared mapping, by any opener at any time.

@@ -5,10 +5,10 @@
  * as for the other cas commands: 0 done, 1 some objects failed (the counts say
  * which way), 2 usage, I/O, or no manifest on the remote.
  */
-import { existsSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ArenaError } from "../common/errors.ts";
 import { ContentStore } from "../store/content-store.ts";
+import { notAStoreDirectory } from "../store/store-directory-errors.ts";
 import type { CliResult } from "./cli.ts";
 
 export const casRemoteUsage = `  cas push DIR --remote URL   upload every object and action entry, then a manifest
@@ -46,9 +46,8 @@ export async function casRemoteMain(args: string[]): Promise<CliResult> {
     headers[header.slice(0, colon).trim()] = header.slice(colon + 1).trim();
   }
   const timeoutMs = Number(values["timeout-ms"]);
-  if (command === "push" && (!existsSync(directory) || !statSync(directory).isDirectory())) {
-    return { exitCode: 2, stdout: "", stderr: `mapped-file-arena: ${directory} is not a directory\n` };
-  }
+  const notAStore = command === "push" ? notAStoreDirectory(directory) : undefined;
+  if (notAStore !== undefined) return { exitCode: 2, stdout: "", stderr: `mapped-file-arena: ${notAStore}\n` };
   try {
     await using store = ContentStore.open(directory, { remote: { url: values.remote, headers, timeoutMs, maxPending: 1_000_000 } });
     const report = command === "push" ? await store.remote!.push(values.name) : await store.remote!.pull(values.name);

@@ -3,10 +3,10 @@
  * directory from the shell. Like the rest of the CLI, every failure is one line
  * on stderr and an exit code: 0 fine, 1 the store has problems, 2 usage or I/O.
  */
-import { existsSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ArenaError } from "../common/errors.ts";
 import { ContentStore } from "../store/content-store.ts";
+import { notAStoreDirectory } from "../store/store-directory-errors.ts";
 import { diskBytes } from "../store/disk-usage.ts";
 import type { CliResult } from "./cli.ts";
 import { casRemoteUsage } from "./cas-remote.ts";
@@ -46,9 +46,8 @@ export function casMain(args: string[]): CliResult {
   }
   if (directory === undefined || directory === "") return usageError(`cas ${command} needs a DIR`);
   if (extra.length > 0) return usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
-  if (!existsSync(directory) || !statSync(directory).isDirectory()) {
-    return { exitCode: 2, stdout: "", stderr: `mapped-file-arena: ${directory} is not a directory\n` };
-  }
+  const notAStore = notAStoreDirectory(directory);
+  if (notAStore !== undefined) return { exitCode: 2, stdout: "", stderr: `mapped-file-arena: ${notAStore}\n` };
   try {
     // Inspection reads, and must work where the store can only be read (a
     // read-only mount, another user's cache) and change nothing: only gc writes.

@@ -12,7 +12,7 @@
  * throws for the same file (ERR_ARENA_CORRUPT, ERR_ARENA_HEADER_MISMATCH, ...).
  * Every failure is one line on stderr: a person gets a reason, never a stack trace.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ArenaError } from "../common/errors.ts";
 import { inspectArenaFile, type Inspection, type Validation } from "./inspect.ts";
@@ -193,11 +193,19 @@ function failure(error: unknown, json: boolean): CliResult {
   }
   const notArena = error.code === "ERR_ARENA_CORRUPT" || error.code === "ERR_ARENA_HEADER_MISMATCH";
   const exitCode = notArena ? exitInvalid : exitUsage;
+  const message = error.message + directoryHint(error);
   if (json) {
-    const body = { path: error.path, error: { code: error.code, message: error.message } };
+    const body = { path: error.path, error: { code: error.code, message } };
     return { exitCode, stdout: `${JSON.stringify(body, null, 2)}\n`, stderr: "" };
   }
-  return { exitCode, stdout: "", stderr: `mapped-file-arena: ${error.message}\n` };
+  return { exitCode, stdout: "", stderr: `mapped-file-arena: ${message}\n` };
+}
+
+/** inspect and verify read one file; a directory given to them is most likely a content store's. */
+function directoryHint(error: ArenaError): string {
+  if (error.code !== "ERR_ARENA_NOT_A_FILE" || error.path === undefined) return "";
+  const isDirectory = statSync(error.path, { throwIfNoEntry: false })?.isDirectory() === true;
+  return isDirectory ? " (inspect and verify read one file; for a content store's directory, use `mapped-file-arena cas stats DIR` or `cas validate DIR`)" : "";
 }
 
 /** When the header was found at another offset than the one asked for, says so. */

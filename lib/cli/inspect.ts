@@ -22,7 +22,7 @@
  * has opened the arena since it was last created by this library or LLVM.
  */
 import { statSync } from "node:fs";
-import { ArenaError } from "../common/errors.ts";
+import { ArenaError, type ArenaErrorCode, type SystemErrorCode } from "../common/errors.ts";
 import {
   decodeHeader,
   findHeader,
@@ -51,7 +51,7 @@ export type Validation =
   /** 0 bytes, as a failed creation leaves it: the next open creates the arena here. */
   | { status: "empty" }
   /** `code` is what the library throws for the same file (ERR_ARENA_CORRUPT, ...). */
-  | { status: "invalid"; code: string; reason: string };
+  | { status: "invalid"; code: ArenaErrorCode; reason: string };
 
 /** Everything `inspect` reports about one file. */
 export interface Inspection {
@@ -191,7 +191,7 @@ function openReadOnly(path: string): number {
 
 /** Node's fs errors carry a code (ENOENT, EACCES, ...); keep it, drop the stack-ish message. */
 function fromNodeError(error: unknown, path: string): ArenaError {
-  const code = (error as NodeJS.ErrnoException).code ?? "EIO";
+  const code = ((error as NodeJS.ErrnoException).code ?? "EIO") as SystemErrorCode;
   const why: Record<string, string> = {
     ENOENT: "no such file",
     EACCES: "permission denied",
@@ -203,7 +203,7 @@ function fromNodeError(error: unknown, path: string): ArenaError {
 }
 
 /** What the library's create() throws for a file that holds no arena header. */
-function notAnArena(path: string, why: string, code = "ERR_ARENA_CORRUPT"): ArenaError {
+function notAnArena(path: string, why: string, code: ArenaErrorCode = "ERR_ARENA_CORRUPT"): ArenaError {
   return new ArenaError(code, `${path} is not an arena file: ${why}`, { path });
 }
 

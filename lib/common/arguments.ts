@@ -24,8 +24,29 @@ export function requireString(value: unknown, name: string): string {
 /** Returns `value` if it is a Uint8Array (a Buffer is one). */
 export function requireBytes(value: unknown, name: string): Uint8Array {
   if (!(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array, got ${describe(value)}`);
+  // A detached array reads as empty; the copy would then fail with the engine's
+  // error, which names no argument. Asked only of an empty one: free otherwise.
+  if (value.length === 0) rejectDetached(value, name);
   return value;
 }
+
+/** TypeError naming `name` if `value`'s buffer was detached (transferred). */
+export function rejectDetached(value: Uint8Array, name: string): void {
+  let buffer: ArrayBuffer;
+  try {
+    buffer = typedArrayBuffer.call(value) as ArrayBuffer;
+  } catch {
+    throw notATypedArray(name);
+  }
+  if (buffer.detached === true) throw new TypeError(`${name} must not be detached (its buffer was transferred)`);
+}
+
+/** A Proxy passes instanceof, but is not a typed array. */
+function notATypedArray(name: string): TypeError {
+  return new TypeError(`${name} must be a Uint8Array, got a Proxy or another object that only claims to be one`);
+}
+
+const typedArrayBuffer = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "buffer")!.get!;
 
 const typedArrayByteLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "byteLength")!.get!;
 
@@ -37,12 +58,14 @@ const typedArrayByteLength = Object.getOwnPropertyDescriptor(Object.getPrototype
  */
 export function requireBytesLength(value: unknown, name: string): number {
   requireBytes(value, name);
+  let length: number;
   try {
-    return typedArrayByteLength.call(value) as number;
+    length = typedArrayByteLength.call(value) as number;
   } catch {
-    // A Proxy passes instanceof, but is not a typed array.
-    throw new TypeError(`${name} must be a Uint8Array, got a Proxy or another object that only claims to be one`);
+    throw notATypedArray(name);
   }
+  if (length === 0) rejectDetached(value as Uint8Array, name);
+  return length;
 }
 
 /** Returns `value` if it is a function, undefined if it is undefined; else TypeError. */
@@ -84,4 +107,28 @@ function describe(value: unknown): string {
   if (typeof value === "object") return value.constructor?.name ?? "object";
   if (typeof value === "string") return `the string ${JSON.stringify(value.slice(0, 40))}`;
   return value === undefined ? "undefined" : `${typeof value} ${String(value)}`;
+}
+
+/**
+ * Every option name of `T`, as an object with one key per option: the type
+ * requires all of them and refuses any other, so the list cannot drift from the
+ * interface. `optionNames<ArenaOptions>({ capacity: true, ... })`.
+ */
+export function optionNames<T>(names: { [K in keyof Required<T>]: true }): readonly string[] {
+  return Object.keys(names);
+}
+
+/**
+ * TypeError for an option `options` holds that `known` does not list: a misspelt
+ * one (`maxbytes` for `maxBytes`) would otherwise be ignored in silence, and the
+ * store left unbounded. Own enumerable keys, as an object literal has; a key
+ * whose value is undefined counts as absent (`{ ...defaults, signal: undefined }`).
+ */
+export function requireKnownOptions(options: object, known: readonly string[], name = "options"): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key) || (options as Record<string, unknown>)[key] === undefined) continue;
+    const near = known.find((candidate) => candidate.toLowerCase() === key.toLowerCase());
+    const hint = near === undefined ? "" : `did you mean ${near}? `;
+    throw new TypeError(`${name}.${key} is not an option (${hint}the options are ${known.join(", ")})`);
+  }
 }

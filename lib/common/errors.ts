@@ -7,7 +7,11 @@
  * switch on: one of the `ERR_ARENA_*` codes below, or the errno name of a failed
  * system call (`ENOSPC`, `ENOENT`, `EACCES`, ...), in which case `syscall` names it.
  */
-export type ArenaErrorCode =
+export type ArenaErrorCode = LibraryErrorCode | SystemErrorCode;
+
+/** The codes the library makes itself; each layer's docs table says when. */
+export type LibraryErrorCode =
+  // The arena (docs/arena.md), and every layer built on it.
   | "ERR_ARENA_FULL"
   | "ERR_ARENA_CLOSED"
   | "ERR_ARENA_HEADER_MISMATCH"
@@ -19,7 +23,32 @@ export type ArenaErrorCode =
   | "ERR_ARENA_READ_ONLY"
   | "ERR_ARENA_NOT_CREATED"
   | "ERR_ARENA_UNSUPPORTED_RUNTIME"
-  | (string & {});
+  | "ERR_ARENA_TOO_LARGE"
+  // The content store (docs/store.md).
+  | "ERR_CAS_CORRUPT"
+  | "ERR_CAS_BUSY"
+  | "ERR_CAS_POISONED"
+  | "ERR_CAS_MISSING_REF"
+  | "ERR_CAS_CLOSED"
+  | "ERR_CAS_NOT_A_STORE"
+  | "ERR_CAS_INTERNAL"
+  // The record log (docs/log.md).
+  | "ERR_LOG_CORRUPT"
+  | "ERR_LOG_TOO_MANY_WRITERS";
+
+/**
+ * The errno name of a failed system call (the shim's, or node:fs's in the store),
+ * the same on every platform (Windows errors are reported as the errno they mean:
+ * lib/native/errno.ts); `E<number>` for a number without a name there. A closed
+ * list, so that a misspelt code in `error.code === "..."` does not type-check.
+ */
+export type SystemErrorCode =
+  | "EPERM" | "ENOENT" | "EINTR" | "EIO" | "ENXIO" | "EBADF" | "EAGAIN" | "ENOMEM" | "EACCES"
+  | "EFAULT" | "EBUSY" | "EEXIST" | "EXDEV" | "ENODEV" | "ENOTDIR" | "EISDIR" | "EINVAL"
+  | "ENFILE" | "EMFILE" | "ETXTBSY" | "EFBIG" | "ENOSPC" | "ESPIPE" | "EROFS" | "EMLINK"
+  | "EPIPE" | "ENAMETOOLONG" | "ENOLCK" | "ENOSYS" | "ENOTEMPTY" | "ELOOP" | "EOVERFLOW"
+  | "EOPNOTSUPP" | "ENOTSUP" | "EDQUOT" | "ESTALE" | "ECANCELED" | "ETIMEDOUT"
+  | `E${number}`;
 
 /** The optional facts an ArenaError carries besides its code and message. */
 export interface ArenaErrorDetails {
@@ -40,9 +69,14 @@ export interface ArenaErrorDetails {
 export class ArenaError extends Error {
   override readonly name = "ArenaError";
   readonly code: ArenaErrorCode;
-  readonly syscall: string | undefined;
-  readonly path: string | undefined;
-  readonly errno: number | undefined;
+  // syscall, path and errno are absent when unknown (not even undefined, so that
+  // a printed error shows only what it knows), as committedRecords is.
+  /** The system call that failed, when the error comes from one. */
+  declare readonly syscall?: string;
+  /** The file the error is about. */
+  declare readonly path?: string;
+  /** The raw errno (a Windows error code on Windows), when the error comes from a system call. */
+  declare readonly errno?: number;
   /**
    * RecordLog.appendBatch only: how many of the batch's records were committed
    * before it failed. Absent from every other error (not even undefined, so
@@ -53,10 +87,11 @@ export class ArenaError extends Error {
   constructor(code: ArenaErrorCode, message: string, details: ArenaErrorDetails = {}) {
     super(message);
     this.code = code;
-    this.syscall = details.syscall;
-    this.path = details.path;
-    this.errno = details.errno;
-    if (details.committedRecords !== undefined) (this as { committedRecords?: number }).committedRecords = details.committedRecords;
+    const facts = this as { syscall?: string; path?: string; errno?: number; committedRecords?: number };
+    if (details.syscall !== undefined) facts.syscall = details.syscall;
+    if (details.path !== undefined) facts.path = details.path;
+    if (details.errno !== undefined) facts.errno = details.errno;
+    if (details.committedRecords !== undefined) facts.committedRecords = details.committedRecords;
   }
 }
 
@@ -73,4 +108,19 @@ export function readOnlyError(path: string, what: string, opener: "create" | "op
     `${what} is not possible: ${path} was opened read-only (openReadOnly); open it with ${opener}() to write`,
     { path },
   );
+}
+
+/**
+ * The ENOENT of a read-only open whose file is not there, said as what it means:
+ * nothing has created `what` at `path` yet, and `creator` (a writer's opener)
+ * would; openReadOnly never creates. Any other error is returned as it is.
+ */
+export function notCreatedYet(error: unknown, path: string, what: string, creator: string): unknown {
+  if (!(error instanceof ArenaError) || error.code !== "ENOENT" || error.path !== path) return error;
+  return new ArenaError("ENOENT", notCreatedYetMessage(path, what, creator), { syscall: error.syscall, path, errno: error.errno });
+}
+
+/** notCreatedYet's message, for a caller whose ENOENT is not an ArenaError yet (node:fs's). */
+export function notCreatedYetMessage(path: string, what: string, creator: string): string {
+  return `${path} does not exist: no ${what} has been created there yet; a writer creates it with ${creator} (openReadOnly never creates one)`;
 }

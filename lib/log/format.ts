@@ -30,7 +30,9 @@
  *   12  i32 zero
  *   16  records: u32 length, then the bytes, padded to 4
  */
-export const logMagic = "MFALOG01";
+import { recordLogMagic } from "../common/file-kinds.ts";
+
+export const logMagic = recordLogMagic;
 export const logVersion = 1;
 
 export const magicOffset = 0;

@@ -36,9 +36,11 @@
  * docs/DESIGN.md (the record log) has the format and the reasoning in full.
  */
 import { closeSync, readSync } from "node:fs";
-import { ArenaError, closedError, readOnlyError } from "../common/errors.ts";
+import { ArenaError, closedError, notCreatedYet, readOnlyError } from "../common/errors.ts";
+import { describeFileKind } from "../common/file-kinds.ts";
 import { optionalBoolean, requireBytes, requireNonNegativeInteger, requireString } from "../common/arguments.ts";
 import { MappedFileRegionArena } from "../arena/arena.ts";
+import { findHeader } from "../arena/header.ts";
 import { openRegularFileToRead } from "../arena/regular-file.ts";
 import { wordLoadsFor, type WordLoads } from "../arena/word-loads.ts";
 import { closeFile, openFile } from "../native/native.ts";
@@ -189,7 +191,13 @@ export class RecordLog implements Disposable {
     if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
     const allowUnsafeFileSystem = optionalBoolean(options.allowUnsafeFileSystem, "options.allowUnsafeFileSystem");
     refuseIfNotALog(path);
-    return RecordLog.#adopt(MappedFileRegionArena.openReadOnly(path, { headerOffset: arenaHeaderOffset, allowUnsafeFileSystem }));
+    let arena: MappedFileRegionArena;
+    try {
+      arena = MappedFileRegionArena.openReadOnly(path, { headerOffset: arenaHeaderOffset, allowUnsafeFileSystem });
+    } catch (error) {
+      throw notCreatedYet(error, path, "record log", "RecordLog.open(path, { capacity })");
+    }
+    return RecordLog.#adopt(arena);
   }
 
   /** Checks the log header of an opened arena and opens our own descriptor; closes the arena on failure. */
@@ -634,7 +642,16 @@ function refuseIfNotALog(path: string): void {
   const startsWithZeros = start.subarray(0, 8).every((byte) => byte === 0);
   const capacityWord = read >= firstBlockOffset ? new DataView(start.buffer).getBigUint64(arenaHeaderOffset + 16, true) : 0n;
   if (startsWithZeros && capacityWord === 0n) return;
-  throw new ArenaError("ERR_LOG_CORRUPT", `${path} is not a record log: ${logHeaderProblem(header)}; it was left untouched`, { path });
+  throw new ArenaError("ERR_LOG_CORRUPT", `${path} is not a record log: ${whatElseItIs(start.subarray(0, read)) ?? logHeaderProblem(header)}; it was left untouched`, { path });
+}
+
+/** What a file that is not a log is, if it is another of the library's kinds, or an arena (its header where a log's is not). */
+function whatElseItIs(start: Uint8Array): string | undefined {
+  const kind = describeFileKind(start);
+  if (kind !== undefined) return `it is ${kind}`;
+  // The bytes read stand in for the file's size: findHeader only asks that a header's capacity cover it.
+  const headerAt = findHeader(start, start.length, arenaHeaderOffset);
+  return headerAt === undefined ? undefined : `it is an arena with its header at offset ${headerAt} (a log's is at ${arenaHeaderOffset})`;
 }
 
 /** Waits for the next poll: a turn of the event loop, or a timer tick; ends early on abort. */

@@ -8,7 +8,9 @@
  * switches on the same codes everywhere; windowsErrorName gives the Windows name for
  * messages. The pairs follow what the C runtime's and libuv's tables do.
  */
-const linux: Record<number, string> = {
+import type { SystemErrorCode } from "../common/errors.ts";
+
+const linux: Record<number, SystemErrorCode> = {
   1: "EPERM", 2: "ENOENT", 4: "EINTR", 5: "EIO", 6: "ENXIO", 9: "EBADF", 11: "EAGAIN", 12: "ENOMEM",
   13: "EACCES", 16: "EBUSY", 17: "EEXIST", 19: "ENODEV", 20: "ENOTDIR", 21: "EISDIR",
   22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 26: "ETXTBSY", 27: "EFBIG", 28: "ENOSPC",
@@ -16,7 +18,7 @@ const linux: Record<number, string> = {
   95: "EOPNOTSUPP", 122: "EDQUOT",
 };
 
-const darwin: Record<number, string> = {
+const darwin: Record<number, SystemErrorCode> = {
   1: "EPERM", 2: "ENOENT", 4: "EINTR", 5: "EIO", 6: "ENXIO", 9: "EBADF", 12: "ENOMEM", 13: "EACCES",
   16: "EBUSY", 17: "EEXIST", 19: "ENODEV", 20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL",
   23: "ENFILE", 24: "EMFILE", 26: "ETXTBSY", 27: "EFBIG", 28: "ENOSPC", 30: "EROFS",
@@ -25,7 +27,7 @@ const darwin: Record<number, string> = {
 };
 
 /** Windows error code: [its name, the errno name it is reported as]. */
-const windows: Record<number, [string, string]> = {
+const windows: Record<number, [string, SystemErrorCode]> = {
   1: ["ERROR_INVALID_FUNCTION", "EOPNOTSUPP"], // a file system without the operation (FSCTL_SET_SPARSE on FAT)
   2: ["ERROR_FILE_NOT_FOUND", "ENOENT"],
   3: ["ERROR_PATH_NOT_FOUND", "ENOENT"],
@@ -67,7 +69,7 @@ const posixTable = process.platform === "darwin" ? darwin : linux;
  * This platform's name for an error number ("ENOSPC"), or "E<number>" if unlisted;
  * on Windows the errno name of a Windows error code, or "E<code>" if unlisted.
  */
-export function errnoName(errno: number): string {
+export function errnoName(errno: number): SystemErrorCode {
   if (process.platform === "win32") return windows[errno]?.[1] ?? `E${errno}`;
   return posixTable[errno] ?? `E${errno}`;
 }

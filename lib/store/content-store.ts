@@ -37,11 +37,12 @@
 import { closeSync } from "node:fs";
 import { join } from "node:path";
 import { optionalBoolean, requireBytes, requireString } from "../common/arguments.ts";
-import { ArenaError, readOnlyError } from "../common/errors.ts";
+import { ArenaError, readOnlyError, type SystemErrorCode } from "../common/errors.ts";
 import { openRegularFile } from "../arena/regular-file.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
 import { ActionCache } from "./action-cache.ts";
 import { wrapFsErrors } from "./fs-errors.ts";
+import { noStoreToRead } from "./store-directory-errors.ts";
 import { capacitiesFor, hardLimitShare, type Generation, type GenerationCapacities } from "./generation.ts";
 import { collectGarbage, openFinishedNewerThan, openNewest, removeAbandonedTemporaries, startNextGeneration } from "./generations.ts";
 import { hashObjectInto, idBytes, idScratch, idToHex, requireIdInto, sameId } from "./hashing.ts";
@@ -253,7 +254,7 @@ export class ContentStore implements Disposable {
     this.#rootLockFd = wrapFsErrors(directory, () => {
       if (readOnly) requireStoreDirectory(directory);
       else claimStoreDirectory(directory);
-      return openRootLock(lockPath, readOnly);
+      return openRootLock(directory, lockPath, readOnly);
     });
     try {
       lockFile(this.#rootLockFd, "shared", lockPath);
@@ -727,13 +728,12 @@ function collectQuietly(directory: string): void {
  * reading. Never waits on a FIFO there (regular-file.ts): a reader is exactly
  * who does not own the store, so one mkfifo by its owner must not hang it.
  */
-function openRootLock(lockPath: string, readOnly: boolean): number {
+function openRootLock(directory: string, lockPath: string, readOnly: boolean): number {
   if (!readOnly) return openRegularFile(lockPath, "lock");
   try {
     return openRegularFile(lockPath, "read");
   } catch (error) {
     if (error instanceof ArenaError) throw error;
-    const code = (error as NodeJS.ErrnoException).code ?? "EIO";
-    throw new ArenaError(code, `cannot open ${lockPath} to read the store: ${code} (is it a content store?)`, { path: lockPath });
+    throw noStoreToRead(directory, lockPath, ((error as NodeJS.ErrnoException).code ?? "EIO") as SystemErrorCode);
   }
 }

@@ -3,14 +3,15 @@
  * name in `code`; the store promises an ArenaError for everything that depends on
  * the world, with that errno name as its code (as lib/native does for its calls).
  */
-import { ArenaError } from "../common/errors.ts";
+import { ArenaError, type SystemErrorCode } from "../common/errors.ts";
 
 /** `error` as an ArenaError: unchanged if it is one (or is not an fs error), else wrapped with its errno name. */
 export function toArenaError(error: unknown, path: string): unknown {
   if (error instanceof ArenaError) return error;
   const failure = error as NodeJS.ErrnoException;
   if (typeof failure?.code !== "string") return error;
-  return new ArenaError(failure.code, failure.message, { path, syscall: failure.syscall, errno: failure.errno });
+  // Node names an fs error by its errno (libuv's names, the same as the shim's).
+  return new ArenaError(failure.code as SystemErrorCode, failure.message, { path, syscall: failure.syscall, errno: failure.errno });
 }
 
 /** Runs `action`, rethrowing an fs error from it as an ArenaError about `path`. */

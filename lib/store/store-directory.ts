@@ -33,6 +33,7 @@ import { ArenaError } from "../common/errors.ts";
 import { toArenaError, wrapFsErrors } from "./fs-errors.ts";
 import { indexTable } from "./generation.ts";
 import { writeWholeFile } from "./large-objects.ts";
+import { notADirectory } from "./store-directory-errors.ts";
 
 /** The marker's name, in the store's directory. */
 export const markerName = "mfa.cas.store";
@@ -65,14 +66,14 @@ export function claimStoreDirectory(directory: string): void {
 }
 
 /**
- * For a reader (openReadOnly): refuses a directory that is not a store with
- * ERR_CAS_NOT_A_STORE. Writes nothing. A missing directory is left to the
- * caller, whose open of the `lock` file reports it.
+ * For a reader (openReadOnly): refuses a directory that holds files and is not
+ * a store with ERR_CAS_NOT_A_STORE. Writes nothing. A missing or empty
+ * directory is left to the caller, whose open of the `lock` file says that no
+ * writer has made a store there yet (store-directory-errors.ts).
  */
 export function requireStoreDirectory(directory: string): void {
   const verdict = judge(directory);
   if (verdict.kind === "foreign") throw notAStore(directory, verdict.reason);
-  if (verdict.kind === "empty") throw notAStore(directory, "it is empty: no store was ever made in it (ContentStore.open makes one)");
 }
 
 /** mkdir of the store's own directory, never of its parents. */
@@ -88,12 +89,7 @@ function makeOwnDirectory(directory: string): void {
       });
     }
     if (code !== "EEXIST") throw toArenaError(error, directory);
-    if (!wrapFsErrors(directory, () => statSync(directory)).isDirectory()) {
-      throw new ArenaError("ENOTDIR", `${directory} is not a directory: a content store is a directory (of generations), and a file is there`, {
-        path: directory,
-        syscall: "mkdir",
-      });
-    }
+    if (!wrapFsErrors(directory, () => statSync(directory)).isDirectory()) throw notADirectory(directory, "ENOTDIR", { path: directory, syscall: "mkdir" });
   }
 }
 
@@ -104,9 +100,7 @@ function judge(directory: string): Verdict {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return { kind: "missing" };
-    if (code === "ENOTDIR") {
-      throw new ArenaError("ENOTDIR", `${directory} is not a directory: a content store is a directory (of generations)`, { path: directory });
-    }
+    if (code === "ENOTDIR") throw notADirectory(directory, "ENOTDIR", { path: directory, syscall: "scandir" });
     throw toArenaError(error, directory);
   }
   if (names.includes(markerName)) {

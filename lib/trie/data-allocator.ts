@@ -15,7 +15,7 @@
  * offset + size >= size()); we accept it, so the last block written is readable.
  */
 import { closedError, readOnlyError } from "../common/errors.ts";
-import { optionalBoolean, optionalFunction, refuseThenable, requireNonNegativeInteger, type NotAPromise } from "../common/arguments.ts";
+import { optionalBoolean, optionalFunction, optionNames, refuseThenable, requireKnownOptions, requireNonNegativeInteger, type NotAPromise } from "../common/arguments.ts";
 import { trieVariant } from "./broken-variants.ts";
 import { corruptAt, headerMismatch } from "./corruption.ts";
 import { DatabaseFile, TableKind, type ByteViews, type RootTable } from "./database-file.ts";
@@ -43,6 +43,9 @@ export interface ReadOnlyDataAllocatorOptions {
   userHeaderBytes?: number;
   allowUnsafeFileSystem?: boolean;
 }
+
+const dataAllocatorOptionNames = optionNames<DataAllocatorOptions>({ name: true, capacity: true, userHeaderBytes: true, initializeUserHeader: true, allowUnsafeFileSystem: true });
+const readOnlyDataAllocatorOptionNames = optionNames<ReadOnlyDataAllocatorOptions>({ name: true, userHeaderBytes: true, allowUnsafeFileSystem: true });
 
 /** A block as LLVM's OnDiskPtr: its offset and a view of its bytes. */
 export interface DataBlock {
@@ -75,6 +78,7 @@ export class OnDiskDataAllocator implements Disposable {
 
   static create(path: string, options: DataAllocatorOptions): OnDiskDataAllocator {
     if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+    requireKnownOptions(options, dataAllocatorOptionNames);
     const requested = options.userHeaderBytes === undefined ? undefined : requireNonNegativeInteger(options.userHeaderBytes, "options.userHeaderBytes");
     if (requested !== undefined && requested > 0xffffffff - dataAllocatorHeaderBytes) throw new RangeError(`options.userHeaderBytes is too large: ${requested}`);
     const initialize = optionalFunction<(header: Uint8Array) => NotAPromise>(options.initializeUserHeader, "options.initializeUserHeader");
@@ -109,6 +113,7 @@ export class OnDiskDataAllocator implements Disposable {
    */
   static openReadOnly(path: string, options: ReadOnlyDataAllocatorOptions): OnDiskDataAllocator {
     if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+    requireKnownOptions(options, readOnlyDataAllocatorOptionNames);
     const requested = options.userHeaderBytes === undefined ? undefined : requireNonNegativeInteger(options.userHeaderBytes, "options.userHeaderBytes");
     const file = DatabaseFile.openReadOnly(
       path,
@@ -209,7 +214,11 @@ export class OnDiskDataAllocator implements Disposable {
     return file.handoutView(file.table.offset + dataAllocatorHeaderBytes, this.userHeaderBytes);
   }
 
-  /** The bump pointer of the file. */
+  /**
+   * Bytes, not blocks: the bump pointer of the file, where the next allocation
+   * starts (LLVM's size()). Blocks carry no header, so the pool cannot count
+   * them: count what points at them (a trie's records, say).
+   */
   get size(): number {
     return this.#file?.size ?? 0;
   }

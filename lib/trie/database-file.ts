@@ -32,13 +32,14 @@ import { closeSync, fstatSync } from "node:fs";
 import { MappedFileRegionArena } from "../arena/arena.ts";
 import { openRegularFileToRead } from "../arena/regular-file.ts";
 import { wordLoadsFor, type WordLoads } from "../arena/word-loads.ts";
-import { ArenaError } from "../common/errors.ts";
+import { ArenaError, notCreatedYet } from "../common/errors.ts";
+import { databaseMagic, databaseTableKindNames } from "../common/file-kinds.ts";
 import { requireNonNegativeInteger, requireString } from "../common/arguments.ts";
 import { trieVariant } from "./broken-variants.ts";
 import { alignUp8, corruptAt, headerMismatch } from "./corruption.ts";
 import { PreadViews } from "./pread-views.ts";
 
-export const databaseMagic = 0xda7aba53;
+export { databaseMagic };
 export const databaseVersion = 1;
 /** Magic, version, root table offset: 16 bytes, and where the arena header goes. */
 export const databaseHeaderBytes = 16;
@@ -49,7 +50,6 @@ export const firstAllocationOffset = databaseHeaderBytes + 32;
 export const genericTableHeaderBytes = 8;
 
 export const TableKind = { trieRawHashMap: 1, dataAllocator: 2 } as const;
-const kindNames: Record<number, string> = { 1: "a trie (OnDiskTrieRawHashMap)", 2: "a data allocator (OnDiskDataAllocator)" };
 
 /**
  * 2 GiB: every offset then fits a signed 32-bit integer, which keeps the trie's
@@ -162,10 +162,16 @@ export class DatabaseFile implements Disposable {
   static openReadOnly(path: string, table: ExistingTable, options: { allowUnsafeFileSystem?: boolean } = {}): DatabaseFile {
     requireString(path, "path");
     const nameBytes = encodeName(table.name);
-    const arena = MappedFileRegionArena.openReadOnly(path, {
-      headerOffset: databaseHeaderBytes,
-      allowUnsafeFileSystem: options.allowUnsafeFileSystem ?? false,
-    });
+    let arena: MappedFileRegionArena;
+    try {
+      arena = MappedFileRegionArena.openReadOnly(path, {
+        headerOffset: databaseHeaderBytes,
+        allowUnsafeFileSystem: options.allowUnsafeFileSystem ?? false,
+      });
+    } catch (error) {
+      const kind = table.kind === TableKind.trieRawHashMap ? "OnDiskTrieRawHashMap" : "OnDiskDataAllocator";
+      throw notCreatedYet(error, path, `${kind} file`, `${kind}.create(path, options)`);
+    }
     return DatabaseFile.#adopt(arena, table, nameBytes);
   }
 
@@ -385,7 +391,7 @@ function checkTableIdentity(views: ByteViews, table: RootTable, kind: number, na
     throw headerMismatch(path, name, `the file holds table ${JSON.stringify(tableName(views, table))}, not ${JSON.stringify(name)}`);
   }
   if (table.kind !== kind) {
-    const found = kindNames[table.kind] ?? `an unknown table kind ${table.kind}`;
+    const found = databaseTableKindNames[table.kind] ?? `an unknown table kind ${table.kind}`;
     throw headerMismatch(path, name, `mismatched table kind (expected: ${kind}, observed: ${table.kind}): the file holds ${found}`);
   }
 }

@@ -33,7 +33,7 @@
  */
 import type { MappedFileRegionArena } from "../arena/arena.ts";
 import { closedError, readOnlyError } from "../common/errors.ts";
-import { optionalBoolean, optionalFunction, refuseThenable, requireNonNegativeInteger, type NotAPromise } from "../common/arguments.ts";
+import { optionalBoolean, optionalFunction, optionNames, refuseThenable, requireKnownOptions, requireNonNegativeInteger, type NotAPromise } from "../common/arguments.ts";
 import { trieVariant } from "./broken-variants.ts";
 import { alignUp8, corruptAt, headerMismatch } from "./corruption.ts";
 import { DatabaseFile, TableKind, type ByteViews, type MappingViews, type RootTable } from "./database-file.ts";
@@ -87,6 +87,9 @@ export interface TrieOptions {
   allowUnsafeFileSystem?: boolean;
 }
 
+const trieOptionNames = optionNames<TrieOptions>({ name: true, hashBits: true, dataBytes: true, capacity: true, rootBits: true, subtrieBits: true, allowUnsafeFileSystem: true });
+const readOnlyTrieOptionNames = optionNames<ReadOnlyTrieOptions>({ name: true, hashBits: true, dataBytes: true, allowUnsafeFileSystem: true });
+
 /** Space lost to races by this instance (in this process), since it opened. */
 export interface TrieLeaks {
   /** Records written but never published: another process published the same hash first, or an initializer threw. */
@@ -139,6 +142,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
   /** Opens the trie in the database file at `path`, creating the file if it does not exist. */
   static create(path: string, options: TrieOptions): OnDiskTrieRawHashMap {
     if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+    requireKnownOptions(options, trieOptionNames);
     const shape = checkShape(options);
     const file = DatabaseFile.open(path, {
       capacity: options.capacity,
@@ -167,6 +171,7 @@ export class OnDiskTrieRawHashMap implements Disposable {
    */
   static openReadOnly(path: string, options: ReadOnlyTrieOptions): OnDiskTrieRawHashMap {
     if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+    requireKnownOptions(options, readOnlyTrieOptionNames);
     const shape = checkShape({ name: options.name, hashBits: options.hashBits, dataBytes: options.dataBytes, capacity: 0 });
     const file = DatabaseFile.openReadOnly(
       path,
@@ -405,7 +410,11 @@ export class OnDiskTrieRawHashMap implements Disposable {
     return { ...this.#leaks };
   }
 
-  /** The bump pointer of the file. */
+  /**
+   * Bytes, not records: the bump pointer of the file, where the next allocation
+   * starts (LLVM's size()). No record count is kept; validate().records, or
+   * iterating the map, counts them by walking the whole trie.
+   */
   get size(): number {
     return this.#file?.size ?? 0;
   }

@@ -22,7 +22,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { closeSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from "node:fs";
-import { MappedFileRegionArena } from "../../lib/index.ts";
+import { MappedFileRegionArena, RecordLog } from "../../lib/index.ts";
 import { creationMarker } from "../../lib/arena/header.ts";
 import { inspectArenaFile } from "../../lib/cli/inspect.ts";
 import { closeFile, lockFile, lockRange, openFile } from "../../lib/native/native.ts";
@@ -175,6 +175,19 @@ test("a header at 8 opened at 16 is reported at 8, by create and by inspect alik
   for (const wrong of [16, 0, 24]) {
     const error = expectArenaError(() => MappedFileRegionArena.create(path, { capacity: MiB, headerOffset: wrong }), "ERR_ARENA_HEADER_MISMATCH");
     expect(error.message).toContain(`has its header at offset 8, not at ${wrong}`);
+    const inspected = expectArenaError(() => inspectArenaFile(path, { headerOffset: wrong, followHeader: false }), "ERR_ARENA_HEADER_MISMATCH");
+    expect(inspected.message).toBe(error.message);
+  }
+  expect(readFileSync(path)).toEqual(before);
+});
+
+test("a record log opened as an arena at another offset is named as a record log, by create and by inspect alike", () => {
+  const path = freshPath(directory);
+  RecordLog.open(path, { capacity: MiB }).close();
+  const before = readFileSync(path);
+  for (const wrong of [0, 16]) {
+    const error = expectArenaError(() => MappedFileRegionArena.create(path, { capacity: MiB, headerOffset: wrong }), "ERR_ARENA_HEADER_MISMATCH");
+    expect(error.message).toBe(`${path} is a record log (RecordLog), with its arena header at offset 4064, not at ${wrong}`);
     const inspected = expectArenaError(() => inspectArenaFile(path, { headerOffset: wrong, followHeader: false }), "ERR_ARENA_HEADER_MISMATCH");
     expect(inspected.message).toBe(error.message);
   }

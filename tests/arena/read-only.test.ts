@@ -167,9 +167,13 @@ describe("openReadOnly on a closed arena", () => {
 });
 
 describe("openReadOnly refuses what it cannot read, and creates nothing", () => {
-  test("a missing file: ENOENT, and no file or .shared appears", () => {
+  test("a missing file: ENOENT saying a writer creates it (with syscall and path), and no file or .shared appears", () => {
     const path = freshPath(directory);
-    expectArenaError(() => MappedFileRegionArena.openReadOnly(path), "ENOENT");
+    const error = expectArenaError(() => MappedFileRegionArena.openReadOnly(path), "ENOENT");
+    expect(error.message).toBe(
+      `${path} does not exist: no arena has been created there yet; a writer creates it with MappedFileRegionArena.create(path, { capacity }) (openReadOnly never creates one)`,
+    );
+    expect(error).toMatchObject({ path, syscall: "open" });
     expect(existsSync(path)).toBe(false);
     expect(existsSync(`${path}.shared`)).toBe(false);
   });

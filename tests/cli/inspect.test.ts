@@ -158,7 +158,9 @@ describe("bad input", () => {
   test("a directory", () => {
     const path = join(directory, "a-directory");
     mkdirSync(path);
-    expectOneLineError(run("inspect", path), 2, /a-directory is a directory$/);
+    // It says what to use for the directory a user most likely means: a content store's.
+    expectOneLineError(run("inspect", path), 2, /a-directory is a directory \(inspect and verify read one file; for a content store's directory, use `mapped-file-arena cas stats DIR` or `cas validate DIR`\)$/);
+    expectOneLineError(run("verify", path), 2, /a-directory is a directory \(.*cas stats DIR/);
   });
 
   test("a text file", () => {

@@ -3,7 +3,7 @@
 // followers; random damage never crashes, hangs or throws anything else.
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
-import { MappedFileRegionArena, RecordLog } from "../../lib/index.ts";
+import { MappedFileRegionArena, OnDiskDataAllocator, OnDiskTrieRawHashMap, RecordLog, type ArenaErrorCode } from "../../lib/index.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
 import { expectArenaError } from "../support/expect.ts";
 import { createTempDirectory, removeDirectory } from "../support/temp.ts";
@@ -16,7 +16,7 @@ const blockSize = 4096;
 const bytesOf = (value: string) => new TextEncoder().encode(value);
 
 /** Opening `path` as a log must fail with `code` and leave the file's bytes as they were. */
-function expectRefusedUntouched(path: string, code: string) {
+function expectRefusedUntouched(path: string, code: ArenaErrorCode) {
   const before = readFileSync(path);
   const error = expectArenaError(() => RecordLog.open(path, { capacity, blockSize }), code);
   expect(Buffer.compare(readFileSync(path), before)).toBe(0);
@@ -33,8 +33,29 @@ describe("files that are not record logs", () => {
     const plain = MappedFileRegionArena.create(arena, { capacity });
     plain.append(bytesOf("not a log"));
     plain.close();
-    for (const path of [random, text, arena]) {
+    for (const path of [random, text]) {
       expect(expectRefusedUntouched(path, "ERR_LOG_CORRUPT").message).toContain("magic");
+    }
+    expect(expectRefusedUntouched(arena, "ERR_LOG_CORRUPT").message).toBe(
+      `${arena} is not a record log: it is an arena with its header at offset 0 (a log's is at 4064); it was left untouched`,
+    );
+  });
+
+  test("the library's other files, a trie and a data pool, are named as what they are, by open and openReadOnly, untouched", () => {
+    const trie = freshPath(directory, "trie");
+    OnDiskTrieRawHashMap.create(trie, { name: "index", hashBits: 256, dataBytes: 8, capacity }).close();
+    const pool = freshPath(directory, "pool");
+    OnDiskDataAllocator.create(pool, { name: "data", capacity }).close();
+    const cases = [
+      [trie, "an LLVM database file holding a trie (OnDiskTrieRawHashMap)"],
+      [pool, "an LLVM database file holding a data allocator (OnDiskDataAllocator)"],
+    ] as const;
+    for (const [path, kind] of cases) {
+      const message = `${path} is not a record log: it is ${kind}; it was left untouched`;
+      expect(expectRefusedUntouched(path, "ERR_LOG_CORRUPT").message).toBe(message);
+      const before = readFileSync(path);
+      expect(expectArenaError(() => RecordLog.openReadOnly(path), "ERR_LOG_CORRUPT").message).toBe(message);
+      expect(Buffer.compare(readFileSync(path), before)).toBe(0);
     }
   });
 

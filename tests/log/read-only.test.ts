@@ -85,9 +85,11 @@ describe("RecordLog.openReadOnly", () => {
     expect(statSync(path).size).toBeGreaterThan(closedBytes);
   });
 
-  test("a missing file is ENOENT and creates nothing; a file that is not a log is refused", () => {
+  test("a missing file is ENOENT saying a writer creates it, and creates nothing; a file that is not a log is refused", () => {
     const missing = join(directory, "missing.log");
-    expectArenaError(() => RecordLog.openReadOnly(missing), "ENOENT");
+    expect(expectArenaError(() => RecordLog.openReadOnly(missing), "ENOENT").message).toBe(
+      `${missing} does not exist: no record log has been created there yet; a writer creates it with RecordLog.open(path, { capacity }) (openReadOnly never creates one)`,
+    );
     expect(existsSync(missing)).toBe(false);
     expect(() => RecordLog.openReadOnly(missing, null as unknown as {})).toThrow(TypeError);
     const stranger = freshPath(directory, "stranger");

@@ -204,6 +204,11 @@ export function roundTrip(path: string): number {
 export function codeOf(error: unknown): ArenaErrorCode | undefined {
   return error instanceof ArenaError ? error.code : undefined;
 }
+export function isFull(error: ArenaError): boolean {
+  // @ts-expect-error: a misspelt code does not type-check (ArenaErrorCode is a closed list)
+  if (error.code === "ERR_ARENA_FUL") return true;
+  return error.code === "ERR_ARENA_FULL" || error.code === "ERR_CAS_CORRUPT" || error.code === "ENOSPC" || error.code === "E1234";
+}
 `;
 }
 

@@ -2,7 +2,7 @@
 import { expect, test } from "bun:test";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ContentStore } from "../../lib/index.ts";
+import { ContentStore, RecordLog } from "../../lib/index.ts";
 import { tempDirectory } from "../support/temp.ts";
 import { objectBytes } from "./support.ts";
 
@@ -62,6 +62,14 @@ test("usage errors exit 2 with one line and the usage", () => {
   expect(cli("cas", "stats").stderr).toContain("cas stats needs a DIR");
   const missing = cli("cas", "stats", join(root, "nope"));
   expect(missing.exitCode).toBe(2);
-  expect(missing.stderr).toBe(`mapped-file-arena: ${join(root, "nope")} is not a directory\n`);
+  expect(missing.stderr).toBe(`mapped-file-arena: ${join(root, "nope")}: no such directory\n`);
+  // One of the library's files where the store should be is named as what it is.
+  const log = join(root, "a.log");
+  RecordLog.open(log, { capacity: 1024 * 1024 }).close();
+  const notADirectory = `mapped-file-arena: ${log} is not a directory: a content store is a directory (of generations), and ${log} is a record log (RecordLog)\n`;
+  for (const command of ["stats", "validate", "push"]) {
+    const result = cli("cas", command, log, ...(command === "push" ? ["--remote", "http://127.0.0.1:9"] : []));
+    expect({ command, exitCode: result.exitCode, stderr: result.stderr }).toEqual({ command, exitCode: 2, stderr: notADirectory });
+  }
   expect(cli("--help").stdout).toContain("cas stats DIR");
 });

@@ -143,10 +143,10 @@ describe("what becomes a store, and what stays one", () => {
     }
   });
 
-  test("an empty directory is not a store to a reader, and stays empty", () => {
+  test("an empty directory holds no store to read (ENOENT, no writer made one), and stays empty", () => {
     const directory = fresh();
     mkdirSync(directory);
-    expect(codeOf(() => ContentStore.openReadOnly(directory))).toBe("ERR_CAS_NOT_A_STORE");
+    expect(codeOf(() => ContentStore.openReadOnly(directory))).toBe("ENOENT");
     expect(readdirSync(directory)).toEqual([]);
   });
 

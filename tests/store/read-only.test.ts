@@ -8,10 +8,11 @@
  * (tests/arena/read-only.test.ts).
  */
 import { describe, expect, test } from "bun:test";
-import { chmodSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
-import { ContentStore } from "../../lib/index.ts";
+import { chmodSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { ContentStore, RecordLog } from "../../lib/index.ts";
 import { expectArenaError } from "../support/expect.ts";
+import { expectSameFiles, snapshot } from "../support/file-snapshot.ts";
 import { asOtherUserPrefix, finished, type ChildResult } from "../support/processes.ts";
 import { withReadOnlyMount } from "../support/read-only-mount.ts";
 import { tempDirectory } from "../support/temp.ts";
@@ -24,25 +25,6 @@ let stores = 0;
 function makeStore(root: string, count: number, size: number, maxBytes?: number): void {
   using store = ContentStore.open(root, maxBytes === undefined ? {} : { maxBytes });
   for (let i = 0; i < count; i++) store.actions.put(`action ${i}`, store.put(objectBytes(i, size)));
-}
-
-/** Every file under `root` and its bytes, to compare before and after. */
-function snapshot(root: string): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  const walk = (folder: string) => {
-    for (const name of readdirSync(folder)) {
-      const path = join(folder, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else files.set(relative(root, path), readFileSync(path));
-    }
-  };
-  walk(root);
-  return files;
-}
-
-function expectSameFiles(before: Map<string, Buffer>, after: Map<string, Buffer>): void {
-  expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
-  for (const [name, bytes] of before) expect({ name, same: after.get(name)!.equals(bytes) }).toEqual({ name, same: true });
 }
 
 async function runReader(root: string, count: number, size: number, steps: string[], asUser: string[] = []): Promise<Record<string, any>> {
@@ -100,6 +82,28 @@ describe("ContentStore.openReadOnly", () => {
     expectArenaError(() => ContentStore.openReadOnly(missing), "ENOENT");
     expect(() => ContentStore.openReadOnly(missing, null as unknown as {})).toThrow(TypeError);
     expect(() => statSync(missing)).toThrow();
+  });
+
+  test("the refusal says what is there: no directory yet, a directory with no store, one of the library's files (and what creates a store)", () => {
+    const missing = join(directory, "not-made-yet");
+    const creates = "a writer creates it with ContentStore.open(directory) (openReadOnly never creates one)";
+    expect(expectArenaError(() => ContentStore.openReadOnly(missing), "ENOENT").message).toBe(
+      `${missing} does not exist: no content store has been created there yet; ${creates}`,
+    );
+    const empty = join(directory, "empty-folder");
+    mkdirSync(empty);
+    expect(expectArenaError(() => ContentStore.openReadOnly(empty), "ENOENT").message).toBe(
+      `${empty} holds no content store (it has no lock file); a writer creates one with ContentStore.open(directory) (openReadOnly never creates one)`,
+    );
+    const folder = join(directory, "not-a-store");
+    mkdirSync(folder);
+    const log = join(folder, "a-log");
+    RecordLog.open(log, { capacity: 1024 * 1024 }).close();
+    const before = snapshot(folder);
+    for (const open of [() => ContentStore.openReadOnly(log), () => ContentStore.open(log)]) {
+      expect(expectArenaError(open, "ENOTDIR").message).toBe(`${log} is not a directory: a content store is a directory (of generations), and ${log} is a record log (RecordLog)`);
+    }
+    expectSameFiles(before, snapshot(folder));
   });
 
   test("on a read-only mount (EROFS)", async () => {

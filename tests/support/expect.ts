@@ -1,9 +1,9 @@
 // Assertions shared by the test files.
 import { expect } from "bun:test";
-import { ArenaError } from "../../lib/index.ts";
+import { ArenaError, type ArenaErrorCode } from "../../lib/index.ts";
 
 /** Runs `run`, requires it to throw an ArenaError (an Error) with `code`, returns it. */
-export function expectArenaError(run: () => unknown, code: string): ArenaError {
+export function expectArenaError(run: () => unknown, code: ArenaErrorCode): ArenaError {
   try {
     run();
   } catch (error) {

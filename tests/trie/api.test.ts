@@ -9,8 +9,9 @@ import { createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { main } from "../../lib/cli/cli.ts";
-import { OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../lib/index.ts";
+import { OnDiskDataAllocator, OnDiskTrieRawHashMap, RecordLog } from "../../lib/index.ts";
 import { expectArenaError } from "../support/expect.ts";
+import { expectSameFiles, snapshot } from "../support/file-snapshot.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
 
 const directory = tempDirectory("trie-api-");
@@ -106,6 +107,22 @@ describe("insert and find", () => {
   });
 });
 
+describe("size", () => {
+  test("is bytes (the bump pointer), not a record or block count: validate().records and iteration count records", () => {
+    using map = indexTrie(freshPath(directory));
+    const empty = map.size;
+    for (const text of ["a", "b", "c"]) map.insert(sha256(text));
+    // Each record is its 32-byte hash and 8 bytes of data (these three share no root slot: no subtrie is made).
+    expect(map.size - empty).toBe(3 * 40);
+    expect(map.validate().records).toBe(3);
+    expect([...map].length).toBe(3);
+    using pool = OnDiskDataAllocator.create(freshPath(directory), { name: "data", capacity: MiB });
+    const before = pool.size;
+    pool.allocate(10);
+    expect(pool.size - before).toBe(16); // 8-aligned
+  });
+});
+
 describe("recoverFromOffset", () => {
   test("returns the record at a stored offset and refuses offsets that are not records", () => {
     using map = indexTrie(freshPath(directory));
@@ -147,6 +164,23 @@ describe("wrong arguments and mismatched files", () => {
     using reopened = indexTrie(path, { rootBits: 4, subtrieBits: 3 });
     expect(reopened.rootBits).toBe(10);
     expect(reopened.subtrieBits).toBe(6);
+  });
+
+  test("a record log given to a trie or a pool (create or openReadOnly) is named as one, not as a header elsewhere, and left untouched", () => {
+    const folder = join(directory, "a-log-only");
+    mkdirSync(folder);
+    const path = join(folder, "records.log");
+    RecordLog.open(path, { capacity: MiB }).close();
+    const before = snapshot(folder);
+    const message = `${path} is a record log (RecordLog), with its arena header at offset 4064, not at 16`;
+    const opens = [
+      () => indexTrie(path),
+      () => OnDiskTrieRawHashMap.openReadOnly(path, { name: "index", hashBits: 256, dataBytes: 8 }),
+      () => OnDiskDataAllocator.create(path, { name: "data", capacity: MiB }),
+      () => OnDiskDataAllocator.openReadOnly(path, { name: "data" }),
+    ];
+    for (const open of opens) expect(expectArenaError(open, "ERR_ARENA_HEADER_MISMATCH").message).toBe(message);
+    expectSameFiles(before, snapshot(folder));
   });
 
   test("a closed trie refuses every call with ERR_ARENA_CLOSED, and its old views read as empty", () => {
@@ -291,7 +325,7 @@ describe("mapped-file-arena inspect / verify on a database file", () => {
     expect(result.stdout).toMatch(/header offset\s+16 \(found here, not at 0\)/);
     const verify = main(["verify", path, "--header-offset", "0"]);
     expect(verify.exitCode).toBe(1);
-    expect(verify.stderr).toContain("has its header at offset 16, not at 0");
+    expect(verify.stderr).toContain("is an LLVM database file holding a trie (OnDiskTrieRawHashMap), with its arena header at offset 16, not at 0");
   });
 });
 

@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../lib/index.ts";
+import { OnDiskDataAllocator, OnDiskTrieRawHashMap, type ArenaErrorCode } from "../../lib/index.ts";
 import { expectArenaError } from "../support/expect.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
 
@@ -257,7 +257,7 @@ describe("corrupt headers are refused at open", () => {
   // mapped: not a byte changes. The root subtrie is judged after mapping, and
   // opening refreshes the arena's allocatedSize word (file offset 24) from
   // st_blocks: a hint, not content; every other byte stays.
-  const cases: [string, number, number[], string][] = [
+  const cases: [string, number, number[], ArenaErrorCode][] = [
     ["the root table offset points into the headers", 8, le(8, 8), "ERR_ARENA_CORRUPT"],
     ["the root table offset is past the bump pointer", 8, le(4096, 8), "ERR_ARENA_CORRUPT"],
     ["the table name runs past the bump pointer", 50, le(0xffff, 2), "ERR_ARENA_CORRUPT"],

@@ -118,6 +118,17 @@ describe("a closed trie and pool, opened read-only", () => {
     expectArenaError(() => OnDiskDataAllocator.openReadOnly(join(directory, "missing.db"), { name: "data" }), "ENOENT");
     expect(existsSync(join(directory, "missing.db"))).toBe(false);
   });
+
+  test("a missing file is ENOENT saying that no writer has created it yet, and what would", () => {
+    const missing = join(directory, "not-created.db");
+    const expected = (kind: string) =>
+      `${missing} does not exist: no ${kind} file has been created there yet; a writer creates it with ${kind}.create(path, options) (openReadOnly never creates one)`;
+    const trie = expectArenaError(() => OnDiskTrieRawHashMap.openReadOnly(missing, { name: "index", hashBits: 256, dataBytes: 8 }), "ENOENT");
+    expect(trie.message).toBe(expected("OnDiskTrieRawHashMap"));
+    expect(trie).toMatchObject({ path: missing, syscall: "open" });
+    expect(expectArenaError(() => OnDiskDataAllocator.openReadOnly(missing, { name: "data" }), "ENOENT").message).toBe(expected("OnDiskDataAllocator"));
+    expect(existsSync(missing)).toBe(false);
+  });
 });
 
 describe("a reader beside a writer", () => {

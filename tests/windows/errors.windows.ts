@@ -54,7 +54,7 @@ describe("Windows error codes have the names a program switches on", () => {
     [19, "EROFS", "ERROR_WRITE_PROTECT"],
     [1224, "EBUSY", "ERROR_USER_MAPPED_FILE"],
   ])("Windows error %d is %s, and says %s", (code, name, windowsName) => {
-    expect(errnoName(code)).toBe(name);
+    expect<string>(errnoName(code)).toBe(name);
     expect(describeError(code)).toBe(`${name} (${windowsName}, Windows error ${code})`);
   });
 
