@@ -35,6 +35,7 @@ export function writeWholeFile(finalPath: string, parts: Uint8Array[]): number {
       writeAll(fd, part, temporary);
       length += part.length;
     }
+    storeTestHooks.at?.("file-written");
     renameSync(temporary, finalPath); // before the close, which drops the lock that keeps gc away
     return length;
   } catch (error) {

@@ -26,7 +26,7 @@
  * open. A store of an older version whose very first open was killed before it
  * made its first generation holds nothing, and is refused: delete it.
  */
-import { closeSync, lstatSync, mkdirSync, readdirSync, readSync, statSync } from "node:fs";
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { openRegularFile } from "../arena/regular-file.ts";
 import { ArenaError } from "../common/errors.ts";
@@ -34,6 +34,7 @@ import { toArenaError, wrapFsErrors } from "./fs-errors.ts";
 import { indexTable } from "./generation.ts";
 import { writeWholeFile } from "./large-objects.ts";
 import { notADirectory } from "./store-directory-errors.ts";
+import { storeTestHooks } from "./testing.ts";
 
 /** The marker's name, in the store's directory. */
 export const markerName = "mfa.cas.store";
@@ -186,7 +187,19 @@ function isStoreIndex(path: string): boolean {
 
 /** Writes the marker atomically (writeWholeFile: a temporary file renamed into place; a racing writer's rename puts the same bytes). */
 function writeMarker(directory: string): void {
+  if (storeTestHooks.markerInPlace) return writeMarkerInPlace(join(directory, markerName));
   writeWholeFile(join(directory, markerName), [markerBytes]);
+}
+
+/** BROKEN on purpose (storeTestHooks.markerInPlace): made at its name, then filled. */
+function writeMarkerInPlace(path: string): void {
+  const fd = openSync(path, "w");
+  try {
+    storeTestHooks.at?.("file-written");
+    writeSync(fd, markerBytes);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function notAStore(directory: string, reason: string): ArenaError {

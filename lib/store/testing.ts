@@ -26,6 +26,8 @@ export const storeTestHooks = {
   noCollectOnClose: false,
   /** gc decides a temporary file is abandoned by the pid in its name (kill(pid, 0)), not by its lock. */
   temporariesByPid: false,
+  /** The store's marker is made at its own name and then filled (not renamed into place whole): a creator killed in between leaves an empty marker. */
+  markerInPlace: false,
   /** Every temporary file of this thread is named alike (as with a counter per store), and a name taken is an error, not retried. */
   temporaryNamesCollide: false,
   /**
@@ -38,7 +40,8 @@ export const storeTestHooks = {
   at: null as ((point: CrashPoint) => void) | null,
 };
 
-export type CrashPoint = "bytes-written" | "index-published";
+/** "file-written": a whole file (a large object, the store's marker) under its temporary name, not yet renamed. */
+export type CrashPoint = "bytes-written" | "index-published" | "file-written";
 
 /** Turns on one broken variant in this process. */
 export function useBrokenVariantForTests(name: BrokenVariant): void {
@@ -57,4 +60,5 @@ export type BrokenVariant =
   | "noCollectOnClose"
   | "noFallbackForReaders"
   | "temporariesByPid"
-  | "temporaryNamesCollide";
+  | "temporaryNamesCollide"
+  | "markerInPlace";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { ArenaError, ContentStore } from "../../lib/index.ts";
 import { casMain } from "../../lib/cli/cas.ts";
 import { tempDirectory } from "../support/temp.ts";
-import { objectBytes } from "./support.ts";
+import { objectBytes, runToEnd, spawnStoreChild } from "./support.ts";
 
 const root = tempDirectory("store-foreign-");
 let directories = 0;
@@ -178,6 +178,29 @@ describe("what becomes a store, and what stays one", () => {
     using store = ContentStore.open(directory);
     expect(store.gc()).toEqual(["mfa.cas.store.999999999.1.tmp"]);
   });
+});
+
+describe("a creator killed while it writes the marker", () => {
+  async function openKilled(broken: string): Promise<string> {
+    const directory = fresh();
+    const result = await runToEnd(spawnStoreChild("store-worker.ts", ["open-killed", directory, broken]));
+    expect(result.signalCode).toBe("SIGKILL");
+    return directory;
+  }
+
+  test("leaves only its temporary file: the next open makes the store, and gc removes it", async () => {
+    const directory = await openKilled("none");
+    expect(readdirSync(directory)).toEqual([expect.stringMatching(/^mfa\.cas\.store\.\d+\.\d+\.tmp$/)]);
+    using store = ContentStore.open(directory);
+    expect(store.gc()).toHaveLength(1);
+    expect(readdirSync(directory).some((name) => name.endsWith(".tmp"))).toBe(false);
+  }, 60_000);
+
+  test("broken variant: a marker made at its name and then filled is left empty, and the store is refused for good", async () => {
+    const directory = await openKilled("markerInPlace");
+    expect(readFileSync(join(directory, "mfa.cas.store"), "utf8")).toBe("");
+    expect(codeOf(() => ContentStore.open(directory))).toBe("ERR_CAS_NOT_A_STORE");
+  }, 60_000);
 });
 
 describe("gc inside a store removes only the store's own names, and reports each", () => {
