@@ -216,8 +216,10 @@ function holdsOnlyStoreFiles(root: string, name: string): boolean {
   let names: string[];
   try {
     names = readdirSync(join(root, name));
-  } catch {
-    return false; // removed meanwhile, or not a directory: not ours to remove
+  } catch (error) {
+    // Removed meanwhile (by another collector), or not a directory: a file is not a generation's remains.
+    if ((error as NodeJS.ErrnoException).code === "ENOTDIR") warnForeign(root, name, "it is a file, not a generation's directory, so gc leaves it");
+    return false;
   }
   const foreign = names.find((entry) => !generationFileName.test(entry));
   if (foreign === undefined) return true;
