@@ -35,7 +35,7 @@
  * until the process exits (the lock belongs to the process's open file).
  * docs/DESIGN.md (the record log) has the format and the reasoning in full.
  */
-import { closeSync, readSync } from "node:fs";
+import { closeSync, existsSync, readSync } from "node:fs";
 import { ArenaError, closedError, readOnlyError } from "../common/errors.ts";
 import { optionalBoolean, requireBytes, requireNonNegativeInteger, requireString } from "../common/arguments.ts";
 import { MappedFileRegionArena } from "../arena/arena.ts";
@@ -68,11 +68,13 @@ import {
   claimingValue,
 } from "./format.ts";
 import { verifyBlocks, type LogStats } from "./verify.ts";
+import { checkWaitOptions, retryUntilCreated, sleep, type WaitForLogOptions } from "./wait-for-log.ts";
 import { releaseSlot, slotLiveness, takeSlot, type HeldSlot, type Liveness } from "./writer-slots.ts";
 
 export type { LogRecord } from "./follow-cursor.ts";
 export type { RecordVisitor } from "./record-iterator.ts";
 export type { LogStats, CountAndBytes } from "./verify.ts";
+export type { WaitForLogOptions } from "./wait-for-log.ts";
 
 export interface RecordLogOptions {
   /** Bytes: the most the file can ever hold (sparse on disk). An existing log's capacity wins. */
@@ -108,7 +110,8 @@ const immediatePolls = 2;
 const probeIntervalMs = 4;
 
 /**
- * A shared append-only record log. Open it in every process that writes or reads:
+ * A shared append-only record log. Writers open it with open() (which creates it),
+ * readers with openReadOnly() or waitForLog() (which never write):
  *
  * ```ts
  * using log = RecordLog.open("events.log", { capacity: 1 << 30 });
@@ -169,13 +172,33 @@ export class RecordLog implements Disposable {
     }
     const allowUnsafeFileSystem = optionalBoolean(options.allowUnsafeFileSystem, "options.allowUnsafeFileSystem");
     refuseIfNotALog(path);
-    const arena = MappedFileRegionArena.create(path, {
-      capacity,
-      headerOffset: arenaHeaderOffset,
-      allowUnsafeFileSystem,
-      onCreate: (fresh) => encodeLogHeader(fresh.bytes(0, 64), blockSize),
-    });
+    let arena: MappedFileRegionArena;
+    try {
+      arena = MappedFileRegionArena.create(path, {
+        capacity,
+        headerOffset: arenaHeaderOffset,
+        allowUnsafeFileSystem,
+        onCreate: (fresh) => encodeLogHeader(fresh.bytes(0, 64), blockSize),
+      });
+    } catch (error) {
+      throw withReadOnlyHint(error, path);
+    }
     return RecordLog.#adopt(arena);
+  }
+
+  /**
+   * Waits for a writer to create the log at `path`, then opens it read-only (as
+   * openReadOnly does): for a follower that may start before its writers. Retries
+   * while the file is missing (ENOENT) or being created (ERR_ARENA_NOT_CREATED),
+   * sleeping 1 to 50 ms between tries, for up to `timeoutMs` (default 10 s;
+   * Infinity waits until `signal` aborts); then throws the last of those errors.
+   * Any other error is thrown at once. Aborting rejects with the signal's reason.
+   */
+  static waitForLog(path: string, options: WaitForLogOptions = {}): Promise<RecordLog> {
+    requireString(path, "path");
+    const { timeoutMs, signal } = checkWaitOptions(options);
+    const allowUnsafeFileSystem = optionalBoolean(options.allowUnsafeFileSystem, "options.allowUnsafeFileSystem");
+    return retryUntilCreated(path, () => RecordLog.openReadOnly(path, { allowUnsafeFileSystem }), timeoutMs, signal);
   }
 
   /**
@@ -599,7 +622,7 @@ export class RecordLog implements Disposable {
 
   #openArena(): MappedFileRegionArena {
     const arena = this.#arena;
-    if (arena === null) throw closedError(this.path);
+    if (arena === null) throw closedError(this.path, "the record log");
     return arena;
   }
 
@@ -637,21 +660,19 @@ function refuseIfNotALog(path: string): void {
   throw new ArenaError("ERR_LOG_CORRUPT", `${path} is not a record log: ${logHeaderProblem(header)}; it was left untouched`, { path });
 }
 
+/**
+ * A writer's open refused for want of permission (a file or folder the caller
+ * may only read, a read-only mount) says how to read the log instead. Only for a
+ * file that exists: a log that is not there cannot be read either.
+ */
+function withReadOnlyHint(error: unknown, path: string): unknown {
+  const denied = error instanceof ArenaError && (error.code === "EACCES" || error.code === "EPERM" || error.code === "EROFS");
+  if (!denied || !existsSync(path)) return error;
+  const hint = "; to read it without writing, open it with RecordLog.openReadOnly(path)";
+  return new ArenaError(error.code, `${error.message}${hint}`, { syscall: error.syscall, path: error.path, errno: error.errno });
+}
+
 /** Waits for the next poll: a turn of the event loop, or a timer tick; ends early on abort. */
 function pause(immediate: boolean, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (immediate) {
-      setImmediate(resolve);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, 0);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+  return immediate ? new Promise((resolve) => setImmediate(resolve)) : sleep(0, signal);
 }
