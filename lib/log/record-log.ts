@@ -660,6 +660,11 @@ function refuseIfNotALog(path: string): void {
   throw new ArenaError("ERR_LOG_CORRUPT", `${path} is not a record log: ${logHeaderProblem(header)}; it was left untouched`, { path });
 }
 
+/** Waits for the next poll: a turn of the event loop, or a timer tick; ends early on abort. */
+function pause(immediate: boolean, signal: AbortSignal | undefined): Promise<void> {
+  return immediate ? new Promise((resolve) => setImmediate(resolve)) : sleep(0, signal);
+}
+
 /**
  * A writer's open refused for want of permission (a file or folder the caller
  * may only read, a read-only mount) says how to read the log instead. Only for a
@@ -670,9 +675,4 @@ function withReadOnlyHint(error: unknown, path: string): unknown {
   if (!denied || !existsSync(path)) return error;
   const hint = "; to read it without writing, open it with RecordLog.openReadOnly(path)";
   return new ArenaError(error.code, `${error.message}${hint}`, { syscall: error.syscall, path: error.path, errno: error.errno });
-}
-
-/** Waits for the next poll: a turn of the event loop, or a timer tick; ends early on abort. */
-function pause(immediate: boolean, signal: AbortSignal | undefined): Promise<void> {
-  return immediate ? new Promise((resolve) => setImmediate(resolve)) : sleep(0, signal);
 }
