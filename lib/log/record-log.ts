@@ -35,7 +35,7 @@
  * until the process exits (the lock belongs to the process's open file).
  * docs/DESIGN.md (the record log) has the format and the reasoning in full.
  */
-import { closeSync, existsSync, readSync } from "node:fs";
+import { closeSync, readSync } from "node:fs";
 import { ArenaError, closedError, readOnlyError } from "../common/errors.ts";
 import { optionalBoolean, requireBytes, requireNonNegativeInteger, requireString } from "../common/arguments.ts";
 import { MappedFileRegionArena } from "../arena/arena.ts";
@@ -69,6 +69,7 @@ import {
 } from "./format.ts";
 import { verifyBlocks, type LogStats } from "./verify.ts";
 import { checkWaitOptions, retryUntilCreated, sleep, type WaitForLogOptions } from "./wait-for-log.ts";
+import { withReadOnlyHint } from "./write-refused.ts";
 import { releaseSlot, slotLiveness, takeSlot, type HeldSlot, type Liveness } from "./writer-slots.ts";
 
 export type { LogRecord } from "./follow-cursor.ts";
@@ -663,16 +664,4 @@ function refuseIfNotALog(path: string): void {
 /** Waits for the next poll: a turn of the event loop, or a timer tick; ends early on abort. */
 function pause(immediate: boolean, signal: AbortSignal | undefined): Promise<void> {
   return immediate ? new Promise((resolve) => setImmediate(resolve)) : sleep(0, signal);
-}
-
-/**
- * A writer's open refused for want of permission (a file or folder the caller
- * may only read, a read-only mount) says how to read the log instead. Only for a
- * file that exists: a log that is not there cannot be read either.
- */
-function withReadOnlyHint(error: unknown, path: string): unknown {
-  const denied = error instanceof ArenaError && (error.code === "EACCES" || error.code === "EPERM" || error.code === "EROFS");
-  if (!denied || !existsSync(path)) return error;
-  const hint = "; to read it without writing, open it with RecordLog.openReadOnly(path)";
-  return new ArenaError(error.code, `${error.message}${hint}`, { syscall: error.syscall, path: error.path, errno: error.errno });
 }
