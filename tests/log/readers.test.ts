@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { RecordLog } from "../../lib/index.ts";
 import { expectArenaError } from "../support/expect.ts";
 import { asOtherUserPrefix, finished } from "../support/processes.ts";
+import { withReadOnlyMount } from "../support/read-only-mount.ts";
 import { freshPath, tempDirectory } from "../support/temp.ts";
 
 const directory = tempDirectory("log-readers-");
@@ -118,6 +119,19 @@ describe("what the log says", () => {
       chmodSync(folder, 0o755); // so the temp folder can be removed
     }
   }, 60_000);
+
+  test("on a read-only mount (EROFS) too; a missing log there gets no hint (it cannot be read either)", async () => {
+    const root = join(directory, "ro-mount");
+    const path = join(root, "events.log");
+    await withReadOnlyMount(root, () => RecordLog.open(path, { capacity, blockSize }).close(), async () => {
+      const before = readFileSync(path);
+      const error = expectArenaError(() => RecordLog.open(path, { capacity, blockSize }), "EROFS");
+      expect(error.message).toContain("to read it without writing, open it with RecordLog.openReadOnly(path)");
+      expect(readFileSync(path).equals(before)).toBe(true);
+      const missing = expectArenaError(() => RecordLog.open(join(root, "missing.log"), { capacity, blockSize }), "EROFS");
+      expect(missing.message).not.toContain("openReadOnly");
+    });
+  });
 });
 
 describe("resuming after a saved position p", () => {
