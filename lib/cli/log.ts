@@ -31,13 +31,14 @@ export const logUsage = `usage: mapped-file-arena log cat FILE [--from POSITION]
                      its position, a tab, its bytes (read-only: never writes to FILE)
     --from POSITION  start at the first record at or after POSITION (a printed
                      position + 1 resumes after that record)
-    --follow         then print records as writers commit them, until SIGINT or
+    --follow, -f     then print records as writers commit them, until SIGINT or
                      SIGTERM (exit 0); waits for a writer to create FILE (and
                      says so on stderr)
-    --format F       utf8 (default): the text, with \\, control characters and the
-                     bytes of a record that is not UTF-8 written as \\xNN; hex: the
-                     bytes in hex; json: one object per line, {position, length,
-                     text} or, for a record that is not UTF-8, {position, length, hex}`;
+    --format F       utf8 (default): the text, with \\ written as \\\\, and control
+                     characters and the bytes of a record that is not UTF-8 as
+                     \\xNN; hex: the bytes in hex; json: one object per line,
+                     {position, length, text} or, for a record that is not UTF-8,
+                     {position, length, hex}`;
 
 const formats = ["utf8", "hex", "json"] as const;
 type Format = (typeof formats)[number];
