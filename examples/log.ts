@@ -3,9 +3,13 @@
  *
  *   bun examples/log.ts                          4 writers x 20000 records
  *   bun examples/log.ts --writers 2 --records 500 --path /tmp/my.log
- *   bun examples/log.ts follow /tmp/my.log       follow a log from another terminal (Ctrl-C stops)
+ *   bun examples/log.ts follow /tmp/my.log       follow a log from another terminal (Ctrl-C stops);
+ *                                                read-only: it never writes to the log, waits for
+ *                                                a writer to create it, and prints records of any
+ *                                                other format as text (or hex)
  *
- * Several writer processes append records to one RecordLog at once, with no lock.
+ * Several writer processes append records to one RecordLog at once, with no lock
+ * (each opens it with RecordLog.open; the first creates it, with its capacity).
  * This process shows a live progress line; a separate follower process reads every
  * record as soon as it is committed and checks that each writer's records arrive
  * complete and in order. Everything about blocks, commits and dead writers is the
@@ -14,13 +18,14 @@
  * Record payload (little-endian): u32 writer, u32 sequence number, then UTF-8 text.
  */
 import { parseArgs } from "node:util";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RecordLog } from "../lib/index.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 const capacity = 1 << 30; // sparse: the file only takes the disk its records use
 
 const message = (writer: number, sequence: number) => `writer ${writer} says hello for the ${sequence}th time`;
@@ -34,35 +39,69 @@ function encodeRecord(writer: number, sequence: number, text: string): Uint8Arra
   return bytes.subarray(0, 8 + written);
 }
 
-function decodeRecord(bytes: Uint8Array): { writer: number; sequence: number; text: string } {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  return { writer: view.getUint32(0, true), sequence: view.getUint32(4, true), text: decoder.decode(bytes.subarray(8)) };
-}
-
 function runWriter(path: string, writer: number, records: number): void {
   using log = RecordLog.open(path, { capacity });
   for (let sequence = 0; sequence < records; sequence++) log.append(encodeRecord(writer, sequence, message(writer, sequence)));
 }
 
-/** Follows the log until `expected` records were read (or until Ctrl-C), checking each writer's order. */
+/** This example's record, or undefined for a record it did not write (another program's log). */
+function decodeOwnRecord(bytes: Uint8Array): { writer: number; sequence: number; text: string } | undefined {
+  if (bytes.length < 8) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const record = { writer: view.getUint32(0, true), sequence: view.getUint32(4, true), text: decoder.decode(bytes.subarray(8)) };
+  return record.text === message(record.writer, record.sequence) ? record : undefined;
+}
+
+/** Any other record, plainly: its text if it is UTF-8 (control characters escaped), else its bytes in hex. */
+function describeForeignRecord(bytes: Uint8Array): string {
+  try {
+    const text = strictDecoder.decode(bytes);
+    return text.replace(/[\x00-\x1f\x7f\\]/g, (c) => (c === "\\" ? "\\\\" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
+  } catch {
+    return `(${bytes.length} bytes, not UTF-8) ${Buffer.from(bytes).toString("hex")}`;
+  }
+}
+
+/**
+ * Follows the log until `expected` records were read (or until Ctrl-C), checking
+ * each writer's order. A reader never writes: it opens the log read-only, and
+ * waits for a writer to create it if it is not there yet (RecordLog.waitForLog).
+ */
 async function runFollower(path: string, expected: number | undefined): Promise<void> {
-  using log = RecordLog.open(path, { capacity });
   const stop = new AbortController();
-  process.on("SIGINT", () => stop.abort());
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => stop.abort());
+  if (!existsSync(path)) console.error(`waiting for a writer to create ${path} (Ctrl-C stops)`);
+  let opened: RecordLog;
+  try {
+    opened = await RecordLog.waitForLog(path, { timeoutMs: Infinity, signal: stop.signal });
+  } catch (error) {
+    if (stop.signal.aborted) return; // Ctrl-C before any writer came
+    throw error;
+  }
+  using log = opened;
+  if (expected === undefined) console.error(`following ${path} (Ctrl-C stops)`);
   const nextSequence = new Map<number, number>();
   let count = 0;
+  let foreign = 0;
   let problems = 0;
   for await (const { position, bytes } of log.follow(0, { signal: stop.signal })) {
-    const record = decodeRecord(bytes);
     count++;
-    const wanted = nextSequence.get(record.writer) ?? 0;
-    if (record.sequence !== wanted || record.text !== message(record.writer, record.sequence)) problems++;
-    nextSequence.set(record.writer, record.sequence + 1);
-    if (expected === undefined) console.log(`${position}\twriter ${record.writer}\t#${record.sequence}\t${record.text}`);
+    const record = decodeOwnRecord(bytes);
+    if (record === undefined) {
+      foreign++;
+      if (expected === undefined) console.log(`${position}\t${describeForeignRecord(bytes)}`);
+      else problems++; // the run's own log holds only its writers' records
+    } else {
+      if (record.sequence !== (nextSequence.get(record.writer) ?? 0)) problems++;
+      nextSequence.set(record.writer, record.sequence + 1);
+      if (expected === undefined) console.log(`${position}\twriter ${record.writer}\t#${record.sequence}\t${record.text}`);
+    }
     if (count === expected) stop.abort();
   }
   const perWriter = [...nextSequence.entries()].sort(([a], [b]) => a - b).map(([writer, n]) => `${writer}:${n}`);
-  console.log(`follower: read ${count} records (per writer ${perWriter.join(" ")}), ${problems} out of order or damaged`);
+  const others = expected === undefined && foreign > 0 ? `, ${foreign} in other formats` : "";
+  const writers = perWriter.length > 0 ? ` (per writer ${perWriter.join(" ")})` : "";
+  console.log(`follower: read ${count} records${writers}${others}, ${problems} out of order or damaged`);
   if (problems > 0) process.exitCode = 1;
 }
 

@@ -17,7 +17,7 @@ export type { ValidationReport } from "./store/validate.ts";
 export type { ValidateIfNeededOptions, ValidationOutcome } from "./store/recovery.ts";
 export { RecordLog, type RecordLogOptions, type FollowOptions, type LogRecord, type RecordVisitor, type LogStats, type CountAndBytes } from "./log/record-log.ts";
 export type { ReadOnlyArenaOptions } from "./arena/arena.ts";
-export type { ReadOnlyRecordLogOptions } from "./log/record-log.ts";
+export type { ReadOnlyRecordLogOptions, WaitForLogOptions } from "./log/record-log.ts";
 export type { ReadOnlyTrieOptions } from "./trie/trie-raw-hash-map.ts";
 export type { ReadOnlyDataAllocatorOptions } from "./trie/data-allocator.ts";
 export type { RemoteOptions } from "./store/remote/options.ts";

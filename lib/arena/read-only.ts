@@ -119,7 +119,7 @@ export function openArenaReadOnly(request: ReadOnlyOpenRequest): OpenArena {
     // one that died. A code of its own, so that a caller (the content store
     // beside a rotating writer) can tell "not finished" from "damaged".
     if (status.sizeBytes === 0) {
-      throw new ArenaError("ERR_ARENA_NOT_CREATED", `${path} is empty: no arena was ever created in it; it was left untouched`, { path });
+      throw new ArenaError("ERR_ARENA_NOT_CREATED", `${path} is empty: no arena has been created in it yet (a writer may be creating it right now; if none is, its creation failed or never began); it was left untouched`, { path });
     }
     const verdict = readAndJudgeHeader(mainFd, status, headerOffset, path);
     if (verdict.kind !== "valid") {

@@ -6,6 +6,9 @@
  * --header-offset is given: its arena header is read at 16, and its table is
  * described and, for a trie, validated (lib/trie/inspect-database.ts).
  *
+ * `log cat FILE` prints a record log's records (log.ts); `cas ...` looks after a
+ * content store (cas.ts, cas-remote.ts).
+ *
  * Exit codes: 0 the header is valid (or a creation was interrupted, which the next
  * open repairs); 1 the header is invalid, the file is empty or not an arena; 2 a
  * usage error, or the path cannot be read. Errors carry the code the library
@@ -18,6 +21,7 @@ import { ArenaError } from "../common/errors.ts";
 import { inspectArenaFile, type Inspection, type Validation } from "./inspect.ts";
 import { casMain, casUsage } from "./cas.ts";
 import { casRemoteMain } from "./cas-remote.ts";
+import { logMain, logUsage } from "./log.ts";
 import { inspectDatabaseFile, looksLikeDatabaseFile, type DatabaseInspection } from "../trie/inspect-database.ts";
 import { databaseHeaderBytes } from "../trie/database-file.ts";
 import { inspectLogFile, isRecordLogFile, type LogFileInspection } from "../log/inspect-file.ts";
@@ -47,21 +51,49 @@ const usage = `usage: mapped-file-arena <inspect|verify> FILE [--header-offset N
   --version      the version of mapped-file-arena
   help, --help   this text
 
-${casUsage.replace("usage: ", "")}`;
+${casUsage.replace("usage: ", "")}
+
+${logUsage.replace("usage: ", "")}`;
 
 const exitValid = 0;
 const exitInvalid = 1;
 const exitUsage = 2;
 
-/** main, and the commands that talk to a network (`cas push|pull`), which cannot answer synchronously. */
-export async function mainAsync(args: string[]): Promise<CliResult> {
+/**
+ * Where a command that streams (`log cat`) writes as it goes, and what stops one
+ * that runs until it is told to (`log cat --follow`). The bin script passes the
+ * process's (process-streams.ts); without it, mainAsync collects the output.
+ */
+export interface CliStreams {
+  /** Writes to stdout; a returned promise resolves when more may be written. */
+  write(text: string): void | Promise<void>;
+  /** Writes a line to stderr at once: what a command that waits is waiting for. */
+  notice(line: string): void;
+  /** Aborts when the process is asked to stop (SIGINT, SIGTERM). Asked for only by a command that runs until then. */
+  stopSignal(): AbortSignal;
+}
+
+/** main, and the commands that talk to a network (`cas push|pull`) or stream (`log`), which cannot answer synchronously. */
+export async function mainAsync(args: string[], streams?: CliStreams): Promise<CliResult> {
   if (args[0] === "cas" && (args[1] === "push" || args[1] === "pull")) return casRemoteMain(args.slice(1));
+  if (args[0] === "log") {
+    if (streams !== undefined) return logMain(args.slice(1), streams);
+    let stdout = "";
+    let stderr = "";
+    const collected = await logMain(args.slice(1), {
+      write: (text) => void (stdout += text),
+      notice: (line) => void (stderr += `${line}\n`),
+      stopSignal: () => new AbortController().signal,
+    });
+    return { exitCode: collected.exitCode, stdout: stdout + collected.stdout, stderr: stderr + collected.stderr };
+  }
   return main(args);
 }
 
 /** Runs the command line `args` (without the runtime and script) and returns its output. */
 export function main(args: string[]): CliResult {
   if (args[0] === "cas") return casMain(args.slice(1));
+  if (args[0] === "log") return usageError("log commands stream their output: run them through mainAsync (as the bin script does)");
   let parsed;
   try {
     parsed = parseArgs({

@@ -95,9 +95,9 @@ export class ArenaError extends Error {
   }
 }
 
-/** The ERR_ARENA_CLOSED error for an arena used after close(). */
-export function closedError(path: string): ArenaError {
-  return new ArenaError("ERR_ARENA_CLOSED", `arena is closed: ${path}`, { path });
+/** The ERR_ARENA_CLOSED error for an arena (or `what` is built on one: "the record log") used after close(). */
+export function closedError(path: string, what = "arena"): ArenaError {
+  return new ArenaError("ERR_ARENA_CLOSED", `${what} is closed: ${path}`, { path });
 }
 
 /** The ERR_ARENA_READ_ONLY error for a write entry (`what`) called on something opened read-only. */

@@ -70,11 +70,14 @@ import {
   claimingValue,
 } from "./format.ts";
 import { verifyBlocks, type LogStats } from "./verify.ts";
+import { checkWaitOptions, retryUntilCreated, sleep, type WaitForLogOptions } from "./wait-for-log.ts";
+import { withReadOnlyHint } from "./write-refused.ts";
 import { releaseSlot, slotLiveness, takeSlot, type HeldSlot, type Liveness } from "./writer-slots.ts";
 
 export type { LogRecord } from "./follow-cursor.ts";
 export type { RecordVisitor } from "./record-iterator.ts";
 export type { LogStats, CountAndBytes } from "./verify.ts";
+export type { WaitForLogOptions } from "./wait-for-log.ts";
 
 export interface RecordLogOptions {
   /** Bytes: the most the file can ever hold (sparse on disk). An existing log's capacity wins. */
@@ -110,7 +113,8 @@ const immediatePolls = 2;
 const probeIntervalMs = 4;
 
 /**
- * A shared append-only record log. Open it in every process that writes or reads:
+ * A shared append-only record log. Writers open it with open() (which creates it),
+ * readers with openReadOnly() or waitForLog() (which never write):
  *
  * ```ts
  * using log = RecordLog.open("events.log", { capacity: 1 << 30 });
@@ -171,13 +175,33 @@ export class RecordLog implements Disposable {
     }
     const allowUnsafeFileSystem = optionalBoolean(options.allowUnsafeFileSystem, "options.allowUnsafeFileSystem");
     refuseIfNotALog(path);
-    const arena = MappedFileRegionArena.create(path, {
-      capacity,
-      headerOffset: arenaHeaderOffset,
-      allowUnsafeFileSystem,
-      onCreate: (fresh) => encodeLogHeader(fresh.bytes(0, 64), blockSize),
-    });
+    let arena: MappedFileRegionArena;
+    try {
+      arena = MappedFileRegionArena.create(path, {
+        capacity,
+        headerOffset: arenaHeaderOffset,
+        allowUnsafeFileSystem,
+        onCreate: (fresh) => encodeLogHeader(fresh.bytes(0, 64), blockSize),
+      });
+    } catch (error) {
+      throw withReadOnlyHint(error, path);
+    }
     return RecordLog.#adopt(arena);
+  }
+
+  /**
+   * Waits for a writer to create the log at `path`, then opens it read-only (as
+   * openReadOnly does): for a follower that may start before its writers. Retries
+   * while the file is missing (ENOENT) or being created (ERR_ARENA_NOT_CREATED),
+   * sleeping 1 to 50 ms between tries, for up to `timeoutMs` (default 10 s;
+   * Infinity waits until `signal` aborts); then throws the last of those errors.
+   * Any other error is thrown at once. Aborting rejects with the signal's reason.
+   */
+  static waitForLog(path: string, options: WaitForLogOptions = {}): Promise<RecordLog> {
+    requireString(path, "path");
+    const { timeoutMs, signal } = checkWaitOptions(options);
+    const allowUnsafeFileSystem = optionalBoolean(options.allowUnsafeFileSystem, "options.allowUnsafeFileSystem");
+    return retryUntilCreated(path, () => RecordLog.openReadOnly(path, { allowUnsafeFileSystem }), timeoutMs, signal);
   }
 
   /**
@@ -607,7 +631,7 @@ export class RecordLog implements Disposable {
 
   #openArena(): MappedFileRegionArena {
     const arena = this.#arena;
-    if (arena === null) throw closedError(this.path);
+    if (arena === null) throw closedError(this.path, "the record log");
     return arena;
   }
 
@@ -656,19 +680,5 @@ function whatElseItIs(start: Uint8Array): string | undefined {
 
 /** Waits for the next poll: a turn of the event loop, or a timer tick; ends early on abort. */
 function pause(immediate: boolean, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (immediate) {
-      setImmediate(resolve);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, 0);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+  return immediate ? new Promise((resolve) => setImmediate(resolve)) : sleep(0, signal);
 }

@@ -531,9 +531,10 @@ export class ContentStore implements Disposable {
   }
 
   /**
-   * Resolves true when every upload to the remote is done; false after
-   * `timeoutMs` (milliseconds, 0 or more, or Infinity), or when an upload it
-   * waited for was lost (abandoned by close, unreadable locally): docs/remote.md.
+   * Resolves true when every upload it waited for reached the remote; false
+   * after `timeoutMs` (milliseconds, 0 or more, or Infinity), or when one did
+   * not (refused after its retries, abandoned by close, unreadable locally):
+   * docs/remote.md. Without a remote, true.
    */
   flush(timeoutMs: number = Infinity): Promise<boolean> {
     flushTimeout(timeoutMs); // checked with a remote or without: the same inputs are refused

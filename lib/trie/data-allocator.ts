@@ -17,7 +17,7 @@
 import { closedError, readOnlyError } from "../common/errors.ts";
 import { optionalBoolean, optionalFunction, optionNames, refuseThenable, requireKnownOptions, requireNonNegativeInteger, type NotAPromise } from "../common/arguments.ts";
 import { trieVariant } from "./broken-variants.ts";
-import { corruptAt, headerMismatch } from "./corruption.ts";
+import { corruptAt, headerMismatch, notHandedOut } from "./corruption.ts";
 import { DatabaseFile, TableKind, type ByteViews, type RootTable } from "./database-file.ts";
 
 export const dataAllocatorHeaderBytes = 24;
@@ -171,7 +171,7 @@ export class OnDiskDataAllocator implements Disposable {
     requireNonNegativeInteger(size, "size");
     const end = offset + size;
     if (offset < this.#floor || (end > this.#knownEnd && end > this.#refreshEnd())) {
-      throw corruptAt(this.path, offset, `a block of ${size} bytes there is not between the table end 0x${this.#floor.toString(16)} and the bump pointer 0x${this.#knownEnd.toString(16)}`);
+      throw notHandedOut(this.path, offset, `a block of ${size} bytes`, `the blocks lie between the table end 0x${this.#floor.toString(16)} and the bump pointer 0x${this.#knownEnd.toString(16)}`);
     }
     // A read-only opener's views are not over the pages the library reads (DatabaseFile.handoutView).
     return this.#file!.handoutView(offset, size);

@@ -35,7 +35,7 @@ import type { MappedFileRegionArena } from "../arena/arena.ts";
 import { closedError, readOnlyError } from "../common/errors.ts";
 import { optionalBoolean, optionalFunction, optionNames, refuseThenable, requireKnownOptions, requireNonNegativeInteger, type NotAPromise } from "../common/arguments.ts";
 import { trieVariant } from "./broken-variants.ts";
-import { alignUp8, corruptAt, headerMismatch } from "./corruption.ts";
+import { alignUp8, corruptAt, headerMismatch, notHandedOut } from "./corruption.ts";
 import { DatabaseFile, TableKind, type ByteViews, type MappingViews, type RootTable } from "./database-file.ts";
 import { findMany } from "./find-many.ts";
 import { indexAt, indexBits, maxHashBits, maxRootBits, maxSubtrieBits } from "./hash-index.ts";
@@ -366,13 +366,13 @@ export class OnDiskTrieRawHashMap implements Disposable {
     const layout = this.#layout;
     if (layout === null) throw closedError(this.path);
     requireNonNegativeInteger(offset, "offset");
-    if (offset % 8 !== 0) throw corruptAt(this.path, offset, "not a record: the offset is not 8-aligned");
+    if (offset % 8 !== 0) throw notHandedOut(this.path, offset, "a record", "records are 8-aligned");
     if (!layout.isRecord(offset)) {
-      throw corruptAt(this.path, offset, `not a record: a ${layout.recordBytes}-byte record there is not between the table end 0x${layout.floor.toString(16)} and the bump pointer 0x${layout.knownEnd.toString(16)}`);
+      throw notHandedOut(this.path, offset, "a record", `a ${layout.recordBytes}-byte record there is not between the table end 0x${layout.floor.toString(16)} and the bump pointer 0x${layout.knownEnd.toString(16)}`);
     }
     // The hash as the library reads it, not through a view a caller may have written to.
     const hash = layout.bytes.subarray(offset + layout.dataBytes, offset + layout.recordBytes);
-    if (this.findOffset(hash) !== offset) throw corruptAt(this.path, offset, "not a record: the trie does not map its hash to this offset");
+    if (this.findOffset(hash) !== offset) throw notHandedOut(this.path, offset, "a record", "the trie does not map the hash stored there to this offset");
     return layout.record(offset);
   }
 

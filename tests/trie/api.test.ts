@@ -130,7 +130,10 @@ describe("recoverFromOffset", () => {
     expect(map.recoverFromOffset(record.offset).hash).toEqual(sha256("r"));
     expectArenaError(() => map.recoverFromOffset(record.offset + 4), "ERR_ARENA_CORRUPT");
     expectArenaError(() => map.recoverFromOffset(record.offset + 8), "ERR_ARENA_CORRUPT"); // past the bump pointer
-    expectArenaError(() => map.recoverFromOffset(8), "ERR_ARENA_CORRUPT"); // inside the headers
+    const error = expectArenaError(() => map.recoverFromOffset(8), "ERR_ARENA_CORRUPT"); // inside the headers
+    // A made-up offset and one read from a damaged file look the same: the message names both.
+    expect(error.message).toContain("offset 0x8 is not a record this file handed out (");
+    expect(error.message).toEndWith("): a wrong offset, or one read from a damaged file");
     expect(() => map.recoverFromOffset(-8)).toThrow(RangeError);
   });
 });
@@ -238,7 +241,9 @@ describe("OnDiskDataAllocator", () => {
     expect(pool.size).toBe(offset + 8);
     expect(pool.get(offset, 8).length).toBe(8);
     expect(pool.get(offset, 0).length).toBe(0);
-    expectArenaError(() => pool.get(offset, 9), "ERR_ARENA_CORRUPT");
+    expect(expectArenaError(() => pool.get(offset, 9), "ERR_ARENA_CORRUPT").message).toContain(
+      `offset 0x${offset.toString(16)} is not a block of 9 bytes this file handed out (the blocks lie between the table end`,
+    );
     expectArenaError(() => pool.get(8, 4), "ERR_ARENA_CORRUPT"); // inside the headers
     expect(() => pool.get(-1, 4)).toThrow(RangeError);
     expect(() => pool.get(offset, 1.5)).toThrow(RangeError);

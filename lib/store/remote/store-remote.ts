@@ -160,7 +160,7 @@ export class StoreRemote {
     return this.#recordPulledAction(keyHash, id) ? id : this.#store.actions.get(key);
   }
 
-  /** Resolves true when every pending upload is done; false after `timeoutMs`, or when one it waited for was lost (Uploader.flush). */
+  /** Resolves true when every upload it waited for reached the remote; false after `timeoutMs`, or when one did not (Uploader.flush). */
   flush(timeoutMs: number = Infinity): Promise<boolean> {
     return this.#uploader.flush(flushTimeout(timeoutMs));
   }

@@ -124,21 +124,24 @@ export class Uploader {
   }
 
   /**
-   * Resolves true when nothing is pending and no upload it waited for was lost
-   * (abandoned by close(), or ended by a local error before it was sent); false
-   * when one was, or after `timeoutMs` (Infinity: no bound; the caller checked it).
-   * Failures of the remote do not make it false: they end an upload, counted.
+   * Resolves true when nothing is pending and every upload it waited for
+   * reached the remote; false when one did not (the remote refused it after its
+   * retries, it was abandoned by close(), or a local error ended it before it was
+   * sent: each counted, lastError says the last), or after `timeoutMs` (Infinity:
+   * no bound; the caller checked it). So `await flush()` answers "is what I put
+   * on the remote now?", the question a CI job asks before it ends.
    */
   flush(timeoutMs: number): Promise<boolean> {
     if (this.#closed) return Promise.resolve(this.#stats.pending === 0 && this.#stats.uploadsAbandoned === 0);
     if (this.#stats.pending === 0) return Promise.resolve(true);
     const lostBefore = this.#lost;
+    const failedBefore = this.#stats.uploadsFailed;
     return new Promise((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const waiter: IdleWaiter = (done) => {
         this.#idleWaiters.delete(waiter); // on either path: a flush that timed out leaves nothing behind
         clearTimeout(timer);
-        resolve(done && this.#lost === lostBefore);
+        resolve(done && this.#lost === lostBefore && this.#stats.uploadsFailed === failedBefore);
       };
       this.#idleWaiters.add(waiter);
       // Beyond setTimeout's range (~24.8 days) a timer fires at once: treat as no bound.

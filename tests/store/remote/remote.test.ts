@@ -142,7 +142,7 @@ describe("two machines through nginx", () => {
       const ids: string[] = [];
       for (let index = 0; index < 20; index++) ids.push(store.put(objectBytes(10 + index, 300)));
       for (const id of ids) expect(store.get(id)).not.toBeNull();
-      expect(await store.flush()).toBe(true); // retries end: nothing hangs
+      expect(await store.flush()).toBe(false); // retries end, nothing hangs, and flush says the uploads did not get there
       const stats = store.remoteStats()!;
       expect(stats).toMatchObject({ pending: 0, uploaded: 1, uploadsFailed: 20 });
       expect(stats.uploadRetries).toBe(40);
@@ -234,7 +234,7 @@ describe("servers that misbehave", () => {
       const id = store.put(objectBytes(51, 100));
       expect(store.get(id)).not.toBeNull();
       expect(await Promise.all(pending)).toEqual([null, null, null]);
-      expect(await store.flush()).toBe(true);
+      expect(await store.flush()).toBe(false); // the upload timed out: not on the remote
       expect(Date.now() - started).toBeLessThan(50_000); // far below the server's 60 s
       expect(store.remoteStats()).toMatchObject({ downloadsFailed: 3, uploadsFailed: 1, uploadRetries: 1, timeouts: 5 });
       expect(store.remoteStats()!.lastError).toContain("no answer within 300 ms");
@@ -278,7 +278,7 @@ describe("servers that misbehave", () => {
       using store = machine(`http://127.0.0.1:${server.port}`);
       expect(await store.remote!.get(sha256Hex(objectBytes(70, 10)))).toBeNull();
       store.put(objectBytes(71, 10));
-      expect(await store.flush()).toBe(true);
+      expect(await store.flush()).toBe(false); // a redirect is a failed upload
       expect(store.remoteStats()).toMatchObject({ redirects: 2, downloadsFailed: 1, uploadsFailed: 1, uploadRetries: 0 });
     } finally {
       server.stop(true);
@@ -290,7 +290,7 @@ describe("servers that misbehave", () => {
     try {
       using store = machine(`http://127.0.0.1:${server.port}`, { maxAttempts: 3, headers: { authorization: "Bearer secret" } });
       const id = store.put(objectBytes(80, 10));
-      expect(await store.flush()).toBe(true);
+      expect(await store.flush()).toBe(false); // given up after its retries
       expect(store.remoteStats()).toMatchObject({ uploadsFailed: 1, uploadRetries: 2, serverErrors: 3 });
       const absent = sha256Hex(objectBytes(81, 10));
       expect(await store.remote!.get(absent)).toBeNull();

@@ -131,7 +131,7 @@ test("issue 14 review: a large object whose file was damaged is not uploaded (co
     const intact = store.put(new Uint8Array(300_000).fill(3));
     writeFileSync(join(directory, "v1.0", `leaf.${id}`), new Uint8Array(100_000).fill(2)); // same length, other bytes
     open();
-    expect(await store.flush(30_000)).toBe(true);
+    expect(await store.flush(30_000)).toBe(false); // the damaged one did not reach the remote: flush says so
     expect(blobs.has(`/cache/cas/${id}`)).toBe(false);
     expect(store.remoteStats()).toMatchObject({ corrupt: 1, uploadsFailed: 1, uploadRetries: 0 });
     expect(blobs.get(`/cache/cas/${intact}`)).toEqual(new Uint8Array(300_000).fill(3));
