@@ -30,6 +30,7 @@ export type LibraryErrorCode =
   | "ERR_CAS_POISONED"
   | "ERR_CAS_MISSING_REF"
   | "ERR_CAS_CLOSED"
+  | "ERR_CAS_NOT_A_STORE"
   | "ERR_CAS_INTERNAL"
   // The record log (docs/log.md).
   | "ERR_LOG_CORRUPT"

@@ -8,7 +8,10 @@
  *
  * Keys are hashed with SHA-256 (of the string's UTF-8, or of the bytes) into the
  * 256-bit index key, so keys of any length work and the string "k" and the bytes
- * of "k" are the same key. The value is the 32-byte id itself (not an index
+ * of "k" are the same key. A string key must be well-formed UTF-16 (no unpaired
+ * surrogate): UTF-8 has no encoding for a lone surrogate, and the encoder would
+ * write U+FFFD for it, so "\uD800", "\uDC00" and "\uFFFD" would be one key and
+ * a lookup would return another key's result. Such a key is a RangeError. The value is the 32-byte id itself (not an index
  * offset as in LLVM), so an entry means the same thing in every generation.
  */
 import { ArenaError } from "../common/errors.ts";
@@ -120,9 +123,21 @@ export class ActionCache {
   }
 
   #hashKey(key: string | Uint8Array): Uint8Array {
-    if (typeof key === "string") Bun.SHA256.hash(encoder.encode(key), this.#key);
+    if (typeof key === "string") Bun.SHA256.hash(encoder.encode(requireWellFormed(key)), this.#key);
     else if (key instanceof Uint8Array) Bun.SHA256.hash(key, this.#key);
     else throw new TypeError(`key must be a string or a Uint8Array, got ${key === null ? "null" : typeof key}`);
     return this.#key;
   }
+}
+
+/** `key` if it is well-formed UTF-16; else RangeError naming it (see the top of this file). */
+function requireWellFormed(key: string): string {
+  if (key.isWellFormed()) return key;
+  let index = 0;
+  for (const character of key) {
+    if (!character.isWellFormed()) break;
+    index += character.length;
+  }
+  const unit = key.charCodeAt(index).toString(16).toUpperCase();
+  throw new RangeError(`key must be a well-formed string: its unpaired surrogate U+${unit} at index ${index} has no UTF-8 encoding (it would hash as U+FFFD, the key of other strings)`);
 }

@@ -34,7 +34,7 @@
  * idle pins the generations it holds; and like the arena it needs one machine and
  * a local file system.
  */
-import { closeSync, mkdirSync } from "node:fs";
+import { closeSync } from "node:fs";
 import { join } from "node:path";
 import { optionalBoolean, requireBytes, requireString } from "../common/arguments.ts";
 import { ArenaError, readOnlyError, type SystemErrorCode } from "../common/errors.ts";
@@ -42,12 +42,13 @@ import { openRegularFile } from "../arena/regular-file.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
 import { ActionCache } from "./action-cache.ts";
 import { wrapFsErrors } from "./fs-errors.ts";
-import { notADirectory, noStoreToRead } from "./store-directory-errors.ts";
+import { noStoreToRead } from "./store-directory-errors.ts";
 import { capacitiesFor, hardLimitShare, type Generation, type GenerationCapacities } from "./generation.ts";
 import { collectGarbage, openFinishedNewerThan, openNewest, removeAbandonedTemporaries, startNextGeneration } from "./generations.ts";
 import { hashObjectInto, idBytes, idScratch, idToHex, requireIdInto, sameId } from "./hashing.ts";
-import { isPresent, poolLeafLength, poolRecordViews, repairLargeObject, locate, readObject, storeObject, type ObjectContent, type ObjectLocation } from "./object-io.ts";
+import { isPresent, largeObjectIntact, poolLeafLength, poolRecordViews, repairLargeObject, locate, readObject, storeObject, type ObjectContent, type ObjectLocation } from "./object-io.ts";
 import { maxRefs, recordHeaderBytes, StorageKind } from "./object-record.ts";
+import { claimStoreDirectory, requireStoreDirectory } from "./store-directory.ts";
 import { storeTestHooks } from "./testing.ts";
 import { validateGeneration, type ValidationReport } from "./validate.ts";
 import { validateIfNeeded, type ValidateIfNeededOptions, type ValidationOutcome } from "./recovery.ts";
@@ -251,7 +252,8 @@ export class ContentStore implements Disposable {
     // opens it for reading (a shared flock needs no more) and creates nothing.
     const lockPath = join(directory, "lock");
     this.#rootLockFd = wrapFsErrors(directory, () => {
-      if (!readOnly) makeStoreDirectory(directory);
+      if (readOnly) requireStoreDirectory(directory);
+      else claimStoreDirectory(directory);
       return openRootLock(directory, lockPath, readOnly);
     });
     try {
@@ -458,12 +460,24 @@ export class ContentStore implements Disposable {
     return this.#finish(readObject(from, wanted, location), wanted);
   }
 
-  /** Whether the store has the object `id`. Allocation-free when it is in the newest generation. */
+  /**
+   * Whether the store has the object `id`: its index entry, and for a large
+   * object (a file of its own) that file, whole (one stat; a missing file is
+   * false, and putting the bytes again repairs it). Allocation-free for an
+   * object in the newest generation's pool.
+   */
   has(id: string): boolean {
     const generation = this.#current();
     const wanted = this.#id;
     requireIdInto(id, "id", wanted);
-    if (isPresent(generation, wanted)) return true;
+    const at = generation.findWord(wanted);
+    const kind = at < 0 ? StorageKind.none : generation.wordKindAt(at);
+    if (kind === StorageKind.pool) return true;
+    if (kind !== StorageKind.none) return largeObjectIntact(generation, wanted, kind, generation.wordOffsetAt(at));
+    const found = this.#findOlder(wanted);
+    if (found === null) return false;
+    const [older, location] = found;
+    if (location.kind !== StorageKind.pool && !largeObjectIntact(older, wanted, location.kind, location.offset)) return false;
     return this.#ensurePresent(wanted);
   }
 
@@ -722,15 +736,5 @@ function openRootLock(directory: string, lockPath: string, readOnly: boolean): n
   } catch (error) {
     if (error instanceof ArenaError) throw error;
     throw noStoreToRead(directory, lockPath, ((error as NodeJS.ErrnoException).code ?? "EIO") as SystemErrorCode);
-  }
-}
-
-/** mkdir -p of the store's directory; a file in its place is ENOTDIR saying so, not mkdir's bare EEXIST. */
-function makeStoreDirectory(directory: string): void {
-  try {
-    mkdirSync(directory, { recursive: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    throw notADirectory(directory, "ENOTDIR", { path: directory, syscall: "mkdir" });
   }
 }

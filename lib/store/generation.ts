@@ -285,7 +285,7 @@ function isUnfinished(error: unknown): boolean {
 
 type Tables = [OnDiskTrieRawHashMap, OnDiskDataAllocator, OnDiskTrieRawHashMap];
 
-const indexTable = { name: "mfa.cas.index[sha256]", hashBits: 256, dataBytes: 8 };
+export const indexTable = { name: "mfa.cas.index[sha256]", hashBits: 256, dataBytes: 8 };
 const poolTable = { name: "mfa.cas.data[sha256]", userHeaderBytes };
 const actionsTable = { name: "mfa.cas.actions[sha256->id]", hashBits: 256, dataBytes: 32 };
 

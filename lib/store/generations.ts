@@ -20,13 +20,12 @@ import { openRegularFile } from "../arena/regular-file.ts";
 import { join } from "node:path";
 import { ArenaError } from "../common/errors.ts";
 import { tryLockFile, unlockFile } from "../native/native.ts";
-import { wrapFsErrors } from "./fs-errors.ts";
+import { toArenaError, wrapFsErrors } from "./fs-errors.ts";
 import { Generation, generationPrefix, type GenerationCapacities } from "./generation.ts";
-import { removeIfAbandoned, temporaryName } from "./temporary-files.ts";
+import { generationName, gone, markerTemporaryName } from "./store-directory.ts";
+import { removeIfAbandoned } from "./temporary-files.ts";
 import { storeTestHooks } from "./testing.ts";
 
-/** Canonical decimal only: `v1.01` would open as `v1.1`. */
-const generationName = /^v1\.(0|[1-9]\d*)$/;
 /**
  * Generation numbers above this are foreign (a hand-made or damaged name), not
  * generations: a trillion rotations is out of reach, while a number near 2^53
@@ -37,6 +36,17 @@ export const maxGenerationNumber = 2 ** 40;
 const warnedForeign = new Set<string>();
 const trashPrefix = "trash.";
 export const corruptPrefix = "corrupt.";
+/**
+ * The leftovers gc removes, by their exact names (the store makes no others):
+ * `trash.v1.N.<pid>.<ms>` (collectGarbage's rename) and `corrupt.K.v1.N` (recovery's).
+ */
+const trashName = /^trash\.v1\.(0|[1-9]\d*)\.\d+\.\d+$/;
+const corruptName = /^corrupt\.\d+\.v1\.(0|[1-9]\d*)$/;
+/** Every name the store makes inside a generation: its lock, tables (and their arenas' `.shared` lock files), large objects and their temporary files. */
+const generationFileName = /^(lock|(index|data|actions)\.v1(\.shared)?|(leaf|obj)\.[0-9a-f]{64}(\.\d+\.\d+\.tmp)?)$/;
+/** Temporary files (temporary-files.ts) by folder: a generation's large objects, the spill folder's downloads. */
+const generationTemporaryName = /^(leaf|obj)\.[0-9a-f]{64}\.\d+\.\d+\.tmp$/;
+const downloadTemporaryName = /^download\.\d+\.\d+\.tmp$/;
 /** How often opening retries when collectors keep removing what it listed. */
 const openAttempts = 100;
 
@@ -180,16 +190,41 @@ function makeGeneration(root: string, number: number): void {
     });
   }
   const directory = join(root, `${generationPrefix}${number}`);
-  wrapFsErrors(directory, () => mkdirSync(directory, { recursive: true }));
+  try {
+    mkdirSync(directory); // never its parent: a store whose directory was removed is not made again
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return; // another process made it first
+    if (code === "ENOENT") throw gone(root);
+    throw toArenaError(error, directory);
+  }
 }
 
-function warnForeign(root: string, name: string): void {
+function warnForeign(root: string, name: string, why = `generation numbers stop at ${maxGenerationNumber}, so it is not one of the store's`): void {
   const path = join(root, name);
   if (warnedForeign.has(path)) return;
   warnedForeign.add(path);
-  process.emitWarning(`ignoring ${path}: generation numbers stop at ${maxGenerationNumber}, so it is not one of the store's`, {
-    code: "MFA_CAS_FOREIGN_GENERATION",
-  });
+  process.emitWarning(`ignoring ${path}: ${why}`, { code: "MFA_CAS_FOREIGN_GENERATION" });
+}
+
+/**
+ * Whether the directory `name` holds only names the store makes in a generation:
+ * gc removes nothing else, so a file someone put there keeps its directory (with
+ * a warning) rather than being deleted with it.
+ */
+function holdsOnlyStoreFiles(root: string, name: string): boolean {
+  let names: string[];
+  try {
+    names = readdirSync(join(root, name));
+  } catch (error) {
+    // Removed meanwhile (by another collector), or not a directory: a file is not a generation's remains.
+    if ((error as NodeJS.ErrnoException).code === "ENOTDIR") warnForeign(root, name, "it is a file, not a generation's directory, so gc leaves it");
+    return false;
+  }
+  const foreign = names.find((entry) => !generationFileName.test(entry));
+  if (foreign === undefined) return true;
+  warnForeign(root, name, `it holds ${JSON.stringify(foreign)}, which the store does not make, so gc leaves it`);
+  return false;
 }
 
 /**
@@ -199,21 +234,25 @@ function warnForeign(root: string, name: string): void {
  */
 export function collectGarbage(root: string, options: { includeCorrupt?: boolean } = {}): string[] {
   const removed: string[] = [];
+  /** Reported by their generation's name; trash of earlier, interrupted deletions by its own. */
+  const movedAside = new Set<string>();
   const numbers = listGenerations(root);
   for (const number of numbers.slice(0, Math.max(0, numbers.length - 2))) {
     const name = `${generationPrefix}${number}`;
+    if (!holdsOnlyStoreFiles(root, name)) continue;
     const trash = `${trashPrefix}${name}.${process.pid}.${Date.now()}`;
     if (!storeTestHooks.collectWithoutLocks && !withExclusiveLock(join(root, name, "lock"), () => moveAside(root, name, trash))) {
       continue;
     }
     if (storeTestHooks.collectWithoutLocks) moveAside(root, name, trash); // BROKEN on purpose
     removed.push(name);
+    movedAside.add(trash);
   }
   for (const name of wrapFsErrors(root, () => readdirSync(root))) {
-    const leftover = name.startsWith(trashPrefix) || (options.includeCorrupt === true && name.startsWith(corruptPrefix));
-    if (leftover) {
+    const leftover = trashName.test(name) || (options.includeCorrupt === true && corruptName.test(name));
+    if (leftover && holdsOnlyStoreFiles(root, name)) {
       wrapFsErrors(join(root, name), () => rmSync(join(root, name), { recursive: true, force: true }));
-      if (!name.startsWith(trashPrefix)) removed.push(name);
+      if (!movedAside.has(name)) removed.push(name);
     }
   }
   return removed;
@@ -226,12 +265,17 @@ export const spillDirectoryName = "tmp";
  * Removes temporary files whose writer is gone (a process killed between writing
  * and renaming, or during a download): those no writer holds locked
  * (temporary-files.ts; never decided by pid, which another pid namespace cannot
- * see). Looks in every generation and in the spill folder.
+ * see). Looks in every generation, in the spill folder and in the top folder
+ * (a marker being written), each for the exact names the store gives its files there.
  */
 export function removeAbandonedTemporaries(root: string): string[] {
-  const folders = [...listGenerations(root).map((number) => `${generationPrefix}${number}`), spillDirectoryName];
+  const folders: [string, RegExp][] = [
+    ...listGenerations(root).map((number): [string, RegExp] => [`${generationPrefix}${number}`, generationTemporaryName]),
+    [spillDirectoryName, downloadTemporaryName],
+    ["", markerTemporaryName],
+  ];
   const removed: string[] = [];
-  for (const folder of folders) {
+  for (const [folder, temporaryName] of folders) {
     const directory = join(root, folder);
     let names: string[];
     try {

@@ -16,6 +16,7 @@ import { ArenaError } from "../common/errors.ts";
 import { toArenaError, wrapFsErrors } from "./fs-errors.ts";
 import { StorageKind } from "./object-record.ts";
 import { createTemporaryFile } from "./temporary-files.ts";
+import { storeTestHooks } from "./testing.ts";
 
 export function largeObjectPath(directory: string, kind: StorageKind, idHex: string): string {
   return join(directory, `${kind === StorageKind.leafFile ? "leaf" : "obj"}.${idHex}`);
@@ -31,14 +32,10 @@ export function writeWholeFile(finalPath: string, parts: Uint8Array[]): number {
   let length = 0;
   try {
     for (const part of parts) {
-      // writeSync may write less than asked (a signal, a full disk): loop until done.
-      for (let written = 0; written < part.length; ) {
-        const count = writeSync(fd, part, written, part.length - written);
-        if (count <= 0) throw new ArenaError("EIO", `short write to ${temporary}`, { path: temporary });
-        written += count;
-      }
+      writeAll(fd, part, temporary);
       length += part.length;
     }
+    storeTestHooks.at?.("file-written");
     renameSync(temporary, finalPath); // before the close, which drops the lock that keeps gc away
     return length;
   } catch (error) {
@@ -46,6 +43,23 @@ export function writeWholeFile(finalPath: string, parts: Uint8Array[]): number {
     throw toArenaError(error, temporary);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Writes all of `bytes` at `fd`'s position, at most storeTestHooks.writeChunkBytes
+ * (1 GiB) per call: fs.writeSync refuses a length past 2^31 - 1, and Linux's
+ * write(2) moves at most 2^31 - 4096 bytes a call, so an object of 2 GiB or more
+ * is written in pieces. writeSync may also write less than asked (a signal, a
+ * full disk): each pass moves the position on, so the loop ends after at most
+ * one pass per byte, and a pass that writes nothing is an error.
+ */
+function writeAll(fd: number, bytes: Uint8Array, path: string): void {
+  const chunk = storeTestHooks.writeChunkBytes;
+  for (let written = 0; written < bytes.length; ) {
+    const count = writeSync(fd, bytes, written, Math.min(chunk, bytes.length - written));
+    if (count <= 0) throw new ArenaError("EIO", `short write to ${path}`, { path });
+    written += count;
   }
 }
 

@@ -55,7 +55,7 @@ export function locationOf(word: Uint8Array): ObjectLocation {
   return { kind, offset: wordOffset(word) };
 }
 
-/** True when `id` has a published object in `generation`. The hot path of has(). */
+/** True when `id` has a published object in `generation` (its index word only: a large object's file is not looked at). */
 export function isPresent(generation: Generation, id: Uint8Array): boolean {
   const at = generation.findWord(id);
   return at >= 0 && generation.wordKindAt(at) !== StorageKind.none;
@@ -234,8 +234,16 @@ function writeLargeObject(generation: Generation, id: Uint8Array, kind: StorageK
 export function repairLargeObject(generation: Generation, id: Uint8Array, at: number, content: ObjectContent): number {
   const kind = generation.wordKindAt(at);
   if (kind !== StorageKind.leafFile && kind !== StorageKind.recordFile) return 0;
-  if (fileLength(largeObjectPath(generation.directory, kind, idToHex(id))) === generation.wordOffsetAt(at)) return 0;
+  if (largeObjectIntact(generation, id, kind, generation.wordOffsetAt(at))) return 0;
   return writeLargeObject(generation, id, kind, content);
+}
+
+/**
+ * Whether the file of a large object (`kind` leafFile or recordFile) is there
+ * and `length` bytes long, as its index word says. One stat.
+ */
+export function largeObjectIntact(generation: Generation, id: Uint8Array, kind: number, length: number): boolean {
+  return fileLength(largeObjectPath(generation.directory, kind as StorageKind, idToHex(id))) === length;
 }
 
 /** For validation: the file a large object should be in, and its length now (null if missing). */

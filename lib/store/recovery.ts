@@ -10,7 +10,7 @@
  * needs the store's `lock` exclusively, so it is refused while any process has
  * the store open, as in LLVM.
  */
-import { closeSync, ftruncateSync, mkdirSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { uptime } from "node:os";
 import { join } from "node:path";
 import { openRegularFile } from "../arena/regular-file.ts";
@@ -19,6 +19,7 @@ import { lockFile, unlockFile } from "../native/native.ts";
 import { toArenaError, wrapFsErrors } from "./fs-errors.ts";
 import { corruptPrefix, listGenerations, withExclusiveLock } from "./generations.ts";
 import { generationPrefix } from "./generation.ts";
+import { claimStoreDirectory } from "./store-directory.ts";
 
 export type ValidationOutcome = "valid" | "recovered" | "skipped";
 
@@ -44,10 +45,8 @@ export function validateIfNeeded(
   validate: (deep: boolean) => string[],
 ): { outcome: ValidationOutcome; problems: string[] } {
   const markerPath = join(directory, "v1.validation");
-  const fd = wrapFsErrors(directory, () => {
-    mkdirSync(directory, { recursive: true });
-    return openRegularFile(markerPath, "lock"); // a FIFO there would hang the read below
-  });
+  claimStoreDirectory(directory); // made if new or empty; anything but a store is refused untouched
+  const fd = wrapFsErrors(markerPath, () => openRegularFile(markerPath, "lock")); // a FIFO there would hang the read below
   try {
     lockFile(fd, "exclusive", markerPath);
     try {

@@ -26,13 +26,22 @@ export const storeTestHooks = {
   noCollectOnClose: false,
   /** gc decides a temporary file is abandoned by the pid in its name (kill(pid, 0)), not by its lock. */
   temporariesByPid: false,
+  /** The store's marker is made at its own name and then filled (not renamed into place whole): a creator killed in between leaves an empty marker. */
+  markerInPlace: false,
   /** Every temporary file of this thread is named alike (as with a counter per store), and a name taken is an error, not retried. */
   temporaryNamesCollide: false,
+  /**
+   * Not a broken variant: the most bytes one write of a large-object file asks
+   * for (large-objects.ts writeAll). Tests lower it to show that an object longer
+   * than one write is written whole, without a 2 GiB buffer.
+   */
+  writeChunkBytes: 2 ** 30,
   /** Called at named points inside put; a test child kills itself there. */
   at: null as ((point: CrashPoint) => void) | null,
 };
 
-export type CrashPoint = "bytes-written" | "index-published";
+/** "file-written": a whole file (a large object, the store's marker) under its temporary name, not yet renamed. */
+export type CrashPoint = "bytes-written" | "index-published" | "file-written";
 
 /** Turns on one broken variant in this process. */
 export function useBrokenVariantForTests(name: BrokenVariant): void {
@@ -51,4 +60,5 @@ export type BrokenVariant =
   | "noCollectOnClose"
   | "noFallbackForReaders"
   | "temporariesByPid"
-  | "temporaryNamesCollide";
+  | "temporaryNamesCollide"
+  | "markerInPlace";

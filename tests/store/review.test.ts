@@ -77,6 +77,7 @@ describe("content store review (branch review-store)", () => {
 
   test("issue 11 review: a foreign file named like a generation (v1.5) makes open throw an ArenaError ENOTDIR", () => {
     const directory = freshDirectory();
+    ContentStore.open(directory).close(); // a store (a directory that is not one is refused untouched)
     writeFileSync(join(directory, "v1.5"), "not a generation");
     const error = thrown(() => ContentStore.open(directory).close());
     expect(error).toBeInstanceOf(ArenaError);
@@ -85,6 +86,7 @@ describe("content store review (branch review-store)", () => {
 
   test("issue 11 review: validateIfNeeded recovers a store whose v1.N is a file by moving it aside", () => {
     const directory = freshDirectory();
+    ContentStore.open(directory).close(); // a store (a directory that is not one is refused untouched)
     writeFileSync(join(directory, "v1.5"), "not a generation");
     const outcome = thrown(() => ContentStore.validateIfNeeded(directory, { force: true }));
     expect(outcome).toBeNull();
@@ -105,6 +107,7 @@ describe("content store review (branch review-store)", () => {
 
   test("issue 11 review: an absurd generation number (v1.999999999999999) is ignored as foreign, and rotation keeps the store bounded", () => {
     const directory = freshDirectory();
+    ContentStore.open(directory).close(); // a store (a directory that is not one is refused untouched)
     mkdirSync(join(directory, "v1.999999999999999"));
     const store = ContentStore.open(directory, { maxBytes: 32 * 2 ** 20 });
     const big = new Uint8Array(2 ** 20);
@@ -119,9 +122,8 @@ describe("content store review (branch review-store)", () => {
 
   test("issue 11 review: the CLI answers a store error (not 'internal error') on a directory whose v1.N is a file", () => {
     const directory = freshDirectory();
+    ContentStore.open(directory).close(); // a store (a directory that is not one is refused untouched)
     writeFileSync(join(directory, "v1.5"), "not a generation");
-    // `cas validate` opens read-only (it makes nothing): a store has its root lock file.
-    writeFileSync(join(directory, "lock"), "");
     const cli = join(import.meta.dir, "../../bin/mapped-file-arena.ts");
     const run = Bun.spawnSync([process.execPath, cli, "cas", "validate", directory], { timeout: 30_000 });
     expect(run.stderr.toString()).not.toContain("internal error");

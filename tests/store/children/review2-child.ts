@@ -21,7 +21,7 @@
 // Any mode also takes --broken=LAYER:NAME (LAYER arena, store or remote): that broken variant
 // is turned on first, so the test can show its check failing without the fix.
 import { once } from "node:events";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createGzip } from "node:zlib";
 import { useBrokenArenaForTests } from "../../../lib/arena/arena-testing.ts";
@@ -96,6 +96,7 @@ if (mode === "gzip-get") {
 } else if (mode === "stolen-alias") {
   // docs/store.md, Views: a transferred buffer "is then yours and out of the store's reach
   // (after close it reads zeros)".
+  mkdirSync(directory, { recursive: true }); // a store makes only its own directory
   const first = ContentStore.open(join(directory, "first"));
   const expected = objectBytes(1, 1024);
   const view = first.view(first.put(expected))!;

@@ -3,6 +3,7 @@
 //                                                 entries; pause PAUSE_MS at each "index-published" point
 //   follow DIR GO FROM COUNT SIZE VARIANT        wait for each object in order, read it back at once
 //   crash-at DIR POINT AFTER SIZE VARIANT        put objects; SIGKILL itself at POINT of put number AFTER
+//   open-killed DIR VARIANT                       open a new store; SIGKILL itself once the marker's bytes are written, before they are in place
 //   ack-until-killed DIR START SIZE              put objects forever, printing "ack INDEX ID" after each
 //   fill DIR GO MAXBYTES START TOTAL VARIANT     put TOTAL bytes of objects into a bounded store, reading each back at once
 //   hot DIR GO MAXBYTES DONE VARIANT             put a hot set, then read it over and over until DONE exists
@@ -79,6 +80,11 @@ if (mode === "write") {
     const id = store.put(objectBytes(puts, Number(size)));
     console.log(`ack ${puts} ${id}`);
   }
+} else if (mode === "open-killed") {
+  const [broken] = rest;
+  variant(broken);
+  storeTestHooks.at = (reached: CrashPoint) => reached === "file-written" && process.kill(process.pid, "SIGKILL");
+  ContentStore.open(directory!);
 } else if (mode === "ack-until-killed") {
   const [start, size] = rest;
   using store = ContentStore.open(directory!);
