@@ -598,7 +598,7 @@ export class ContentStore implements Disposable {
     this.#primary = primary;
     this.#older = [...newest.slice(1), ...keep];
     this.#retained = new Set(keep);
-    if (!this.readOnly) collectGarbage(this.directory);
+    if (!this.readOnly) collectQuietly(this.directory); // housekeeping: its failure is not the get's or put's
     return primary;
   }
 
@@ -697,8 +697,8 @@ export class ContentStore implements Disposable {
 }
 
 /**
- * collectGarbage where it is housekeeping, not what the caller asked for (at
- * close): a failure (a generation another process is deleting, a
+ * collectGarbage where it is housekeeping, not what the caller asked for (after
+ * a follow, at close): a failure (a generation another process is deleting, a
  * read-only file system) leaves the rest to the next collector.
  */
 function collectQuietly(directory: string): void {

@@ -20,9 +20,9 @@ import { openRegularFile } from "../arena/regular-file.ts";
 import { join } from "node:path";
 import { ArenaError } from "../common/errors.ts";
 import { tryLockFile, unlockFile } from "../native/native.ts";
-import { wrapFsErrors } from "./fs-errors.ts";
+import { toArenaError, wrapFsErrors } from "./fs-errors.ts";
 import { Generation, generationPrefix, type GenerationCapacities } from "./generation.ts";
-import { removeIfAbandoned, temporaryName } from "./temporary-files.ts";
+import { removeIfAbandoned, sameFile, temporaryName } from "./temporary-files.ts";
 import { storeTestHooks } from "./testing.ts";
 
 /** Canonical decimal only: `v1.01` would open as `v1.1`. */
@@ -203,11 +203,10 @@ export function collectGarbage(root: string, options: { includeCorrupt?: boolean
   for (const number of numbers.slice(0, Math.max(0, numbers.length - 2))) {
     const name = `${generationPrefix}${number}`;
     const trash = `${trashPrefix}${name}.${process.pid}.${Date.now()}`;
-    if (!storeTestHooks.collectWithoutLocks && !withExclusiveLock(join(root, name, "lock"), () => moveAside(root, name, trash))) {
-      continue;
-    }
-    if (storeTestHooks.collectWithoutLocks) moveAside(root, name, trash); // BROKEN on purpose
-    removed.push(name);
+    let moved = false;
+    if (storeTestHooks.collectWithoutLocks) moved = moveAside(root, name, trash); // BROKEN on purpose
+    else withExclusiveLock(join(root, name, "lock"), () => (moved = moveAside(root, name, trash)));
+    if (moved) removed.push(name);
   }
   for (const name of wrapFsErrors(root, () => readdirSync(root))) {
     const leftover = name.startsWith(trashPrefix) || (options.includeCorrupt === true && name.startsWith(corruptPrefix));
@@ -262,13 +261,26 @@ function removeIfPidDead(path: string): boolean {
   return true;
 }
 
-function moveAside(root: string, name: string, to: string): void {
-  wrapFsErrors(join(root, name), () => renameSync(join(root, name), join(root, to)));
+/** Renames generation `name` to `to`; false if it is gone already (another collector moved it first). */
+function moveAside(root: string, name: string, to: string): boolean {
+  try {
+    renameSync(join(root, name), join(root, to));
+    return true;
+  } catch (error) {
+    // Under its lock, checked to be the one at the path, only a collector that
+    // takes no lock (an older version's) can have moved it: not ours to report.
+    if ((error as NodeJS.ErrnoException).code === "ENOENT" && !storeTestHooks.collectorTrustsItsOpenLock) return false;
+    throw toArenaError(error, join(root, name));
+  }
 }
 
 /**
  * Runs `action` while holding an exclusive flock on `lockPath`, if it can be had
- * without waiting; returns whether it ran. A missing file counts as "not had".
+ * without waiting; returns whether it ran. A missing file counts as "not had",
+ * and so does a lock on a file no longer at `lockPath`: between our open and our
+ * lock another collector may have locked the same file, renamed its generation
+ * away and let go, and the lock we then get guards nothing (Generation.open
+ * checks the same after its shared lock).
  */
 export function withExclusiveLock(lockPath: string, action: () => void): boolean {
   let fd: number;
@@ -278,8 +290,10 @@ export function withExclusiveLock(lockPath: string, action: () => void): boolean
     return false;
   }
   try {
+    storeTestHooks.at?.("exclusive-lock-opened");
     if (!tryLockFile(fd, "exclusive", lockPath)) return false;
     try {
+      if (!storeTestHooks.collectorTrustsItsOpenLock && !sameFile(fd, lockPath)) return false;
       action();
     } finally {
       unlockFile(fd, lockPath);
