@@ -129,7 +129,8 @@ interface CopyFrame {
   next: number;
 }
 
-function isDamage(error: unknown): error is ArenaError {
+/** An error from opening or reading the store that says its files are damaged (what recovery moves aside). */
+export function isDamage(error: unknown): error is ArenaError {
   return error instanceof ArenaError && !notDamage.has(error.code);
 }
 

@@ -51,7 +51,7 @@ function collectorOvertaken(broken: boolean) {
   ContentStore.open(directory).close();
   for (let number = 1; number <= 3; number++) mkdirSync(join(directory, `v1.${number}`));
   using store = ContentStore.open(directory);
-  let overtaking: string[] | null = null;
+  let overtaking = null as string[] | null;
   storeTestHooks.at = (point) => {
     if (point !== "exclusive-lock-opened" || overtaking !== null) return;
     overtaking = [];
