@@ -382,8 +382,8 @@ export class ContentStore implements Disposable {
   /**
    * The data of object `id` without a copy: a view of the store's mapping (as
    * LLVM's ObjectProxy::getData, a reference into the mapped file), or null if
-   * the store does not have it. For an object in a file of its own (64 KiB and
-   * up) there is no mapping: the view is a fresh copy, read from the file.
+   * the store does not have it. For an object in a file of its own (a record of
+   * 64 KiB and up) there is no mapping: the view is a fresh copy, read from the file.
    *
    * The bytes are immutable: nothing in the store ever writes to them again. The
    * view is for reading. Writing through it is not prevented: in a store opened

@@ -1,5 +1,6 @@
 /**
- * Objects of 64 KiB and more live in files of their own, as in LLVM: a pool is a
+ * Objects whose record is 64 KiB or more (16 bytes of header, 32 a ref, then the
+ * data: a leaf of 65,520 bytes and up) live in files of their own, as in LLVM: a pool is a
  * poor place for them (a 1 GiB object would need a 1 GiB contiguous allocation
  * and would bloat every copy forward). A file is written under a temporary name
  * and renamed into place, so its final name only ever names complete bytes; the

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readdirSync, symlinkSync, truncateSync, writeFil
 import { join } from "node:path";
 import { ContentStore } from "../../../lib/index.ts";
 import { casMain } from "../../../lib/cli/cas.ts";
+import { diskBytes } from "../../../lib/store/disk-usage.ts";
 import { tempDirectory } from "../../support/temp.ts";
 import { runToEnd } from "../support.ts";
 
@@ -81,3 +82,18 @@ test("cas stats of a store directory holding two symlinks to itself finishes (di
   const result = await runToEnd(child, 20_000);
   expect({ exitCode: result.exitCode, signalCode: result.signalCode }).toEqual({ exitCode: 0, signalCode: null });
 }, 60_000);
+
+// After the fix (branch store-fix-files): a link counts as itself, so links back into the store or
+// to a directory elsewhere add nothing but their own blocks (0 for a short link). (Not a link to
+// /: were links followed again, this test, in the runner's process, would walk the whole disk.)
+test("disk use of a store counts a link as itself: links to the store and to a directory outside it add nothing", () => {
+  const directory = fresh();
+  ContentStore.open(directory).close();
+  const elsewhere = fresh();
+  mkdirSync(elsewhere);
+  writeFileSync(join(elsewhere, "big"), new Uint8Array(2 ** 20).fill(1));
+  const before = diskBytes(directory);
+  symlinkSync(".", join(directory, "self"));
+  symlinkSync(elsewhere, join(directory, "elsewhere"));
+  expect(diskBytes(directory)).toBe(before);
+});

@@ -33,3 +33,27 @@ test("an id holding non-hex characters whose low byte is a hex digit is a RangeE
     put: "RangeError",
   });
 });
+
+// After the fix (branch store-fix-files): every UTF-16 code unit, at the first and the last place
+// of an id, is accepted exactly when it is one of 0-9a-fA-F (the check is "ASCII only, then the
+// decoder", so the decoder's handling of every other ASCII character is covered too).
+test("an id is accepted exactly when every character is 0-9, a-f or A-F, for every UTF-16 code unit", () => {
+  using store = ContentStore.open(join(root, "every-unit"));
+  const zeros = "0".repeat(63);
+  const accepted = (id: string) => {
+    try {
+      store.has(id);
+      return true;
+    } catch (error) {
+      if (!(error instanceof RangeError) || !error.message.startsWith("id ")) throw error;
+      return false;
+    }
+  };
+  const wrong: string[] = [];
+  for (let code = 0; code < 0x10000; code++) {
+    const character = String.fromCharCode(code);
+    const hex = /^[0-9a-fA-F]$/.test(character);
+    if (accepted(character + zeros) !== hex || accepted(zeros + character) !== hex) wrong.push(code.toString(16));
+  }
+  expect(wrong).toEqual([]);
+});

@@ -2,7 +2,9 @@
 // main at b70d492. The damaged file is read in a child process, so the test runner's memory
 // is not what pays for it.
 import { expect, test } from "bun:test";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { ContentStore } from "../../../lib/index.ts";
 import { tempDirectory } from "../../support/temp.ts";
 import { runToEnd } from "../support.ts";
 
@@ -28,3 +30,15 @@ test("get of a large object whose file is much longer than its index says fails 
   expect(outcome.code).toBe("ERR_CAS_CORRUPT");
   expect(outcome.rssGrowthBytes).toBeLessThan(64 * 2 ** 20);
 }, 120_000);
+
+// The findings' documentation note (branch store-fix-files): the threshold is on the record (16 bytes
+// of header, 32 a ref, then the data), as docs/store.md and docs/DESIGN.md now say: a leaf of
+// 65,520 bytes and a node with one ref of 65,488 get files of their own, one byte less does not.
+test("a leaf of 65,520 bytes and a node with one ref of 65,488 get a file of their own, one byte less stays in the pool", () => {
+  const directory = join(root, "threshold");
+  using store = ContentStore.open(directory);
+  const ref = store.put(new Uint8Array(1));
+  const hasFile = (id: string) => existsSync(join(directory, "v1.0", `leaf.${id}`)) || existsSync(join(directory, "v1.0", `obj.${id}`));
+  const filed = (size: number, refs: string[]) => hasFile(store.put(new Uint8Array(size).fill(7), refs));
+  expect([filed(65_519, []), filed(65_520, []), filed(65_487, [ref]), filed(65_488, [ref])]).toEqual([false, true, false, true]);
+});
