@@ -203,10 +203,11 @@ export function collectGarbage(root: string, options: { includeCorrupt?: boolean
   for (const number of numbers.slice(0, Math.max(0, numbers.length - 2))) {
     const name = `${generationPrefix}${number}`;
     const trash = `${trashPrefix}${name}.${process.pid}.${Date.now()}`;
-    let moved = false;
-    if (storeTestHooks.collectWithoutLocks) moved = moveAside(root, name, trash); // BROKEN on purpose
-    else withExclusiveLock(join(root, name, "lock"), () => (moved = moveAside(root, name, trash)));
-    if (moved) removed.push(name);
+    if (!storeTestHooks.collectWithoutLocks && !withExclusiveLock(join(root, name, "lock"), () => moveAside(root, name, trash))) {
+      continue;
+    }
+    if (storeTestHooks.collectWithoutLocks) moveAside(root, name, trash); // BROKEN on purpose
+    removed.push(name);
   }
   for (const name of wrapFsErrors(root, () => readdirSync(root))) {
     const leftover = name.startsWith(trashPrefix) || (options.includeCorrupt === true && name.startsWith(corruptPrefix));
@@ -276,13 +277,13 @@ function moveAside(root: string, name: string, to: string): boolean {
 
 /**
  * Runs `action` while holding an exclusive flock on `lockPath`, if it can be had
- * without waiting; returns whether it ran. A missing file counts as "not had",
- * and so does a lock on a file no longer at `lockPath`: between our open and our
- * lock another collector may have locked the same file, renamed its generation
- * away and let go, and the lock we then get guards nothing (Generation.open
- * checks the same after its shared lock).
+ * without waiting; returns whether it ran and did its work (did not answer
+ * false). A missing file counts as "not had", and so does a lock on a file no
+ * longer at `lockPath`: between our open and our lock another collector may have
+ * locked the same file, renamed its generation away and let go, and the lock we
+ * then get guards nothing (Generation.open checks the same after its shared lock).
  */
-export function withExclusiveLock(lockPath: string, action: () => void): boolean {
+export function withExclusiveLock(lockPath: string, action: () => boolean | void): boolean {
   let fd: number;
   try {
     fd = openRegularFile(lockPath, "lock"); // made if missing (a generation whose maker died before opening it)
@@ -290,15 +291,14 @@ export function withExclusiveLock(lockPath: string, action: () => void): boolean
     return false;
   }
   try {
-    storeTestHooks.at?.("exclusive-lock-opened");
+    storeTestHooks.collectorLockOpened?.();
     if (!tryLockFile(fd, "exclusive", lockPath)) return false;
     try {
       if (!storeTestHooks.collectorTrustsItsOpenLock && !sameFile(fd, lockPath)) return false;
-      action();
+      return action() !== false;
     } finally {
       unlockFile(fd, lockPath);
     }
-    return true;
   } finally {
     closeSync(fd);
   }

@@ -16,6 +16,8 @@ export const storeTestHooks = {
   collectWithoutLocks: false,
   /** Garbage collection trusts the generation lock it opened: no check that the path still names it once locked, and a generation gone before its rename is an error. */
   collectorTrustsItsOpenLock: false,
+  /** Called by a collector between opening a generation's lock file and locking it: a test collects there too. */
+  collectorLockOpened: null as (() => void) | null,
   /** Opening does not finish a rotation its rotator died in (neither makes the next generation nor flags the one before). */
   noRotationRepair: false,
   /** A read-only store does not fall back from an unfinished newest generation: it fails, as a writer would wait. */
@@ -30,11 +32,11 @@ export const storeTestHooks = {
   temporariesByPid: false,
   /** Every temporary file of this thread is named alike (as with a counter per store), and a name taken is an error, not retried. */
   temporaryNamesCollide: false,
-  /** Called at named points inside put (a test child kills itself there) and gc (a test collects there too). */
+  /** Called at named points inside put; a test child kills itself there. */
   at: null as ((point: CrashPoint) => void) | null,
 };
 
-export type CrashPoint = "bytes-written" | "index-published" | "exclusive-lock-opened";
+export type CrashPoint = "bytes-written" | "index-published";
 
 /** Turns on one broken variant in this process. */
 export function useBrokenVariantForTests(name: BrokenVariant): void {

@@ -52,8 +52,8 @@ function collectorOvertaken(broken: boolean) {
   for (let number = 1; number <= 3; number++) mkdirSync(join(directory, `v1.${number}`));
   using store = ContentStore.open(directory);
   let overtaking = null as string[] | null;
-  storeTestHooks.at = (point) => {
-    if (point !== "exclusive-lock-opened" || overtaking !== null) return;
+  storeTestHooks.collectorLockOpened = () => {
+    if (overtaking !== null) return;
     overtaking = [];
     overtaking = store.gc();
   };
@@ -64,7 +64,7 @@ function collectorOvertaken(broken: boolean) {
   } catch (error) {
     return { error: (error as { code?: string }).code ?? String(error), overtaking };
   } finally {
-    storeTestHooks.at = null;
+    storeTestHooks.collectorLockOpened = null;
     storeTestHooks.collectorTrustsItsOpenLock = false;
   }
 }
