@@ -5,7 +5,8 @@
  */
 import { parseArgs } from "node:util";
 import { ArenaError } from "../common/errors.ts";
-import { ContentStore } from "../store/content-store.ts";
+import { ContentStore, isDamage } from "../store/content-store.ts";
+import type { ValidationReport } from "../store/validate.ts";
 import { notAStoreDirectory } from "../store/store-directory-errors.ts";
 import { diskBytes } from "../store/disk-usage.ts";
 import type { CliResult } from "./cli.ts";
@@ -49,11 +50,11 @@ export function casMain(args: string[]): CliResult {
   const notAStore = notAStoreDirectory(directory);
   if (notAStore !== undefined) return { exitCode: 2, stdout: "", stderr: `mapped-file-arena: ${notAStore}\n` };
   try {
+    if (command === "validate") return validate(directory, values.deep, values.json);
     // Inspection reads, and must work where the store can only be read (a
     // read-only mount, another user's cache) and change nothing: only gc writes.
     using store = command === "gc" ? ContentStore.open(directory) : ContentStore.openReadOnly(directory);
     if (command === "stats") return stats(store, values.json);
-    if (command === "validate") return validate(store, values.deep, values.json);
     const removed = store.gc({ includeCorrupt: values["include-corrupt"] });
     const stdout = values.json ? `${JSON.stringify({ removed }, null, 2)}\n` : `removed ${removed.length}${removed.map((name) => `\n  ${name}`).join("")}\n`;
     return { exitCode: 0, stdout, stderr: "" };
@@ -78,11 +79,21 @@ function stats(store: ContentStore, json: boolean): CliResult {
   return { exitCode: 0, stdout: `${lines.join("\n")}\n`, stderr: "" };
 }
 
-function validate(store: ContentStore, deep: boolean, json: boolean): CliResult {
-  const report = store.validate({ deep });
+function validate(directory: string, deep: boolean, json: boolean): CliResult {
+  let report: ValidationReport;
+  try {
+    using store = ContentStore.openReadOnly(directory);
+    report = store.validate({ deep });
+  } catch (error) {
+    // A generation whose table fails to open (truncated, a garbage header) is
+    // damage, as validateIfNeeded counts it: a problem found (exit 1), not an
+    // I/O failure (2). A store still being made is not damage: a writer finishes it.
+    if (!isDamage(error) || error.code === "ERR_ARENA_NOT_CREATED") throw error;
+    report = { valid: false, problems: [error.message], objects: 0, actions: 0 };
+  }
   const exitCode = report.valid ? 0 : 1;
   if (json) return { exitCode, stdout: `${JSON.stringify(report, null, 2)}\n`, stderr: "" };
-  const summary = `${store.directory}: ${report.objects} objects, ${report.actions} action entries checked${deep ? " (deep)" : ""}`;
+  const summary = `${directory}: ${report.objects} objects, ${report.actions} action entries checked${deep ? " (deep)" : ""}`;
   if (report.valid) return { exitCode, stdout: `${summary}: valid\n`, stderr: "" };
   const problems = report.problems.map((problem) => `  ${problem}`).join("\n");
   return { exitCode, stdout: "", stderr: `mapped-file-arena: ${summary}: ${report.problems.length} problems\n${problems}\n` };

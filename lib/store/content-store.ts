@@ -114,11 +114,12 @@ const noRefs = new Uint8Array(0);
 const maxStoreAttempts = 3;
 /**
  * Codes of a failed open that say nothing about the store's files (the store is
- * busy or closed, the file system is read-only, full or out of descriptors):
+ * busy or closed, the directory is not a store at all, the file system is
+ * read-only, full or out of descriptors):
  * moving the store aside would not help. Every other ArenaError from opening a
  * generation is damage (a garbage header, a directory where a file belongs).
  */
-const notDamage = new Set(["ERR_CAS_BUSY", "ERR_CAS_CLOSED", "EROFS", "EACCES", "EPERM", "ENOSPC", "EDQUOT", "EMFILE", "ENFILE", "ENOMEM", "EAGAIN", "EINTR", "ERR_ARENA_NATIVE_LIBRARY", "ERR_ARENA_UNSUPPORTED_FS"]);
+const notDamage = new Set(["ERR_CAS_BUSY", "ERR_CAS_CLOSED", "ERR_CAS_NOT_A_STORE", "EROFS", "EACCES", "EPERM", "ENOSPC", "EDQUOT", "EMFILE", "ENFILE", "ENOMEM", "EAGAIN", "EINTR", "ERR_ARENA_NATIVE_LIBRARY", "ERR_ARENA_UNSUPPORTED_FS"]);
 
 /** The smallest index record: a 32-byte id and its 8-byte word. Bounds copy-forward's stack. */
 const minIndexRecordBytes = idBytes + 8;
@@ -130,7 +131,8 @@ interface CopyFrame {
   next: number;
 }
 
-function isDamage(error: unknown): error is ArenaError {
+/** An error from opening or reading the store that says its files are damaged (what recovery moves aside). */
+export function isDamage(error: unknown): error is ArenaError {
   return error instanceof ArenaError && !notDamage.has(error.code);
 }
 
@@ -383,8 +385,8 @@ export class ContentStore implements Disposable {
   /**
    * The data of object `id` without a copy: a view of the store's mapping (as
    * LLVM's ObjectProxy::getData, a reference into the mapped file), or null if
-   * the store does not have it. For an object in a file of its own (64 KiB and
-   * up) there is no mapping: the view is a fresh copy, read from the file.
+   * the store does not have it. For an object in a file of its own (a record of
+   * 64 KiB and up) there is no mapping: the view is a fresh copy, read from the file.
    *
    * The bytes are immutable: nothing in the store ever writes to them again. The
    * view is for reading. Writing through it is not prevented: in a store opened
@@ -613,7 +615,7 @@ export class ContentStore implements Disposable {
     this.#primary = primary;
     this.#older = [...newest.slice(1), ...keep];
     this.#retained = new Set(keep);
-    if (!this.readOnly) collectGarbage(this.directory);
+    if (!this.readOnly) collectQuietly(this.directory); // housekeeping: its failure is not the get's or put's
     return primary;
   }
 
@@ -712,8 +714,8 @@ export class ContentStore implements Disposable {
 }
 
 /**
- * collectGarbage where it is housekeeping, not what the caller asked for (at
- * close): a failure (a generation another process is deleting, a
+ * collectGarbage where it is housekeeping, not what the caller asked for (after
+ * a follow, at close): a failure (a generation another process is deleting, a
  * read-only file system) leaves the rest to the next collector.
  */
 function collectQuietly(directory: string): void {

@@ -230,9 +230,19 @@ export class Generation {
     return end <= this.#poolEnd ? this.#poolBytes : null;
   }
 
-  /** Bytes this generation holds: its three files' used sizes and its large-object files. */
+  /**
+   * Bytes this generation holds: its three files' used sizes and its large-object
+   * files. Infinity when the large-object counter reads a value no put could
+   * have made (damage, which validate reports): not knowing, the generation
+   * counts as full, so a bounded store's next budget check rotates away from it
+   * and the next generation counts from 0 (the damaged one is collected two
+   * rotations later). Read as 0 or as it is, a negative counter would let large
+   * objects grow the generation without bound.
+   */
   get storageBytes(): number {
-    return this.objects.size + this.pool.size + this.actions.size + this.largeObjectBytes;
+    const large = this.largeObjectBytes;
+    if (!isPlausibleLargeObjectBytes(large)) return Infinity;
+    return this.objects.size + this.pool.size + this.actions.size + large;
   }
 
   /** The fullest table's share of its capacity, 0..1: a generation must rotate before any fills. */
@@ -244,6 +254,7 @@ export class Generation {
     );
   }
 
+  /** The shared counter of bytes in large-object files, as read: see isPlausibleLargeObjectBytes. */
   get largeObjectBytes(): number {
     return Number(this.#loads.int64(this.#counters, largeBytesWord));
   }
@@ -275,6 +286,15 @@ export class Generation {
       closeSync(this.#lockFd);
     }
   }
+}
+
+/**
+ * Whether a large-object counter could be one puts made: each adds a file's
+ * length, so it is never negative, and no file system holds 2^53 bytes (past
+ * that a Number is not even exact). Anything else is a damaged word.
+ */
+export function isPlausibleLargeObjectBytes(bytes: number): boolean {
+  return bytes >= 0 && bytes <= Number.MAX_SAFE_INTEGER;
 }
 
 /** A table a rotator has not made yet (ENOENT) or not finished creating (empty, or its creation interrupted). */

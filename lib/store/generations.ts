@@ -23,7 +23,7 @@ import { tryLockFile, unlockFile } from "../native/native.ts";
 import { toArenaError, wrapFsErrors } from "./fs-errors.ts";
 import { Generation, generationPrefix, type GenerationCapacities } from "./generation.ts";
 import { generationName, gone, markerTemporaryName } from "./store-directory.ts";
-import { removeIfAbandoned } from "./temporary-files.ts";
+import { removeIfAbandoned, sameFile } from "./temporary-files.ts";
 import { storeTestHooks } from "./testing.ts";
 
 /**
@@ -306,15 +306,28 @@ function removeIfPidDead(path: string): boolean {
   return true;
 }
 
-function moveAside(root: string, name: string, to: string): void {
-  wrapFsErrors(join(root, name), () => renameSync(join(root, name), join(root, to)));
+/** Renames generation `name` to `to`; false if it is gone already (another collector moved it first). */
+function moveAside(root: string, name: string, to: string): boolean {
+  try {
+    renameSync(join(root, name), join(root, to));
+    return true;
+  } catch (error) {
+    // Under its lock, checked to be the one at the path, only a collector that
+    // takes no lock (an older version's) can have moved it: not ours to report.
+    if ((error as NodeJS.ErrnoException).code === "ENOENT" && !storeTestHooks.collectorTrustsItsOpenLock) return false;
+    throw toArenaError(error, join(root, name));
+  }
 }
 
 /**
  * Runs `action` while holding an exclusive flock on `lockPath`, if it can be had
- * without waiting; returns whether it ran. A missing file counts as "not had".
+ * without waiting; returns whether it ran and did its work (did not answer
+ * false). A missing file counts as "not had", and so does a lock on a file no
+ * longer at `lockPath`: between our open and our lock another collector may have
+ * locked the same file, renamed its generation away and let go, and the lock we
+ * then get guards nothing (Generation.open checks the same after its shared lock).
  */
-export function withExclusiveLock(lockPath: string, action: () => void): boolean {
+export function withExclusiveLock(lockPath: string, action: () => boolean | void): boolean {
   let fd: number;
   try {
     fd = openRegularFile(lockPath, "lock"); // made if missing (a generation whose maker died before opening it)
@@ -322,13 +335,14 @@ export function withExclusiveLock(lockPath: string, action: () => void): boolean
     return false;
   }
   try {
+    storeTestHooks.collectorLockOpened?.();
     if (!tryLockFile(fd, "exclusive", lockPath)) return false;
     try {
-      action();
+      if (!storeTestHooks.collectorTrustsItsOpenLock && !sameFile(fd, lockPath)) return false;
+      return action() !== false;
     } finally {
       unlockFile(fd, lockPath);
     }
-    return true;
   } finally {
     closeSync(fd);
   }

@@ -1,5 +1,6 @@
 /**
- * Objects of 64 KiB and more live in files of their own, as in LLVM: a pool is a
+ * Objects whose record is 64 KiB or more (16 bytes of header, 32 a ref, then the
+ * data: a leaf of 65,520 bytes and up) live in files of their own, as in LLVM: a pool is a
  * poor place for them (a 1 GiB object would need a 1 GiB contiguous allocation
  * and would bloat every copy forward). A file is written under a temporary name
  * and renamed into place, so its final name only ever names complete bytes; the
@@ -9,7 +10,7 @@
  * Files are named by the object's id (LLVM names them by index offset), so a
  * generation's files can be listed and checked against its index.
  */
-import { closeSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { openRegularFile } from "../arena/regular-file.ts";
 import { join } from "node:path";
 import { ArenaError } from "../common/errors.ts";
@@ -64,10 +65,15 @@ function writeAll(fd: number, bytes: Uint8Array, path: string): void {
 }
 
 /**
- * The whole file, or null if it does not exist. Never waits on a FIFO put there
- * (regular-file.ts): a store's reader may be another user than its owner.
+ * The file's bytes if it is exactly `length` bytes long; else its length (a
+ * number) if it has another, or null if it does not exist. The length is
+ * checked (one fstat of the open file) before anything is read, and no more than
+ * `length` bytes are ever read: a file longer than its index says (damage, or a
+ * hostile sparse file of any size) costs an fstat, not its size in memory. Never
+ * waits on a FIFO put there (regular-file.ts): a store's reader may be another
+ * user than its owner.
  */
-export function readWholeFile(path: string): Uint8Array | null {
+export function readFileOfLength(path: string, length: number): Uint8Array | number | null {
   let fd: number;
   try {
     fd = openRegularFile(path, "read");
@@ -76,7 +82,17 @@ export function readWholeFile(path: string): Uint8Array | null {
     throw toArenaError(error, path);
   }
   try {
-    return readFileSync(fd);
+    const actual = fstatSync(fd).size;
+    if (actual !== length) return actual;
+    const bytes = Buffer.allocUnsafe(length);
+    // A read may return less than asked (reads stop near 2 GiB): each pass moves
+    // on or stops, so at most `length` passes.
+    for (let done = 0; done < length; ) {
+      const count = readSync(fd, bytes, done, length - done, done);
+      if (count <= 0) return done; // shortened since the fstat
+      done += count;
+    }
+    return bytes;
   } catch (error) {
     throw toArenaError(error, path);
   } finally {

@@ -9,7 +9,7 @@ import { wordLoadsFor } from "../arena/word-loads.ts";
 import { ArenaError } from "../common/errors.ts";
 import type { Generation } from "./generation.ts";
 import { idBytes, idToHex } from "./hashing.ts";
-import { fileLength, largeObjectPath, readWholeFile, writeWholeFile } from "./large-objects.ts";
+import { fileLength, largeObjectPath, readFileOfLength, writeWholeFile } from "./large-objects.ts";
 import {
   largeObjectBytes,
   loadWordAtomically,
@@ -74,15 +74,12 @@ export function readObject(generation: Generation, id: Uint8Array, location: Obj
       return readPoolRecord(generation, id, location.offset);
     case StorageKind.leafFile: {
       const path = largeObjectPath(generation.directory, StorageKind.leafFile, idToHex(id));
-      const data = readWholeFile(path);
-      if (data === null) throw corrupt(generation, id, `its file ${path} is missing`);
-      if (data.length !== location.offset) throw corrupt(generation, id, `its file ${path} has ${data.length} bytes, not ${location.offset}`);
+      const data = readLargeObjectFile(generation, id, path, location.offset);
       return { data, refBytes: emptyRefs, refCount: 0 };
     }
     case StorageKind.recordFile: {
       const path = largeObjectPath(generation.directory, StorageKind.recordFile, idToHex(id));
-      const bytes = readWholeFile(path);
-      if (bytes === null) throw corrupt(generation, id, `its file ${path} is missing`);
+      const bytes = readLargeObjectFile(generation, id, path, location.offset);
       const shape = readRecordShape(bytes);
       if (shape === null || shape.totalBytes !== bytes.length) throw corrupt(generation, id, `its file ${path} is not a whole record`);
       return {
@@ -97,6 +94,14 @@ export function readObject(generation: Generation, id: Uint8Array, location: Obj
 }
 
 const emptyRefs = new Uint8Array(0);
+
+/** The bytes of `id`'s file at `path`, which its index word says is `length` bytes long; ERR_CAS_CORRUPT if missing or not that long. */
+function readLargeObjectFile(generation: Generation, id: Uint8Array, path: string, length: number): Uint8Array {
+  const bytes = readFileOfLength(path, length);
+  if (bytes === null) throw corrupt(generation, id, `its file ${path} is missing`);
+  if (typeof bytes === "number") throw corrupt(generation, id, `its file ${path} has ${bytes} bytes, not ${length}`);
+  return bytes;
+}
 
 /**
  * The data length of the leaf (no refs) whose record is at pool `offset`, whose

@@ -14,6 +14,10 @@ export const storeTestHooks = {
   noCopyForward: false,
   /** Garbage collection deletes old generations without asking for their locks. */
   collectWithoutLocks: false,
+  /** Garbage collection trusts the generation lock it opened: no check that the path still names it once locked, and a generation gone before its rename is an error. */
+  collectorTrustsItsOpenLock: false,
+  /** Called by a collector between opening a generation's lock file and locking it: a test collects there too. */
+  collectorLockOpened: null as (() => void) | null,
   /** Opening does not finish a rotation its rotator died in (neither makes the next generation nor flags the one before). */
   noRotationRepair: false,
   /** A read-only store does not fall back from an unfinished newest generation: it fails, as a writer would wait. */
@@ -54,6 +58,7 @@ export type BrokenVariant =
   | "plainActionPut"
   | "noCopyForward"
   | "collectWithoutLocks"
+  | "collectorTrustsItsOpenLock"
   | "noRotationRepair"
   | "noStoreRetry"
   | "reopenOnFollow"
