@@ -132,3 +132,20 @@ export function requireKnownOptions(options: object, known: readonly string[], n
     throw new TypeError(`${name}.${key} is not an option (${hint}the options are ${known.join(", ")})`);
   }
 }
+
+/**
+ * `value` if it is well-formed UTF-16; else RangeError naming it. A string that
+ * is hashed or stored as UTF-8 must be: UTF-8 cannot encode an unpaired
+ * surrogate, and TextEncoder writes U+FFFD for it, so "\uD800", "\uDC00" and
+ * "\uFFFD" would be one key.
+ */
+export function requireWellFormedString(value: string, name: string): string {
+  if (value.isWellFormed()) return value;
+  let index = 0;
+  for (const character of value) {
+    if (!character.isWellFormed()) break;
+    index += character.length;
+  }
+  const unit = value.charCodeAt(index).toString(16).toUpperCase();
+  throw new RangeError(`${name} must be a well-formed string: its unpaired surrogate U+${unit} at index ${index} has no UTF-8 encoding (it would hash as U+FFFD, the key of other strings)`);
+}

@@ -14,6 +14,7 @@
  * a lookup would return another key's result. Such a key is a RangeError. The value is the 32-byte id itself (not an index
  * offset as in LLVM), so an entry means the same thing in every generation.
  */
+import { requireWellFormedString } from "../common/arguments.ts";
 import { ArenaError } from "../common/errors.ts";
 import type { Generation } from "./generation.ts";
 import { idBytes, idScratch, idToHex, requireIdInto, sameId } from "./hashing.ts";
@@ -123,21 +124,9 @@ export class ActionCache {
   }
 
   #hashKey(key: string | Uint8Array): Uint8Array {
-    if (typeof key === "string") Bun.SHA256.hash(encoder.encode(requireWellFormed(key)), this.#key);
+    if (typeof key === "string") Bun.SHA256.hash(encoder.encode(requireWellFormedString(key, "key")), this.#key);
     else if (key instanceof Uint8Array) Bun.SHA256.hash(key, this.#key);
     else throw new TypeError(`key must be a string or a Uint8Array, got ${key === null ? "null" : typeof key}`);
     return this.#key;
   }
-}
-
-/** `key` if it is well-formed UTF-16; else RangeError naming it (see the top of this file). */
-function requireWellFormed(key: string): string {
-  if (key.isWellFormed()) return key;
-  let index = 0;
-  for (const character of key) {
-    if (!character.isWellFormed()) break;
-    index += character.length;
-  }
-  const unit = key.charCodeAt(index).toString(16).toUpperCase();
-  throw new RangeError(`key must be a well-formed string: its unpaired surrogate U+${unit} at index ${index} has no UTF-8 encoding (it would hash as U+FFFD, the key of other strings)`);
 }

@@ -250,7 +250,7 @@ export class HttpCache {
     const reader = response.body!.getReader();
     let spill: TemporaryFile;
     try {
-      mkdirSync(this.#spillDirectory, { recursive: true });
+      makeSpillDirectory(this.#spillDirectory);
       // Locked while in use (temporary-files.ts): a gc, in any process or container, leaves it alone.
       spill = createTemporaryFile(join(this.#spillDirectory, "download"), 0o600);
     } catch (error) {
@@ -376,5 +376,18 @@ function writeAll(fd: number, bytes: Uint8Array): unknown {
     return null;
   } catch (error) {
     return error;
+  }
+}
+
+/**
+ * The store's tmp/ directory, made if missing. Not recursive: the store's own
+ * directory must be there, so a download into a store whose directory was
+ * deleted fails (counted) rather than make it again.
+ */
+function makeSpillDirectory(path: string): void {
+  try {
+    mkdirSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
   }
 }

@@ -20,6 +20,7 @@
  * ActionResult messages.
  */
 import { join } from "node:path";
+import { requireString, requireWellFormedString } from "../../common/arguments.ts";
 import { ArenaError } from "../../common/errors.ts";
 import type { ContentStore, StoredObject } from "../content-store.ts";
 import { spillDirectoryName } from "../generations.ts";
@@ -77,6 +78,8 @@ function hexOf(bytes: Uint8Array): string {
 }
 
 export function manifestKey(name: string): string {
+  // Hashed as UTF-8, as an action key is: it must be well-formed for the same reason.
+  requireWellFormedString(requireString(name, "name"), "name");
   return `mapped-file-arena manifest ${name}`;
 }
 
@@ -180,6 +183,7 @@ export class StoreRemote {
    * them under the action key `mapped-file-arena manifest <name>`, for `pull`.
    */
   async push(name = "default"): Promise<TransferReport> {
+    const manifestKeyHash = sha256(manifestKey(name)); // a bad name is refused before anything is sent
     const entries = this.#access.entries();
     const objects = entries.objects;
     // Entries naming objects with refs stay local, as in actionStored: their objects do not travel.
@@ -210,7 +214,7 @@ export class StoreRemote {
     const manifest = this.#receive(() => this.#store.put(encoder.encode(`${lines.join("\n")}\n`)));
     this.#uploader.enqueue("cas", manifest, null);
     await this.flush();
-    this.#uploader.enqueue("ac", hexOf(sha256(manifestKey(name))), manifest);
+    this.#uploader.enqueue("ac", hexOf(manifestKeyHash), manifest);
     await this.flush();
     const failedNow = this.#stats.uploadsFailed + this.#stats.uploadsDropped - before;
     return { objects: objects.length, actions: actions.length, failed, actionsKept: 0, manifest: failedNow > failed ? null : manifest };
