@@ -149,3 +149,10 @@ export function requireWellFormedString(value: string, name: string): string {
   const unit = value.charCodeAt(index).toString(16).toUpperCase();
   throw new RangeError(`${name} must be a well-formed string: its unpaired surrogate U+${unit} at index ${index} has no UTF-8 encoding (it would hash as U+FFFD, the key of other strings)`);
 }
+
+/** `options` if it is an object holding only the options in `known`; else TypeError naming it (requireKnownOptions). */
+export function requireOptions<T>(options: T, known: readonly string[], name = "options"): T & object {
+  if (typeof options !== "object" || options === null) throw new TypeError(`${name} must be an object, got ${describe(options)}`);
+  requireKnownOptions(options, known, name);
+  return options;
+}

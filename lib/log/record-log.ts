@@ -38,7 +38,7 @@
 import { closeSync, readSync } from "node:fs";
 import { ArenaError, closedError, notCreatedYet, readOnlyError } from "../common/errors.ts";
 import { describeFileKind } from "../common/file-kinds.ts";
-import { optionalBoolean, requireBytes, requireNonNegativeInteger, requireString } from "../common/arguments.ts";
+import { optionalBoolean, optionNames, requireBytes, requireKnownOptions, requireNonNegativeInteger, requireOptions, requireString } from "../common/arguments.ts";
 import { MappedFileRegionArena } from "../arena/arena.ts";
 import { findHeader } from "../arena/header.ts";
 import { openRegularFileToRead } from "../arena/regular-file.ts";
@@ -101,6 +101,9 @@ export interface FollowOptions {
   /** Stops the iteration (it returns) when aborted, including while it waits. */
   signal?: AbortSignal;
 }
+
+const logOptionNames = optionNames<RecordLogOptions>({ capacity: true, blockSize: true, allowUnsafeFileSystem: true });
+const readOnlyLogOptionNames = optionNames<ReadOnlyRecordLogOptions>({ allowUnsafeFileSystem: true });
 
 const constructing = Symbol("constructing");
 /** Idle polls that yield to the event loop only (setImmediate) before timers take over. */
@@ -165,6 +168,7 @@ export class RecordLog implements Disposable {
     if (typeof options !== "object" || options === null) {
       throw new TypeError(`options must be an object with a capacity, got ${options === null ? "null" : typeof options}`);
     }
+    requireKnownOptions(options, logOptionNames);
     const capacity = requireNonNegativeInteger(options.capacity, "options.capacity");
     const blockSize = requireNonNegativeInteger(options.blockSize ?? defaultBlockSizeBytes, "options.blockSize");
     if (!isValidBlockSize(blockSize)) {
@@ -212,7 +216,7 @@ export class RecordLog implements Disposable {
    */
   static openReadOnly(path: string, options: ReadOnlyRecordLogOptions = {}): RecordLog {
     requireString(path, "path");
-    if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+    requireOptions(options, readOnlyLogOptionNames);
     const allowUnsafeFileSystem = optionalBoolean(options.allowUnsafeFileSystem, "options.allowUnsafeFileSystem");
     refuseIfNotALog(path);
     let arena: MappedFileRegionArena;
@@ -426,7 +430,7 @@ export class RecordLog implements Disposable {
   follow(fromPosition = 0, options: FollowOptions = {}): AsyncGenerator<LogRecord, void, undefined> {
     // Checked here, not in the generator, so that a wrong argument throws at the call.
     requireNonNegativeInteger(fromPosition, "fromPosition");
-    if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+    requireOptions(options, optionNames<FollowOptions>({ signal: true }));
     const signal = options.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError("options.signal must be an AbortSignal");
     this.#openArena();

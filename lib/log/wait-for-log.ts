@@ -15,6 +15,7 @@
  * between tries (1 ms, doubling to 50 ms): a log that appears is opened within
  * about 50 ms, and a reader that waits long costs about 20 opens a second.
  */
+import { optionNames, requireOptions } from "../common/arguments.ts";
 import { ArenaError } from "../common/errors.ts";
 
 export interface WaitForLogOptions {
@@ -25,6 +26,8 @@ export interface WaitForLogOptions {
   /** Open even on NFS, SMB or FUSE (see MappedFileRegionArena). */
   allowUnsafeFileSystem?: boolean;
 }
+
+const waitForLogOptionNames = optionNames<WaitForLogOptions>({ timeoutMs: true, signal: true, allowUnsafeFileSystem: true });
 
 export const defaultWaitTimeoutMs = 10_000;
 const firstPauseMs = 1;
@@ -37,7 +40,7 @@ function isNotCreatedYet(error: unknown): error is ArenaError {
 
 /** Checks waitForLog's options at the call (not in the promise): a wrong argument throws there. */
 export function checkWaitOptions(options: unknown): { timeoutMs: number; signal: AbortSignal | undefined } {
-  if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+  requireOptions(options, waitForLogOptionNames);
   const { timeoutMs = defaultWaitTimeoutMs, signal } = options as WaitForLogOptions;
   if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) {
     throw new RangeError(`options.timeoutMs must be a non-negative number of milliseconds (or Infinity), got ${String(timeoutMs)}`);

@@ -36,7 +36,7 @@
  */
 import { closeSync } from "node:fs";
 import { join } from "node:path";
-import { optionalBoolean, requireBytes, requireString } from "../common/arguments.ts";
+import { optionalBoolean, optionNames, requireBytes, requireOptions, requireString } from "../common/arguments.ts";
 import { ArenaError, readOnlyError, type SystemErrorCode } from "../common/errors.ts";
 import { openRegularFile } from "../arena/regular-file.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
@@ -77,6 +77,10 @@ export interface ReadOnlyContentStoreOptions {
   /** Re-hash every object get() returns and throw ERR_CAS_CORRUPT on a mismatch. Default false. */
   verifyOnRead?: boolean;
 }
+
+const storeOptionNames = optionNames<ContentStoreOptions>({ maxBytes: true, verifyOnRead: true, remote: true });
+const readOnlyStoreOptionNames = optionNames<ReadOnlyContentStoreOptions>({ verifyOnRead: true });
+const validateIfNeededOptionNames = optionNames<ValidateIfNeededOptions>({ deep: true, allowRecovery: true, force: true });
 
 /** An object: its bytes and the ids it refers to. */
 export interface StoredObject {
@@ -188,7 +192,7 @@ export class ContentStore implements Disposable {
   /** Opens (creating if needed) the store in `directory`. */
   static open(directory: string, options: ContentStoreOptions = {}): ContentStore {
     requireString(directory, "directory");
-    if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+    requireOptions(options, storeOptionNames);
     let maxBytes: number | null = null;
     if (options.maxBytes !== undefined) {
       if (typeof options.maxBytes !== "number") throw new TypeError("options.maxBytes must be a number");
@@ -212,7 +216,7 @@ export class ContentStore implements Disposable {
    */
   static openReadOnly(directory: string, options: ReadOnlyContentStoreOptions = {}): ContentStore {
     requireString(directory, "directory");
-    if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+    requireOptions(options, readOnlyStoreOptionNames);
     const verifyOnRead = optionalBoolean(options.verifyOnRead, "options.verifyOnRead");
     return new ContentStore(directory, null, verifyOnRead, null, true);
   }
@@ -226,7 +230,7 @@ export class ContentStore implements Disposable {
    */
   static validateIfNeeded(directory: string, options: ValidateIfNeededOptions = {}): { outcome: ValidationOutcome; problems: string[] } {
     requireString(directory, "directory");
-    if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+    requireOptions(options, validateIfNeededOptionNames);
     const settings = {
       deep: optionalBoolean(options.deep, "options.deep"),
       allowRecovery: options.allowRecovery === undefined ? true : optionalBoolean(options.allowRecovery, "options.allowRecovery"),
@@ -490,6 +494,7 @@ export class ContentStore implements Disposable {
    * hash. Reports every problem found; changes nothing.
    */
   validate(options: { deep?: boolean } = {}): ValidationReport {
+    requireOptions(options, optionNames<{ deep?: boolean }>({ deep: true }));
     const deep = optionalBoolean(options.deep, "options.deep");
     const primary = this.#current();
     const report: ValidationReport = { valid: true, problems: [], objects: 0, actions: 0 };
@@ -524,6 +529,7 @@ export class ContentStore implements Disposable {
    */
   gc(options: { includeCorrupt?: boolean } = {}): string[] {
     this.#requireWritable("gc()");
+    requireOptions(options, optionNames<{ includeCorrupt?: boolean }>({ includeCorrupt: true }));
     const includeCorrupt = optionalBoolean(options.includeCorrupt, "options.includeCorrupt");
     return [...collectGarbage(this.directory, { includeCorrupt }), ...removeAbandonedTemporaries(this.directory)];
   }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { existsSync } from "node:fs";
-import { ContentStore, MappedFileRegionArena, OnDiskDataAllocator, OnDiskTrieRawHashMap } from "../../lib/index.ts";
+import { ContentStore, MappedFileRegionArena, OnDiskDataAllocator, OnDiskTrieRawHashMap, RecordLog } from "../../lib/index.ts";
 import { requireBytes, requireBytesLength } from "../../lib/common/arguments.ts";
 import { tempDirectory } from "../support/temp.ts";
 
@@ -53,5 +53,28 @@ describe("a misspelt option is a TypeError naming it, and nothing is created", (
   test("an option set to undefined counts as absent", () => {
     using arena = MappedFileRegionArena.create(join(directory, "undefined-option"), { capacity: 1 << 20, ...{ extra: undefined } } as never);
     expect(arena.capacity).toBe(1 << 20);
+  });
+});
+
+describe("the store's and the log's options are checked the same way", () => {
+  test("a misspelt store, remote, validate or log option is a TypeError naming it, and nothing is created", async () => {
+    const storeDirectory = join(directory, "misspelt-store");
+    expect(() => ContentStore.open(storeDirectory, { maxbytes: 64 * 2 ** 20 } as never)).toThrow("options.maxbytes is not an option (did you mean maxBytes?");
+    expect(() => ContentStore.open(storeDirectory, { remote: { url: "http://127.0.0.1:1", timeoutms: 5 } } as never)).toThrow(
+      "options.remote.timeoutms is not an option (did you mean timeoutMs?",
+    );
+    expect(existsSync(storeDirectory)).toBe(false);
+    const logPath = join(directory, "misspelt-log");
+    expect(() => RecordLog.open(logPath, { capacity: 1 << 20, blocksize: 4096 } as never)).toThrow("options.blocksize is not an option (did you mean blockSize?");
+    expect(existsSync(logPath)).toBe(false);
+    expect(() => RecordLog.waitForLog(logPath, { timeout: 5 } as never)).toThrow("options.timeout is not an option");
+  });
+
+  test("validate and gc take an options object, not a string", () => {
+    using store = ContentStore.open(join(directory, "validate-options"));
+    expect(() => store.validate("deep" as never)).toThrow(new TypeError('options must be an object, got the string "deep"'));
+    expect(() => store.validate({ depth: true } as never)).toThrow("options.depth is not an option (the options are deep)");
+    expect(() => store.gc({ includecorrupt: true } as never)).toThrow("did you mean includeCorrupt?");
+    expect(store.validate({ deep: true }).valid).toBe(true);
   });
 });

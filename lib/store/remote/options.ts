@@ -3,7 +3,7 @@
  * be with it. Checked once, up front, like every other argument: a wrong value is
  * a TypeError or RangeError naming it, before anything is opened.
  */
-import { requireString } from "../../common/arguments.ts";
+import { optionNames, requireOptions, requireString } from "../../common/arguments.ts";
 
 export interface RemoteOptions {
   /** Base URL of a Bazel HTTP cache (`http://` or `https://`); objects go to `URL/cas/<id>`, actions to `URL/ac/<key hash>`. */
@@ -37,6 +37,11 @@ export interface RemoteOptions {
   /** Milliseconds `await using` / `closeAsync()` waits for pending uploads before closing. Default 5000. */
   closeTimeoutMs?: number;
 }
+
+const remoteOptionNames = optionNames<RemoteOptions>({
+  url: true, timeoutMs: true, headers: true, ca: true, concurrency: true, maxAttempts: true, retryDelayMs: true,
+  maxPending: true, memoryBufferBytes: true, maxObjectBytes: true, closeTimeoutMs: true,
+});
 
 export interface RemoteSettings {
   baseUrl: string;
@@ -74,7 +79,7 @@ export function flushTimeout(value: unknown): number {
 
 /** Validates `options.remote`; the base URL is returned without a trailing slash. */
 export function remoteSettings(options: unknown): RemoteSettings {
-  if (typeof options !== "object" || options === null) throw new TypeError("options.remote must be an object");
+  requireOptions(options, remoteOptionNames, "options.remote");
   const remote = options as RemoteOptions;
   const url = requireString(remote.url, "options.remote.url");
   let parsed: URL;
