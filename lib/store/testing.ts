@@ -28,15 +28,38 @@ export const storeTestHooks = {
   temporariesByPid: false,
   /** Every temporary file of this thread is named alike (as with a counter per store), and a name taken is an error, not retried. */
   temporaryNamesCollide: false,
-  /** Called at named points inside put; a test child kills itself there. */
+  /**
+   * put and actions.put write the object (entry) into the primary as it is after
+   * its refs (result) were copied forward, not into the generation they were
+   * copied into: a rotation in between leaves a node apart from its refs.
+   */
+  splitFromRefs: false,
+  /**
+   * actions.put and actions.get's copy forward acknowledge an entry inserted into
+   * a generation superseded meanwhile, without recording it in the new primary:
+   * the rotator may have recorded another id there (two winners for one key).
+   */
+  noRecheckAfterRecord: false,
+  /** Called at named points inside put (and actions.put); a test child kills itself there, or a test rotates. */
   at: null as ((point: CrashPoint) => void) | null,
 };
 
-export type CrashPoint = "bytes-written" | "index-published";
+/** "refs-present": the refs (an action's result) are in the generation the object (entry) is about to be written into. */
+export type CrashPoint = "bytes-written" | "index-published" | "refs-present";
 
 /** Turns on one broken variant in this process. */
 export function useBrokenVariantForTests(name: BrokenVariant): void {
   storeTestHooks[name] = true;
+}
+
+/** Runs `scenario` with the broken variant `name` on in this process, turning it off after. */
+export function withBrokenVariant<T>(name: BrokenVariant, scenario: () => T): T {
+  storeTestHooks[name] = true;
+  try {
+    return scenario();
+  } finally {
+    storeTestHooks[name] = false;
+  }
 }
 
 export type BrokenVariant =
@@ -51,4 +74,6 @@ export type BrokenVariant =
   | "noCollectOnClose"
   | "noFallbackForReaders"
   | "temporariesByPid"
-  | "temporaryNamesCollide";
+  | "temporaryNamesCollide"
+  | "splitFromRefs"
+  | "noRecheckAfterRecord";
