@@ -300,12 +300,12 @@ export class ContentStore implements Disposable {
    * hex SHA-256 of `bytes`. Storing what is already there changes nothing.
    */
   put(bytes: Uint8Array, refs: readonly string[] = []): string {
-    requireBytes(bytes, "bytes");
     // Before anything that may follow a rotation: a follow that lets the generation
     // of a view go copies these bytes first (#putBytes), rather than detach them.
     this.#putBytes = bytes;
     try {
       this.#requireWritable("put()");
+      requireBytes(this.#putBytes, "bytes");
       if (!Array.isArray(refs)) throw new TypeError("refs must be an array of ids");
       if (refs.length > maxRefs) throw new RangeError(`refs may hold at most ${maxRefs} ids, got ${refs.length}`);
       const refCount = refs.length;

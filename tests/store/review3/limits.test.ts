@@ -50,6 +50,25 @@ test("reading the same object larger than half the budget again and again does n
   expect(primaryOf(store).number - before).toBeLessThanOrEqual(1);
 });
 
+// FINDINGS.md #6 again, with the object in the upstream when the reads begin (store-fix-rotation).
+// The test above reads right after the put; a write now looks at the budget before it writes, not
+// after, so there the object is still in the primary. Here another opener's first put (which
+// looks) rotates away from it first: the first get must copy it forward, and the copy must stay
+// in the primary for the reads after it. On main at b70d492: 10 rotations in 10 reads.
+test("an object larger than half the budget, found in the upstream, is copied forward once and then read without rotating", () => {
+  const directory = join(root, "big-object-upstream");
+  using store = ContentStore.open(directory, { maxBytes });
+  const id = store.put(new Uint8Array(13 * 2 ** 20).fill(8));
+  {
+    using other = ContentStore.open(directory, { maxBytes });
+    other.put(new TextEncoder().encode("the first put of an opener looks at the budget"));
+  }
+  const before = primaryOf(store).number;
+  expect(before).toBe(1); // the other opener's put rotated away from the object, as set up
+  for (let read = 0; read < 10; read++) expect(store.get(id)?.data.length).toBe(13 * 2 ** 20);
+  expect(primaryOf(store).number - before).toBeLessThanOrEqual(1);
+});
+
 // FINDINGS.md #3. put() compares the primary with its budget only once this opener has written
 // budgetCheckBytes (256 KiB) since its last look (#unchecked, content-store.ts:318), and #unchecked
 // starts at 0 in every opener. Short-lived processes that each put less than 256 KiB (a build tool
