@@ -115,9 +115,11 @@ export class ActionCache {
    * recorded again in the new primary: the rotator may have looked for the key in
    * our generation before our insert and recorded another id in its new one, and
    * the newest generation must hold the one answer every process reads. Our
-   * insert (a compare-and-swap) comes before our load of the flag, the rotator's
-   * store of the flag before its lookup: one of us sees the other (both are
-   * sequentially consistent atomics), so no two ids are both acknowledged.
+   * insert (a compare-and-swap, a full fence) comes before our atomic load of the
+   * flag; the other side stores (or loads) the flag and follows, system calls in
+   * between, before it looks our key up: at least one of us sees the other's
+   * write, so no two ids are both acknowledged (docs/DESIGN.md, "One generation
+   * per write").
    */
   #record(hashedKey: Uint8Array, value: Uint8Array): Uint8Array | null {
     for (let attempt = 0; attempt < maxRecordAttempts; attempt++) {

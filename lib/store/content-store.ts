@@ -23,7 +23,10 @@
  * object or nothing, and racing writers agree on one copy (the loser's bytes leak,
  * as in LLVM). Bounding is by generations (generations.ts): writes go to the
  * newest, reads fall back to the one before and copy what they find forward, and
- * older ones are deleted once no process holds them open. Stored bytes never
+ * older ones are deleted once no process holds them open. A write rotates, if it
+ * must, before it writes, never after: what one call writes (an object and the
+ * refs it copies forward, an action entry and its object) lands together in one
+ * generation, so no rotation can split a node from its refs. Stored bytes never
  * change, so a read can hand out a view of the mapping (view(), LLVM's getData)
  * as well as a copy (get()): a view lives while this process holds its
  * generation, and is detached, never left dangling, when it lets go.
