@@ -1,5 +1,7 @@
 // Review of lib/store (branch review-store), area: what a rotation does to an object and the
 // entries naming it. Each test asserts what docs/store.md promises and fails on main at b70d492.
+// Branch store-fix-rotation added the broken-variant companions (each passing only because its
+// variant breaks what the test beside it checks) and the contested action key across a rotation.
 import { expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
