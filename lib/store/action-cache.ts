@@ -16,6 +16,7 @@
  */
 import { requireWellFormedString } from "../common/arguments.ts";
 import { ArenaError } from "../common/errors.ts";
+import { isCannotWrite } from "./fs-errors.ts";
 import type { Generation } from "./generation.ts";
 import { idBytes, idScratch, idToHex, requireIdInto, sameId } from "./hashing.ts";
 import { storeTestHooks } from "./testing.ts";
@@ -24,9 +25,19 @@ interface StoreAccess {
   current(): Generation;
   /** The older generations the store reads from, newest first. */
   older(): readonly Generation[];
+  /** The primary, after it gave way to a new one if it was full: what a write goes into. */
+  primaryForWrite(): Generation;
   /**
-   * Copies the object (and its refs) into the primary generation if needed; false
-   * if absent. Read-only: only whether some live generation has it.
+   * True when the object is in `generation` (the one primaryForWrite gave), after
+   * copying it and its refs there from an older generation; false if none has it.
+   * Never rotates nor follows.
+   */
+  copyInto(generation: Generation, id: Uint8Array): boolean;
+  /** Counts bytes written towards the store's next look at the primary's budget. */
+  wrote(bytes: number): void;
+  /**
+   * For a read: whether some live generation has the object, copied into the
+   * primary on the way when it can be (not read-only, the disk not full).
    */
   ensurePresent(id: Uint8Array): boolean;
   /** Throws ERR_ARENA_READ_ONLY naming `what` when the store was opened read-only. */
@@ -37,6 +48,14 @@ interface StoreAccess {
 }
 
 const encoder = new TextEncoder();
+/**
+ * What one entry adds to a generation's size, for the budget: the 64-byte record
+ * and its share of the trie's subtries (measured: 64 MiB of action table held
+ * about 382,000 entries, 176 bytes each).
+ */
+const entryBytes = 176;
+/** How often an entry is recorded again because the generation it went into was superseded meanwhile. */
+const maxRecordAttempts = 3;
 
 export class ActionCache {
   readonly #store: StoreAccess;
@@ -53,9 +72,10 @@ export class ActionCache {
    * Throws ArenaError ERR_CAS_POISONED if `key` already maps to another id.
    */
   put(key: string | Uint8Array, id: string): void {
+    const hashedKey = this.#hashKey(key); // before any follow, which may let a view given as key go
     this.#store.current();
     requireIdInto(id, "id", this.#value);
-    this.#putHashed(this.#hashKey(key), id);
+    this.#putHashed(hashedKey, id);
   }
 
   /** @internal put() for a key known only by its SHA-256 (an entry fetched from a remote cache). */
@@ -67,37 +87,73 @@ export class ActionCache {
 
   #putHashed(hashedKey: Uint8Array, id: string): void {
     this.#store.requireWritable("actions.put()");
-    let generation = this.#store.current();
     const value = this.#value;
-    if (!this.#store.ensurePresent(value)) {
+    const stored = this.#record(hashedKey, value);
+    if (stored === null) {
       throw new ArenaError("ERR_CAS_MISSING_REF", `the action's result ${id} is not in the store`, {
-        path: generation.directory,
+        path: this.#store.current().directory,
       });
     }
-    this.#followForward(hashedKey);
-    generation = this.#store.current(); // copying forward may have started a new generation
-    if (storeTestHooks.plainActionPut) {
-      // BROKEN on purpose: last writer wins, nobody is told.
-      const found = generation.actions.find(hashedKey);
-      if (found !== null) found.data.set(value);
-      else generation.actions.insert(hashedKey, (fresh) => fresh.set(value));
-      return;
-    }
-    const record = generation.actions.insert(hashedKey, (fresh) => fresh.set(value));
-    if (!sameId(record.data, 0, value, 0)) {
+    if (!sameId(stored, 0, value, 0)) {
       throw new ArenaError(
         "ERR_CAS_POISONED",
-        `the action cache already maps this key to ${idToHex(record.data)}, not ${id}; the stored result is kept`,
-        { path: generation.directory },
+        `the action cache already maps this key to ${idToHex(stored)}, not ${id}; the stored result is kept`,
+        { path: this.#store.current().directory },
       );
     }
     this.#store.recorded(hashedKey, id);
   }
 
+  /**
+   * Records `hashedKey` -> `value` in the primary generation, with value's object
+   * (copied forward if need be), and returns the id the key maps to there:
+   * `value`, or the one that won before (an entry already in the primary, or one
+   * in an older generation whose object is still there, carried forward first so
+   * that first-insert-wins sees it). Null if no live generation has value's object.
+   *
+   * Entry and object go into one generation, the one taken for the write, with
+   * no follow in between: a rotation (ours or another process's) after the
+   * object's copy must not leave the entry in a generation without its object.
+   *
+   * When that generation was superseded by the time the entry is in, the entry is
+   * recorded again in the new primary: the rotator may have looked for the key in
+   * our generation before our insert and recorded another id in its new one, and
+   * the newest generation must hold the one answer every process reads. Our
+   * insert (a compare-and-swap, a full fence) comes before our atomic load of the
+   * flag; the other side stores (or loads) the flag and follows, system calls in
+   * between, before it looks our key up: at least one of us sees the other's
+   * write, so no two ids are both acknowledged (docs/DESIGN.md, "One generation
+   * per write").
+   */
+  #record(hashedKey: Uint8Array, value: Uint8Array): Uint8Array | null {
+    for (let attempt = 0; attempt < maxRecordAttempts; attempt++) {
+      let generation = this.#store.primaryForWrite();
+      if (!this.#store.copyInto(generation, value)) return null;
+      const earlier = this.#olderEntry(hashedKey);
+      const winner = earlier !== null && !sameId(earlier, 0, value, 0) && this.#store.copyInto(generation, earlier) ? earlier : value;
+      storeTestHooks.at?.("refs-present");
+      if (storeTestHooks.splitFromRefs) generation = this.#store.current(); // BROKEN on purpose
+      let record;
+      if (storeTestHooks.plainActionPut) {
+        // BROKEN on purpose: last writer wins, nobody is told.
+        record = generation.actions.find(hashedKey);
+        if (record !== null) record.data.set(winner);
+        else record = generation.actions.insert(hashedKey, (fresh) => fresh.set(winner));
+      } else {
+        record = generation.actions.insert(hashedKey, (fresh) => fresh.set(winner));
+      }
+      this.#store.wrote(entryBytes);
+      if (!generation.superseded || storeTestHooks.noRecheckAfterRecord) return record.data;
+    }
+    throw new ArenaError("ERR_CAS_BUSY", `rotations kept overtaking an action entry in ${this.#store.current().directory}`, {
+      path: this.#store.current().directory,
+    });
+  }
+
   /** The id `key` maps to, or null. */
   get(key: string | Uint8Array): string | null {
+    const hashedKey = this.#hashKey(key); // before any follow, which may let a view given as key go
     const generation = this.#store.current();
-    const hashedKey = this.#hashKey(key);
     const record = generation.actions.find(hashedKey);
     if (record !== null) return idToHex(record.data);
     const forwarded = this.#followForward(hashedKey);
@@ -107,20 +163,30 @@ export class ActionCache {
   /**
    * Copies an older generation's entry for the key (and its object) into the
    * primary one, so it outlives the next rotation. Returns the id, or null. A
-   * read-only store copies nothing: the older entry is the answer.
+   * read-only store copies nothing: the older entry is the answer; nor does a
+   * writer that cannot write (a full disk): it answers from where the entry is.
    */
   #followForward(hashedKey: Uint8Array): Uint8Array | null {
-    let found = null;
-    for (const generation of this.#store.older()) if ((found = generation.actions.find(hashedKey)) !== null) break;
-    if (found === null) return null;
-    const id = found.data.slice();
+    const id = this.#olderEntry(hashedKey);
+    if (id === null) return null;
     if (storeTestHooks.noCopyForward) return id;
     // An entry whose object is gone is a miss, not a dangling hit.
-    if (!this.#store.ensurePresent(id)) return null;
-    if (this.#store.readOnly) return id;
-    const key = hashedKey.slice();
-    this.#store.current().actions.insert(key, (fresh) => fresh.set(id));
-    return id;
+    if (this.#store.readOnly) return this.#store.ensurePresent(id) ? id : null;
+    try {
+      return this.#record(hashedKey, id);
+    } catch (error) {
+      if (!isCannotWrite(error)) throw error;
+      return this.#store.ensurePresent(id) ? id : null;
+    }
+  }
+
+  /** The id an older generation's entry for the key maps to (a copy), or null. */
+  #olderEntry(hashedKey: Uint8Array): Uint8Array | null {
+    for (const generation of this.#store.older()) {
+      const found = generation.actions.find(hashedKey);
+      if (found !== null) return found.data.slice();
+    }
+    return null;
   }
 
   #hashKey(key: string | Uint8Array): Uint8Array {

@@ -23,7 +23,10 @@
  * object or nothing, and racing writers agree on one copy (the loser's bytes leak,
  * as in LLVM). Bounding is by generations (generations.ts): writes go to the
  * newest, reads fall back to the one before and copy what they find forward, and
- * older ones are deleted once no process holds them open. Stored bytes never
+ * older ones are deleted once no process holds them open. A write rotates, if it
+ * must, before it writes, never after: what one call writes (an object and the
+ * refs it copies forward, an action entry and its object) lands together in one
+ * generation, so no rotation can split a node from its refs. Stored bytes never
  * change, so a read can hand out a view of the mapping (view(), LLVM's getData)
  * as well as a copy (get()): a view lives while this process holds its
  * generation, and is detached, never left dangling, when it lets go.
@@ -41,7 +44,7 @@ import { ArenaError, readOnlyError, type SystemErrorCode } from "../common/error
 import { openRegularFile } from "../arena/regular-file.ts";
 import { lockFile, unlockFile } from "../native/native.ts";
 import { ActionCache } from "./action-cache.ts";
-import { wrapFsErrors } from "./fs-errors.ts";
+import { isCannotWrite, wrapFsErrors } from "./fs-errors.ts";
 import { noStoreToRead } from "./store-directory-errors.ts";
 import { capacitiesFor, hardLimitShare, type Generation, type GenerationCapacities } from "./generation.ts";
 import { collectGarbage, openFinishedNewerThan, openNewest, removeAbandonedTemporaries, startNextGeneration } from "./generations.ts";
@@ -108,9 +111,10 @@ export interface StoreStats {
 const generationSlackBytes = 4 * 2 ** 20;
 const minMaxBytes = 32 * 2 ** 20;
 /**
- * put compares the primary's size with its budget once this many bytes were
- * written since the last look (reading the sizes costs more than a small put):
- * a generation overshoots by at most this much per writing process.
+ * A write compares the primary's size with its budget once this process wrote
+ * this many bytes since its last look (reading the sizes costs more than a small
+ * put), and at its first write: a generation overshoots by at most this much per
+ * writing process, plus what one call writes.
  */
 const budgetCheckBytes = 256 * 1024;
 const noRefs = new Uint8Array(0);
@@ -186,8 +190,20 @@ export class ContentStore implements Disposable {
   readonly #check = new Uint8Array(idBytes);
   /** Where the data of the leaf #findLeaf found starts in the primary's pool. */
   #leafStart = 0;
-  /** Bytes this process wrote since it last compared the primary with its budget. */
-  #unchecked = 0;
+  /**
+   * Bytes this process wrote since it last compared the primary with its budget;
+   * starts at the threshold, so an opener's first write looks (a process that
+   * opens the store, puts a little and exits must still rotate a full primary).
+   */
+  #unchecked = budgetCheckBytes;
+  /**
+   * The bytes put() is storing, while it runs. They may be a view() of this store
+   * over a generation that a follow inside the put lets go: #follow then swaps
+   * them for a copy before it closes that generation (which would detach them),
+   * so the put never hashes or writes a detached, empty array (and never returns
+   * the id of the empty object for them). Only then: other bytes are not copied.
+   */
+  #putBytes: Uint8Array | null = null;
 
   /** Opens (creating if needed) the store in `directory`. */
   static open(directory: string, options: ContentStoreOptions = {}): ContentStore {
@@ -274,6 +290,11 @@ export class ContentStore implements Disposable {
     this.actions = new ActionCache({
       current: () => this.#current(),
       older: () => this.#older,
+      primaryForWrite: () => this.#primaryForWrite(),
+      copyInto: (generation, id) => this.#copyInto(generation, id),
+      wrote: (bytes) => {
+        this.#unchecked += bytes;
+      },
       ensurePresent: (id) => this.#ensurePresent(id),
       requireWritable: (what) => this.#requireWritable(what),
       readOnly,
@@ -290,45 +311,64 @@ export class ContentStore implements Disposable {
    * hex SHA-256 of `bytes`. Storing what is already there changes nothing.
    */
   put(bytes: Uint8Array, refs: readonly string[] = []): string {
-    this.#requireWritable("put()");
-    requireBytes(bytes, "bytes");
-    if (!Array.isArray(refs)) throw new TypeError("refs must be an array of ids");
-    if (refs.length > maxRefs) throw new RangeError(`refs may hold at most ${maxRefs} ids, got ${refs.length}`);
-    this.#current();
-    const refCount = refs.length;
-    const refBytes = refCount === 0 ? noRefs : new Uint8Array(refCount * idBytes);
-    for (let index = 0; index < refCount; index++) {
-      const ref = refBytes.subarray(index * idBytes, (index + 1) * idBytes);
-      requireIdInto(refs[index], `refs[${index}]`, ref);
+    // Before anything that may follow a rotation: a follow that lets the generation
+    // of a view go copies these bytes first (#putBytes), rather than detach them.
+    this.#putBytes = bytes;
+    try {
+      this.#requireWritable("put()");
+      requireBytes(this.#putBytes, "bytes");
+      if (!Array.isArray(refs)) throw new TypeError("refs must be an array of ids");
+      if (refs.length > maxRefs) throw new RangeError(`refs may hold at most ${maxRefs} ids, got ${refs.length}`);
+      const refCount = refs.length;
+      const refBytes = refCount === 0 ? noRefs : new Uint8Array(refCount * idBytes);
+      for (let index = 0; index < refCount; index++) {
+        const ref = refBytes.subarray(index * idBytes, (index + 1) * idBytes);
+        requireIdInto(refs[index], `refs[${index}]`, ref);
+      }
+      const id = this.#id;
+      hashObjectInto(this.#putBytes, refBytes, refCount, id);
+      return this.#storeHashed(this.#putBytes, refBytes, refCount, id);
+    } finally {
+      this.#putBytes = null;
     }
-    this.#requireRefs(refBytes, refCount);
-    const id = this.#id;
-    hashObjectInto(bytes, refBytes, refCount, id);
-    return this.#storeHashed(bytes, refBytes, refCount, id);
   }
 
   /**
    * put() once the id is known (the remote's downloads arrive hashed already,
    * and with the id in hex: `idHex`, lowercase, is `id`'s).
+   *
+   * The object goes into the generation that holds its refs: the refs are copied
+   * into the generation taken for the write, and the object is written there, with
+   * no follow in between. Taking the primary again after the refs' copy (which a
+   * rotation, this process's or another's, may have replaced) would put a node in
+   * a generation without its refs: validate calls that corrupt, and copy forward,
+   * which looks for refs in the node's generation, loses the node.
+   *
    * The object must end in a generation other processes read: the primary or its
    * upstream. When other processes rotate twice while it is being written, the
-   * generation it went into is two behind: store it again in the new primary.
+   * generation it went into is two behind: store it (and its refs) again in the
+   * new primary.
    */
   #storeHashed(bytes: Uint8Array, refBytes: Uint8Array, refCount: number, id: Uint8Array, idHex = idToHex(id)): string {
     let wrote = false;
     for (let attempt = 0; attempt < maxStoreAttempts; attempt++) {
-      const generation = this.#current(); // after the refs: copying them forward may have rotated
-      if (attempt > 0) this.#requireRefs(refBytes, refCount);
+      let generation = this.#primaryForWrite();
+      if (refCount > 0) {
+        this.#requireRefsIn(generation, refBytes, refCount);
+        storeTestHooks.at?.("refs-present");
+        if (storeTestHooks.splitFromRefs) generation = this.#current(); // BROKEN on purpose
+      }
+      // put's bytes, or the copy a follow above made of them (they may be a view it let go).
+      const data = this.#putBytes ?? bytes;
       const at = generation.findWord(id);
       const kind = at < 0 ? StorageKind.none : generation.wordKindAt(at);
       if (kind === StorageKind.none || storeTestHooks.writeEvenIfPresent) {
-        this.#unchecked += storeObject(generation, id, { data: bytes, refBytes, refCount });
+        this.#unchecked += storeObject(generation, id, { data, refBytes, refCount });
         wrote = true;
-        if (this.#unchecked >= budgetCheckBytes) this.#rotateIfFull(generation);
       } else if (kind !== StorageKind.pool) {
-        this.#unchecked += repairLargeObject(generation, id, at, { data: bytes, refBytes, refCount });
+        this.#unchecked += repairLargeObject(generation, id, at, { data, refBytes, refCount });
       }
-      // By number: a rotation (ours or another's, on following) may have closed `generation`.
+      // By number: a rotation (another's, on following) may have closed `generation`.
       if (generation.number >= this.#current().number - 1 || storeTestHooks.noStoreRetry) {
         if (wrote) this.remote?.objectStored(id, refCount);
         return idHex;
@@ -337,11 +377,11 @@ export class ContentStore implements Disposable {
     throw new ArenaError("ERR_CAS_BUSY", `rotations kept overtaking the put of ${idHex} in ${this.directory}`, { path: this.directory });
   }
 
-  /** Throws ERR_CAS_MISSING_REF unless every ref is in the primary (copied forward if need be). */
-  #requireRefs(refBytes: Uint8Array, refCount: number): void {
+  /** Throws ERR_CAS_MISSING_REF unless every ref is in `generation` (copied into it if need be). */
+  #requireRefsIn(generation: Generation, refBytes: Uint8Array, refCount: number): void {
     for (let index = 0; index < refCount; index++) {
       const ref = refBytes.subarray(index * idBytes, (index + 1) * idBytes);
-      if (!this.#ensurePresent(ref)) {
+      if (!this.#copyInto(generation, ref)) {
         throw new ArenaError("ERR_CAS_MISSING_REF", `refs[${index}] (${idToHex(ref)}) is not in the store ${this.directory}`, {
           path: this.directory,
         });
@@ -449,21 +489,33 @@ export class ContentStore implements Disposable {
 
   /** get() for everything #findLeaf does not serve: older generations, refs, large objects, verifyOnRead. */
   #getSlowly(generation: Generation, wanted: Uint8Array): StoredObject | null {
-    let location = locate(generation, wanted);
-    let from = generation;
-    if (location.kind === StorageKind.none) {
-      const found = this.#findOlder(wanted);
-      if (found === null) return null;
-      [from, location] = found;
-      if (!storeTestHooks.noCopyForward && !this.readOnly) {
-        const copied = this.#copyForward(from, generation, wanted);
-        if (copied === null) return null;
-        const result = this.#finish(copied, wanted);
-        this.#rotateIfFull(generation);
-        return result;
-      }
+    const location = locate(generation, wanted);
+    if (location.kind !== StorageKind.none) return this.#finish(readObject(generation, wanted, location), wanted);
+    const content = this.#readOlder(wanted);
+    return content === null ? null : this.#finish(content, wanted);
+  }
+
+  /**
+   * The object `id` that the primary lacks, from the older generation that has
+   * it; null if none has it whole. A writer copies it (refs first) into the
+   * primary on the way, so it outlives the next rotation; a copy the machine
+   * cannot make (a full disk) is skipped, and the object read from where it is.
+   */
+  #readOlder(id: Uint8Array): ObjectContent | null {
+    const found = this.#findOlder(id);
+    if (found === null) return null;
+    if (!this.#copiesForward) return readObject(found[0], id, found[1]);
+    try {
+      const into = this.#primaryForWrite(); // may rotate, and let `found`'s generation go: look again
+      const location = locate(into, id);
+      if (location.kind !== StorageKind.none) return readObject(into, id, location);
+      const source = this.#findOlder(id);
+      return source === null ? null : this.#copyForward(source[0], into, id);
+    } catch (error) {
+      if (!isCannotWrite(error)) throw error;
+      const source = this.#findOlder(id);
+      return source === null ? null : readObject(source[0], id, source[1]);
     }
-    return this.#finish(readObject(from, wanted, location), wanted);
   }
 
   /**
@@ -617,7 +669,10 @@ export class ContentStore implements Disposable {
     const newest = upstream === null ? [primary] : [primary, upstream];
     const had = [previous, ...this.#older.filter((generation) => !this.#retained.has(generation))];
     const keep = had.filter((generation) => !newest.some((fresh) => fresh.number === generation.number));
-    for (const generation of [previous, ...this.#older]) if (!keep.includes(generation) && !newest.includes(generation)) generation.close();
+    const letGo = [previous, ...this.#older].filter((generation) => !keep.includes(generation) && !newest.includes(generation));
+    const putBytes = this.#putBytes;
+    if (putBytes !== null && letGo.some((generation) => generation.madeView(putBytes))) this.#putBytes = putBytes.slice();
+    for (const generation of letGo) generation.close();
     this.#primary = primary;
     this.#older = [...newest.slice(1), ...keep];
     this.#retained = new Set(keep);
@@ -640,28 +695,59 @@ export class ContentStore implements Disposable {
     return null;
   }
 
-  /** After a write: past its budget (or 85% of a table), the generation gives way to a new one. */
-  #rotateIfFull(generation: Generation): void {
+  /**
+   * The generation a write goes into: the primary, after it gave way to a new one
+   * if it is past its budget (or 85% of a table). Looked at before a write, never
+   * after: so what one call writes (an object and the refs it copies, an action
+   * entry and its object, a read's copy forward) lands in one generation, and that
+   * is still the primary when the call returns. A check after the write would
+   * rotate away from what was just written: a node from its refs' generation if
+   * the refs' copy rotated, and an object above the budget on every read of it.
+   * Looked at once this process wrote budgetCheckBytes since its last look, and
+   * at its first write.
+   */
+  #primaryForWrite(): Generation {
+    const primary = this.#current();
+    if (this.#unchecked < budgetCheckBytes) return primary;
     this.#unchecked = 0;
-    if (generation.storageBytes <= this.#budgetBytes && generation.hardLimitUtilization <= hardLimitShare) return;
-    if (generation !== this.#primary) return; // already followed
-    startNextGeneration(this.directory, generation);
-    this.#follow();
+    if (primary.storageBytes <= this.#budgetBytes && primary.hardLimitUtilization <= hardLimitShare) return primary;
+    startNextGeneration(this.directory, primary);
+    return this.#follow();
+  }
+
+  /** Whether reads copy what they find in an older generation forward (not read-only, not the broken variant). */
+  get #copiesForward(): boolean {
+    return !storeTestHooks.noCopyForward && !this.readOnly;
   }
 
   /**
-   * True when `id` is in the primary generation, after copying it (and its refs)
-   * forward from the upstream one if it is only there.
+   * For a read (has, view, actions.get): true when some live generation has `id`,
+   * after copying it (and its refs) into the primary if it is only in an older
+   * one. A copy the machine cannot make (a full disk) is skipped: the object is
+   * still where it was found.
    */
   #ensurePresent(id: Uint8Array): boolean {
-    const primary = this.#current();
-    if (isPresent(primary, id)) return true;
+    if (isPresent(this.#current(), id)) return true;
+    if (this.#findOlder(id) === null) return false;
+    if (!this.#copiesForward) return true;
+    try {
+      return this.#copyInto(this.#primaryForWrite(), id);
+    } catch (error) {
+      if (!isCannotWrite(error)) throw error;
+      return this.#findOlder(id) !== null || isPresent(this.#current(), id);
+    }
+  }
+
+  /**
+   * True when `id` is in `into` (the generation a write took: the primary), after
+   * copying it and its refs there from the older generation that has it; false if
+   * none has it whole. Never rotates and never follows: what a write copies and
+   * what it then writes must land in the one generation.
+   */
+  #copyInto(into: Generation, id: Uint8Array): boolean {
+    if (isPresent(into, id)) return true;
     const found = this.#findOlder(id);
-    if (found === null) return false;
-    if (storeTestHooks.noCopyForward || this.readOnly) return true;
-    if (this.#copyForward(found[0], primary, id) === null) return false;
-    this.#rotateIfFull(primary);
-    return true;
+    return found !== null && this.#copyForward(found[0], into, id) !== null;
   }
 
   /**
@@ -694,7 +780,7 @@ export class ContentStore implements Disposable {
         if (!isPresent(to, ref) && !push(ref.slice())) return null;
         continue;
       }
-      storeObject(to, frame.key, content);
+      this.#unchecked += storeObject(to, frame.key, content);
       stack.pop();
       if (stack.length === 0) return content;
     }

@@ -22,3 +22,18 @@ export function wrapFsErrors<T>(path: string, action: () => T): T {
     throw toArenaError(error, path);
   }
 }
+
+/**
+ * Codes of a failed write that say the machine could not make it (the disk or a
+ * quota is full, the mount read-only, a table full, no descriptors left), not
+ * that what was being copied is unreadable. A read whose copy forward fails so
+ * returns the object from where it is, as a read-only store does: put's ENOSPC
+ * is documented, get's is not.
+ */
+const cannotWrite = new Set(["ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EACCES", "EPERM", "EMFILE", "ENFILE", "ENOMEM", "ERR_ARENA_FULL"]);
+
+/** True when `error` is one of the machine's refusals to write (see cannotWrite). */
+export function isCannotWrite(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && cannotWrite.has(code);
+}

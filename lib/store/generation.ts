@@ -80,6 +80,8 @@ export class Generation {
   #poolBytes = new Uint8Array(0);
   /** Under the views poolView hands out; 0 bytes long once detached (taken away, or closed). */
   #viewBuffer: ArrayBuffer | null = null;
+  /** Every buffer poolView made, for madeView: one per pool growth or transfer, not per view. */
+  readonly #viewBuffers = new WeakSet<ArrayBuffer>();
   #poolStart = 0;
   #poolEnd = 0;
   /** Atomics.load for a writer; loads that never copy a page for a read-only opener. */
@@ -203,8 +205,20 @@ export class Generation {
   poolView(start: number, length: number): Uint8Array {
     if (this.pool.readOnly) return this.pool.get(start, length);
     let buffer = this.#viewBuffer;
-    if (buffer === null || buffer.byteLength < start + length) buffer = this.#viewBuffer = this.pool.separateBuffer(start + length);
+    if (buffer === null || buffer.byteLength < start + length) {
+      buffer = this.#viewBuffer = this.pool.separateBuffer(start + length);
+      this.#viewBuffers.add(buffer);
+    }
     return new Uint8Array(buffer, start, length);
+  }
+
+  /**
+   * True when `bytes` lies over a buffer poolView made: a view of this writable
+   * generation (or part of one), which closing it detaches. A read-only
+   * generation's views are not tracked (a read-only store puts nothing).
+   */
+  madeView(bytes: Uint8Array): boolean {
+    return this.#viewBuffers.has(bytes.buffer as ArrayBuffer);
   }
 
   /** The array poolBytesOver last returned: read only ranges it vouched for. */

@@ -40,16 +40,41 @@ export const storeTestHooks = {
    * than one write is written whole, without a 2 GiB buffer.
    */
   writeChunkBytes: 2 ** 30,
-  /** Called at named points inside put; a test child kills itself there. */
+  /**
+   * put and actions.put write the object (entry) into the primary as it is after
+   * its refs (result) were copied forward, not into the generation they were
+   * copied into: a rotation in between leaves a node apart from its refs.
+   */
+  splitFromRefs: false,
+  /**
+   * actions.put and actions.get's copy forward acknowledge an entry inserted into
+   * a generation superseded meanwhile, without recording it in the new primary:
+   * the rotator may have recorded another id there (two winners for one key).
+   */
+  noRecheckAfterRecord: false,
+  /** Called at named points inside put (and actions.put); a test child kills itself there, or a test rotates. */
   at: null as ((point: CrashPoint) => void) | null,
 };
 
-/** "file-written": a whole file (a large object, the store's marker) under its temporary name, not yet renamed. */
-export type CrashPoint = "bytes-written" | "index-published" | "file-written";
+/**
+ * "file-written": a whole file (a large object, the store's marker) under its temporary name, not yet renamed;
+ * "refs-present": the refs (an action's result) are in the generation the object (entry) is about to be written into.
+ */
+export type CrashPoint = "bytes-written" | "index-published" | "file-written" | "refs-present";
 
 /** Turns on one broken variant in this process. */
 export function useBrokenVariantForTests(name: BrokenVariant): void {
   storeTestHooks[name] = true;
+}
+
+/** Runs `scenario` with the broken variant `name` on in this process, turning it off after. */
+export function withBrokenVariant<T>(name: BrokenVariant, scenario: () => T): T {
+  storeTestHooks[name] = true;
+  try {
+    return scenario();
+  } finally {
+    storeTestHooks[name] = false;
+  }
 }
 
 export type BrokenVariant =
@@ -66,4 +91,6 @@ export type BrokenVariant =
   | "noFallbackForReaders"
   | "temporariesByPid"
   | "temporaryNamesCollide"
-  | "markerInPlace";
+  | "markerInPlace"
+  | "splitFromRefs"
+  | "noRecheckAfterRecord";
