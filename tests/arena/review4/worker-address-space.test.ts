@@ -31,5 +31,8 @@ test("each short-lived Worker that closed an arena it viewed leaks the arena's w
   expect({ exitCode: result.exitCode, signal: result.signalCode }).toEqual({ exitCode: 0, signal: null });
   const report = lastJson<{ noViewGiB: number; viewGiB: number }>(result);
   expect(report.noViewGiB).toBeLessThan(4); // the control: the measure works
-  expect(report.viewGiB).toBeLessThan(2 * 4 + 4);
+  // Bound adjusted from < 2 * 4 + 4: the pool holds the 2 newest ranges back and
+  // reuses the third, so the same loop in one thread ends with 3 ranges (12 GiB,
+  // measured); a leak per Worker is 32 GiB here.
+  expect(report.viewGiB).toBeLessThan(3 * 4 + 2);
 }, 150_000);
