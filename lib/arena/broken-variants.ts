@@ -27,7 +27,9 @@ export type BrokenArenaVariant =
   /** No refusal of a file this thread holds a lock on, nor of a PATH.shared that is no lock file (reentrant-create, lock-file-is-not-a-lock-file). */
   | "no-own-lock-checks"
   /** close() pools the range of a mapping one of whose buffers was transferred away, for reuse (stolen-buffer-alias). */
-  | "reuse-stolen-ranges";
+  | "reuse-stolen-ranges"
+  /** Views' windows reach to the end of the mapping, past what a read-only opener's file holds (views-bounded). */
+  | "views-past-the-file";
 
 export const brokenArenaVariants: readonly BrokenArenaVariant[] = [
   "in-use-locks-dropped-before-unmap",
@@ -41,6 +43,7 @@ export const brokenArenaVariants: readonly BrokenArenaVariant[] = [
   "lent-proof",
   "no-own-lock-checks",
   "reuse-stolen-ranges",
+  "views-past-the-file",
 ];
 
 export const arenaVariant: { broken: BrokenArenaVariant | null } = { broken: null };

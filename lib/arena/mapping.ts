@@ -142,15 +142,16 @@ export class Mapping {
       level += 1;
     }
     // An empty view at the very end, where a window of this stride would start empty: the one before.
+    const viewable = arenaVariant.broken === "views-past-the-file" ? this.lengthBytes : this.viewableBytes;
     let index = Math.floor(offset / stride);
-    if (index > 0 && index * stride >= this.viewableBytes) index -= 1;
+    if (index > 0 && index * stride >= viewable) index -= 1;
     const start = index * stride;
     const windows = (this.#levels[level] ??= new Map());
     if (level === 0) this.#small = windows;
     let window = windows.get(index);
     if (window === undefined || window.detached || start + window.byteLength < offset + length) {
       if (window !== undefined) this.#retire(window);
-      const windowBytes = Math.min(2 * stride, this.viewableBytes - start, maxExternalBufferBytes);
+      const windowBytes = Math.min(2 * stride, viewable - start, maxExternalBufferBytes);
       this.#viewed = true;
       window = bufferOverMemory(this.address, start, windowBytes);
       windows.set(index, window);
