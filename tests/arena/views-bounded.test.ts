@@ -1,5 +1,6 @@
 /**
- * The controls for tests/arena/review4/views.test.ts (review 4, finding 1): with the arena's broken variant "views-past-the-file" (views' windows reach
+ * The controls for tests/arena/review4/views.test.ts (review 4, finding 1):
+ * with the arena's broken variant "views-past-the-file" (views' windows reach
  * to the end of the capacity-sized mapping, as every view's buffer did before),
  * the same children die of SIGBUS copying a read-only arena's view, so those
  * tests can fail.
