@@ -48,6 +48,13 @@ export const creationMarker = 0x7f43524541_54494en;
  */
 export const maxBumpPtr = 2n ** 62n;
 
+/**
+ * The largest capacity a header may hold: a JavaScript number must hold every
+ * offset exactly. Far below the creation marker, so a marker read as a capacity
+ * (by the search for a header at another offset) is never taken for one.
+ */
+export const maxCapacity = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** The four header words as stored, unsigned; nothing here has been checked yet. */
 export interface HeaderWords {
   bumpPtr: bigint;
@@ -113,7 +120,7 @@ export function judgeHeader(words: HeaderWords, fileSizeBytes: number, headerOff
     return throwing(corrupt(`the header offset word is ${hex(words.headerOffset)}, expected ${headerOffset}`));
   }
   if (words.capacity < headerEnd) return throwing(corrupt(`capacity ${words.capacity} cannot hold a header at ${headerOffset}`));
-  if (words.capacity > BigInt(Number.MAX_SAFE_INTEGER)) return throwing(corrupt(`capacity ${hex(words.capacity)} is out of range`));
+  if (words.capacity > maxCapacity) return throwing(corrupt(`capacity ${hex(words.capacity)} is out of range`));
   // LLVM's last close truncates to bumpPtr even when an overflowing allocation
   // died before putting it back, which leaves a file that long: full, not corrupt.
   const llvmOverflowClose = size > words.capacity && words.bumpPtr === size;
@@ -176,7 +183,12 @@ export function findHeader(bytes: Uint8Array, fileSizeBytes: number, exceptAt: n
     const bumpPtr = view.getBigUint64(position, true);
     const capacity = view.getBigUint64(position + 16, true);
     const headerEnd = BigInt(position + headerSizeBytes);
-    const plausible = capacity >= headerEnd && capacity >= size && bumpPtr % 8n === 0n && bumpPtr >= headerEnd;
+    // The capacity bound is judgeHeader's: without it, the words of an unfinished
+    // creation at position + 8 read as a header at position whose capacity is the
+    // creation marker, and the file would be reported as "header elsewhere" by
+    // every open instead of being created afresh.
+    const plausible =
+      capacity >= headerEnd && capacity >= size && capacity <= maxCapacity && aligned(bumpPtr) && bumpPtr >= headerEnd;
     if (plausible) return position;
   }
   return undefined;
