@@ -30,6 +30,7 @@ import {
   alignmentBytes,
   allocatedSizeWord,
   bumpPointerWord,
+  fullSizeBytes,
   headerSizeBytes,
   hex,
   raiseTo,
@@ -409,7 +410,8 @@ export class MappedFileRegionArena implements Disposable {
    */
   #sizePastView(bumpPointer: number): number {
     this.#extendView(bumpPointer);
-    return Math.min(bumpPointer, this.#visibleEnd);
+    // Past the capacity (full): what the last close settles the word to.
+    return Math.min(bumpPointer, this.#visibleEnd, fullSizeBytes(this.capacity));
   }
 
   /** A reader's view grown to what it may now touch (read-only.ts), if that reaches `end`; whether it does now. */
@@ -548,7 +550,9 @@ export class MappedFileRegionArena implements Disposable {
    */
   /** What an allocation that starts past the end settles the bump pointer back to; see #refuseFull. */
   #overflowMark(): bigint {
-    return BigInt(this.capacity) + BigInt(alignmentBytes);
+    // Aligned, past the capacity even when it is not a multiple of 8: another
+    // opener judging the header meanwhile must not find an unaligned word.
+    return BigInt(fullSizeBytes(this.capacity) + alignmentBytes);
   }
 
   #refuseFull(header: BigUint64Array, oldEnd: number, newEnd: number): never {

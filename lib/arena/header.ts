@@ -55,6 +55,17 @@ export const maxBumpPtr = 2n ** 62n;
  */
 export const maxCapacity = BigInt(Number.MAX_SAFE_INTEGER);
 
+/**
+ * The size of a full arena: its capacity rounded down to a multiple of 8. Every
+ * allocation starts and ends on a multiple of 8, so none ends past it, even when
+ * the capacity is not one (LLVM accepts any capacity, and so do we). What a bump
+ * pointer left past the capacity is settled to, and what `size` says then: a
+ * bump pointer must stay a multiple of 8, or the file is refused as corrupt.
+ */
+export function fullSizeBytes(capacity: number): number {
+  return capacity - (capacity % alignmentBytes);
+}
+
 /** The four header words as stored, unsigned; nothing here has been checked yet. */
 export interface HeaderWords {
   bumpPtr: bigint;
@@ -137,7 +148,7 @@ export function judgeHeader(words: HeaderWords, fileSizeBytes: number, headerOff
   // between leaves it there). The arena is then simply full.
   const pastEnd = words.bumpPtr > size;
   if (pastEnd && size < words.capacity) return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} is past the end of the file (${size} bytes)`));
-  const usedBytes = words.bumpPtr < words.capacity ? Number(words.bumpPtr) : Number(words.capacity);
+  const usedBytes = words.bumpPtr < words.capacity ? Number(words.bumpPtr) : fullSizeBytes(Number(words.capacity));
   return {
     kind: "valid",
     capacity: Number(words.capacity),

@@ -49,6 +49,7 @@ import {
   capacityWord,
   creationMarker,
   decodeHeader,
+  fullSizeBytes,
   headerOffsetWord,
   headerSizeBytes,
   judgeHeader,
@@ -661,9 +662,12 @@ function settleBumpPointer(fd: number, headerOffset: number, capacity: number, p
   const word = new Uint8Array(8);
   if (readAt(fd, word, headerOffset, path) !== word.length) return capacity;
   const bumpPtr = new DataView(word.buffer).getBigUint64(0, true);
-  if (bumpPtr > BigInt(capacity)) {
-    new DataView(word.buffer).setBigUint64(0, BigInt(capacity), true);
+  // Full is the capacity rounded down to 8: the word must stay aligned, or every
+  // later open refuses the file as corrupt (capacity 4100 would store 4100).
+  const fullSize = fullSizeBytes(capacity);
+  if (bumpPtr > BigInt(fullSize)) {
+    new DataView(word.buffer).setBigUint64(0, BigInt(fullSize), true);
     writeAt(fd, word, headerOffset, path);
   }
-  return Math.max(Math.min(Number(bumpPtr), capacity), headerOffset + headerSizeBytes);
+  return Math.max(Math.min(Number(bumpPtr), fullSize), headerOffset + headerSizeBytes);
 }
