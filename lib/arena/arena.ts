@@ -264,7 +264,8 @@ export class MappedFileRegionArena implements Disposable {
   /**
    * Allocates `size` bytes at `offset` if the bump pointer is at `offset` now, and
    * returns whether it did: a compare-and-swap, where allocateOffset is an add. The
-   * disk is reserved before the swap, so a refusal (ERR_ARENA_FULL, ENOSPC) has
+   * disk is reserved before the swap, and only when the bump pointer is at `offset`
+   * (a stale offset reserves nothing), so a refusal (ERR_ARENA_FULL, ENOSPC) has
    * claimed nothing, and an allocation, once another process can see it, is never
    * taken back (allocateOffset takes its add back when the reservation fails after
    * it). False when someone allocated first: read `size` and try again.
@@ -286,8 +287,15 @@ export class MappedFileRegionArena implements Disposable {
         path: this.path,
       });
     }
-    if (newEnd > this.#reservedEnd) this.#reserveThrough(header, newEnd);
     const expected = BigInt(offset);
+    if (newEnd > this.#reservedEnd) {
+      // Only for an offset the bump pointer is at: reserving first for any offset
+      // would let a stale or hostile one reserve real disk up to the capacity and
+      // refuse nothing. Reserved, the swap may still lose to another allocation
+      // (what it reserved lies just past the used end, where the next ones go).
+      if (Atomics.load(header, bumpPointerWord) !== expected) return false;
+      this.#reserveThrough(header, newEnd);
+    }
     return Atomics.compareExchange(header, bumpPointerWord, expected, BigInt(newEnd)) === expected;
   }
 
