@@ -22,6 +22,8 @@
  * window, by wrapping Atomics.exchange (children/overflow-window-child.ts).
  */
 import { expect, test } from "bun:test";
+import { join } from "node:path";
+import { lastJson as lastJsonLine, runBun } from "../../support/isolated-runs.ts";
 import { freshPath, tempDirectory } from "../../support/temp.ts";
 import { lastJson, runReviewChild } from "./run-child.ts";
 
@@ -39,4 +41,15 @@ test("a BlockAllocator whose block no longer fits opens an overflow window on ev
   expect(report.plainAfter).toBe("allocated");
   expect(report.sizeAfter).toBeLessThan(64 * 2 ** 20 - 1024 * 1024);
   expect({ windows: report.windows, plainRefused: report.plainRefused }).toEqual({ windows: 0, plainRefused: 0 });
+});
+
+// The control: with the block allocator asking for a whole block that cannot fit
+// (the broken variant, what it did before the fix), the same child sees the
+// windows and the spurious refusals, so the test above can fail.
+test("control: a block allocator that asks for blocks past the capacity (broken variant) opens the windows, and the check sees them", async () => {
+  const child = join(import.meta.dir, "children", "overflow-window-child.ts");
+  const result = await runBun(child, [freshPath(directory)], 60_000, "block-allocator-asks-past-capacity");
+  expect({ exitCode: result.exitCode, stderr: result.stderr }).toEqual({ exitCode: 0, stderr: "" });
+  const report: { windows: number; plainRefused: number } = lastJsonLine(result.stdout);
+  expect({ windows: report.windows, plainRefused: report.plainRefused }).toEqual({ windows: 100, plainRefused: 100 });
 });
