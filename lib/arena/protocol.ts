@@ -155,6 +155,8 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
   let sharedFd = -1;
   let mapping: Mapping | undefined;
   let isNew = false;
+  /** The size of an existing file this open grew to its capacity: a failed open shrinks it back. */
+  let grewFromBytes: number | undefined;
   const main = new LockedFile(mainFd, path);
   let locks: InUseLocks | undefined;
   let sharedIdentity: string | undefined;
@@ -255,6 +257,7 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       // reserved per allocation instead (see arena.ts), so a full disk is an error
       // rather than SIGBUS. The loop above took the exclusive lock for this.
       truncateFile(mainFd, capacity, path);
+      if (!isNew) grewFromBytes = status.sizeBytes;
     }
     // What this opener proves reserved: allocations below it need no fallocate.
     // Proven by every opener, even beside an arena of this thread that proved it
@@ -328,7 +331,7 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
     if (arena.header !== null) lendHeader(arena.live, arena.header, headerOffset);
     return arena;
   } catch (error) {
-    abandonOpen({ path, mainFd, sharedFd, mapping, main, isNew });
+    abandonOpen({ path, mainFd, sharedFd, mapping, main, isNew, locks, grewFromBytes });
     if (sharedIdentity !== undefined) releaseLockFile(sharedIdentity);
     throw error;
   }
@@ -558,7 +561,14 @@ function throwIfHeaderIsElsewhere(fd: number, status: FileStatus, headerOffset: 
   throwIfHeaderIsElsewhereIn((into, offset) => readAt(fd, into, offset, path), status.sizeBytes, headerOffset, path);
 }
 
-/** Undoes a failed open: a file this opener was creating goes back to empty. */
+/**
+ * Undoes a failed open: a file this opener was creating goes back to empty, and
+ * an existing file it grew to its capacity (then failed to map) goes back to the
+ * size it had, so that a failed open leaves the file as it found it. The shrink
+ * needs what a last close needs: nobody else may have the file mapped (the
+ * in-use locks, taken exclusively); otherwise the file stays grown, and the last
+ * closer shrinks it.
+ */
 function abandonOpen(state: {
   path: string;
   mainFd: number;
@@ -566,8 +576,10 @@ function abandonOpen(state: {
   mapping: Mapping | undefined;
   main: LockedFile;
   isNew: boolean;
+  locks: InUseLocks | undefined;
+  grewFromBytes: number | undefined;
 }): void {
-  const { path, mainFd, sharedFd, mapping, main } = state;
+  const { path, mainFd, sharedFd, mapping, main, locks, grewFromBytes } = state;
   const attempt = (step: () => void) => {
     try {
       step();
@@ -577,6 +589,16 @@ function abandonOpen(state: {
   };
   if (mapping !== undefined) attempt(() => mapping.unmap());
   if (state.isNew && main.lock === "exclusive") attempt(() => truncateFile(mainFd, 0, path));
+  else if (grewFromBytes !== undefined && main.lock === "exclusive" && locks !== undefined) {
+    attempt(() => {
+      if (!locks.tryAlone()) return;
+      try {
+        truncateFile(mainFd, grewFromBytes, path);
+      } finally {
+        locks.releaseAlone();
+      }
+    });
+  }
   attempt(() => main.release());
   attempt(() => closeFile(mainFd, path));
   if (sharedFd !== -1) attempt(() => closeFile(sharedFd, `${path}.shared`));
