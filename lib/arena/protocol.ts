@@ -169,7 +169,7 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
     // nothing, so whoever redoes an interrupted creation can tell openers that
     // have the file mapped from openers that merely wait (issue 8 item 5).
     let status: FileStatus | undefined;
-    sharedFd = openExistingFile(sharedPath);
+    sharedFd = openArenaFile(sharedPath, path, openExisting);
     if (sharedFd !== -1) {
       // Every reopen: the three locks without waiting, then one fstat for the
       // size, the kind and the identity. Waiting for a lock our own thread holds
@@ -214,7 +214,7 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       refuseOwnLock(mainIdentity, path, "");
       if (sharedFd === -1) {
         refuseIfNotAnArena(mainFd, headerOffset, path);
-        sharedFd = openFile(sharedPath, { create: true });
+        sharedFd = openArenaFile(sharedPath, path, openOrCreate);
         locks = new InUseLocks(mainFd, sharedFd, path, sharedPath);
       }
       sharedIdentity = checkLockFile(sharedFd, mainIdentity, path);
@@ -364,14 +364,27 @@ function lockFilePathOf(path: string): string {
 }
 
 function openMainFile(path: string): number {
+  return openArenaFile(path, path, openOrCreate);
+}
+
+const openOrCreate = { create: true };
+const openExisting = { create: false, openExisting: true };
+
+/**
+ * open(2) of `filePath` (the arena at `path`, or its PATH.shared) for the
+ * protocol, with `openExisting`'s "-1 when absent" if asked. A path that is not
+ * a regular file is ERR_ARENA_NOT_A_FILE whatever its kind, but two kinds fail
+ * in open(2) itself, before fstat can name them: a directory opened for writing
+ * (EISDIR) and a Unix socket (ENXIO, which a regular file never gives).
+ */
+export function openArenaFile(filePath: string, path: string, options: { create: boolean; readOnly?: boolean; openExisting?: boolean }): number {
   try {
-    return openFile(path, { create: true });
+    return options.openExisting === true ? openExistingFile(filePath) : openFile(filePath, options);
   } catch (error) {
-    if (error instanceof ArenaError && error.code === "EISDIR") {
-      // open(O_RDWR) on a directory fails before checkFileIsUsable can say so.
-      throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path} is a directory`, { path });
-    }
-    throw error;
+    if (!(error instanceof ArenaError && (error.code === "EISDIR" || error.code === "ENXIO"))) throw error;
+    const what = error.code === "EISDIR" ? "a directory" : "not a regular file (a socket?)";
+    const role = filePath === path ? "" : ", so it cannot be the arena's lock file";
+    throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${filePath} is ${what}${role}`, { path });
   }
 }
 
