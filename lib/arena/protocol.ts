@@ -63,7 +63,15 @@ import { Mapping } from "./mapping.ts";
 import { shrinkAfterLastClose } from "./platform.ts";
 import { mapOverPlaceholder } from "./placeholder-pool.ts";
 import { provenPrefixBytes, reserveHandedOutBytes, reserveRange } from "./disk-proof.ts";
-import { holdLockFile, isBeingCreated, isHeldAsLockFile, releaseLockFile, whileCreating } from "./own-files.ts";
+import {
+  holdLockFile,
+  isBeingCreated,
+  isHeldAsLockFile,
+  isMarkedAsLockFile,
+  markAsLockFile,
+  releaseLockFile,
+  whileCreating,
+} from "./own-files.ts";
 import {
   closeFile,
   fileSystemOf,
@@ -234,6 +242,7 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       const mustBeAlone = verdict?.kind !== "valid" || status.sizeBytes < capacity;
       if (!mustBeAlone || main.lock === "exclusive") break;
       inUse.release();
+      refuseLockFileOfAnotherThread(mainFd, path);
       main.acquire("exclusive");
       inUse.hold();
       status = statFile(mainFd, path);
@@ -490,7 +499,8 @@ export function refuseOwnLock(identity: string, path: string, suffix: string): v
  * PATH.shared must be a lock file of its own: a regular file (opened without
  * waiting, so a FIFO or a device there is refused, not waited on) that is not
  * the arena itself (a symlink or hard link to PATH would make the opener wait
- * for its own lock) nor a file this thread is creating. Returns its identity.
+ * for its own lock) nor a file this thread is creating. Marks it as a lock file
+ * for other threads (own-files.ts). Returns its identity.
  */
 export function checkLockFile(sharedFd: number, mainIdentity: string, path: string): string {
   const { kind, identity } = statFile(sharedFd, `${path}.shared`, true);
@@ -502,7 +512,23 @@ export function checkLockFile(sharedFd: number, mainIdentity: string, path: stri
     throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path}.shared is the arena file itself (a link to ${path}), not a lock file`, { path });
   }
   refuseOwnLock(identity, path, ".shared");
+  markAsLockFile(sharedFd, path);
   return identity;
+}
+
+/**
+ * Before an opener waits for the main lock exclusively: a file that an arena of
+ * any thread (or process) holds as its lock file would keep it waiting for as
+ * long as that arena stays open, for ever if it is one of this process's, and
+ * once free would be made into an arena under the other arena's feet.
+ */
+function refuseLockFileOfAnotherThread(mainFd: number, path: string): void {
+  if (arenaVariant.broken === "no-own-lock-checks" || !isMarkedAsLockFile(mainFd, path)) return;
+  throw new ArenaError(
+    "ERR_ARENA_NOT_A_FILE",
+    `${path} is the lock file (.shared) of an arena open in this or another thread or process, not an arena`,
+    { path },
+  );
 }
 
 /** Refuses what cannot hold an arena; returns the file's identity (device and inode). */
