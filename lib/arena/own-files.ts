@@ -30,8 +30,11 @@
 import { lockRange, testRange } from "../native/native.ts";
 import { inodeLockByte } from "./locks.ts";
 
-/** The marker's byte: past any data (2^53) and apart from the inode lock's byte. */
-const lockFileMarkerByte = inodeLockByte + 1;
+/**
+ * The marker's byte: past any data (2^53) and apart from the inode lock's byte
+ * (2^62; half of it, since 2^62 + 1 is not a number a double can hold).
+ */
+const lockFileMarkerByte = inodeLockByte / 2;
 
 /** Marks the lock file open as `fd` as held, for every thread and process, until `fd` is closed. */
 export function markAsLockFile(fd: number, path: string): void {
