@@ -29,7 +29,9 @@ export type BrokenArenaVariant =
   /** close() pools the range of a mapping one of whose buffers was transferred away, for reuse (stolen-buffer-alias). */
   | "reuse-stolen-ranges"
   /** A block allocator asks for a whole block even when it cannot fit, overflowing the bump pointer on every allocation (review4/block-allocator-near-the-end). */
-  | "block-allocator-asks-past-capacity";
+  | "block-allocator-asks-past-capacity"
+  /** Holders of a lock file do not mark it, so another thread's opener about to wait for it cannot tell (review4/lock-file-other-thread). */
+  | "no-lock-file-marker";
 
 export const brokenArenaVariants: readonly BrokenArenaVariant[] = [
   "in-use-locks-dropped-before-unmap",
@@ -44,6 +46,7 @@ export const brokenArenaVariants: readonly BrokenArenaVariant[] = [
   "no-own-lock-checks",
   "reuse-stolen-ranges",
   "block-allocator-asks-past-capacity",
+  "no-lock-file-marker",
 ];
 
 export const arenaVariant: { broken: BrokenArenaVariant | null } = { broken: null };

@@ -512,7 +512,7 @@ export function checkLockFile(sharedFd: number, mainIdentity: string, path: stri
     throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path}.shared is the arena file itself (a link to ${path}), not a lock file`, { path });
   }
   refuseOwnLock(identity, path, ".shared");
-  markAsLockFile(sharedFd, path);
+  if (arenaVariant.broken !== "no-lock-file-marker") markAsLockFile(sharedFd, path);
   return identity;
 }
 
@@ -523,7 +523,7 @@ export function checkLockFile(sharedFd: number, mainIdentity: string, path: stri
  * once free would be made into an arena under the other arena's feet.
  */
 function refuseLockFileOfAnotherThread(mainFd: number, path: string): void {
-  if (arenaVariant.broken === "no-own-lock-checks" || !isMarkedAsLockFile(mainFd, path)) return;
+  if (!isMarkedAsLockFile(mainFd, path)) return;
   throw new ArenaError(
     "ERR_ARENA_NOT_A_FILE",
     `${path} is the lock file (.shared) of an arena open in this or another thread or process, not an arena`,

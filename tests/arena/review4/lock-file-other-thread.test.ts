@@ -14,10 +14,13 @@
  * arena and exits whatever the Worker does.
  */
 import { expect, test } from "bun:test";
+import { join } from "node:path";
+import { lastJson as lastJsonLine, runBun } from "../../support/isolated-runs.ts";
 import { tempDirectory } from "../../support/temp.ts";
 import { lastJson, runReviewChild } from "./run-child.ts";
 
 const directory = tempDirectory("mfa-review4-lockfile-thread-");
+const controlDirectory = tempDirectory("mfa-review4-lockfile-control-");
 
 // Expected: {sameThread: ERR_ARENA_NOT_A_FILE, worker: ERR_ARENA_NOT_A_FILE}.
 // Observed: the Worker gives no answer within 15 s: it is blocked in create()
@@ -26,4 +29,14 @@ test("create() of an open arena's PATH.shared from a Worker of the same process 
   const result = await runReviewChild("lock-file-other-thread-child.ts", [directory, 15_000]);
   expect({ exitCode: result.exitCode, stderr: result.stderr }).toEqual({ exitCode: 0, stderr: "" });
   expect(lastJson(result)).toEqual({ sameThread: "ERR_ARENA_NOT_A_FILE", worker: "ERR_ARENA_NOT_A_FILE" });
+}, 90_000);
+
+// The control: when holders do not mark their lock files (broken variant
+// "no-lock-file-marker", on in the child's main thread, which holds the lock
+// file), the Worker waits: the test above can fail.
+test("control: without the lock-file marker (broken variant) the Worker's create() waits", async () => {
+  const child = join(import.meta.dir, "children", "lock-file-other-thread-child.ts");
+  const result = await runBun(child, [controlDirectory, 2_000], 60_000, "no-lock-file-marker");
+  expect({ exitCode: result.exitCode, stderr: result.stderr }).toEqual({ exitCode: 0, stderr: "" });
+  expect(lastJsonLine(result.stdout)).toEqual({ sameThread: "ERR_ARENA_NOT_A_FILE", worker: "no answer" });
 }, 90_000);
