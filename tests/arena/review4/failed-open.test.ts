@@ -24,7 +24,7 @@ const capacity = 2 ** 40;
 
 // Expected: the open fails with ENOMEM and the file keeps its 136 bytes.
 // Observed: ENOMEM, and the file is 1099511627776 bytes long.
-test("a create() whose mmap fails leaves a closed arena grown to its whole capacity", () => {
+test("a create() whose mmap fails leaves a closed arena at the size it found, not grown to its capacity (review 4 #9)", () => {
   const path = freshPath(directory);
   const made = Bun.spawnSync([process.execPath, child, "make", path, String(capacity)]);
   expect(made.exitCode).toBe(0);

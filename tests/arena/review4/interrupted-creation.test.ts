@@ -38,7 +38,7 @@ async function killThenOpen(tag: string): Promise<Record<string, unknown>> {
 // Expected: {opened: true, tag: "PACKFMT1", size: 40} (the creation redone).
 // Observed: {code: "ERR_ARENA_HEADER_MISMATCH", message: "... has its header at
 // offset 0, not at 8"}, on this and every later open.
-test("a creator killed in onCreate after writing a prefix that starts with 'P' leaves a file every open refuses as ERR_ARENA_HEADER_MISMATCH", async () => {
+test("a creator killed in onCreate after writing a prefix that starts with 'P' (or 'M') leaves a file the next open creates afresh (review 4 #2)", async () => {
   expect(await killThenOpen("MYFMT001")).toEqual({ opened: true, tag: "MYFMT001", size: 40 }); // the control
   expect(await killThenOpen("PACKFMT1")).toEqual({ opened: true, tag: "PACKFMT1", size: 40 });
 });

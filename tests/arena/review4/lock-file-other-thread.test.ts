@@ -25,7 +25,7 @@ const controlDirectory = tempDirectory("mfa-review4-lockfile-control-");
 // Expected: {sameThread: ERR_ARENA_NOT_A_FILE, worker: ERR_ARENA_NOT_A_FILE}.
 // Observed: the Worker gives no answer within 15 s: it is blocked in create()
 // until the main thread closes x.arena (then it creates an arena in x.arena.shared).
-test("create() of an open arena's PATH.shared from a Worker of the same process hangs instead of ERR_ARENA_NOT_A_FILE", async () => {
+test("create() of an open arena's PATH.shared from a Worker of the same process is ERR_ARENA_NOT_A_FILE, not a hang (review 4 #8)", async () => {
   const result = await runReviewChild("lock-file-other-thread-child.ts", [directory, 15_000]);
   expect({ exitCode: result.exitCode, stderr: result.stderr }).toEqual({ exitCode: 0, stderr: "" });
   expect(lastJson(result)).toEqual({ sameThread: "ERR_ARENA_NOT_A_FILE", worker: "ERR_ARENA_NOT_A_FILE" });

@@ -32,14 +32,14 @@ function codeOf(open: () => MappedFileRegionArena): string {
 }
 
 // Expected: ERR_ARENA_NOT_A_FILE. Observed: EISDIR.
-test("a directory at PATH.shared is EISDIR from create(), not ERR_ARENA_NOT_A_FILE", () => {
+test("a directory at PATH.shared is ERR_ARENA_NOT_A_FILE from create(), not EISDIR (review 4 #11)", () => {
   const path = join(directory, "with-directory-lock.arena");
   mkdirSync(`${path}.shared`);
   expect(codeOf(() => MappedFileRegionArena.create(path, { capacity: 1 << 20 }))).toBe("ERR_ARENA_NOT_A_FILE");
 });
 
 // Expected: ERR_ARENA_NOT_A_FILE for both. Observed: ENXIO for both.
-test("a Unix socket at PATH is ENXIO, not ERR_ARENA_NOT_A_FILE", async () => {
+test("a Unix socket at PATH is ERR_ARENA_NOT_A_FILE, not ENXIO (review 4 #11)", async () => {
   const path = join(directory, "socket.arena");
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(path, resolve));

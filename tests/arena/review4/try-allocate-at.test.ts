@@ -23,7 +23,7 @@ const directory = tempDirectory("mfa-review4-tryallocateat-");
 // Expected: a refused tryAllocateAt reserves nothing (the file keeps its few KiB
 // of blocks). Observed: 1 GiB of blocks after one refused call (capacity 1 GiB,
 // bump pointer at 32, offset capacity - 8).
-test("a refused tryAllocateAt far past the bump pointer reserves disk up to the offset asked for", () => {
+test("a refused tryAllocateAt far past the bump pointer reserves no disk up to the offset asked for (review 4 #4)", () => {
   const path = freshPath(directory);
   using arena = MappedFileRegionArena.create(path, { capacity: 1024 * MiB });
   const blocksBefore = statSync(path).blocks * 512;
@@ -51,7 +51,7 @@ afterAll(() => {
 // Expected: after a refused call, the arena (40 bytes used) has left the 4 MiB
 // disk nearly empty, and another file of 1 MiB fits. Observed: the refused call
 // took ~3.5 MiB of the disk, and the other file's write fails with ENOSPC.
-test("a refused tryAllocateAt on a small disk fills it: another file's write then fails with ENOSPC", () => {
+test("a refused tryAllocateAt on a small disk leaves it free: another file's write then succeeds (review 4 #4)", () => {
   if (mountError !== undefined) throw new Error(mountError);
   for (const name of readdirSync(mountPoint)) rmSync(join(mountPoint, name), { force: true, recursive: true });
   const path = join(mountPoint, "arena");

@@ -31,7 +31,7 @@ function child(mode: string, path: string, capacity: number) {
 // (size 4100); its last close writes bumpPtr = 4100; the second open throws
 // ERR_ARENA_CORRUPT "bumpPtr 0x1004 is not a multiple of 8".
 for (const capacity of [4100, 1024 * 1024 + 4]) {
-  test(`an arena of capacity ${capacity} left past its capacity by a killed allocation is corrupt after its next last close`, async () => {
+  test(`an arena of capacity ${capacity} left past its capacity by a killed allocation stays valid and full after its next last close (review 4 #3)`, async () => {
     const path = freshPath(directory);
     const killed = await child("kill", path, capacity);
     expect(killed.signalCode).toBe("SIGKILL");
