@@ -27,7 +27,11 @@ export type BrokenArenaVariant =
   /** No refusal of a file this thread holds a lock on, nor of a PATH.shared that is no lock file (reentrant-create, lock-file-is-not-a-lock-file). */
   | "no-own-lock-checks"
   /** close() pools the range of a mapping one of whose buffers was transferred away, for reuse (stolen-buffer-alias). */
-  | "reuse-stolen-ranges";
+  | "reuse-stolen-ranges"
+  /** A block allocator asks for a whole block even when it cannot fit, overflowing the bump pointer on every allocation (review4/block-allocator-near-the-end). */
+  | "block-allocator-asks-past-capacity"
+  /** Holders of a lock file do not mark it, so another thread's opener about to wait for it cannot tell (review4/lock-file-other-thread). */
+  | "no-lock-file-marker";
 
 export const brokenArenaVariants: readonly BrokenArenaVariant[] = [
   "in-use-locks-dropped-before-unmap",
@@ -41,6 +45,8 @@ export const brokenArenaVariants: readonly BrokenArenaVariant[] = [
   "lent-proof",
   "no-own-lock-checks",
   "reuse-stolen-ranges",
+  "block-allocator-asks-past-capacity",
+  "no-lock-file-marker",
 ];
 
 export const arenaVariant: { broken: BrokenArenaVariant | null } = { broken: null };
