@@ -30,6 +30,7 @@ import {
   alignmentBytes,
   allocatedSizeWord,
   bumpPointerWord,
+  fullSizeBytes,
   headerSizeBytes,
   hex,
   raiseTo,
@@ -263,7 +264,8 @@ export class MappedFileRegionArena implements Disposable {
   /**
    * Allocates `size` bytes at `offset` if the bump pointer is at `offset` now, and
    * returns whether it did: a compare-and-swap, where allocateOffset is an add. The
-   * disk is reserved before the swap, so a refusal (ERR_ARENA_FULL, ENOSPC) has
+   * disk is reserved before the swap, and only when the bump pointer is at `offset`
+   * (a stale offset reserves nothing), so a refusal (ERR_ARENA_FULL, ENOSPC) has
    * claimed nothing, and an allocation, once another process can see it, is never
    * taken back (allocateOffset takes its add back when the reservation fails after
    * it). False when someone allocated first: read `size` and try again.
@@ -285,8 +287,15 @@ export class MappedFileRegionArena implements Disposable {
         path: this.path,
       });
     }
-    if (newEnd > this.#reservedEnd) this.#reserveThrough(header, newEnd);
     const expected = BigInt(offset);
+    if (newEnd > this.#reservedEnd) {
+      // Only for an offset the bump pointer is at: reserving first for any offset
+      // would let a stale or hostile one reserve real disk up to the capacity and
+      // refuse nothing. Reserved, the swap may still lose to another allocation
+      // (what it reserved lies just past the used end, where the next ones go).
+      if (Atomics.load(header, bumpPointerWord) !== expected) return false;
+      this.#reserveThrough(header, newEnd);
+    }
     return Atomics.compareExchange(header, bumpPointerWord, expected, BigInt(newEnd)) === expected;
   }
 
@@ -412,7 +421,8 @@ export class MappedFileRegionArena implements Disposable {
    */
   #sizePastView(bumpPointer: number): number {
     this.#extendView(bumpPointer);
-    return Math.min(bumpPointer, this.#visibleEnd);
+    // Past the capacity (full): what the last close settles the word to.
+    return Math.min(bumpPointer, this.#visibleEnd, fullSizeBytes(this.capacity));
   }
 
   /** A reader's view grown to what it may now touch (read-only.ts), if that reaches `end`; whether it does now. */
@@ -551,7 +561,9 @@ export class MappedFileRegionArena implements Disposable {
    */
   /** What an allocation that starts past the end settles the bump pointer back to; see #refuseFull. */
   #overflowMark(): bigint {
-    return BigInt(this.capacity) + BigInt(alignmentBytes);
+    // Aligned, past the capacity even when it is not a multiple of 8: another
+    // opener judging the header meanwhile must not find an unaligned word.
+    return BigInt(fullSizeBytes(this.capacity) + alignmentBytes);
   }
 
   #refuseFull(header: BigUint64Array, oldEnd: number, newEnd: number): never {

@@ -19,8 +19,10 @@
  * tail back with one compare-and-swap of the bump pointer from the block's end to
  * the used end, which succeeds only while the block is still the arena's last
  * allocation. Allocations bigger than the block go to the arena directly. When a
- * whole block no longer fits (in the capacity, or on the disk), the allocation
- * alone is tried before "full" or ENOSPC.
+ * whole block no longer fits in what is left of the capacity, the allocation goes
+ * to the arena alone, without asking for the block (an add that overflows would
+ * make other allocators see the arena full for a moment); when the disk cannot
+ * hold a block, the allocation alone is tried before ENOSPC.
  *
  * When to use it:
  *  - Many small allocations or appends from one thread of one process: one
@@ -47,6 +49,7 @@
  */
 import { ArenaError, closedError } from "../common/errors.ts";
 import { alignmentBytes } from "./header.ts";
+import { arenaVariant } from "./broken-variants.ts";
 import { requireBytesLength, requireNonNegativeInteger } from "../common/arguments.ts";
 import type { MappedFileRegionArena } from "./arena.ts";
 import type { Mapping } from "./mapping.ts";
@@ -166,6 +169,14 @@ export class BlockAllocator implements Disposable {
     // Give back first: if that works, the bump pointer is our used end again, and
     // the next block continues right after our last allocation.
     this.#releaseBlock();
+    // A block that cannot fit is not asked for: the arena's add would pass the
+    // capacity and back out (LLVM's protocol), and between the two every other
+    // allocator, in any process, is refused as full while there is room. Asked
+    // on every small allocation, that window would open each time, not once
+    // when the arena fills. (A race can still make the add overflow: then it is
+    // the one window LLVM has too.)
+    const blockFits = this.arena.size + this.blockSizeBytes <= this.arena.capacity;
+    if (!blockFits && arenaVariant.broken !== "block-allocator-asks-past-capacity") return this.arena.allocateOffset(size);
     let start: number;
     try {
       start = this.arena.allocateOffset(this.blockSizeBytes);

@@ -28,6 +28,10 @@ export type BrokenArenaVariant =
   | "no-own-lock-checks"
   /** close() pools the range of a mapping one of whose buffers was transferred away, for reuse (stolen-buffer-alias). */
   | "reuse-stolen-ranges"
+  /** A block allocator asks for a whole block even when it cannot fit, overflowing the bump pointer on every allocation (review4/block-allocator-near-the-end). */
+  | "block-allocator-asks-past-capacity"
+  /** Holders of a lock file do not mark it, so another thread's opener about to wait for it cannot tell (review4/lock-file-other-thread). */
+  | "no-lock-file-marker"
   /** Views' windows reach to the end of the mapping, past what a read-only opener's file holds (views-bounded). */
   | "views-past-the-file";
 
@@ -43,6 +47,8 @@ export const brokenArenaVariants: readonly BrokenArenaVariant[] = [
   "lent-proof",
   "no-own-lock-checks",
   "reuse-stolen-ranges",
+  "block-allocator-asks-past-capacity",
+  "no-lock-file-marker",
   "views-past-the-file",
 ];
 

@@ -48,6 +48,24 @@ export const creationMarker = 0x7f43524541_54494en;
  */
 export const maxBumpPtr = 2n ** 62n;
 
+/**
+ * The largest capacity a header may hold: a JavaScript number must hold every
+ * offset exactly. Far below the creation marker, so a marker read as a capacity
+ * (by the search for a header at another offset) is never taken for one.
+ */
+export const maxCapacity = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * The size of a full arena: its capacity rounded down to a multiple of 8. Every
+ * allocation starts and ends on a multiple of 8, so none ends past it, even when
+ * the capacity is not one (LLVM accepts any capacity, and so do we). What a bump
+ * pointer left past the capacity is settled to, and what `size` says then: a
+ * bump pointer must stay a multiple of 8, or the file is refused as corrupt.
+ */
+export function fullSizeBytes(capacity: number): number {
+  return capacity - (capacity % alignmentBytes);
+}
+
 /** The four header words as stored, unsigned; nothing here has been checked yet. */
 export interface HeaderWords {
   bumpPtr: bigint;
@@ -113,7 +131,7 @@ export function judgeHeader(words: HeaderWords, fileSizeBytes: number, headerOff
     return throwing(corrupt(`the header offset word is ${hex(words.headerOffset)}, expected ${headerOffset}`));
   }
   if (words.capacity < headerEnd) return throwing(corrupt(`capacity ${words.capacity} cannot hold a header at ${headerOffset}`));
-  if (words.capacity > BigInt(Number.MAX_SAFE_INTEGER)) return throwing(corrupt(`capacity ${hex(words.capacity)} is out of range`));
+  if (words.capacity > maxCapacity) return throwing(corrupt(`capacity ${hex(words.capacity)} is out of range`));
   // LLVM's last close truncates to bumpPtr even when an overflowing allocation
   // died before putting it back, which leaves a file that long: full, not corrupt.
   const llvmOverflowClose = size > words.capacity && words.bumpPtr === size;
@@ -130,7 +148,7 @@ export function judgeHeader(words: HeaderWords, fileSizeBytes: number, headerOff
   // between leaves it there). The arena is then simply full.
   const pastEnd = words.bumpPtr > size;
   if (pastEnd && size < words.capacity) return throwing(corrupt(`bumpPtr ${hex(words.bumpPtr)} is past the end of the file (${size} bytes)`));
-  const usedBytes = words.bumpPtr < words.capacity ? Number(words.bumpPtr) : Number(words.capacity);
+  const usedBytes = words.bumpPtr < words.capacity ? Number(words.bumpPtr) : fullSizeBytes(Number(words.capacity));
   return {
     kind: "valid",
     capacity: Number(words.capacity),
@@ -176,7 +194,12 @@ export function findHeader(bytes: Uint8Array, fileSizeBytes: number, exceptAt: n
     const bumpPtr = view.getBigUint64(position, true);
     const capacity = view.getBigUint64(position + 16, true);
     const headerEnd = BigInt(position + headerSizeBytes);
-    const plausible = capacity >= headerEnd && capacity >= size && bumpPtr % 8n === 0n && bumpPtr >= headerEnd;
+    // The capacity bound is judgeHeader's: without it, the words of an unfinished
+    // creation at position + 8 read as a header at position whose capacity is the
+    // creation marker, and the file would be reported as "header elsewhere" by
+    // every open instead of being created afresh.
+    const plausible =
+      capacity >= headerEnd && capacity >= size && capacity <= maxCapacity && aligned(bumpPtr) && bumpPtr >= headerEnd;
     if (plausible) return position;
   }
   return undefined;

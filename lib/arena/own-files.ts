@@ -15,7 +15,38 @@
  *    ERR_ARENA_CREATING, like close() there.
  *  - Lock files (PATH.shared) of open arenas: held shared until close. Creating
  *    an arena in one would wait for them forever.
+ *
+ * Other threads of the process cannot see this module's state (each Worker has
+ * its own), and a Worker that waits for a lock its process holds waits as long
+ * as the holder keeps the arena open, maybe for ever. Threads share no memory
+ * we could keep a registry in without the native side, but they share the
+ * kernel's locks: every holder of a lock file also marks it with a shared
+ * open-file-description lock on one byte (markAsLockFile), and an opener about
+ * to wait for a file's main lock exclusively tests that byte first
+ * (isMarkedAsLockFile). The test sees the holders of every thread and process
+ * (flock cannot tell who holds it; this byte says why). Where open-file-
+ * description locks are missing (macOS, Windows) only this thread's are known.
  */
+import { lockRange, testRange } from "../native/native.ts";
+import { inodeLockByte } from "./locks.ts";
+
+/**
+ * The marker's byte: past any data (2^53) and apart from the inode lock's byte
+ * (2^62; half of it, since 2^62 + 1 is not a number a double can hold).
+ */
+const lockFileMarkerByte = inodeLockByte / 2;
+
+/** Marks the lock file open as `fd` as held, for every thread and process, until `fd` is closed. */
+export function markAsLockFile(fd: number, path: string): void {
+  // Never busy (nobody takes the byte exclusively); "unsupported" leaves only this thread's registry.
+  lockRange(fd, "shared", lockFileMarkerByte, path, false);
+}
+
+/** Whether some open file (of any thread or process) holds the file open as `fd` as a lock file. */
+export function isMarkedAsLockFile(fd: number, path: string): boolean {
+  return testRange(fd, lockFileMarkerByte, path) === "busy";
+}
+
 const beingCreated = new Set<string>();
 const lockFilesHeld = new Map<string, number>();
 

@@ -49,6 +49,7 @@ import {
   capacityWord,
   creationMarker,
   decodeHeader,
+  fullSizeBytes,
   headerOffsetWord,
   headerSizeBytes,
   judgeHeader,
@@ -62,7 +63,15 @@ import { Mapping } from "./mapping.ts";
 import { shrinkAfterLastClose } from "./platform.ts";
 import { mapOverPlaceholder } from "./placeholder-pool.ts";
 import { provenPrefixBytes, reserveHandedOutBytes, reserveRange } from "./disk-proof.ts";
-import { holdLockFile, isBeingCreated, isHeldAsLockFile, releaseLockFile, whileCreating } from "./own-files.ts";
+import {
+  holdLockFile,
+  isBeingCreated,
+  isHeldAsLockFile,
+  isMarkedAsLockFile,
+  markAsLockFile,
+  releaseLockFile,
+  whileCreating,
+} from "./own-files.ts";
 import {
   closeFile,
   fileSystemOf,
@@ -154,6 +163,8 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
   let sharedFd = -1;
   let mapping: Mapping | undefined;
   let isNew = false;
+  /** The size of an existing file this open grew to its capacity: a failed open shrinks it back. */
+  let grewFromBytes: number | undefined;
   const main = new LockedFile(mainFd, path);
   let locks: InUseLocks | undefined;
   let sharedIdentity: string | undefined;
@@ -166,7 +177,7 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
     // nothing, so whoever redoes an interrupted creation can tell openers that
     // have the file mapped from openers that merely wait (issue 8 item 5).
     let status: FileStatus | undefined;
-    sharedFd = openExistingFile(sharedPath);
+    sharedFd = openArenaFile(sharedPath, path, openExisting);
     if (sharedFd !== -1) {
       // Every reopen: the three locks without waiting, then one fstat for the
       // size, the kind and the identity. Waiting for a lock our own thread holds
@@ -211,7 +222,7 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       refuseOwnLock(mainIdentity, path, "");
       if (sharedFd === -1) {
         refuseIfNotAnArena(mainFd, headerOffset, path);
-        sharedFd = openFile(sharedPath, { create: true });
+        sharedFd = openArenaFile(sharedPath, path, openOrCreate);
         locks = new InUseLocks(mainFd, sharedFd, path, sharedPath);
       }
       sharedIdentity = checkLockFile(sharedFd, mainIdentity, path);
@@ -231,6 +242,7 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       const mustBeAlone = verdict?.kind !== "valid" || status.sizeBytes < capacity;
       if (!mustBeAlone || main.lock === "exclusive") break;
       inUse.release();
+      refuseLockFileOfAnotherThread(mainFd, path);
       main.acquire("exclusive");
       inUse.hold();
       status = statFile(mainFd, path);
@@ -254,6 +266,7 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
       // reserved per allocation instead (see arena.ts), so a full disk is an error
       // rather than SIGBUS. The loop above took the exclusive lock for this.
       truncateFile(mainFd, capacity, path);
+      if (!isNew) grewFromBytes = status.sizeBytes;
     }
     // What this opener proves reserved: allocations below it need no fallocate.
     // Proven by every opener, even beside an arena of this thread that proved it
@@ -327,7 +340,7 @@ export function openArena(request: OpenRequest, initializeNewArena: (arena: Open
     if (arena.header !== null) lendHeader(arena.live, arena.header, headerOffset);
     return arena;
   } catch (error) {
-    abandonOpen({ path, mainFd, sharedFd, mapping, main, isNew });
+    abandonOpen({ path, mainFd, sharedFd, mapping, main, isNew, locks, grewFromBytes });
     if (sharedIdentity !== undefined) releaseLockFile(sharedIdentity);
     throw error;
   }
@@ -360,14 +373,27 @@ function lockFilePathOf(path: string): string {
 }
 
 function openMainFile(path: string): number {
+  return openArenaFile(path, path, openOrCreate);
+}
+
+const openOrCreate = { create: true };
+const openExisting = { create: false, openExisting: true };
+
+/**
+ * open(2) of `filePath` (the arena at `path`, or its PATH.shared) for the
+ * protocol, with `openExisting`'s "-1 when absent" if asked. A path that is not
+ * a regular file is ERR_ARENA_NOT_A_FILE whatever its kind, but two kinds fail
+ * in open(2) itself, before fstat can name them: a directory opened for writing
+ * (EISDIR) and a Unix socket (ENXIO, which a regular file never gives).
+ */
+export function openArenaFile(filePath: string, path: string, options: { create: boolean; readOnly?: boolean; openExisting?: boolean }): number {
   try {
-    return openFile(path, { create: true });
+    return options.openExisting === true ? openExistingFile(filePath) : openFile(filePath, options);
   } catch (error) {
-    if (error instanceof ArenaError && error.code === "EISDIR") {
-      // open(O_RDWR) on a directory fails before checkFileIsUsable can say so.
-      throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path} is a directory`, { path });
-    }
-    throw error;
+    if (!(error instanceof ArenaError && (error.code === "EISDIR" || error.code === "ENXIO"))) throw error;
+    const what = error.code === "EISDIR" ? "a directory" : "not a regular file (a socket?)";
+    const role = filePath === path ? "" : ", so it cannot be the arena's lock file";
+    throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${filePath} is ${what}${role}`, { path });
   }
 }
 
@@ -473,7 +499,8 @@ export function refuseOwnLock(identity: string, path: string, suffix: string): v
  * PATH.shared must be a lock file of its own: a regular file (opened without
  * waiting, so a FIFO or a device there is refused, not waited on) that is not
  * the arena itself (a symlink or hard link to PATH would make the opener wait
- * for its own lock) nor a file this thread is creating. Returns its identity.
+ * for its own lock) nor a file this thread is creating. Marks it as a lock file
+ * for other threads (own-files.ts). Returns its identity.
  */
 export function checkLockFile(sharedFd: number, mainIdentity: string, path: string): string {
   const { kind, identity } = statFile(sharedFd, `${path}.shared`, true);
@@ -485,7 +512,23 @@ export function checkLockFile(sharedFd: number, mainIdentity: string, path: stri
     throw new ArenaError("ERR_ARENA_NOT_A_FILE", `${path}.shared is the arena file itself (a link to ${path}), not a lock file`, { path });
   }
   refuseOwnLock(identity, path, ".shared");
+  if (arenaVariant.broken !== "no-lock-file-marker") markAsLockFile(sharedFd, path);
   return identity;
+}
+
+/**
+ * Before an opener waits for the main lock exclusively: a file that an arena of
+ * any thread (or process) holds as its lock file would keep it waiting for as
+ * long as that arena stays open, for ever if it is one of this process's, and
+ * once free would be made into an arena under the other arena's feet.
+ */
+function refuseLockFileOfAnotherThread(mainFd: number, path: string): void {
+  if (!isMarkedAsLockFile(mainFd, path)) return;
+  throw new ArenaError(
+    "ERR_ARENA_NOT_A_FILE",
+    `${path} is the lock file (.shared) of an arena open in this or another thread or process, not an arena`,
+    { path },
+  );
 }
 
 /** Refuses what cannot hold an arena; returns the file's identity (device and inode). */
@@ -557,7 +600,14 @@ function throwIfHeaderIsElsewhere(fd: number, status: FileStatus, headerOffset: 
   throwIfHeaderIsElsewhereIn((into, offset) => readAt(fd, into, offset, path), status.sizeBytes, headerOffset, path);
 }
 
-/** Undoes a failed open: a file this opener was creating goes back to empty. */
+/**
+ * Undoes a failed open: a file this opener was creating goes back to empty, and
+ * an existing file it grew to its capacity (then failed to map) goes back to the
+ * size it had, so that a failed open leaves the file as it found it. The shrink
+ * needs what a last close needs: nobody else may have the file mapped (the
+ * in-use locks, taken exclusively); otherwise the file stays grown, and the last
+ * closer shrinks it.
+ */
 function abandonOpen(state: {
   path: string;
   mainFd: number;
@@ -565,8 +615,10 @@ function abandonOpen(state: {
   mapping: Mapping | undefined;
   main: LockedFile;
   isNew: boolean;
+  locks: InUseLocks | undefined;
+  grewFromBytes: number | undefined;
 }): void {
-  const { path, mainFd, sharedFd, mapping, main } = state;
+  const { path, mainFd, sharedFd, mapping, main, locks, grewFromBytes } = state;
   const attempt = (step: () => void) => {
     try {
       step();
@@ -576,6 +628,16 @@ function abandonOpen(state: {
   };
   if (mapping !== undefined) attempt(() => mapping.unmap());
   if (state.isNew && main.lock === "exclusive") attempt(() => truncateFile(mainFd, 0, path));
+  else if (grewFromBytes !== undefined && main.lock === "exclusive" && locks !== undefined) {
+    attempt(() => {
+      if (!locks.tryAlone()) return;
+      try {
+        truncateFile(mainFd, grewFromBytes, path);
+      } finally {
+        locks.releaseAlone();
+      }
+    });
+  }
   attempt(() => main.release());
   attempt(() => closeFile(mainFd, path));
   if (sharedFd !== -1) attempt(() => closeFile(sharedFd, `${path}.shared`));
@@ -661,9 +723,12 @@ function settleBumpPointer(fd: number, headerOffset: number, capacity: number, p
   const word = new Uint8Array(8);
   if (readAt(fd, word, headerOffset, path) !== word.length) return capacity;
   const bumpPtr = new DataView(word.buffer).getBigUint64(0, true);
-  if (bumpPtr > BigInt(capacity)) {
-    new DataView(word.buffer).setBigUint64(0, BigInt(capacity), true);
+  // Full is the capacity rounded down to 8: the word must stay aligned, or every
+  // later open refuses the file as corrupt (capacity 4100 would store 4100).
+  const fullSize = fullSizeBytes(capacity);
+  if (bumpPtr > BigInt(fullSize)) {
+    new DataView(word.buffer).setBigUint64(0, BigInt(fullSize), true);
     writeAt(fd, word, headerOffset, path);
   }
-  return Math.max(Math.min(Number(bumpPtr), capacity), headerOffset + headerSizeBytes);
+  return Math.max(Math.min(Number(bumpPtr), fullSize), headerOffset + headerSizeBytes);
 }

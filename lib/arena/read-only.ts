@@ -75,9 +75,9 @@ import { Mapping } from "./mapping.ts";
 import { holdLockFile, releaseLockFile } from "./own-files.ts";
 import { mapOverPlaceholder } from "./placeholder-pool.ts";
 import { canReplaceMappedRanges } from "./platform.ts";
-import { checkFileIsUsable, checkLockFile, headerOf, readAndJudgeHeader, refuseOwnLock, type OpenArena } from "./protocol.ts";
+import { checkFileIsUsable, checkLockFile, headerOf, openArenaFile, readAndJudgeHeader, refuseOwnLock, type OpenArena } from "./protocol.ts";
 import { copyFreeWordLoads } from "./word-loads.ts";
-import { closeFile, openFile, statFile, tryLockFile } from "../native/native.ts";
+import { closeFile, statFile, tryLockFile } from "../native/native.ts";
 
 /** A broken variant for tests (read-only-testing.ts); null in normal use. */
 export type BrokenReadOnlyOpen = "no-in-use-locks" | "no-bump-bound" | null;
@@ -92,7 +92,7 @@ export interface ReadOnlyOpenRequest {
 /** Opens the existing arena at request.path read-only; see the comment at the top. */
 export function openArenaReadOnly(request: ReadOnlyOpenRequest): OpenArena {
   const { path, headerOffset } = request;
-  const mainFd = openFile(path, { create: false, readOnly: true });
+  const mainFd = openArenaFile(path, path, { create: false, readOnly: true });
   let sharedFd = -1;
   let mapping: Mapping | undefined;
   let locks: InUseLocks | undefined;
@@ -296,7 +296,7 @@ export function closeArenaReadOnly(arena: OpenArena): void {
  */
 function openSharedIfPossible(sharedPath: string): number {
   try {
-    return openFile(sharedPath, { create: false, readOnly: true });
+    return openArenaFile(sharedPath, sharedPath.slice(0, -".shared".length), { create: false, readOnly: true });
   } catch (error) {
     const absent = error instanceof ArenaError && ["ENOENT", "EACCES", "EPERM", "ELOOP", "ENOTDIR"].includes(error.code);
     if (absent) return -1;

@@ -5,11 +5,11 @@
  * as for the other cas commands: 0 done, 1 some objects failed (the counts say
  * which way), 2 usage, I/O, or no manifest on the remote.
  */
-import { parseArgs } from "node:util";
 import { ArenaError } from "../common/errors.ts";
 import { ContentStore } from "../store/content-store.ts";
 import { notAStoreDirectory } from "../store/store-directory-errors.ts";
 import type { CliResult } from "./cli.ts";
+import { isResult, operandProblem, parseCommandLine, usageError as usageErrorOf } from "./command-line.ts";
 
 export const casRemoteUsage = `  cas push DIR --remote URL   upload every object and action entry, then a manifest
   cas pull DIR --remote URL   fetch every object and action entry the manifest names
@@ -17,27 +17,21 @@ export const casRemoteUsage = `  cas push DIR --remote URL   upload every object
     --header 'K: V'  a request header, e.g. 'authorization: Bearer ...' (repeatable)
     --timeout-ms N   per-request timeout (default 10000)`;
 
+const options = {
+  remote: { type: "string" },
+  name: { type: "string", default: "default" },
+  header: { type: "string", multiple: true, default: [] as string[] },
+  "timeout-ms": { type: "string", default: "10000" },
+  json: { type: "boolean", default: false },
+} as const;
+
 export async function casRemoteMain(args: string[]): Promise<CliResult> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        remote: { type: "string" },
-        name: { type: "string", default: "default" },
-        header: { type: "string", multiple: true, default: [] },
-        "timeout-ms": { type: "string", default: "10000" },
-        json: { type: "boolean", default: false },
-      },
-    });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
-  const [command, directory, ...extra] = positionals;
-  if (directory === undefined || directory === "") return usageError(`cas ${command} needs a DIR`);
-  if (extra.length > 0) return usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+  const line = parseCommandLine(args, options, casRemoteUsage);
+  if (isResult(line)) return line;
+  const { values, command } = line;
+  const problem = operandProblem(line, `cas ${command}`, "DIR", casRemoteUsage);
+  if (problem !== undefined) return problem;
+  const directory = line.operand!;
   if (values.remote === undefined) return usageError(`cas ${command} needs --remote URL`);
   const headers: Record<string, string> = {};
   for (const header of values.header) {
@@ -71,5 +65,5 @@ export async function casRemoteMain(args: string[]): Promise<CliResult> {
 }
 
 function usageError(message: string): CliResult {
-  return { exitCode: 2, stdout: "", stderr: `mapped-file-arena: ${message}\n${casRemoteUsage}\n` };
+  return usageErrorOf(message, casRemoteUsage);
 }

@@ -3,7 +3,6 @@
  * directory from the shell. Like the rest of the CLI, every failure is one line
  * on stderr and an exit code: 0 fine, 1 the store has problems, 2 usage or I/O.
  */
-import { parseArgs } from "node:util";
 import { ArenaError } from "../common/errors.ts";
 import { ContentStore, isDamage } from "../store/content-store.ts";
 import type { ValidationReport } from "../store/validate.ts";
@@ -11,6 +10,7 @@ import { notAStoreDirectory } from "../store/store-directory-errors.ts";
 import { diskBytes } from "../store/disk-usage.ts";
 import type { CliResult } from "./cli.ts";
 import { casRemoteUsage } from "./cas-remote.ts";
+import { isResult, operandProblem, parseCommandLine, usageError } from "./command-line.ts";
 
 export const casUsage = `usage: mapped-file-arena cas <stats|validate|gc|push|pull> DIR [options]
 
@@ -23,30 +23,24 @@ export const casUsage = `usage: mapped-file-arena cas <stats|validate|gc|push|pu
   --json             machine-readable output
 ${casRemoteUsage}`;
 
+const options = {
+  json: { type: "boolean", default: false },
+  deep: { type: "boolean", default: false },
+  "include-corrupt": { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
 export function casMain(args: string[]): CliResult {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        json: { type: "boolean", default: false },
-        deep: { type: "boolean", default: false },
-        "include-corrupt": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const line = parseCommandLine(args, options, casUsage);
+  if (isResult(line)) return line;
+  const { values, command } = line;
   if (values.help) return { exitCode: 0, stdout: `${casUsage}\n`, stderr: "" };
-  const [command, directory, ...extra] = positionals;
   if (command !== "stats" && command !== "validate" && command !== "gc") {
-    return usageError(command === undefined ? "cas needs a command" : `unknown cas command ${JSON.stringify(command)}`);
+    return usageError(command === undefined ? "cas needs a command" : `unknown cas command ${JSON.stringify(command)}`, casUsage);
   }
-  if (directory === undefined || directory === "") return usageError(`cas ${command} needs a DIR`);
-  if (extra.length > 0) return usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+  const problem = operandProblem(line, `cas ${command}`, "DIR", casUsage);
+  if (problem !== undefined) return problem;
+  const directory = line.operand!;
   const notAStore = notAStoreDirectory(directory);
   if (notAStore !== undefined) return { exitCode: 2, stdout: "", stderr: `mapped-file-arena: ${notAStore}\n` };
   try {
@@ -99,9 +93,6 @@ function validate(directory: string, deep: boolean, json: boolean): CliResult {
   return { exitCode, stdout: "", stderr: `mapped-file-arena: ${summary}: ${report.problems.length} problems\n${problems}\n` };
 }
 
-function usageError(message: string): CliResult {
-  return { exitCode: 2, stdout: "", stderr: `mapped-file-arena: ${message}\n${casUsage}\n` };
-}
 
 function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(2)} MiB`;

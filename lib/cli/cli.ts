@@ -16,10 +16,10 @@
  * Every failure is one line on stderr: a person gets a reason, never a stack trace.
  */
 import { readFileSync, statSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { ArenaError } from "../common/errors.ts";
 import { inspectArenaFile, type Inspection, type Validation } from "./inspect.ts";
 import { casMain, casUsage } from "./cas.ts";
+import { exitUsage, isResult, operandProblem, parseCommandLine, usageError as usageErrorOf } from "./command-line.ts";
 import { casRemoteMain } from "./cas-remote.ts";
 import { logMain, logUsage } from "./log.ts";
 import { inspectDatabaseFile, looksLikeDatabaseFile, type DatabaseInspection } from "../trie/inspect-database.ts";
@@ -57,7 +57,6 @@ ${logUsage.replace("usage: ", "")}`;
 
 const exitValid = 0;
 const exitInvalid = 1;
-const exitUsage = 2;
 
 /**
  * Where a command that streams (`log cat`) writes as it goes, and what stops one
@@ -90,33 +89,27 @@ export async function mainAsync(args: string[], streams?: CliStreams): Promise<C
   return main(args);
 }
 
+const options = {
+  json: { type: "boolean", default: false },
+  "header-offset": { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
+  version: { type: "boolean", short: "v", default: false },
+} as const;
+
 /** Runs the command line `args` (without the runtime and script) and returns its output. */
 export function main(args: string[]): CliResult {
   if (args[0] === "cas") return casMain(args.slice(1));
   if (args[0] === "log") return usageError("log commands stream their output: run them through mainAsync (as the bin script does)");
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        json: { type: "boolean", default: false },
-        "header-offset": { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-        version: { type: "boolean", short: "v", default: false },
-      },
-    });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
-  const [command, path, ...extra] = positionals;
+  const line = parseCommandLine(args, options, usage);
+  if (isResult(line)) return line;
+  const { values, command } = line;
   if (values.help || command === "help") return { exitCode: exitValid, stdout: `${usage}\n`, stderr: "" };
   if (values.version) return { exitCode: exitValid, stdout: `mapped-file-arena ${packageVersion()}\n`, stderr: "" };
   if (command === undefined) return usageError("no command given");
   if (command !== "inspect" && command !== "verify") return usageError(`unknown command ${JSON.stringify(command)}`);
-  if (path === undefined || path === "") return usageError(`${command} needs a FILE`);
-  if (extra.length > 0) return usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+  const problem = operandProblem(line, command, "FILE", usage);
+  if (problem !== undefined) return problem;
+  const path = line.operand!;
   const offsetText = values["header-offset"];
   const database = offsetText === undefined && looksLikeDatabaseFile(path);
   const recordLog = offsetText === undefined && !database && looksLikeRecordLog(path);
@@ -210,7 +203,7 @@ function packageVersion(): string {
 }
 
 function usageError(message: string): CliResult {
-  return { exitCode: exitUsage, stdout: "", stderr: `mapped-file-arena: ${message}\n${usage}\n` };
+  return usageErrorOf(message, usage);
 }
 
 /**

@@ -20,10 +20,10 @@
  * path cannot be read.
  */
 import { existsSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { ArenaError } from "../common/errors.ts";
 import { RecordLog } from "../log/record-log.ts";
 import type { CliResult, CliStreams } from "./cli.ts";
+import { isResult, operandProblem, parseCommandLine, usageError as usageErrorOf } from "./command-line.ts";
 
 export const logUsage = `usage: mapped-file-arena log cat FILE [--from POSITION] [--follow] [--format utf8|hex|json]
 
@@ -48,28 +48,22 @@ const chunkCharacters = 64 * 1024;
 /** ERR_ codes that mean "this file is not a record log (yet)": exit 1, as verify does. */
 const notALog = new Set(["ERR_LOG_CORRUPT", "ERR_ARENA_CORRUPT", "ERR_ARENA_HEADER_MISMATCH", "ERR_ARENA_NOT_CREATED"]);
 
+const options = {
+  from: { type: "string", default: "0" },
+  follow: { type: "boolean", short: "f", default: false },
+  format: { type: "string", default: "utf8" },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
 export async function logMain(args: string[], streams: CliStreams): Promise<CliResult> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        from: { type: "string", default: "0" },
-        follow: { type: "boolean", short: "f", default: false },
-        format: { type: "string", default: "utf8" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const line = parseCommandLine(args, options, logUsage);
+  if (isResult(line)) return line;
+  const { values, command } = line;
   if (values.help) return { exitCode: 0, stdout: `${logUsage}\n`, stderr: "" };
-  const [command, path, ...extra] = positionals;
   if (command !== "cat") return usageError(command === undefined ? "log needs a command" : `unknown log command ${JSON.stringify(command)}`);
-  if (path === undefined || path === "") return usageError("log cat needs a FILE");
-  if (extra.length > 0) return usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+  const problem = operandProblem(line, "log cat", "FILE", logUsage);
+  if (problem !== undefined) return problem;
+  const path = line.operand!;
   const from = Number(values.from);
   if (!/^\d+$/.test(values.from) || !Number.isSafeInteger(from)) {
     return usageError(`--from must be a position (a non-negative integer), got ${JSON.stringify(values.from)}`);
@@ -155,5 +149,5 @@ function escapeBytes(bytes: Uint8Array): string {
 }
 
 function usageError(message: string): CliResult {
-  return { exitCode: 2, stdout: "", stderr: `mapped-file-arena: ${message}\n${logUsage}\n` };
+  return usageErrorOf(message, logUsage);
 }

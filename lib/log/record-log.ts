@@ -275,7 +275,8 @@ export class RecordLog implements Disposable {
    * read it, and it survives this process's death (sync() for a power loss).
    */
   append(bytes: Uint8Array): number {
-    if (!(bytes instanceof Uint8Array)) requireBytes(bytes, "bytes");
+    // (An empty array may be a detached one: requireBytes names it rather than let set() fail unnamed.)
+    if (!(bytes instanceof Uint8Array) || bytes.length === 0) requireBytes(bytes, "bytes");
     const at = this.#used;
     const next = at + recordHeaderBytes + ((bytes.length + 3) & ~3);
     if (next > this.blockSize) return this.#appendInNewBlock(bytes);
@@ -314,7 +315,7 @@ export class RecordLog implements Disposable {
     try {
       for (let index = 0; index < records.length; index++) {
         const record = records[index];
-        if (!(record instanceof Uint8Array)) requireBytes(record, `records[${index}]`);
+        if (!(record instanceof Uint8Array) || record.length === 0) requireBytes(record, `records[${index}]`);
         if (record!.length > this.maxRecordBytes) this.#rejectLength(record!.length, `records[${index}].length`);
         batch.push(record!);
       }

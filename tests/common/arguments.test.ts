@@ -29,6 +29,11 @@ describe("a detached array is a TypeError naming the argument, not the engine's 
     expect(arena.size).toBe(size);
     using store = ContentStore.open(join(directory, "store"));
     expect(() => store.put(detached())).toThrow("bytes must not be detached");
+    using log = RecordLog.open(join(directory, "log"), { capacity: 1 << 20 });
+    expect(() => log.append(detached())).toThrow("bytes must not be detached");
+    expect(() => log.appendBatch([new Uint8Array(1), detached()])).toThrow("records[1] must not be detached");
+    expect(log.stats().committed.count).toBe(0);
+    expect(log.append(new Uint8Array(0))).toBeGreaterThan(0); // an empty record that is not detached is fine
     using untouched = ContentStore.open(join(directory, "store-untouched"));
     expect(store.stats().storageBytes).toBe(untouched.stats().storageBytes);
   });
