@@ -206,8 +206,9 @@ export class ContentStore implements Disposable {
   #unchecked = budgetCheckBytes;
   /**
    * The bytes put() is storing, while it runs. They may be a view() of this store
-   * over a generation that a follow inside the put lets go: #follow then swaps
-   * them for a copy before it closes that generation (which would detach them),
+   * over a generation that a follow before the put let go, closed as the put
+   * begins (#releaseLeaving): that swaps them for a copy before it closes the
+   * generation (which would detach them),
    * so the put never hashes or writes a detached, empty array (and never returns
    * the id of the empty object for them). Only then: other bytes are not copied.
    */
@@ -319,8 +320,8 @@ export class ContentStore implements Disposable {
    * hex SHA-256 of `bytes`. Storing what is already there changes nothing.
    */
   put(bytes: Uint8Array, refs: readonly string[] = []): string {
-    // Before anything that may follow a rotation: a follow that lets the generation
-    // of a view go copies these bytes first (#putBytes), rather than detach them.
+    // Before #requireWritable, which closes what the last call's follows let go:
+    // a view of one of those is copied first (#putBytes), rather than detached.
     this.#putBytes = bytes;
     try {
       this.#requireWritable("put()");
