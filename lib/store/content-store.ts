@@ -182,6 +182,14 @@ export class ContentStore implements Disposable {
   #older: Generation[] = [];
   /** The members of #older kept from before the last follow (dropped at the next). */
   #retained = new Set<Generation>();
+  /**
+   * The members of #older that a follow during the current call let go: still
+   * open, and still searched, until the next call begins (#begin) or close().
+   * A call's own rotation (its write looks at the budget first) must not close
+   * the generation holding what the call found or was given before it has
+   * copied it forward: a read would return null, a node's ref would be missing.
+   */
+  #leaving: Generation[] = [];
   readonly #capacities: GenerationCapacities;
   readonly #budgetBytes: number;
   readonly #rootLockFd: number;
@@ -198,8 +206,9 @@ export class ContentStore implements Disposable {
   #unchecked = budgetCheckBytes;
   /**
    * The bytes put() is storing, while it runs. They may be a view() of this store
-   * over a generation that a follow inside the put lets go: #follow then swaps
-   * them for a copy before it closes that generation (which would detach them),
+   * over a generation that a follow before the put let go, closed as the put
+   * begins (#releaseLeaving): that swaps them for a copy before it closes the
+   * generation (which would detach them),
    * so the put never hashes or writes a detached, empty array (and never returns
    * the id of the empty object for them). Only then: other bytes are not copied.
    */
@@ -288,7 +297,7 @@ export class ContentStore implements Disposable {
       throw error;
     }
     this.actions = new ActionCache({
-      current: () => this.#current(),
+      current: () => this.#begin(),
       older: () => this.#older,
       primaryForWrite: () => this.#primaryForWrite(),
       copyInto: (generation, id) => this.#copyInto(generation, id),
@@ -311,8 +320,8 @@ export class ContentStore implements Disposable {
    * hex SHA-256 of `bytes`. Storing what is already there changes nothing.
    */
   put(bytes: Uint8Array, refs: readonly string[] = []): string {
-    // Before anything that may follow a rotation: a follow that lets the generation
-    // of a view go copies these bytes first (#putBytes), rather than detach them.
+    // Before #requireWritable, which closes what the last call's follows let go:
+    // a view of one of those is copied first (#putBytes), rather than detached.
     this.#putBytes = bytes;
     try {
       this.#requireWritable("put()");
@@ -391,7 +400,7 @@ export class ContentStore implements Disposable {
 
   /** The object `id`, or null if the store does not have it. `data` is a copy: the caller's own. */
   get(id: string): StoredObject | null {
-    const generation = this.#current();
+    const generation = this.#begin();
     const wanted = this.#id;
     requireIdInto(id, "id", wanted);
     const length = this.#findLeaf(generation, wanted);
@@ -410,7 +419,7 @@ export class ContentStore implements Disposable {
    * reader that reuses one buffer. Refs are not returned (get() has them).
    */
   getInto(id: string, target: Uint8Array): number {
-    const generation = this.#current();
+    const generation = this.#begin();
     const wanted = this.#id;
     requireIdInto(id, "id", wanted);
     requireBytes(target, "target");
@@ -446,7 +455,7 @@ export class ContentStore implements Disposable {
    * Copy what must outlive that (`view.slice()`), or use get().
    */
   view(id: string): Uint8Array | null {
-    const generation = this.#current();
+    const generation = this.#begin();
     const wanted = this.#id;
     requireIdInto(id, "id", wanted);
     const length = this.#findLeaf(generation, wanted);
@@ -468,6 +477,7 @@ export class ContentStore implements Disposable {
       }
       const content = poolRecordViews(generation, wanted, location.offset); // views for our eyes only
       this.#verify(content, wanted);
+      this.#retain(generation);
       return generation.poolView(content.data.byteOffset, content.data.length);
     }
     return null;
@@ -525,7 +535,7 @@ export class ContentStore implements Disposable {
    * object in the newest generation's pool.
    */
   has(id: string): boolean {
-    const generation = this.#current();
+    const generation = this.#begin();
     const wanted = this.#id;
     requireIdInto(id, "id", wanted);
     const at = generation.findWord(wanted);
@@ -548,7 +558,7 @@ export class ContentStore implements Disposable {
   validate(options: { deep?: boolean } = {}): ValidationReport {
     requireOptions(options, optionNames<{ deep?: boolean }>({ deep: true }));
     const deep = optionalBoolean(options.deep, "options.deep");
-    const primary = this.#current();
+    const primary = this.#begin();
     const report: ValidationReport = { valid: true, problems: [], objects: 0, actions: 0 };
     for (const generation of [primary, ...this.#older]) validateGeneration(generation, deep, report);
     report.valid = report.problems.length === 0;
@@ -557,7 +567,7 @@ export class ContentStore implements Disposable {
 
   /** Sizes of the live generations. */
   stats(): StoreStats {
-    const primary = this.#current();
+    const primary = this.#begin();
     const generations: StoreStats["generations"] = [];
     for (const [index, generation] of [primary, ...this.#older].entries()) {
       const role = index === 0 ? "primary" : this.#retained.has(generation) ? "retained" : "upstream";
@@ -629,6 +639,7 @@ export class ContentStore implements Disposable {
     for (const generation of this.#older) generation.close();
     this.#older = [];
     this.#retained.clear();
+    this.#leaving = [];
     // The generations this process held may have been all that kept old ones on
     // disk: with them let go, delete what nobody else holds, so the store ends
     // within its limit without waiting for the next rotation.
@@ -644,11 +655,51 @@ export class ContentStore implements Disposable {
     this.close();
   }
 
-  /** The primary generation, after following a rotation another process made. */
+  /**
+   * The primary generation, after following a rotation another process made.
+   * A follow the machine cannot make (the newest generation's tables need space
+   * a full disk does not have, a read-only mount, no descriptors left) keeps
+   * the current pair, as a reader does whose successor is unfinished: what was
+   * put before the flag is in it, so reads (and gc, which frees space) go on.
+   * Only a write fails: #primaryForWrite follows again and throws.
+   */
   #current(): Generation {
     const primary = this.#primary;
     if (primary === null) throw new ArenaError("ERR_CAS_CLOSED", `the store is closed: ${this.directory}`, { path: this.directory });
-    return primary.superseded ? this.#follow() : primary;
+    if (!primary.superseded) return primary;
+    try {
+      return this.#follow();
+    } catch (error) {
+      if (!isCannotWrite(error)) throw error;
+      return primary;
+    }
+  }
+
+  /**
+   * #current() at the start of a public call: first closes what follows during
+   * the previous call let go (#leaving). put() sets #putBytes before this, so a
+   * view given to it is copied, not detached, if its generation is among them.
+   */
+  #begin(): Generation {
+    if (this.#leaving.length !== 0) this.#releaseLeaving();
+    return this.#current();
+  }
+
+  /** A view handed out of a generation this call's follow let go (its copy forward failed) keeps it until the next follow. */
+  #retain(generation: Generation): void {
+    if (!this.#leaving.includes(generation)) return;
+    this.#leaving = this.#leaving.filter((other) => other !== generation);
+    this.#retained.add(generation);
+  }
+
+  #releaseLeaving(): void {
+    const leaving = this.#leaving;
+    this.#leaving = [];
+    this.#older = this.#older.filter((generation) => !leaving.includes(generation));
+    const putBytes = this.#putBytes;
+    if (putBytes !== null && leaving.some((generation) => generation.madeView(putBytes))) this.#putBytes = putBytes.slice();
+    for (const generation of leaving) generation.close();
+    if (!this.readOnly) collectQuietly(this.directory); // what we let go may have been all that kept it
   }
 
   /**
@@ -667,22 +718,23 @@ export class ContentStore implements Disposable {
     if (pair === null) return previous;
     const [primary, upstream] = pair;
     const newest = upstream === null ? [primary] : [primary, upstream];
-    const had = [previous, ...this.#older.filter((generation) => !this.#retained.has(generation))];
+    const live = [previous, ...this.#older].filter((generation) => !this.#leaving.includes(generation));
+    const had = live.filter((generation) => !this.#retained.has(generation));
     const keep = had.filter((generation) => !newest.some((fresh) => fresh.number === generation.number));
-    const letGo = [previous, ...this.#older].filter((generation) => !keep.includes(generation) && !newest.includes(generation));
-    const putBytes = this.#putBytes;
-    if (putBytes !== null && letGo.some((generation) => generation.madeView(putBytes))) this.#putBytes = putBytes.slice();
-    for (const generation of letGo) generation.close();
+    const letGo = live.filter((generation) => !keep.includes(generation) && !newest.includes(generation));
+    // Closed when the next call begins, not now: this call may still copy from them.
+    const leaving = [...this.#leaving, ...letGo].filter((generation) => !newest.includes(generation));
     this.#primary = primary;
-    this.#older = [...newest.slice(1), ...keep];
+    this.#older = [...newest.slice(1), ...keep, ...leaving];
     this.#retained = new Set(keep);
+    this.#leaving = leaving;
     if (!this.readOnly) collectQuietly(this.directory); // housekeeping: its failure is not the get's or put's
     return primary;
   }
 
   /** The store is open and may be written (not from openReadOnly): else ERR_CAS_CLOSED or ERR_ARENA_READ_ONLY. */
   #requireWritable(what: string): void {
-    this.#current();
+    this.#begin();
     if (this.readOnly) throw readOnlyError(this.directory, what, "open");
   }
 
@@ -707,7 +759,9 @@ export class ContentStore implements Disposable {
    * at its first write.
    */
   #primaryForWrite(): Generation {
-    const primary = this.#current();
+    let primary = this.#current();
+    // Still superseded: #current could not follow (a full disk). A write must not go there: its error.
+    if (primary.superseded && !this.readOnly) primary = this.#follow();
     if (this.#unchecked < budgetCheckBytes) return primary;
     this.#unchecked = 0;
     if (primary.storageBytes <= this.#budgetBytes && primary.hardLimitUtilization <= hardLimitShare) return primary;

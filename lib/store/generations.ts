@@ -119,7 +119,7 @@ export function openNewest(root: string, capacities: GenerationCapacities, readO
 export function openNewestFinished(root: string, capacities: GenerationCapacities, opened: readonly Generation[] = []): [Generation, Generation | null] {
   for (let attempt = 0; attempt < openAttempts; attempt++) {
     const numbers = listGenerations(root);
-    if (numbers.length === 0) throw new ArenaError("ERR_CAS_CORRUPT", `${root} holds no generation (v1.<n>): not a content store`, { path: root });
+    if (numbers.length === 0) break; // marked, with its lock: its first writer has not made v1.0 yet (or died first)
     const pair = openFinishedFrom(root, numbers, capacities, -1, opened);
     if (pair !== null) return pair;
     // None finished: either a collector removed what was listed (list again), or

@@ -10,9 +10,9 @@
  * Files are named by the object's id (LLVM names them by index offset), so a
  * generation's files can be listed and checked against its index.
  */
-import { closeSync, fstatSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { openRegularFile } from "../arena/regular-file.ts";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ArenaError } from "../common/errors.ts";
 import { toArenaError, wrapFsErrors } from "./fs-errors.ts";
 import { StorageKind } from "./object-record.ts";
@@ -27,8 +27,15 @@ export function largeObjectPath(directory: string, kind: StorageKind, idHex: str
  * Writes `parts` one after the other into `finalPath`, complete or not at all.
  * Returns the file's length. The temporary file is locked against gc from its
  * making to its rename (temporary-files.ts).
+ *
+ * `durable`: the bytes are flushed to the disk (fsync) before the rename, and
+ * the directory after it, so a power loss leaves the old state or the whole
+ * file, never the name over missing bytes (a rename is metadata: without the
+ * fsync, xfs or ext4 without auto_da_alloc can keep the name of an empty file).
+ * For the marker; a large object is not worth an fsync each (its generation is
+ * a cache, and validate finds a short file).
  */
-export function writeWholeFile(finalPath: string, parts: Uint8Array[]): number {
+export function writeWholeFile(finalPath: string, parts: Uint8Array[], durable = false): number {
   const { fd, path: temporary } = wrapFsErrors(finalPath, () => createTemporaryFile(finalPath, 0o644));
   let length = 0;
   try {
@@ -37,11 +44,35 @@ export function writeWholeFile(finalPath: string, parts: Uint8Array[]): number {
       length += part.length;
     }
     storeTestHooks.at?.("file-written");
+    if (durable) fsyncSync(fd);
     renameSync(temporary, finalPath); // before the close, which drops the lock that keeps gc away
+    if (durable) syncDirectory(dirname(finalPath));
     return length;
   } catch (error) {
     rmSync(temporary, { force: true });
     throw toArenaError(error, temporary);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * fsync of a directory, so a rename in it survives a power loss. Where the
+ * platform cannot (a directory opened for reading refuses fsync: EINVAL, EBADF,
+ * EISDIR, EPERM on some systems) the rename stands as the file system keeps it.
+ */
+function syncDirectory(directory: string): void {
+  let fd: number;
+  try {
+    fd = openSync(directory, "r");
+  } catch {
+    return; // the rename happened; only its durability is not ours to ensure here
+  }
+  try {
+    fsyncSync(fd);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "EINVAL" && code !== "EBADF" && code !== "EISDIR" && code !== "EPERM" && code !== "ENOTSUP") throw error;
   } finally {
     closeSync(fd);
   }

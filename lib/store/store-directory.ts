@@ -20,7 +20,11 @@
  * one becomes one (writers only); and a store made before the marker existed
  * is recognized by its `lock` file together with a generation (`v1.N`) whose
  * index file carries the store's table name (a writer then adds the marker).
- * Anything else is ArenaError ERR_CAS_NOT_A_STORE, with nothing written.
+ * A marker a power loss left incomplete (its name renamed into place, its
+ * bytes never written: empty, short or zeros) counts as no marker: such a store
+ * is recognized the older way and its marker rewritten (the marker is now
+ * fsynced before its rename, and its directory after, so this store does not
+ * leave one). Anything else is ArenaError ERR_CAS_NOT_A_STORE, with nothing written.
  *
  * What it gives up: one small file, and a readdir of the top directory per
  * open. A store of an older version whose very first open was killed before it
@@ -104,30 +108,47 @@ function judge(directory: string): Verdict {
     if (code === "ENOTDIR") throw notADirectory(directory, "ENOTDIR", { path: directory, syscall: "scandir" });
     throw toArenaError(error, directory);
   }
+  const others = names.filter((name) => name !== markerName && !markerTemporaryName.test(name));
   if (names.includes(markerName)) {
-    const problem = markerProblem(join(directory, markerName));
-    return problem === null ? { kind: "store", marked: true } : { kind: "foreign", reason: problem };
+    const marker = readMarker(join(directory, markerName));
+    if (marker.kind === "marker") return { kind: "store", marked: true };
+    // An incomplete marker: its name survived a power loss, its bytes did not.
+    // As if unmarked beside a store (lock and an index): recognized the older way.
+    // Alone it stays refused: nothing says a store was ever there.
+    if (marker.kind === "foreign") return { kind: "foreign", reason: marker.reason };
+    if (madeBeforeTheMarker(directory, others)) return { kind: "store", marked: false };
+    return { kind: "foreign", reason: `its ${markerName} is incomplete (${marker.length} bytes), and no store's lock and index are beside it` };
   }
-  const others = names.filter((name) => !markerTemporaryName.test(name));
   if (others.length === 0) return { kind: "empty" };
   if (madeBeforeTheMarker(directory, others)) return { kind: "store", marked: false };
   const shown = others.slice(0, 3).map((name) => JSON.stringify(name)).join(", ");
   return { kind: "foreign", reason: `it holds ${shown}${others.length > 3 ? ", ..." : ""} and no ${markerName}` };
 }
 
-/** Null when the file at `path` is the store's marker; else why not. */
-function markerProblem(path: string): string | null {
+type MarkerReading = { kind: "marker" } | { kind: "short"; length: number } | { kind: "foreign"; reason: string };
+
+/**
+ * What the file at `path` is: the store's marker (the line, exactly);
+ * incomplete ("short": fewer bytes than the line, each the line's own, or no
+ * more than the line's length of zero bytes, an extent never written: what a
+ * power loss leaves of a marker whose rename outlived its data); or anything
+ * else (foreign).
+ */
+function readMarker(path: string): MarkerReading {
   let fd: number;
   try {
     fd = openRegularFile(path, "read");
   } catch (error) {
-    return `its ${markerName} cannot be read as the store's marker (${(error as { code?: string }).code ?? "error"})`;
+    return { kind: "foreign", reason: `its ${markerName} cannot be read as the store's marker (${(error as { code?: string }).code ?? "error"})` };
   }
   try {
     const bytes = new Uint8Array(markerBytes.length + 1); // one more: a longer file is not the marker either
     const length = readSync(fd, bytes, 0, bytes.length, 0);
-    if (length === markerBytes.length && markerBytes.every((byte, index) => bytes[index] === byte)) return null;
-    return `its ${markerName} is not this store's marker (it does not hold ${JSON.stringify(markerText)})`;
+    const read = bytes.subarray(0, length);
+    const agrees = length <= markerBytes.length && read.every((byte, index) => byte === markerBytes[index]);
+    if (agrees && length === markerBytes.length) return { kind: "marker" };
+    if (agrees || (length <= markerBytes.length && read.every((byte) => byte === 0))) return { kind: "short", length };
+    return { kind: "foreign", reason: `its ${markerName} is not this store's marker (it does not hold ${JSON.stringify(markerText)})` };
   } catch (error) {
     throw toArenaError(error, path);
   } finally {
@@ -188,7 +209,7 @@ function isStoreIndex(path: string): boolean {
 /** Writes the marker atomically (writeWholeFile: a temporary file renamed into place; a racing writer's rename puts the same bytes). */
 function writeMarker(directory: string): void {
   if (storeTestHooks.markerInPlace) return writeMarkerInPlace(join(directory, markerName));
-  writeWholeFile(join(directory, markerName), [markerBytes]);
+  writeWholeFile(join(directory, markerName), [markerBytes], true);
 }
 
 /** BROKEN on purpose (storeTestHooks.markerInPlace): made at its name, then filled. */
