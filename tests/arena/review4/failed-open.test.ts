@@ -22,9 +22,21 @@ const directory = tempDirectory("mfa-review4-failed-open-");
 const child = join(import.meta.dir, "children", "failed-open-child.ts");
 const capacity = 2 ** 40;
 
+/**
+ * Whether a 1 TiB arena can be made here at all, without a limit: not under
+ * qemu-user (test:arm64), whose guest address space is smaller, so that there
+ * every open fails and the premise (a file made, then an open that fails) is gone.
+ */
+function canMakeCapacity(): boolean {
+  const made = Bun.spawnSync([process.execPath, child, "make", freshPath(directory), String(capacity)], { stderr: "pipe" });
+  if (made.exitCode === 0) return true;
+  if (made.stderr.toString().includes("ENOMEM")) return false;
+  throw new Error(`making the ${capacity}-byte arena failed for another reason: ${made.stderr.toString()}`);
+}
+
 // Expected: the open fails with ENOMEM and the file keeps its 136 bytes.
 // Observed: ENOMEM, and the file is 1099511627776 bytes long.
-test("a create() whose mmap fails leaves a closed arena at the size it found, not grown to its capacity (review 4 #9)", () => {
+test.skipIf(!canMakeCapacity())("a create() whose mmap fails leaves a closed arena at the size it found, not grown to its capacity (review 4 #9)", () => {
   const path = freshPath(directory);
   const made = Bun.spawnSync([process.execPath, child, "make", path, String(capacity)]);
   expect(made.exitCode).toBe(0);
