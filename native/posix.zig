@@ -173,6 +173,48 @@ export fn mfa_mmap_placeholder(address: i64, length_bytes: i64, writable: i32) i
     return 0;
 }
 
+/// The placeholder ranges closed arenas left (lib/arena/placeholder-pool.ts
+/// decides what goes in and when one comes out): kept here, once per process,
+/// because JavaScript module state is per thread and a Worker's ranges would
+/// otherwise stay reserved for good when it ends. Oldest first; a fixed table,
+/// so a put into a full one is refused (-ENOSPC) and that range stays reserved.
+const pool_slots = 4096;
+var pool_mutex: std.Thread.Mutex = .{};
+var pool_addresses: [pool_slots]i64 = undefined;
+var pool_lengths: [pool_slots]i64 = undefined;
+var pool_count: usize = 0;
+
+export fn mfa_pool_put(address: i64, length_bytes: i64) i64 {
+    pool_mutex.lock();
+    defer pool_mutex.unlock();
+    if (pool_count == pool_slots) return -@as(i64, @intFromEnum(std.posix.E.NOSPC));
+    pool_addresses[pool_count] = address;
+    pool_lengths[pool_count] = length_bytes;
+    pool_count += 1;
+    return 0;
+}
+
+/// Takes out the oldest range of `length_bytes` if more than `keep` of that
+/// length are held (the newest `keep` are never given out); returns its
+/// address, or 0 when there is none to give.
+export fn mfa_pool_take(length_bytes: i64, keep: i64) i64 {
+    pool_mutex.lock();
+    defer pool_mutex.unlock();
+    var held: i64 = 0;
+    var oldest: usize = pool_count;
+    for (pool_lengths[0..pool_count], 0..) |length, index| {
+        if (length != length_bytes) continue;
+        if (held == 0) oldest = index;
+        held += 1;
+    }
+    if (held <= keep) return 0;
+    const address = pool_addresses[oldest];
+    std.mem.copyForwards(i64, pool_addresses[oldest .. pool_count - 1], pool_addresses[oldest + 1 .. pool_count]);
+    std.mem.copyForwards(i64, pool_lengths[oldest .. pool_count - 1], pool_lengths[oldest + 1 .. pool_count]);
+    pool_count -= 1;
+    return address;
+}
+
 export fn mfa_munmap(address: i64, length_bytes: i64) i64 {
     return result(c.munmap(page(address), @intCast(length_bytes)));
 }

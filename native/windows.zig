@@ -346,6 +346,17 @@ export fn mfa_mmap_placeholder(address: i64, length_bytes: i64, writable: i32) i
     return -@as(i64, ERROR_NOT_SUPPORTED);
 }
 
+/// No placeholders on Windows (above), so nothing to pool; never called.
+export fn mfa_pool_put(address: i64, length_bytes: i64) i64 {
+    _ = .{ address, length_bytes };
+    return -@as(i64, ERROR_NOT_SUPPORTED);
+}
+
+export fn mfa_pool_take(length_bytes: i64, keep: i64) i64 {
+    _ = .{ length_bytes, keep };
+    return 0;
+}
+
 /// madvise has no Windows counterpart the arena needs (PrefetchVirtualMemory only
 /// reads ahead); reported as unsupported.
 export fn mfa_madvise(address: [*]u8, length_bytes: i64, advice: i32) i64 {

@@ -334,7 +334,10 @@ export class MappedFileRegionArena implements Disposable {
    * the bounds of bytes(): for a layer that hands views to callers, so that a
    * caller who transfers a view's buffer away (structuredClone, a byte stream's
    * enqueue) takes only this one, not the buffer bytes() views share. Detached
-   * at close like every view. Each call makes a new buffer (~1 us): keep it.
+   * at close like every live view; held weakly, so one the caller drops is
+   * collected (but then its mapping's range is not reused after close: see
+   * mapping.ts). Each call makes a new buffer (~1 us): keep it. Length 0: an
+   * empty buffer of its own.
    * Read-only (POSIX): over a second mapping of the file, so that a caller's
    * write through it (which copies the page into this process) leaves the
    * pages bytes() views read unchanged, following the file (read-only.ts

@@ -31,7 +31,9 @@ export type BrokenArenaVariant =
   /** A block allocator asks for a whole block even when it cannot fit, overflowing the bump pointer on every allocation (review4/block-allocator-near-the-end). */
   | "block-allocator-asks-past-capacity"
   /** Holders of a lock file do not mark it, so another thread's opener about to wait for it cannot tell (review4/lock-file-other-thread). */
-  | "no-lock-file-marker";
+  | "no-lock-file-marker"
+  /** Views' windows reach to the end of the mapping, past what a read-only opener's file holds (views-bounded). */
+  | "views-past-the-file";
 
 export const brokenArenaVariants: readonly BrokenArenaVariant[] = [
   "in-use-locks-dropped-before-unmap",
@@ -47,6 +49,7 @@ export const brokenArenaVariants: readonly BrokenArenaVariant[] = [
   "reuse-stolen-ranges",
   "block-allocator-asks-past-capacity",
   "no-lock-file-marker",
+  "views-past-the-file",
 ];
 
 export const arenaVariant: { broken: BrokenArenaVariant | null } = { broken: null };

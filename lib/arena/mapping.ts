@@ -5,31 +5,40 @@
  * page kills the process. So every ArrayBuffer made over the mapping is created
  * here, remembered here, and detached here (ArrayBuffer.prototype.transfer(0))
  * before the memory is unmapped. A detached buffer reads as length 0 through every
- * typed array over it, so a view kept past close() is harmless. Views handed to
- * callers are typed arrays over these few long-lived buffers, never buffers of
- * their own, which is what keeps the bookkeeping O(windows), not O(calls).
+ * typed array over it, so a view kept past close() is harmless.
  *
- * Buffers are made on first use, not at open: JavaScriptCore counts an external
- * buffer's length as memory the collector must account for, and a 64 MiB buffer
- * costs a garbage collection (~50-100 us, measured: toArrayBuffer of 64 MiB
- * in a loop spends 80% of its time in futex waits for the collector's threads),
- * against ~1 us for a 32-byte one. An arena opened to allocate offsets, or opened
- * and closed, makes only the header's 32-byte buffer (see dedicatedBuffer); the
- * first view pays for the big one once per open.
+ * Which buffer a view is cut from. A view's buffer is reachable by whoever holds
+ * the view (view.buffer), and standard APIs that copy a view copy its whole
+ * buffer: structuredClone(view) and postMessage(view) serialize view.buffer
+ * entire. One buffer over the whole mapping (what views used to share) made a
+ * clone of 5 bytes copy the capacity (1 GiB: 6 s, 3 GiB of memory), and for a
+ * read-only opener, whose file ends long before its capacity-sized mapping,
+ * kill the process with SIGBUS at the first page past the file's end. A buffer
+ * per view is exact, but costs ~0.5-1 us (toArrayBuffer) against ~50 ns, and a
+ * record of every view to detach at close. The way chosen: views are cut from
+ * long-lived windows of bounded size. Level 0's windows are 512 KiB, one every
+ * 256 KiB (overlapping by half), so any view of up to 256 KiB lies wholly in the
+ * window that starts at or before it; a longer view of length L uses the
+ * smallest level whose stride (256 KiB * 2^level) is at least L. So a clone of a
+ * view copies at most 512 KiB, or 4 L for a view longer than 256 KiB, never the
+ * capacity. No window reaches past `viewableBytes`: the mapping for a writer
+ * (its file is the capacity long while open), and for a read-only opener what
+ * the file backs (read-only.ts raises it as the file grows; a window made
+ * shorter is made again, longer, when a view needs more, and the short one
+ * stays valid). Windows are made on first use and kept until close: at most
+ * about 2 * viewableBytes / 256 KiB of them (8,192 for a fully read 1 GiB).
  *
- * toArrayBuffer accepts at most 4 GiB. A larger mapping is covered by windows of
- * 4 GiB that start every 2 GiB and overlap by half, so any range of up to 2 GiB
- * lies wholly inside the window that starts at or before it: such a range gets one
- * contiguous view even when it straddles a window's end.
+ * Writes (append's path) go through one internal buffer over the whole mapping
+ * (4 GiB pieces every 2 GiB over 4 GiB), never handed out, so no caller can
+ * copy or take it. JavaScriptCore counts an external buffer's length as memory
+ * the collector must account for (a 64 MiB buffer costs a collection, ~50-100
+ * us), so it is made on the first write, not at open.
  *
- * Stolen buffers. A view's buffer is one of these windows, and standard APIs
- * transfer buffers without the caller asking (a byte stream's enqueue(view), a
- * structuredClone or postMessage with a transfer list, buffer.transfer()): the
- * window moves into a new buffer out of our reach, and ours is left detached. A
- * buffer per view would stop that, but costs ~0.5-1 us per view (toArrayBuffer)
- * against ~50 ns, and a list of every view to detach at close. Instead, a view
- * or write that meets a detached window makes a fresh one over the same memory
- * (so the arena keeps working).
+ * Stolen buffers. Standard APIs transfer buffers without the caller asking (a
+ * byte stream's enqueue(view), a structuredClone or postMessage with a transfer
+ * list, buffer.transfer()): the window moves into a new buffer out of our reach,
+ * and ours is left detached. A view that meets a detached window makes a fresh
+ * one over the same memory (so the arena keeps working).
  *
  * Close. Neither a taken buffer nor a pointer a native thread already holds (an
  * asynchronous node:zlib call reads the view on a worker thread) can be
@@ -45,27 +54,26 @@
  * Windows, which has no placeholders, does too): a leak of address space, not
  * memory, bounded by how many mappings had a buffer taken.
  *
- * A taken buffer is forgotten as soon as it is seen detached (a view made after
- * it makes another): only the fact that one was taken is kept, so a store that
- * streams views through byte streams (each enqueue takes one) does not keep a
- * record and a detached buffer per view until close.
+ * separateBuffer's buffers (one per call, for layers that hand callers buffers
+ * of their own) are held weakly, so a caller's dropped buffer is collected and
+ * registering one is O(1). What that gives up: a collected one may have been
+ * transferred away before it was dropped, which can no longer be seen, so a
+ * mapping one of whose separate buffers was collected before close counts as
+ * taken from, and its range is not reused (the layers keep theirs until close).
  */
 import { bufferOverMemory, maxExternalBufferBytes, replaceWithPlaceholder, syncMapping, unmap } from "../native/native.ts";
 import { keepPlaceholder } from "./placeholder-pool.ts";
 import { canReplaceMappedRanges } from "./platform.ts";
 import { arenaVariant } from "./broken-variants.ts";
 
-const windowStrideBytes = maxExternalBufferBytes / 2;
-/** Stand-ins for a mapping's window arrays until it makes a window: never written (frozen, so a write would throw). */
-const noWindows = Object.freeze([]) as unknown as (ArrayBuffer | undefined)[];
-const noWindowBytes = Object.freeze([]) as unknown as (Uint8Array | undefined)[];
+/** The stride of the smallest view windows; a window is twice its stride (see the comment at the top). */
+export const viewWindowStrideBytes = 256 * 1024;
+/** The internal write buffers of a mapping over 4 GiB: 4 GiB, every 2 GiB. */
+const writeStrideBytes = maxExternalBufferBytes / 2;
+const noWriteWindows = Object.freeze([]) as unknown as (Uint8Array | undefined)[];
 
-/** A buffer made over [offset, offset + lengthBytes) of the mapping. */
-interface TrackedBuffer {
-  buffer: ArrayBuffer;
-  offset: number;
-  lengthBytes: number;
-}
+/** Separate buffers, held weakly: one collected before close is reported to its mapping. */
+const separateBuffers = new FinalizationRegistry<{ mapping: Mapping; ref: WeakRef<ArrayBuffer> }>(({ mapping, ref }) => mapping.forgetCollected(ref));
 
 export class Mapping {
   readonly address: number;
@@ -73,188 +81,156 @@ export class Mapping {
   readonly path: string;
   /** The longest single view this mapping can hand out. */
   readonly maxViewBytes: number;
-  readonly #fitsOneBuffer: boolean;
-  /** Covers the whole mapping when it fits in one buffer and a view was asked for. */
-  #whole: ArrayBuffer | null = null;
-  /** A long-lived byte view of #whole, so that write() makes no view per call. */
+  /**
+   * How far views' buffers may reach: the whole mapping for a writer, what the
+   * file backs for a read-only opener (read-only.ts raises it as the file grows).
+   */
+  viewableBytes: number;
+  /** View windows by level (stride viewWindowStrideBytes * 2^level), then by index. Level 0 is the hot path's. */
+  readonly #levels: (Map<number, ArrayBuffer> | undefined)[] = [];
+  /** Level 0's windows (also #levels[0]), made with the first view. */
+  #small: Map<number, ArrayBuffer> | null = null;
+  /** Write buffers: the whole mapping when it fits in one buffer (never handed out, so never taken). */
   #wholeBytes: Uint8Array | null = null;
-  /** Mappings larger than one buffer: the windows made so far (the arrays are made with the first). */
-  #windows: (ArrayBuffer | undefined)[] = noWindows;
-  /** The same for each window, made with it. */
-  #windowBytes: (Uint8Array | undefined)[] = noWindowBytes;
-  /** Every buffer made over the mapping: all are detached before it is unmapped. Made with the first. */
-  #buffers: TrackedBuffer[] | null = null;
+  /** Mappings over 4 GiB: write buffers of 4 GiB every 2 GiB. */
+  #writeWindows: (Uint8Array | undefined)[] = noWriteWindows;
+  /** Buffers of ours to detach at close besides the current windows: header buffers, windows outgrown by a reader. */
+  readonly #kept: ArrayBuffer[] = [];
+  /** separateBuffer's buffers, held weakly (a dropped one may be collected). */
+  readonly #separate = new Set<WeakRef<ArrayBuffer>>();
   #unmapped = false;
-  /** Whether a buffer over the mapping was transferred away: its addresses must then never map another file. */
+  /** Whether a buffer over the mapping may have been transferred away: its addresses must then never map another file. */
   #stolen = false;
-  /** Whether a buffer that views can reach was made (not only dedicated ones, which stay ours). */
+  /** Whether a buffer that callers can reach was made (not only internal ones, which stay ours). */
   #viewed = false;
 
   constructor(address: number, lengthBytes: number, path: string) {
     this.address = address;
     this.lengthBytes = lengthBytes;
     this.path = path;
-    this.#fitsOneBuffer = lengthBytes <= maxExternalBufferBytes;
-    this.maxViewBytes = this.#fitsOneBuffer ? lengthBytes : windowStrideBytes;
+    this.viewableBytes = lengthBytes;
+    this.maxViewBytes = lengthBytes <= maxExternalBufferBytes ? lengthBytes : writeStrideBytes;
   }
 
   /**
    * A Uint8Array over [offset, offset + length). The caller has checked that the
-   * range is inside the mapping and at most maxViewBytes long, so the only way
-   * the constructor can throw is a window that was transferred away.
+   * range is inside viewableBytes and at most maxViewBytes long. Hot path: a
+   * view of up to 256 KiB is cut from the level-0 window that starts at or
+   * before it (one Map look-up and a typed array).
    */
   view(offset: number, length: number): Uint8Array {
-    const whole = this.#whole;
-    if (whole !== null) {
-      try {
-        return new Uint8Array(whole, offset, length);
-      } catch (error) {
-        this.#replaceIfStolen(whole, error);
+    const small = this.#small;
+    if (small !== null && length <= viewWindowStrideBytes) {
+      const index = Math.floor(offset / viewWindowStrideBytes);
+      const window = small.get(index);
+      if (window !== undefined) {
+        try {
+          return new Uint8Array(window, offset - index * viewWindowStrideBytes, length);
+        } catch {
+          // Taken away, or a reader's window shorter than the file has grown since: made again below.
+        }
       }
     }
     return this.#viewSlow(offset, length);
   }
 
+  #viewSlow(offset: number, length: number): Uint8Array {
+    let level = 0;
+    let stride = viewWindowStrideBytes;
+    while (stride < length) {
+      stride *= 2;
+      level += 1;
+    }
+    // An empty view at the very end, where a window of this stride would start empty: the one before.
+    const viewable = arenaVariant.broken === "views-past-the-file" ? this.lengthBytes : this.viewableBytes;
+    let index = Math.floor(offset / stride);
+    if (index > 0 && index * stride >= viewable) index -= 1;
+    const start = index * stride;
+    const windows = (this.#levels[level] ??= new Map());
+    if (level === 0) this.#small = windows;
+    let window = windows.get(index);
+    if (window === undefined || window.detached || start + window.byteLength < offset + length) {
+      if (window !== undefined) this.#retire(window);
+      const windowBytes = Math.min(2 * stride, viewable - start, maxExternalBufferBytes);
+      this.#viewed = true;
+      window = bufferOverMemory(this.address, start, windowBytes);
+      windows.set(index, window);
+    }
+    return new Uint8Array(window, offset - start, length);
+  }
+
+  /** A window replaced by a new one: taken away (noted), or outgrown (kept, to detach at close). */
+  #retire(window: ArrayBuffer): void {
+    if (window.detached) this.#stolen = true;
+    else this.#kept.push(window);
+  }
+
   /**
    * Copies `bytes` to `offset`, with the same preconditions as view(). This is
-   * append's hot path: Uint8Array.set into a long-lived view costs ~15 ns for 64
-   * bytes, while making a view first costs ~40-100 ns more and leaves garbage.
+   * append's hot path: Uint8Array.set into a long-lived internal view costs ~15
+   * ns for 64 bytes, while making a view first costs ~40-100 ns more and leaves
+   * garbage. The internal buffer is never handed out, so nobody can take it.
    */
   write(offset: number, bytes: Uint8Array): void {
     const whole = this.#wholeBytes;
-    if (whole !== null) {
-      try {
-        whole.set(bytes, offset);
-        return;
-      } catch (error) {
-        this.#replaceIfStolen(this.#whole!, error);
-      }
+    if (whole !== null) whole.set(bytes, offset);
+    else this.#writeSlow(offset, bytes);
+  }
+
+  #writeSlow(offset: number, bytes: Uint8Array): void {
+    if (this.lengthBytes <= maxExternalBufferBytes) {
+      this.#wholeBytes = new Uint8Array(this.dedicatedBuffer(0, this.lengthBytes));
+      this.#wholeBytes.set(bytes, offset);
+      return;
     }
-    this.#writeSlow(offset, bytes);
+    const index = Math.min(Math.floor(offset / writeStrideBytes), Math.floor((this.lengthBytes - 1) / writeStrideBytes));
+    if (this.#writeWindows === noWriteWindows) this.#writeWindows = [];
+    const start = index * writeStrideBytes;
+    const window = (this.#writeWindows[index] ??= new Uint8Array(this.dedicatedBuffer(start, Math.min(maxExternalBufferBytes, this.lengthBytes - start))));
+    window.set(bytes, offset - start);
   }
 
   /**
    * A buffer of its own over [offset, offset + length), for views handed to
    * callers who may transfer their buffer away (a byte stream's enqueue does):
    * taking it leaves the buffers the arena and its tables read through in place.
-   * Detached at close with the rest, and the mapping counts as viewed (so
-   * close puts a placeholder under it). Same preconditions as view().
+   * Held weakly (O(1)): one the caller drops can be collected; the live ones are
+   * detached at close. Same preconditions as view(); length 0 is an empty buffer.
    */
   separateBuffer(offset: number, length: number): ArrayBuffer {
+    if (length === 0) return new ArrayBuffer(0);
     this.#viewed = true;
-    return this.#bufferOver(offset, length);
-  }
-
-  /** A buffer of its own over a small fixed range (the header), detached with the rest. */
-  dedicatedBuffer(offset: number, length: number): ArrayBuffer {
-    return this.#bufferOver(offset, length);
-  }
-
-  #viewSlow(offset: number, length: number): Uint8Array {
-    if (this.#fitsOneBuffer) return new Uint8Array(this.#whole ?? this.#openWhole(), offset, length);
-    const index = this.#windowIndex(offset);
-    const window = this.#windows[index] ?? this.#openWindow(index);
-    const start = offset - index * windowStrideBytes;
-    try {
-      return new Uint8Array(window, start, length);
-    } catch (error) {
-      this.#replaceIfStolen(window, error);
-      return new Uint8Array(this.#windows[index] ?? this.#openWindow(index), start, length);
-    }
-  }
-
-  #writeSlow(offset: number, bytes: Uint8Array): void {
-    if (this.#fitsOneBuffer) {
-      if (this.#whole === null) this.#openWhole();
-      this.#wholeBytes!.set(bytes, offset);
-      return;
-    }
-    const index = this.#windowIndex(offset);
-    if (this.#windows[index] === undefined) this.#openWindow(index);
-    const start = offset - index * windowStrideBytes;
-    try {
-      this.#windowBytes[index]!.set(bytes, start);
-    } catch (error) {
-      this.#replaceIfStolen(this.#windows[index]!, error);
-      this.#openWindow(index);
-      this.#windowBytes[index]!.set(bytes, start);
-    }
-  }
-
-  /**
-   * After a view or write of `buffer` threw: if the buffer was transferred away,
-   * forgets it (it stays in #buffers, for close to find), so the next use makes a
-   * fresh one over the same memory. Anything else is not ours to hide.
-   */
-  #replaceIfStolen(buffer: ArrayBuffer, error: unknown): void {
-    if (!buffer.detached) throw error;
-    if (this.#whole === buffer) {
-      this.#whole = null;
-      this.#wholeBytes = null;
-      return;
-    }
-    const index = this.#windows.indexOf(buffer);
-    if (index !== -1) {
-      this.#windows[index] = undefined;
-      this.#windowBytes[index] = undefined;
-    }
-  }
-
-  #bufferOver(offset: number, lengthBytes: number): ArrayBuffer {
-    const buffer = bufferOverMemory(this.address, offset, lengthBytes);
-    const buffers = (this.#buffers ??= []);
-    this.#forgetStolen(buffers);
-    buffers.push({ buffer, offset, lengthBytes });
+    const buffer = bufferOverMemory(this.address, offset, length);
+    const ref = new WeakRef(buffer);
+    this.#separate.add(ref);
+    separateBuffers.register(buffer, { mapping: this, ref }, ref);
     return buffer;
   }
 
   /**
-   * Drops the buffers that were transferred away (close cannot detach them
-   * anyway), remembering that one was. O(live buffers): the few windows and
-   * the latest separate buffers, since each new buffer clears out the taken ones.
+   * A separate buffer was collected. Whether it had been transferred away first
+   * (its contents then live on in its taker's buffer) cannot be known any more,
+   * so the mapping counts as taken: its range is not reused (see unmap).
    */
-  #forgetStolen(buffers: TrackedBuffer[]): void {
-    let kept = 0;
-    for (const tracked of buffers) {
-      if (tracked.buffer.detached) this.#stolen = true;
-      else buffers[kept++] = tracked;
-    }
-    buffers.length = kept;
+  forgetCollected(ref: WeakRef<ArrayBuffer>): void {
+    if (this.#separate.delete(ref)) this.#stolen = true;
   }
 
-  #openWhole(): ArrayBuffer {
-    this.#viewed = true;
-    const whole = this.#bufferOver(0, this.lengthBytes);
-    this.#whole = whole;
-    this.#wholeBytes = new Uint8Array(whole);
-    return whole;
-  }
-
-  /**
-   * The window that starts at or before `offset`; for offset == lengthBytes (an
-   * empty view at the very end) the last window, since a window starting there
-   * would be empty and toArrayBuffer refuses a length of 0.
-   */
-  #windowIndex(offset: number): number {
-    return Math.min(Math.floor(offset / windowStrideBytes), Math.floor((this.lengthBytes - 1) / windowStrideBytes));
-  }
-
-  #openWindow(index: number): ArrayBuffer {
-    const start = index * windowStrideBytes;
-    const length = Math.min(maxExternalBufferBytes, this.lengthBytes - start);
-    this.#viewed = true;
-    if (this.#windows === noWindows) {
-      this.#windows = [];
-      this.#windowBytes = [];
-    }
-    const window = this.#bufferOver(start, length);
-    this.#windows[index] = window;
-    this.#windowBytes[index] = new Uint8Array(window);
-    return window;
+  /** A buffer of our own over a fixed range (the header, the write buffers), never handed out; detached at close. */
+  dedicatedBuffer(offset: number, length: number): ArrayBuffer {
+    const buffer = bufferOverMemory(this.address, offset, length);
+    this.#kept.push(buffer);
+    return buffer;
   }
 
   sync(): void {
     syncMapping(this.address, this.lengthBytes, this.path);
+  }
+
+  /** Detaches `buffer`, or notes that it was taken away. */
+  #detach(buffer: ArrayBuffer): void {
+    if (buffer.detached) this.#stolen = true;
+    else buffer.transfer(0);
   }
 
   /**
@@ -274,19 +250,20 @@ export class Mapping {
    */
   unmap(): void {
     if (this.#unmapped) return;
-    let stolen = this.#stolen;
-    const buffers = this.#buffers;
-    if (buffers !== null) {
-      for (const { buffer } of buffers) {
-        if (buffer.detached) stolen = true;
-        else buffer.transfer(0);
-      }
-      this.#buffers = null;
+    for (const windows of this.#levels) if (windows !== undefined) for (const window of windows.values()) this.#detach(window);
+    for (const buffer of this.#kept) this.#detach(buffer);
+    for (const ref of this.#separate) {
+      const buffer = ref.deref();
+      separateBuffers.unregister(ref);
+      if (buffer !== undefined) this.#detach(buffer);
     }
-    this.#whole = null;
+    const stolen = this.#stolen;
+    this.#levels.length = 0;
+    this.#small = null;
+    this.#kept.length = 0;
+    this.#separate.clear();
     this.#wholeBytes = null;
-    this.#windows = noWindows;
-    this.#windowBytes = noWindowBytes;
+    this.#writeWindows = noWriteWindows;
     if (!this.#viewed || (!canReplaceMappedRanges && !stolen) || arenaVariant.broken === "no-placeholder-at-close") {
       unmap(this.address, this.lengthBytes, this.path);
       this.#unmapped = true;

@@ -20,16 +20,22 @@
  * stream read) meets zeros; only a pointer kept across later closes of
  * same-length arenas can alias. A buffer transferred away (which its taker may
  * keep for as long as it likes) never aliases: the range under it is not given
- * to this pool at all (mapping.ts). The pool is per thread (module state), which is
- * all it needs: each Worker maps and closes its own arenas.
+ * to this pool at all (mapping.ts).
+ *
+ * The pool is the process's, held by the native shim (mfa_pool_put/take), not
+ * module state: module state is per thread, and when a Worker ends its module
+ * state goes while its ranges stay reserved, so a process that ran jobs in
+ * short-lived Workers leaked an arena's capacity of addresses per Worker (review
+ * 4, finding 6). Shared, a range one Worker's close left is reused by the next
+ * Worker's open, and the quarantine counts every thread's closes. A late pointer
+ * of one thread may then reach another thread's arena after two more closes of
+ * that length, as it may within one thread. The shim's table holds 4096 ranges;
+ * past that a close keeps its range reserved for good (as before, per range).
  */
-import { mapFile } from "../native/native.ts";
+import { mapFile, poolPlaceholder, takePooledPlaceholder } from "../native/native.ts";
 
 /** How many of the latest placeholders of one length are never reused. */
 const quarantineRanges = 2;
-
-/** Placeholder addresses by mapping length, oldest first. */
-const placeholders = new Map<number, number[]>();
 
 /**
  * Maps the first `lengthBytes` of `fd` ("shared" for a writer, "private" for a
@@ -40,18 +46,14 @@ const placeholders = new Map<number, number[]>();
  * and Windows has no placeholders).
  */
 export function mapOverPlaceholder(fd: number, lengthBytes: number, path: string, sharing: "shared" | "private" = "shared"): number {
-  const ranges = placeholders.get(lengthBytes);
-  if (ranges === undefined || ranges.length <= quarantineRanges) return mapFile(fd, lengthBytes, path, sharing);
-  // Taken before the call: if MAP_FIXED fails, what is left there is unknown
+  // Taken out before the call: if MAP_FIXED fails, what is left there is unknown
   // (possibly nothing, and then maybe someone else's next mapping), so the range
   // is forgotten rather than reused or unmapped.
-  const address = ranges.shift()!;
-  return mapFile(fd, lengthBytes, path, sharing, address);
+  const address = takePooledPlaceholder(lengthBytes, quarantineRanges);
+  return address === 0 ? mapFile(fd, lengthBytes, path, sharing) : mapFile(fd, lengthBytes, path, sharing, address);
 }
 
-/** Keeps the placeholder at [address, address + lengthBytes) for a later mapping. */
+/** Keeps the placeholder at [address, address + lengthBytes) for a later mapping (if the pool has room). */
 export function keepPlaceholder(address: number, lengthBytes: number): void {
-  const ranges = placeholders.get(lengthBytes);
-  if (ranges === undefined) placeholders.set(lengthBytes, [address]);
-  else ranges.push(address);
+  poolPlaceholder(address, lengthBytes);
 }

@@ -133,10 +133,13 @@ export function openArenaReadOnly(request: ReadOnlyOpenRequest): OpenArena {
     const mappedBytes = canReplaceMappedRanges ? verdict.capacity : fileBytes;
     mapping = new Mapping(mapOverPlaceholder(mainFd, mappedBytes, path, "private"), mappedBytes, path);
     main.release();
+    // Without PATH.shared, no further than the bump pointer (from the pread the
+    // header was judged by: the header page is not touched at open).
+    const visibleBytes = isProtected(sharedFd) ? fileBytes : Math.min(fileBytes, verdict.usedBytes);
+    // Views' buffers end there too: a copy of a view copies its whole buffer (mapping.ts).
+    mapping.viewableBytes = visibleBytes;
     return {
-      // Without PATH.shared, no further than the bump pointer (from the pread the
-      // header was judged by: the header page is not touched at open).
-      visibleBytes: isProtected(sharedFd) ? fileBytes : Math.min(fileBytes, verdict.usedBytes),
+      visibleBytes,
       path,
       mainFd,
       sharedFd,
@@ -192,6 +195,7 @@ export function extendReadOnlyView(arena: OpenArena): number {
     arena.mapping = mapping;
   }
   arena.visibleBytes = visible;
+  arena.mapping.viewableBytes = visible;
   return visible;
 }
 

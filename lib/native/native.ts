@@ -40,6 +40,9 @@ const symbols = {
   mfa_set_sparse: { args: [i32], returns: i64_fast },
   mfa_fsync: { args: [i32], returns: i64_fast },
   mfa_madvise: { args: [ptr, i64, i32], returns: i64_fast },
+  // The process-wide pool of placeholder ranges (lib/arena/placeholder-pool.ts).
+  mfa_pool_put: { args: [i64, i64], returns: i64_fast },
+  mfa_pool_take: { args: [i64, i64], returns: i64_fast },
 } as const;
 
 type Shim = ReturnType<typeof loadShim>;
@@ -410,6 +413,20 @@ export function unmap(address: number, lengthBytes: number, path: string): void 
  */
 export function replaceWithPlaceholder(address: number, lengthBytes: number, path: string, writable: boolean): void {
   check(native().mfa_mmap_placeholder(address, lengthBytes, writable ? 1 : 0), "mmap", path);
+}
+
+/**
+ * Gives the placeholder at [address, address + lengthBytes) to the process-wide
+ * pool (one per process, shared by every thread: module state is per thread).
+ * False when the pool is full: the range then stays reserved as it is.
+ */
+export function poolPlaceholder(address: number, lengthBytes: number): boolean {
+  return Number(native().mfa_pool_put(address, lengthBytes)) === 0;
+}
+
+/** The oldest pooled placeholder of `lengthBytes`, if more than `keep` are pooled; else 0. Now the caller's. */
+export function takePooledPlaceholder(lengthBytes: number, keep: number): number {
+  return Number(native().mfa_pool_take(lengthBytes, keep));
 }
 
 /**
