@@ -218,6 +218,12 @@ export class Mapping {
 
   /** A buffer of our own over a fixed range (the header, the write buffers), never handed out; detached at close. */
   dedicatedBuffer(offset: number, length: number): ArrayBuffer {
+    // Counted as viewed, as the whole-mapping buffer append wrote through used to
+    // be: close then parks the range as a placeholder in the pool, to be reused,
+    // rather than unmapping it. (Unmapped ranges are not given back under
+    // qemu-user, test:arm64: a writer that only appended grew the process by its
+    // mapping at every close there.)
+    this.#viewed = true;
     const buffer = bufferOverMemory(this.address, offset, length);
     this.#kept.push(buffer);
     return buffer;
