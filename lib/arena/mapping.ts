@@ -178,6 +178,12 @@ export class Mapping {
   }
 
   #writeSlow(offset: number, bytes: Uint8Array): void {
+    // A mapping written through counts as viewed, as when append wrote through the
+    // whole-mapping view: close parks its range as a placeholder in the pool, to
+    // be reused, rather than unmapping it. (Under qemu-user, test:arm64, unmapped
+    // ranges are not given back: a writer that appended grew the process by its
+    // mapping at every close there.)
+    this.#viewed = true;
     if (this.lengthBytes <= maxExternalBufferBytes) {
       this.#wholeBytes = new Uint8Array(this.dedicatedBuffer(0, this.lengthBytes));
       this.#wholeBytes.set(bytes, offset);
@@ -218,12 +224,6 @@ export class Mapping {
 
   /** A buffer of our own over a fixed range (the header, the write buffers), never handed out; detached at close. */
   dedicatedBuffer(offset: number, length: number): ArrayBuffer {
-    // Counted as viewed, as the whole-mapping buffer append wrote through used to
-    // be: close then parks the range as a placeholder in the pool, to be reused,
-    // rather than unmapping it. (Unmapped ranges are not given back under
-    // qemu-user, test:arm64: a writer that only appended grew the process by its
-    // mapping at every close there.)
-    this.#viewed = true;
     const buffer = bufferOverMemory(this.address, offset, length);
     this.#kept.push(buffer);
     return buffer;
