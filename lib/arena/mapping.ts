@@ -178,6 +178,12 @@ export class Mapping {
   }
 
   #writeSlow(offset: number, bytes: Uint8Array): void {
+    // A mapping written through counts as viewed, as when append wrote through the
+    // whole-mapping view: close parks its range as a placeholder in the pool, to
+    // be reused, rather than unmapping it. (Under qemu-user, test:arm64, unmapped
+    // ranges are not given back: a writer that appended grew the process by its
+    // mapping at every close there.)
+    this.#viewed = true;
     if (this.lengthBytes <= maxExternalBufferBytes) {
       this.#wholeBytes = new Uint8Array(this.dedicatedBuffer(0, this.lengthBytes));
       this.#wholeBytes.set(bytes, offset);
