@@ -7,30 +7,16 @@
  * this file (root needed: if the mount fails the test fails with the reason), in
  * a child process.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
+import { expect, test } from "bun:test";
 import { join } from "node:path";
+import { smallDisk } from "../support/small-disk.ts";
 import { finished } from "../support/processes.ts";
 import { spawnLogChild } from "./support/children.ts";
-import { createTempDirectory, removeDirectory } from "../support/temp.ts";
 
-const root = createTempDirectory("mfa-log-disk-full-");
-const mountPoint = join(root, "tmpfs");
-let mountError: string | undefined;
-
-beforeAll(() => {
-  mkdirSync(mountPoint);
-  const result = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mountPoint]);
-  if (result.exitCode !== 0) mountError = `cannot mount a 4 MiB tmpfs at ${mountPoint}: ${result.stderr.toString().trim()} (needs root)`;
-});
-
-afterAll(() => {
-  if (mountError === undefined) Bun.spawnSync(["umount", mountPoint]);
-  removeDirectory(root);
-});
+const disk = smallDisk("mfa-log-disk-full-", 4);
 
 test("issue 12: appends refused on ENOSPC claim nothing; after space comes back every record is read once, in order", async () => {
-  if (mountError !== undefined) throw new Error(mountError);
+  const mountPoint = disk.mountPoint();
   const child = spawnLogChild("disk-full-log.ts", [join(mountPoint, "full.log"), join(mountPoint, "spare")]);
   const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
   const result = await finished(child);

@@ -11,11 +11,12 @@
  * real disk (until the last close shrinks the file), or fills the disk for every
  * other file on it.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { expect, test } from "bun:test";
+import { readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MappedFileRegionArena } from "../../../lib/index.ts";
-import { createTempDirectory, freshPath, removeDirectory, tempDirectory } from "../../support/temp.ts";
+import { smallDisk } from "../../support/small-disk.ts";
+import { freshPath, tempDirectory } from "../../support/temp.ts";
 
 const MiB = 2 ** 20;
 const directory = tempDirectory("mfa-review4-tryallocateat-");
@@ -33,26 +34,14 @@ test("a refused tryAllocateAt far past the bump pointer reserves no disk up to t
   expect(blocksAfter - blocksBefore).toBeLessThan(2 * MiB);
 });
 
-// On a 4 MiB tmpfs (we are root; the mount failing fails the test, as in
-// tests/arena/safety/disk-full.test.ts).
-const root = createTempDirectory("mfa-review4-tryallocateat-full-");
-const mountPoint = join(root, "tmpfs");
-let mountError: string | undefined;
-beforeAll(() => {
-  mkdirSync(mountPoint);
-  const result = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mountPoint]);
-  if (result.exitCode !== 0) mountError = `cannot mount a 4 MiB tmpfs (needs root): ${result.stderr.toString().trim()}`;
-});
-afterAll(() => {
-  if (mountError === undefined) Bun.spawnSync(["umount", mountPoint]);
-  removeDirectory(root);
-});
+// On a 4 MiB tmpfs (we are root; the mount failing fails the test).
+const disk = smallDisk("mfa-review4-tryallocateat-full-", 4);
 
 // Expected: after a refused call, the arena (40 bytes used) has left the 4 MiB
 // disk nearly empty, and another file of 1 MiB fits. Observed: the refused call
 // took ~3.5 MiB of the disk, and the other file's write fails with ENOSPC.
 test("a refused tryAllocateAt on a small disk leaves it free: another file's write then succeeds (review 4 #4)", () => {
-  if (mountError !== undefined) throw new Error(mountError);
+  const mountPoint = disk.mountPoint();
   for (const name of readdirSync(mountPoint)) rmSync(join(mountPoint, name), { force: true, recursive: true });
   const path = join(mountPoint, "arena");
   using arena = MappedFileRegionArena.create(path, { capacity: 64 * MiB });

@@ -1,26 +1,12 @@
 // Review 5 of lib/store (branch review-store2), area: a full disk. Runs on a 40 MiB tmpfs mounted
 // for this file (we are root; if the mount fails the test fails with the reason, never skips);
 // the store's work is done in a child process.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
+import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { createTempDirectory, removeDirectory } from "../../support/temp.ts";
+import { smallDisk } from "../../support/small-disk.ts";
 import { runToEnd } from "../support.ts";
 
-const root = createTempDirectory("review5-disk-full-");
-const mountPoint = join(root, "tmpfs");
-let mountError: string | undefined;
-
-beforeAll(() => {
-  mkdirSync(mountPoint);
-  const result = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", mountPoint]);
-  if (result.exitCode !== 0) mountError = `cannot mount a tmpfs at ${mountPoint}: ${result.stderr.toString().trim()} (needs root)`;
-});
-
-afterAll(() => {
-  if (mountError === undefined) Bun.spawnSync(["umount", mountPoint]);
-  removeDirectory(root);
-});
+const disk = smallDisk("review5-disk-full-", 40);
 
 // FINDINGS.md #1. A write (here an opener's first put; a read's copy forward does the same) finds
 // the primary past its budget and rotates: startNextGeneration flags v1.0 superseded and makes
@@ -32,7 +18,7 @@ afterAll(() => {
 // store has (docs/store.md; the fallback in #readOlder), the failed rotation costs the put only.
 // Observed: {"put":"ENOSPC","firstGet":"ENOSPC","secondGet":"ENOSPC","secondHas":"ENOSPC","firstView":"ENOSPC"}.
 test("after a rotation fails on a full disk, get, has and view of objects in the old primary still return them", async () => {
-  if (mountError !== undefined) throw new Error(mountError);
+  const mountPoint = disk.mountPoint();
   const child = Bun.spawn([process.execPath, join(import.meta.dir, "children", "rotation-on-full-disk.ts"), join(mountPoint, "store")], {
     stdout: "pipe",
     stderr: "pipe",
